@@ -1,0 +1,1 @@
+"""Jobbro's published event catalog: the envelope, the events of each producing service, the topics."""

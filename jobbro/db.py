@@ -1,0 +1,71 @@
+"""PostgreSQL: the connection pool and schema migrations applied at start-up.
+
+Migrations are ordered plain SQL files (`0001_name.sql`, ...) rather than alembic: the services use asyncpg
+without an ORM, so SQL files are the schema's natural form. Each applied file is recorded with its checksum;
+an edited, already-applied file stops the start-up instead of drifting silently. An advisory lock lets
+replicas start at the same time.
+"""
+
+import hashlib
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+_MIGRATION_LOCK = 0x6A6F62  # pg_advisory_lock key shared by every replica of a service ("job")
+_KIT_SQL = files("jobbro") / "sql"
+
+
+class MigrationDrift(RuntimeError):
+    """An applied migration file was changed afterwards."""
+
+
+async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=_init_connection)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=_json_dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+async def migrate(pool: asyncpg.Pool, *service_sql_dirs: Path) -> list[str]:
+    """Apply the kit's own tables (outbox, inbox), then each service's files, each once; return what ran."""
+    sources = [("jobbro", Path(str(_KIT_SQL))), *((d.parent.name, d) for d in service_sql_dirs)]
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       name text PRIMARY KEY,
+                       checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            done = dict(await conn.fetch("SELECT name, checksum FROM schema_migrations"))
+            for prefix, directory in sources:
+                for path in sorted(directory.glob("*.sql")):
+                    name, sql = f"{prefix}/{path.name}", path.read_text()
+                    checksum = hashlib.sha256(sql.encode()).hexdigest()
+                    if name in done:
+                        if done[name] != checksum:
+                            raise MigrationDrift(f"{name} changed after it was applied")
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", name, checksum
+                        )
+                    log.info("migration_applied", migration=name)
+                    applied.append(name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied

@@ -1,0 +1,71 @@
+"""structlog set-up: JSON lines off a terminal, per-message context, and CPR numbers redacted everywhere."""
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+# Ten digits, optionally DDMMYY-SSSS, not embedded in a longer digit run (so ids and øre amounts survive).
+_CPR = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+CPR_MASK = "<cpr>"
+
+
+def redact(value: Any) -> Any:
+    """Mask every CPR number in a string, or in the strings inside a mapping or sequence."""
+    if isinstance(value, str):
+        return _CPR.sub(CPR_MASK, value)
+    if isinstance(value, Mapping):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(item) for item in value)
+    return value
+
+
+def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return {key: redact(value) if key != "timestamp" else value for key, value in event_dict.items()}
+
+
+def configure_logging(service: str, *, json: bool | None = None, level: str = "INFO") -> None:
+    """Route structlog and the standard library (aiokafka, FastStream, uvicorn) through one redacting chain."""
+    if json is None:
+        json = not sys.stderr.isatty()
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact_processor,
+    ]
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def bind_message(event_id: str, correlation_id: str, causation_id: str | None) -> None:
+    """Bind one message's ids to every log line written while it is handled."""
+    structlog.contextvars.bind_contextvars(
+        event_id=event_id, correlation_id=correlation_id, causation_id=causation_id
+    )
+
+
+def unbind_message() -> None:
+    structlog.contextvars.unbind_contextvars("event_id", "correlation_id", "causation_id")

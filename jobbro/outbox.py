@@ -1,0 +1,96 @@
+"""The transactional outbox: events are rows written with the state change, and a relay publishes them.
+
+The relay never tracks a high-water mark of ids: serial ids are handed out at insert time but become visible
+at commit time, out of order. It reads whatever rows are committed, oldest first, publishes them, waits for the
+broker's acknowledgement (acks=all) and only then deletes them. A relay killed mid-batch leaves its rows in
+place, so they are published again: at least once, with the event id for consumers' inboxes to drop repeats.
+
+Per-key order: a service takes the aggregate's row lock before writing its events, so one key's rows get ids
+in commit order; one relay at a time (a transaction-scoped advisory lock) publishes in id order, and the
+idempotent producer keeps that order per partition. Replicas of a service each run a relay; the one that
+does not get the lock stands by until the next round.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import asyncpg
+import structlog
+
+from contracts.envelope import Metadata, Record
+
+log = structlog.get_logger(__name__)
+
+NOTIFY_CHANNEL = "jobbro_outbox"
+_RELAY_LOCK = 0x6F7574  # pg_try_advisory_xact_lock key: one publishing relay per database ("out")
+
+Publish = Callable[[str, str, bytes, Mapping[str, str]], Awaitable["asyncio.Future[Any]"]]
+"""Start sending one record (topic, key, value, headers); the returned future resolves on the broker's ack."""
+
+
+async def append(conn: asyncpg.Connection, events: Iterable[tuple[Metadata, Record]]) -> None:
+    """Write events inside the caller's transaction; a listening relay is woken when it commits."""
+    rows = [(meta.id, rec.topic, rec.key, rec.value, dict(rec.headers)) for meta, rec in events]
+    if not rows:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)", rows
+    )
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to Kafka, oldest first."""
+
+    def __init__(self, pool: asyncpg.Pool, publish: Publish, *, batch_size: int, poll_seconds: float) -> None:
+        self._pool = pool
+        self._publish = publish
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch; return how many rows went out (0 when another relay holds the lock)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self._batch_size
+            )
+            if not rows:
+                return 0
+            sends = [await self._publish(r["topic"], r["key"], r["value"], r["headers"]) for r in rows]
+            await asyncio.gather(*sends)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        log.debug("outbox_published", count=len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        """Relay until cancelled: at once on NOTIFY, else every `poll_seconds` (a missed NOTIFY costs latency only)."""
+        listener = await self._pool.acquire()
+        await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        try:
+            failures = 0
+            while True:
+                self._wake.clear()
+                try:
+                    published = await self.publish_batch()
+                    failures = 0
+                except Exception as exc:  # the relay outlives broker and database outages
+                    failures += 1
+                    log.warning("outbox_relay_failed", error=repr(exc), failures=failures)
+                    await asyncio.sleep(min(self._poll_seconds * failures, 10.0))
+                    continue
+                if published == self._batch_size:
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._pool.release(listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()

@@ -1,0 +1,130 @@
+"""A service process's resources — pool, broker, outbox relay — owned by its lifespan, not created at import."""
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+
+from contracts.envelope import Event, Metadata
+from jobbro import db
+from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
+from jobbro.log import configure_logging
+from jobbro.outbox import OutboxRelay
+from jobbro.settings import ServiceSettings
+from jobbro.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+class Runtime:
+    """Everything one service process shares between its entrypoints (subscribers, HTTP API, relay)."""
+
+    def __init__(self, settings: ServiceSettings, sql_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.broker: KafkaBroker = create_broker(settings)
+        self._sql_dirs = [sql_dir] if sql_dir else []
+        self._pool: asyncpg.Pool | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+        self.consumers: list[EventConsumer] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("runtime not started")
+        return self._pool
+
+    def unit_of_work(self, cause: Metadata | None = None) -> UnitOfWork:
+        return UnitOfWork(self.pool, self.settings.source, cause)
+
+    def consume(
+        self,
+        topic: str,
+        *,
+        group: str,
+        catalog: Mapping[str, type[Event]],
+        handlers: Mapping[type[Event], EventHandler],
+    ) -> EventConsumer:
+        """Subscribe `handlers` to `topic` in consumer group `group` (must be called before `start`)."""
+        consumer = EventConsumer(
+            group=group,
+            topic=topic,
+            catalog=catalog,
+            handlers=handlers,
+            unit_of_work=self.unit_of_work,
+            broker=self.broker,
+            settings=self.settings,
+        )
+        consumer.subscribe()
+        self.consumers.append(consumer)
+        return consumer
+
+    async def start(self) -> None:
+        """Connect, migrate, then start relaying and consuming (in that order: handlers need the schema)."""
+        self._pool = await db.create_pool(self.settings.pg_dsn, self.settings.pg_pool_size)
+        await db.migrate(self._pool, *self._sql_dirs)
+        await self.broker.start()
+        relay = OutboxRelay(
+            self._pool,
+            outbox_publisher(self.broker),
+            batch_size=self.settings.outbox_batch_size,
+            poll_seconds=self.settings.outbox_poll_seconds,
+        )
+        self._relay_task = asyncio.create_task(relay.run(), name=f"{self.settings.service}-outbox-relay")
+        log.info("service_started", consumers=[c.group for c in self.consumers])
+
+    async def stop(self) -> None:
+        """Finish the in-flight message (or leave it uncommitted), stop relaying, close connections."""
+        await self.broker.stop()
+        if self._relay_task:
+            self._relay_task.cancel()
+            await asyncio.gather(self._relay_task, return_exceptions=True)
+        if self._pool:
+            await self._pool.close()
+        log.info("service_stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether PostgreSQL and Kafka answer now."""
+        try:
+            async with self.pool.acquire() as conn:
+                postgres = await conn.fetchval("SELECT true")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
+            postgres = False
+        kafka = await self.broker.ping(timeout=2.0)
+        return {"postgres": bool(postgres), "kafka": kafka}
+
+
+def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any) -> FastAPI:
+    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors."""
+    settings = runtime.settings
+    configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=f"Jobbro {settings.service}", lifespan=lifespan, **fastapi_kwargs)
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready() -> JSONResponse:
+        checks = await runtime.readiness()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "unready", **checks}, status_code=200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,32 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs to reach Kafka and its own PostgreSQL database.
+
+    Built once at start-up and passed down; nothing else reads the environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="JOBBRO_", frozen=True)
+
+    service: str = Field(description="Service name: CloudEvents source, consumer-group and log prefix.")
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    pg_dsn: str = Field(
+        "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",
+        description="DSN of this service's own database.",
+    )
+    pg_pool_size: int = 10
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 1.0
+    retry_attempts: int = Field(5, description="Tries of a transient failure before the record is redelivered.")
+    retry_base_seconds: float = 0.1
+    log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
+    log_level: str = "INFO"
+
+    @property
+    def source(self) -> str:
+        """CloudEvents `source` of everything this service publishes."""
+        return f"/jobbro/{self.service}"

@@ -1,0 +1,64 @@
+"""The unit of work: one transaction in which state changes, the inbox claim and outgoing events commit together."""
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+
+from contracts.envelope import Event, Metadata, Record, encode
+from jobbro import outbox
+
+
+class UnitOfWork:
+    """Rolls back unless `commit()` is called; events published through it reach Kafka only if it commits."""
+
+    def __init__(self, pool: asyncpg.Pool, source: str, cause: Metadata | None = None) -> None:
+        self._pool = pool
+        self._source = source
+        self._cause = cause
+        self._pending: list[tuple[Metadata, Record]] = []
+        self._after_commit: list[Callable[[], None]] = []
+        self._conn: asyncpg.Connection | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self.committed = False
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._conn
+
+    def publish(self, event: Event) -> Metadata:
+        """Queue an event for the outbox; it carries the correlation id of the message being handled."""
+        meta, record = encode(event, source=self._source, cause=self._cause)
+        self._pending.append((meta, record))
+        return meta
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction is durable (not if it rolls back)."""
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        await outbox.append(self.conn, self._pending)
+        await self._tx.commit()
+        self.committed = True
+        for callback in self._after_commit:
+            callback()
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._pool.acquire()
+        self._tx = self._conn.transaction()
+        await self._tx.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self.committed:
+                await self._tx.rollback()  # type: ignore[union-attr]
+        finally:
+            await self._pool.release(self.conn)
+            self._conn = None

@@ -1,0 +1,160 @@
+"""Consumers on real Kafka and PostgreSQL: effectively once, dead letters, crashes and replicas."""
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from contracts.envelope import encode
+from jobbro.testing import create_topics, produce, read_topic, unique
+from tests.example.events import ExampleTopics
+from tests.example.process import Process
+
+Spawn = Callable[[str, dict[str, str], str], Process]
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap: str) -> ExampleTopics:
+    topics = ExampleTopics(commands=unique("commands"), changes=unique("changes"))
+    await create_topics(kafka_bootstrap, topics.commands, topics.commands + ".dlq", topics.changes)
+    return topics
+
+
+def _service_env(database: str, kafka_bootstrap: str, topics: ExampleTopics, group: str) -> dict[str, str]:
+    return {
+        "JOBBRO_PG_DSN": database,
+        "JOBBRO_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "JOBBRO_RETRY_BASE_SECONDS": "0.05",
+        "EXAMPLE_COMMANDS": topics.commands,
+        "EXAMPLE_CHANGES": topics.changes,
+        "EXAMPLE_GROUP": group,
+    }
+
+
+async def _counter(database: str, counter: str) -> int | None:
+    conn = await asyncpg.connect(database)
+    try:
+        return await conn.fetchval("SELECT value FROM counters WHERE counter = $1", counter)
+    finally:
+        await conn.close()
+
+
+async def _wait_for_counter(database: str, counter: str, value: int, timeout: float = 60.0) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if await _counter(database, counter) == value:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{counter} is {await _counter(database, counter)}, expected {value}")
+
+
+async def test_the_same_event_delivered_twice_changes_state_once(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    add, _ = topics.bind()
+    service = spawn("tests.example.service", _service_env(database, kafka_bootstrap, topics, unique("g")), "svc")
+    await service.wait_ready()
+    _, first = encode(add(counter="c", amount=5), source="/test")
+    _, second = encode(add(counter="c", amount=7), source="/test")
+    await produce(kafka_bootstrap, first, first, second)
+
+    await _wait_for_counter(database, "c", 12)
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=2)
+    assert [json.loads(r.value)["value"] for r in changes] == [5, 12]
+    assert "event_duplicate_ignored" in service.log()
+
+
+async def test_a_consumer_killed_after_its_commit_but_before_the_offset_commit_does_not_repeat_the_effect(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn, tmp_path: Path
+) -> None:
+    add, _ = topics.bind()
+    env = _service_env(database, kafka_bootstrap, topics, unique("g"))
+    marker = tmp_path / "crashed"
+    doomed = spawn("tests.example.service", {**env, "EXAMPLE_CRASH_MARKER": str(marker)}, "doomed")
+    await doomed.wait_ready()
+    _, record = encode(add(counter="c", amount=5), source="/test")
+    await produce(kafka_bootstrap, record)
+    assert await doomed.wait_exit() != 0 and marker.exists()  # SIGKILLed itself right after its DB commit
+    assert await _counter(database, "c") == 5
+
+    survivor = spawn("tests.example.service", env, "survivor")  # same group: the offset was never committed
+    await survivor.wait_ready()
+    _, later = encode(add(counter="c", amount=7), source="/test")
+    await produce(kafka_bootstrap, later)
+
+    await _wait_for_counter(database, "c", 12)
+    assert "event_duplicate_ignored" in survivor.log()  # the first event really was delivered again
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=2)
+    assert [json.loads(r.value)["version"] for r in changes] == [1, 2]
+
+
+async def test_poison_records_go_to_the_dead_letter_topic_and_later_records_are_processed(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    add, _ = topics.bind()
+    group = unique("g")
+    service = spawn("tests.example.service", _service_env(database, kafka_bootstrap, topics, group), "svc")
+    await service.wait_ready()
+    _, valid = encode(add(counter="c", amount=3), source="/test")
+    ce = [(name, value.encode()) for name, value in valid.headers.items() if name != "ce_id"]
+    poison = [
+        ("not JSON", b"\xff\xfe{", "InvalidPayload"),
+        ("schema-invalid", json.dumps({"counter": "c", "amount": -1}).encode(), "InvalidPayload"),
+    ]
+    await produce(
+        kafka_bootstrap,
+        *((topics.commands, b"c", body, [*ce, ("ce_id", str(uuid4()).encode())]) for _, body, _ in poison),
+        (topics.commands, b"c", valid.value, []),  # no CloudEvents headers at all
+        (topics.commands, b"c", valid.value, [*[h for h in ce if h[0] != "ce_type"], ("ce_id", str(uuid4()).encode()), ("ce_type", b"dk.unknown.v1")]),
+        valid,
+    )
+
+    await _wait_for_counter(database, "c", 3)
+    dead = await read_topic(kafka_bootstrap, topics.commands + ".dlq", expect=4)
+    assert [dict(r.headers)["dlq_error_class"].decode() for r in dead] == [
+        "InvalidPayload",
+        "InvalidPayload",
+        "EnvelopeError",
+        "UnknownEventType",
+    ]
+    for record, body in zip(dead, [b"\xff\xfe{", poison[1][1], valid.value, valid.value]):
+        headers = {name: value.decode() for name, value in record.headers}
+        assert record.value == body and record.key == b"c"
+        assert headers["dlq_original_topic"] == topics.commands
+        assert headers["dlq_consumer_group"] == group
+        assert int(headers["dlq_original_partition"]) >= 0 and int(headers["dlq_original_offset"]) >= 0
+        assert headers["dlq_error_message"] and headers["dlq_failed_at"]
+    assert service.running
+
+
+async def test_two_replicas_in_one_group_lose_nothing_and_keep_order_per_key(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    add, _ = topics.bind()
+    env = _service_env(database, kafka_bootstrap, topics, unique("g"))
+    replicas = [spawn("tests.example.service", env, f"replica{n}") for n in range(2)]
+    for replica in replicas:
+        await replica.wait_ready()
+    commands = [encode(add(counter=f"k{n % 20}", amount=1), source="/test")[1] for n in range(400)]
+    await produce(kafka_bootstrap, *commands[:200])
+    replicas[0].kill()  # one replica dies mid-stream; its partitions move to the other, then it comes back
+    await produce(kafka_bootstrap, *commands[200:300])
+    replicas.append(spawn("tests.example.service", env, "replica0-again"))
+    await produce(kafka_bootstrap, *commands[300:])
+
+    for n in range(20):
+        await _wait_for_counter(database, f"k{n}", 20)
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=400)
+    seen: set[bytes] = set()
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in changes:
+        event_id = dict(record.headers)["ce_id"]
+        if event_id not in seen:  # a relay killed mid-batch may send again: consumers' inboxes drop those
+            seen.add(event_id)
+            versions[record.key.decode()].append(json.loads(record.value)["version"])
+    assert len(seen) == 400
+    assert all(v == list(range(1, 21)) for v in versions.values()), versions

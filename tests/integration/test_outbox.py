@@ -1,0 +1,81 @@
+"""The transactional outbox on real PostgreSQL and Kafka."""
+
+import asyncio
+import json
+import random
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from jobbro.db import create_pool, migrate
+from jobbro.kafka import create_broker, outbox_publisher
+from jobbro.outbox import OutboxRelay
+from jobbro.settings import ServiceSettings
+from jobbro.testing import create_topics, read_topic, unique
+from jobbro.uow import UnitOfWork
+from tests.example.events import ExampleTopics
+from tests.example.service import SQL
+
+
+@pytest.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database, size=12)
+    await migrate(pool, SQL)
+    yield pool
+    await pool.close()
+
+
+async def _bump(pool: asyncpg.Pool, changed: type, counter: str, *, commit: bool) -> UUID:
+    """One transaction in the services' style: lock the aggregate's row, change it, announce it; maybe roll back."""
+    async with UnitOfWork(pool, "/test") as uow:
+        row = await uow.conn.fetchrow(
+            """INSERT INTO counters VALUES ($1, 1, 1) ON CONFLICT (counter) DO UPDATE
+               SET value = counters.value + 1, version = counters.version + 1 RETURNING value, version""",
+            counter,
+        )
+        meta = uow.publish(changed(counter=counter, value=row["value"], version=row["version"]))
+        await asyncio.sleep(random.random() / 200)  # hold the lock a little: transactions interleave
+        if commit:
+            await uow.commit()
+    return meta.id
+
+
+async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_back(
+    pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
+    await create_topics(kafka_bootstrap, topics.changes, partitions=3)
+    _, changed = topics.bind()
+    broker = create_broker(ServiceSettings(service="test", kafka_bootstrap=kafka_bootstrap))
+    await broker.connect()
+    relay = asyncio.create_task(
+        OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).run()
+    )
+    committed: set[UUID] = set()
+    rolled_back: set[UUID] = set()
+
+    async def writer(n: int) -> None:
+        for i in range(40):
+            commit = (n + i) % 7 != 0
+            event_id = await _bump(pool, changed, f"k{random.randrange(6)}", commit=commit)
+            (committed if commit else rolled_back).add(event_id)
+
+    try:
+        await asyncio.gather(*(writer(n) for n in range(8)))
+        records = await read_topic(kafka_bootstrap, topics.changes, expect=len(committed))
+    finally:
+        relay.cancel()
+        await broker.stop()
+
+    published = [UUID(dict(r.headers)["ce_id"].decode()) for r in records]
+    assert rolled_back and not rolled_back & set(published)
+    assert sorted(published) == sorted(committed)  # all of them, each once
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in records:  # one key is on one partition, read in offset order
+        versions[record.key.decode()].append(json.loads(record.value)["version"])
+    for counter, seen in versions.items():
+        assert seen == list(range(1, len(seen) + 1)), counter

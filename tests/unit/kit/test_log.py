@@ -1,0 +1,44 @@
+import json
+import logging
+
+import pytest
+import structlog
+
+from jobbro.log import CPR_MASK, bind_message, configure_logging, redact, unbind_message
+
+
+@pytest.mark.parametrize("cpr", ["0101901234", "010190-1234"])
+def test_redacts_a_cpr_number_with_or_without_dash(cpr: str) -> None:
+    assert redact(f"citizen {cpr} applied") == f"citizen {CPR_MASK} applied"
+
+
+def test_keeps_longer_digit_runs_such_as_amounts_and_offsets() -> None:
+    assert redact("paid 123456789012 øre, offset 12345678901") == "paid 123456789012 øre, offset 12345678901"
+
+
+def test_redacts_inside_nested_values() -> None:
+    assert redact({"a": ["x 0101901234"], "b": ("010190-1234",)}) == {"a": [f"x {CPR_MASK}"], "b": (CPR_MASK,)}
+
+
+def test_a_structlog_line_given_a_cpr_number_prints_it_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", json=True)
+    bind_message("e-1", "c-1", None)
+    try:
+        structlog.get_logger("t").info("citizen_imported", cpr="010190-1234", note="cpr 0101901234 seen")
+    finally:
+        unbind_message()
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["cpr"] == CPR_MASK and line["note"] == f"cpr {CPR_MASK} seen"
+    assert line["event_id"] == "e-1" and line["correlation_id"] == "c-1" and line["service"] == "test"
+
+
+def test_a_library_log_line_and_its_exception_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", json=True)
+    try:
+        raise ValueError("bad input 0101901234")
+    except ValueError:
+        logging.getLogger("some.library").exception("failed for %s", "010190-1234")
+    out = capsys.readouterr().err
+    assert "0101901234" not in out and "010190-1234" not in out
+    line = json.loads(out.strip().splitlines()[-1])
+    assert line["event"] == f"failed for {CPR_MASK}" and f"bad input {CPR_MASK}" in line["exception"]
