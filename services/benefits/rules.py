@@ -1,0 +1,232 @@
+"""The benefits service's rules: prior unemployment, internship length, the employer's subsidy, benefit proration.
+
+Money is integer øre. Rates are exact Decimals from the rule data; an amount is rounded once, at the end.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from math import floor
+
+from jobbro.rulebook import (
+    InternshipRule,
+    NotInRuleData,
+    Outcome,
+    PriorUnemploymentRule,
+    Rulebook,
+    RuleResult,
+    Sector,
+    StateAidRule,
+    SubsidyRates,
+    age_on,
+    months_later,
+)
+
+
+@dataclass(frozen=True)
+class CitizenFacts:
+    """What the entitlement rules need to know about a citizen."""
+
+    target_group: str
+    birth_date: date
+    unemployed_since: date | None = None
+    single_parent: bool = False
+    has_upper_secondary_or_vocational_education: bool = True
+    newly_graduated: bool = False
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month, the unit benefits and subsidies are paid in."""
+
+    year: int
+    month: int
+
+    @property
+    def first_day(self) -> date:
+        """The 1st, the day rates and rule versions for the month are looked up on."""
+        return date(self.year, self.month, 1)
+
+    @property
+    def days(self) -> int:
+        """Number of days, 28 to 31."""
+        return calendar.monthrange(self.year, self.month)[1]
+
+    @property
+    def last_day(self) -> date:
+        """The month's last day."""
+        return date(self.year, self.month, self.days)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive dates; an open end means the period has not ended."""
+
+    start: date
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class WageSubsidyPlacement:
+    """A wage-subsidy job as the subsidy calculation sees it."""
+
+    sector: Sector
+    period: Period
+    weekly_hours: Decimal
+    special_rate: bool = False
+    """Paid at the sector's special rate (`<sector>_special` in the rate data)."""
+
+
+@dataclass(frozen=True)
+class SubsidyReport:
+    """An employer's request for one month's subsidy, paid in arrears."""
+
+    month: Month
+    paid_hours: Decimal
+    wage_costs_ore: int
+    refunds_ore: int = 0
+    """Refunds the employer received for the month (sickness), which reduce the subsidy."""
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    """Subsidy paid and wage costs of the placement's calendar year before the reported month."""
+
+    subsidy_paid_ore: int = 0
+    wage_costs_ore: int = 0
+
+
+@dataclass(frozen=True)
+class SubsidyCalculation:
+    """One month's subsidy, step by step, so a caseworker and the employer can follow it."""
+
+    hourly_rate: Decimal
+    subsidised_hours: Decimal
+    gross_ore: int
+    refunds_ore: int
+    state_aid_reduction_ore: int
+    payable_ore: int
+    rule_set_versions: tuple[str, ...]
+
+
+def check_prior_unemployment(citizen: CitizenFacts, starts_on: date, rulebook: Rulebook) -> RuleResult:
+    """Whether the citizen has been unemployed long enough for a wage-subsidy job starting on `starts_on`."""
+    rule = rulebook.in_force(PriorUnemploymentRule, starts_on)
+    try:
+        group = rulebook.group_key(rule, citizen.target_group)
+    except NotInRuleData as exc:
+        return _prior_unemployment(Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", rule)
+    if group not in rule.applies_to_target_groups:
+        return _prior_unemployment(Outcome.PASSED, f"not required for target group {group}", rule)
+    exemption = _exemption(citizen, starts_on, rule)
+    if exemption:
+        return _prior_unemployment(Outcome.PASSED, f"required from day 1: {exemption}", rule)
+    if citizen.unemployed_since is None:
+        return _prior_unemployment(Outcome.FAILED, "the citizen is not registered as unemployed", rule)
+    reached_on = months_later(citizen.unemployed_since, rule.min_months)
+    outcome = Outcome.PASSED if reached_on <= starts_on else Outcome.FAILED
+    return _prior_unemployment(
+        outcome,
+        f"unemployed since {citizen.unemployed_since}: {rule.min_months} months are reached on {reached_on}, "
+        f"the job starts {starts_on}",
+        rule,
+    )
+
+
+def internship_max_weeks(citizen: CitizenFacts, starts_on: date, rulebook: Rulebook) -> int | None:
+    """The longest internship the citizen may start on `starts_on`, in weeks; None when there is no maximum."""
+    rule = rulebook.in_force(InternshipRule, starts_on)
+    return rule.max_weeks_for(
+        rulebook.group_key(rule, citizen.target_group),
+        newly_graduated=citizen.newly_graduated,
+        birth_date=citizen.birth_date,
+        unemployed_since=citizen.unemployed_since,
+        on=starts_on,
+    )
+
+
+def monthly_subsidy(
+    placement: WageSubsidyPlacement, report: SubsidyReport, year_to_date: YearToDate, rulebook: Rulebook
+) -> SubsidyCalculation:
+    """The employer's subsidy for a month: rate × subsidised hours, less refunds, within the state-aid cap.
+
+    Subsidised hours are the paid hours, at most the placement's weekly hours × its days in the month / 7
+    (rounded down to 0.01 hour). The amount is rounded half up to whole øre. Refunds are deducted before the
+    cap, and a month never goes below zero (refunds above the month's subsidy are not carried over).
+    """
+    on = report.month.first_day
+    rates = rulebook.in_force(SubsidyRates, on)
+    category = f"{placement.sector}_special" if placement.special_rate else str(placement.sector)
+    rate = rates.hourly_rate(category)
+    hours = min(report.paid_hours, _hours_limit(placement, report.month))
+    gross = int((rate * hours * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    refunds = min(report.refunds_ore, gross)
+    after_refunds = gross - refunds
+    state_aid = rulebook.in_force(StateAidRule, on)
+    payable = after_refunds
+    if placement.sector in state_aid.applies_to_sectors:
+        year_wage_costs = year_to_date.wage_costs_ore + report.wage_costs_ore
+        cap = floor(state_aid.max_subsidy_share_of_wage_costs * year_wage_costs)
+        payable = min(after_refunds, max(cap - year_to_date.subsidy_paid_ore, 0))
+    return SubsidyCalculation(
+        hourly_rate=rate,
+        subsidised_hours=hours,
+        gross_ore=gross,
+        refunds_ore=refunds,
+        state_aid_reduction_ore=after_refunds - payable,
+        payable_ore=payable,
+        rule_set_versions=(rates.rule_set_version, state_aid.rule_set_version),
+    )
+
+
+def correction_difference(already_paid_ore: int, corrected: SubsidyCalculation) -> int:
+    """What a corrected report changes: positive is paid to the employer, negative is clawed back."""
+    return corrected.payable_ore - already_paid_ore
+
+
+def prorate(monthly_rate_ore: int, period: Period, month: Month) -> int:
+    """The part of a monthly benefit due for the period's days in `month`, in øre.
+
+    Day d of an n-day month carries floor(rate × d / n) − floor(rate × (d − 1) / n), so each day's share is
+    rounded down cumulatively: the parts of any split of a month add up to the monthly rate exactly.
+    """
+    first, last = _part_in(period, month)
+    if last < first:
+        return 0
+    return _paid_through(monthly_rate_ore, last.day, month) - _paid_through(monthly_rate_ore, first.day - 1, month)
+
+
+def _part_in(period: Period, month: Month) -> tuple[date, date]:
+    """First and last day of the period within the month; last before first when they do not meet."""
+    last = month.last_day if period.end is None else min(period.end, month.last_day)
+    return max(period.start, month.first_day), last
+
+
+def _paid_through(monthly_rate_ore: int, day: int, month: Month) -> int:
+    return monthly_rate_ore * day // month.days
+
+
+def _hours_limit(placement: WageSubsidyPlacement, month: Month) -> Decimal:
+    first, last = _part_in(placement.period, month)
+    days = max((last - first).days + 1, 0)
+    return Decimal(floor(Fraction(placement.weekly_hours) * days * 100 / 7)) / 100
+
+
+def _exemption(citizen: CitizenFacts, starts_on: date, rule: PriorUnemploymentRule) -> str | None:
+    if age_on(citizen.birth_date, starts_on) >= rule.exempt_from_age:
+        return f"aged {rule.exempt_from_age} or more"
+    if rule.exempt_single_parents and citizen.single_parent:
+        return "single parent"
+    if rule.exempt_without_upper_secondary_or_vocational_education and not (
+        citizen.has_upper_secondary_or_vocational_education
+    ):
+        return "no upper-secondary or vocational education"
+    return None
+
+
+def _prior_unemployment(outcome: Outcome, reason: str, rule: PriorUnemploymentRule) -> RuleResult:
+    return RuleResult("prior_unemployment", outcome, reason, rule.rule_set_version)
