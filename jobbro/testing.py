@@ -1,7 +1,7 @@
 """Test helpers: find a real Kafka and PostgreSQL, make throw-away databases and topics, read topics back.
 
 Where the infrastructure comes from, first match wins: environment variables naming running instances
-(`JOBBRO_KAFKA_BOOTSTRAP`, `JOBBRO_PG_DSN`), containers when a Docker engine answers, else the project's own
+(`JOBBRO_KAFKA_BOOTSTRAP`, `JOBBRO_PG_SERVER`), containers when a Docker engine answers, else the project's own
 launcher (`deploy/local/infra up`: Kafka from Maven Central, PostgreSQL from Debian).
 """
 
@@ -44,8 +44,8 @@ class Infrastructure:
 def infrastructure() -> Iterator[Infrastructure]:
     """Yield reachable Kafka and PostgreSQL, started here if need be (containers are stopped afterwards)."""
     env = os.environ
-    if env.get("JOBBRO_KAFKA_BOOTSTRAP") and env.get("JOBBRO_PG_DSN"):
-        yield _checked(Infrastructure(env["JOBBRO_KAFKA_BOOTSTRAP"], env["JOBBRO_PG_DSN"], "environment"))
+    if env.get("JOBBRO_KAFKA_BOOTSTRAP") and env.get("JOBBRO_PG_SERVER"):
+        yield _checked(Infrastructure(env["JOBBRO_KAFKA_BOOTSTRAP"], env["JOBBRO_PG_SERVER"], "environment"))
     elif _docker_answers():
         with _containers() as infra:
             yield _checked(infra)
@@ -79,7 +79,7 @@ def _local_launcher() -> Infrastructure:
         raise InfrastructureUnavailable(f"deploy/local/infra up failed:\n{up.stderr[-3000:]}")
     exports = subprocess.run([str(launcher), "env"], capture_output=True, text=True, check=True).stdout
     values = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in exports.splitlines())
-    return Infrastructure(values["JOBBRO_KAFKA_BOOTSTRAP"], values["JOBBRO_PG_DSN"], "deploy/local/infra")
+    return Infrastructure(values["JOBBRO_KAFKA_BOOTSTRAP"], values["JOBBRO_PG_SERVER"], "deploy/local/infra")
 
 
 def _checked(infra: Infrastructure) -> Infrastructure:
