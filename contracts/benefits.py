@@ -1,0 +1,221 @@
+"""Events of the benefits service: who the citizen is in benefit terms, how placements change their benefit,
+and the payments that follow.
+
+Assessments and adjustments are keyed by `citizen_ref`, so one citizen's benefit history stays in order;
+payment instructions are keyed by `instruction_id`, like the back-office's answers to them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from contracts.common import (
+    CitizenRef,
+    Cpr,
+    Cvr,
+    OpenPeriod,
+    Ore,
+    Period,
+    PersonalData,
+    RuleResult,
+    Scheme,
+    personal,
+)
+from contracts.envelope import Event
+
+ASSESSMENTS = "benefits.assessments.v1"
+ADJUSTMENTS = "benefits.adjustments.v1"
+PAYMENT_INSTRUCTIONS = "benefits.payment-instructions.v1"
+
+_APPLICATION_ID = "3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90"
+_INSTRUCTION_ID = "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f70"
+
+
+class TargetGroup(StrEnum):
+    """The citizen's target group (målgruppe); the rules' durations and conditions depend on it."""
+
+    DAGPENGE = "dagpenge"
+    KONTANTHJAELP_JOB_READY = "kontanthjaelp_job_ready"
+    KONTANTHJAELP_ACTIVITY_READY = "kontanthjaelp_activity_ready"
+    UDDANNELSESHJAELP_EDUCATION_READY = "uddannelseshjaelp_education_ready"
+    UDDANNELSESHJAELP_ACTIVITY_READY = "uddannelseshjaelp_activity_ready"
+    SYGEDAGPENGE = "sygedagpenge"
+    JOBAFKLARING = "jobafklaring"
+    RESSOURCEFORLOEB = "ressourceforloeb"
+    FLEXJOB_REFERRED = "flexjob_referred"
+    FOERTIDSPENSION = "foertidspension"
+    SELF_SUPPORTING_JOB_READY = "self_supporting_job_ready"
+    SELF_SUPPORTING_ACTIVITY_READY = "self_supporting_activity_ready"
+
+
+class Benefit(StrEnum):
+    """The public income the citizen receives."""
+
+    DAGPENGE = "dagpenge"
+    KONTANTHJAELP = "kontanthjaelp"
+    UDDANNELSESHJAELP = "uddannelseshjaelp"
+    SYGEDAGPENGE = "sygedagpenge"
+    JOBAFKLARINGSYDELSE = "jobafklaringsydelse"
+    RESSOURCEFORLOEBSYDELSE = "ressourceforloebsydelse"
+    LEDIGHEDSYDELSE = "ledighedsydelse"
+    FOERTIDSPENSION = "foertidspension"
+    NONE = "none"
+
+
+class CitizenAssessed(Event):
+    """Benefits assessed the citizen named in an application against the citizen-side rules."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.citizen-assessed.v1"
+    topic: ClassVar[str] = ASSESSMENTS
+    key_field: ClassVar[str] = "citizen_ref"
+
+    assessment_id: UUID = Field(
+        description="Identifies this assessment.", examples=["5a7c9e1b-3d5f-4b7d-8f1a-3c5e7a9c1e3b"]
+    )
+    citizen_ref: CitizenRef
+    application_id: UUID = Field(description="The application the assessment was made for.", examples=[_APPLICATION_ID])
+    scheme: Scheme = Field(description="The scheme assessed for.", examples=["wage_subsidy_private"])
+    assessed_on: date = Field(description="The day the facts below refer to.", examples=["2026-02-10"])
+    target_group: TargetGroup = Field(
+        description="The citizen's target group.",
+        examples=["dagpenge"],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    benefit: Benefit = Field(
+        description="The benefit the citizen receives.",
+        examples=["dagpenge"],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    unemployed_weeks: int = Field(
+        ge=0,
+        description="Weeks of total unemployment up to `assessed_on`.",
+        examples=[30],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    rule_results: tuple[RuleResult, ...] = Field(
+        description="Every citizen-side rule evaluated, passed or failed.",
+        examples=[
+            [
+                {
+                    "rule": "prior_unemployment",
+                    "passed": True,
+                    "reason": "30 weeks of unemployment, 26 required",
+                    "rule_set_version": "2026-01-01",
+                }
+            ]
+        ],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    eligible: bool = Field(description="True when every rule passed.", examples=[True])
+    max_duration_weeks: int | None = Field(
+        ge=1, description="Longest placement allowed for this citizen and scheme; null when unlimited.", examples=[26]
+    )
+
+
+class Adjustment(StrEnum):
+    """How a benefit changes."""
+
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    CONTINUED = "continued"
+    TOP_UP_GRANTED = "top_up_granted"
+    TOP_UP_ENDED = "top_up_ended"
+
+
+class BenefitAdjusted(Event):
+    """A citizen's benefit changes for a period, e.g. dagpenge are suspended during a wage-subsidy job."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.benefit-adjusted.v1"
+    topic: ClassVar[str] = ADJUSTMENTS
+    key_field: ClassVar[str] = "citizen_ref"
+
+    adjustment_id: UUID = Field(
+        description="Identifies this adjustment.", examples=["6b8d0f2a-4c6e-4a8c-9b1d-5f7a9c1e3b5d"]
+    )
+    citizen_ref: CitizenRef
+    application_id: UUID | None = Field(
+        description="The placement that caused the change; null when none did.", examples=[_APPLICATION_ID]
+    )
+    benefit: Benefit = Field(
+        description="The benefit that changes.",
+        examples=["dagpenge"],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    change: Adjustment = Field(
+        description="What happens to the benefit in the period.",
+        examples=["suspended"],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    period: OpenPeriod = Field(
+        description="When the change applies; open-ended when it holds until further notice.",
+        examples=[{"start": "2026-03-02", "end": "2026-05-29"}],
+    )
+    reason: str = Field(
+        min_length=1,
+        description="Why, in words the citizen understands.",
+        examples=["Dagpenge stopper under job med løntilskud."],
+    )
+
+
+class PayeeKind(StrEnum):
+    """Who receives a payment."""
+
+    CITIZEN = "citizen"
+    EMPLOYER = "employer"
+
+
+class PaymentPurpose(StrEnum):
+    """What a payment is for."""
+
+    WAGE_SUBSIDY = "wage_subsidy"
+    BENEFIT = "benefit"
+    BENEFIT_TOP_UP = "benefit_top_up"
+
+
+class PaymentInstructionIssued(Event):
+    """The back-office must pay this amount; it carries a CPR number only when the payee is a citizen."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.payment-instruction-issued.v1"
+    topic: ClassVar[str] = PAYMENT_INSTRUCTIONS
+    key_field: ClassVar[str] = "instruction_id"
+
+    instruction_id: UUID = Field(description="Identifies this instruction.", examples=[_INSTRUCTION_ID])
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The back-office pays each key at most once, however often the instruction arrives.",
+        examples=["wage_subsidy:3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90:2026-03"],
+    )
+    payee_kind: PayeeKind = Field(description="Whether a citizen or an employer is paid.", examples=["employer"])
+    payee_cpr: Cpr | None = Field(
+        description="CPR number of the citizen paid; null unless the payee is a citizen.",
+        examples=[None, "0101901234"],
+        json_schema_extra=personal(PersonalData.CPR),
+    )
+    payee_cvr: Cvr | None = Field(
+        description="CVR number of the employer paid; null unless the payee is an employer.", examples=["12345678"]
+    )
+    amount_ore: Ore = Field(gt=0, description="Amount to pay, in øre.", examples=[882240])
+    period: Period = Field(
+        description="The period the payment covers.", examples=[{"start": "2026-03-02", "end": "2026-03-31"}]
+    )
+    purpose: PaymentPurpose = Field(description="What the payment is for.", examples=["wage_subsidy"])
+    application_id: UUID | None = Field(
+        description="The placement the payment belongs to, if any.", examples=[_APPLICATION_ID]
+    )
+    due_on: date = Field(description="Pay no later than this day.", examples=["2026-04-10"])
+
+    @model_validator(mode="after")
+    def _one_payee(self) -> PaymentInstructionIssued:
+        citizen = self.payee_kind is PayeeKind.CITIZEN
+        if citizen != (self.payee_cpr is not None) or citizen == (self.payee_cvr is not None):
+            raise ValueError("a citizen payee has a CPR number only, an employer payee a CVR number only")
+        return self
+
+
+EVENTS: tuple[type[Event], ...] = (CitizenAssessed, BenefitAdjusted, PaymentInstructionIssued)

@@ -1,0 +1,144 @@
+"""The published catalog: every topic with its one producer, key, events, configuration and known consumers.
+
+Retention: topics are event streams, never compacted (compaction would keep only the last event of each
+aggregate). No topic keeps data forever: the log is transport, each service's database is the record, and two
+topics carry CPR numbers. 400 days outlives the longest placement (12 months) plus its application, so a
+consumer can be rebuilt from the log for every live aggregate and a year of payments can be reconciled;
+notifications have no downstream state to rebuild and keep 30 days. A dead-letter topic `<topic>.dlq`, written
+by that topic's consumers, keeps its topic's configuration, so a dead letter outlives its investigation as long
+as the original would.
+
+CPR numbers: only where the consumer must act on the person (see `CPR_ALLOWED`); everywhere else the citizen
+is the pseudonymous `citizen_ref`. Every personal-data field is marked `x-personal-data` in its schema
+(`contracts.common.PersonalData` says what each mark means); `PERSONAL_DATA` lists them per event type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from contracts import activation, benefits, notify, payments, subsidy
+from contracts.envelope import Event
+from contracts.schema import event_schema, personal_fields
+
+DEFAULT_PARTITIONS = 3
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _retention(days: int) -> Mapping[str, str]:
+    return MappingProxyType({"cleanup.policy": "delete", "retention.ms": str(days * _DAY_MS)})
+
+
+EVENT_STREAM = _retention(400)
+SHORT_LIVED = _retention(30)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic of the catalog; only `owner` produces to it (its consumers also write its `.dlq`)."""
+
+    name: str
+    owner: str
+    key: str
+    events: tuple[type[Event], ...]
+    consumers: tuple[str, ...]
+    config: Mapping[str, str]
+    description: str
+    partitions: int = DEFAULT_PARTITIONS
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return tuple(model.type for model in self.events)
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        name=subsidy.TOPIC,
+        owner="subsidy",
+        key="application_id: every event of one application, from submission to its end, in order",
+        events=subsidy.EVENTS,
+        consumers=("benefits", "activation", "notify"),
+        config=EVENT_STREAM,
+        description="The life of each subsidy application and of the placement it becomes.",
+    ),
+    Topic(
+        name=benefits.ASSESSMENTS,
+        owner="benefits",
+        key="citizen_ref: one citizen's assessments in order",
+        events=(benefits.CitizenAssessed,),
+        consumers=("subsidy",),
+        config=EVENT_STREAM,
+        description="Citizen-side eligibility of each application's citizen.",
+    ),
+    Topic(
+        name=benefits.ADJUSTMENTS,
+        owner="benefits",
+        key="citizen_ref: one citizen's benefit changes in order",
+        events=(benefits.BenefitAdjusted,),
+        consumers=("notify",),
+        config=EVENT_STREAM,
+        description="How placements change citizens' benefits.",
+    ),
+    Topic(
+        name=benefits.PAYMENT_INSTRUCTIONS,
+        owner="benefits",
+        key="instruction_id: the same key as the back-office's answers",
+        events=(benefits.PaymentInstructionIssued,),
+        consumers=("payment-back-office",),
+        config=EVENT_STREAM,
+        description="What the payment back-office must pay; carries CPR numbers of paid citizens.",
+    ),
+    Topic(
+        name=payments.TOPIC,
+        owner="payment-back-office",
+        key="instruction_id: a failure and a later settlement of one instruction in order",
+        events=payments.EVENTS,
+        consumers=("benefits",),
+        config=EVENT_STREAM,
+        description="Produced outside Jobbro by the payment back-office: how each instruction ended.",
+    ),
+    Topic(
+        name=activation.TOPIC,
+        owner="activation",
+        key="citizen_ref: one citizen's plan in order",
+        events=activation.EVENTS,
+        consumers=("subsidy", "notify"),
+        config=EVENT_STREAM,
+        description="Citizens' plans (Min Plan) and conflicts of applications with them.",
+    ),
+    Topic(
+        name=notify.TOPIC,
+        owner="notify",
+        key="dedup_key: the attempts at one notification in order",
+        events=notify.EVENTS,
+        consumers=("subsidy",),
+        config=SHORT_LIVED,
+        description="Who was told what, by which channel; never a message body.",
+    ),
+)
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    subsidy.EVENTS + benefits.EVENTS + payments.EVENTS + activation.EVENTS + notify.EVENTS
+)
+EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType({model.type: model for model in ALL_EVENTS})
+"""CloudEvents type → model: the catalog a consumer passes to `contracts.envelope.decode`."""
+
+CPR_ALLOWED: Mapping[str, str] = MappingProxyType(
+    {
+        subsidy.ApplicationSubmitted.type: "benefits must assess, and activation must plan for, the citizen named;"
+        " subsidy issues the citizen_ref used everywhere after it",
+        benefits.PaymentInstructionIssued.type: "the back-office pays a citizen by CPR number (NemKonto)",
+    }
+)
+"""The only event types that may carry a CPR number, and why their consumers need it."""
+
+PERSONAL_DATA: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {type_: MappingProxyType(personal_fields(event_schema(model))) for type_, model in EVENT_TYPES.items()}
+)
+"""Event type → {field path: personal-data kind}, e.g. `{"citizen_cpr": "cpr"}`."""

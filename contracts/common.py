@@ -1,0 +1,161 @@
+"""Value types shared by the events of every service: periods, schemes, money, hours, rule results.
+
+Money is integer øre in fields named `*_ore`, dates are `date`, and hours are `Decimal` sent as strings with
+two decimals, so no consumer ever rounds a float.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+PERSONAL_DATA_KEY = "x-personal-data"
+
+
+class PersonalData(StrEnum):
+    """Why a field is personal data: the value of its `x-personal-data` schema keyword."""
+
+    CPR = "cpr"
+    """The civil registration number: a direct identifier, only where the consumer must act on the person."""
+    PSEUDONYM = "pseudonym"
+    """A citizen reference: personal data, but identifying only together with Jobbro's own records."""
+    CONTACT = "contact"
+    """A natural person's name or e-mail address."""
+    SENSITIVE = "sensitive"
+    """A fact about a citizen's social situation: benefit, target group, unemployment."""
+
+
+def personal(kind: PersonalData) -> dict[str, Any]:
+    """The `json_schema_extra` that marks a field as personal data in the schemas and the catalog."""
+    return {PERSONAL_DATA_KEY: kind.value}
+
+
+class Value(BaseModel):
+    """Base of nested values: frozen and strict like the events that carry them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+CitizenRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Pseudonymous reference to the citizen, the same in every event about them.",
+        examples=["c-5f2b7e0a9d134c68"],
+        json_schema_extra=personal(PersonalData.PSEUDONYM),
+    ),
+]
+"""Opaque citizen reference that subsidy issues for a CPR number; every field of this type is marked."""
+Cpr = Annotated[str, Field(pattern=r"^\d{10}$", json_schema_extra=personal(PersonalData.CPR))]
+"""A CPR number; every field of this type is marked, so the catalog can check where CPR numbers travel."""
+Cvr = Annotated[str, Field(pattern=r"^\d{8}$")]
+PNumber = Annotated[str, Field(pattern=r"^\d{10}$")]
+Ore = Annotated[int, Field(ge=0)]
+
+
+def _two_places(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
+
+
+Hours = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=5, decimal_places=2, json_schema_extra={"pattern": r"^\d{1,3}\.\d{2}$"}),
+    AfterValidator(_two_places),
+]
+"""Hours as an exact decimal; on the wire a string with two decimals, e.g. `"37.00"`."""
+Fte = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=7, decimal_places=2, json_schema_extra={"pattern": r"^\d{1,5}\.\d{2}$"}),
+    AfterValidator(_two_places),
+]
+"""Full-time equivalents as an exact decimal; on the wire a string with two decimals, e.g. `"12.00"`."""
+
+
+class Scheme(StrEnum):
+    """The subsidised-employment schemes Jobbro handles."""
+
+    INTERNSHIP = "internship"
+    WAGE_SUBSIDY_PRIVATE = "wage_subsidy_private"
+    WAGE_SUBSIDY_PUBLIC = "wage_subsidy_public"
+
+
+class Period(Value):
+    """A closed period of whole days; both ends are included."""
+
+    start: date = Field(description="First day of the period.", examples=["2026-03-02"])
+    end: date = Field(description="Last day of the period, included.", examples=["2026-05-29"])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("period ends before it starts")
+        return self
+
+
+class OpenPeriod(Value):
+    """A period that may still be running: no end means until further notice."""
+
+    start: date = Field(description="First day of the period.", examples=["2026-03-02"])
+    end: date | None = Field(
+        description="Last day of the period, included; null while it has no known end.", examples=["2026-05-29"]
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpenPeriod:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("period ends before it starts")
+        return self
+
+
+class HoursStep(Value):
+    """One step of a weekly-hours schedule: from this day on, this many hours a week."""
+
+    from_date: date = Field(description="First day these weekly hours apply.", examples=["2026-03-02"])
+    hours_per_week: Hours = Field(
+        gt=0, description="Hours a week from `from_date` until the next step or the end.", examples=["15.00"]
+    )
+
+
+def _ascending(steps: tuple[HoursStep, ...]) -> tuple[HoursStep, ...]:
+    if any(later.from_date <= earlier.from_date for earlier, later in pairwise(steps)):
+        raise ValueError("weekly-hours steps must have strictly ascending from_date")
+    return steps
+
+
+WeeklyHours = Annotated[tuple[HoursStep, ...], Field(min_length=1), AfterValidator(_ascending)]
+"""Weekly hours as steps, so hours that step up during an internship need no new grant."""
+
+WEEKLY_HOURS_EXAMPLE = [
+    {"from_date": "2026-03-02", "hours_per_week": "15.00"},
+    {"from_date": "2026-03-30", "hours_per_week": "30.00"},
+]
+
+
+class RuleResult(Value):
+    """The outcome of one eligibility rule, with the version of the rule data it was evaluated with."""
+
+    rule: str = Field(min_length=1, description="Rule identifier from the rule data.", examples=["ratio"])
+    passed: bool = Field(description="Whether the rule holds.", examples=[True])
+    reason: str = Field(
+        description="Why it holds or fails, in words a caseworker and an employer understand.",
+        examples=["1 of 2 allowed placements at P-number 1012345678 (12.00 FTE)"],
+    )
+    rule_set_version: str = Field(
+        min_length=1,
+        description="Version (effective date) of the rule data the rule was evaluated with.",
+        examples=["2026-01-01"],
+    )
+
+
+RULE_RESULT_EXAMPLE = {
+    "rule": "ratio",
+    "passed": True,
+    "reason": "1 of 2 allowed placements at P-number 1012345678 (12.00 FTE)",
+    "rule_set_version": "2026-01-01",
+}

@@ -1,0 +1,66 @@
+"""Provisioning creates every topic and its dead-letter topic on a real broker, once, with its configuration."""
+
+from dataclasses import replace
+from uuid import uuid4
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from contracts.catalog import TOPICS
+from contracts.provision import provision
+
+
+async def _describe(bootstrap: str, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
+    """Topic → (partitions, its explicitly set configuration)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = await admin.describe_topics(names)
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
+    finally:
+        await admin.close()
+    topic_config_source = 1
+    configs = {
+        resource["resource_name"]: {
+            entry["config_names"]: entry["config_value"]
+            for entry in resource["config_entries"]
+            if entry["config_source"] == topic_config_source
+        }
+        for resource in response.to_object()["resources"]
+    }
+    return {t["topic"]: (len(t["partitions"]), configs[t["topic"]]) for t in topics}
+
+
+async def _delete(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def test_creates_each_topic_and_its_dlq_once_with_its_configuration(kafka_bootstrap: str) -> None:
+    prefix = f"test-{uuid4().hex[:8]}."
+    topics = [replace(topic, name=prefix + topic.name) for topic in TOPICS]
+    names = [name for topic in topics for name in (topic.name, topic.dlq)]
+    try:
+        first = await provision(kafka_bootstrap, topics, partitions_override=2)
+        second = await provision(kafka_bootstrap, topics)
+
+        assert (sorted(first.created), first.existing) == (sorted(names), ())
+        assert (second.created, sorted(second.existing)) == ((), sorted(names))
+        described = await _describe(kafka_bootstrap, names)
+        for topic in topics:
+            for name in (topic.name, topic.dlq):
+                assert described[name] == (2, dict(topic.config)), name
+    finally:
+        await _delete(kafka_bootstrap, names)
+
+
+async def test_the_catalog_topics_exist_after_provisioning(kafka_bootstrap: str) -> None:
+    result = await provision(kafka_bootstrap)
+    names = [name for topic in TOPICS for name in (topic.name, topic.dlq)]
+    assert sorted(result.created + result.existing) == sorted(names)
+    described = await _describe(kafka_bootstrap, names)
+    assert sorted(described) == sorted(names)
