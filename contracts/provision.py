@@ -25,11 +25,13 @@ class Provisioned:
     existing: tuple[str, ...]
 
 
-def new_topics(topics: Iterable[Topic], partitions_override: int | None, replication_factor: int) -> list[NewTopic]:
-    """Every topic and its `.dlq` as the broker should create them."""
+def new_topics(
+    topics: Iterable[Topic], partitions_override: int | None, replication_factor: int, prefix: str = ""
+) -> list[NewTopic]:
+    """Every topic and its `.dlq` as the broker should create them, named within `prefix`."""
     return [
         NewTopic(
-            name=name,
+            name=prefix + name,
             num_partitions=partitions_override or topic.partitions,
             replication_factor=replication_factor,
             topic_configs=dict(topic.config),
@@ -44,9 +46,13 @@ async def provision(
     topics: Iterable[Topic] = TOPICS,
     partitions_override: int | None = None,
     replication_factor: int = 1,
+    prefix: str = "",
 ) -> Provisioned:
-    """Create the topics that are missing; topics that exist keep whatever configuration they have."""
-    wanted = new_topics(topics, partitions_override, replication_factor)
+    """Create the topics that are missing; topics that exist keep whatever configuration they have.
+
+    A `prefix` gives a whole deployment (or one test) its own set of topics on a shared broker.
+    """
+    wanted = new_topics(topics, partitions_override, replication_factor, prefix)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -76,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", required=True, help="HOST:PORT of a broker")
     parser.add_argument("--partitions", type=int, help="partitions for every topic instead of the catalog's")
     parser.add_argument("--replication-factor", type=int, default=1, help="replicas of each partition (default 1)")
+    parser.add_argument("--prefix", default="", help="namespace prepended to every topic name (default none)")
     args = parser.parse_args(argv)
-    result = asyncio.run(provision(args.bootstrap, TOPICS, args.partitions, args.replication_factor))
+    result = asyncio.run(provision(args.bootstrap, TOPICS, args.partitions, args.replication_factor, args.prefix))
     for name in result.created:
         print(f"created  {name}")
     for name in result.existing:

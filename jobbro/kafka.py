@@ -48,11 +48,13 @@ def create_broker(settings: ServiceSettings) -> KafkaBroker:
     )
 
 
-def outbox_publisher(broker: KafkaBroker) -> Publish:
+def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:
     """The relay's way to send: without waiting, so a batch is pipelined; the returned future is the ack."""
 
     async def publish(topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> Any:
-        return await broker.publish(value, topic=topic, key=key.encode(), headers=dict(headers), no_confirm=True)
+        return await broker.publish(
+            value, topic=topic_prefix + topic, key=key.encode(), headers=dict(headers), no_confirm=True
+        )
 
     return publish
 

@@ -54,7 +54,7 @@ class Runtime:
         """Subscribe `handlers` to `topic` in consumer group `group` (must be called before `start`)."""
         consumer = EventConsumer(
             group=group,
-            topic=topic,
+            topic=self.settings.topic_prefix + topic,
             catalog=catalog,
             handlers=handlers,
             unit_of_work=self.unit_of_work,
@@ -72,7 +72,7 @@ class Runtime:
         await self.broker.start()
         relay = OutboxRelay(
             self._pool,
-            outbox_publisher(self.broker),
+            outbox_publisher(self.broker, self.settings.topic_prefix),
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
         )

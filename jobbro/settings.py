@@ -14,6 +14,7 @@ class ServiceSettings(BaseSettings):
 
     service: str = Field(description="Service name: CloudEvents source, consumer-group and log prefix.")
     kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = Field("", description="Namespace before every topic name: one deployment or test each.")
     pg_dsn: str = Field(
         "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",
         description="DSN of this service's own database.",

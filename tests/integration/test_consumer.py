@@ -4,6 +4,7 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from uuid import uuid4
 
@@ -66,6 +67,23 @@ async def test_the_same_event_delivered_twice_changes_state_once(
     changes = await read_topic(kafka_bootstrap, topics.changes, expect=2)
     assert [json.loads(r.value)["value"] for r in changes] == [5, 12]
     assert "event_duplicate_ignored" in service.log()
+
+
+async def test_a_topic_prefix_gives_a_service_its_own_topics(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    prefix = unique("ns") + "."
+    await create_topics(kafka_bootstrap, *(prefix + t for t in (topics.commands, topics.commands + ".dlq", topics.changes)))
+    add, _ = topics.bind()
+    env = {**_service_env(database, kafka_bootstrap, topics, unique("g")), "JOBBRO_TOPIC_PREFIX": prefix}
+    service = spawn("tests.example.service", env, "svc")
+    await service.wait_ready()
+    _, record = encode(add(counter="c", amount=4), source="/test")
+    await produce(kafka_bootstrap, replace(record, topic=prefix + record.topic))
+
+    await _wait_for_counter(database, "c", 4)
+    assert len(await read_topic(kafka_bootstrap, prefix + topics.changes, expect=1)) == 1
+    assert await read_topic(kafka_bootstrap, topics.changes, expect=0, timeout=3) == []  # nothing outside it
 
 
 async def test_a_consumer_killed_after_its_commit_but_before_the_offset_commit_does_not_repeat_the_effect(
