@@ -19,6 +19,10 @@ class ServiceSettings(BaseSettings):
         "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",
         description="DSN of this service's own database.",
     )
+    pseudonym_key: str = Field(
+        "development-only-pseudonym-key",
+        description="Shared secret of the keyed hash that turns a CPR number into a citizen reference.",
+    )
     pg_pool_size: int = 10
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0

@@ -10,17 +10,23 @@ import os
 import shlex
 import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from contracts.envelope import Record
+from contracts.catalog import EVENT_TYPES
+from contracts.envelope import Event, Metadata, Record, decode, encode
+from contracts.provision import provision
+
+if TYPE_CHECKING:
+    from jobbro.runtime import Runtime
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -177,3 +183,37 @@ async def produce(bootstrap: str, *records: Record | tuple[str, bytes | None, by
             await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+async def provisioned_prefix(bootstrap: str) -> str:
+    """A fresh topic namespace holding every catalog topic and its dead-letter topic."""
+    prefix = unique("t") + "."
+    await provision(bootstrap, prefix=prefix)
+    return prefix
+
+
+async def publish(
+    bootstrap: str, prefix: str, *events: Event, source: str = "/test", cause: Metadata | None = None
+) -> list[Metadata]:
+    """Publish catalog events as their producer would (CloudEvents headers, keyed), within `prefix`."""
+    wrapped = [encode(event, source=source, cause=cause) for event in events]
+    await produce(bootstrap, *(replace(record, topic=prefix + record.topic) for _, record in wrapped))
+    return [meta for meta, _ in wrapped]
+
+
+async def read_events(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 60.0
+) -> list[tuple[Metadata, Event]]:
+    """Read and decode a (prefixed) catalog topic from the beginning; see `read_topic` for the waiting."""
+    records = await read_topic(bootstrap, topic, expect=expect, timeout=timeout)
+    return [decode(r.headers, r.value, EVENT_TYPES) for r in records]
+
+
+@asynccontextmanager
+async def running(runtime: "Runtime") -> AsyncIterator["Runtime"]:
+    """A service's runtime started in this process (migrated, consuming, relaying), stopped afterwards."""
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()

@@ -4,7 +4,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from jobbro.testing import Infrastructure, InfrastructureUnavailable, create_database, drop_database, infrastructure
+from jobbro.testing import (
+    Infrastructure,
+    InfrastructureUnavailable,
+    create_database,
+    drop_database,
+    infrastructure,
+    provisioned_prefix,
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +34,9 @@ async def database(infra: Infrastructure) -> AsyncIterator[str]:
     dsn = await create_database(infra)
     yield dsn
     await drop_database(infra, dsn)
+
+
+@pytest.fixture
+async def topic_prefix(kafka_bootstrap: str) -> str:
+    """A fresh namespace with every catalog topic (and its .dlq): services under test see only their events."""
+    return await provisioned_prefix(kafka_bootstrap)
