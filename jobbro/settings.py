@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     retry_attempts: int = Field(5, description="Tries of a transient failure before the record is redelivered.")
     retry_base_seconds: float = 0.1
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
 
