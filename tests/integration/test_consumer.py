@@ -176,3 +176,26 @@ async def test_two_replicas_in_one_group_lose_nothing_and_keep_order_per_key(
             versions[record.key.decode()].append(json.loads(record.value)["version"])
     assert len(seen) == 400
     assert all(v == list(range(1, 21)) for v in versions.values()), versions
+
+
+async def test_a_graceful_stop_mid_stream_finishes_or_leaves_each_record_and_a_restart_completes(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    add, _ = topics.bind()
+    env = _service_env(database, kafka_bootstrap, topics, unique("g"))
+    first = spawn("tests.example.service", env, "first")
+    await first.wait_ready()
+    await produce(kafka_bootstrap, *(encode(add(counter="c", amount=1), source="/test")[1] for _ in range(300)))
+    for _ in range(300):  # stop while records are still flowing
+        if (await _counter(database, "c") or 0) > 0:
+            break
+        await asyncio.sleep(0.05)
+    first.terminate()  # SIGTERM; uvicorn re-raises it after a clean shutdown, so the exit status is -15
+    assert "service_stopped" in first.log()
+    stopped_at = await _counter(database, "c")
+
+    spawn("tests.example.service", env, "second")
+    await _wait_for_counter(database, "c", 300)
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=300)
+    assert [json.loads(r.value)["version"] for r in changes] == list(range(1, 301))
+    assert stopped_at is not None and stopped_at < 300  # the stop really happened mid-stream
