@@ -84,8 +84,9 @@ def document(topics: Iterable[Topic]) -> dict[str, Any]:
             "title": "Jobbro events",
             "version": VERSION,
             "description": "The published event catalog of Jobbro. Topic and event-type names carry their major"
-            " version; within a version a change never breaks a reader: fields are only added, as optional ones, and enums"
-            " only gain values. Readers must ignore unknown fields, headers and enum values they cannot act on."
+            " version; within a version a change never breaks a reader: fields are only added, as optional ones,"
+            " and enums only gain values. Readers must ignore unknown fields and headers; a new enum value is"
+            " announced in the catalog before any producer sends it, so readers can upgrade first."
             " Every topic `X` has a dead-letter topic `X.dlq` with the same configuration.",
         },
         "defaultContentType": envelope.CONTENT_TYPE,

@@ -22,7 +22,8 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from contracts.envelope import EnvelopeError, Event, Metadata, decode
-from jobbro import inbox, log as logs
+from jobbro import inbox
+from jobbro import log as logs
 from jobbro.outbox import Publish
 from jobbro.retry import is_transient, with_retries
 from jobbro.settings import ServiceSettings
@@ -153,9 +154,7 @@ class EventConsumer:
             "dlq_error_trace": logs.redact("".join(traceback.format_exception(exc)))[-4000:],
             "dlq_failed_at": datetime.now(UTC).isoformat(),
         }
-        await self._broker.publish(
-            record.value, topic=dead_letter_topic(record.topic), key=record.key, headers=headers
-        )
+        await self._broker.publish(record.value, topic=dead_letter_topic(record.topic), key=record.key, headers=headers)
         log.warning(
             "event_dead_lettered",
             topic=record.topic,

@@ -62,9 +62,7 @@ def configure_logging(service: str, *, json: bool | None = None, level: str = "I
 
 def bind_message(event_id: str, correlation_id: str, causation_id: str | None) -> None:
     """Bind one message's ids to every log line written while it is handled."""
-    structlog.contextvars.bind_contextvars(
-        event_id=event_id, correlation_id=correlation_id, causation_id=causation_id
-    )
+    structlog.contextvars.bind_contextvars(event_id=event_id, correlation_id=correlation_id, causation_id=causation_id)
 
 
 def unbind_message() -> None:

@@ -34,9 +34,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT)
 
 
-async def with_retries(
-    attempt: Callable[[], Awaitable[T]], *, attempts: int, base_seconds: float, what: str
-) -> T:
+async def with_retries(attempt: Callable[[], Awaitable[T]], *, attempts: int, base_seconds: float, what: str) -> T:
     """Run `attempt`, repeating it after transient failures with jittered exponential backoff.
 
     Permanent failures and the last transient one propagate to the caller.

@@ -1,19 +1,10 @@
-"""Test helpers: find a real Kafka and PostgreSQL, make throw-away databases and topics, read topics back.
-
-Where the infrastructure comes from, first match wins: environment variables naming running instances
-(`JOBBRO_KAFKA_BOOTSTRAP`, `JOBBRO_PG_SERVER`), containers when a Docker engine answers, else the project's own
-launcher (`deploy/local/infra up`: Kafka from Maven Central, PostgreSQL from Debian).
-"""
+"""Test helpers: throw-away databases and topic namespaces, publishing and reading topics, a running service."""
 
 import asyncio
-import os
-import shlex
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -24,86 +15,10 @@ from aiokafka.errors import TopicAlreadyExistsError
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, Metadata, Record, decode, encode
 from contracts.provision import provision
+from jobbro.infra import Infrastructure
 
 if TYPE_CHECKING:
     from jobbro.runtime import Runtime
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-class InfrastructureUnavailable(RuntimeError):
-    """Kafka or PostgreSQL cannot be reached: tests must fail, never skip."""
-
-
-@dataclass(frozen=True)
-class Infrastructure:
-    kafka_bootstrap: str
-    pg_dsn: str
-    """DSN of the server, without a database name."""
-    origin: str
-
-    def database_dsn(self, database: str) -> str:
-        return f"{self.pg_dsn.rstrip('/')}/{database}"
-
-
-@contextmanager
-def infrastructure() -> Iterator[Infrastructure]:
-    """Yield reachable Kafka and PostgreSQL, started here if need be (containers are stopped afterwards)."""
-    env = os.environ
-    if env.get("JOBBRO_KAFKA_BOOTSTRAP") and env.get("JOBBRO_PG_SERVER"):
-        yield _checked(Infrastructure(env["JOBBRO_KAFKA_BOOTSTRAP"], env["JOBBRO_PG_SERVER"], "environment"))
-    elif _docker_answers():
-        with _containers() as infra:
-            yield _checked(infra)
-    else:
-        yield _checked(_local_launcher())
-
-
-def _docker_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@contextmanager
-def _containers() -> Iterator[Infrastructure]:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
-
-    with KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka, PostgresContainer(
-        "postgres:15", username="jobbro", password="jobbro", driver=None
-    ) as pg:
-        dsn = f"postgresql://jobbro:jobbro@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}"
-        yield Infrastructure(kafka.get_bootstrap_server(), dsn, "testcontainers")
-
-
-def _local_launcher() -> Infrastructure:
-    launcher = REPO / "deploy" / "local" / "infra"
-    up = subprocess.run([str(launcher), "up"], capture_output=True, text=True)
-    if up.returncode != 0:
-        raise InfrastructureUnavailable(f"deploy/local/infra up failed:\n{up.stderr[-3000:]}")
-    exports = subprocess.run([str(launcher), "env"], capture_output=True, text=True, check=True).stdout
-    values = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in exports.splitlines())
-    return Infrastructure(values["JOBBRO_KAFKA_BOOTSTRAP"], values["JOBBRO_PG_SERVER"], "deploy/local/infra")
-
-
-def _checked(infra: Infrastructure) -> Infrastructure:
-    async def check() -> None:
-        conn = await asyncpg.connect(infra.database_dsn("postgres"), timeout=10)
-        await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap, request_timeout_ms=10000)
-        await admin.start()
-        try:
-            await admin.describe_cluster()
-        finally:
-            await admin.close()
-
-    try:
-        asyncio.run(check())
-    except Exception as exc:
-        raise InfrastructureUnavailable(f"{infra.origin}: Kafka or PostgreSQL unreachable: {exc!r}") from exc
-    return infra
 
 
 def unique(prefix: str) -> str:
@@ -169,8 +84,9 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float 
         await consumer.stop()
 
 
-
-async def produce(bootstrap: str, *records: Record | tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]) -> None:
+async def produce(
+    bootstrap: str, *records: Record | tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+) -> None:
     """Send records as an outside producer would: envelope `Record`s, or raw (topic, key, value, headers)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()

@@ -4,14 +4,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from jobbro.testing import (
-    Infrastructure,
-    InfrastructureUnavailable,
-    create_database,
-    drop_database,
-    infrastructure,
-    provisioned_prefix,
-)
+from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
+from jobbro.testing import create_database, drop_database, provisioned_prefix
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from jobbro.testing import REPO
+from jobbro.infra import REPO
 
 
 def _free_port() -> int:

@@ -73,7 +73,9 @@ async def test_a_topic_prefix_gives_a_service_its_own_topics(
     database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
 ) -> None:
     prefix = unique("ns") + "."
-    await create_topics(kafka_bootstrap, *(prefix + t for t in (topics.commands, topics.commands + ".dlq", topics.changes)))
+    await create_topics(
+        kafka_bootstrap, *(prefix + t for t in (topics.commands, topics.commands + ".dlq", topics.changes))
+    )
     add, _ = topics.bind()
     env = {**_service_env(database, kafka_bootstrap, topics, unique("g")), "JOBBRO_TOPIC_PREFIX": prefix}
     service = spawn("tests.example.service", env, "svc")
@@ -127,7 +129,12 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_later_records_are_
         kafka_bootstrap,
         *((topics.commands, b"c", body, [*ce, ("ce_id", str(uuid4()).encode())]) for _, body, _ in poison),
         (topics.commands, b"c", valid.value, []),  # no CloudEvents headers at all
-        (topics.commands, b"c", valid.value, [*[h for h in ce if h[0] != "ce_type"], ("ce_id", str(uuid4()).encode()), ("ce_type", b"dk.unknown.v1")]),
+        (
+            topics.commands,
+            b"c",
+            valid.value,
+            [*[h for h in ce if h[0] != "ce_type"], ("ce_id", str(uuid4()).encode()), ("ce_type", b"dk.unknown.v1")],
+        ),
         valid,
     )
 
@@ -139,7 +146,7 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_later_records_are_
         "EnvelopeError",
         "UnknownEventType",
     ]
-    for record, body in zip(dead, [b"\xff\xfe{", poison[1][1], valid.value, valid.value]):
+    for record, body in zip(dead, [b"\xff\xfe{", poison[1][1], valid.value, valid.value], strict=True):
         headers = {name: value.decode() for name, value in record.headers}
         assert record.value == body and record.key == b"c"
         assert headers["dlq_original_topic"] == topics.commands

@@ -51,9 +51,7 @@ async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_
     _, changed = topics.bind()
     broker = create_broker(ServiceSettings(service="test", kafka_bootstrap=kafka_bootstrap))
     await broker.connect()
-    relay = asyncio.create_task(
-        OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).run()
-    )
+    relay = asyncio.create_task(OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).run())
     committed: set[UUID] = set()
     rolled_back: set[UUID] = set()
 

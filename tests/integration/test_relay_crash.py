@@ -8,9 +8,10 @@ from uuid import UUID
 from aiokafka import AIOKafkaConsumer
 
 from jobbro.db import create_pool, migrate
+from jobbro.infra import Infrastructure
 from jobbro.runtime import Runtime
 from jobbro.settings import ServiceSettings
-from jobbro.testing import Infrastructure, create_database, create_topics, read_topic, unique
+from jobbro.testing import create_database, create_topics, read_topic, unique
 from jobbro.uow import UnitOfWork
 from tests.example.events import CounterChanged, ExampleTopics
 from tests.example.process import Process
@@ -71,9 +72,7 @@ async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_repeats(
 
     # a consumer with an inbox turns the repeats into one effect each
     consumer_db = await create_database(infra)
-    runtime = Runtime(
-        ServiceSettings(service="tally", pg_dsn=consumer_db, kafka_bootstrap=kafka_bootstrap), SQL
-    )
+    runtime = Runtime(ServiceSettings(service="tally", pg_dsn=consumer_db, kafka_bootstrap=kafka_bootstrap), SQL)
 
     async def tally(event: CounterChanged, meta, uow: UnitOfWork) -> None:
         await uow.conn.execute(
