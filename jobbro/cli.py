@@ -1,0 +1,145 @@
+"""`jobbro`: run the local stack and talk to it as employers, back-office and integrators do."""
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiokafka import AIOKafkaConsumer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from contracts.catalog import EVENT_TYPES, TOPICS
+from contracts.envelope import EnvelopeError, decode
+from contracts.provision import provision
+from jobbro import stack
+from jobbro.infra import REPO, local_infrastructure
+from jobbro.log import redact
+from services.subsidy import devca
+
+app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich")
+console = Console()
+
+PKI = REPO / ".local" / "pki"
+Prefix = Annotated[str, typer.Option(help="Topic namespace of the stack (empty: the catalog's own names).")]
+
+
+@app.command()
+def up(prefix: Prefix = "") -> None:
+    """Start Kafka and PostgreSQL, create every catalog topic, start the four services and wait until ready."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
+        task = progress.add_task("Kafka and PostgreSQL (deploy/local/infra up)…")
+        infra = local_infrastructure()
+        progress.update(task, description="topics…")
+        created = asyncio.run(provision(infra.kafka_bootstrap, prefix=prefix)).created
+        for service in stack.SERVICES:
+            progress.update(task, description=f"{service.name}…")
+            stack.start(service, infra, prefix)
+            asyncio.run(stack.wait_ready(service))
+    console.print(f"[green]up[/]: {len(created)} topics created; services:")
+    _print_status(infra.kafka_bootstrap)
+
+
+@app.command()
+def down(
+    infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka and PostgreSQL.")] = False,
+) -> None:
+    """Stop the services this stack started (by pid file), and with --infra the infrastructure too."""
+    for service in stack.SERVICES:
+        console.print(f"{service.name}: {'stopped' if stack.stop(service) else 'was not running'}")
+    if infrastructure:
+        subprocess.run([str(REPO / "deploy" / "local" / "infra"), "down"], check=True)
+
+
+@app.command()
+def status() -> None:
+    """Each service: process, health, and consumer lag per group."""
+    _print_status(local_infrastructure().kafka_bootstrap)
+
+
+def _print_status(bootstrap: str) -> None:
+    table = Table("service", "pid", "ready", "url", "consumer lag")
+    for row in asyncio.run(stack.status(bootstrap)):
+        lag = ", ".join(f"{group}={n}" for group, n in sorted(row.lag.items())) or "-"
+        ready = "[green]ready[/]" if row.ready else "[red]not ready[/]"
+        table.add_row(row.service.name, str(row.pid or "-"), ready, row.service.url, lag)
+    console.print(table)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="A catalog topic, e.g. subsidy.applications.v1 (or its .dlq).")],
+    prefix: Prefix = "",
+    from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record instead of new ones.")] = False,
+    limit: Annotated[int, typer.Option(help="Stop after this many records (0: follow forever).")] = 0,
+    personal_data: Annotated[bool, typer.Option(help="Show CPR numbers instead of masking them.")] = False,
+) -> None:
+    """Print a topic's CloudEvents as an integrator sees them: type, key, time, data (one JSON object per line)."""
+    known = {t.name for t in TOPICS} | {t.dlq for t in TOPICS}
+    if topic not in known:
+        raise typer.BadParameter(f"not a catalog topic; one of: {', '.join(sorted(known))}")
+    asyncio.run(_tail(local_infrastructure().kafka_bootstrap, prefix + topic, from_beginning, limit, personal_data))
+
+
+async def _tail(bootstrap: str, topic: str, from_beginning: bool, limit: int, personal_data: bool) -> None:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    await consumer.start()
+    shown = 0
+    try:
+        async for record in consumer:
+            line = _describe(record.headers, record.value, record.key)
+            typer.echo(json.dumps(line if personal_data else redact(line), ensure_ascii=False))
+            shown += 1
+            if limit and shown >= limit:
+                return
+    finally:
+        await consumer.stop()
+
+
+def _describe(headers: list[tuple[str, bytes]], value: bytes | None, key: bytes | None) -> dict[str, object]:
+    try:
+        meta, event = decode(headers, value, EVENT_TYPES)
+    except EnvelopeError as exc:
+        return {"key": key and key.decode(errors="replace"), "undecodable": str(exc)}
+    return {
+        "type": meta.type,
+        "key": meta.subject,
+        "time": meta.time.isoformat(),
+        "source": meta.source,
+        "id": str(meta.id),
+        "correlationid": str(meta.correlation_id),
+        "data": event.model_dump(mode="json"),
+    }
+
+
+@app.command()
+def certs(
+    out: Annotated[Path, typer.Option(help="Folder for the CA, CRL and employer keys and certificates.")] = PKI,
+) -> None:
+    """Make a DEVELOPMENT CA and employer certificates (one revoked, with its CRL) for signing applications."""
+    raise typer.Exit(devca.main(["make", "--out", str(out)]))
+
+
+@app.command()
+def sign(
+    document: Annotated[Path, typer.Argument(help="The application, JSON.")],
+    key: Annotated[Path, typer.Option(help="The signer's private key, PEM.")],
+    chain: Annotated[Path, typer.Option(help="The signer's certificate first, then its issuers, PEM.")],
+    out: Annotated[Path, typer.Option(help="Where to write the JWS.")],
+) -> None:
+    """Sign an application file: a JWS over its RFC 8785 canonical JSON with the certificate chain in x5c."""
+    raise typer.Exit(
+        devca.main(["sign", "--key", str(key), "--chain", str(chain), "--document", str(document), "--out", str(out)])
+    )
+
+
+def main() -> None:
+    app()
