@@ -8,6 +8,7 @@ instruction with the outcome it already gave. Payees listed in `no_account` have
 from datetime import date
 from pathlib import Path
 
+import uvicorn
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -15,7 +16,7 @@ from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Metadata
 from contracts.payments import FailureCode, PaymentFailed, PaymentSettled
-from jobbro.runtime import Runtime
+from jobbro.runtime import Runtime, create_http_app
 from jobbro.settings import ServiceSettings
 from jobbro.uow import UnitOfWork
 
@@ -86,3 +87,12 @@ def create_runtime(settings: BackofficeSettings) -> Runtime:
         handlers={PaymentInstructionIssued: on_instruction},
     )
     return runtime
+
+
+def main() -> None:
+    settings = BackofficeSettings()
+    uvicorn.run(create_http_app(create_runtime(settings)), host=settings.http_host, port=settings.http_port)
+
+
+if __name__ == "__main__":
+    main()
