@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures and ratios, printed and written to a file; never asserted by tests."""
