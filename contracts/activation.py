@@ -36,14 +36,26 @@ class ConflictKind(StrEnum):
     """How an application collides with the citizen's plan."""
 
     OVERLAPPING_PERIOD = "overlapping_period"
+    """The period shares a day with an entry of the citizen's plan."""
+    OVERLAPPING_APPLICATION = "overlapping_application"
+    """The period shares a day with another application for the citizen that is still being decided."""
     RECENT_EMPLOYER = "recent_employer"
+    """An internship at the employer of the citizen's latest wage-subsidy job."""
 
 
 class Conflict(Value):
     """One plan entry that collides with an application."""
 
     kind: ConflictKind = Field(description="How it collides.", examples=["overlapping_period"])
-    activation_id: UUID = Field(description="The plan entry it collides with.", examples=[_ACTIVATION_ID])
+    activation_id: UUID = Field(
+        description="The plan entry it collides with; for a pending application, the entry it would become.",
+        examples=[_ACTIVATION_ID],
+    )
+    application_id: UUID | None = Field(
+        default=None,
+        description="The application behind that entry; null only in events published before this field existed.",
+        examples=["5d1b3f7a-9c2e-4a6b-8d0f-1e3a5c7b9d2f"],
+    )
     scheme: Scheme = Field(description="That entry's scheme.", examples=["internship"])
     period: Period = Field(description="That entry's period.", examples=[{"start": "2026-02-02", "end": "2026-03-13"}])
     description: str = Field(
@@ -76,7 +88,11 @@ class ActivationChecked(PlanEvent):
 
 
 class ActivationRecorded(PlanEvent):
-    """A confirmed placement was written into the citizen's plan, as reported to the national data hub."""
+    """A confirmed placement was written into the citizen's plan, as reported to the national data hub.
+
+    Published again with the same `activation_id` whenever the entry's period or hours change: the latest
+    one states the entry's current terms.
+    """
 
     type: ClassVar[str] = "dk.jobbro.activation.activation-recorded.v1"
 

@@ -51,6 +51,8 @@ class TargetGroup(StrEnum):
     FOERTIDSPENSION = "foertidspension"
     SELF_SUPPORTING_JOB_READY = "self_supporting_job_ready"
     SELF_SUPPORTING_ACTIVITY_READY = "self_supporting_activity_ready"
+    UNREGISTERED = "unregistered"
+    """Not a target group: the citizen is not in the benefit registry, so no group is known."""
 
 
 class Benefit(StrEnum):
@@ -114,6 +116,20 @@ class CitizenAssessed(Event):
     eligible: bool = Field(description="True when every rule passed.", examples=[True])
     max_duration_weeks: int | None = Field(
         ge=1, description="Longest placement allowed for this citizen and scheme; null when unlimited.", examples=[26]
+    )
+    municipality_code: str | None = Field(
+        default=None,
+        pattern=r"^\d{3}$",
+        description="Municipality code (kommunekode) of the citizen's municipality, which owes the citizen offers; "
+        "null when not given.",
+        examples=["101"],
+    )
+    has_qualifying_education: bool | None = Field(
+        default=None,
+        description="Whether the citizen holds a vocational qualifying education (erhvervskompetencegivende "
+        "uddannelse), which decides the young's continuous right and duty to an offer; null when not known.",
+        examples=[False],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
     )
 
 

@@ -72,7 +72,7 @@ TOPICS: tuple[Topic, ...] = (
         owner="benefits",
         key="citizen_ref: one citizen's assessments in order",
         events=(benefits.CitizenAssessed,),
-        consumers=("subsidy",),
+        consumers=("subsidy", "activation"),
         config=EVENT_STREAM,
         description="Citizen-side eligibility of each application's citizen.",
     ),
@@ -90,9 +90,10 @@ TOPICS: tuple[Topic, ...] = (
         owner="benefits",
         key="instruction_id: the same key as the back-office's answers",
         events=(benefits.PaymentInstructionIssued,),
-        consumers=("payment-back-office",),
+        consumers=("payment-back-office", "notify"),
         config=EVENT_STREAM,
-        description="What the payment back-office must pay; carries CPR numbers of paid citizens.",
+        description="What the payment back-office must pay; carries CPR numbers of paid citizens"
+        " (notify reads employer payees only, to tell them a payment was issued).",
     ),
     Topic(
         name=payments.TOPIC,
@@ -116,10 +117,19 @@ TOPICS: tuple[Topic, ...] = (
         name=notify.TOPIC,
         owner="notify",
         key="dedup_key: the attempts at one notification in order",
-        events=notify.EVENTS,
+        events=(notify.NotificationSent, notify.NotificationFailed),
         consumers=("subsidy",),
         config=SHORT_LIVED,
         description="Who was told what, by which channel; never a message body.",
+    ),
+    Topic(
+        name=notify.WEBHOOK_DEAD_LETTERS,
+        owner="notify",
+        key="subscription_id: one subscription's undeliverable events in order",
+        events=(notify.WebhookDeadLettered,),
+        consumers=(),
+        config=SHORT_LIVED,
+        description="Webhook deliveries that failed every attempt, with the event each carried, for operators.",
     ),
 )
 

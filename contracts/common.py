@@ -77,6 +77,13 @@ Fte = Annotated[
 """Full-time equivalents as an exact decimal; on the wire a string with two decimals, e.g. `"12.00"`."""
 
 
+class Language(StrEnum):
+    """The language a person is written to in; Danish unless they chose otherwise."""
+
+    DA = "da"
+    EN = "en"
+
+
 class Scheme(StrEnum):
     """The subsidised-employment schemes Jobbro handles."""
 

@@ -20,6 +20,7 @@ from contracts.common import (
     Cvr,
     Fte,
     Hours,
+    Language,
     Ore,
     Period,
     PersonalData,
@@ -90,6 +91,20 @@ class ApplicationSubmitted(SubsidyEvent):
     signed_at: datetime = Field(
         description="When the employer signed the application.", examples=["2026-02-10T09:15:00+01:00"]
     )
+    employer_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Where the employer is told of referral, decision, confirmation request and payments;"
+        " without it notify writes to the employer's Digital Post by CVR number.",
+        examples=["ansoegning@hansen-vvs.dk"],
+        json_schema_extra=personal(PersonalData.CONTACT),
+    )
+    employer_language: Language = Field(
+        default=Language.DA, description="The language the employer is written to in.", examples=["da"]
+    )
+    citizen_language: Language = Field(
+        default=Language.DA, description="The language the citizen is written to in.", examples=["da"]
+    )
 
 
 class RepresentativeApprovalRequested(SubsidyEvent):
@@ -115,6 +130,16 @@ class RepresentativeApprovalRequested(SubsidyEvent):
     )
     employer_name: str = Field(min_length=1, description="The employer's registered name.", examples=["Hansen VVS ApS"])
     respond_by: date = Field(description="Last day the representative can answer.", examples=["2026-02-24"])
+    approval_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The signed link the representative answers through, valid until `respond_by`; whoever holds"
+        " it can answer, so it is sent to the representative only and never forwarded to integrators.",
+        examples=["https://jobbro.example/representative/7b1e9c2d-4f3a-4e8b-9c6d-1a2b3c4d5e6f?sig=3q2-7w"],
+    )
+    representative_language: Language = Field(
+        default=Language.DA, description="The language the representative is written to in.", examples=["da"]
+    )
 
 
 class RepresentativeApproved(SubsidyEvent):

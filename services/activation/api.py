@@ -1,0 +1,174 @@
+"""HTTP read API: a citizen's plan, who is overdue, and statistics per municipality, presented as JSON.
+
+The numbers come from `queries`; this module only parses the request and shapes the answer, so a dashboard
+can present the same queries differently.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from jobbro.rulebook import Rulebook
+from jobbro.runtime import Runtime
+from services.activation import queries
+from services.activation.domain import PlanEntry, Timeliness
+from services.activation.queries import (
+    CitizenNotFound,
+    CitizenPlan,
+    CitizenTimeliness,
+    GroupStatistics,
+    InvalidWindow,
+    MunicipalityStatistics,
+    Window,
+)
+
+T = TypeVar("T")
+
+_DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
+    CitizenNotFound: (404, "Unknown citizen"),
+    InvalidWindow: (422, "Invalid statistics window"),
+}
+"""Each read error and the problem+json status and title it becomes."""
+
+
+def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
+    router = APIRouter(tags=["activation"])
+
+    @router.get("/citizens/{citizen_ref}/plan", response_model=None)
+    async def plan(citizen_ref: str, on: date | None = None) -> dict[str, Any] | JSONResponse:
+        """The citizen's plan entries and the timeliness of their offers on `on` (default: today)."""
+        day = on or _today()
+        return await _read(runtime, lambda conn: queries.citizen_plan(conn, citizen_ref, rulebook, day), _plan)
+
+    @router.get("/overdue", response_model=None)
+    async def overdue(on: date | None = None, municipality: str | None = None) -> dict[str, Any] | JSONResponse:
+        """Citizens without the offer due by `on` (default: today), longest overdue first."""
+        day = on or _today()
+        return await _read(
+            runtime,
+            lambda conn: queries.overdue(conn, rulebook, day, municipality),
+            lambda found: {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in found]},
+        )
+
+    @router.get("/statistics", response_model=None)
+    async def statistics(
+        municipality: str | None = None,
+        from_: Annotated[date | None, Query(alias="from")] = None,
+        to: date | None = None,
+    ) -> dict[str, Any] | JSONResponse:
+        """Placements and timeliness per municipality and target group, from `from` (default: a year back) to `to`
+        (default: today); every municipality side by side unless one is asked for."""
+
+        async def query(conn: asyncpg.Connection) -> tuple[Window, list[MunicipalityStatistics]]:
+            window = Window.of(from_, to or _today())
+            return window, await queries.statistics(conn, rulebook, window, municipality)
+
+        return await _read(runtime, query, _statistics)
+
+    return router
+
+
+async def _read(
+    runtime: Runtime, query: Callable[[asyncpg.Connection], Awaitable[T]], present: Callable[[T], dict[str, Any]]
+) -> dict[str, Any] | JSONResponse:
+    try:
+        async with runtime.pool.acquire() as conn:
+            return present(await query(conn))
+    except tuple(_PROBLEMS) as exc:
+        status, title = _PROBLEMS[type(exc)]
+        return JSONResponse(
+            {"type": "about:blank", "title": title, "status": status, "detail": str(exc)},
+            status_code=status,
+            media_type="application/problem+json",
+        )
+
+
+def _today() -> date:
+    return datetime.now(_DANISH_TIME).date()
+
+
+def _plan(plan: CitizenPlan) -> dict[str, Any]:
+    return {
+        "citizen_ref": plan.citizen_ref,
+        "municipality_code": plan.municipality_code,
+        "target_group": plan.target_group,
+        "entries": [_entry(entry) for entry in plan.entries],
+        "timeliness": _timeliness(plan.timeliness) if plan.timeliness else None,
+    }
+
+
+def _entry(entry: PlanEntry) -> dict[str, Any]:
+    return {
+        "activation_id": entry.activation_id,
+        "application_id": entry.application_id,
+        "status": entry.status,
+        "scheme": entry.scheme,
+        "period": {"start": entry.start, "end": entry.planned_end},
+        "last_day": entry.last_day,
+        "outcome": entry.outcome,
+        "weekly_hours": [
+            {"from_date": step.from_date, "hours_per_week": str(step.hours_per_week)} for step in entry.weekly_hours
+        ],
+        "employment_goal": entry.employment_goal,
+        "employer": {"cvr": entry.employer_cvr, "production_unit": entry.production_unit, "name": entry.employer_name},
+    }
+
+
+def _timeliness(timeliness: Timeliness) -> dict[str, Any]:
+    return {
+        "deadline": timeliness.deadline,
+        "rule_set_version": timeliness.rule_set_version,
+        "continuous": timeliness.continuous,
+        "due_on": timeliness.due_on,
+        "met": timeliness.met,
+        "next_due_on": timeliness.next_due_on,
+        "overdue": timeliness.overdue,
+        "overdue_days": timeliness.overdue_days,
+    }
+
+
+def _citizen_timeliness(citizen: CitizenTimeliness) -> dict[str, Any]:
+    return {
+        "citizen_ref": citizen.citizen_ref,
+        "municipality_code": citizen.municipality_code,
+        "target_group": citizen.target_group,
+        **_timeliness(citizen.timeliness),
+    }
+
+
+def _statistics(found: tuple[Window, list[MunicipalityStatistics]]) -> dict[str, Any]:
+    window, municipalities = found
+    return {
+        "from": window.start,
+        "to": window.end,
+        "municipalities": [
+            {
+                "municipality_code": stats.municipality_code,
+                "total": _group(stats.total),
+                "by_target_group": [
+                    {"target_group": group, **_group(numbers)}
+                    for group, numbers in sorted(stats.by_target_group.items(), key=lambda item: item[0] or "~")
+                ],
+            }
+            for stats in municipalities
+        ],
+    }
+
+
+def _group(stats: GroupStatistics) -> dict[str, Any]:
+    average, share = stats.average_duration_days, stats.share_overdue
+    return {
+        "active_by_scheme": stats.active_by_scheme,
+        "started_by_month": stats.started_by_month,
+        "ended_by_month": stats.ended_by_month,
+        "average_duration_days": None if average is None else round(average, 1),
+        "citizens_with_deadline": stats.citizens_with_deadline,
+        "overdue": stats.overdue,
+        "share_overdue": None if share is None else round(share, 4),
+    }

@@ -1,0 +1,47 @@
+"""The activation service's process: what it consumes, and its HTTP entrypoint."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts import benefits, subsidy
+from contracts.catalog import EVENT_TYPES
+from jobbro.rulebook import Rulebook
+from jobbro.runtime import Runtime, create_http_app
+from services.activation import handlers
+from services.activation.api import create_router
+from services.activation.settings import ActivationSettings
+
+SQL = Path(__file__).parent / "sql"
+
+
+def create_runtime(settings: ActivationSettings) -> Runtime:
+    """Placements and applications build the plan; assessments give deadlines and statistics their facts."""
+    runtime = Runtime(settings, SQL)
+    runtime.consume(
+        subsidy.TOPIC,
+        group="activation.plans",
+        catalog=EVENT_TYPES,
+        handlers={
+            subsidy.ApplicationSubmitted: handlers.on_application_submitted,
+            subsidy.ApplicationRejected: handlers.on_application_turned_down,
+            subsidy.RepresentativeDeclined: handlers.on_application_turned_down,
+            subsidy.ApplicationWithdrawn: handlers.on_application_withdrawn,
+            subsidy.PlacementConfirmed: handlers.on_placement_confirmed,
+            subsidy.PlacementExtended: handlers.on_placement_extended,
+            subsidy.PlacementHoursChanged: handlers.on_placement_hours_changed,
+            subsidy.PlacementEnded: handlers.on_placement_ended,
+        },
+    )
+    runtime.consume(
+        benefits.ASSESSMENTS,
+        group="activation.assessments",
+        catalog=EVENT_TYPES,
+        handlers={benefits.CitizenAssessed: handlers.on_citizen_assessed},
+    )
+    return runtime
+
+
+def create_app(settings: ActivationSettings) -> FastAPI:
+    runtime = create_runtime(settings)
+    return create_http_app(runtime, create_router(runtime, Rulebook.load(settings.rules_dir)))
