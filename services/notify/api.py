@@ -1,0 +1,107 @@
+"""HTTP: webhook subscriptions for integrators who cannot read Kafka. Parse, call a handler, map errors to problems."""
+
+import secrets
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from jobbro.runtime import Runtime
+from services.notify import handlers
+from services.notify.domain import Subscription, SubscriptionRefused, UnknownSubscription
+
+_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
+    UnknownSubscription: (404, "No such subscription"),
+    SubscriptionRefused: (422, "Subscription refused"),
+}
+
+
+class SubscriptionRequest(BaseModel):
+    url: str = Field(description="Where to POST events; https unless the deployment allows http.")
+    event_types: list[str] = Field(min_length=1, description="CloudEvents types to receive.")
+    secret: str | None = Field(
+        None, min_length=16, description="HMAC key for `Jobbro-Signature`; generated (and shown once) if omitted."
+    )
+
+
+class ReactivationRequest(BaseModel):
+    url: str | None = Field(None, description="A corrected URL, if the old one was wrong.")
+
+
+class SubscriptionView(BaseModel):
+    id: UUID
+    url: str
+    event_types: list[str]
+    status: str
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> "SubscriptionView":
+        return cls(
+            id=subscription.id,
+            url=subscription.url,
+            event_types=list(subscription.event_types),
+            status=subscription.status.value,
+        )
+
+
+class CreatedSubscription(SubscriptionView):
+    secret: str = Field(description="The signing secret; it is not shown again.")
+
+
+def _problem(exc: Exception) -> JSONResponse:
+    status, title = _PROBLEMS[type(exc)]
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": str(exc)},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
+    router = APIRouter(prefix="/webhooks/subscriptions", tags=["webhooks"])
+
+    @router.post("", status_code=201, response_model=CreatedSubscription)
+    async def subscribe(request: SubscriptionRequest) -> CreatedSubscription | JSONResponse:
+        secret = request.secret or secrets.token_urlsafe(32)
+        try:
+            async with runtime.unit_of_work() as uow:
+                subscription = await handlers.subscribe(request.url, request.event_types, secret, uow, context)
+                await uow.commit()
+        except tuple(_PROBLEMS) as exc:
+            return _problem(exc)
+        return CreatedSubscription(**SubscriptionView.of(subscription).model_dump(), secret=secret)
+
+    @router.get("/{subscription_id}", response_model=SubscriptionView)
+    async def read(subscription_id: UUID) -> SubscriptionView | JSONResponse:
+        try:
+            async with runtime.unit_of_work() as uow:
+                subscription = await handlers.subscription(subscription_id, uow)
+        except tuple(_PROBLEMS) as exc:
+            return _problem(exc)
+        return SubscriptionView.of(subscription)
+
+    @router.post("/{subscription_id}/reactivate", response_model=SubscriptionView)
+    async def reactivate(
+        subscription_id: UUID, request: ReactivationRequest | None = None
+    ) -> SubscriptionView | JSONResponse:
+        url = request.url if request else None
+        try:
+            async with runtime.unit_of_work() as uow:
+                subscription = await handlers.reactivate(subscription_id, url, uow, context)
+                await uow.commit()
+        except tuple(_PROBLEMS) as exc:
+            return _problem(exc)
+        return SubscriptionView.of(subscription)
+
+    @router.delete("/{subscription_id}", status_code=204)
+    async def cancel(subscription_id: UUID) -> Response:
+        try:
+            async with runtime.unit_of_work() as uow:
+                await handlers.cancel(subscription_id, uow)
+                await uow.commit()
+        except tuple(_PROBLEMS) as exc:
+            return _problem(exc)
+        return Response(status_code=204)
+
+    return router

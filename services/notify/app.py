@@ -1,0 +1,92 @@
+"""The notify process: consumers that record deliveries, a worker that sends them, and the subscriptions API."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.catalog import EVENT_TYPES
+from contracts.subsidy import ApplicationSubmitted
+from jobbro.runtime import Runtime, create_http_app
+from services.notify import api, handlers, notices
+from services.notify.delivery import DeliveryWorker
+from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
+from services.notify.domain import Channel, Recipient, RetryPolicy, Role
+from services.notify.email import SmtpMailer
+from services.notify.render import Renderer
+from services.notify.settings import NotifySettings
+from services.notify.webhooks import WebhookSender
+
+SQL = Path(__file__).parent / "sql"
+
+
+def create_context(settings: NotifySettings) -> handlers.Context:
+    caseworker = Recipient(
+        Role.CASEWORKER, Channel.EMAIL, settings.caseworker_mailbox, settings.caseworker_language.value
+    )
+    return handlers.Context(caseworker, Renderer(settings.portal_url), https_only=settings.webhook_require_https)
+
+
+def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime:
+    """Every event of the topics read goes to `on_event` (notices and webhooks), the submission to the projection."""
+    runtime = Runtime(settings, SQL)
+    for topic in notices.CONSUMED:
+        runtime.consume(
+            topic.name,
+            group=f"notify.{topic.name}",
+            catalog=EVENT_TYPES,
+            handlers={
+                model: partial(
+                    handlers.on_application_submitted if model is ApplicationSubmitted else handlers.on_event,
+                    ctx=context,
+                )
+                for model in topic.events
+            },
+        )
+    return runtime
+
+
+def create_app(settings: NotifySettings) -> FastAPI:
+    """The kit's app (runtime, health) with the subscriptions API, and the delivery worker inside its lifespan."""
+    context = create_context(settings)
+    runtime = create_runtime(settings, context)
+    app = create_http_app(runtime, api.create_router(runtime, context))
+    kit_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with kit_lifespan(app), _delivering(runtime, settings):
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+@asynccontextmanager
+async def _delivering(runtime: Runtime, settings: NotifySettings) -> AsyncIterator[None]:
+    """Run the delivery worker (and own its HTTP client) while the runtime runs; stop it before the runtime stops."""
+    async with httpx.AsyncClient(timeout=settings.send_timeout_seconds) as client:
+        worker = DeliveryWorker(
+            runtime,
+            {
+                Channel.EMAIL: SmtpMailer(settings),
+                Channel.DIGITAL_POST: DigitalPostSender(FileDropDigitalPost(settings.digital_post_dir)),
+                Channel.WEBHOOK: WebhookSender(client),
+            },
+            RetryPolicy(
+                settings.delivery_max_attempts, settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds
+            ),
+            lease_seconds=settings.delivery_lease_seconds,
+            poll_seconds=settings.delivery_poll_seconds,
+            concurrency=settings.delivery_concurrency,
+        )
+        task = asyncio.create_task(worker.run(), name="notify-delivery")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

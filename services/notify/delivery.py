@@ -1,0 +1,141 @@
+"""The delivery worker: sends what the handlers recorded, after their transactions, and records each outcome.
+
+A delivery is claimed by moving its due time one lease ahead (a statement of its own), sent with no transaction
+open, and its outcome recorded in a unit of work that also puts `NotificationSent` or `NotificationFailed` (and, for
+a webhook that failed every attempt, `WebhookDeadLettered`) in the outbox. If the process dies after sending and
+before recording, the lease runs out and the delivery is sent again: at least once, never lost, and every repeat
+carries the same dedup key (Message-ID, Digital Post letter id, `Jobbro-Delivery-Id`) for the receiver to drop it by.
+"""
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import uuid4
+
+import structlog
+
+from contracts import notify as published
+from contracts.envelope import Metadata
+from jobbro.runtime import Runtime
+from services.notify import store
+from services.notify.domain import Channel, Delivery, DeliveryFailed, RetryPolicy
+
+log = structlog.get_logger(__name__)
+
+
+class Sender(Protocol):
+    """One channel: deliver, or raise `DeliveryFailed` with a reason free of personal data."""
+
+    async def send(self, delivery: Delivery) -> None: ...
+
+
+class DeliveryWorker:
+    """Claims due deliveries, `concurrency` at a time, until cancelled."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        senders: Mapping[Channel, Sender],
+        policy: RetryPolicy,
+        *,
+        lease_seconds: float,
+        poll_seconds: float,
+        concurrency: int,
+    ) -> None:
+        self._runtime = runtime
+        self._senders = senders
+        self._policy = policy
+        self._lease_seconds = lease_seconds
+        self._poll_seconds = poll_seconds
+        self._concurrency = concurrency
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._loop() for _ in range(self._concurrency)))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                delivered = await self.deliver_one()
+            except Exception as exc:  # the worker outlives database outages; a claimed delivery's lease runs out
+                log.warning("delivery_worker_failed", error=repr(exc))
+                delivered = False
+            if not delivered:
+                await asyncio.sleep(self._poll_seconds)
+
+    async def deliver_one(self) -> bool:
+        """Attempt the oldest due delivery and record the outcome; False when nothing is due."""
+        async with self._runtime.pool.acquire() as conn:
+            claimed = await store.claim_due(conn, self._lease_seconds)
+        if claimed is None:
+            return False
+        delivery, cause = claimed
+        try:
+            await self._senders[delivery.recipient.channel].send(delivery)
+        except DeliveryFailed as failure:
+            await self._record_failure(delivery, cause, failure)
+        except Exception as exc:  # a bug in a channel: counted as a failed attempt, so it cannot block forever
+            log.error("delivery_crashed", dedup_key=delivery.dedup_key, error_class=type(exc).__name__)
+            await self._record_failure(delivery, cause, DeliveryFailed(type(exc).__name__))
+        else:
+            await self._record_sent(delivery, cause)
+        return True
+
+    async def _record_sent(self, delivery: Delivery, cause: Metadata) -> None:
+        async with self._runtime.unit_of_work(cause) as uow:
+            if await store.mark_sent(uow.conn, delivery):
+                uow.publish(published.NotificationSent(**_notification(delivery), sent_at=datetime.now(UTC)))
+            await uow.commit()
+        log.info("delivery_sent", dedup_key=delivery.dedup_key, attempt=delivery.attempts + 1)
+
+    async def _record_failure(self, delivery: Delivery, cause: Metadata, failure: DeliveryFailed) -> None:
+        attempts = delivery.attempts + 1
+        delay = self._policy.next_delay(attempts, permanent=failure.permanent)
+        now = datetime.now(UTC)
+        async with self._runtime.unit_of_work(cause) as uow:
+            if delay is not None:
+                recorded = await store.mark_retry(uow.conn, delivery, failure.reason, delay)
+            else:
+                recorded = await store.mark_given_up(uow.conn, delivery, failure.reason)
+            if recorded:
+                uow.publish(
+                    published.NotificationFailed(
+                        **_notification(delivery),
+                        failed_at=now,
+                        reason=failure.reason,
+                        attempts=attempts,
+                        retryable=delay is not None,
+                    )
+                )
+            if recorded and delay is None and delivery.endpoint is not None:
+                await store.mark_subscription_failing(uow.conn, delivery.endpoint.subscription_id)
+                uow.publish(
+                    published.WebhookDeadLettered(
+                        subscription_id=delivery.endpoint.subscription_id,
+                        delivery_id=delivery.dedup_key,
+                        attempts=attempts,
+                        reason=failure.reason,
+                        dead_lettered_at=now,
+                        body=delivery.body,
+                    )
+                )
+            await uow.commit()
+        log.warning(
+            "delivery_failed",
+            dedup_key=delivery.dedup_key,
+            attempt=attempts,
+            reason=failure.reason,
+            retry_in_seconds=delay,
+        )
+
+
+def _notification(delivery: Delivery) -> dict[str, Any]:
+    """The fields every notification event repeats: which notice, to whom, how; never what it said."""
+    return {
+        "notification_id": uuid4(),
+        "dedup_key": delivery.dedup_key,
+        "application_id": delivery.application_id,
+        "recipient_role": published.RecipientRole(delivery.recipient.role.value),
+        "channel": published.Channel(delivery.recipient.channel.value),
+        "template": delivery.template,
+    }

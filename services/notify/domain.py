@@ -1,0 +1,213 @@
+"""Who is told, by which channel and in which language, and when a failed delivery is tried again.
+
+Plain data and pure functions; the events that lead here are translated in `notices.py`.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+DEFAULT_LANGUAGE = "da"
+"""Whoever has not chosen a language is written to in Danish."""
+DELIVERY_ID_HEADER = "Jobbro-Delivery-Id"
+"""The header carrying the dedup key in mails and webhook requests, for receivers to drop repeats by."""
+
+
+class Role(StrEnum):
+    """The role of the person told (the values of the published `RecipientRole`)."""
+
+    EMPLOYER = "employer"
+    CITIZEN = "citizen"
+    REPRESENTATIVE = "representative"
+    CASEWORKER = "caseworker"
+    INTEGRATOR = "integrator"
+
+
+class Channel(StrEnum):
+    """How they are told (values of the published `Channel`)."""
+
+    EMAIL = "email"
+    DIGITAL_POST = "digital_post"
+    WEBHOOK = "webhook"
+
+
+class SubscriptionStatus(StrEnum):
+    """Whether a webhook subscription is delivered to."""
+
+    ACTIVE = "active"
+    FAILING = "failing"
+    """A delivery failed every attempt; later ones wait until the subscription is reactivated."""
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person (or mailbox, or integrator) on one channel.
+
+    `address` is an e-mail address, a Digital Post recipient (citizen reference or CVR number), or a subscription id.
+    """
+
+    role: Role
+    channel: Channel
+    address: str
+    language: str | None
+    """None for an integrator: a webhook carries the event, not a message."""
+
+
+def citizen(citizen_ref: str, language: str = DEFAULT_LANGUAGE) -> Recipient:
+    """Citizens are written to by Digital Post, addressed by their pseudonymous reference (see `digital_post`)."""
+    return Recipient(Role.CITIZEN, Channel.DIGITAL_POST, citizen_ref, language)
+
+
+def company(cvr: str, language: str = DEFAULT_LANGUAGE) -> Recipient:
+    """An employer without a known e-mail address: the company's Digital Post, addressed by CVR number."""
+    return Recipient(Role.EMPLOYER, Channel.DIGITAL_POST, cvr, language)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who to tell about one application, as its submission named them."""
+
+    application_id: UUID
+    scheme: str
+    position_title: str
+    start: date
+    end: date
+    citizen_ref: str
+    citizen_language: str
+    employer_cvr: str
+    employer_name: str
+    employer_email: str | None
+    employer_language: str
+
+    def employer(self) -> Recipient:
+        """By e-mail where the employer gave an address, else by the company's Digital Post."""
+        if self.employer_email:
+            return Recipient(Role.EMPLOYER, Channel.EMAIL, self.employer_email, self.employer_language)
+        return company(self.employer_cvr, self.employer_language)
+
+    def citizen(self) -> Recipient:
+        return citizen(self.citizen_ref, self.citizen_language)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one recipient about one fact: told at most once per (fact, recipient, channel)."""
+
+    occasion: str
+    """What is told, e.g. `application-approved`; with the role it names the template."""
+    fact_id: str
+    """The fact's own id (an application, request, adjustment), so a repeated event tells nobody twice."""
+    recipient: Recipient
+    application_id: UUID | None
+    facts: Mapping[str, Any]
+    """The template's variables."""
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.occasion}:{self.fact_id}:{self.recipient.role}:{self.recipient.channel}"
+
+    @property
+    def template(self) -> str:
+        return f"{self.occasion}.{self.recipient.role}.v1"
+
+    @property
+    def language(self) -> str:
+        return self.recipient.language or DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a webhook delivery goes and how it is signed, as its subscription says at the time of the attempt."""
+
+    subscription_id: UUID
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A notice (or, for a webhook, an event) claimed for an attempt at sending it to one recipient."""
+
+    id: int
+    dedup_key: str
+    recipient: Recipient
+    template: str
+    subject: str | None
+    body: str
+    application_id: UUID | None
+    attempts: int
+    """Attempts made before this one."""
+    endpoint: Endpoint | None
+
+
+def webhook_dedup_key(event_id: UUID, subscription_id: UUID) -> str:
+    """One delivery of one event to one subscription; sent along as `Jobbro-Delivery-Id`."""
+    return f"event:{event_id}:{subscription_id}:{Channel.WEBHOOK}"
+
+
+def dotted(dedup_key: str) -> str:
+    """The dedup key with its colons as dots: the form a Message-ID's left part and a file name allow."""
+    return dedup_key.replace(":", ".")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An integrator's webhook: which event types to POST where. The signing secret is never read back."""
+
+    id: UUID
+    url: str
+    event_types: tuple[str, ...]
+    status: SubscriptionStatus
+
+
+def check_subscription(url: str, event_types: Iterable[str], offered: frozenset[str], *, https_only: bool) -> None:
+    """Refuse a URL that is not absolute HTTP(S) (or not HTTPS where required) and event types not offered."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SubscriptionRefused("the URL must be an absolute http(s) URL")
+    if https_only and parts.scheme != "https":
+        raise SubscriptionRefused("the URL must use https")
+    unknown = sorted(set(event_types) - offered)
+    if unknown:
+        raise SubscriptionRefused(f"event types not offered to webhooks: {', '.join(unknown)}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff up to a ceiling, and a limit on attempts."""
+
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+
+    def next_delay(self, attempts: int, *, permanent: bool) -> float | None:
+        """Seconds to wait after `attempts` failed attempts; None when the delivery has failed for good."""
+        if permanent or attempts >= self.max_attempts:
+            return None
+        return min(self.max_seconds, self.base_seconds * 2 ** (attempts - 1))
+
+
+class DeliveryFailed(Exception):
+    """A channel could not deliver; `reason` holds no personal data, `permanent` failures are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class UnknownApplication(LookupError):
+    """An application event arrived before (or without) the submission that names whom to tell."""
+
+
+class UnknownSubscription(LookupError):
+    """No webhook subscription has this id."""
+
+
+class SubscriptionRefused(ValueError):
+    """A subscription asks for something notify will not do (an unknown event type, a plain-HTTP URL)."""

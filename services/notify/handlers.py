@@ -1,0 +1,143 @@
+"""Handlers: events become delivery rows (one per notice, one per webhook subscription); commands change subscriptions.
+
+Nothing here sends. An event handler runs inside the transaction that consumes the event, and a send there would be
+repeated whenever that transaction is; the delivery worker sends after the commit. No handler commits: the kit does
+for events, the API for commands.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+import structlog
+
+from contracts.envelope import Event, Metadata
+from contracts.subsidy import ApplicationSubmitted
+from jobbro.uow import UnitOfWork
+from services.notify import notices, store, webhooks
+from services.notify.domain import (
+    Audience,
+    Channel,
+    Notice,
+    Recipient,
+    Role,
+    Subscription,
+    SubscriptionRefused,
+    SubscriptionStatus,
+    UnknownSubscription,
+    check_subscription,
+    webhook_dedup_key,
+)
+from services.notify.render import Renderer
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the handlers need besides the unit of work, built once from the settings."""
+
+    caseworker: Recipient
+    renderer: Renderer
+    https_only: bool
+
+
+async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+    """Remember whom to tell about the application, and in which language; its CPR number is not kept."""
+    audience = Audience(
+        application_id=event.application_id,
+        scheme=event.scheme.value,
+        position_title=event.position_title,
+        start=event.period.start,
+        end=event.period.end,
+        citizen_ref=event.citizen_ref,
+        citizen_language=event.citizen_language.value,
+        employer_cvr=event.employer_cvr,
+        employer_name=event.employer_name,
+        employer_email=event.employer_email,
+        employer_language=event.employer_language.value,
+    )
+    await store.save_audience(uow.conn, audience)
+
+
+async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+    """Record a delivery per notice the event gives and per webhook subscribed to its type."""
+    rule = notices.RULES.get(type(event))
+    if rule is not None:
+        application_id: UUID | None = getattr(event, "application_id", None)
+        audience = await store.audience(uow.conn, application_id) if application_id else None
+        for notice in rule(event, audience, ctx.caseworker):
+            await _record(notice, meta, uow, ctx)
+    if meta.type in notices.FORWARDED:
+        await _forward(event, meta, uow)
+
+
+async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+    message = ctx.renderer.render(notice.template, notice.language, notice.facts)
+    recorded = await store.add_delivery(
+        uow.conn,
+        dedup_key=notice.dedup_key,
+        recipient=notice.recipient,
+        template=notice.template,
+        subject=message.subject,
+        body=message.body,
+        application_id=notice.application_id,
+        cause=meta,
+    )
+    log.info("notice_recorded" if recorded else "notice_already_recorded", dedup_key=notice.dedup_key)
+
+
+async def _forward(event: Event, meta: Metadata, uow: UnitOfWork) -> None:
+    subscription_ids = await store.subscribers(uow.conn, meta.type)
+    if not subscription_ids:
+        return
+    body = webhooks.cloudevent(meta, event)
+    for subscription_id in subscription_ids:
+        await store.add_delivery(
+            uow.conn,
+            dedup_key=webhook_dedup_key(meta.id, subscription_id),
+            recipient=Recipient(Role.INTEGRATOR, Channel.WEBHOOK, str(subscription_id), None),
+            template=meta.type,
+            subject=None,
+            body=body,
+            application_id=getattr(event, "application_id", None),
+            cause=meta,
+            subscription_id=subscription_id,
+        )
+
+
+async def subscribe(url: str, event_types: Sequence[str], secret: str, uow: UnitOfWork, ctx: Context) -> Subscription:
+    """A new webhook subscription; it receives the events of its types published from now on."""
+    check_subscription(url, event_types, notices.FORWARDED, https_only=ctx.https_only)
+    subscription = await store.add_subscription(uow.conn, uuid4(), url, tuple(dict.fromkeys(event_types)), secret)
+    log.info("subscription_created", subscription_id=str(subscription.id), event_types=subscription.event_types)
+    return subscription
+
+
+async def subscription(subscription_id: UUID, uow: UnitOfWork) -> Subscription:
+    found = await store.subscription(uow.conn, subscription_id)
+    if found is None:
+        raise UnknownSubscription(f"no subscription {subscription_id}")
+    return found
+
+
+async def reactivate(subscription_id: UUID, url: str | None, uow: UnitOfWork, ctx: Context) -> Subscription:
+    """Deliver again, from the delivery that was dead-lettered, optionally to a corrected URL."""
+    existing = await subscription(subscription_id, uow)
+    if existing.status is SubscriptionStatus.CANCELLED:
+        raise SubscriptionRefused("a cancelled subscription cannot be reactivated")
+    if url is not None:
+        check_subscription(url, existing.event_types, notices.FORWARDED, https_only=ctx.https_only)
+    reactivated = await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.ACTIVE, url)
+    assert reactivated is not None  # the row was read in this transaction
+    resumed = await store.resume_dead_deliveries(uow.conn, subscription_id)
+    log.info("subscription_reactivated", subscription_id=str(subscription_id), resumed=resumed)
+    return reactivated
+
+
+async def cancel(subscription_id: UUID, uow: UnitOfWork) -> None:
+    """Stop delivering; deliveries not yet made are not made."""
+    if await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.CANCELLED) is None:
+        raise UnknownSubscription(f"no subscription {subscription_id}")
+    dropped = await store.drop_undelivered(uow.conn, subscription_id)
+    log.info("subscription_cancelled", subscription_id=str(subscription_id), dropped=dropped)

@@ -1,0 +1,43 @@
+"""The notify service's settings: where mail, Digital Post letters and webhook calls go, and how often to retry."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from contracts.common import Language
+from jobbro.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    """Built once by `__main__` (or a test) and passed down; env prefix `NOTIFY_`."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", frozen=True)
+
+    service: str = "notify"
+    http_port: int = 8104
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool | None = Field(None, description="Upgrade with STARTTLS; default: if the server offers it.")
+    mail_from: str = "Jobbro <no-reply@jobbro.example>"
+    message_id_domain: str = Field("notify.jobbro.example", description="Right-hand side of every Message-ID.")
+    caseworker_mailbox: str = Field(
+        "jobcenter@kommune.example", description="The municipal team mailbox told of referrals waiting."
+    )
+    caseworker_language: Language = Language.DA
+    portal_url: str = Field("https://jobbro.example", description="Base of the links to the employer portal.")
+    digital_post_dir: Path = Field(
+        Path(".local/digital-post"), description="Where the file-drop stand-in for Digital Post writes letters."
+    )
+    delivery_max_attempts: int = Field(5, ge=1, description="Attempts before a delivery fails for good.")
+    delivery_backoff_seconds: float = Field(30.0, gt=0, description="Wait after the first failed attempt; doubles.")
+    delivery_backoff_max_seconds: float = 3600.0
+    delivery_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a claimed delivery is one sender's; longer than an attempt may take."
+    )
+    delivery_poll_seconds: float = 1.0
+    delivery_concurrency: int = Field(4, ge=1, description="Deliveries sent at the same time.")
+    send_timeout_seconds: float = Field(10.0, gt=0, description="How long one attempt (SMTP, webhook) may take.")
+    webhook_require_https: bool = Field(True, description="Refuse subscriptions to plain-HTTP URLs.")

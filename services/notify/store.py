@@ -1,0 +1,265 @@
+"""All SQL of the notify service: audiences, webhook subscriptions and deliveries."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.envelope import Metadata
+from services.notify.domain import (
+    Audience,
+    Channel,
+    Delivery,
+    Endpoint,
+    Recipient,
+    Role,
+    Subscription,
+    SubscriptionStatus,
+)
+
+
+async def save_audience(conn: asyncpg.Connection, audience: Audience) -> None:
+    await conn.execute(
+        """INSERT INTO audience (application_id, scheme, position_title, start_date, end_date, citizen_ref,
+                                 citizen_language, employer_cvr, employer_name, employer_email, employer_language)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (application_id) DO NOTHING""",
+        audience.application_id,
+        audience.scheme,
+        audience.position_title,
+        audience.start,
+        audience.end,
+        audience.citizen_ref,
+        audience.citizen_language,
+        audience.employer_cvr,
+        audience.employer_name,
+        audience.employer_email,
+        audience.employer_language,
+    )
+
+
+async def audience(conn: asyncpg.Connection, application_id: UUID) -> Audience | None:
+    row = await conn.fetchrow("SELECT * FROM audience WHERE application_id = $1", application_id)
+    if row is None:
+        return None
+    values = dict(row)
+    return Audience(start=values.pop("start_date"), end=values.pop("end_date"), **values)
+
+
+async def add_delivery(
+    conn: asyncpg.Connection,
+    *,
+    dedup_key: str,
+    recipient: Recipient,
+    template: str,
+    subject: str | None,
+    body: str,
+    application_id: UUID | None,
+    cause: Metadata,
+    subscription_id: UUID | None = None,
+) -> bool:
+    """Record a delivery to make; False when its dedup key is already recorded (nothing changes then)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO delivery (dedup_key, channel, recipient_role, address, subscription_id, language, template,
+                                 subject, body, application_id, cause)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (dedup_key) DO NOTHING
+           RETURNING true""",
+        dedup_key,
+        recipient.channel.value,
+        recipient.role.value,
+        recipient.address,
+        subscription_id,
+        recipient.language,
+        template,
+        subject,
+        body,
+        application_id,
+        _cause_json(cause),
+    )
+    return bool(inserted)
+
+
+async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> tuple[Delivery, Metadata] | None:
+    """Take the oldest due delivery by moving its due time one lease ahead; None when nothing is due.
+
+    A webhook delivery is due only while its subscription is active and no older delivery to the same subscription
+    is still pending or dead-lettered: each subscription receives its events in order.
+    """
+    row = await conn.fetchrow(
+        """WITH claimed AS (
+               UPDATE delivery SET next_attempt_at = now() + make_interval(secs => $1)
+               WHERE id = (
+                   SELECT d.id FROM delivery d
+                   LEFT JOIN subscription s ON s.id = d.subscription_id
+                   WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                     AND (d.subscription_id IS NULL
+                          OR (s.status = 'active' AND NOT EXISTS (
+                                SELECT 1 FROM delivery e
+                                WHERE e.subscription_id = d.subscription_id AND e.id < d.id
+                                  AND e.status IN ('pending', 'dead'))))
+                   ORDER BY d.id
+                   LIMIT 1
+                   FOR UPDATE OF d SKIP LOCKED)
+               RETURNING *)
+           SELECT claimed.*, s.url, s.secret FROM claimed LEFT JOIN subscription s ON s.id = claimed.subscription_id""",
+        lease_seconds,
+    )
+    if row is None:
+        return None
+    endpoint = Endpoint(row["subscription_id"], row["url"], row["secret"]) if row["subscription_id"] else None
+    recipient = Recipient(Role(row["recipient_role"]), Channel(row["channel"]), row["address"], row["language"])
+    delivery = Delivery(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        recipient=recipient,
+        template=row["template"],
+        subject=row["subject"],
+        body=row["body"],
+        application_id=row["application_id"],
+        attempts=row["attempts"],
+        endpoint=endpoint,
+    )
+    return delivery, _cause(row["cause"])
+
+
+async def mark_sent(conn: asyncpg.Connection, delivery: Delivery) -> bool:
+    """Record the delivery as sent and forget its text; False if someone else already recorded its outcome."""
+    updated = await conn.fetchval(
+        """UPDATE delivery SET status = 'sent', sent_at = now(), attempts = attempts + 1, subject = NULL,
+                               body = NULL, last_error = NULL
+           WHERE id = $1 AND status = 'pending' AND attempts = $2
+           RETURNING true""",
+        delivery.id,
+        delivery.attempts,
+    )
+    return bool(updated)
+
+
+async def mark_retry(conn: asyncpg.Connection, delivery: Delivery, reason: str, delay_seconds: float) -> bool:
+    """Count a failed attempt and make the delivery due again after `delay_seconds`."""
+    updated = await conn.fetchval(
+        """UPDATE delivery SET attempts = attempts + 1, last_error = $3,
+                               next_attempt_at = now() + make_interval(secs => $4)
+           WHERE id = $1 AND status = 'pending' AND attempts = $2
+           RETURNING true""",
+        delivery.id,
+        delivery.attempts,
+        reason,
+        delay_seconds,
+    )
+    return bool(updated)
+
+
+async def mark_given_up(conn: asyncpg.Connection, delivery: Delivery, reason: str) -> bool:
+    """Count the last failed attempt: a webhook delivery is dead-lettered (and resumable), any other has failed."""
+    updated = await conn.fetchval(
+        """UPDATE delivery SET attempts = attempts + 1, last_error = $3,
+                               status = CASE WHEN subscription_id IS NULL THEN 'failed' ELSE 'dead' END
+           WHERE id = $1 AND status = 'pending' AND attempts = $2
+           RETURNING true""",
+        delivery.id,
+        delivery.attempts,
+        reason,
+    )
+    return bool(updated)
+
+
+async def subscribers(conn: asyncpg.Connection, event_type: str) -> list[UUID]:
+    """Subscriptions that get this event type: active ones, and failing ones (their deliveries wait)."""
+    rows = await conn.fetch(
+        "SELECT id FROM subscription WHERE $1 = ANY(event_types) AND status <> 'cancelled' ORDER BY id", event_type
+    )
+    return [row["id"] for row in rows]
+
+
+async def add_subscription(
+    conn: asyncpg.Connection, subscription_id: UUID, url: str, event_types: tuple[str, ...], secret: str
+) -> Subscription:
+    row = await conn.fetchrow(
+        """INSERT INTO subscription (id, url, event_types, secret) VALUES ($1, $2, $3, $4)
+           RETURNING id, url, event_types, status""",
+        subscription_id,
+        url,
+        list(event_types),
+        secret,
+    )
+    return _subscription(row)
+
+
+async def subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
+    row = await conn.fetchrow("SELECT id, url, event_types, status FROM subscription WHERE id = $1", subscription_id)
+    return _subscription(row) if row else None
+
+
+async def set_subscription_status(
+    conn: asyncpg.Connection, subscription_id: UUID, status: SubscriptionStatus, url: str | None = None
+) -> Subscription | None:
+    """Change a subscription's status (and URL, if given); None if there is no such subscription."""
+    row = await conn.fetchrow(
+        """UPDATE subscription SET status = $2, url = coalesce($3, url), changed_at = now() WHERE id = $1
+           RETURNING id, url, event_types, status""",
+        subscription_id,
+        status.value,
+        url,
+    )
+    return _subscription(row) if row else None
+
+
+async def mark_subscription_failing(conn: asyncpg.Connection, subscription_id: UUID) -> None:
+    """Hold an active subscription's deliveries until it is reactivated (a cancelled one stays cancelled)."""
+    await conn.execute(
+        "UPDATE subscription SET status = 'failing', changed_at = now() WHERE id = $1 AND status = 'active'",
+        subscription_id,
+    )
+
+
+async def resume_dead_deliveries(conn: asyncpg.Connection, subscription_id: UUID) -> int:
+    """Make a subscription's dead-lettered deliveries due again, with a fresh count of attempts."""
+    result = await conn.execute(
+        """UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+           WHERE subscription_id = $1 AND status = 'dead'""",
+        subscription_id,
+    )
+    return int(result.split()[-1])
+
+
+async def drop_undelivered(conn: asyncpg.Connection, subscription_id: UUID) -> int:
+    """Close a cancelled subscription's deliveries not yet made, so no claim has to step over them again."""
+    result = await conn.execute(
+        """UPDATE delivery SET status = 'failed', last_error = 'subscription cancelled', body = NULL
+           WHERE subscription_id = $1 AND status IN ('pending', 'dead')""",
+        subscription_id,
+    )
+    return int(result.split()[-1])
+
+
+def _subscription(row: asyncpg.Record) -> Subscription:
+    return Subscription(row["id"], row["url"], tuple(row["event_types"]), SubscriptionStatus(row["status"]))
+
+
+def _cause_json(meta: Metadata) -> dict[str, Any]:
+    return {
+        "id": str(meta.id),
+        "source": meta.source,
+        "type": meta.type,
+        "time": meta.time.isoformat(),
+        "subject": meta.subject,
+        "correlation_id": str(meta.correlation_id),
+        "causation_id": meta.causation_id and str(meta.causation_id),
+        "traceparent": meta.traceparent,
+    }
+
+
+def _cause(data: dict[str, Any]) -> Metadata:
+    return Metadata(
+        id=UUID(data["id"]),
+        source=data["source"],
+        type=data["type"],
+        time=datetime.fromisoformat(data["time"]),
+        subject=data["subject"],
+        correlation_id=UUID(data["correlation_id"]),
+        causation_id=UUID(data["causation_id"]) if data["causation_id"] else None,
+        traceparent=data["traceparent"],
+    )

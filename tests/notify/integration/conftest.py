@@ -1,0 +1,188 @@
+"""Notify on real Kafka and PostgreSQL, with a real SMTP server and a real webhook receiver on loopback."""
+
+import asyncio
+import hashlib
+import hmac
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+
+from contracts.common import Language, Period
+from contracts.envelope import Event
+from contracts.examples import example
+from contracts.notify import TOPIC as NOTIFICATIONS
+from contracts.notify import NotificationEvent
+from contracts.subsidy import ApplicationSubmitted
+from jobbro.testing import read_events
+from services.notify.app import create_app
+from services.notify.settings import NotifySettings
+
+SettingsFactory = Callable[..., NotifySettings]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping every message it accepts; it refuses the addresses in `refused` with 550."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on 127.0.0.1 and a free port (in its own thread, as aiosmtpd runs)."""
+    box, port = Mailbox(), _free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@dataclass(frozen=True)
+class Received:
+    delivery_id: str
+    body: bytes
+    verified: bool
+    status: int
+
+
+class WebhookReceiver:
+    """An ASGI app that checks each request's signature as an integrator would, and fails the first `failures`."""
+
+    def __init__(self, secret: str, failures: int | None) -> None:
+        self.secret = secret
+        self.failures = failures
+        """Requests to answer 503 before answering 204; None: always 503."""
+        self.received: list[Received] = []
+
+    def verify(self, header: str, body: bytes) -> bool:
+        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+        if "t" not in parts or "v1" not in parts or abs(time.time() - int(parts["t"])) > 300:
+            return False
+        expected = hmac.new(self.secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, parts["v1"])
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        verified = self.verify(headers.get("jobbro-signature", ""), body)
+        failing = self.failures is None or len(self.received) < self.failures
+        status = 401 if not verified else 503 if failing else 204
+        self.received.append(Received(headers.get("jobbro-delivery-id", ""), body, verified, status))
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@asynccontextmanager
+async def serving(app: WebhookReceiver) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on loopback; yield its URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the webhook receiver did not start"
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/jobbro-events"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+def settings_for(database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> SettingsFactory:
+    """Settings on this test's database, topics and Digital Post directory, with short waits everywhere."""
+
+    def build(**overrides: Any) -> NotifySettings:
+        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **overrides)
+
+    return build
+
+
+def _settings(database: str, kafka_bootstrap: str, topic_prefix: str, post: Path, **overrides: Any) -> NotifySettings:
+    defaults: dict[str, Any] = {
+        "pg_dsn": database,
+        "kafka_bootstrap": kafka_bootstrap,
+        "topic_prefix": topic_prefix,
+        "digital_post_dir": post,
+        "outbox_poll_seconds": 0.1,
+        "retry_base_seconds": 0.05,
+        "delivery_poll_seconds": 0.05,
+        "delivery_backoff_seconds": 0.05,
+        "delivery_backoff_max_seconds": 0.2,
+        "delivery_concurrency": 1,  # deliveries go out in the order they were recorded: a later one proves the earlier
+        "webhook_require_https": False,
+        "log_json": True,
+    }
+    return NotifySettings(**(defaults | overrides))
+
+
+@asynccontextmanager
+async def running_notify(settings: NotifySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
+            yield client
+
+
+def submitted(**changes: Any) -> ApplicationSubmitted:
+    """An application with fresh ids, as subsidy publishes it."""
+    values = {
+        "application_id": uuid4(),
+        "citizen_ref": f"c-{uuid4().hex[:16]}",
+        "period": Period(start=date(2026, 3, 2), end=date(2026, 5, 29)),
+        "employer_language": Language.DA,
+        "citizen_language": Language.DA,
+    }
+    return example(ApplicationSubmitted).model_copy(update=values | changes)
+
+
+def about(model: type[Event], application: ApplicationSubmitted, **changes: Any) -> Event:
+    """The catalog example of `model`, about `application`."""
+    fields = model.model_fields
+    values = {name: getattr(application, name) for name in ("application_id", "citizen_ref") if name in fields}
+    return example(model).model_copy(update=values | changes)
+
+
+async def notifications(kafka_bootstrap: str, topic_prefix: str, expect: int) -> list[NotificationEvent]:
+    """What notify published about its deliveries, read until `expect` arrived and then a second longer."""
+    return [event for _, event in await read_events(kafka_bootstrap, topic_prefix + NOTIFICATIONS, expect=expect)]

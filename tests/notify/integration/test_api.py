@@ -1,0 +1,51 @@
+"""The subscriptions API: what it accepts, what it refuses (as problem+json), and that secrets are shown once."""
+
+from collections.abc import Awaitable
+from uuid import uuid4
+
+import httpx
+
+from contracts.subsidy import ApplicationApproved, ApplicationSubmitted, RepresentativeApprovalRequested
+from tests.notify.integration.conftest import SettingsFactory, running_notify
+
+SUBSCRIPTIONS = "/webhooks/subscriptions"
+
+
+async def test_a_subscription_is_created_with_a_secret_shown_once_read_back_and_cancelled(
+    settings_for: SettingsFactory,
+) -> None:
+    async with running_notify(settings_for(webhook_require_https=True)) as api:
+        twice = [ApplicationApproved.type, ApplicationApproved.type]
+        created = await api.post(SUBSCRIPTIONS, json={"url": "https://erp.example/hook", "event_types": twice})
+        assert created.status_code == 201, created.text
+        assert len(created.json()["secret"]) >= 32
+        read = await api.get(f"{SUBSCRIPTIONS}/{created.json()['id']}")
+        assert read.json() == {
+            "id": created.json()["id"],
+            "url": "https://erp.example/hook",
+            "event_types": [ApplicationApproved.type],
+            "status": "active",
+        }
+        assert (await api.delete(f"{SUBSCRIPTIONS}/{created.json()['id']}")).status_code == 204
+        assert (await api.get(f"{SUBSCRIPTIONS}/{created.json()['id']}")).json()["status"] == "cancelled"
+        again = await api.post(f"{SUBSCRIPTIONS}/{created.json()['id']}/reactivate")
+        assert again.status_code == 422
+        assert again.json()["detail"] == "a cancelled subscription cannot be reactivated"
+
+
+async def test_refusals_are_problem_documents_with_the_reason(settings_for: SettingsFactory) -> None:
+    async with running_notify(settings_for(webhook_require_https=True)) as api:
+
+        def subscribe(url: str, event_type: str) -> Awaitable[httpx.Response]:
+            return api.post(SUBSCRIPTIONS, json={"url": url, "event_types": [event_type]})
+
+        plain_http = await subscribe("http://erp.example/hook", ApplicationApproved.type)
+        cpr = await subscribe("https://erp.example/hook", ApplicationSubmitted.type)
+        link = await subscribe("https://erp.example/hook", RepresentativeApprovalRequested.type)
+        missing = await api.get(f"{SUBSCRIPTIONS}/{uuid4()}")
+
+    assert [r.status_code for r in (plain_http, cpr, link, missing)] == [422, 422, 422, 404]
+    assert {r.headers["content-type"] for r in (plain_http, cpr, link, missing)} == {"application/problem+json"}
+    assert plain_http.json()["detail"] == "the URL must use https"
+    assert cpr.json()["detail"] == f"event types not offered to webhooks: {ApplicationSubmitted.type}"
+    assert RepresentativeApprovalRequested.type in link.json()["detail"]

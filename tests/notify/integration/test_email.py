@@ -1,0 +1,98 @@
+"""E-mail on a real SMTP server on loopback: the right template and language, one mail however often the event comes."""
+
+from collections import Counter
+from uuid import uuid4
+
+from contracts.common import Language
+from contracts.notify import NotificationFailed, NotificationSent
+from contracts.subsidy import (
+    ApplicationApproved,
+    ApplicationReferred,
+    PlacementExtended,
+    RepresentativeApprovalRequested,
+)
+from jobbro.testing import publish
+from tests.notify.integration.conftest import (
+    Mailbox,
+    SettingsFactory,
+    about,
+    notifications,
+    running_notify,
+    submitted,
+)
+
+
+async def test_the_employer_is_mailed_once_in_english_though_the_approval_arrives_twice(
+    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+) -> None:
+    box, port = mailbox
+    application = submitted(employer_email=f"hr-{uuid4().hex[:8]}@employer.example", employer_language=Language.EN)
+    approved = about(ApplicationApproved, application)
+    later = about(PlacementExtended, application)  # recorded after anything the repeat could have recorded
+    async with running_notify(settings_for(smtp_port=port)):
+        await publish(kafka_bootstrap, topic_prefix, application, approved, approved, later)
+        told = await notifications(kafka_bootstrap, topic_prefix, expect=3)
+
+    assert all(isinstance(event, NotificationSent) for event in told)
+    assert Counter((e.recipient_role, e.channel, e.template) for e in told) == {
+        ("employer", "email", "application-approved.employer.v1"): 1,
+        ("citizen", "digital_post", "application-approved.citizen.v1"): 1,
+        ("citizen", "digital_post", "placement-extended.citizen.v1"): 1,
+    }
+    [mail] = box.messages
+    key = f"application-approved:{application.application_id}:employer:email"
+    assert mail["To"] == application.employer_email
+    assert mail["Subject"] == "Application approved: please give your final approval"
+    assert mail["Content-Language"] == "en"
+    assert mail["Message-ID"] == f"<{key.replace(':', '.')}@notify.jobbro.example>"
+    assert mail["Jobbro-Delivery-Id"] == key
+    assert f"https://jobbro.example/applications/{application.application_id}/confirm" in mail.get_content()
+    assert key in {event.dedup_key for event in told}
+
+
+async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_referral_in_danish(
+    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+) -> None:
+    box, port = mailbox
+    team = f"jobcenter-{uuid4().hex[:8]}@kommune.example"
+    application = submitted(employer_email=f"hr-{uuid4().hex[:8]}@employer.example")
+    request_id = uuid4()
+    request = about(
+        RepresentativeApprovalRequested,
+        application,
+        request_id=request_id,
+        representative_email=f"rep-{uuid4().hex[:8]}@employer.example",
+        approval_url=f"https://jobbro.example/representative/{request_id}?sig=Zm9vYmFy",
+    )
+    referred = about(ApplicationReferred, application)
+    async with running_notify(settings_for(smtp_port=port, caseworker_mailbox=team)):
+        await publish(kafka_bootstrap, topic_prefix, application, request, referred)
+        await notifications(kafka_bootstrap, topic_prefix, expect=3)
+
+    [to_representative] = box.to(request.representative_email)
+    assert to_representative["Subject"] == "Godkend ansøgning om løntilskud hos Hansen VVS ApS"
+    assert to_representative["Content-Language"] == "da"
+    assert request.approval_url in to_representative.get_content()
+    [to_team] = box.to(team)
+    assert to_team["Subject"].startswith("Ansøgning venter på sagsbehandling")
+    assert f"/caseworker/applications/{application.application_id}" in to_team.get_content()
+    assert application.citizen_ref not in to_team.get_content()
+    [to_employer] = box.to(application.employer_email)
+    assert to_employer["Subject"] == "Jeres ansøgning om løntilskud behandles af en sagsbehandler"
+    assert len(box.messages) == 3
+
+
+async def test_a_refused_address_fails_for_good_at_once_and_the_reason_names_no_one(
+    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+) -> None:
+    box, port = mailbox
+    application = submitted(employer_email=f"gone-{uuid4().hex[:8]}@employer.example")
+    box.refused.add(application.employer_email)
+    async with running_notify(settings_for(smtp_port=port)):
+        await publish(kafka_bootstrap, topic_prefix, application, about(ApplicationApproved, application))
+        told = await notifications(kafka_bootstrap, topic_prefix, expect=2)
+
+    [failed] = [e for e in told if e.recipient_role == "employer"]
+    assert isinstance(failed, NotificationFailed)
+    assert (failed.attempts, failed.retryable, failed.reason) == (1, False, "SMTP 550 recipient refused")
+    assert box.messages == []

@@ -1,0 +1,48 @@
+"""The parts of each channel that need no server: Message-IDs, file names, signatures, CloudEvents bodies."""
+
+import hashlib
+import hmac
+import json
+from email import message_from_string, policy
+from pathlib import Path
+
+from contracts.envelope import encode
+from contracts.examples import example
+from contracts.subsidy import PlacementExtended
+from services.notify.digital_post import FileDropDigitalPost, Letter
+from services.notify.email import message_id
+from services.notify.webhooks import cloudevent, signature
+
+KEY = "application-approved:3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90:employer:email"
+
+
+def test_the_message_id_is_the_dedup_key_in_a_form_mail_headers_allow() -> None:
+    mid = message_id(KEY, "notify.jobbro.example")
+    assert mid == "<application-approved.3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90.employer.email@notify.jobbro.example>"
+    parsed = message_from_string(f"Message-ID: {mid}\n\nbody", policy=policy.default)
+    assert parsed["Message-ID"] == mid and not parsed["Message-ID"].defects
+
+
+async def test_a_letter_delivered_twice_is_one_file(tmp_path: Path) -> None:
+    post = FileDropDigitalPost(tmp_path / "post")
+    letter = Letter(KEY, "cvr", "12345678", "da", "Ansøgning godkendt", "Brødtekst\n")
+    await post.deliver(letter)
+    await post.deliver(letter)
+    files = list((tmp_path / "post").iterdir())
+    assert [f.name for f in files] == [KEY.replace(":", ".") + ".json"]
+    assert json.loads(files[0].read_text())["title"] == "Ansøgning godkendt"
+
+
+def test_the_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
+    body = b'{"id":"x"}'
+    expected = hmac.new(b"s3cret-s3cret-s3cret", b'1760000000.{"id":"x"}', hashlib.sha256).hexdigest()
+    assert signature("s3cret-s3cret-s3cret", 1760000000, body) == f"t=1760000000,v1={expected}"
+
+
+def test_the_webhook_body_is_the_event_in_cloudevents_json() -> None:
+    event = example(PlacementExtended)
+    meta, record = encode(event, source="/jobbro/subsidy")
+    document = json.loads(cloudevent(meta, event))
+    assert document["specversion"] == "1.0"
+    assert (document["id"], document["type"], document["subject"]) == (str(meta.id), meta.type, meta.subject)
+    assert document["data"] == json.loads(record.value)

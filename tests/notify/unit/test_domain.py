@@ -1,0 +1,119 @@
+"""Who is told by which channel, the dedup keys, the retry policy and what integrators may subscribe to."""
+
+from datetime import date
+from uuid import uuid4
+
+import pytest
+
+from contracts import notify as published
+from contracts.catalog import CPR_ALLOWED
+from contracts.common import HoursStep
+from contracts.examples import example
+from contracts.subsidy import ApplicationApproved, PlacementHoursChanged, RepresentativeApprovalRequested
+from services.notify import notices
+from services.notify.domain import (
+    Audience,
+    Channel,
+    Recipient,
+    RetryPolicy,
+    Role,
+    SubscriptionRefused,
+    check_subscription,
+    webhook_dedup_key,
+)
+from tests.notify.unit.test_templates import CASEWORKER
+
+
+def _audience(employer_email: str | None) -> Audience:
+    return Audience(
+        application_id=uuid4(),
+        scheme="internship",
+        position_title="Lagermedarbejder",
+        start=date(2026, 3, 2),
+        end=date(2026, 3, 27),
+        citizen_ref="c-0000000000000001",
+        citizen_language="en",
+        employer_cvr="87654321",
+        employer_name="Lager A/S",
+        employer_email=employer_email,
+        employer_language="da",
+    )
+
+
+def test_an_employer_with_an_address_is_mailed_in_their_language() -> None:
+    employer = _audience("hr@lager.example").employer()
+    assert employer == Recipient(Role.EMPLOYER, Channel.EMAIL, "hr@lager.example", "da")
+
+
+def test_an_employer_without_an_address_gets_digital_post_by_cvr() -> None:
+    employer = _audience(None).employer()
+    assert (employer.channel, employer.address) == (Channel.DIGITAL_POST, "87654321")
+
+
+def test_citizens_get_digital_post_by_their_reference_never_a_cpr_number() -> None:
+    citizen = _audience(None).citizen()
+    assert (citizen.channel, citizen.address, citizen.language) == (Channel.DIGITAL_POST, "c-0000000000000001", "en")
+
+
+def test_an_approval_tells_employer_and_citizen_each_once_per_application_and_channel() -> None:
+    audience = _audience("hr@lager.example")
+    event = example(ApplicationApproved).model_copy(update={"application_id": audience.application_id})
+    given = notices.RULES[ApplicationApproved](event, audience, CASEWORKER)
+    assert [n.dedup_key for n in given] == [
+        f"application-approved:{audience.application_id}:employer:email",
+        f"application-approved:{audience.application_id}:citizen:digital_post",
+    ]
+    assert [n.template for n in given] == ["application-approved.employer.v1", "application-approved.citizen.v1"]
+    assert given == notices.RULES[ApplicationApproved](event, audience, CASEWORKER)  # the same event: the same keys
+
+
+def test_an_hours_change_is_told_again_only_when_the_change_differs() -> None:
+    audience = _audience(None)
+    event = example(PlacementHoursChanged).model_copy(update={"application_id": audience.application_id})
+    corrected = event.model_copy(update={"weekly_hours": (HoursStep(from_date=date(2026, 4, 13), hours_per_week=30),)})
+
+    def key(e: PlacementHoursChanged) -> str:
+        return notices.RULES[PlacementHoursChanged](e, audience, CASEWORKER)[0].dedup_key
+
+    assert key(event) == key(event.model_copy())
+    assert key(event) != key(corrected)
+
+
+def test_a_webhook_delivery_is_keyed_by_event_and_subscription() -> None:
+    event_id, subscription_id = uuid4(), uuid4()
+    assert webhook_dedup_key(event_id, subscription_id) == f"event:{event_id}:{subscription_id}:webhook"
+
+
+def test_the_backoff_doubles_up_to_its_ceiling_and_stops_after_the_last_attempt() -> None:
+    policy = RetryPolicy(max_attempts=5, base_seconds=10, max_seconds=30)
+    assert [policy.next_delay(n, permanent=False) for n in range(1, 6)] == [10, 20, 30, 30, None]
+    assert policy.next_delay(1, permanent=True) is None
+
+
+def test_roles_and_channels_are_published_values() -> None:
+    assert {r.value for r in Role} <= {r.value for r in published.RecipientRole}
+    assert {c.value for c in Channel} <= {c.value for c in published.Channel}
+
+
+def test_integrators_are_never_offered_cpr_numbers_or_the_representatives_link() -> None:
+    assert notices.FORWARDED.isdisjoint(CPR_ALLOWED)
+    assert RepresentativeApprovalRequested.type not in notices.FORWARDED
+    assert ApplicationApproved.type in notices.FORWARDED
+
+
+@pytest.mark.parametrize(
+    ("url", "types", "https_only", "refusal"),
+    [
+        ("http://erp.example/hook", [ApplicationApproved.type], True, "https"),
+        ("/hook", [ApplicationApproved.type], False, "absolute"),
+        ("ftp://erp.example/hook", [ApplicationApproved.type], False, "absolute"),
+        ("https://erp.example/hook", ["dk.jobbro.subsidy.application-submitted.v1"], True, "not offered"),
+    ],
+)
+def test_a_subscription_is_refused_with_a_reason(url: str, types: list[str], https_only: bool, refusal: str) -> None:
+    with pytest.raises(SubscriptionRefused, match=refusal):
+        check_subscription(url, types, notices.FORWARDED, https_only=https_only)
+
+
+def test_a_plain_http_subscription_is_accepted_where_the_deployment_allows_it() -> None:
+    check_subscription("http://127.0.0.1:9000/hook", [ApplicationApproved.type], notices.FORWARDED, https_only=False)
