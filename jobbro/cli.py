@@ -20,7 +20,7 @@ from jobbro.infra import REPO, local_infrastructure
 from jobbro.log import redact
 from services.subsidy import devca
 
-app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich")
+app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich", pretty_exceptions_show_locals=False)
 console = Console()
 
 PKI = REPO / ".local" / "pki"
@@ -29,12 +29,13 @@ Prefix = Annotated[str, typer.Option(help="Topic namespace of the stack (empty: 
 
 @app.command()
 def up(prefix: Prefix = "") -> None:
-    """Start Kafka and PostgreSQL, create every catalog topic, start the four services and wait until ready."""
+    """Start Kafka and PostgreSQL, create every catalog topic, start the services and stand-ins, wait until ready."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
         task = progress.add_task("Kafka and PostgreSQL (deploy/local/infra up)…")
         infra = local_infrastructure()
         progress.update(task, description="topics…")
         created = asyncio.run(provision(infra.kafka_bootstrap, prefix=prefix)).created
+        stack.prepare()
         for service in stack.SERVICES:
             progress.update(task, description=f"{service.name}…")
             stack.start(service, infra, prefix)
@@ -48,7 +49,7 @@ def down(
     infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka and PostgreSQL.")] = False,
 ) -> None:
     """Stop the services this stack started (by pid file), and with --infra the infrastructure too."""
-    for service in stack.SERVICES:
+    for service in reversed(stack.SERVICES):
         console.print(f"{service.name}: {'stopped' if stack.stop(service) else 'was not running'}")
     if infrastructure:
         subprocess.run([str(REPO / "deploy" / "local" / "infra"), "down"], check=True)

@@ -1,37 +1,48 @@
-"""The local stack: the four services as separate OS processes on the local Kafka and PostgreSQL.
+"""The local stack: the four services as separate OS processes on the local Kafka and PostgreSQL, with the
+stand-ins for what is outside Jobbro (the payment back-office, a mail server).
 
-Each service gets its own database, HTTP port, log file and pid file under `.local/`; `down` stops exactly the
-processes whose pid files `up` wrote (and only if the pid still runs that service's module).
+Each process gets its own database, HTTP port, log file and pid file under `.local/`; `down` stops exactly the
+processes whose pid files `up` wrote (and only if the pid still runs that module).
 """
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from demo import identity
 from jobbro.infra import REPO, Infrastructure
+from services.subsidy import devca
 
 LOCAL = REPO / ".local"
 RUN = LOCAL / "run"
 LOGS = LOCAL / "logs"
 
 
+PKI = LOCAL / "pki"
+MAIL = LOCAL / "mail"
+DIGITAL_POST = LOCAL / "digital-post"
+MAIL_PORT = 8125
+
+
 @dataclass(frozen=True)
 class Service:
-    name: str
-    port: int
+    """One process of the stack: a Jobbro service, or a stand-in for a party outside Jobbro."""
 
-    @property
-    def module(self) -> str:
-        return f"services.{self.name}"
+    name: str
+    module: str
+    port: int
+    args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -45,24 +56,72 @@ class Service:
     def log_file(self) -> Path:
         return LOGS / f"{self.name}.log"
 
+    @property
+    def has_health(self) -> bool:
+        return self.name != "mailsink"
+
     def env(self, infra: Infrastructure, topic_prefix: str) -> dict[str, str]:
-        """The service's settings, through its own env prefix (`SUBSIDY_…`)."""
+        """The process's settings, through its own env prefix (`SUBSIDY_…`)."""
+        if not self.has_health:
+            return {}
         prefix = self.name.upper() + "_"
-        return {
-            prefix + "PG_DSN": infra.database_dsn(f"jobbro_{self.name}"),
-            prefix + "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            prefix + "HTTP_PORT": str(self.port),
-            prefix + "TOPIC_PREFIX": topic_prefix,
-            prefix + "LOG_JSON": "true",
+        common = {
+            "PG_DSN": infra.database_dsn(f"jobbro_{self.name}"),
+            "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+            "HTTP_PORT": str(self.port),
+            "TOPIC_PREFIX": topic_prefix,
+            "LOG_JSON": "true",
         }
+        return {prefix + name: value for name, value in (common | _own_settings(self)).items()}
+
+
+def _own_settings(service: Service) -> dict[str, str]:
+    """What a service needs beyond the kit's settings, pointed at the local stack's files and stand-ins."""
+    if service.name == "subsidy":
+        return {
+            "TRUST_ANCHORS": str(PKI / "ca.pem"),
+            "TRUST_CRLS": json.dumps([str(PKI / "crl.pem")]),
+            "TOKEN_ISSUER_KEY": (PKI / identity.PUBLIC).read_text(),
+            "LINK_BASE_URL": f"{service.url}/v1/representative-approval",
+        }
+    if service.name == "notify":
+        return {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(MAIL_PORT),
+            "DIGITAL_POST_DIR": str(DIGITAL_POST),
+            "PORTAL_URL": "http://127.0.0.1:8101",
+            "WEBHOOK_REQUIRE_HTTPS": "false",  # the demo's receiver listens on plain-HTTP loopback
+            "DELIVERY_BACKOFF_SECONDS": "1",
+        }
+    return {}
 
 
 SERVICES = (
-    Service("subsidy", 8101),
-    Service("benefits", 8102),
-    Service("activation", 8103),
-    Service("notify", 8104),
+    Service("mailsink", "demo.mailsink", MAIL_PORT, ("--dir", str(MAIL), "--port", str(MAIL_PORT))),
+    Service("subsidy", "services.subsidy", 8101),
+    Service("benefits", "services.benefits", 8102),
+    Service("activation", "services.activation", 8103),
+    Service("notify", "services.notify", 8104),
+    Service("backoffice", "demo.backoffice", 8105),
 )
+
+
+def service(name: str) -> Service:
+    [found] = [s for s in SERVICES if s.name == name]
+    return found
+
+
+def prepare() -> None:
+    """The development PKI and identity provider the subsidy service trusts.
+
+    Made anew when absent or older than a day, since its CRL holds for a week; a running subsidy service
+    keeps the CA it started with, so `up` makes it only while the subsidy service is down.
+    """
+    ca = PKI / "ca.pem"
+    stale = not ca.exists() or time.time() - ca.stat().st_mtime > 24 * 3600
+    if stale and _running_pid(service("subsidy")) is None:
+        devca.write_dev_pki(PKI, datetime.now(UTC))
+    identity.ensure_issuer(PKI)
 
 
 @dataclass(frozen=True)
@@ -92,7 +151,7 @@ def start(service: Service, infra: Infrastructure, topic_prefix: str = "") -> in
     LOGS.mkdir(parents=True, exist_ok=True)
     with service.log_file.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", service.module],
+            [sys.executable, "-m", service.module, *service.args],
             cwd=REPO,
             env={**os.environ, **service.env(infra, topic_prefix)},
             stdout=log,
@@ -120,36 +179,39 @@ def stop(service: Service, timeout: float = 30.0) -> bool:
 
 
 async def wait_ready(service: Service, timeout: float = 90.0) -> None:
-    """Until `/health/ready` answers 200; fail early, with the log's tail, if the process died."""
+    """Until it is ready (`/health/ready` answers 200, or the port accepts); fail early if the process died."""
+    pid = int(service.pid_file.read_text())
     deadline = asyncio.get_running_loop().time() + timeout
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        while asyncio.get_running_loop().time() < deadline:
-            if _running_pid(service) is None:
-                raise RuntimeError(f"{service.name} exited:\n{_tail(service.log_file)}")
-            try:
-                if (await client.get(service.url + "/health/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
+    while asyncio.get_running_loop().time() < deadline:
+        if not Path(f"/proc/{pid}").exists():  # not the cmdline: it may read empty while the process execs
+            raise RuntimeError(f"{service.name} exited:\n{_tail(service.log_file)}")
+        if await _ready(service):
+            return
+        await asyncio.sleep(0.3)
     raise RuntimeError(f"{service.name} not ready after {timeout:.0f}s:\n{_tail(service.log_file)}")
 
 
 async def status(bootstrap: str) -> list[ServiceStatus]:
     lags = await consumer_lag(bootstrap)
     result = []
-    async with httpx.AsyncClient(timeout=3.0) as client:
-        for service in SERVICES:
-            pid = _running_pid(service)
-            ready = False
-            if pid:
-                try:
-                    ready = (await client.get(service.url + "/health/ready")).status_code == 200
-                except httpx.TransportError:
-                    pass
-            own = {group: lag for group, lag in lags.items() if group.startswith(service.name + ".")}
-            result.append(ServiceStatus(service, pid, ready, own))
+    for service in SERVICES:
+        pid = _running_pid(service)
+        ready = bool(pid) and await _ready(service)
+        own = {group: lag for group, lag in lags.items() if group.startswith(service.name + ".")}
+        result.append(ServiceStatus(service, pid, ready, own))
     return result
+
+
+async def _ready(service: Service) -> bool:
+    try:
+        if not service.has_health:
+            _, writer = await asyncio.open_connection("127.0.0.1", service.port)
+            writer.close()
+            return True
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            return (await client.get(service.url + "/health/ready")).status_code == 200
+    except (OSError, httpx.TransportError):
+        return False
 
 
 async def consumer_lag(bootstrap: str) -> dict[str, int]:

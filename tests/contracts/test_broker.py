@@ -124,11 +124,19 @@ def _errors(schema: dict[str, Any], instance: Any) -> list[tuple[str, str]]:
 # -- Jobbro's side: produce with the project's code, then judge with the integrator's helpers above.
 
 
+@dataclasses.dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    prefix: str
+    """A topic namespace of this module's own, holding every catalog topic."""
+
+
 @pytest.fixture(scope="module")
-async def bootstrap(kafka_bootstrap: str) -> str:
-    """The broker, with the catalog's topics provisioned."""
-    await provision(kafka_bootstrap)
-    return kafka_bootstrap
+async def broker(kafka_bootstrap: str) -> Broker:
+    """The broker, with the catalog's topics provisioned in a namespace of their own."""
+    prefix = f"test-{uuid4().hex[:8]}."
+    await provision(kafka_bootstrap, prefix=prefix)
+    return Broker(kafka_bootstrap, prefix)
 
 
 def _unique(event: Event) -> Event:
@@ -148,8 +156,9 @@ async def _produce(bootstrap: str, records: list[tuple[str, bytes, bytes, list[t
         await producer.stop()
 
 
-def _raw(record: Record) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
-    return record.topic, record.key.encode(), record.value, [(k, v.encode()) for k, v in record.headers.items()]
+def _raw(record: Record, prefix: str) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
+    headers = [(k, v.encode()) for k, v in record.headers.items()]
+    return prefix + record.topic, record.key.encode(), record.value, headers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,13 +169,14 @@ class Delivery:
     received: ConsumerRecord
 
 
-async def _publish_one_of_each(bootstrap: str) -> list[Delivery]:
+async def _publish_one_of_each(broker: Broker) -> list[Delivery]:
     """Produce one example of every event type under fresh keys, and read them back."""
     events = [_unique(example(model)) for model in ALL_EVENTS]
     sent = {event: encode(event, source="/jobbro/tests") for event in events}
-    start = await end_offsets(bootstrap, {model.topic for model in ALL_EVENTS})
-    await _produce(bootstrap, [_raw(record) for _, record in sent.values()])
-    received = {r.key: r for r in await read_new(bootstrap, start, {r.key.encode() for _, r in sent.values()})}
+    start = await end_offsets(broker.bootstrap, {broker.prefix + model.topic for model in ALL_EVENTS})
+    await _produce(broker.bootstrap, [_raw(record, broker.prefix) for _, record in sent.values()])
+    keys = {r.key.encode() for _, r in sent.values()}
+    received = {r.key: r for r in await read_new(broker.bootstrap, start, keys)}
     return [
         Delivery(e, meta, record, received[record.key.encode()])
         for e, (meta, record) in sent.items()
@@ -174,17 +184,17 @@ async def _publish_one_of_each(bootstrap: str) -> list[Delivery]:
     ]
 
 
-async def test_every_event_type_round_trips_through_the_broker(bootstrap: str) -> None:
-    deliveries = await _publish_one_of_each(bootstrap)
+async def test_every_event_type_round_trips_through_the_broker(broker: Broker) -> None:
+    deliveries = await _publish_one_of_each(broker)
     assert len(deliveries) == len(ALL_EVENTS)
     for d in deliveries:
-        assert (d.received.topic, d.received.key.decode()) == (d.sent.topic, d.sent.key)
+        assert (d.received.topic, d.received.key.decode()) == (broker.prefix + d.sent.topic, d.sent.key)
         assert {k: v.decode() for k, v in d.received.headers} == dict(d.sent.headers)
         assert decode(list(d.received.headers), d.received.value, EVENT_TYPES) == (d.meta, d.event)
 
 
-async def test_an_integrator_validates_every_event_type_with_the_published_contract_alone(bootstrap: str) -> None:
-    deliveries = await _publish_one_of_each(bootstrap)
+async def test_an_integrator_validates_every_event_type_with_the_published_contract_alone(broker: Broker) -> None:
+    deliveries = await _publish_one_of_each(broker)
     schemas, asyncapi = load_contract()
     assert sorted(d.meta.type for d in deliveries) == sorted(schemas)
     assert {d.meta.type: record_problems(d.received, schemas, asyncapi) for d in deliveries} == {
@@ -192,9 +202,10 @@ async def test_an_integrator_validates_every_event_type_with_the_published_contr
     }
 
 
-async def test_the_integrator_check_catches_a_record_that_breaks_the_contract(bootstrap: str) -> None:
+async def test_the_integrator_check_catches_a_record_that_breaks_the_contract(broker: Broker) -> None:
+    bootstrap = broker.bootstrap
     _, record = encode(_unique(example(ALL_EVENTS[0])), source="/jobbro/tests")
-    topic, key, value, headers = _raw(record)
+    topic, key, value, headers = _raw(record, broker.prefix)
     payload = json.loads(value)
     del payload["citizen_cpr"]
     payload["period"]["start"] = "2nd of March"
