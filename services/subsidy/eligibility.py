@@ -19,9 +19,12 @@ from jobbro.rulebook import (
     Outcome,
     RatioRule,
     Rulebook,
+    RuleNotInForce,
     RuleResult,
     RuleVersion,
     Sector,
+    StateAidRule,
+    SubsidyRates,
     WageSubsidyDurationRule,
     months_later,
 )
@@ -252,6 +255,32 @@ def check_internship_hours(application: ApplicationFacts, rule: InternshipRule) 
         Outcome.PASSED,
         f"{len(application.weekly_hours)} step(s), none above {rule.max_hours_per_week} hours a week",
         rule,
+    )
+
+
+def check_state_aid_cap(sector: Sector, hourly_wage_costs: Decimal, starts_on: date, rulebook: Rulebook) -> RuleResult:
+    """State-aid cap: the subsidy per paid hour may not exceed the capped share of the wage costs per paid hour.
+
+    Wage costs and subsidy both follow the paid hours, so a year's subsidy stays within the cap exactly when
+    every hour's does; the rate is the one in force on the start date.
+    """
+    rule = rulebook.in_force(StateAidRule, starts_on)
+    if sector not in rule.applies_to_sectors:
+        return _result("state_aid_cap", Outcome.PASSED, f"the cap does not apply to a {sector} employer", rule)
+    try:
+        rates = rulebook.in_force(SubsidyRates, starts_on)
+        rate = rates.hourly_rate(sector.value)
+    except (RuleNotInForce, NotInRuleData) as exc:
+        return _result("state_aid_cap", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", rule)
+    share = rule.max_subsidy_share_of_wage_costs
+    cap = share * hourly_wage_costs
+    verdict = Outcome.PASSED if rate <= cap else Outcome.FAILED
+    return RuleResult(
+        "state_aid_cap",
+        verdict,
+        f"the subsidy of {rate} DKK per paid hour ({rates.rule_set_version}) against {share:.0%} of wage costs "
+        f"of {hourly_wage_costs} DKK per paid hour, {cap:.3f} DKK",
+        rule.rule_set_version,
     )
 
 

@@ -1,0 +1,195 @@
+"""The subsidy HTTP API: authenticate, parse, run one handler in a unit of work, and answer refusals as problems.
+
+Employers and caseworkers send bearer tokens; representatives answer through their link's token instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from jobbro.uow import UnitOfWork
+from services.subsidy import handlers
+from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
+from services.subsidy.handlers import Forbidden, NotFound
+from services.subsidy.problems import Problem, Translate, documented, install
+from services.subsidy.schemas import (
+    ApplicationSummary,
+    ApplicationView,
+    CaseworkerDecision,
+    EndOfPlacement,
+    Extension,
+    FinalConfirmation,
+    ForRepresentative,
+    HoursChange,
+    RepresentativeAnswer,
+    SignedApplication,
+    WageReportIn,
+    WageReportOut,
+    Withdrawal,
+)
+from services.subsidy.signing import SignatureRefused
+from services.subsidy.tokens import TokenRefused
+
+if TYPE_CHECKING:
+    from services.subsidy.app import SubsidyRuntime
+
+T = TypeVar("T")
+
+_STATUS_BY_CODE = {"link_expired": 410, "link_invalid": 403, "link_used": 409}
+
+
+def _refusal(status: int) -> Translate:
+    def translate(exc: Exception) -> Problem:
+        code = getattr(exc, "code", "refused")
+        extensions = {"current_state": exc.current.value} if isinstance(exc, TransitionNotAllowed) else {}
+        return Problem(_STATUS_BY_CODE.get(code, status), code, str(exc), **extensions)
+
+    return translate
+
+
+def _signature_refused(exc: Exception) -> Problem:
+    assert isinstance(exc, SignatureRefused)
+    return Problem(422, f"signature_{exc.reason.value}", f"The signature was refused: {exc}.")
+
+
+REFUSALS: Mapping[type[Exception], Translate] = {
+    TransitionNotAllowed: _refusal(409),
+    LinkUsed: _refusal(409),
+    NotFound: _refusal(404),
+    Forbidden: _refusal(403),
+    ChangeRefused: _refusal(422),
+    TokenRefused: _refusal(401),
+    SignatureRefused: _signature_refused,
+}
+"""Every refusal the handlers raise, and the problem it becomes: the one table of status codes."""
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="JWT from the identity provider: role `employer` with `cvr`, or `caseworker` with `municipality`.",
+)
+
+
+def create_router(runtime: SubsidyRuntime) -> APIRouter:
+    """The `/v1` routes, bound to one running service."""
+    ctx = runtime.context
+    router = APIRouter(prefix="/v1", responses=documented(401, 403, 404, 409, 422))
+
+    def acting_as(*roles: Role) -> Any:
+        async def actor(credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> Actor:
+            if credentials is None:
+                raise Problem(401, "unauthenticated", "A bearer token is required.")
+            found = ctx.tokens.actor(credentials.credentials, ctx.clock())
+            if found.role not in roles:
+                raise Problem(403, "role_not_allowed", f"The role {found.role.value} may not do this.")
+            return found
+
+        return Depends(actor)
+
+    employer = acting_as(Role.EMPLOYER)
+    caseworker = acting_as(Role.CASEWORKER)
+    anyone = acting_as(Role.EMPLOYER, Role.CASEWORKER)
+
+    async def in_unit_of_work(command: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        async with runtime.unit_of_work() as uow:
+            result = await command(uow)
+            await uow.commit()
+        return result
+
+    async def view(application_id: UUID, actor: Actor) -> ApplicationView:
+        async with runtime.pool.acquire() as conn:
+            return await handlers.view(conn, application_id, actor)
+
+    @router.post("/applications", status_code=201, tags=["employer"])
+    async def submit_application(
+        body: SignedApplication,
+        response: Response,
+        idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+        actor: Actor = employer,
+    ) -> ApplicationView:
+        """Submit a signed application. Replaying an `Idempotency-Key` returns the first application (200)."""
+        submission = await in_unit_of_work(
+            lambda uow: handlers.submit_application(ctx, uow, body, idempotency_key, actor)
+        )
+        if submission.replayed:
+            response.status_code = 200
+        response.headers["Location"] = f"/v1/applications/{submission.application.id}"
+        return await view(submission.application.id, actor)
+
+    @router.get("/applications", tags=["employer", "caseworker"])
+    async def list_applications(
+        state: Annotated[State | None, Query()] = None, actor: Actor = anyone
+    ) -> list[ApplicationSummary]:
+        """An employer's own applications, or those of a caseworker's municipality, newest first."""
+        async with runtime.pool.acquire() as conn:
+            return await handlers.listing(conn, actor, state)
+
+    @router.get("/applications/{application_id}", tags=["employer", "caseworker"])
+    async def get_application(application_id: UUID, actor: Actor = anyone) -> ApplicationView:
+        """State, terms, decision with every rule's result, and history."""
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"])
+    async def decide(application_id: UUID, body: CaseworkerDecision, actor: Actor = caseworker) -> ApplicationView:
+        """Approve or reject a referred application, with reasons."""
+        await in_unit_of_work(lambda uow: handlers.decide_as_caseworker(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/confirmation", tags=["employer"])
+    async def confirm(application_id: UUID, body: FinalConfirmation, actor: Actor = employer) -> ApplicationView:
+        """The employer's signed final approval of an approved application: the placement may start."""
+        await in_unit_of_work(lambda uow: handlers.confirm(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/extension", tags=["employer"])
+    async def extend(application_id: UUID, body: Extension, actor: Actor = employer) -> ApplicationView:
+        """A later end date for a running placement."""
+        await in_unit_of_work(lambda uow: handlers.extend(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/hours", tags=["employer"])
+    async def change_hours(application_id: UUID, body: HoursChange, actor: Actor = employer) -> ApplicationView:
+        """New weekly hours for a running placement, from the first step's date."""
+        await in_unit_of_work(lambda uow: handlers.change_hours(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/end", tags=["employer"])
+    async def end(application_id: UUID, body: EndOfPlacement, actor: Actor = employer) -> ApplicationView:
+        """End a running placement, early (with a reason) or as planned."""
+        await in_unit_of_work(lambda uow: handlers.end(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"])
+    async def withdraw(application_id: UUID, body: Withdrawal, actor: Actor = anyone) -> ApplicationView:
+        """Withdraw an application before the placement is confirmed."""
+        await in_unit_of_work(lambda uow: handlers.withdraw(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/wage-reports", status_code=201, tags=["employer"])
+    async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = employer) -> WageReportOut:
+        """A month's paid hours, wage costs and sickness refunds of a wage-subsidy placement, in arrears."""
+        return await in_unit_of_work(lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor))
+
+    @router.get("/representative-approval", tags=["representative"])
+    async def for_representative(token: Annotated[str, Query(max_length=4096)]) -> ForRepresentative:
+        """What the representative's link asks them to confirm; reading does not use the link up."""
+        async with runtime.pool.acquire() as conn:
+            return await handlers.for_representative(ctx, conn, token)
+
+    @router.post("/representative-approval", tags=["representative"])
+    async def answer_as_representative(body: RepresentativeAnswer) -> ForRepresentative:
+        """Approve or decline through the link's token; the link works once and expires."""
+        await in_unit_of_work(lambda uow: handlers.answer_as_representative(ctx, uow, body))
+        async with runtime.pool.acquire() as conn:
+            return await handlers.for_representative(ctx, conn, body.token)
+
+    return router
+
+
+def install_problems(app: FastAPI) -> None:
+    """Answer every refusal and error of `app` as problem+json."""
+    install(app, REFUSALS)

@@ -1,0 +1,188 @@
+"""The automatic decision: this service's own rules, and the answers of benefits and activation, as one verdict.
+
+Pure: the handler supplies the application, the placements already at its production unit, the rulebook and
+the time. Rules whose data is missing for the start date need a caseworker rather than stopping the saga.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from jobbro.rulebook import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
+from services.subsidy import eligibility
+from services.subsidy.domain import (
+    NOT_RULE_DATA,
+    Application,
+    CitizenAnswer,
+    Decider,
+    Decision,
+    DecisionInputs,
+    PlanAnswer,
+    RuleOutcome,
+    Scheme,
+    State,
+    Terms,
+    verdict_of,
+)
+
+_PLAN_RULES = (
+    ("not_latest_employer", "recent_employer", "the citizen has not recently worked for this employer"),
+    ("no_plan_overlap", "overlapping_period", "the period overlaps no other offer in the citizen's plan"),
+)
+"""Result name, activation's conflict kind that fails it, and the reason when none is found."""
+
+
+def evaluate(
+    application: Application, placements: tuple[eligibility.ExistingPlacement, ...], rulebook: Rulebook, now: datetime
+) -> Decision:
+    """Every rule's result on what is known now; a missing answer is a question for a caseworker."""
+    terms, today = application.terms, now.date()
+    facts = application_facts(terms, placements)
+    citizen = citizen_facts(application.birth_date, application.assessment) if application.assessment else None
+    results = _own_rules(terms, facts, citizen, rulebook, today)
+    if application.assessment is not None:
+        results = _reconcile_duration(results, application.assessment, terms)
+        results += _citizen_results(application.assessment)
+    if application.plan_check is not None:
+        results += _plan_results(application.plan_check)
+    missing = _missing_answers(application)
+    results += tuple(
+        RuleOutcome(name, Outcome.NEEDS_JUDGEMENT, f"{who} had not answered by {now:%Y-%m-%d %H:%M} UTC", NOT_RULE_DATA)
+        for name, who in missing
+    )
+    inputs = DecisionInputs(today, facts, citizen, terms.hourly_wage_costs_ore, tuple(name for name, _ in missing))
+    return Decision(verdict_of(results), Decider.AUTOMATIC, now, results, inputs)
+
+
+def application_facts(
+    terms: Terms, placements: tuple[eligibility.ExistingPlacement, ...]
+) -> eligibility.ApplicationFacts:
+    """The application as the eligibility rules read it."""
+    return eligibility.ApplicationFacts(
+        scheme=terms.scheme.rule_scheme,
+        starts_on=terms.starts_on,
+        ends_on=terms.ends_on,
+        employer=eligibility.Employer(
+            sector=terms.scheme.sector,
+            monthly_ordinary_fte=terms.cvr_headcounts_fte,
+            vacated_post_on=terms.vacated_post_on,
+            net_addition_attested=terms.net_addition_attested,
+        ),
+        production_unit=eligibility.ProductionUnit(terms.ordinary_employees_fte, placements),
+        weekly_hours=terms.weekly_hours,
+        ratio_override_remark=terms.ratio_override_remark,
+    )
+
+
+def citizen_facts(birth_date: date, answer: CitizenAnswer) -> eligibility.CitizenFacts:
+    """The citizen as benefits assessed them; whether they graduated recently is not in the answer."""
+    return eligibility.CitizenFacts(
+        target_group=answer.target_group,
+        birth_date=birth_date,
+        unemployed_since=answer.assessed_on - timedelta(weeks=answer.unemployed_weeks),
+    )
+
+
+def check_changed_terms(application: Application, before: Terms, rulebook: Rulebook) -> tuple[RuleOutcome, ...]:
+    """The failed rules among those a changed placement must still meet: its length and its weekly hours.
+
+    The length is checked only where benefits' assessment gave the citizen's target group.
+    """
+    terms = application.terms
+    facts = application_facts(terms, ())
+    results: list[RuleResult] = []
+    if terms.ends_on != before.ends_on and application.assessment is not None:
+        citizen = citizen_facts(application.birth_date, application.assessment)
+        results.append(eligibility.check_max_duration(facts, citizen, rulebook))
+    if terms.weekly_hours != before.weekly_hours and terms.scheme is Scheme.INTERNSHIP:
+        results.append(eligibility.check_internship_hours(facts, rulebook.in_force(InternshipRule, terms.starts_on)))
+    return tuple(_recorded(r) for r in results if r.outcome is Outcome.FAILED)
+
+
+def _own_rules(
+    terms: Terms,
+    facts: eligibility.ApplicationFacts,
+    citizen: eligibility.CitizenFacts | None,
+    rulebook: Rulebook,
+    today: date,
+) -> tuple[RuleOutcome, ...]:
+    try:
+        results = list(eligibility.evaluate(facts, citizen, rulebook, today).results)
+        if terms.scheme is not Scheme.INTERNSHIP:
+            costs = Decimal(terms.hourly_wage_costs_ore or 0) / 100
+            results.append(eligibility.check_state_aid_cap(terms.scheme.sector, costs, terms.starts_on, rulebook))
+    except RuleNotInForce as exc:
+        return (RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),)
+    return tuple(_ratio_override(_recorded(result), terms.ratio_override_remark) for result in results)
+
+
+def _recorded(result: RuleResult) -> RuleOutcome:
+    return RuleOutcome(result.rule, result.outcome, result.reason, result.rule_set_version)
+
+
+def _ratio_override(result: RuleOutcome, remark: str | None) -> RuleOutcome:
+    """A ratio warning the applicant overrode with a remark needs a caseworker; one not overridden fails."""
+    if result.outcome is not Outcome.WARNING:
+        return result
+    return replace(result, outcome=Outcome.NEEDS_JUDGEMENT if remark else Outcome.FAILED)
+
+
+def _reconcile_duration(
+    results: tuple[RuleOutcome, ...], answer: CitizenAnswer, terms: Terms
+) -> tuple[RuleOutcome, ...]:
+    """Benefits knows facts this service does not (a recent graduate): a longer maximum from it needs a caseworker."""
+    allowed = answer.max_duration_weeks
+    if allowed is None or terms.starts_on + timedelta(weeks=allowed) <= terms.ends_on:
+        return results
+    return tuple(
+        replace(
+            result,
+            outcome=Outcome.NEEDS_JUDGEMENT,
+            reason=f"{result.reason}; benefits allows this citizen {allowed} weeks",
+        )
+        if result.rule == "max_duration" and result.outcome is Outcome.FAILED
+        else result
+        for result in results
+    )
+
+
+def _citizen_results(answer: CitizenAnswer) -> tuple[RuleOutcome, ...]:
+    """Benefits' own rule results; an ineligible citizen without a failed rule still fails."""
+    results = answer.results
+    if not answer.eligible and all(result.outcome is not Outcome.FAILED for result in results):
+        results += (
+            RuleOutcome(
+                "citizen_eligible", Outcome.FAILED, "benefits found the citizen not eligible", NOT_RULE_DATA, "benefits"
+            ),
+        )
+    return results
+
+
+def _plan_results(answer: PlanAnswer) -> tuple[RuleOutcome, ...]:
+    """Not at the citizen's latest employer, and not overlapping another offer in their plan."""
+    results = []
+    for rule, kind, fine in _PLAN_RULES:
+        found = [conflict.description for conflict in answer.conflicts if conflict.kind == kind]
+        outcome = Outcome.FAILED if found else Outcome.PASSED
+        results.append(RuleOutcome(rule, outcome, "; ".join(found) or fine, NOT_RULE_DATA, "activation"))
+    known = {kind for _, kind, _ in _PLAN_RULES}
+    unknown = [conflict.description for conflict in answer.conflicts if conflict.kind not in known]
+    if unknown:
+        results.append(
+            RuleOutcome("plan_conflict", Outcome.NEEDS_JUDGEMENT, "; ".join(unknown), NOT_RULE_DATA, "activation")
+        )
+    return tuple(results)
+
+
+def _missing_answers(application: Application) -> tuple[tuple[str, str], ...]:
+    """The answers not (yet) in, as (result name, who should have answered)."""
+    missing = []
+    if application.state is State.AWAITING_REPRESENTATIVE:
+        missing.append(("representative_approval", "the employee representative"))
+    if application.assessment is None:
+        missing.append(("citizen_assessment", "benefits"))
+    if application.plan_check is None:
+        missing.append(("plan_check", "activation"))
+    return tuple(missing)

@@ -1,0 +1,519 @@
+"""The application aggregate: its lifecycle as explicit states and transitions, and the history it keeps.
+
+No I/O and no framework: a handler loads an application, calls one method, stores it and tells the others.
+A method either changes the application and appends a line of history, or raises a `DomainError` and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from uuid import UUID, uuid4
+
+from jobbro.rulebook import Outcome, Sector
+from services.subsidy import eligibility
+from services.subsidy.eligibility import HoursStep
+
+NOT_RULE_DATA = "-"
+"""The rule-set version of a result that no rule file produced: a missing answer, an unversioned plan conflict."""
+
+
+class Scheme(StrEnum):
+    """The schemes an employer applies for; the values are those of the published events."""
+
+    INTERNSHIP = "internship"
+    WAGE_SUBSIDY_PRIVATE = "wage_subsidy_private"
+    WAGE_SUBSIDY_PUBLIC = "wage_subsidy_public"
+
+    @property
+    def rule_scheme(self) -> eligibility.Scheme:
+        """The scheme as the eligibility rules name it."""
+        return eligibility.Scheme.INTERNSHIP if self is Scheme.INTERNSHIP else eligibility.Scheme.WAGE_SUBSIDY
+
+    @property
+    def sector(self) -> Sector:
+        """The employer's sector as the rules see it; only wage subsidy distinguishes public employers."""
+        return Sector.PUBLIC if self is Scheme.WAGE_SUBSIDY_PUBLIC else Sector.PRIVATE
+
+
+class Purpose(StrEnum):
+    """Why an internship is offered (virksomhedspraktik)."""
+
+    CLARIFY_JOB_GOAL = "clarify_job_goal"
+    TRAIN_SKILLS = "train_skills"
+    TOWARD_JOB = "toward_job"
+
+
+class State(StrEnum):
+    """Where an application is in its life."""
+
+    AWAITING_REPRESENTATIVE = "awaiting_representative"
+    ASSESSING = "assessing"
+    REFERRED = "referred"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DECLINED_BY_REPRESENTATIVE = "declined_by_representative"
+    CONFIRMED = "confirmed"
+    ENDED = "ended"
+    WITHDRAWN = "withdrawn"
+
+
+TRANSITIONS: Mapping[State, frozenset[State]] = MappingProxyType(
+    {
+        State.AWAITING_REPRESENTATIVE: frozenset(
+            {State.ASSESSING, State.DECLINED_BY_REPRESENTATIVE, State.REFERRED, State.WITHDRAWN}
+        ),
+        State.ASSESSING: frozenset({State.APPROVED, State.REFERRED, State.REJECTED, State.WITHDRAWN}),
+        State.REFERRED: frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN}),
+        State.APPROVED: frozenset({State.CONFIRMED, State.WITHDRAWN}),
+        State.CONFIRMED: frozenset({State.ENDED}),
+        State.REJECTED: frozenset(),
+        State.DECLINED_BY_REPRESENTATIVE: frozenset(),
+        State.ENDED: frozenset(),
+        State.WITHDRAWN: frozenset(),
+    }
+)
+"""Every allowed move between states. Extensions and hours changes keep a placement confirmed; wage reports
+are taken while it is confirmed or ended."""
+
+PLACED_STATES = frozenset(set(State) - {State.REJECTED, State.DECLINED_BY_REPRESENTATIVE, State.WITHDRAWN})
+"""States in which an application occupies a place under the ratio rule: pending, running or run."""
+
+
+class DomainError(Exception):
+    """A command refused for a business reason: `code` is stable, the message a sentence for a person."""
+
+    code = "refused"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.code
+
+
+class TransitionNotAllowed(DomainError):
+    """The command does not apply in the application's current state."""
+
+    code = "transition_not_allowed"
+
+    def __init__(self, action: str, current: State) -> None:
+        super().__init__(f"Cannot {action}: the application is {current.value.replace('_', ' ')}.")
+        self.current = current
+
+
+class ChangeRefused(DomainError):
+    """The command applies in this state, but what it asks for breaks a rule."""
+
+
+class LinkUsed(DomainError):
+    """A representative's link was already answered."""
+
+    code = "link_used"
+
+
+class Role(StrEnum):
+    """Who may act, as bearer tokens and links name them."""
+
+    EMPLOYER = "employer"
+    REPRESENTATIVE = "representative"
+    CASEWORKER = "caseworker"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting on applications: employers are bound to a CVR number, caseworkers to a municipality."""
+
+    role: Role
+    subject: str
+    cvr: str | None = None
+    municipality: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.role.value}:{self.subject}"
+
+
+@dataclass(frozen=True)
+class Representative:
+    """The employee representative who must approve in a company with more than one employee."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the employer applied for and signed, without the citizen's CPR number."""
+
+    scheme: Scheme
+    employer_cvr: str
+    employer_name: str
+    employer_email: str | None
+    production_unit: str
+    municipality: str
+    workplace: str
+    position_title: str
+    tasks: str
+    purpose: Purpose | None
+    employment_goal: str
+    starts_on: date
+    ends_on: date
+    weekly_hours: tuple[HoursStep, ...]
+    hourly_wage_ore: int | None
+    hourly_wage_costs_ore: int | None
+    ordinary_employees_fte: Decimal
+    company_employees: int
+    cvr_headcounts_fte: tuple[Decimal, ...]
+    vacated_post_on: date | None
+    net_addition_attested: bool
+    ratio_override_remark: str | None
+    consent_reference: str
+    representative: Representative | None
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One rule's result as recorded on the application, with the service that evaluated it."""
+
+    rule: str
+    outcome: Outcome
+    reason: str
+    rule_set_version: str
+    evaluated_by: str = "subsidy"
+
+
+@dataclass(frozen=True)
+class CitizenAnswer:
+    """Benefits' assessment of the citizen, as far as the decision uses it."""
+
+    assessment_id: UUID
+    assessed_on: date
+    target_group: str
+    unemployed_weeks: int
+    eligible: bool
+    max_duration_weeks: int | None
+    results: tuple[RuleOutcome, ...]
+
+
+@dataclass(frozen=True)
+class PlanConflict:
+    """A plan entry of the citizen's that the application collides with, as activation described it."""
+
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PlanAnswer:
+    """Activation's check of the application against the citizen's plan; no conflicts means it fits."""
+
+    conflicts: tuple[PlanConflict, ...]
+
+
+class Verdict(StrEnum):
+    """What a decision says."""
+
+    APPROVED = "approved"
+    REFERRED = "referred"
+    REJECTED = "rejected"
+
+
+class Decider(StrEnum):
+    """Who made a decision; the values are those of the published events."""
+
+    AUTOMATIC = "automatic"
+    CASEWORKER = "caseworker"
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """The facts the rules were evaluated on, kept so a decision can be explained and re-checked later."""
+
+    today: date
+    application: eligibility.ApplicationFacts
+    citizen: eligibility.CitizenFacts | None
+    hourly_wage_costs_ore: int | None
+    answers_missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A verdict with every rule's result, the rule-set versions and the inputs it came from."""
+
+    verdict: Verdict
+    decided_by: Decider
+    decided_at: datetime
+    results: tuple[RuleOutcome, ...]
+    inputs: DecisionInputs
+    remark: str | None = None
+
+    @property
+    def rule_set_versions(self) -> tuple[str, ...]:
+        """Every rule-set version the results were evaluated with."""
+        return tuple(sorted({r.rule_set_version for r in self.results} - {NOT_RULE_DATA}))
+
+    @property
+    def failures(self) -> tuple[RuleOutcome, ...]:
+        return tuple(r for r in self.results if r.outcome is Outcome.FAILED)
+
+    @property
+    def open_questions(self) -> tuple[RuleOutcome, ...]:
+        """Results a caseworker must weigh: failures and judgements."""
+        return tuple(r for r in self.results if r.outcome in (Outcome.FAILED, Outcome.NEEDS_JUDGEMENT))
+
+
+def verdict_of(results: tuple[RuleOutcome, ...]) -> Verdict:
+    """Any failure rejects (listing every one); else any judgement refers; else the rules approve."""
+    outcomes = {result.outcome for result in results}
+    if Outcome.FAILED in outcomes:
+        return Verdict.REJECTED
+    if Outcome.NEEDS_JUDGEMENT in outcomes:
+        return Verdict.REFERRED
+    return Verdict.APPROVED
+
+
+@dataclass(frozen=True)
+class RepresentativeRequest:
+    """The request sent to the representative; its id is in the link, and it can be answered once."""
+
+    request_id: UUID
+    expires_at: datetime
+    answered_at: datetime | None = None
+    approved: bool | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of an application's history: what happened, by whom, and the state it left."""
+
+    at: datetime
+    action: str
+    actor: str
+    state: State
+    note: str | None = None
+
+
+@dataclass
+class Application:
+    """An employer's application and, once confirmed, the placement it became."""
+
+    id: UUID
+    terms: Terms
+    citizen_ref: str
+    birth_date: date
+    submitted_at: datetime
+    state: State
+    representative_request: RepresentativeRequest | None = None
+    assessment: CitizenAnswer | None = None
+    plan_check: PlanAnswer | None = None
+    decision: Decision | None = None
+    deadline_at: datetime | None = None
+    last_day: date | None = None
+    changes: list[Change] = field(default_factory=list)
+    """History lines not yet stored."""
+
+    @classmethod
+    def submit(
+        cls,
+        application_id: UUID,
+        terms: Terms,
+        citizen_ref: str,
+        birth_date: date,
+        by: Actor,
+        now: datetime,
+        *,
+        representative_deadline: timedelta,
+        answer_timeout: timedelta,
+    ) -> Application:
+        """A new application: with the representative first where the company has more than one employee."""
+        application = cls(application_id, terms, citizen_ref, birth_date, now, State.ASSESSING)
+        if terms.company_employees > 1:
+            if terms.representative is None:
+                raise ChangeRefused(
+                    "A company with more than one employee must name the employee representative who approves.",
+                    "representative_missing",
+                )
+            request = RepresentativeRequest(uuid4(), now + representative_deadline)
+            application.state = State.AWAITING_REPRESENTATIVE
+            application.representative_request = request
+            application.deadline_at = request.expires_at
+        else:
+            application.deadline_at = now + answer_timeout
+        application._note(now, "submitted", by)
+        return application
+
+    @property
+    def effective_end(self) -> date:
+        """The last day the placement runs (or ran)."""
+        return self.last_day or self.terms.ends_on
+
+    @property
+    def ready_to_decide(self) -> bool:
+        """Whether every answer is in while the application waits for them."""
+        return self.state is State.ASSESSING and self.assessment is not None and self.plan_check is not None
+
+    def answer_as_representative(
+        self, request_id: UUID, approve: bool, reason: str | None, now: datetime, *, answer_timeout: timedelta
+    ) -> None:
+        """Record the representative's approval (then the rules may decide) or refusal (the application stops)."""
+        request = self.representative_request
+        if request is None or request.request_id != request_id:
+            raise ChangeRefused("This link does not belong to the application's approval request.", "link_invalid")
+        if request.answered_at is not None:
+            raise LinkUsed("This link was already used to answer; it works only once.")
+        target = State.ASSESSING if approve else State.DECLINED_BY_REPRESENTATIVE
+        self._require_move("answer as employee representative", target)
+        self.representative_request = replace(request, answered_at=now, approved=approve, reason=reason)
+        self.deadline_at = now + answer_timeout if approve else None
+        self.state = target
+        self._note(
+            now, "representative_approved" if approve else "representative_declined", Role.REPRESENTATIVE, reason
+        )
+
+    def record_assessment(self, answer: CitizenAnswer, now: datetime) -> bool:
+        """Keep benefits' first answer; a repeat, or an answer to a closed case, changes nothing (False)."""
+        if self.assessment is not None or self.state not in _AWAITING_ANSWERS:
+            return False
+        self.assessment = answer
+        self._note(now, "citizen_assessed", "benefits")
+        return True
+
+    def record_plan_check(self, answer: PlanAnswer, now: datetime) -> bool:
+        """Keep activation's first answer; a repeat, or an answer to a closed case, changes nothing (False)."""
+        if self.plan_check is not None or self.state not in _AWAITING_ANSWERS:
+            return False
+        self.plan_check = answer
+        self._note(now, "activation_checked", "activation")
+        return True
+
+    def record_decision(self, decision: Decision) -> None:
+        """The rules' verdict once every answer is in."""
+        target = State(decision.verdict.value)
+        self._require_move("decide automatically", target)
+        self._decided(decision, "decided_automatically", "rules")
+
+    def refer_after_deadline(self, decision: Decision) -> None:
+        """Nothing waits forever: an answer that did not come in time sends the case to a caseworker."""
+        self._require_move("refer after the deadline", State.REFERRED)
+        self._decided(replace(decision, verdict=Verdict.REFERRED), "referred_after_deadline", "timer")
+
+    def decide_as_caseworker(self, approve: bool, remark: str, by: Actor, now: datetime) -> None:
+        """A caseworker's verdict on a referred case, with the reasons and the results they weighed."""
+        self._require_state("decide as caseworker", State.REFERRED)
+        assert self.decision is not None
+        decision = replace(
+            self.decision,
+            verdict=Verdict.APPROVED if approve else Verdict.REJECTED,
+            decided_by=Decider.CASEWORKER,
+            decided_at=now,
+            remark=remark,
+        )
+        self.state = State(decision.verdict.value)
+        self.decision = decision
+        self.deadline_at = None
+        self._note(now, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
+
+    def confirm(self, by: Actor, now: datetime) -> None:
+        """The employer's final approval: the placement may start."""
+        self._move("confirm", State.CONFIRMED, now, by)
+
+    def extend(self, new_end: date, by: Actor, now: datetime) -> date:
+        """A new end date, terms otherwise unchanged; returns the previous end."""
+        self._require_state("extend", State.CONFIRMED)
+        previous = self.terms.ends_on
+        if new_end <= previous:
+            raise ChangeRefused(f"An extension must end after the current end {previous}.", "extension_not_later")
+        self.terms = replace(self.terms, ends_on=new_end)
+        self._note(now, "extended", by, f"{previous} to {new_end}")
+        return previous
+
+    def change_hours(self, steps: tuple[HoursStep, ...], by: Actor, now: datetime) -> None:
+        """New weekly hours from the first new step on; earlier steps stay as they were."""
+        self._require_state("change hours", State.CONFIRMED)
+        effective_from = steps[0].starts_on
+        if not self.terms.starts_on <= effective_from <= self.terms.ends_on:
+            raise ChangeRefused(
+                f"New hours must start within the placement, {self.terms.starts_on} to {self.terms.ends_on}.",
+                "hours_outside_placement",
+            )
+        kept = tuple(step for step in self.terms.weekly_hours if step.starts_on < effective_from)
+        self.terms = replace(self.terms, weekly_hours=kept + steps)
+        self._note(now, "hours_changed", by, f"from {effective_from}")
+
+    def end(self, last_day: date, reason: str | None, by: Actor, now: datetime) -> bool:
+        """End the placement on `last_day`; returns whether that is early (before the planned end)."""
+        self._require_move("end", State.ENDED)
+        if not self.terms.starts_on <= last_day <= self.terms.ends_on:
+            raise ChangeRefused(
+                f"The last day must lie within the placement, {self.terms.starts_on} to {self.terms.ends_on}.",
+                "end_outside_placement",
+            )
+        early = last_day < self.terms.ends_on
+        if early != (reason is not None):
+            raise ChangeRefused("An early end needs a reason; a planned end has none.", "end_reason")
+        self.last_day = last_day
+        self._move("end", State.ENDED, now, by, f"last day {last_day}")
+        return early
+
+    def withdraw(self, by: Actor, reason: str | None, now: datetime) -> None:
+        """Withdraw an application before the placement starts."""
+        self._move("withdraw", State.WITHDRAWN, now, by, reason)
+
+    def report_wages(self, year: int, month: int, by: Actor, now: datetime) -> tuple[date, date]:
+        """The part of a calendar month a wage report covers: within the placement, and over (paid in arrears)."""
+        if self.terms.scheme is Scheme.INTERNSHIP:
+            raise ChangeRefused("Wage reports are for wage-subsidy placements only.", "not_a_wage_subsidy")
+        self._require_state("report wages", State.CONFIRMED, State.ENDED)
+        first = date(year, month, 1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        start, end = max(first, self.terms.starts_on), min(last, self.effective_end)
+        if start > end:
+            raise ChangeRefused(f"{first:%Y-%m} is outside the placement.", "month_outside_placement")
+        if end >= now.date():
+            raise ChangeRefused(f"{first:%Y-%m} can be reported once it is over (after {end}).", "month_not_over")
+        self._note(now, "wages_reported", by, f"{start} to {end}")
+        return start, end
+
+    def _decided(self, decision: Decision, action: str, actor: str) -> None:
+        self.state = State(decision.verdict.value)
+        self.decision = decision
+        self.deadline_at = None
+        self._note(decision.decided_at, action, actor)
+
+    def _move(self, action: str, target: State, now: datetime, by: Actor, note: str | None = None) -> None:
+        self._require_move(action, target)
+        self.state = target
+        self.deadline_at = None
+        self._note(now, target.value, by, note)
+
+    def _require_move(self, action: str, target: State) -> None:
+        if target not in TRANSITIONS[self.state]:
+            raise TransitionNotAllowed(action, self.state)
+
+    def _require_state(self, action: str, *states: State) -> None:
+        """For commands that keep the state, or that start from one state only."""
+        if self.state not in states:
+            raise TransitionNotAllowed(action, self.state)
+
+    def _note(self, at: datetime, action: str, by: Actor | str, note: str | None = None) -> None:
+        self.changes.append(Change(at, action, by if isinstance(by, str) else str(by), self.state, note))
+
+
+_AWAITING_ANSWERS = frozenset({State.AWAITING_REPRESENTATIVE, State.ASSESSING, State.REFERRED})
+"""States in which answers from benefits and activation are still recorded (a referred case may get late ones)."""
+
+
+def birth_date_from_cpr(cpr: str) -> date:
+    """The birth date a CPR number encodes: DDMMYY, with the century read from the 7th digit."""
+    day, month, year, century_digit = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
+    if century_digit <= 3:
+        century = 1900
+    elif century_digit in (4, 9):
+        century = 2000 if year <= 36 else 1900
+    else:
+        century = 2000 if year <= 57 else 1800
+    return date(century + year, month, day)

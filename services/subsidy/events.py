@@ -1,0 +1,233 @@
+"""How the application's changes are told to other services: the published events, built from the aggregate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from contracts import subsidy
+from contracts.activation import ActivationChecked
+from contracts.benefits import CitizenAssessed
+from contracts.common import HoursStep, Period, RuleResult, Scheme
+from jobbro.rulebook import Outcome
+from services.subsidy.domain import (
+    Application,
+    CitizenAnswer,
+    Decider,
+    Decision,
+    PlanAnswer,
+    PlanConflict,
+    RuleOutcome,
+    Verdict,
+)
+
+
+def submitted(application: Application, cpr: str, signed_at: datetime) -> subsidy.ApplicationSubmitted:
+    """The one event that carries the CPR number: benefits and activation must act on the person."""
+    terms = application.terms
+    return subsidy.ApplicationSubmitted(
+        application_id=application.id,
+        scheme=Scheme(terms.scheme.value),
+        citizen_ref=application.citizen_ref,
+        citizen_cpr=cpr,
+        employer_cvr=terms.employer_cvr,
+        production_unit=terms.production_unit,
+        employer_name=terms.employer_name,
+        position_title=terms.position_title,
+        employment_goal=terms.employment_goal,
+        period=_period(application),
+        weekly_hours=_hours(application),
+        ordinary_employees_fte=terms.ordinary_employees_fte,
+        signed_at=signed_at,
+        employer_email=terms.employer_email,
+    )
+
+
+def representative_requested(application: Application, approval_url: str) -> subsidy.RepresentativeApprovalRequested:
+    request, representative = application.representative_request, application.terms.representative
+    assert request is not None and representative is not None
+    return subsidy.RepresentativeApprovalRequested(
+        application_id=application.id,
+        request_id=request.request_id,
+        representative_name=representative.name,
+        representative_email=representative.email,
+        employer_name=application.terms.employer_name,
+        respond_by=request.expires_at.date(),
+        approval_url=approval_url,
+    )
+
+
+def representative_answered(
+    application: Application,
+) -> subsidy.RepresentativeApproved | subsidy.RepresentativeDeclined:
+    request = application.representative_request
+    assert request is not None and request.answered_at is not None
+    if request.approved:
+        return subsidy.RepresentativeApproved(
+            application_id=application.id, request_id=request.request_id, decided_at=request.answered_at
+        )
+    return subsidy.RepresentativeDeclined(
+        application_id=application.id,
+        request_id=request.request_id,
+        decided_at=request.answered_at,
+        reason=request.reason or "",
+    )
+
+
+def decided(
+    application: Application,
+) -> subsidy.ApplicationApproved | subsidy.ApplicationRejected | subsidy.ApplicationReferred:
+    """The decision: approved with every result, rejected with every failed rule, or referred with the questions."""
+    decision = application.decision
+    assert decision is not None
+    by = subsidy.Decider(decision.decided_by.value)
+    if decision.verdict is Verdict.APPROVED:
+        return subsidy.ApplicationApproved(
+            application_id=application.id,
+            citizen_ref=application.citizen_ref,
+            decided_by=by,
+            rule_results=_results(decision.results),
+            remark=decision.remark,
+        )
+    if decision.verdict is Verdict.REJECTED:
+        return subsidy.ApplicationRejected(
+            application_id=application.id,
+            citizen_ref=application.citizen_ref,
+            decided_by=by,
+            failed_rules=_failed(decision),
+            remark=decision.remark,
+        )
+    return subsidy.ApplicationReferred(
+        application_id=application.id, reasons=_results(decision.open_questions or decision.results)
+    )
+
+
+def confirmed(application: Application, hourly_rate: Decimal | None) -> subsidy.PlacementConfirmed:
+    terms = application.terms
+    return subsidy.PlacementConfirmed(
+        application_id=application.id,
+        citizen_ref=application.citizen_ref,
+        scheme=Scheme(terms.scheme.value),
+        employer_cvr=terms.employer_cvr,
+        production_unit=terms.production_unit,
+        employer_name=terms.employer_name,
+        employment_goal=terms.employment_goal,
+        period=_period(application),
+        weekly_hours=_hours(application),
+        subsidy_hourly_rate_ore=None if hourly_rate is None else int(hourly_rate * 100),
+    )
+
+
+def extended(application: Application, previous_end: date) -> subsidy.PlacementExtended:
+    return subsidy.PlacementExtended(
+        application_id=application.id,
+        citizen_ref=application.citizen_ref,
+        previous_end=previous_end,
+        new_end=application.terms.ends_on,
+    )
+
+
+def hours_changed(application: Application, effective_from: date) -> subsidy.PlacementHoursChanged:
+    return subsidy.PlacementHoursChanged(
+        application_id=application.id,
+        citizen_ref=application.citizen_ref,
+        effective_from=effective_from,
+        weekly_hours=tuple(step for step in _hours(application) if step.from_date >= effective_from),
+    )
+
+
+def ended(
+    application: Application,
+    early: bool,
+    reason: subsidy.EndReason | None,
+    remark: str | None,
+    subsidy_ore: int | None,
+    wage_costs_ore: int | None,
+) -> subsidy.PlacementEnded:
+    assert application.last_day is not None
+    return subsidy.PlacementEnded(
+        application_id=application.id,
+        citizen_ref=application.citizen_ref,
+        last_day=application.last_day,
+        kind=subsidy.EndKind.EARLY if early else subsidy.EndKind.PLANNED,
+        reason=reason,
+        remark=remark,
+        subsidy_last_12_months_ore=subsidy_ore,
+        wage_costs_last_12_months_ore=wage_costs_ore,
+    )
+
+
+def withdrawn(application: Application, by: subsidy.Withdrawer, reason: str | None) -> subsidy.ApplicationWithdrawn:
+    return subsidy.ApplicationWithdrawn(
+        application_id=application.id, citizen_ref=application.citizen_ref, withdrawn_by=by, reason=reason
+    )
+
+
+def wage_reported(
+    application: Application,
+    report_id: UUID,
+    period: tuple[date, date],
+    paid_hours: Decimal,
+    wage_costs_ore: int,
+    sickness_refunds_ore: int,
+) -> subsidy.WageReportSubmitted:
+    return subsidy.WageReportSubmitted(
+        application_id=application.id,
+        report_id=report_id,
+        employer_cvr=application.terms.employer_cvr,
+        month=Period(start=period[0], end=period[1]),
+        paid_hours=paid_hours,
+        wage_costs_ore=wage_costs_ore,
+        sickness_refunds_ore=sickness_refunds_ore,
+    )
+
+
+def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
+    """Benefits' assessment as the decision reads it."""
+    return CitizenAnswer(
+        assessment_id=event.assessment_id,
+        assessed_on=event.assessed_on,
+        target_group=event.target_group.value,
+        unemployed_weeks=event.unemployed_weeks,
+        eligible=event.eligible,
+        max_duration_weeks=event.max_duration_weeks,
+        results=tuple(
+            RuleOutcome(
+                r.rule, Outcome.PASSED if r.passed else Outcome.FAILED, r.reason, r.rule_set_version, "benefits"
+            )
+            for r in event.rule_results
+        ),
+    )
+
+
+def plan_answer(event: ActivationChecked) -> PlanAnswer:
+    """Activation's check as the decision reads it."""
+    return PlanAnswer(tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts))
+
+
+def _results(results: tuple[RuleOutcome, ...]) -> tuple[RuleResult, ...]:
+    return tuple(
+        RuleResult(
+            rule=r.rule, passed=r.outcome is Outcome.PASSED, reason=r.reason, rule_set_version=r.rule_set_version
+        )
+        for r in results
+    )
+
+
+def _failed(decision: Decision) -> tuple[RuleResult, ...]:
+    """The failed rules; a caseworker's rejection also fails the questions they were asked to judge."""
+    failed = decision.failures if decision.decided_by is Decider.AUTOMATIC else decision.open_questions
+    return tuple(
+        RuleResult(rule=r.rule, passed=False, reason=r.reason, rule_set_version=r.rule_set_version) for r in failed
+    )
+
+
+def _period(application: Application) -> Period:
+    return Period(start=application.terms.starts_on, end=application.terms.ends_on)
+
+
+def _hours(application: Application) -> tuple[HoursStep, ...]:
+    return tuple(
+        HoursStep(from_date=s.starts_on, hours_per_week=s.hours_per_week) for s in application.terms.weekly_hours
+    )

@@ -1,0 +1,409 @@
+"""One async function per command or event: load → decide → record (store + `uow.publish`); the caller commits.
+
+The decision saga lives here and in `decision.py`: an application waits in the database, never in memory, for
+the representative and for the answers of benefits and activation; whichever arrives last lets the rules
+decide, and the deadline timer refers whatever is still waiting when its time is up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import asyncpg
+import structlog
+from pydantic import ValidationError
+
+from contracts.activation import ActivationChecked
+from contracts.benefits import CitizenAssessed
+from contracts.envelope import Metadata
+from contracts.subsidy import Withdrawer
+from jobbro.pseudonym import citizen_ref
+from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
+from jobbro.uow import UnitOfWork
+from services.subsidy import decision, events, store
+from services.subsidy.domain import (
+    Actor,
+    Application,
+    ChangeRefused,
+    DomainError,
+    Role,
+    Scheme,
+    State,
+    Terms,
+    birth_date_from_cpr,
+)
+from services.subsidy.schemas import (
+    ApplicationForm,
+    ApplicationSummary,
+    ApplicationView,
+    CaseworkerDecision,
+    EndOfPlacement,
+    Extension,
+    FinalConfirmation,
+    ForRepresentative,
+    HoursChange,
+    RepresentativeAnswer,
+    SignedApplication,
+    WageReportIn,
+    WageReportOut,
+    Withdrawal,
+    confirmation_document,
+    hours_steps,
+)
+from services.subsidy.settings import SubsidySettings
+from services.subsidy.signing import RefusalReason, SignatureRefused, TrustStore, VerifiedSignature, verify
+from services.subsidy.tokens import BearerTokens, RepresentativeLinks
+
+log = structlog.get_logger(__name__)
+
+
+class NotFound(DomainError):
+    """No such application, or not one the caller may see (the two are not told apart)."""
+
+    code = "application_not_found"
+
+
+class Forbidden(DomainError):
+    """The caller may not act on what the request names."""
+
+    code = "forbidden"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What handlers need besides the unit of work, built once at start-up."""
+
+    settings: SubsidySettings
+    rulebook: Rulebook
+    tokens: BearerTokens
+    links: RepresentativeLinks
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+    def trust(self) -> TrustStore:
+        """The trust anchors and CRLs as the files hold them now, so a new CRL counts from the next signature."""
+        settings = self.settings
+        intermediates = settings.trust_intermediates.read_bytes() if settings.trust_intermediates else b""
+        crls = [path.read_bytes() for path in settings.trust_crls]
+        return TrustStore.from_pem(settings.trust_anchors.read_bytes(), intermediates, crls)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The application a submission made, or found again when the request was a replay."""
+
+    application: Application
+    replayed: bool
+
+
+async def submit_application(
+    ctx: Context, uow: UnitOfWork, request: SignedApplication, idempotency_key: str, employer: Actor
+) -> Submission:
+    """Verify the employer's signature, keep it as evidence, and start the saga; a replayed key finds the first."""
+    form, now = request.application, ctx.clock()
+    if form.employer.cvr != employer.cvr:
+        raise Forbidden("The application names another CVR number than the one you act for.", "cvr_not_yours")
+    if form.citizen is None:
+        raise ChangeRefused(
+            "Applications for a position without a named citizen are not supported yet.", "position_not_supported"
+        )
+    fingerprint, application_id = request.fingerprint(), uuid4()
+    earlier = await store.claim_idempotency_key(uow.conn, employer.cvr, idempotency_key, fingerprint, application_id)
+    if earlier is not None:
+        if earlier.fingerprint != fingerprint:
+            raise ChangeRefused(
+                "This Idempotency-Key was already used with a different request.", "idempotency_key_reused"
+            )
+        return Submission(await _get(uow.conn, earlier.application_id), replayed=True)
+    signature = verify(request.signature, None, employer.cvr, ctx.trust(), now)
+    _require_signed(signature, form)
+    cpr = form.citizen.cpr
+    try:
+        birth_date = birth_date_from_cpr(cpr)
+    except ValueError as exc:
+        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid") from exc
+    application = Application.submit(
+        application_id,
+        form.terms(),
+        citizen_ref(cpr, ctx.settings.pseudonym_key),
+        birth_date,
+        employer,
+        now,
+        representative_deadline=ctx.settings.representative_deadline,
+        answer_timeout=ctx.settings.answer_timeout,
+    )
+    await store.insert(uow.conn, application)
+    await store.add_signature(uow.conn, application.id, "application", signature, now)
+    uow.publish(events.submitted(application, cpr, signature.signed_at))
+    pending = application.representative_request
+    if pending is not None:
+        url = ctx.links.url(application.id, pending.request_id, pending.expires_at, now)
+        uow.publish(events.representative_requested(application, url))
+    log.info("application_submitted", application_id=str(application.id), state=application.state.value)
+    return Submission(application, replayed=False)
+
+
+async def answer_as_representative(ctx: Context, uow: UnitOfWork, answer: RepresentativeAnswer) -> Application:
+    """The representative's approval lets the rules decide (if the answers are in); a refusal ends the case."""
+    now = ctx.clock()
+    link = ctx.links.read(answer.token, now)
+    application = await _get(uow.conn, link.application_id, for_update=True)
+    application.answer_as_representative(
+        link.request_id, answer.approve, answer.reason, now, answer_timeout=ctx.settings.answer_timeout
+    )
+    uow.publish(events.representative_answered(application))
+    await _decide_if_ready(ctx, uow, application, now)
+    await store.save(uow.conn, application)
+    return application
+
+
+async def for_representative(ctx: Context, conn: asyncpg.Connection, token: str) -> ForRepresentative:
+    """What the representative is asked to confirm; reading it does not use the link up."""
+    link = ctx.links.read(token, ctx.clock())
+    application = await _get(conn, link.application_id)
+    request = application.representative_request
+    if request is None or request.request_id != link.request_id:
+        raise NotFound("The application this link names does not exist.")
+    terms = application.terms
+    return ForRepresentative(
+        application_id=application.id,
+        state=application.state,
+        employer_name=terms.employer_name,
+        workplace=terms.workplace,
+        position_title=terms.position_title,
+        tasks=terms.tasks,
+        period={"start": terms.starts_on, "end": terms.ends_on},
+        weekly_hours=[{"from_date": s.starts_on, "hours_per_week": s.hours_per_week} for s in terms.weekly_hours],
+        expires_at=request.expires_at,
+    )
+
+
+async def decide_as_caseworker(
+    ctx: Context, uow: UnitOfWork, application_id: UUID, body: CaseworkerDecision, caseworker: Actor
+) -> None:
+    application = await _load(uow.conn, application_id, caseworker)
+    application.decide_as_caseworker(body.approve, body.remark, caseworker, ctx.clock())
+    uow.publish(events.decided(application))
+    await store.save(uow.conn, application)
+    log.info("application_decided", application_id=str(application_id), verdict=application.state.value)
+
+
+async def confirm(
+    ctx: Context, uow: UnitOfWork, application_id: UUID, body: FinalConfirmation, employer: Actor
+) -> None:
+    """The employer's signed final approval; a wage subsidy states the hourly rate from the rule data."""
+    now = ctx.clock()
+    application = await _load(uow.conn, application_id, employer)
+    application.confirm(employer, now)
+    expected = confirmation_document(application.id, application.terms.employer_cvr)
+    signature = verify(body.signature, expected, application.terms.employer_cvr, ctx.trust(), now)
+    rate = _hourly_rate(ctx.rulebook, application.terms)
+    await store.add_signature(uow.conn, application.id, "final_confirmation", signature, now)
+    uow.publish(events.confirmed(application, rate))
+    await store.save(uow.conn, application)
+
+
+async def extend(ctx: Context, uow: UnitOfWork, application_id: UUID, body: Extension, employer: Actor) -> None:
+    application = await _load(uow.conn, application_id, employer)
+    before = application.terms
+    previous_end = application.extend(body.new_end, employer, ctx.clock())
+    _require_rules_hold(application, before, ctx.rulebook, "extension_breaks_rule")
+    uow.publish(events.extended(application, previous_end))
+    await store.save(uow.conn, application)
+
+
+async def change_hours(ctx: Context, uow: UnitOfWork, application_id: UUID, body: HoursChange, employer: Actor) -> None:
+    application = await _load(uow.conn, application_id, employer)
+    before = application.terms
+    steps = hours_steps(body.weekly_hours)
+    application.change_hours(steps, employer, ctx.clock())
+    _require_rules_hold(application, before, ctx.rulebook, "hours_break_rule")
+    uow.publish(events.hours_changed(application, steps[0].starts_on))
+    await store.save(uow.conn, application)
+
+
+async def end(ctx: Context, uow: UnitOfWork, application_id: UUID, body: EndOfPlacement, employer: Actor) -> None:
+    """End the placement; a wage subsidy reports its last 12 months for the state-aid cap, an internship not."""
+    application = await _load(uow.conn, application_id, employer)
+    early = application.end(body.last_day, body.reason, employer, ctx.clock())
+    amounts = (body.subsidy_last_12_months_ore, body.wage_costs_last_12_months_ore)
+    if application.terms.scheme is Scheme.INTERNSHIP and amounts != (None, None):
+        raise ChangeRefused("An internship has no subsidy or wage costs to report.", "not_a_wage_subsidy")
+    if application.terms.scheme is not Scheme.INTERNSHIP and None in amounts:
+        raise ChangeRefused(
+            "A wage subsidy's end reports the subsidy and wage costs of its last 12 months.", "last_12_months_missing"
+        )
+    uow.publish(events.ended(application, early, body.reason, body.remark, *amounts))
+    await store.save(uow.conn, application)
+
+
+async def withdraw(ctx: Context, uow: UnitOfWork, application_id: UUID, body: Withdrawal, actor: Actor) -> None:
+    application = await _load(uow.conn, application_id, actor)
+    application.withdraw(actor, body.reason, ctx.clock())
+    uow.publish(events.withdrawn(application, Withdrawer(actor.role.value), body.reason))
+    await store.save(uow.conn, application)
+
+
+async def report_wages(
+    ctx: Context, uow: UnitOfWork, application_id: UUID, body: WageReportIn, employer: Actor
+) -> WageReportOut:
+    """A month of a wage-subsidy placement, in arrears; benefits computes the subsidy from it."""
+    now = ctx.clock()
+    application = await _load(uow.conn, application_id, employer)
+    year, month = (int(part) for part in body.month.split("-"))
+    start, end_ = application.report_wages(year, month, employer, now)
+    report = store.WageReport(
+        uuid4(), start, end_, body.paid_hours, body.wage_costs_ore, body.sickness_refunds_ore, now
+    )
+    await store.add_wage_report(uow.conn, application.id, report)
+    uow.publish(
+        events.wage_reported(
+            application,
+            report.report_id,
+            (start, end_),
+            body.paid_hours,
+            body.wage_costs_ore,
+            body.sickness_refunds_ore,
+        )
+    )
+    await store.save(uow.conn, application)
+    return wage_report_out(report)
+
+
+async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, _meta: Metadata, uow: UnitOfWork) -> None:
+    """Benefits answered; the first answer counts, in any order with activation's."""
+    application = await _answered(uow.conn, event.application_id, event.citizen_ref, "citizen_assessed")
+    now = ctx.clock()
+    if application is None or not application.record_assessment(events.citizen_answer(event), now):
+        log.info("answer_ignored", answer="citizen_assessed", application_id=str(event.application_id))
+        return
+    await _decide_if_ready(ctx, uow, application, now)
+    await store.save(uow.conn, application)
+
+
+async def on_activation_checked(ctx: Context, event: ActivationChecked, _meta: Metadata, uow: UnitOfWork) -> None:
+    """Activation answered; the first answer counts, in any order with benefits'."""
+    application = await _answered(uow.conn, event.application_id, event.citizen_ref, "activation_checked")
+    now = ctx.clock()
+    if application is None or not application.record_plan_check(events.plan_answer(event), now):
+        log.info("answer_ignored", answer="activation_checked", application_id=str(event.application_id))
+        return
+    await _decide_if_ready(ctx, uow, application, now)
+    await store.save(uow.conn, application)
+
+
+async def on_deadline(ctx: Context, uow: UnitOfWork, application_id: UUID) -> None:
+    """A case still waiting at its deadline goes to a caseworker with every result known so far."""
+    now = ctx.clock()
+    application = await store.get(uow.conn, application_id, for_update=True)
+    if application is None or application.deadline_at is None or application.deadline_at > now:
+        return  # decided, or moved on, since the timer looked
+    placements = await store.placements_at(uow.conn, application.terms.production_unit, application.id)
+    application.refer_after_deadline(decision.evaluate(application, placements, ctx.rulebook, now))
+    uow.publish(events.decided(application))
+    await store.save(uow.conn, application)
+    log.info("application_referred_after_deadline", application_id=str(application_id))
+
+
+async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> ApplicationView:
+    """An application as `actor` may see it: the decision's inputs only for caseworkers."""
+    application = await _load(conn, application_id, actor, for_update=False)
+    reports = [wage_report_out(report) for report in await store.wage_reports(conn, application_id)]
+    return ApplicationView.of(
+        application, await store.history(conn, application_id), reports, with_inputs=actor.role is Role.CASEWORKER
+    )
+
+
+async def listing(conn: asyncpg.Connection, actor: Actor, state: State | None) -> list[ApplicationSummary]:
+    """An employer's own applications, or a caseworker's municipality's, newest first."""
+    rows = await store.listed(conn, employer_cvr=actor.cvr, municipality=actor.municipality, state=state)
+    return [ApplicationSummary.model_validate(row, from_attributes=True) for row in rows]
+
+
+def wage_report_out(report: store.WageReport) -> WageReportOut:
+    return WageReportOut(
+        report_id=report.report_id,
+        period={"start": report.period_start, "end": report.period_end},
+        paid_hours=report.paid_hours,
+        wage_costs_ore=report.wage_costs_ore,
+        sickness_refunds_ore=report.sickness_refunds_ore,
+        submitted_at=report.submitted_at,
+    )
+
+
+async def _decide_if_ready(ctx: Context, uow: UnitOfWork, application: Application, now: datetime) -> None:
+    """Once the representative approved and both answers are in, the rules decide."""
+    if not application.ready_to_decide:
+        return
+    placements = await store.placements_at(uow.conn, application.terms.production_unit, application.id)
+    application.record_decision(decision.evaluate(application, placements, ctx.rulebook, now))
+    uow.publish(events.decided(application))
+    log.info("application_decided", application_id=str(application.id), verdict=application.state.value)
+
+
+async def _answered(conn: asyncpg.Connection, application_id: UUID, ref: str, answer: str) -> Application | None:
+    """The application an answer is for, locked; None for another deployment's or another citizen's."""
+    application = await store.get(conn, application_id, for_update=True)
+    if application is not None and application.citizen_ref != ref:
+        log.warning("answer_for_another_citizen", answer=answer, application_id=str(application_id))
+        return None
+    return application
+
+
+async def _get(conn: asyncpg.Connection, application_id: UUID, *, for_update: bool = False) -> Application:
+    application = await store.get(conn, application_id, for_update=for_update)
+    if application is None:
+        raise NotFound("There is no such application.")
+    return application
+
+
+async def _load(
+    conn: asyncpg.Connection, application_id: UUID, actor: Actor, *, for_update: bool = True
+) -> Application:
+    """An application the actor may see: an employer its CVR's, a caseworker its municipality's."""
+    application = await store.get(conn, application_id, for_update=for_update)
+    if application is None or not _may_see(actor, application.terms):
+        raise NotFound("There is no such application, or it is not yours to see.")
+    return application
+
+
+def _may_see(actor: Actor, terms: Terms) -> bool:
+    if actor.role is Role.EMPLOYER:
+        return actor.cvr == terms.employer_cvr
+    return actor.role is Role.CASEWORKER and actor.municipality == terms.municipality
+
+
+def _require_signed(signature: VerifiedSignature, form: ApplicationForm) -> None:
+    """The signed document must say what the request says (compared as forms, so number formatting may differ)."""
+    try:
+        signed = ApplicationForm.model_validate(signature.document)
+    except ValidationError as exc:
+        raise SignatureRefused(RefusalReason.PAYLOAD_MISMATCH, "The signed document is not an application.") from exc
+    if signed != form:
+        raise SignatureRefused(RefusalReason.PAYLOAD_MISMATCH, "The signed document differs from the application sent.")
+
+
+def _require_rules_hold(application: Application, before: Terms, rulebook: Rulebook, code: str) -> None:
+    failed = decision.check_changed_terms(application, before, rulebook)
+    if failed:
+        raise ChangeRefused("The change breaks a rule: " + "; ".join(r.reason for r in failed) + ".", code)
+
+
+def _hourly_rate(rulebook: Rulebook, terms: Terms) -> Decimal | None:
+    """A wage subsidy's rate per paid hour on its start date; None for an internship."""
+    if terms.scheme is Scheme.INTERNSHIP:
+        return None
+    try:
+        return rulebook.in_force(SubsidyRates, terms.starts_on).hourly_rate(terms.scheme.sector.value)
+    except (RuleNotInForce, NotInRuleData) as exc:
+        raise ChangeRefused(
+            f"No wage-subsidy rate is in the rule data for {terms.starts_on}; an operator must add it first.",
+            "subsidy_rate_unknown",
+        ) from exc

@@ -1,0 +1,42 @@
+"""Settings of the subsidy service: the kit's, plus trust in signatures and tokens, and the saga's deadlines."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from jobbro.rulebook import REPOSITORY_RULES_DIR
+from jobbro.settings import ServiceSettings
+
+
+class SubsidySettings(ServiceSettings):
+    """Built once at start-up (environment prefix `SUBSIDY_`) and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="SUBSIDY_", frozen=True)
+
+    service: str = "subsidy"
+    rules_dir: Path = Field(REPOSITORY_RULES_DIR, description="The dated rule data (`rules/` of the repository).")
+    trust_anchors: Path = Field(description="PEM bundle of the CAs whose employer signatures are accepted.")
+    trust_intermediates: Path | None = Field(None, description="PEM bundle of intermediate CAs, if any.")
+    trust_crls: tuple[Path, ...] = Field((), description="PEM CRLs of the trusted CAs; re-read on every signature.")
+    token_issuer: str = Field("jobbro-identity", description="`iss` of accepted bearer tokens.")
+    token_audience: str = Field("jobbro-subsidy", description="`aud` of accepted bearer tokens.")
+    token_issuer_key: str = Field(description="PEM public key (EC or RSA) of the bearer tokens' issuer.")
+    link_key: str = Field(
+        "development-only-link-key",
+        min_length=16,
+        description="Secret of the HMAC that signs representative links; rotating it voids links in flight.",
+    )
+    link_base_url: str = Field(
+        "http://127.0.0.1:8000/v1/representative-approval",
+        description="Where a representative's link points; the token is added as `?token=`.",
+    )
+    representative_deadline: timedelta = Field(
+        timedelta(days=14), description="How long the representative's link holds; then the case is referred."
+    )
+    answer_timeout: timedelta = Field(
+        timedelta(days=3),
+        description="How long the decision waits for benefits and activation before referring to a caseworker.",
+    )
+    timer_poll_seconds: float = Field(5.0, gt=0, description="How often due deadlines are looked for.")

@@ -1,0 +1,269 @@
+"""All SQL of the subsidy service, each function on the caller's connection (`uow.conn`).
+
+The aggregate is one JSON document (pydantic reads and writes the domain's dataclasses); the columns beside it
+are what queries select by. Loading for a change takes the row lock, which also keeps the order of the
+application's events through the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+from pydantic import TypeAdapter
+
+from services.subsidy.domain import PLACED_STATES, Application, Change, Scheme, State
+from services.subsidy.eligibility import ExistingPlacement
+from services.subsidy.signing import VerifiedSignature
+
+_AGGREGATE = TypeAdapter(Application)
+_CHANGE = TypeAdapter(Change)
+_EXCLUDED = {"changes"}
+
+
+async def insert(conn: asyncpg.Connection, application: Application) -> None:
+    """Store a new application and its first history."""
+    terms = application.terms
+    await conn.execute(
+        """INSERT INTO applications (id, employer_cvr, municipality, production_unit, scheme, state, starts_on,
+                                     ends_on, deadline_at, aggregate, submitted_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)""",
+        application.id,
+        terms.employer_cvr,
+        terms.municipality,
+        terms.production_unit,
+        terms.scheme.value,
+        application.state.value,
+        terms.starts_on,
+        application.effective_end,
+        application.deadline_at,
+        _AGGREGATE.dump_python(application, mode="json", exclude=_EXCLUDED),
+        application.submitted_at,
+    )
+    await _append_history(conn, application)
+
+
+async def save(conn: asyncpg.Connection, application: Application) -> None:
+    """Store a changed application (loaded with `get(..., for_update=True)`) and its new history."""
+    await conn.execute(
+        """UPDATE applications SET state = $2, ends_on = $3, deadline_at = $4, aggregate = $5, updated_at = now()
+           WHERE id = $1""",
+        application.id,
+        application.state.value,
+        application.effective_end,
+        application.deadline_at,
+        _AGGREGATE.dump_python(application, mode="json", exclude=_EXCLUDED),
+    )
+    await _append_history(conn, application)
+
+
+async def get(conn: asyncpg.Connection, application_id: UUID, *, for_update: bool = False) -> Application | None:
+    """One application; `for_update` locks it until the transaction ends."""
+    lock = " FOR UPDATE" if for_update else ""
+    document = await conn.fetchval(f"SELECT aggregate FROM applications WHERE id = $1{lock}", application_id)
+    return None if document is None else _AGGREGATE.validate_python(document)
+
+
+async def history(conn: asyncpg.Connection, application_id: UUID) -> list[Change]:
+    rows = await conn.fetch(
+        "SELECT at, action, actor, state, note FROM application_history WHERE application_id = $1 ORDER BY seq",
+        application_id,
+    )
+    return [_CHANGE.validate_python(dict(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """An application as lists show it."""
+
+    id: UUID
+    state: State
+    scheme: str
+    employer_cvr: str
+    production_unit: str
+    position_title: str
+    starts_on: date
+    ends_on: date
+    submitted_at: datetime
+
+
+async def listed(
+    conn: asyncpg.Connection,
+    *,
+    employer_cvr: str | None = None,
+    municipality: str | None = None,
+    state: State | None = None,
+    limit: int = 100,
+) -> list[Listed]:
+    """An employer's or a municipality's applications, newest first."""
+    rows = await conn.fetch(
+        """SELECT id, state, scheme, employer_cvr, production_unit, aggregate->'terms'->>'position_title' AS title,
+                  starts_on, ends_on, submitted_at
+           FROM applications
+           WHERE ($1::text IS NULL OR employer_cvr = $1) AND ($2::text IS NULL OR municipality = $2)
+             AND ($3::text IS NULL OR state = $3)
+           ORDER BY submitted_at DESC, id LIMIT $4""",
+        employer_cvr,
+        municipality,
+        state and state.value,
+        limit,
+    )
+    return [
+        Listed(
+            r["id"],
+            State(r["state"]),
+            r["scheme"],
+            r["employer_cvr"],
+            r["production_unit"],
+            r["title"],
+            r["starts_on"],
+            r["ends_on"],
+            r["submitted_at"],
+        )
+        for r in rows
+    ]
+
+
+async def placements_at(
+    conn: asyncpg.Connection, production_unit: str, excluding: UUID
+) -> tuple[ExistingPlacement, ...]:
+    """The other applications pending, running or run at a production unit, for the ratio rule.
+
+    Takes a lock on the production unit first, so two decisions there cannot both count the same free place.
+    """
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('subsidy.production_unit'), hashtext($1))", production_unit
+    )
+    rows = await conn.fetch(
+        """SELECT scheme, starts_on, ends_on FROM applications
+           WHERE production_unit = $1 AND id <> $2 AND state = ANY($3::text[])""",
+        production_unit,
+        excluding,
+        [state.value for state in PLACED_STATES],
+    )
+    return tuple(ExistingPlacement(Scheme(row["scheme"]).rule_scheme, row["starts_on"], row["ends_on"]) for row in rows)
+
+
+async def due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[UUID]:
+    """Applications whose deadline has passed, oldest deadline first."""
+    return [
+        row["id"]
+        for row in await conn.fetch(
+            "SELECT id FROM applications WHERE deadline_at <= $1 ORDER BY deadline_at LIMIT $2", now, limit
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A submission's key: the body it was used with and the application it made."""
+
+    fingerprint: str
+    application_id: UUID
+
+
+async def claim_idempotency_key(
+    conn: asyncpg.Connection, employer_cvr: str, key: str, fingerprint: str, application_id: UUID
+) -> IdempotencyKey | None:
+    """Claim `key` for this submission; if it was used before, return its first use (after that one commits)."""
+    claimed = await conn.fetchval(
+        """INSERT INTO idempotency_keys (employer_cvr, key, fingerprint, application_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        employer_cvr,
+        key,
+        fingerprint,
+        application_id,
+    )
+    if claimed:
+        return None
+    row = await conn.fetchrow(
+        "SELECT fingerprint, application_id FROM idempotency_keys WHERE employer_cvr = $1 AND key = $2",
+        employer_cvr,
+        key,
+    )
+    return IdempotencyKey(row["fingerprint"], row["application_id"])
+
+
+async def add_signature(
+    conn: asyncpg.Connection, application_id: UUID, purpose: str, signature: VerifiedSignature, received_at: datetime
+) -> None:
+    """Keep a signature as evidence, exactly as received."""
+    await conn.execute(
+        """INSERT INTO signatures (application_id, purpose, jws, signer, cert_serial, fingerprint, alg, signed_at,
+                                   received_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        application_id,
+        purpose,
+        signature.jws,
+        signature.signer,
+        Decimal(signature.cert_serial),
+        signature.fingerprint,
+        signature.alg,
+        signature.signed_at,
+        received_at,
+    )
+
+
+async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str) -> str | None:
+    """The stored JWS of a signature, as received."""
+    return await conn.fetchval(
+        "SELECT jws FROM signatures WHERE application_id = $1 AND purpose = $2", application_id, purpose
+    )
+
+
+@dataclass(frozen=True)
+class WageReport:
+    """A month of a wage-subsidy placement as reported."""
+
+    report_id: UUID
+    period_start: date
+    period_end: date
+    paid_hours: Decimal
+    wage_costs_ore: int
+    sickness_refunds_ore: int
+    submitted_at: datetime
+
+
+async def add_wage_report(conn: asyncpg.Connection, application_id: UUID, report: WageReport) -> None:
+    await conn.execute(
+        """INSERT INTO wage_reports (report_id, application_id, period_start, period_end, paid_hours, wage_costs_ore,
+                                     sickness_refunds_ore, submitted_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        report.report_id,
+        application_id,
+        report.period_start,
+        report.period_end,
+        report.paid_hours,
+        report.wage_costs_ore,
+        report.sickness_refunds_ore,
+        report.submitted_at,
+    )
+
+
+async def wage_reports(conn: asyncpg.Connection, application_id: UUID) -> list[WageReport]:
+    rows = await conn.fetch(
+        """SELECT report_id, period_start, period_end, paid_hours, wage_costs_ore, sickness_refunds_ore, submitted_at
+           FROM wage_reports WHERE application_id = $1 ORDER BY period_start, submitted_at""",
+        application_id,
+    )
+    return [WageReport(**dict(row)) for row in rows]
+
+
+async def _append_history(conn: asyncpg.Connection, application: Application) -> None:
+    if not application.changes:
+        return
+    first = await conn.fetchval(
+        "SELECT coalesce(max(seq), 0) + 1 FROM application_history WHERE application_id = $1", application.id
+    )
+    await conn.executemany(
+        """INSERT INTO application_history (application_id, seq, at, action, actor, state, note)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        [
+            (application.id, first + offset, c.at, c.action, c.actor, c.state.value, c.note)
+            for offset, c in enumerate(application.changes)
+        ],
+    )
+    application.changes.clear()

@@ -1,0 +1,46 @@
+"""The saga's clock: a loop that refers cases whose deadline passed, reading the deadlines from the database.
+
+Nothing waits in memory, so a restart loses no deadline, and replicas may all run the loop: each case is
+handled under its row lock and only while it is still due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import structlog
+
+from services.subsidy import handlers, store
+
+if TYPE_CHECKING:
+    from services.subsidy.app import SubsidyRuntime
+
+log = structlog.get_logger(__name__)
+
+BATCH = 100
+
+
+async def fire_due(runtime: SubsidyRuntime) -> int:
+    """Refer every case due now, each in its own transaction; return how many were due."""
+    ctx = runtime.context
+    async with runtime.pool.acquire() as conn:
+        due = await store.due(conn, ctx.clock(), BATCH)
+    for application_id in due:
+        try:
+            async with runtime.unit_of_work() as uow:
+                await handlers.on_deadline(ctx, uow, application_id)
+                await uow.commit()
+        except Exception:  # one broken case must not hold up the others
+            log.exception("deadline_failed", application_id=str(application_id))
+    return len(due)
+
+
+async def run(runtime: SubsidyRuntime) -> None:
+    """Look for due deadlines every `timer_poll_seconds` until cancelled; outlive database outages."""
+    while True:
+        try:
+            await fire_due(runtime)
+        except Exception as exc:
+            log.warning("deadline_timer_failed", error=repr(exc))
+        await asyncio.sleep(runtime.context.settings.timer_poll_seconds)

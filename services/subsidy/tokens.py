@@ -1,0 +1,162 @@
+"""Who is asking: bearer tokens from the identity provider, and the representative's single-use link.
+
+Bearer tokens are JWTs signed by the issuer whose public key the settings hold (asymmetric algorithms only, so
+this service cannot mint them). A representative's link carries a JWT this service signs itself with an HMAC
+key; it names the application and the approval request, expires with the request, and the application
+records its use, so it works once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import ECKey, OctKey, RSAKey
+
+from services.subsidy.domain import Actor, Role
+
+ISSUER_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256")
+LINK_ALGORITHM = "HS256"
+_LINK_ISSUER = "jobbro-subsidy"
+_LINK_AUDIENCE = "jobbro-subsidy-representative-link"
+_CLOCK_SKEW_SECONDS = 30
+"""Leeway for the identity provider's clock; links are made and read by this service's own clock, so none."""
+_CVR = re.compile(r"\d{8}")
+_MUNICIPALITY = re.compile(r"\d{3}")
+
+
+class TokenRefused(Exception):
+    """A bearer token or link that proves nothing; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BearerTokens:
+    """Reads the identity provider's bearer tokens into an `Actor`."""
+
+    def __init__(self, issuer: str, audience: str, public_key_pem: str) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        key = load_pem_public_key(public_key_pem.encode())
+        self._key = (ECKey if isinstance(key, ec.EllipticCurvePublicKey) else RSAKey).import_key(public_key_pem)
+
+    def actor(self, token: str, now: datetime) -> Actor:
+        """The actor a valid token names; an employer must name a CVR number, a caseworker a municipality."""
+        claims = _claims(
+            token,
+            self._key,
+            ISSUER_ALGORITHMS,
+            now,
+            kind="token",
+            iss=self._issuer,
+            aud=self._audience,
+            required=("sub", "role"),
+        )
+        role = claims["role"]
+        if role == Role.EMPLOYER and _CVR.fullmatch(str(claims.get("cvr", ""))):
+            return Actor(Role.EMPLOYER, str(claims["sub"]), cvr=claims["cvr"])
+        if role == Role.CASEWORKER and _MUNICIPALITY.fullmatch(str(claims.get("municipality", ""))):
+            return Actor(Role.CASEWORKER, str(claims["sub"]), municipality=claims["municipality"])
+        raise TokenRefused(
+            "token_invalid",
+            "The token names neither an employer with a CVR number nor a caseworker with a municipality.",
+        )
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a representative's link points at."""
+
+    application_id: UUID
+    request_id: UUID
+
+
+class RepresentativeLinks:
+    """Makes and reads the signed links representatives answer through."""
+
+    def __init__(self, key: str, base_url: str) -> None:
+        self._key = OctKey.import_key(key)
+        self._base_url = base_url
+
+    def url(self, application_id: UUID, request_id: UUID, expires_at: datetime, now: datetime) -> str:
+        """The link to send: the base URL with a token that expires with the request."""
+        claims = {
+            "iss": _LINK_ISSUER,
+            "aud": _LINK_AUDIENCE,
+            "sub": str(application_id),
+            "jti": str(request_id),
+            "role": Role.REPRESENTATIVE.value,
+            "iat": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+        }
+        token = jwt.encode({"alg": LINK_ALGORITHM}, claims, self._key, algorithms=[LINK_ALGORITHM])
+        return f"{self._base_url}?{urlencode({'token': token})}"
+
+    def read(self, token: str, now: datetime) -> Link:
+        """The application and request a genuine, unexpired link names."""
+        claims = _claims(
+            token,
+            self._key,
+            (LINK_ALGORITHM,),
+            now,
+            kind="link",
+            iss=_LINK_ISSUER,
+            aud=_LINK_AUDIENCE,
+            required=("sub", "jti"),
+        )
+        try:
+            return Link(UUID(claims["sub"]), UUID(claims["jti"]))
+        except (TypeError, ValueError) as exc:
+            raise _refused("link_invalid") from exc
+
+
+_MESSAGES = {
+    "token_invalid": "The bearer token is not valid here.",
+    "token_expired": "The bearer token has expired.",
+    "link_invalid": "This link is not a valid approval link.",
+    "link_expired": "This approval link has expired.",
+}
+
+
+def _claims(
+    token: str,
+    key: ECKey | RSAKey | OctKey,
+    algorithms: tuple[str, ...],
+    now: datetime,
+    *,
+    kind: str,
+    iss: str,
+    aud: str,
+    required: tuple[str, ...],
+) -> dict[str, Any]:
+    """The claims of a token signed by `key` with an allowed algorithm, for `aud`, from `iss`, not expired."""
+    try:
+        decoded = jwt.decode(token, key, algorithms=list(algorithms))
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now.timestamp()),
+            leeway=_CLOCK_SKEW_SECONDS if kind == "token" else 0,
+            iss={"essential": True, "value": iss},
+            aud={"essential": True, "value": aud},
+            exp={"essential": True},
+            **{name: {"essential": True} for name in required},
+        )
+        registry.validate(decoded.claims)
+    except ExpiredTokenError as exc:
+        raise _refused(f"{kind}_expired") from exc
+    except (JoseError, ValueError) as exc:
+        raise _refused(f"{kind}_invalid") from exc
+    return decoded.claims
+
+
+def _refused(code: str) -> TokenRefused:
+    return TokenRefused(code, _MESSAGES[code])

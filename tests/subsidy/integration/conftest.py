@@ -1,0 +1,187 @@
+"""The subsidy service in this process on real Kafka and PostgreSQL, driven through its HTTP API.
+
+One service per test module (a fresh database and topic namespace), so a module's tests share the start-up;
+each test uses its own employers, P-numbers and citizens, and reads only its own application's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from contracts import subsidy
+from contracts.catalog import EVENT_TYPES
+from contracts.envelope import Event, decode
+from jobbro.infra import Infrastructure
+from jobbro.rulebook import REPOSITORY_RULES_DIR
+from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
+from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
+from services.subsidy.settings import SubsidySettings
+from services.subsidy.signing import sign
+from tests.subsidy.factories import AUDIENCE, ISSUER, Employer, Issuer, Pki, make_pki
+
+TEST_RATES_2026 = """# TEST DATA ONLY: no 2026 rates are known (rules/README.md); these let tests confirm.
+rule_set_version = "subsidy-rates-2026.test"
+valid_from = 2026-01-01
+sources = ["test data"]
+
+[hourly_rates]
+private = 90.00
+public = 130.00
+"""
+
+
+@pytest.fixture(scope="module")
+def overrides() -> dict[str, Any]:
+    """Settings a module changes (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def module_database(infra: Infrastructure) -> AsyncIterator[str]:
+    dsn = await create_database(infra)
+    yield dsn
+    await drop_database(infra, dsn)
+
+
+@pytest.fixture(scope="module")
+async def module_prefix(kafka_bootstrap: str) -> str:
+    return await provisioned_prefix(kafka_bootstrap)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("rules") / "rules"
+    shutil.copytree(REPOSITORY_RULES_DIR, copy)
+    (copy / "subsidy_rates" / "2026-test.toml").write_text(TEST_RATES_2026)
+    return copy
+
+
+@dataclass
+class Subsidy:
+    """The running service and what a test needs to play employer, caseworker, benefits and activation."""
+
+    settings: SubsidySettings
+    runtime: SubsidyRuntime
+    client: httpx.AsyncClient
+    issuer: Issuer
+    pki: Pki
+
+    async def submit(
+        self, form: dict[str, Any], employer: Employer, *, key: str | None = None, signature: str | None = None
+    ) -> httpx.Response:
+        """POST a form signed by `employer`'s certificate (or with the given signature)."""
+        signature = signature or sign(form, employer.signer.key, [employer.signer.cert])
+        return await self.client.post(
+            "/v1/applications",
+            json={"application": form, "signature": signature},
+            headers={**self.issuer.employer(employer.cvr), "Idempotency-Key": key or str(uuid4())},
+        )
+
+    async def submitted(self, form: dict[str, Any], employer: Employer) -> dict[str, Any]:
+        response = await self.submit(form, employer)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def view(self, application: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        response = await self.client.get(f"/v1/applications/{application['id']}", headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def until(
+        self, application: dict[str, Any], headers: dict[str, str], state: str, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Poll the application until it is in `state`."""
+        return await self.eventually(application, headers, lambda found: found["state"] == state, timeout)
+
+    async def eventually(
+        self,
+        application: dict[str, Any],
+        headers: dict[str, str],
+        check: Callable[[dict[str, Any]], bool],
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """Poll the application until `check` holds for it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not check(found := await self.view(application, headers)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"still {found['state']} after {timeout}s: {found['history']}")
+            await asyncio.sleep(0.1)
+        return found
+
+    async def answer(self, *events: Event) -> None:
+        """Publish answers as benefits and activation would."""
+        await publish(self.settings.kafka_bootstrap, self.settings.topic_prefix, *events, source="/test/stand-in")
+
+    async def published(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[Event]:
+        """The application's events on the subsidy topic, in order: at least `expect`, plus any that follow soon."""
+        consumer = AIOKafkaConsumer(
+            self.settings.topic_prefix + subsidy.TOPIC,
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
+        await consumer.start()
+        try:
+            found: list[Event] = []
+            loop = asyncio.get_running_loop()
+            deadline, settle = loop.time() + timeout, None
+            while loop.time() < (settle or deadline):
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    found += [
+                        decode(r.headers, r.value, EVENT_TYPES)[1]
+                        for r in records
+                        if r.key == application["id"].encode()
+                    ]
+                if settle is None and len(found) >= expect:
+                    settle = loop.time() + 1.0
+            return found
+        finally:
+            await consumer.stop()
+
+
+@pytest.fixture(scope="module")
+async def service(
+    module_database: str,
+    module_prefix: str,
+    kafka_bootstrap: str,
+    pki: Pki,
+    rules_dir: Path,
+    overrides: dict[str, Any],
+) -> AsyncIterator[Subsidy]:
+    issuer = Issuer()
+    settings = SubsidySettings(
+        pg_dsn=module_database,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=module_prefix,
+        outbox_poll_seconds=0.1,
+        retry_base_seconds=0.05,
+        rules_dir=rules_dir,
+        trust_anchors=pki.anchors,
+        trust_crls=(pki.crl,),
+        token_issuer=ISSUER,
+        token_audience=AUDIENCE,
+        token_issuer_key=issuer.public_pem,
+        link_base_url="https://jobbro.example/v1/representative-approval",
+        **overrides,
+    )
+    runtime = create_runtime(settings)
+    async with running(runtime):
+        transport = httpx.ASGITransport(app=create_app(settings, runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://subsidy") as client:
+            yield Subsidy(settings, runtime, client, issuer, pki)

@@ -1,0 +1,70 @@
+"""Nothing waits forever: missing answers, or a silent representative, send the case to a caseworker in time."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.subsidy.factories import assessed, internship, plan_checked
+from tests.subsidy.integration.conftest import Subsidy
+
+ANSWER_TIMEOUT = timedelta(seconds=2)
+REPRESENTATIVE_DEADLINE = timedelta(seconds=3)
+
+
+@pytest.fixture(scope="module")
+def overrides() -> dict[str, Any]:
+    return {
+        "answer_timeout": ANSWER_TIMEOUT,
+        "representative_deadline": REPRESENTATIVE_DEADLINE,
+        "timer_poll_seconds": 0.2,
+    }
+
+
+def _questions(application: dict[str, Any]) -> dict[str, str]:
+    return {r["rule"]: r["reason"] for r in application["decision"]["results"] if r["outcome"] == "needs_judgement"}
+
+
+async def test_refers_a_case_whose_answers_never_come(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer), employer)
+
+    referred = await service.until(application, service.issuer.employer(employer.cvr), "referred", timeout=15)
+
+    assert set(_questions(referred)) == {"citizen_assessment", "plan_check"}
+    assert referred["history"][-1]["action"] == "referred_after_deadline"
+    events = await service.published(application, expect=2)
+    assert {r.rule for r in events[-1].reasons} == {"citizen_assessment", "plan_check"}
+
+
+async def test_refers_with_the_answer_that_came_and_keeps_a_late_one(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    application = await service.submitted(internship(employer), employer)
+    await service.answer(plan_checked(application))
+
+    referred = await service.until(application, headers, "referred", timeout=15)
+    assert set(_questions(referred)) == {"citizen_assessment"}
+    assert {"not_latest_employer", "no_plan_overlap", "ratio"} <= {r["rule"] for r in referred["decision"]["results"]}
+
+    await service.answer(assessed(application))
+    late = await service.eventually(application, headers, lambda found: found["answers"]["citizen_assessed"])
+    assert late["state"] == "referred"
+
+
+async def test_refers_a_case_the_representative_never_answers_and_the_link_then_expires(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer, employees=8), employer)
+    await service.answer(assessed(application), plan_checked(application))
+
+    referred = await service.until(application, service.issuer.employer(employer.cvr), "referred", timeout=15)
+    requested = (await service.published(application, expect=3))[1]
+    token = parse_qs(urlsplit(requested.approval_url).query)["token"][0]
+    await asyncio.sleep(1.1)  # the link's expiry is in whole seconds
+    response = await service.client.post("/v1/representative-approval", json={"token": token, "approve": True})
+
+    assert "representative_approval" in _questions(referred)
+    assert response.status_code == 410
+    assert response.json()["code"] == "link_expired"

@@ -1,0 +1,159 @@
+"""The automatic decision: own rules plus benefits' and activation's answers, one verdict listing every reason."""
+
+from dataclasses import replace
+from datetime import date, timedelta
+from uuid import uuid4
+
+from jobbro.rulebook import Outcome, Rulebook
+from services.subsidy import decision
+from services.subsidy.domain import CitizenAnswer, PlanAnswer, PlanConflict, RuleOutcome, Verdict
+from services.subsidy.eligibility import ExistingPlacement, Scheme
+from tests.subsidy.factories import Employer, internship, wage_subsidy
+from tests.subsidy.unit.conftest import NOW, submitted
+
+START = date(2026, 4, 6)
+
+
+def _answer(target_group: str = "kontanthjaelp_job_ready", **changes) -> CitizenAnswer:
+    answer = CitizenAnswer(uuid4(), NOW.date(), target_group, 40, True, None, ())
+    return replace(answer, **changes)
+
+
+FITS = PlanAnswer(())
+
+
+def _answered(form: dict, answer: CitizenAnswer | None = None, plan: PlanAnswer = FITS):
+    application = submitted(form)
+    application.record_assessment(answer or _answer(), NOW)
+    application.record_plan_check(plan, NOW)
+    return application
+
+
+def _by_rule(made: decision.Decision) -> dict[str, Outcome]:
+    return {result.rule: result.outcome for result in made.results}
+
+
+def test_approves_an_internship_when_every_rule_and_answer_passes(rulebook: Rulebook, employer: Employer) -> None:
+    made = decision.evaluate(_answered(internship(employer, start=START)), (), rulebook, NOW)
+
+    assert made.verdict is Verdict.APPROVED
+    assert set(_by_rule(made)) == {
+        "ratio",
+        "internship_hours",
+        "max_duration",
+        "not_latest_employer",
+        "no_plan_overlap",
+    }
+
+
+def test_rejects_listing_every_failed_rule_from_every_service(rulebook: Rulebook, employer: Employer) -> None:
+    form = internship(employer, start=START, hours="40.00", weeks=6)
+    benefits_failure = RuleOutcome("prior_unemployment", Outcome.FAILED, "too short", "pu-1", "benefits")
+    plan = PlanAnswer((PlanConflict("recent_employer", "worked here until last month"),))
+
+    made = decision.evaluate(_answered(form, _answer(results=(benefits_failure,)), plan), (), rulebook, NOW)
+
+    assert made.verdict is Verdict.REJECTED
+    assert {r.rule for r in made.failures} == {
+        "internship_hours",
+        "max_duration",
+        "prior_unemployment",
+        "not_latest_employer",
+    }
+
+
+def test_an_ineligible_citizen_without_a_failed_rule_still_fails(rulebook: Rulebook, employer: Employer) -> None:
+    made = decision.evaluate(_answered(internship(employer, start=START), _answer(eligible=False)), (), rulebook, NOW)
+
+    assert _by_rule(made)["citizen_eligible"] is Outcome.FAILED
+
+
+def test_refers_a_public_employers_attestation_to_a_caseworker(rulebook: Rulebook, employer: Employer) -> None:
+    form = wage_subsidy(employer, public=True, start=START, end=date(2026, 8, 5))
+
+    made = decision.evaluate(_answered(form), (), rulebook, NOW)
+
+    assert made.verdict is Verdict.REFERRED
+    assert [r.rule for r in made.open_questions] == ["net_additional_employment.public_attestation"]
+
+
+def test_refers_a_ratio_warning_the_applicant_overrode(rulebook: Rulebook, employer: Employer) -> None:
+    leaving = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), START - timedelta(days=1)),)
+    form = internship(employer, start=START, ordinary_fte="5.00", ratio_override_remark="She leaves before we start")
+
+    made = decision.evaluate(_answered(form), leaving, rulebook, NOW)
+
+    assert made.verdict is Verdict.REFERRED
+    assert _by_rule(made)["ratio"] is Outcome.NEEDS_JUDGEMENT
+
+
+def test_rejects_a_ratio_warning_not_overridden(rulebook: Rulebook, employer: Employer) -> None:
+    leaving = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), START - timedelta(days=1)),)
+
+    made = decision.evaluate(_answered(internship(employer, start=START, ordinary_fte="5.00")), leaving, rulebook, NOW)
+
+    assert made.verdict is Verdict.REJECTED
+    assert _by_rule(made)["ratio"] is Outcome.FAILED
+
+
+def test_counts_pending_and_running_placements_at_the_production_unit(rulebook: Rulebook, employer: Employer) -> None:
+    placed = tuple(ExistingPlacement(Scheme.WAGE_SUBSIDY, date(2026, 1, 5), None) for _ in range(4))
+
+    made = decision.evaluate(_answered(internship(employer, start=START)), placed, rulebook, NOW)
+
+    assert _by_rule(made)["ratio"] is Outcome.FAILED
+
+
+def test_refers_when_benefits_allows_a_longer_stay_than_the_group_maximum(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    form = internship(employer, start=START, weeks=8)
+
+    made = decision.evaluate(_answered(form, _answer("dagpenge", max_duration_weeks=8)), (), rulebook, NOW)
+
+    assert _by_rule(made)["max_duration"] is Outcome.NEEDS_JUDGEMENT
+    assert made.verdict is Verdict.REFERRED
+
+
+def test_missing_answers_are_questions_for_a_caseworker(rulebook: Rulebook, employer: Employer) -> None:
+    application = submitted(internship(employer, start=START))
+    application.record_plan_check(PlanAnswer(()), NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    assert _by_rule(made)["citizen_assessment"] is Outcome.NEEDS_JUDGEMENT
+    assert made.inputs.answers_missing == ("citizen_assessment",)
+    assert "max_duration" not in _by_rule(made)
+
+
+def test_a_start_date_without_rule_data_needs_a_caseworker(rulebook: Rulebook, employer: Employer) -> None:
+    made = decision.evaluate(_answered(internship(employer, start=date(2017, 6, 5))), (), rulebook, NOW)
+
+    assert _by_rule(made)["rule_data"] is Outcome.NEEDS_JUDGEMENT
+
+
+def test_refers_a_private_wage_subsidy_while_no_rate_is_known_for_its_start(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    made = decision.evaluate(_answered(wage_subsidy(employer, start=START, end=date(2026, 8, 5))), (), rulebook, NOW)
+
+    assert _by_rule(made)["state_aid_cap"] is Outcome.NEEDS_JUDGEMENT
+
+
+def test_records_the_rule_set_versions_and_the_inputs(rulebook: Rulebook, employer: Employer) -> None:
+    made = decision.evaluate(_answered(internship(employer, start=START)), (), rulebook, NOW)
+
+    assert made.rule_set_versions == ("internship-2018.1", "ratio-2018.1")
+    assert made.inputs.today == NOW.date()
+    assert made.inputs.citizen.target_group == "kontanthjaelp_job_ready"
+    assert made.inputs.application.production_unit.ordinary_fte == 20
+
+
+def test_an_extension_past_the_maximum_breaks_the_duration_rule(rulebook: Rulebook, employer: Employer) -> None:
+    application = _answered(internship(employer, start=START))
+    before = application.terms
+    application.terms = replace(before, ends_on=before.ends_on + timedelta(days=7))
+
+    failed = decision.check_changed_terms(application, before, rulebook)
+
+    assert [r.rule for r in failed] == ["max_duration"]
