@@ -7,7 +7,6 @@ each test uses its own employers, P-numbers and citizens, and reads only its own
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +27,6 @@ from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
 from tests.subsidy.factories import AUDIENCE, ISSUER, Employer, Issuer, Pki, make_pki
-
-TEST_RATES_2026 = """# TEST DATA ONLY: no 2026 rates are known (rules/README.md); these let tests confirm.
-rule_set_version = "subsidy-rates-2026.test"
-valid_from = 2026-01-01
-sources = ["test data"]
-
-[hourly_rates]
-private = 90.00
-public = 130.00
-"""
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +53,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("rules") / "rules"
-    shutil.copytree(REPOSITORY_RULES_DIR, copy)
-    (copy / "subsidy_rates" / "2026-test.toml").write_text(TEST_RATES_2026)
-    return copy
+def rules_dir() -> Path:
+    return REPOSITORY_RULES_DIR
 
 
 @dataclass

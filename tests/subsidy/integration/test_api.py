@@ -304,7 +304,7 @@ async def test_a_wage_subsidy_placement_from_approval_to_its_early_end(service: 
         "WageReportSubmitted",
         "PlacementEnded",
     ]
-    assert events[2].subsidy_hourly_rate_ore == 9000
+    assert events[2].subsidy_hourly_rate_ore == 8616  # rules/subsidy_rates/2026.toml, private
     assert events[-1].kind is subsidy.EndKind.EARLY
 
 

@@ -135,7 +135,8 @@ def test_a_start_date_without_rule_data_needs_a_caseworker(rulebook: Rulebook, e
 def test_refers_a_private_wage_subsidy_while_no_rate_is_known_for_its_start(
     rulebook: Rulebook, employer: Employer
 ) -> None:
-    made = decision.evaluate(_answered(wage_subsidy(employer, start=START, end=date(2026, 8, 5))), (), rulebook, NOW)
+    no_rates = wage_subsidy(employer, start=date(2025, 3, 3), end=date(2025, 8, 1))  # 2025: no rates held
+    made = decision.evaluate(_answered(no_rates), (), rulebook, NOW)
 
     assert _by_rule(made)["state_aid_cap"] is Outcome.NEEDS_JUDGEMENT
 

@@ -1,3 +1,5 @@
+import tomllib
+
 """The rulebook: dated rule data, loaded and validated, with one lookup for every rule."""
 
 from datetime import date
@@ -23,7 +25,10 @@ from jobbro.rulebook import (
 
 def test_every_repository_rule_file_states_sources_and_version(rulebook: Rulebook) -> None:
     files = sorted(REPOSITORY_RULES_DIR.glob("*/*.toml"))
-    assert len(files) == 13
+    assert len(files) >= 13
+    for path in files:
+        data = tomllib.loads(path.read_text())
+        assert data["sources"] and data["rule_set_version"] and data["valid_from"], path
     for kind in (RatioRule, InternshipRule, TimelinessRule, TargetGroups, SubsidyRates):
         version = rulebook.in_force(kind, date(2023, 6, 1))
         assert version.sources and version.rule_set_version
@@ -49,8 +54,10 @@ def test_refuses_a_year_without_published_rates_naming_the_neighbours(rulebook: 
         RuleNotInForce, match=r"subsidy-rates-2018\.1 ended 2018-12-31; the next, subsidy-rates-2021\.1"
     ):
         rulebook.in_force(SubsidyRates, date(2019, 1, 1))
-    with pytest.raises(RuleNotInForce, match=r"subsidy-rates-2023\.1 ended 2023-12-31; none later"):
+    with pytest.raises(RuleNotInForce, match=r"subsidy-rates-2023\.1 ended 2023-12-31; the next, subsidy-rates-2026"):
         rulebook.in_force(SubsidyRates, date(2024, 1, 1))
+    with pytest.raises(RuleNotInForce, match=r"ended 2026-12-31; none later"):
+        rulebook.in_force(SubsidyRates, date(2027, 1, 1))
 
 
 def test_adding_a_rate_year_is_a_data_change(rules_dir: Path) -> None:
