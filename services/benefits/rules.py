@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import floor
@@ -39,12 +39,34 @@ class CitizenFacts:
     newly_graduated: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Month:
     """A calendar month, the unit benefits and subsidies are paid in."""
 
     year: int
     month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """`2026-11` → November 2026; the form idempotency keys and the payment-run command use."""
+        try:
+            year, month = (int(part) for part in text.split("-"))
+            return cls.of(date(year, month, 1))
+        except ValueError as exc:
+            raise ValueError(f"not a month (YYYY-MM): {text!r}") from exc
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        """The month `day` falls in."""
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def next(self) -> Month:
+        """The following month."""
+        return Month.of(self.last_day + timedelta(days=1))
 
     @property
     def first_day(self) -> date:
@@ -71,14 +93,25 @@ class Period:
 
 
 @dataclass(frozen=True)
+class HoursStep:
+    """From this day on, this many hours a week (until the next step)."""
+
+    from_date: date
+    hours_per_week: Decimal
+
+
+@dataclass(frozen=True)
 class WageSubsidyPlacement:
     """A wage-subsidy job as the subsidy calculation sees it."""
 
     sector: Sector
     period: Period
     weekly_hours: Decimal
+    """Weekly hours from the start until the first of `later_hours`."""
     special_rate: bool = False
     """Paid at the sector's special rate (`<sector>_special` in the rate data)."""
+    later_hours: tuple[HoursStep, ...] = ()
+    """Changes of the weekly hours during the placement, in date order."""
 
 
 @dataclass(frozen=True)
@@ -155,8 +188,9 @@ def monthly_subsidy(
     """The employer's subsidy for a month: rate × subsidised hours, less refunds, within the state-aid cap.
 
     Subsidised hours are the paid hours, at most the placement's weekly hours × its days in the month / 7
-    (rounded down to 0.01 hour). The amount is rounded half up to whole øre. Refunds are deducted before the
-    cap, and a month never goes below zero (refunds above the month's subsidy are not carried over).
+    (summed over the steps of its weekly hours, then rounded down to 0.01 hour). The amount is rounded half up to
+    whole øre. Refunds are deducted before the cap, and a month never goes below zero (refunds above the month's
+    subsidy are not carried over).
     """
     on = report.month.first_day
     rates = rulebook.in_force(SubsidyRates, on)
@@ -212,8 +246,13 @@ def _paid_through(monthly_rate_ore: int, day: int, month: Month) -> int:
 
 def _hours_limit(placement: WageSubsidyPlacement, month: Month) -> Decimal:
     first, last = _part_in(placement.period, month)
-    days = max((last - first).days + 1, 0)
-    return Decimal(floor(Fraction(placement.weekly_hours) * days * 100 / 7)) / 100
+    steps = [HoursStep(placement.period.start, placement.weekly_hours), *placement.later_hours]
+    hour_days = Fraction(0)
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        step_last = last if following is None else min(last, following.from_date - timedelta(days=1))
+        days = max((step_last - max(first, step.from_date)).days + 1, 0)
+        hour_days += Fraction(step.hours_per_week) * days
+    return Decimal(floor(hour_days * 100 / 7)) / 100
 
 
 def _exemption(citizen: CitizenFacts, starts_on: date, rule: PriorUnemploymentRule) -> str | None:

@@ -1,7 +1,6 @@
-import tomllib
-
 """The rulebook: dated rule data, loaded and validated, with one lookup for every rule."""
 
+import tomllib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
