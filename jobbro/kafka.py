@@ -109,6 +109,8 @@ class EventConsumer:
     async def handle(self, record: ConsumerRecord) -> None:
         """Handle one record; return normally once its effects are durable or it is dead-lettered."""
         try:
+            if len(record.value or b"") > self._settings.max_record_bytes:
+                raise EnvelopeError(f"record of {len(record.value)} bytes exceeds {self._settings.max_record_bytes}")
             meta, event = decode(record.headers, record.value, self._catalog)
         except EnvelopeError as exc:
             await self._dead_letter(record, exc)

@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     pg_pool_size: int = 10
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
+    max_record_bytes: int = Field(
+        256 * 1024, description="Larger records are dead-lettered unread: no event of the catalog comes near it."
+    )
     retry_attempts: int = Field(5, description="Tries of a transient failure before the record is redelivered.")
     retry_base_seconds: float = 0.1
     http_host: str = "127.0.0.1"

@@ -129,6 +129,7 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_later_records_are_
         kafka_bootstrap,
         *((topics.commands, b"c", body, [*ce, ("ce_id", str(uuid4()).encode())]) for _, body, _ in poison),
         (topics.commands, b"c", valid.value, []),  # no CloudEvents headers at all
+        (topics.commands, b"c", b"x" * 300_000, [*ce, ("ce_id", str(uuid4()).encode())]),  # oversized
         (
             topics.commands,
             b"c",
@@ -139,14 +140,16 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_later_records_are_
     )
 
     await _wait_for_counter(database, "c", 3)
-    dead = await read_topic(kafka_bootstrap, topics.commands + ".dlq", expect=4)
+    dead = await read_topic(kafka_bootstrap, topics.commands + ".dlq", expect=5)
     assert [dict(r.headers)["dlq_error_class"].decode() for r in dead] == [
         "InvalidPayload",
         "InvalidPayload",
         "EnvelopeError",
+        "EnvelopeError",
         "UnknownEventType",
     ]
-    for record, body in zip(dead, [b"\xff\xfe{", poison[1][1], valid.value, valid.value], strict=True):
+    bodies = [b"\xff\xfe{", poison[1][1], valid.value, b"x" * 300_000, valid.value]
+    for record, body in zip(dead, bodies, strict=True):
         headers = {name: value.decode() for name, value in record.headers}
         assert record.value == body and record.key == b"c"
         assert headers["dlq_original_topic"] == topics.commands
