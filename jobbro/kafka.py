@@ -118,7 +118,8 @@ class EventConsumer:
         handler = self._handlers.get(type(event))
         if handler is None:
             return  # a catalogued event this consumer has no interest in
-        logs.bind_message(str(meta.id), str(meta.correlation_id), meta.causation_id and str(meta.causation_id))
+        causation = str(meta.causation_id) if meta.causation_id else None
+        logs.bind_message(str(meta.id), str(meta.correlation_id), causation)
         try:
             await with_retries(
                 lambda: self._apply(handler, event, meta),

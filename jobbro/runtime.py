@@ -51,9 +51,12 @@ class Runtime:
         catalog: Mapping[str, type[Event]],
         handlers: Mapping[type[Event], EventHandler],
     ) -> EventConsumer:
-        """Subscribe `handlers` to `topic` in consumer group `group` (must be called before `start`)."""
+        """Subscribe `handlers` to `topic` in consumer group `group` (must be called before `start`).
+
+        The topic prefix names the group too: deployments sharing a broker never share a consumer group.
+        """
         consumer = EventConsumer(
-            group=group,
+            group=self.settings.topic_prefix + group,
             topic=self.settings.topic_prefix + topic,
             catalog=catalog,
             handlers=handlers,

@@ -1,0 +1,103 @@
+"""`python -m services.benefits`: the service (uvicorn), or one of its commands.
+
+python -m services.benefits                             run the service
+python -m services.benefits import-citizens FILE        import a CSV or JSON file into the registry
+python -m services.benefits payment-run --month 2026-11 issue the month's citizen payments
+"""
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import asyncpg
+import uvicorn
+
+from jobbro import db
+from jobbro.log import configure_logging
+from jobbro.uow import UnitOfWork
+from services.benefits import handlers, payment_run, registry
+from services.benefits.app import SQL, create_app, create_context
+from services.benefits.registry import ImportFormat, ImportRejected
+from services.benefits.rules import Month
+from services.benefits.settings import BenefitsSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.benefits", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command")
+    importing = commands.add_parser("import-citizens", help="import citizens into the registry: all rows or none")
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--format", type=ImportFormat, choices=list(ImportFormat), help="default: the suffix")
+    paying = commands.add_parser("payment-run", help="issue every citizen's benefit payments for a month")
+    paying.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    paying.add_argument("--batch-size", type=int, help="citizens per transaction (default: the settings')")
+    args = parser.parse_args(argv)
+
+    settings = BenefitsSettings()
+    if args.command is None:
+        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+        return 0
+    configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
+    if args.command == "import-citizens":
+        fmt = args.format or next((f for f in ImportFormat if args.file.suffix == f".{f}"), None)
+        if fmt is None:
+            parser.error(f"cannot tell the format of {args.file.name}: give --format")
+        return asyncio.run(import_citizens(settings, args.file, fmt))
+    return asyncio.run(run_payments(settings, args.month, args.batch_size or settings.payment_batch_size))
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+async def import_citizens(settings: BenefitsSettings, path: Path, fmt: ImportFormat) -> int:
+    """Import a file; print each rejected row and return 1 if any, else print the count and return 0."""
+    try:
+        rows = registry.parse(path.read_bytes(), fmt)
+    except ImportRejected as exc:
+        for rejection in exc.rejections:
+            print(f"row {rejection.row}: {rejection.field or '-'}: {rejection.reason}", file=sys.stderr)
+        print(f"rejected: {exc}", file=sys.stderr)
+        return 1
+    pool = await _migrated_pool(settings)
+    try:
+        async with UnitOfWork(pool, settings.source) as uow:
+            await handlers.import_citizens(rows, str(path), uow, create_context(settings))
+            await uow.commit()
+    finally:
+        await pool.close()
+    print(f"imported {len(rows)} citizens")
+    return 0
+
+
+async def run_payments(settings: BenefitsSettings, month: Month, batch_size: int) -> int:
+    """Run the month's payments, printing progress per batch (stderr) and a summary (stdout)."""
+    pool = await _migrated_pool(settings)
+    try:
+        done = await payment_run.run(
+            pool,
+            create_context(settings),
+            month,
+            batch_size=batch_size,
+            source=settings.source,
+            on_batch=lambda p: print(f"{p.citizens_done}/{p.citizens} citizens, {p.issued} issued", file=sys.stderr),
+        )
+    finally:
+        await pool.close()
+    print(f"payment run {done.month}: {done.citizens_done} citizens, {done.issued} instructions, {done.issued_ore} øre")
+    return 0
+
+
+async def _migrated_pool(settings: BenefitsSettings) -> asyncpg.Pool:
+    """A pool on the service's database with its schema in place (a command may run before the service ever did)."""
+    pool = await db.create_pool(settings.pg_dsn, 2)
+    await db.migrate(pool, SQL)
+    return pool
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""HTTP: the registry import and reissuing for administrators, and the ledger's monthly reconciliation."""
+
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from jobbro.runtime import Runtime
+from services.benefits import handlers, registry, store
+from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction
+from services.benefits.handlers import Context
+from services.benefits.registry import ImportFormat, ImportRejected
+from services.benefits.rules import Month
+
+_FORMATS = {"text/csv": ImportFormat.CSV, "application/json": ImportFormat.JSON}
+_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
+    ImportRejected: (422, "The import was rejected; nothing was imported"),
+    UnknownInstruction: (404, "No such payment instruction"),
+    NotReissuable: (409, "Only a failed instruction can be reissued"),
+    ValueError: (422, "Invalid request"),
+}
+
+
+def router(runtime: Runtime, ctx: Context) -> APIRouter:
+    """The endpoints, bound to the runtime's database and the service's context."""
+    api = APIRouter()
+
+    @api.post("/admin/citizens/import", tags=["registry"])
+    async def import_citizens(request: Request) -> Any:
+        """Import citizens from a CSV (`text/csv`) or JSON (`application/json`) body: all rows, or none."""
+        media_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if media_type not in _FORMATS:
+            return _problem(415, "Send text/csv or application/json", f"not an import format: {media_type!r}")
+        try:
+            rows = registry.parse(await request.body(), _FORMATS[media_type])
+        except ImportRejected as exc:
+            return _domain_problem(exc, rejected=[asdict(rejection) for rejection in exc.rejections])
+        async with runtime.unit_of_work() as uow:
+            import_id = await handlers.import_citizens(rows, "admin-api", uow, ctx)
+            await uow.commit()
+        return {"import_id": str(import_id), "imported": len(rows)}
+
+    @api.get("/ledger/reconciliation/{month}", tags=["ledger"])
+    async def reconciliation(month: str) -> Any:
+        """A month's payment instructions per purpose: øre issued, settled, failed and still outstanding."""
+        try:
+            parsed = Month.parse(month)
+        except ValueError as exc:
+            return _domain_problem(exc)
+        async with runtime.pool.acquire() as conn:
+            totals = await store.reconciliation(conn, parsed)
+            recoverable = await store.recoverable_ore(conn)
+        purposes = [asdict(t) for t in totals]
+        fields = ("instructions", "issued_ore", "settled_ore", "failed_ore", "outstanding_ore")
+        return {
+            "month": str(parsed),
+            "purposes": purposes,
+            "total": {field: sum(p[field] for p in purposes) for field in fields},
+            "recoverable_ore": recoverable,
+        }
+
+    @api.post("/admin/payment-instructions/{instruction_id}/reissue", status_code=201, tags=["ledger"])
+    async def reissue(instruction_id: UUID) -> Any:
+        """Issue a failed payment instruction again, under a new idempotency key."""
+        try:
+            async with runtime.unit_of_work() as uow:
+                replacement = await handlers.reissue(instruction_id, uow, ctx)
+                await uow.commit()
+        except BenefitsError as exc:
+            return _domain_problem(exc)
+        return {"instruction_id": str(replacement.instruction_id), "idempotency_key": replacement.idempotency_key}
+
+    return api
+
+
+def _domain_problem(exc: Exception, **extra: Any) -> JSONResponse:
+    status, title = next(problem for kind, problem in _PROBLEMS.items() if isinstance(exc, kind))
+    return _problem(status, title, str(exc), **extra)
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")

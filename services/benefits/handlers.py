@@ -1,0 +1,331 @@
+"""One function per consumed event or command: load, decide in the domain, record and publish; the caller commits."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import structlog
+
+from contracts.benefits import (
+    Adjustment,
+    Benefit,
+    BenefitAdjusted,
+    CitizenAssessed,
+    PayeeKind,
+    PaymentInstructionIssued,
+    PaymentPurpose,
+    TargetGroup,
+)
+from contracts.common import OpenPeriod as OpenPeriodOut
+from contracts.common import Period as PeriodOut
+from contracts.common import RuleResult as RuleResultOut
+from contracts.common import Scheme
+from contracts.envelope import Metadata
+from contracts.payments import PaymentFailed, PaymentSettled
+from contracts.subsidy import (
+    ApplicationSubmitted,
+    PlacementConfirmed,
+    PlacementEnded,
+    PlacementExtended,
+    PlacementHoursChanged,
+    WageReportSubmitted,
+)
+from jobbro.pseudonym import citizen_ref
+from jobbro.rulebook import Rulebook, Sector
+from jobbro.uow import UnitOfWork
+from services.benefits import store
+from services.benefits.cpr import CprCipher
+from services.benefits.domain import (
+    NO_BENEFIT,
+    UNREGISTERED,
+    BenefitChange,
+    Instruction,
+    LedgerEntry,
+    NotReissuable,
+    PayableCitizen,
+    Placement,
+    PseudonymMismatch,
+    State,
+    UnknownInstruction,
+    UnknownPlacement,
+    assess,
+    benefit_instructions,
+    passed,
+    placement_ended,
+    placement_started,
+    subsidy_instruction,
+    subsidy_payment,
+    year_to_date,
+)
+from services.benefits.registry import CitizenRow
+from services.benefits.rules import HoursStep, Month, Period, SubsidyReport, monthly_subsidy
+
+log = structlog.get_logger(__name__)
+
+_SECTORS: Mapping[Scheme, Sector | None] = {
+    Scheme.INTERNSHIP: None,
+    Scheme.WAGE_SUBSIDY_PRIVATE: Sector.PRIVATE,
+    Scheme.WAGE_SUBSIDY_PUBLIC: Sector.PUBLIC,
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the handlers need besides the unit of work, built once from the settings."""
+
+    rulebook: Rulebook
+    cipher: CprCipher
+    pseudonym_key: str
+
+
+async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, ctx: Context) -> UUID:
+    """Register validated rows in the caller's one transaction (all or nothing); a known citizen is replaced."""
+    import_id = uuid4()
+    citizens = []
+    for row in rows:
+        ref = citizen_ref(row.cpr, ctx.pseudonym_key)
+        citizens.append((row.citizen(ref), ctx.cipher.seal(row.cpr, ref)))
+    await store.upsert_citizens(uow.conn, import_id, citizens)
+    await store.record_import(uow.conn, import_id, source, len(citizens))
+    log.info("citizens_imported", import_id=str(import_id), citizens=len(citizens), source=source)
+    return import_id
+
+
+async def on_application_submitted(
+    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+) -> None:
+    """Assess the named citizen; one the registry does not hold fails the rule `citizen_unknown` (an outcome)."""
+    if citizen_ref(event.citizen_cpr, ctx.pseudonym_key) != event.citizen_ref:
+        raise PseudonymMismatch(f"application {event.application_id}: citizen_ref is not ours for its CPR number")
+    citizen = await store.citizen_for_update(uow.conn, event.citizen_ref)
+    period = Period(event.period.start, event.period.end)
+    assessment = assess(citizen, _SECTORS[event.scheme], period, ctx.rulebook)
+    uow.publish(
+        CitizenAssessed(
+            assessment_id=uuid4(),
+            citizen_ref=event.citizen_ref,
+            application_id=event.application_id,
+            scheme=event.scheme,
+            assessed_on=assessment.assessed_on,
+            target_group=TargetGroup(citizen.target_group if citizen else UNREGISTERED),
+            benefit=Benefit(citizen.benefit if citizen else NO_BENEFIT),
+            unemployed_weeks=assessment.unemployed_weeks,
+            rule_results=tuple(
+                RuleResultOut(rule=r.rule, passed=passed(r), reason=r.reason, rule_set_version=r.rule_set_version)
+                for r in assessment.results
+            ),
+            eligible=assessment.eligible,
+            max_duration_weeks=assessment.max_duration_weeks,
+            municipality_code=citizen.municipality if citizen else None,
+            has_qualifying_education=citizen.qualifying_education if citizen else None,
+        )
+    )
+    log.info("citizen_assessed", application_id=str(event.application_id), eligible=assessment.eligible)
+
+
+async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+    """Keep the placement; an internship keeps the benefit, a wage-subsidy job stops it or cuts it to a top-up."""
+    placement = Placement(
+        application_id=event.application_id,
+        citizen_ref=event.citizen_ref,
+        sector=_SECTORS[event.scheme],
+        employer_cvr=event.employer_cvr,
+        period=Period(event.period.start, event.period.end),
+        hours=tuple(HoursStep(step.from_date, step.hours_per_week) for step in event.weekly_hours),
+    )
+    if not await store.add_placement(uow.conn, placement):
+        log.info("placement_already_known", application_id=str(event.application_id))
+        return
+    wage_subsidy = placement.sector is not None
+    await _adjust(uow, placement, lambda benefit: placement_started(benefit, wage_subsidy, placement.period))
+
+
+async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+    """The days an extension adds change the benefit as the placement's first days did."""
+    placement = await _placement(uow, event.application_id)
+    previous_end = placement.period.end
+    assert previous_end is not None  # a confirmed placement always has an end
+    if event.new_end <= previous_end:
+        log.info("extension_already_applied", application_id=str(event.application_id))
+        return
+    await store.save_placement(uow.conn, placement.extended_to(event.new_end))
+    added = Period(previous_end + timedelta(days=1), event.new_end)
+    await _adjust(uow, placement, lambda benefit: placement_started(benefit, placement.sector is not None, added))
+
+
+async def on_placement_hours_changed(
+    event: PlacementHoursChanged, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+) -> None:
+    """New weekly hours limit the subsidised hours; the benefit itself does not depend on them."""
+    placement = await _placement(uow, event.application_id)
+    steps = (HoursStep(step.from_date, step.hours_per_week) for step in event.weekly_hours)
+    await store.save_placement(uow.conn, placement.with_hours(event.effective_from, steps))
+
+
+async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+    """A benefit stopped or cut for a wage-subsidy job is paid in full again from the next day."""
+    placement = await _placement(uow, event.application_id)
+    if placement.ended:
+        log.info("end_already_applied", application_id=str(event.application_id))
+        return
+    await store.save_placement(uow.conn, placement.ended_on(event.last_day))
+    wage_subsidy = placement.sector is not None
+    await _adjust(uow, placement, lambda benefit: placement_ended(benefit, wage_subsidy, event.last_day))
+
+
+async def on_wage_report_submitted(
+    event: WageReportSubmitted, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+) -> None:
+    """Pay the employer the month's subsidy, or for a correction only the difference to what the month had."""
+    placement = await _placement(uow, event.application_id)
+    if await store.report_known(uow.conn, event.report_id):
+        log.info("wage_report_already_handled", application_id=str(event.application_id))
+        return
+    month = Month.of(event.month.start)
+    reported = await store.reported_months(uow.conn, placement.application_id, month.year)
+    report = SubsidyReport(month, event.paid_hours, event.wage_costs_ore, event.sickness_refunds_ore)
+    calculation = monthly_subsidy(placement.wage_subsidy, report, year_to_date(reported, month), ctx.rulebook)
+    previous = next((m for m in reported if m.month == month), None)
+    payment = subsidy_payment(previous, calculation, placement.recoverable_ore)
+    await store.add_report(
+        uow.conn,
+        report_id=event.report_id,
+        application_id=placement.application_id,
+        month=month,
+        revision=payment.revision,
+        paid_hours=event.paid_hours,
+        wage_costs_ore=event.wage_costs_ore,
+        refunds_ore=event.sickness_refunds_ore,
+        payable_ore=payment.payable_ore,
+        calculation={k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(calculation).items()},
+    )
+    await store.save_placement(uow.conn, replace(placement, recoverable_ore=payment.recoverable_ore))
+    if payment.pay_ore > 0:
+        period = Period(event.month.start, event.month.end)
+        await _issue(uow, [subsidy_instruction(placement, month, period, payment)], ctx, {})
+    log.info(
+        "wage_report_handled",
+        application_id=str(event.application_id),
+        month=str(month),
+        revision=payment.revision,
+        payable_ore=payment.payable_ore,
+        paid_ore=payment.pay_ore,
+        recoverable_ore=payment.recoverable_ore,
+    )
+
+
+async def issue_benefit_payments(
+    batch: list[PayableCitizen], month: Month, uow: UnitOfWork, ctx: Context
+) -> list[Instruction]:
+    """A payment-run batch: each citizen's month in the ledger and on its way; keys issued before are skipped."""
+    instructions = [instruction for citizen in batch for instruction in benefit_instructions(citizen, month)]
+    return await _issue(uow, instructions, ctx, {citizen.citizen_ref: citizen.sealed_cpr for citizen in batch})
+
+
+async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+    """The back-office paid: the instruction is done (a settlement heard before changes nothing)."""
+    entry = await _ledger_entry(uow, event.instruction_id)
+    bound = log.bind(instruction_id=str(event.instruction_id))
+    if entry.state is State.SETTLED:
+        bound.info("settlement_already_recorded")
+        return
+    if entry.state is State.REISSUED:
+        bound.error("settled_after_reissue")  # its replacement may be paid too: someone must look
+    if event.amount_ore != entry.instruction.amount_ore:
+        bound.warning(
+            "settled_amount_differs", instructed_ore=entry.instruction.amount_ore, settled_ore=event.amount_ore
+        )
+    await store.record_settlement(
+        uow.conn, event.instruction_id, event.amount_ore, event.settled_on, event.bank_reference
+    )
+
+
+async def on_payment_failed(event: PaymentFailed, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+    """A failure the back-office retries leaves the instruction outstanding; any other makes it failed."""
+    entry = await _ledger_entry(uow, event.instruction_id)
+    if entry.state is not State.ISSUED:
+        log.warning("failure_after_answer_ignored", instruction_id=str(event.instruction_id), state=entry.state)
+        return
+    state = State.ISSUED if event.retryable else State.FAILED
+    await store.record_failure(uow.conn, event.instruction_id, state, event.code, event.reason)
+    log.info("payment_failed", instruction_id=str(event.instruction_id), code=event.code, retryable=event.retryable)
+
+
+async def reissue(instruction_id: UUID, uow: UnitOfWork, ctx: Context) -> Instruction:
+    """Issue a failed instruction again under a new key, once the reason it failed has been dealt with."""
+    entry = await _ledger_entry(uow, instruction_id)
+    if entry.state is not State.FAILED:
+        raise NotReissuable(f"instruction {instruction_id} is {entry.state}, not failed")
+    replacement = entry.instruction.reissued()
+    await store.add_replacement(uow.conn, entry.instruction, replacement)
+    ref = replacement.citizen_ref
+    payee_cpr = ctx.cipher.open(await store.sealed_cpr(uow.conn, ref), ref) if ref else None
+    uow.publish(_instruction_event(replacement, payee_cpr))
+    log.info("instruction_reissued", instruction_id=str(instruction_id), replacement=str(replacement.instruction_id))
+    return replacement
+
+
+async def _placement(uow: UnitOfWork, application_id: UUID) -> Placement:
+    placement = await store.placement_for_update(uow.conn, application_id)
+    if placement is None:
+        raise UnknownPlacement(f"placement {application_id} was never confirmed")
+    return placement
+
+
+async def _ledger_entry(uow: UnitOfWork, instruction_id: UUID) -> LedgerEntry:
+    entry = await store.instruction_for_update(uow.conn, instruction_id)
+    if entry is None:
+        raise UnknownInstruction(f"no payment instruction {instruction_id} was issued")
+    return entry
+
+
+async def _adjust(uow: UnitOfWork, placement: Placement, decide: Callable[[str], BenefitChange | None]) -> None:
+    """Publish what a placement's change does to the citizen's benefit, under the citizen's row lock."""
+    citizen = await store.citizen_for_update(uow.conn, placement.citizen_ref)
+    if citizen is None:
+        log.warning("benefit_not_adjusted_citizen_unknown", application_id=str(placement.application_id))
+        return
+    change = decide(citizen.benefit)
+    if change is None:
+        return
+    uow.publish(
+        BenefitAdjusted(
+            adjustment_id=uuid4(),
+            citizen_ref=citizen.citizen_ref,
+            application_id=placement.application_id,
+            benefit=Benefit(change.benefit),
+            change=Adjustment(change.change),
+            period=OpenPeriodOut(start=change.period.start, end=change.period.end),
+            reason=change.reason,
+        )
+    )
+
+
+async def _issue(
+    uow: UnitOfWork, instructions: list[Instruction], ctx: Context, sealed: Mapping[str, bytes]
+) -> list[Instruction]:
+    """Enter instructions in the ledger and publish those new to it; `sealed` holds the citizen payees' CPR."""
+    fresh = await store.add_instructions(uow.conn, instructions)
+    for instruction in fresh:
+        ref = instruction.citizen_ref
+        uow.publish(_instruction_event(instruction, ctx.cipher.open(sealed[ref], ref) if ref else None))
+    return fresh
+
+
+def _instruction_event(instruction: Instruction, payee_cpr: str | None) -> PaymentInstructionIssued:
+    """The instruction as the back-office reads it: a citizen payee by CPR number, an employer by CVR number."""
+    assert instruction.period.end is not None  # instructions cover closed periods
+    return PaymentInstructionIssued(
+        instruction_id=instruction.instruction_id,
+        idempotency_key=instruction.idempotency_key,
+        payee_kind=PayeeKind.CITIZEN if payee_cpr else PayeeKind.EMPLOYER,
+        payee_cpr=payee_cpr,
+        payee_cvr=instruction.payee_cvr,
+        amount_ore=instruction.amount_ore,
+        period=PeriodOut(start=instruction.period.start, end=instruction.period.end),
+        purpose=PaymentPurpose(instruction.purpose),
+        application_id=instruction.application_id,
+        due_on=instruction.due_on,
+    )

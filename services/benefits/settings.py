@@ -1,0 +1,26 @@
+"""Settings of the benefits service, read once at start-up from `BENEFITS_*` variables."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from jobbro.rulebook import REPOSITORY_RULES_DIR
+from jobbro.settings import ServiceSettings
+
+
+class BenefitsSettings(ServiceSettings):
+    """The kit's settings plus the CPR encryption key, the rule data and the payment run's batch size."""
+
+    model_config = SettingsConfigDict(env_prefix="BENEFITS_", frozen=True)
+
+    service: str = "benefits"
+    http_port: int = 8102
+    cpr_key: SecretStr = Field(
+        SecretStr("development-only-cpr-key"),
+        description="Secret from which the key encrypting CPR numbers at rest is derived; losing it loses them.",
+    )
+    rules_dir: Path = Field(REPOSITORY_RULES_DIR, description="Dated rule data (subsidy rates, prior unemployment…).")
+    payment_batch_size: int = Field(
+        1000, ge=1, description="Citizens per transaction in a payment run: memory and a crash's redo are one batch."
+    )

@@ -1,0 +1,325 @@
+"""All SQL of the benefits service; every function takes a connection (the unit of work's, or a reader's)."""
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from jobbro.rulebook import Sector
+from services.benefits.domain import (
+    NO_BENEFIT,
+    Citizen,
+    Instruction,
+    LedgerEntry,
+    PayableCitizen,
+    Placement,
+    Purpose,
+    ReportedMonth,
+    State,
+    Totals,
+)
+from services.benefits.rules import HoursStep, Month, Period
+
+_CITIZEN_FIELDS = (
+    "municipality, benefit, target_group, monthly_rate_ore, top_up_monthly_ore, birth_date, unemployed_since, "
+    "single_parent, upper_secondary_or_vocational_education, newly_graduated, qualifying_education"
+)
+_CITIZEN_UPDATES = ", ".join(f"EXCLUDED.{name}" for name in _CITIZEN_FIELDS.split(", "))
+
+
+async def upsert_citizens(conn: asyncpg.Connection, import_id: UUID, citizens: Iterable[tuple[Citizen, bytes]]) -> None:
+    """Write imported citizens with their sealed CPR numbers; a citizen imported before is replaced."""
+    await conn.executemany(
+        f"""INSERT INTO citizens (citizen_ref, cpr_sealed, import_id, {_CITIZEN_FIELDS})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            ON CONFLICT (citizen_ref) DO UPDATE SET
+                cpr_sealed = EXCLUDED.cpr_sealed, import_id = EXCLUDED.import_id, updated_at = now(),
+                ({_CITIZEN_FIELDS}) = ({_CITIZEN_UPDATES})""",
+        [
+            (
+                c.citizen_ref,
+                sealed,
+                import_id,
+                c.municipality,
+                c.benefit,
+                c.target_group,
+                c.monthly_rate_ore,
+                c.top_up_monthly_ore,
+                c.birth_date,
+                c.unemployed_since,
+                c.single_parent,
+                c.upper_secondary_or_vocational_education,
+                c.newly_graduated,
+                c.qualifying_education,
+            )
+            for c, sealed in citizens
+        ],
+    )
+
+
+async def record_import(conn: asyncpg.Connection, import_id: UUID, source: str, citizens: int) -> None:
+    await conn.execute(
+        "INSERT INTO citizen_imports (import_id, source, citizens) VALUES ($1, $2, $3)", import_id, source, citizens
+    )
+
+
+async def citizen_for_update(conn: asyncpg.Connection, citizen_ref: str) -> Citizen | None:
+    """The citizen, locked until the transaction ends: events about them are published in the order they happen."""
+    row = await conn.fetchrow(
+        f"SELECT citizen_ref, {_CITIZEN_FIELDS} FROM citizens WHERE citizen_ref = $1 FOR UPDATE", citizen_ref
+    )
+    return Citizen(**row) if row else None
+
+
+async def sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> bytes:
+    """The sealed CPR number of a registered citizen (the registry never forgets a citizen it paid)."""
+    return await conn.fetchval("SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1", citizen_ref)
+
+
+async def add_placement(conn: asyncpg.Connection, placement: Placement) -> bool:
+    """Keep a confirmed placement; False if it was known already (a confirmation delivered again)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO placements (application_id, citizen_ref, sector, employer_cvr, starts_on, ends_on, weekly_hours)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (application_id) DO NOTHING RETURNING true""",
+        placement.application_id,
+        placement.citizen_ref,
+        placement.sector,
+        placement.employer_cvr,
+        placement.period.start,
+        placement.period.end,
+        _hours_json(placement.hours),
+    )
+    return bool(inserted)
+
+
+async def placement_for_update(conn: asyncpg.Connection, application_id: UUID) -> Placement | None:
+    """The placement, locked until the transaction ends: its events are published in the order they happen."""
+    row = await conn.fetchrow("SELECT * FROM placements WHERE application_id = $1 FOR UPDATE", application_id)
+    if row is None:
+        return None
+    return Placement(
+        application_id=row["application_id"],
+        citizen_ref=row["citizen_ref"],
+        sector=Sector(row["sector"]) if row["sector"] else None,
+        employer_cvr=row["employer_cvr"],
+        period=Period(row["starts_on"], row["ends_on"]),
+        hours=tuple(
+            HoursStep(date.fromisoformat(s["from_date"]), Decimal(s["hours_per_week"])) for s in row["weekly_hours"]
+        ),
+        ended=row["ended"],
+        recoverable_ore=row["recoverable_ore"],
+    )
+
+
+async def save_placement(conn: asyncpg.Connection, placement: Placement) -> None:
+    await conn.execute(
+        """UPDATE placements SET ends_on = $2, weekly_hours = $3, ended = $4, recoverable_ore = $5
+           WHERE application_id = $1""",
+        placement.application_id,
+        placement.period.end,
+        _hours_json(placement.hours),
+        placement.ended,
+        placement.recoverable_ore,
+    )
+
+
+def _hours_json(hours: Iterable[HoursStep]) -> list[dict[str, str]]:
+    return [{"from_date": step.from_date.isoformat(), "hours_per_week": str(step.hours_per_week)} for step in hours]
+
+
+async def report_known(conn: asyncpg.Connection, report_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM wage_reports WHERE report_id = $1", report_id))
+
+
+async def reported_months(conn: asyncpg.Connection, application_id: UUID, year: int) -> list[ReportedMonth]:
+    """Each month of the placement's calendar year by its latest report."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (month) month, revision, payable_ore, wage_costs_ore FROM wage_reports
+           WHERE application_id = $1 AND month >= make_date($2, 1, 1) AND month < make_date($2 + 1, 1, 1)
+           ORDER BY month, revision DESC""",
+        application_id,
+        year,
+    )
+    return [ReportedMonth(Month.of(r["month"]), r["revision"], r["payable_ore"], r["wage_costs_ore"]) for r in rows]
+
+
+async def add_report(
+    conn: asyncpg.Connection,
+    *,
+    report_id: UUID,
+    application_id: UUID,
+    month: Month,
+    revision: int,
+    paid_hours: Decimal,
+    wage_costs_ore: int,
+    refunds_ore: int,
+    payable_ore: int,
+    calculation: dict[str, Any],
+) -> None:
+    await conn.execute(
+        """INSERT INTO wage_reports (report_id, application_id, month, revision, paid_hours, wage_costs_ore,
+                                     refunds_ore, payable_ore, calculation)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        report_id,
+        application_id,
+        month.first_day,
+        revision,
+        paid_hours,
+        wage_costs_ore,
+        refunds_ore,
+        payable_ore,
+        calculation,
+    )
+
+
+async def add_instructions(conn: asyncpg.Connection, instructions: list[Instruction]) -> list[Instruction]:
+    """Enter instructions in the ledger; return those whose idempotency key was new (only they may be sent)."""
+    if not instructions:
+        return []
+    columns = list(zip(*(_instruction_row(i) for i in instructions), strict=True))
+    new_keys = {
+        row["idempotency_key"]
+        for row in await conn.fetch(
+            """INSERT INTO payment_instructions (instruction_id, idempotency_key, purpose, month, period_start,
+                   period_end, amount_ore, due_on, citizen_ref, application_id, payee_cvr, replaces)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::date[], $6::date[],
+                                    $7::bigint[], $8::date[], $9::text[], $10::uuid[], $11::text[], $12::uuid[])
+               ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key""",
+            *columns,
+        )
+    }
+    return [i for i in instructions if i.idempotency_key in new_keys]
+
+
+def _instruction_row(instruction: Instruction, replaces: UUID | None = None) -> tuple[Any, ...]:
+    return (
+        instruction.instruction_id,
+        instruction.idempotency_key,
+        instruction.purpose,
+        instruction.month.first_day,
+        instruction.period.start,
+        instruction.period.end,
+        instruction.amount_ore,
+        instruction.due_on,
+        instruction.citizen_ref,
+        instruction.application_id,
+        instruction.payee_cvr,
+        replaces,
+    )
+
+
+async def add_replacement(conn: asyncpg.Connection, failed: Instruction, replacement: Instruction) -> None:
+    """Enter the replacement of a failed instruction and mark the failed one reissued."""
+    await conn.execute(
+        """INSERT INTO payment_instructions (instruction_id, idempotency_key, purpose, month, period_start,
+               period_end, amount_ore, due_on, citizen_ref, application_id, payee_cvr, replaces)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+        *_instruction_row(replacement, replaces=failed.instruction_id),
+    )
+    await conn.execute(
+        "UPDATE payment_instructions SET state = $2 WHERE instruction_id = $1", failed.instruction_id, State.REISSUED
+    )
+
+
+async def instruction_for_update(conn: asyncpg.Connection, instruction_id: UUID) -> LedgerEntry | None:
+    row = await conn.fetchrow("SELECT * FROM payment_instructions WHERE instruction_id = $1 FOR UPDATE", instruction_id)
+    if row is None:
+        return None
+    instruction = Instruction(
+        idempotency_key=row["idempotency_key"],
+        purpose=Purpose(row["purpose"]),
+        month=Month.of(row["month"]),
+        period=Period(row["period_start"], row["period_end"]),
+        amount_ore=row["amount_ore"],
+        due_on=row["due_on"],
+        citizen_ref=row["citizen_ref"],
+        application_id=row["application_id"],
+        payee_cvr=row["payee_cvr"],
+    )
+    return LedgerEntry(instruction, State(row["state"]))
+
+
+async def record_settlement(
+    conn: asyncpg.Connection, instruction_id: UUID, amount_ore: int, settled_on: date, bank_reference: str
+) -> None:
+    await conn.execute(
+        """UPDATE payment_instructions
+           SET state = $2, settled_ore = $3, settled_on = $4, bank_reference = $5, answered_at = now()
+           WHERE instruction_id = $1""",
+        instruction_id,
+        State.SETTLED,
+        amount_ore,
+        settled_on,
+        bank_reference,
+    )
+
+
+async def record_failure(conn: asyncpg.Connection, instruction_id: UUID, state: State, code: str, reason: str) -> None:
+    await conn.execute(
+        """UPDATE payment_instructions SET state = $2, failure_code = $3, failure_reason = $4, answered_at = now()
+           WHERE instruction_id = $1""",
+        instruction_id,
+        state,
+        code,
+        reason,
+    )
+
+
+async def reconciliation(conn: asyncpg.Connection, month: Month) -> list[Totals]:
+    """A month's ledger per purpose: instructions, and øre issued, settled, failed and still awaiting an answer."""
+    rows = await conn.fetch(
+        """SELECT purpose, count(*) AS instructions, sum(amount_ore)::bigint AS issued_ore,
+                  coalesce(sum(settled_ore) FILTER (WHERE state = 'settled'), 0)::bigint AS settled_ore,
+                  coalesce(sum(amount_ore) FILTER (WHERE state IN ('failed', 'reissued')), 0)::bigint AS failed_ore,
+                  coalesce(sum(amount_ore) FILTER (WHERE state = 'issued'), 0)::bigint AS outstanding_ore
+           FROM payment_instructions WHERE month = $1 GROUP BY purpose ORDER BY purpose""",
+        month.first_day,
+    )
+    return [Totals(**{**row, "purpose": Purpose(row["purpose"])}) for row in rows]
+
+
+async def recoverable_ore(conn: asyncpg.Connection) -> int:
+    """What employers owe back after downward corrections, not yet offset against later subsidy."""
+    return await conn.fetchval("SELECT coalesce(sum(recoverable_ore), 0)::bigint FROM placements")
+
+
+async def count_payable(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM citizens WHERE benefit <> $1", NO_BENEFIT)
+
+
+async def payable_citizens(
+    conn: asyncpg.Connection, month: Month, batch_size: int
+) -> AsyncIterator[list[PayableCitizen]]:
+    """Citizens with a benefit, in batches from a server-side cursor (the caller holds `conn`'s transaction), each
+    with the wage-subsidy periods overlapping the month: memory holds one batch, whatever the registry's size."""
+    cursor = await conn.cursor(
+        """SELECT c.citizen_ref, c.benefit, c.monthly_rate_ore, c.top_up_monthly_ore, c.cpr_sealed,
+                  coalesce(ws.starts, '{}') AS starts, coalesce(ws.ends, '{}') AS ends
+           FROM citizens c
+           LEFT JOIN LATERAL (
+               SELECT array_agg(p.starts_on ORDER BY p.starts_on) AS starts,
+                      array_agg(p.ends_on ORDER BY p.starts_on) AS ends
+               FROM placements p
+               WHERE p.citizen_ref = c.citizen_ref AND p.sector IS NOT NULL AND p.starts_on <= $2 AND p.ends_on >= $1
+           ) ws ON true
+           WHERE c.benefit <> $3
+           ORDER BY c.citizen_ref""",
+        month.first_day,
+        month.last_day,
+        NO_BENEFIT,
+    )
+    while rows := await cursor.fetch(batch_size):
+        yield [
+            PayableCitizen(
+                citizen_ref=row["citizen_ref"],
+                benefit=row["benefit"],
+                monthly_rate_ore=row["monthly_rate_ore"],
+                top_up_monthly_ore=row["top_up_monthly_ore"],
+                wage_subsidy_periods=tuple(Period(s, e) for s, e in zip(row["starts"], row["ends"], strict=True)),
+                sealed_cpr=row["cpr_sealed"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,72 @@
+"""The benefits service on real Kafka and PostgreSQL: settings on a fresh database and topic namespace."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from jobbro import db
+from jobbro.pseudonym import citizen_ref
+from jobbro.runtime import Runtime
+from jobbro.testing import running
+from jobbro.uow import UnitOfWork
+from services.benefits import handlers
+from services.benefits.app import SQL, create_context, create_runtime
+from services.benefits.handlers import Context
+from services.benefits.registry import ImportFormat, parse
+from services.benefits.settings import BenefitsSettings
+from tests.benefits.events import PSEUDONYM_KEY
+
+
+@pytest.fixture
+def settings(database: str, kafka_bootstrap: str, topic_prefix: str) -> BenefitsSettings:
+    return BenefitsSettings(
+        pg_dsn=database,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        pseudonym_key=PSEUDONYM_KEY,
+        outbox_poll_seconds=0.1,
+        retry_base_seconds=0.05,
+    )
+
+
+@pytest.fixture
+def ctx(settings: BenefitsSettings) -> Context:
+    return create_context(settings)
+
+
+@pytest.fixture
+async def pool(settings: BenefitsSettings) -> AsyncIterator[asyncpg.Pool]:
+    """The service's database, migrated, without the service running (as the commands see it)."""
+    pool = await db.create_pool(settings.pg_dsn, 4)
+    await db.migrate(pool, SQL)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def service(settings: BenefitsSettings, ctx: Context) -> AsyncIterator[Runtime]:
+    """The service in this process: migrated, consuming, relaying its outbox."""
+    async with running(create_runtime(settings, ctx)) as runtime:
+        yield runtime
+
+
+async def register(pool: asyncpg.Pool, ctx: Context, *rows: dict[str, Any]) -> list[str]:
+    """Import citizens as the CLI would; return their citizen references."""
+    async with UnitOfWork(pool, "/test") as uow:
+        await handlers.import_citizens(parse(json.dumps(rows).encode(), ImportFormat.JSON), "test", uow, ctx)
+        await uow.commit()
+    return [citizen_ref(row["cpr"], PSEUDONYM_KEY) for row in rows]
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    """Poll until `check` returns something truthy; fail with its last value after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := await check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {value!r} after {timeout}s")
+        await asyncio.sleep(0.1)
+    return value

@@ -1,0 +1,95 @@
+"""The employer's subsidy on real Kafka and PostgreSQL: a report pays once, a correction only its difference."""
+
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+
+from contracts import subsidy
+from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.common import Scheme
+from contracts.envelope import encode
+from jobbro.runtime import Runtime
+from jobbro.testing import produce, publish, read_events, read_topic
+from services.benefits import store
+from services.benefits.rules import Month
+from tests.benefits.events import CVR, placement_confirmed, wage_report
+from tests.benefits.integration.conftest import eventually
+
+
+async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_the_difference(
+    service: Runtime, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    placement = placement_confirmed(
+        "c-0123456789abcdef", Scheme.WAGE_SUBSIDY_PRIVATE, date(2023, 3, 1), date(2023, 8, 31)
+    )
+    march = wage_report(placement, date(2023, 3, 1), date(2023, 3, 31), "160")
+    _, march_record = encode(march, source="/jobbro/subsidy")
+    resent_march = replace(
+        march_record, headers={**march_record.headers, "ce_id": "0e0e0e0e-0000-4000-8000-000000000001"}
+    )
+    raised = wage_report(placement, date(2023, 3, 1), date(2023, 3, 31), "162")
+    lowered = wage_report(placement, date(2023, 3, 1), date(2023, 3, 31), "150")
+    april = wage_report(placement, date(2023, 4, 1), date(2023, 4, 30), "150")
+
+    await publish(kafka_bootstrap, topic_prefix, placement)
+    # the same record twice (a redelivery), and the same report again as a new event (a producer's retry)
+    prefixed = [replace(r, topic=topic_prefix + r.topic) for r in (march_record, march_record, resent_march)]
+    await produce(kafka_bootstrap, *prefixed)
+    await publish(kafka_bootstrap, topic_prefix, raised, lowered, april)
+
+    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
+    issued = [e for _, e in found if isinstance(e, PaymentInstructionIssued)]
+    application = placement.application_id
+    assert [(e.idempotency_key, e.amount_ore) for e in issued] == [
+        (f"wage_subsidy:{application}:2023-03", 1_378_560),  # 86.16 DKK × 160 hours
+        (f"wage_subsidy:{application}:2023-03:2", 17_232),  # 2 more hours
+        # the third March report lowers the month to 150 hours: 103_392 is owed back, offset in April
+        (f"wage_subsidy:{application}:2023-04", 1_292_400 - 103_392),
+    ]
+    assert {(e.payee_kind, e.payee_cvr, e.payee_cpr, e.application_id) for e in issued} == {
+        ("employer", CVR, None, application)
+    }
+    assert (issued[0].period.start, issued[0].period.end, issued[0].due_on) == (
+        date(2023, 3, 1),
+        date(2023, 3, 31),
+        date(2023, 4, 10),
+    )
+    assert max(Counter(e.idempotency_key for e in issued).values()) == 1
+
+    async def reports() -> list[tuple[str, int, int]]:
+        rows = await service.pool.fetch("SELECT month, revision, payable_ore FROM wage_reports ORDER BY received_at")
+        return [(f"{r['month']:%Y-%m}", r["revision"], r["payable_ore"]) for r in rows] if len(rows) == 4 else []
+
+    assert await eventually(reports) == [
+        ("2023-03", 1, 1_378_560),
+        ("2023-03", 2, 1_395_792),
+        ("2023-03", 3, 1_292_400),
+        ("2023-04", 1, 1_292_400),
+    ]
+    assert await service.pool.fetchval("SELECT recoverable_ore FROM placements") == 0
+    async with service.pool.acquire() as conn:
+        [march_totals] = await store.reconciliation(conn, Month(2023, 3))
+    assert (march_totals.purpose, march_totals.instructions, march_totals.issued_ore) == (
+        "wage_subsidy",
+        2,
+        1_378_560 + 17_232,
+    )
+
+
+async def test_a_wage_report_for_a_placement_never_confirmed_is_dead_lettered(
+    service: Runtime, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    never_confirmed = placement_confirmed(
+        "c-0123456789abcdef", Scheme.WAGE_SUBSIDY_PUBLIC, date(2023, 3, 1), date(2023, 8, 31)
+    )
+
+    await publish(
+        kafka_bootstrap, topic_prefix, wage_report(never_confirmed, date(2023, 3, 1), date(2023, 3, 31), "10")
+    )
+
+    [dead] = await read_topic(kafka_bootstrap, topic_prefix + subsidy.TOPIC + ".dlq", expect=1)
+    headers = {name: value.decode() for name, value in dead.headers}
+    assert (headers["dlq_consumer_group"], headers["dlq_error_class"]) == (
+        topic_prefix + "benefits.placements",
+        "UnknownPlacement",
+    )

@@ -1,0 +1,106 @@
+"""Settlements and the ledger on real Kafka and PostgreSQL: answers recorded once, failures reissued, totals exact."""
+
+from dataclasses import replace
+from uuid import uuid4
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.envelope import encode
+from jobbro.runtime import Runtime
+from jobbro.testing import produce, publish, read_events
+from services.benefits import api, payment_run
+from services.benefits.handlers import Context
+from services.benefits.rules import Month
+from services.benefits.settings import BenefitsSettings
+from tests.benefits.events import failed, settled
+from tests.benefits.factories import import_rows
+from tests.benefits.integration.conftest import eventually, register
+
+RATES = [1_000_001, 1_200_002, 1_400_003, 1_600_004, 1_800_005]
+
+
+async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    rows = import_rows(len(RATES))
+    for row, rate in zip(rows, RATES, strict=True):
+        row["monthly_rate_ore"] = rate
+    await register(service.pool, ctx, *rows)
+    await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
+    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
+    issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.amount_ore)
+    paid_twice, paid, retried, refused, unanswered = issued
+    app = FastAPI()
+    app.include_router(api.router(service, ctx))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://benefits")
+
+    _, record = encode(
+        settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore), source="/bo"
+    )
+    redelivered = replace(record, topic=topic_prefix + record.topic)
+    await produce(kafka_bootstrap, redelivered, redelivered)
+    await publish(
+        kafka_bootstrap,
+        topic_prefix,
+        settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore),  # a new event id
+        settled(paid.instruction_id, paid.idempotency_key, paid.amount_ore),
+        failed(retried.instruction_id, retried.idempotency_key, retryable=True),
+        settled(retried.instruction_id, retried.idempotency_key, retried.amount_ore),
+        failed(refused.instruction_id, refused.idempotency_key, retryable=False),
+    )
+    await eventually(
+        lambda: service.pool.fetchval(
+            """SELECT count(*) = 4 FROM payment_instructions
+               WHERE state IN ('settled', 'failed') AND answered_at IS NOT NULL"""
+        )
+    )
+
+    async with client:
+        reissued = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
+        again = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
+        unknown = await client.post(f"/admin/payment-instructions/{uuid4()}/reissue")
+        found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
+        [replacement] = [
+            e for _, e in found if isinstance(e, PaymentInstructionIssued) and e.idempotency_key.endswith("-1")
+        ]
+        await publish(
+            kafka_bootstrap,
+            topic_prefix,
+            settled(replacement.instruction_id, replacement.idempotency_key, replacement.amount_ore),
+        )
+        await eventually(
+            lambda: service.pool.fetchval(
+                "SELECT state = 'settled' FROM payment_instructions WHERE instruction_id = $1",
+                replacement.instruction_id,
+            )
+        )
+        report = (await client.get("/ledger/reconciliation/2026-11")).json()
+        empty = (await client.get("/ledger/reconciliation/2026-12")).json()
+        invalid = await client.get("/ledger/reconciliation/2026-13")
+
+    assert reissued.status_code == 201
+    assert reissued.json()["idempotency_key"] == f"{refused.idempotency_key}:reissue-1"
+    assert (replacement.idempotency_key, replacement.amount_ore) == (reissued.json()["idempotency_key"], RATES[3])
+    assert replacement.payee_cpr == refused.payee_cpr
+    assert (again.status_code, unknown.status_code, invalid.status_code) == (409, 404, 422)
+    issued_ore = sum(RATES) + RATES[3]
+    settled_ore = RATES[0] + RATES[1] + RATES[2] + RATES[3]
+    expected = {
+        "instructions": 6,
+        "issued_ore": issued_ore,
+        "settled_ore": settled_ore,
+        "failed_ore": RATES[3],
+        "outstanding_ore": RATES[4],
+    }
+    assert report["purposes"] == [{"purpose": "benefit", **expected}]
+    assert report["total"] == expected
+    assert expected["issued_ore"] == expected["settled_ore"] + expected["failed_ore"] + expected["outstanding_ore"]
+    assert unanswered.amount_ore == RATES[4]
+    assert (empty["purposes"], empty["total"]["issued_ore"]) == ([], 0)
+    answered = await service.pool.fetch(
+        "SELECT state, settled_ore, bank_reference FROM payment_instructions WHERE instruction_id = $1",
+        paid_twice.instruction_id,
+    )
+    assert [tuple(row) for row in answered] == [("settled", RATES[0], f"NETS-{paid_twice.instruction_id.hex[:8]}")]

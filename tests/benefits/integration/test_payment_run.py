@@ -1,0 +1,134 @@
+"""The monthly payment run on real Kafka and PostgreSQL: once per citizen and month, resumable, streaming."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+
+from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.common import Scheme
+from jobbro.infra import REPO
+from jobbro.runtime import Runtime
+from jobbro.testing import publish, read_events
+from services.benefits import payment_run, store
+from services.benefits.handlers import Context
+from services.benefits.rules import Month
+from services.benefits.settings import BenefitsSettings
+from tests.benefits.events import placement_confirmed
+from tests.benefits.factories import import_row, import_rows
+from tests.benefits.integration.conftest import eventually, register
+
+NOVEMBER = Month(2026, 11)
+
+
+async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_and_a_rerun_issues_nothing(
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    rows = [
+        *(import_row(monthly_rate_ore=1_000_000 + n) for n in range(5)),
+        import_row(
+            benefit="kontanthjaelp",
+            target_group="kontanthjaelp_job_ready",
+            monthly_rate_ore=1_200_000,
+            top_up_monthly_ore=300_000,
+        ),
+        import_row(benefit="none", target_group="self_supporting_job_ready", monthly_rate_ore=0),
+    ]
+    refs = await register(service.pool, ctx, *rows)
+    from_16th = [
+        placement_confirmed(refs[n], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 11, 16), date(2027, 2, 15)) for n in (0, 5)
+    ]
+    await publish(kafka_bootstrap, topic_prefix, *from_16th)
+    await eventually(lambda: service.pool.fetchval("SELECT count(*) = 2 FROM placements"))
+
+    first = await payment_run.run(service.pool, ctx, NOVEMBER, batch_size=2, source=settings.source)
+    again = await payment_run.run(service.pool, ctx, NOVEMBER, batch_size=2, source=settings.source)
+
+    expected = {
+        f"benefit:{refs[0]}:2026-11": 1_000_000 * 15 // 30,  # dagpenge stop on the 16th
+        **{f"benefit:{refs[n]}:2026-11": 1_000_000 + n for n in range(1, 5)},
+        f"benefit:{refs[5]}:2026-11": 1_200_000 * 15 // 30,
+        f"benefit_top_up:{refs[5]}:2026-11": 300_000 - 300_000 * 15 // 30,
+    }
+    assert (first.citizens, first.citizens_done, first.issued, first.issued_ore) == (6, 6, 7, sum(expected.values()))
+    assert (again.issued, again.issued_ore) == (0, 0)
+    found = [e for _, e in await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=7)]
+    assert len(found) == 7
+    assert {e.idempotency_key: e.amount_ore for e in found if isinstance(e, PaymentInstructionIssued)} == expected
+    cpr_of = {ref: row["cpr"] for ref, row in zip(refs, rows, strict=True)}
+    for event in found:
+        assert isinstance(event, PaymentInstructionIssued)
+        ref = event.idempotency_key.split(":")[1]
+        assert (event.payee_kind, event.payee_cpr, event.due_on) == ("citizen", cpr_of[ref], date(2026, 11, 30))
+
+
+async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_run_again(
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    rows = import_rows(3000)
+    for n, row in enumerate(rows):
+        row["monthly_rate_ore"] = 900_000 + n
+    refs = await register(service.pool, ctx, *rows)
+    command = [sys.executable, "-m", "services.benefits", "payment-run", "--month", "2026-11", "--batch-size", "10"]
+    env = {
+        **os.environ,
+        "BENEFITS_PG_DSN": settings.pg_dsn,
+        "BENEFITS_PSEUDONYM_KEY": settings.pseudonym_key,
+        "BENEFITS_LOG_JSON": "true",
+    }
+    with (tmp_path / "killed.log").open("wb") as log:
+        killed = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while killed.poll() is None and await _ledger_count(service.pool) < len(rows) // 3:
+            await asyncio.sleep(0.01)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    committed = await _ledger_count(service.pool)
+    assert killed.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-2000:]
+    assert 0 < committed < len(rows)
+
+    rerun = await asyncio.to_thread(subprocess.run, command, env=env, cwd=REPO, capture_output=True, text=True)
+
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"3000 citizens, {len(rows) - committed} instructions" in rerun.stdout
+    assert "3000/3000 citizens" in rerun.stderr  # progress
+    async with service.pool.acquire() as conn:
+        [totals] = await store.reconciliation(conn, NOVEMBER)
+    assert (totals.instructions, totals.issued_ore) == (3000, sum(900_000 + n for n in range(3000)))
+    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3000, timeout=120)
+    keys = [event.idempotency_key for _, event in found if isinstance(event, PaymentInstructionIssued)]
+    assert len(keys) == len(set(keys)) == 3000
+    assert set(keys) == {f"benefit:{ref}:2026-11" for ref in refs}
+
+
+async def _ledger_count(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM payment_instructions")
+
+
+async def test_a_runs_memory_does_not_grow_with_the_number_of_citizens(
+    pool: asyncpg.Pool, ctx: Context, settings: BenefitsSettings
+) -> None:
+    async def peak_of_run(month: Month) -> int:
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            done = await payment_run.run(pool, ctx, month, batch_size=200, source=settings.source)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert done.issued == done.citizens
+        return peak - before
+
+    await register(pool, ctx, *import_rows(1_000))
+    small = await peak_of_run(Month(2026, 10))
+    await register(pool, ctx, *import_rows(9_000))
+    large = await peak_of_run(Month(2026, 11))
+
+    assert large < small * 1.5, f"peak {large} bytes for 10 000 citizens, {small} for 1 000"
