@@ -15,6 +15,8 @@ from rich.table import Table
 from contracts.catalog import EVENT_TYPES, TOPICS
 from contracts.envelope import EnvelopeError, decode
 from contracts.provision import provision
+from demo import scenario, trail
+from demo.waiting import DidNotHappen
 from jobbro import stack
 from jobbro.infra import REPO, local_infrastructure
 from jobbro.log import redact
@@ -25,6 +27,9 @@ console = Console()
 
 PKI = REPO / ".local" / "pki"
 Prefix = Annotated[str, typer.Option(help="Topic namespace of the stack (empty: the catalog's own names).")]
+StackPrefix = Annotated[
+    str | None, typer.Option("--prefix", help="Topic namespace (default: the one the running stack was started with).")
+]
 
 
 @app.command()
@@ -73,7 +78,7 @@ def _print_status(bootstrap: str) -> None:
 @app.command()
 def tail(
     topic: Annotated[str, typer.Argument(help="A catalog topic, e.g. subsidy.applications.v1 (or its .dlq).")],
-    prefix: Prefix = "",
+    prefix: StackPrefix = None,
     from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record instead of new ones.")] = False,
     limit: Annotated[int, typer.Option(help="Stop after this many records (0: follow forever).")] = 0,
     personal_data: Annotated[bool, typer.Option(help="Show CPR numbers instead of masking them.")] = False,
@@ -82,7 +87,8 @@ def tail(
     known = {t.name for t in TOPICS} | {t.dlq for t in TOPICS}
     if topic not in known:
         raise typer.BadParameter(f"not a catalog topic; one of: {', '.join(sorted(known))}")
-    asyncio.run(_tail(local_infrastructure().kafka_bootstrap, prefix + topic, from_beginning, limit, personal_data))
+    namespace = stack.running_topic_prefix() if prefix is None else prefix
+    asyncio.run(_tail(local_infrastructure().kafka_bootstrap, namespace + topic, from_beginning, limit, personal_data))
 
 
 async def _tail(bootstrap: str, topic: str, from_beginning: bool, limit: int, personal_data: bool) -> None:
@@ -119,6 +125,22 @@ def _describe(headers: list[tuple[str, bytes]], value: bytes | None, key: bytes 
         "correlationid": str(meta.correlation_id),
         "data": event.model_dump(mode="json"),
     }
+
+
+@app.command()
+def demo(prefix: StackPrefix = None) -> None:
+    """Run the scenario on the running stack (`up` first): four applications, placements, payments, notices."""
+    infra = local_infrastructure()
+    prefix = stack.running_topic_prefix() if prefix is None else prefix
+    with console.status("demo…") as progress:
+        try:
+            result = asyncio.run(
+                scenario.run(stack.DEFAULT, infra, prefix, progress=lambda step: progress.update(f"demo: {step}…"))
+            )
+        except (DidNotHappen, scenario.DemoFailed) as failure:
+            console.print(f"[red]demo failed[/]: {failure}")
+            raise typer.Exit(1) from None
+    trail.print_report(console, result)
 
 
 @app.command()

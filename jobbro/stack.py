@@ -2,8 +2,11 @@
 stand-ins for what is outside Jobbro (the payment back-office, a mail server).
 
 Each process gets its own database, HTTP port, log file and pid file under `.local/`; `down` stops exactly the
-processes whose pid files `up` wrote (and only if the pid still runs that module).
+processes whose pid files `up` wrote (and only if the pid still runs that module). A `Layout` names other
+folders, ports and databases, so a second stack (the end-to-end test's) can run beside the first.
 """
+
+from __future__ import annotations
 
 import asyncio
 import json
@@ -12,27 +15,77 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 import httpx
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from demo import identity
 from jobbro.infra import REPO, Infrastructure
 from services.subsidy import devca
 
+log = structlog.get_logger(__name__)
 LOCAL = REPO / ".local"
-RUN = LOCAL / "run"
-LOGS = LOCAL / "logs"
+PORTS: Mapping[str, int] = MappingProxyType(
+    {"mailsink": 8125, "subsidy": 8101, "benefits": 8102, "activation": 8103, "notify": 8104, "backoffice": 8105}
+)
+"""The HTTP (mailsink: SMTP) port of each process of the stack `jobbro up` runs."""
+_MODULES = (
+    ("mailsink", "demo.mailsink"),
+    ("subsidy", "services.subsidy"),
+    ("benefits", "services.benefits"),
+    ("activation", "services.activation"),
+    ("notify", "services.notify"),
+    ("backoffice", "demo.backoffice"),
+)
 
 
-PKI = LOCAL / "pki"
-MAIL = LOCAL / "mail"
-DIGITAL_POST = LOCAL / "digital-post"
-MAIL_PORT = 8125
+@dataclass(frozen=True)
+class Layout:
+    """Where one stack lives: its files, ports and databases. `jobbro up` uses the default; a test its own, so it
+    can run beside a developer's stack."""
+
+    local: Path = LOCAL
+    ports: Mapping[str, int] = field(default_factory=PORTS.copy)
+    database_prefix: str = "jobbro_"
+    """Each process's database is this prefix plus its name (`deploy/local/infra` creates the default ones)."""
+
+    @property
+    def run(self) -> Path:
+        return self.local / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.local / "logs"
+
+    @property
+    def pki(self) -> Path:
+        return self.local / "pki"
+
+    @property
+    def mail(self) -> Path:
+        return self.local / "mail"
+
+    @property
+    def digital_post(self) -> Path:
+        return self.local / "digital-post"
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """Every process, in the order they start (the mail sink before notify sends to it)."""
+        return tuple(Service(name, module, self) for name, module in _MODULES)
+
+    def service(self, name: str) -> Service:
+        """The process called `name` in this layout."""
+        [found] = [s for s in self.services if s.name == name]
+        return found
 
 
 @dataclass(frozen=True)
@@ -41,8 +94,17 @@ class Service:
 
     name: str
     module: str
-    port: int
-    args: tuple[str, ...] = ()
+    layout: Layout
+
+    @property
+    def port(self) -> int:
+        return self.layout.ports[self.name]
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        if self.name == "mailsink":
+            return ("--dir", str(self.layout.mail), "--port", str(self.port))
+        return ()
 
     @property
     def url(self) -> str:
@@ -50,11 +112,11 @@ class Service:
 
     @property
     def pid_file(self) -> Path:
-        return RUN / f"{self.name}.pid"
+        return self.layout.run / f"{self.name}.pid"
 
     @property
     def log_file(self) -> Path:
-        return LOGS / f"{self.name}.log"
+        return self.layout.logs / f"{self.name}.log"
 
     @property
     def has_health(self) -> bool:
@@ -66,7 +128,7 @@ class Service:
             return {}
         prefix = self.name.upper() + "_"
         common = {
-            "PG_DSN": infra.database_dsn(f"jobbro_{self.name}"),
+            "PG_DSN": infra.database_dsn(self.layout.database_prefix + self.name),
             "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
             "HTTP_PORT": str(self.port),
             "TOPIC_PREFIX": topic_prefix,
@@ -76,52 +138,46 @@ class Service:
 
 
 def _own_settings(service: Service) -> dict[str, str]:
-    """What a service needs beyond the kit's settings, pointed at the local stack's files and stand-ins."""
+    """What a service needs beyond the kit's settings, pointed at the stack's own files and stand-ins."""
+    layout = service.layout
     if service.name == "subsidy":
         return {
-            "TRUST_ANCHORS": str(PKI / "ca.pem"),
-            "TRUST_CRLS": json.dumps([str(PKI / "crl.pem")]),
-            "TOKEN_ISSUER_KEY": (PKI / identity.PUBLIC).read_text(),
+            "TRUST_ANCHORS": str(layout.pki / "ca.pem"),
+            "TRUST_CRLS": json.dumps([str(layout.pki / "crl.pem")]),
+            "TOKEN_ISSUER_KEY": (layout.pki / identity.PUBLIC).read_text(),
             "LINK_BASE_URL": f"{service.url}/v1/representative-approval",
         }
     if service.name == "notify":
         return {
             "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(MAIL_PORT),
-            "DIGITAL_POST_DIR": str(DIGITAL_POST),
-            "PORTAL_URL": "http://127.0.0.1:8101",
+            "SMTP_PORT": str(layout.ports["mailsink"]),
+            "DIGITAL_POST_DIR": str(layout.digital_post),
+            "PORTAL_URL": layout.service("subsidy").url,
             "WEBHOOK_REQUIRE_HTTPS": "false",  # the demo's receiver listens on plain-HTTP loopback
             "DELIVERY_BACKOFF_SECONDS": "1",
         }
     return {}
 
 
-SERVICES = (
-    Service("mailsink", "demo.mailsink", MAIL_PORT, ("--dir", str(MAIL), "--port", str(MAIL_PORT))),
-    Service("subsidy", "services.subsidy", 8101),
-    Service("benefits", "services.benefits", 8102),
-    Service("activation", "services.activation", 8103),
-    Service("notify", "services.notify", 8104),
-    Service("backoffice", "demo.backoffice", 8105),
-)
+DEFAULT = Layout()
+SERVICES = DEFAULT.services
 
 
 def service(name: str) -> Service:
-    [found] = [s for s in SERVICES if s.name == name]
-    return found
+    return DEFAULT.service(name)
 
 
-def prepare() -> None:
+def prepare(layout: Layout = DEFAULT) -> None:
     """The development PKI and identity provider the subsidy service trusts.
 
     Made anew when absent or older than a day, since its CRL holds for a week; a running subsidy service
     keeps the CA it started with, so `up` makes it only while the subsidy service is down.
     """
-    ca = PKI / "ca.pem"
+    ca = layout.pki / "ca.pem"
     stale = not ca.exists() or time.time() - ca.stat().st_mtime > 24 * 3600
-    if stale and _running_pid(service("subsidy")) is None:
-        devca.write_dev_pki(PKI, datetime.now(UTC))
-    identity.ensure_issuer(PKI)
+    if stale and _running_pid(layout.service("subsidy")) is None:
+        devca.write_dev_pki(layout.pki, datetime.now(UTC))
+    identity.ensure_issuer(layout.pki)
 
 
 @dataclass(frozen=True)
@@ -147,8 +203,8 @@ def start(service: Service, infra: Infrastructure, topic_prefix: str = "") -> in
     """Start the service unless it runs already; return its pid."""
     if pid := _running_pid(service):
         return pid
-    RUN.mkdir(parents=True, exist_ok=True)
-    LOGS.mkdir(parents=True, exist_ok=True)
+    service.layout.run.mkdir(parents=True, exist_ok=True)
+    service.layout.logs.mkdir(parents=True, exist_ok=True)
     with service.log_file.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", service.module, *service.args],
@@ -159,7 +215,16 @@ def start(service: Service, infra: Infrastructure, topic_prefix: str = "") -> in
             start_new_session=True,  # outlives the CLI that started it
         )
     service.pid_file.write_text(str(process.pid))
+    (service.layout.run / "topic-prefix").write_text(topic_prefix)
     return process.pid
+
+
+def running_topic_prefix(layout: Layout = DEFAULT) -> str:
+    """The topic prefix the stack was last started with ("" for the catalog's own names)."""
+    try:
+        return (layout.run / "topic-prefix").read_text()
+    except OSError:
+        return ""
 
 
 def stop(service: Service, timeout: float = 30.0) -> bool:
@@ -191,13 +256,22 @@ async def wait_ready(service: Service, timeout: float = 90.0) -> None:
     raise RuntimeError(f"{service.name} not ready after {timeout:.0f}s:\n{_tail(service.log_file)}")
 
 
-async def status(bootstrap: str) -> list[ServiceStatus]:
-    lags = await consumer_lag(bootstrap)
+async def status(bootstrap: str, layout: Layout = DEFAULT) -> list[ServiceStatus]:
+    prefix = running_topic_prefix(layout)
+    try:
+        lags = await consumer_lag(bootstrap, tuple(f"{prefix}{service.name}." for service in layout.services))
+    except KafkaError as exc:  # the status of the processes is still worth showing
+        log.warning("consumer_lag_unknown", error=repr(exc))
+        lags = {}
     result = []
-    for service in SERVICES:
+    for service in layout.services:
         pid = _running_pid(service)
         ready = bool(pid) and await _ready(service)
-        own = {group: lag for group, lag in lags.items() if group.startswith(service.name + ".")}
+        own = {
+            group.removeprefix(prefix): lag
+            for group, lag in lags.items()
+            if group.startswith(prefix + service.name + ".")
+        }
         result.append(ServiceStatus(service, pid, ready, own))
     return result
 
@@ -214,19 +288,21 @@ async def _ready(service: Service) -> bool:
         return False
 
 
-async def consumer_lag(bootstrap: str) -> dict[str, int]:
-    """Per consumer group: end offsets minus committed offsets, summed over its partitions."""
+async def consumer_lag(bootstrap: str, group_prefixes: tuple[str, ...]) -> dict[str, int]:
+    """Per consumer group named `<one of group_prefixes>…`: end minus committed offsets, over its partitions."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        groups = [group for group, _protocol in await admin.list_consumer_groups()]
+        listed = await admin.list_consumer_groups()
+        groups = [group for group, _protocol in listed if group.startswith(group_prefixes)]
         committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
-        partitions = {tp for offsets in committed.values() for tp in offsets}
+        existing = set(await admin.list_topics())  # groups may outlive their topics
+        partitions = {tp for offsets in committed.values() for tp in offsets if tp.topic in existing}
         ends = await _end_offsets(bootstrap, partitions)
     finally:
         await admin.close()
     return {
-        group: sum(max(ends.get(tp, 0) - meta.offset, 0) for tp, meta in offsets.items() if meta.offset >= 0)
+        group: sum(max(ends[tp] - meta.offset, 0) for tp, meta in offsets.items() if tp in ends and meta.offset >= 0)
         for group, offsets in committed.items()
     }
 
@@ -234,7 +310,7 @@ async def consumer_lag(bootstrap: str) -> dict[str, int]:
 async def _end_offsets(bootstrap: str, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
     if not partitions:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=10_000)
     await consumer.start()
     try:
         return await consumer.end_offsets(list(partitions))

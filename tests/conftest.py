@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
-from jobbro.testing import create_database, drop_database, provisioned_prefix
+from jobbro.testing import create_database, delete_namespace, drop_database, provisioned_prefix
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,8 @@ async def database(infra: Infrastructure) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def topic_prefix(kafka_bootstrap: str) -> str:
+async def topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
     """A fresh namespace with every catalog topic (and its .dlq): services under test see only their events."""
-    return await provisioned_prefix(kafka_bootstrap)
+    prefix = await provisioned_prefix(kafka_bootstrap)
+    yield prefix
+    await delete_namespace(kafka_bootstrap, prefix)

@@ -22,7 +22,7 @@ from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
 from jobbro.rulebook import REPOSITORY_RULES_DIR
-from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
+from jobbro.testing import create_database, delete_namespace, drop_database, provisioned_prefix, publish, running
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
@@ -43,8 +43,10 @@ async def module_database(infra: Infrastructure) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def module_prefix(kafka_bootstrap: str) -> str:
-    return await provisioned_prefix(kafka_bootstrap)
+async def module_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
+    prefix = await provisioned_prefix(kafka_bootstrap)
+    yield prefix
+    await delete_namespace(kafka_bootstrap, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,56 @@
+"""A whole stack for the end-to-end test: every service and stand-in as its own OS process, started by the same
+machinery as `jobbro up`, but in its own `Layout` (free ports, a folder under tmp_path, fresh databases) and
+topic namespace, so it runs beside a developer's `jobbro up` stack without touching it."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from jobbro import stack
+from jobbro.infra import Infrastructure
+from jobbro.stack import Layout
+from jobbro.testing import unique
+
+
+@pytest.fixture
+async def running_stack(infra: Infrastructure, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Layout]:
+    """The stack, ready; afterwards its processes stopped (by pid file) and its databases dropped."""
+    layout = Layout(local=tmp_path / "local", ports=_free_ports(), database_prefix=unique("e2e") + "_")
+    databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
+    await _admin(infra, [f'CREATE DATABASE "{name}"' for name in databases])
+    stack.prepare(layout)
+    try:
+        for service in layout.services:
+            stack.start(service, infra, topic_prefix)
+        await asyncio.gather(*(stack.wait_ready(service) for service in layout.services))
+        yield layout
+    finally:
+        for service in reversed(layout.services):
+            stack.stop(service)
+        await _admin(infra, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases])
+
+
+def _free_ports() -> dict[str, int]:
+    """A port per process that nothing listens on now (the OS picks them; held together so they differ)."""
+    sockets = [socket.socket() for _ in stack.PORTS]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(stack.PORTS, sockets, strict=True)}
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def _admin(infra: Infrastructure, statements: list[str]) -> None:
+    """Run statements on the server's maintenance database (CREATE and DROP DATABASE cannot run elsewhere)."""
+    conn = await asyncpg.connect(infra.database_dsn("postgres"))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()

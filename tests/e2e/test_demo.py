@@ -1,0 +1,167 @@
+"""End to end: the demo's scenario on the whole stack as separate processes, on real Kafka and PostgreSQL, checked
+through the services' APIs and by reading the topics of its own namespace (so every event read is this run's)."""
+
+import io
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
+from contracts.notify import NotificationFailed, NotificationSent
+from contracts.payments import PaymentSettled
+from contracts.subsidy import ApplicationSubmitted
+from demo import identity, scenario, trail
+from demo.result import DemoResult
+from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
+from jobbro.infra import Infrastructure
+from jobbro.log import CPR_MASK
+from jobbro.stack import Layout
+from jobbro.testing import read_events
+
+
+async def test_the_demo_scenario_runs_through_every_service(
+    running_stack: Layout, infra: Infrastructure, topic_prefix: str
+) -> None:
+    result = await scenario.run(running_stack, infra, topic_prefix)
+
+    await _applications_ended_where_the_scenario_says(running_stack, result)
+    await _plans_hold_the_placements(running_stack, result)
+    await _benefits_were_adjusted(infra, topic_prefix, result)
+    await _payments_were_issued_and_settled(infra, topic_prefix, result)
+    await _people_and_integrators_were_told(infra, topic_prefix, running_stack, result)
+    assert {seen.meta.source for seen in result.events} == {
+        "/jobbro/subsidy",
+        "/jobbro/benefits",
+        "/jobbro/activation",
+        "/jobbro/notify",
+        "/jobbro/backoffice",
+    }
+    _the_report_shows_it_without_cpr_numbers(result)
+
+
+async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
+    expected = {
+        INTERNSHIP: ("confirmed", "automatic"),
+        WAGE_SUBSIDY: ("ended", "automatic"),
+        RATIO_BROKEN: ("rejected", "automatic"),
+        JUDGEMENT: ("confirmed", "caseworker"),
+    }
+    async with httpx.AsyncClient(base_url=layout.service("subsidy").url) as client:
+        for key, (state, decided_by) in expected.items():
+            outcome = result.outcome(key)
+            view = (await client.get(f"/v1/applications/{outcome.application_id}", headers=_caseworker(layout))).json()
+            assert (view["state"], view["decision"]["decided_by"]) == (state, decided_by), key
+            assert outcome.state == state
+    [broken] = result.outcome(RATIO_BROKEN).reasons
+    assert broken.startswith("ratio: ") and broken.endswith(
+        "may host 1 supported persons; with this placement it would host 2"
+    )
+    [judgement] = result.outcome(JUDGEMENT).reasons
+    assert judgement.startswith("ratio: ") and "the applicant overrode it" in judgement
+
+
+async def _plans_hold_the_placements(layout: Layout, result: DemoResult) -> None:
+    today = datetime.now(UTC).date()
+    async with httpx.AsyncClient(base_url=layout.service("activation").url) as client:
+        plans = {
+            key: (await client.get(f"/citizens/{result.outcome(key).citizen_ref}/plan")).json()["entries"]
+            for key in (INTERNSHIP, WAGE_SUBSIDY, JUDGEMENT)
+        }
+        rejected = await client.get(f"/citizens/{result.outcome(RATIO_BROKEN).citizen_ref}/plan")
+    for key, days in ((INTERNSHIP, 13), (JUDGEMENT, 27)):  # two weeks; the second extended to four
+        [entry] = plans[key]
+        start = datetime.fromisoformat(entry["period"]["start"]).date()
+        assert (entry["status"], entry["period"]["end"]) == ("recorded", str(start + timedelta(days=days))), key
+    [wage_subsidy] = plans[WAGE_SUBSIDY]
+    assert (wage_subsidy["status"], wage_subsidy["outcome"], wage_subsidy["last_day"]) == (
+        "ended",
+        "ended_early",
+        str(today),
+    )
+    assert rejected.status_code == 404 or rejected.json()["entries"] == []  # 404 until activation has its assessment
+    assert result.plans[INTERNSHIP] == plans[INTERNSHIP]
+
+
+async def _benefits_were_adjusted(infra: Infrastructure, prefix: str, result: DemoResult) -> None:
+    events = await read_events(infra.kafka_bootstrap, prefix + "benefits.adjustments.v1", expect=5)
+    changes: dict[str, list[str]] = {}
+    for _, event in events:
+        assert isinstance(event, BenefitAdjusted)
+        changes.setdefault(str(event.application_id), []).append(event.change.value)
+    assert changes == {
+        str(result.outcome(INTERNSHIP).application_id): ["continued"],
+        str(result.outcome(WAGE_SUBSIDY).application_id): ["top_up_granted", "resumed"],
+        str(result.outcome(JUDGEMENT).application_id): ["continued", "continued"],
+    }
+
+
+async def _payments_were_issued_and_settled(infra: Infrastructure, prefix: str, result: DemoResult) -> None:
+    issued = [
+        e for _, e in await read_events(infra.kafka_bootstrap, prefix + "benefits.payment-instructions.v1", expect=6)
+    ]
+    settled = [e for _, e in await read_events(infra.kafka_bootstrap, prefix + "payments.settlements.v1", expect=6)]
+    assert all(isinstance(event, PaymentInstructionIssued) for event in issued)
+    assert Counter(event.purpose.value for event in issued) == {"benefit": 4, "benefit_top_up": 1, "wage_subsidy": 1}
+    [subsidy] = [event for event in issued if event.purpose.value == "wage_subsidy"]
+    assert (subsidy.application_id, subsidy.payee_cvr) == (result.outcome(WAGE_SUBSIDY).application_id, "87654321")
+    assert all(isinstance(event, PaymentSettled) for event in settled)
+    assert {(e.instruction_id, e.amount_ore) for e in settled} == {(e.instruction_id, e.amount_ore) for e in issued}
+    total = result.reconciliation["total"]
+    assert total["instructions"] == 6 and total["outstanding_ore"] == 0 and total["failed_ore"] == 0
+    assert total["issued_ore"] == total["settled_ore"] == sum(event.amount_ore for event in issued)
+
+
+async def _people_and_integrators_were_told(
+    infra: Infrastructure, prefix: str, layout: Layout, result: DemoResult
+) -> None:
+    expected = sum(
+        sum(counts.values()) for counts in (*scenario.EXPECTED_NOTICES.values(), *scenario.EXPECTED_WEBHOOKS.values())
+    )
+    events = [
+        e for _, e in await read_events(infra.kafka_bootstrap, prefix + "notify.notifications.v1", expect=expected)
+    ]
+    assert not [event for event in events if isinstance(event, NotificationFailed)]
+    sent = [event for event in events if isinstance(event, NotificationSent)]
+    for key, counts in scenario.EXPECTED_NOTICES.items():
+        application_id = result.outcome(key).application_id
+        told = [e for e in sent if e.application_id == application_id and e.channel.value != "webhook"]
+        assert Counter(e.template for e in told) == counts, key
+    for notice in result.notices:
+        if notice.channel == "email":
+            mail = message_from_bytes(Path(notice.where).read_bytes(), policy=policy.default)
+            assert mail["Jobbro-Delivery-Id"] and mail["To"]
+        else:
+            assert notice.where.startswith(str(layout.digital_post)) and Path(notice.where).read_text()
+    assert len(result.notices) == sum(sum(counts.values()) for counts in scenario.EXPECTED_NOTICES.values())
+    webhooks: dict[str, Counter[str]] = {}
+    for delivery in result.webhooks:
+        webhooks.setdefault(delivery.application_id or "", Counter())[delivery.type.rsplit(".", 2)[-2]] += 1
+    assert webhooks == {
+        str(result.outcome(key).application_id): counts for key, counts in scenario.EXPECTED_WEBHOOKS.items()
+    }
+    assert result.webhooks_refused == 0
+    forwarded = [e for e in sent if e.channel.value == "webhook"]
+    assert len(forwarded) == len(result.webhooks)
+    assert len(result.webhook_log.read_text().splitlines()) == len(result.webhooks)
+
+
+def _caseworker(layout: Layout) -> dict[str, Any]:
+    token = identity.mint(layout.pki, subject="e2e-caseworker", role="caseworker", municipality=scenario.MUNICIPALITY)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _the_report_shows_it_without_cpr_numbers(result: DemoResult) -> None:
+    submitted = [s.event for s in result.events if isinstance(s.event, ApplicationSubmitted)]
+    paid = [s.event for s in result.events if isinstance(s.event, PaymentInstructionIssued) and s.event.payee_cpr]
+    assert len(submitted) == 4 and {e.citizen_cpr for e in submitted} == {CPR_MASK}
+    assert len(paid) == 5 and {e.payee_cpr for e in paid} == {CPR_MASK}
+    out = io.StringIO()
+    trail.print_report(Console(file=out, width=200), result)
+    report = out.getvalue()
+    assert all(outcome.label in report for outcome in result.applications)
+    assert "Reconciliation" in report and "with a valid HMAC signature, 0 refused" in report
