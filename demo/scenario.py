@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import os
 import secrets
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -39,7 +37,8 @@ from demo.result import DemoResult, Notice, Outcome
 from demo.trail import Seen, TopicWatcher
 from demo.waiting import eventually
 from demo.webhooks import WebhookReceiver
-from jobbro.infra import REPO, Infrastructure
+from jobbro import stack
+from jobbro.infra import Infrastructure
 from jobbro.log import redact
 from jobbro.rulebook import months_later
 from jobbro.stack import Layout
@@ -435,23 +434,14 @@ async def _payment_run(demo: _Run) -> str:
         lambda: _adjustments(demo, WAGE_SUBSIDY, 1),
         timeout=TIMEOUT,
     )
+    month = f"{demo.previous_month:%Y-%m}"
     benefits = demo.layout.service("benefits")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.benefits",
-        "payment-run",
-        "--month",
-        f"{demo.previous_month:%Y-%m}",
-        cwd=REPO,
-        env={**os.environ, **benefits.env(demo.infra, demo.prefix)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    done = await asyncio.to_thread(
+        stack.run_command, benefits, demo.infra, demo.prefix, "payment-run", "--month", month
     )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise DemoFailed(f"the payment run failed ({process.returncode}): {redact(err.decode()[-2000:])}")
-    return out.decode().strip()
+    if done.returncode != 0:
+        raise DemoFailed(f"the payment run failed ({done.returncode}): {redact(done.stderr[-2000:])}")
+    return done.stdout.strip()
 
 
 async def _extend_internship(demo: _Run) -> None:

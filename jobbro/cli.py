@@ -3,11 +3,15 @@
 import asyncio
 import json
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from aiokafka import AIOKafkaConsumer
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
@@ -15,12 +19,12 @@ from rich.table import Table
 from contracts.catalog import EVENT_TYPES, TOPICS
 from contracts.envelope import EnvelopeError, decode
 from contracts.provision import provision
-from demo import scenario, trail
+from demo import identity, scenario, trail
 from demo.waiting import DidNotHappen
 from jobbro import stack
 from jobbro.infra import REPO, local_infrastructure
 from jobbro.log import redact
-from services.subsidy import devca
+from services.subsidy import devca, signing
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich", pretty_exceptions_show_locals=False)
 console = Console()
@@ -162,6 +166,70 @@ def sign(
     raise typer.Exit(
         devca.main(["sign", "--key", str(key), "--chain", str(chain), "--document", str(document), "--out", str(out)])
     )
+
+
+@app.command("import-citizens")
+def import_citizens(
+    file: Annotated[Path, typer.Argument(help="Citizens as CSV (.csv) or JSON (.json), one per row.", exists=True)],
+    url: Annotated[str | None, typer.Option(help="The benefits service (default: the local stack's).")] = None,
+) -> None:
+    """Import citizens into the benefit registry: every row, or none (each bad row named)."""
+    media_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
+    endpoint = (url or stack.service("benefits").url) + "/admin/citizens/import"
+    response = httpx.post(endpoint, content=file.read_bytes(), headers={"content-type": media_type}, timeout=60)
+    _print_response(response)
+
+
+@app.command("payment-run")
+def payment_run(month: Annotated[str, typer.Option(help="The month to pay, YYYY-MM.")]) -> None:
+    """Issue every citizen's benefit payment instructions for a month (re-running a month issues nothing new)."""
+    infra = local_infrastructure()
+    with console.status(f"payment run {month}…"):
+        done = stack.run_command(
+            stack.service("benefits"), infra, stack.running_topic_prefix(), "payment-run", "--month", month
+        )
+    console.print(done.stdout.strip() or redact(done.stderr.strip()[-2000:]))
+    raise typer.Exit(done.returncode)
+
+
+@app.command()
+def submit(
+    application: Annotated[Path, typer.Argument(help="The application form, JSON (see /docs of subsidy).")],
+    cvr: Annotated[str, typer.Option(help="The employer submitting (its bearer token names this CVR).")],
+    signature: Annotated[
+        Path | None, typer.Option(help="A JWS from `jobbro sign`; without it the form is signed now.")
+    ] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Repeat a submission safely (default: new).")] = None,
+    url: Annotated[str | None, typer.Option(help="The subsidy service (default: the local stack's).")] = None,
+    pki: Annotated[Path, typer.Option(help="Where the employer's development key and certificate are.")] = PKI,
+) -> None:
+    """Submit an application as the employer, signed with its development certificate.
+
+    A repeat with the same --idempotency-key must send the same request: pass the same --signature (a new
+    signature carries a new signing time, and the service refuses a key reused with a different request).
+    """
+    form = json.loads(application.read_text())
+    jws = signature.read_text().strip() if signature else _sign(form, pki / f"employer-{cvr}.key.pem", pki)
+    token = identity.mint(pki, subject=f"cli-{cvr}", role="employer", cvr=cvr)
+    response = httpx.post(
+        (url or stack.service("subsidy").url) + "/v1/applications",
+        json={"application": form, "signature": jws},
+        headers={"authorization": f"Bearer {token}", "idempotency-key": idempotency_key or str(uuid.uuid4())},
+        timeout=30,
+    )
+    _print_response(response)
+
+
+def _sign(form: dict[str, object], key_file: Path, pki: Path) -> str:
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    chain = x509.load_pem_x509_certificates((pki / key_file.name.replace(".key.pem", ".pem")).read_bytes())
+    return signing.sign(form, key, chain)  # type: ignore[arg-type]
+
+
+def _print_response(response: httpx.Response) -> None:
+    console.print_json(response.text) if response.text else console.print(str(response.status_code))
+    if response.is_error:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -219,6 +219,17 @@ def start(service: Service, infra: Infrastructure, topic_prefix: str = "") -> in
     return process.pid
 
 
+def run_command(service: Service, infra: Infrastructure, topic_prefix: str, *args: str) -> subprocess.CompletedProcess:
+    """Run one of the service's own commands (`python -m services.<name> …`) with the settings it runs with."""
+    return subprocess.run(
+        [sys.executable, "-m", service.module, *args],
+        cwd=REPO,
+        env={**os.environ, **service.env(infra, topic_prefix)},
+        capture_output=True,
+        text=True,
+    )
+
+
 def running_topic_prefix(layout: Layout = DEFAULT) -> str:
     """The topic prefix the stack was last started with ("" for the catalog's own names)."""
     try:
