@@ -8,6 +8,7 @@ was (the record is sought back and redelivered), so nothing is skipped while Pos
 """
 
 import asyncio
+import dataclasses
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -64,6 +65,18 @@ def dead_letter_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
+async def _tolerant_parse(record: ConsumerRecord, original: Callable[[ConsumerRecord], Awaitable[Any]]) -> Any:
+    """Parse a record whose header values are not UTF-8 too: FastStream decodes every header before `handle`
+    runs and would drop such a record unhandled; `handle` still sees the original bytes and dead-letters it."""
+    try:
+        return await original(record)
+    except UnicodeDecodeError:
+        escaped = [(name, value.decode("utf-8", "backslashreplace").encode()) for name, value in record.headers]
+        message = await original(dataclasses.replace(record, headers=escaped))
+        message.raw_message = record
+        return message
+
+
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
     """Leave the body undecoded: FastStream's JSON decoding would fail on a poison record before it can be
     dead-lettered, and the ack policy would then redeliver it forever."""
@@ -101,6 +114,7 @@ class EventConsumer:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             title=f"{self.group}:{self.topic}",
+            parser=_tolerant_parse,
             decoder=_raw_body,
         )
         async def _on_record(message: KafkaMessage) -> None:
