@@ -65,7 +65,8 @@ TOPICS: tuple[Topic, ...] = (
         events=subsidy.EVENTS,
         consumers=("benefits", "activation", "notify"),
         config=EVENT_STREAM,
-        description="The life of each subsidy application and of the placement it becomes.",
+        description="The life of each subsidy application (for a named citizen, or for a position until its citizen"
+        " is named) and of the placement it becomes.",
     ),
     Topic(
         name=benefits.ASSESSMENTS,

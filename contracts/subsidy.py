@@ -1,6 +1,9 @@
 """Events of the subsidy service: an application's life from submission to the end of the placement.
 
 All travel on `subsidy.applications.v1`, keyed by `application_id`, so one application's events stay in order.
+An application for a position starts without a citizen (`PositionApplicationSubmitted`, `PositionDecided`,
+`PositionWithdrawn`); once the employer names the citizen for the approved position, `ApplicationSubmitted` follows
+under the same id and the application goes on like any other.
 """
 
 from __future__ import annotations
@@ -104,6 +107,48 @@ class ApplicationSubmitted(SubsidyEvent):
     )
     citizen_language: Language = Field(
         default=Language.DA, description="The language the citizen is written to in.", examples=["da"]
+    )
+
+
+class PositionApplicationSubmitted(SubsidyEvent):
+    """The employer signed an application for a position, naming no citizen.
+
+    It carries no citizen at all: the position is decided on the employer's side first (`PositionDecided`); when
+    the employer names the citizen for an approved position, `ApplicationSubmitted` follows under the same id.
+    """
+
+    type: ClassVar[str] = "dk.jobbro.subsidy.position-application-submitted.v1"
+
+    scheme: Scheme = Field(description="The scheme applied for.", examples=["wage_subsidy_private"])
+    employer_cvr: Cvr = Field(description="CVR number of the employer.", examples=["12345678"])
+    production_unit: PNumber = Field(
+        description="P-number of the workplace; the ratio rule counts per production unit.", examples=["1012345678"]
+    )
+    employer_name: str = Field(min_length=1, description="The employer's registered name.", examples=["Hansen VVS ApS"])
+    position_title: str = Field(min_length=1, description="Title of the job or internship.", examples=["VVS-assistent"])
+    employment_goal: str = Field(
+        min_length=1,
+        description="The employment goal the position offers a citizen.",
+        examples=["Job som VVS-assistent"],
+    )
+    period: Period = Field(description="Planned period of the placement.", examples=[_PERIOD])
+    weekly_hours: WeeklyHours = Field(description="Planned weekly hours, as steps.", examples=[WEEKLY_HOURS_EXAMPLE])
+    ordinary_employees_fte: Fte = Field(
+        description="Ordinary employees at the production unit in full-time equivalents, as declared by the employer.",
+        examples=["12.00"],
+    )
+    signed_at: datetime = Field(
+        description="When the employer signed the application.", examples=["2026-02-10T09:15:00+01:00"]
+    )
+    employer_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Where the employer is told of the position's decision; without it, Digital Post by CVR number.",
+        examples=["ansoegning@hansen-vvs.dk"],
+        json_schema_extra=personal(PersonalData.CONTACT),
+    )
+    employer_language: Language = Field(
+        default=Language.DA, description="The language the employer is written to in.", examples=["da"]
     )
 
 
@@ -235,6 +280,58 @@ class ApplicationRejected(SubsidyEvent):
     )
 
 
+class PositionVerdict(StrEnum):
+    """What the decision on a position says."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REFERRED = "referred"
+
+
+class PositionDecided(SubsidyEvent):
+    """A position was decided on the employer's side: approved, rejected, or referred to a caseworker.
+
+    Once approved, the employer may name a citizen for it; a referral is followed by the caseworker's decision,
+    another `PositionDecided`. The rules about the citizen (their target group's maximum, benefits' and
+    activation's checks) are decided after the citizen is named, and published as for any application.
+    """
+
+    type: ClassVar[str] = "dk.jobbro.subsidy.position-decided.v1"
+
+    verdict: PositionVerdict = Field(description="The verdict on the position.", examples=["approved"])
+    decided_by: Decider = Field(description="Whether the rules or a caseworker decided.", examples=["automatic"])
+    rule_results: tuple[RuleResult, ...] = Field(
+        min_length=1,
+        description="Every rule evaluated on the employer's side; `passed` is false for a failed rule and for one"
+        " a caseworker must judge.",
+        examples=[[RULE_RESULT_EXAMPLE]],
+    )
+    reasons: tuple[RuleResult, ...] = Field(
+        description="The rules behind a rejection (every failed rule, or the questions a caseworker rejected on) or a"
+        " referral (every rule a caseworker must judge); empty when approved.",
+        examples=[
+            [],
+            [
+                {
+                    "rule": "internship_hours",
+                    "passed": False,
+                    "reason": "40.00 hours a week from 2026-03-02 is outside 0 to 37 hours",
+                    "rule_set_version": "internship-2018.1",
+                }
+            ],
+        ],
+    )
+    remark: str | None = Field(
+        default=None, description="The caseworker's remark, if any.", examples=["Stillingen er ny; godkendt."]
+    )
+
+    @model_validator(mode="after")
+    def _reasons_unless_approved(self) -> PositionDecided:
+        if (self.verdict is PositionVerdict.APPROVED) != (not self.reasons):
+            raise ValueError("a rejection or referral gives its reasons; an approval has none")
+        return self
+
+
 class PlacementConfirmed(SubsidyEvent):
     """The employer gave final approval and both parties were told: the citizen may start.
 
@@ -354,6 +451,17 @@ class ApplicationWithdrawn(SubsidyEvent):
     )
 
 
+class PositionWithdrawn(SubsidyEvent):
+    """An application for a position was withdrawn before a citizen was named for it."""
+
+    type: ClassVar[str] = "dk.jobbro.subsidy.position-withdrawn.v1"
+
+    withdrawn_by: Withdrawer = Field(description="Who withdrew it.", examples=["employer"])
+    reason: str | None = Field(
+        default=None, description="The stated reason, if any.", examples=["Stillingen er besat."]
+    )
+
+
 class WageReportSubmitted(SubsidyEvent):
     """The employer reported a month of a wage-subsidy placement: the subsidy is rate times paid hours, in arrears."""
 
@@ -396,4 +504,7 @@ EVENTS: tuple[type[Event], ...] = (
     PlacementEnded,
     ApplicationWithdrawn,
     WageReportSubmitted,
+    PositionApplicationSubmitted,
+    PositionDecided,
+    PositionWithdrawn,
 )

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
-from jobbro import db
+from jobbro import db, problems
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
@@ -117,6 +117,7 @@ def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any
             await runtime.stop()
 
     app = FastAPI(title=f"Jobbro {settings.service}", lifespan=lifespan, **fastapi_kwargs)
+    problems.install_defaults(app)
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

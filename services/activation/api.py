@@ -13,6 +13,7 @@ import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from jobbro.problems import code_of, problem
 from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime
 from services.activation import queries
@@ -82,11 +83,7 @@ async def _read(
             return present(await query(conn))
     except tuple(_PROBLEMS) as exc:
         status, title = _PROBLEMS[type(exc)]
-        return JSONResponse(
-            {"type": "about:blank", "title": title, "status": status, "detail": str(exc)},
-            status_code=status,
-            media_type="application/problem+json",
-        )
+        return problem(status, code_of(exc), str(exc), title)
 
 
 def _today() -> date:

@@ -25,6 +25,9 @@ class CitizenNotFound(LookupError):
     """Activation knows neither a plan entry nor an assessment of this citizen."""
 
 
+_MAX_MONTHS = 120
+
+
 class InvalidWindow(ValueError):
     """A statistics window that ends before it starts."""
 
@@ -68,10 +71,15 @@ class Window:
 
     @classmethod
     def of(cls, start: date | None, end: date) -> Window:
-        """From `start` (default: the first day of the twelfth month back) to `end`."""
-        start = start or months_later(end.replace(day=1), -11)
+        """From `start` (default: the first day of the twelfth month back) to `end`, ten years at most."""
+        try:
+            start = start or months_later(end.replace(day=1), -11)
+        except ValueError:
+            raise InvalidWindow(f"no twelve months before {end} in the calendar") from None
         if end < start:
             raise InvalidWindow(f"the window ends ({end}) before it starts ({start})")
+        if (end.year - start.year) * 12 + end.month - start.month >= _MAX_MONTHS:
+            raise InvalidWindow(f"the window spans more than {_MAX_MONTHS} months")
         return cls(start, end)
 
 

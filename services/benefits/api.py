@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from services.benefits import handlers, registry, store
 from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction
@@ -32,7 +33,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         """Import citizens from a CSV (`text/csv`) or JSON (`application/json`) body: all rows, or none."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type not in _FORMATS:
-            return _problem(415, "Send text/csv or application/json", f"not an import format: {media_type!r}")
+            return problem(415, "unsupported_format", f"Send text/csv or application/json, not {media_type!r}.")
         try:
             rows = registry.parse(await request.body(), _FORMATS[media_type])
         except ImportRejected as exc:
@@ -76,11 +77,5 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
 
 
 def _domain_problem(exc: Exception, **extra: Any) -> JSONResponse:
-    status, title = next(problem for kind, problem in _PROBLEMS.items() if isinstance(exc, kind))
-    return _problem(status, title, str(exc), **extra)
-
-
-def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    status, title = next(found for kind, found in _PROBLEMS.items() if isinstance(exc, kind))
+    return problem(status, code_of(exc), str(exc), title, **extra)

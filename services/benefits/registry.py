@@ -44,6 +44,10 @@ class ImportRejected(BenefitsError):
         self.rejections = rejections
 
 
+_MAX_MONTHLY_ORE = 10_000_000_00
+"""Ten million kroner a month: far above any benefit, far below what the ledger's bigint columns hold."""
+
+
 class CitizenRow(BaseModel):
     """One citizen as the import states them; CSV cells arrive as text and are read like JSON values."""
 
@@ -53,8 +57,10 @@ class CitizenRow(BaseModel):
     municipality: str = Field(pattern=r"^\d{3}$", description="Municipality code (kommunekode).")
     benefit: Benefit
     target_group: TargetGroup
-    monthly_rate_ore: int = Field(ge=0, description="The benefit a full month pays, in øre.")
-    top_up_monthly_ore: int = Field(0, ge=0, description="The top-up a full month pays during a wage-subsidy job.")
+    monthly_rate_ore: int = Field(ge=0, le=_MAX_MONTHLY_ORE, description="The benefit a full month pays, in øre.")
+    top_up_monthly_ore: int = Field(
+        0, ge=0, le=_MAX_MONTHLY_ORE, description="The top-up a full month pays during a wage-subsidy job."
+    )
     birth_date: date
     unemployed_since: date | None = None
     single_parent: bool
@@ -118,7 +124,7 @@ def parse(content: bytes, fmt: ImportFormat) -> list[CitizenRow]:
     try:
         text = content.decode("utf-8-sig")
         records = _csv_records(text) if fmt is ImportFormat.CSV else _json_records(text)
-    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+    except (UnicodeDecodeError, ValueError, csv.Error, RecursionError) as exc:
         raise ImportRejected([Rejection(0, None, _file_problem(exc))]) from None
     rows, rejections = _validated(records)
     if not rows and not rejections:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from services.notify import handlers
 from services.notify.domain import Subscription, SubscriptionRefused, UnknownSubscription
@@ -51,11 +52,7 @@ class CreatedSubscription(SubscriptionView):
 
 def _problem(exc: Exception) -> JSONResponse:
     status, title = _PROBLEMS[type(exc)]
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": str(exc)},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+    return problem(status, code_of(exc), str(exc), title)
 
 
 def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:

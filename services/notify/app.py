@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.catalog import EVENT_TYPES
-from contracts.subsidy import ApplicationSubmitted
+from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted
 from jobbro.runtime import Runtime, create_http_app
 from services.notify import api, handlers, notices
 from services.notify.delivery import DeliveryWorker
@@ -32,20 +32,18 @@ def create_context(settings: NotifySettings) -> handlers.Context:
 
 
 def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime:
-    """Every event of the topics read goes to `on_event` (notices and webhooks), the submission to the projection."""
+    """Every event of the topics read goes to `on_event` (notices and webhooks), the submissions to the projection."""
+    projections = {
+        ApplicationSubmitted: handlers.on_application_submitted,
+        PositionApplicationSubmitted: handlers.on_position_submitted,
+    }
     runtime = Runtime(settings, SQL)
     for topic in notices.CONSUMED:
         runtime.consume(
             topic.name,
             group=f"notify.{topic.name}",
             catalog=EVENT_TYPES,
-            handlers={
-                model: partial(
-                    handlers.on_application_submitted if model is ApplicationSubmitted else handlers.on_event,
-                    ctx=context,
-                )
-                for model in topic.events
-            },
+            handlers={model: partial(projections.get(model, handlers.on_event), ctx=context) for model in topic.events},
         )
     return runtime
 

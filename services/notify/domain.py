@@ -70,15 +70,18 @@ def company(cvr: str, language: str = DEFAULT_LANGUAGE) -> Recipient:
 
 @dataclass(frozen=True)
 class Audience:
-    """Who to tell about one application, as its submission named them."""
+    """Who to tell about one application, as its submission named them.
+
+    An application for a position names no citizen (`citizen_ref` None) until `ApplicationSubmitted` completes it.
+    """
 
     application_id: UUID
     scheme: str
     position_title: str
     start: date
     end: date
-    citizen_ref: str
-    citizen_language: str
+    citizen_ref: str | None
+    citizen_language: str | None
     employer_cvr: str
     employer_name: str
     employer_email: str | None
@@ -91,7 +94,10 @@ class Audience:
         return company(self.employer_cvr, self.employer_language)
 
     def citizen(self) -> Recipient:
-        return citizen(self.citizen_ref, self.citizen_language)
+        """The citizen named; for a position no citizen is named yet, and nobody can be told."""
+        if self.citizen_ref is None:
+            raise UnknownApplication(f"no citizen is named yet for application {self.application_id}")
+        return citizen(self.citizen_ref, self.citizen_language or DEFAULT_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -167,8 +173,12 @@ class Subscription:
 
 def check_subscription(url: str, event_types: Iterable[str], offered: frozenset[str], *, https_only: bool) -> None:
     """Refuse a URL that is not absolute HTTP(S) (or not HTTPS where required) and event types not offered."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port  # `port` raises for one out of range
+    except ValueError as exc:
+        raise SubscriptionRefused(f"the URL is malformed: {exc}") from None
+    if parts.scheme not in ("https", "http") or not hostname:
         raise SubscriptionRefused("the URL must be an absolute http(s) URL")
     if https_only and parts.scheme != "https":
         raise SubscriptionRefused("the URL must use https")

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import structlog
 
 from contracts.envelope import Event, Metadata
-from contracts.subsidy import ApplicationSubmitted
+from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted
 from jobbro.uow import UnitOfWork
 from services.notify import notices, store, webhooks
 from services.notify.domain import (
@@ -43,7 +43,10 @@ class Context:
 
 
 async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
-    """Remember whom to tell about the application, and in which language; its CPR number is not kept."""
+    """Remember whom to tell about the application, and in which language; its CPR number is not kept.
+
+    For an application that began as a position, this completes its audience with the citizen.
+    """
     audience = Audience(
         application_id=event.application_id,
         scheme=event.scheme.value,
@@ -58,6 +61,27 @@ async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, 
         employer_language=event.employer_language.value,
     )
     await store.save_audience(uow.conn, audience)
+
+
+async def on_position_submitted(
+    event: PositionApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context
+) -> None:
+    """Remember whom to tell about an application for a position (no citizen yet); webhooks get it like any event."""
+    audience = Audience(
+        application_id=event.application_id,
+        scheme=event.scheme.value,
+        position_title=event.position_title,
+        start=event.period.start,
+        end=event.period.end,
+        citizen_ref=None,
+        citizen_language=None,
+        employer_cvr=event.employer_cvr,
+        employer_name=event.employer_name,
+        employer_email=event.employer_email,
+        employer_language=event.employer_language.value,
+    )
+    await store.save_audience(uow.conn, audience)
+    await on_event(event, meta, uow, ctx)
 
 
 async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:

@@ -1,7 +1,8 @@
 """Who is told what: per event type, the notices it gives, as pure functions of the event and its audience.
 
 E-mail is not a secure channel, so mails say what happened and link to the portal; no rule results, benefit
-details or caseworker remarks. Digital Post is, so a citizen's letter about their benefit carries the change.
+details or caseworker remarks. Digital Post is, so a citizen's letter about their benefit carries the change, and a
+company's letter about its rejected position the reasons (templates see the recipient's `channel`).
 Integrators get, by webhook, every event on the topics read here except those carrying a CPR number or the
 representative's signed link.
 """
@@ -24,6 +25,8 @@ from contracts.subsidy import (
     PlacementEnded,
     PlacementExtended,
     PlacementHoursChanged,
+    PositionDecided,
+    PositionVerdict,
     RepresentativeApprovalRequested,
     RepresentativeDeclined,
 )
@@ -56,7 +59,11 @@ Rule = Callable[[Any, Audience | None, Recipient], list[Notice]]
 
 def _notice(occasion: str, fact_id: object, to: Recipient, event: Event, audience: Audience | None) -> Notice:
     application_id: UUID | None = getattr(event, "application_id", None)
-    facts = {"event": event.model_dump(), "application": asdict(audience) if audience else None}
+    facts = {
+        "event": event.model_dump(),
+        "application": asdict(audience) if audience else None,
+        "channel": to.channel.value,
+    }
     return Notice(occasion, str(fact_id), to, application_id, facts)
 
 
@@ -100,6 +107,22 @@ def _rejected(event: ApplicationRejected, audience: Audience | None, _: Recipien
     return [_notice("application-rejected", event.application_id, known.employer(), event, known)]
 
 
+def _position_decided(event: PositionDecided, audience: Audience | None, caseworker: Recipient) -> list[Notice]:
+    """The employer is told the verdict; a referral reuses the application's referral notices, to the caseworker too.
+
+    The fact is the position's (`<id>:position`), so the referral of the application once the citizen is named, under
+    the same id, is still told.
+    """
+    known = _known(audience, event)
+    fact_id = f"{event.application_id}:position"
+    if event.verdict is PositionVerdict.REFERRED:
+        return [
+            _notice("application-referred", fact_id, known.employer(), event, known),
+            _notice("application-referred", fact_id, caseworker, event, known),
+        ]
+    return [_notice(f"position-{event.verdict.value}", fact_id, known.employer(), event, known)]
+
+
 def _extended(event: PlacementExtended, audience: Audience | None, _: Recipient) -> list[Notice]:
     known = _known(audience, event)
     fact_id = f"{event.application_id}:{event.new_end}"
@@ -132,7 +155,7 @@ def _payment_issued(event: PaymentInstructionIssued, audience: Audience | None, 
 
 
 def _benefit_adjusted(event: BenefitAdjusted, audience: Audience | None, _: Recipient) -> list[Notice]:
-    to = citizen(event.citizen_ref, audience.citizen_language if audience else DEFAULT_LANGUAGE)
+    to = citizen(event.citizen_ref, (audience and audience.citizen_language) or DEFAULT_LANGUAGE)
     return [_notice("benefit-adjusted", event.adjustment_id, to, event, None)]
 
 
@@ -142,6 +165,7 @@ RULES: Mapping[type[Event], Rule] = {
     ApplicationReferred: _referred,
     ApplicationApproved: _approved,
     ApplicationRejected: _rejected,
+    PositionDecided: _position_decided,
     PlacementExtended: _extended,
     PlacementHoursChanged: _hours_changed,
     PlacementEnded: _ended,

@@ -20,11 +20,23 @@ from services.notify.domain import (
 
 
 async def save_audience(conn: asyncpg.Connection, audience: Audience) -> None:
+    """Insert the audience; one naming the citizen completes one that names none (a position), else nothing changes.
+
+    So a redelivered submission changes nothing, and the first submission naming the citizen is the one kept; an
+    e-mail address known from the position is kept when the submission naming the citizen gives none.
+    """
     await conn.execute(
         """INSERT INTO audience (application_id, scheme, position_title, start_date, end_date, citizen_ref,
                                  citizen_language, employer_cvr, employer_name, employer_email, employer_language)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (application_id) DO NOTHING""",
+           ON CONFLICT (application_id) DO UPDATE SET
+               scheme = EXCLUDED.scheme, position_title = EXCLUDED.position_title,
+               start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+               citizen_ref = EXCLUDED.citizen_ref, citizen_language = EXCLUDED.citizen_language,
+               employer_cvr = EXCLUDED.employer_cvr, employer_name = EXCLUDED.employer_name,
+               employer_email = coalesce(EXCLUDED.employer_email, audience.employer_email),
+               employer_language = EXCLUDED.employer_language
+           WHERE audience.citizen_ref IS NULL AND EXCLUDED.citizen_ref IS NOT NULL""",
         audience.application_id,
         audience.scheme,
         audience.position_title,

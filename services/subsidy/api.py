@@ -21,6 +21,7 @@ from services.subsidy.schemas import (
     ApplicationSummary,
     ApplicationView,
     CaseworkerDecision,
+    CitizenNaming,
     EndOfPlacement,
     Extension,
     FinalConfirmation,
@@ -111,7 +112,10 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
         actor: Actor = employer,
     ) -> ApplicationView:
-        """Submit a signed application. Replaying an `Idempotency-Key` returns the first application (200)."""
+        """Submit a signed application naming a citizen, or for a position (`citizen` null).
+
+        Replaying an `Idempotency-Key` returns the first application (200).
+        """
         submission = await in_unit_of_work(
             lambda uow: handlers.submit_application(ctx, uow, body, idempotency_key, actor)
         )
@@ -135,8 +139,14 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
 
     @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"])
     async def decide(application_id: UUID, body: CaseworkerDecision, actor: Actor = caseworker) -> ApplicationView:
-        """Approve or reject a referred application, with reasons."""
+        """Approve or reject a referred application or position, with reasons."""
         await in_unit_of_work(lambda uow: handlers.decide_as_caseworker(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor)
+
+    @router.post("/applications/{application_id}/citizen", tags=["employer"])
+    async def name_citizen(application_id: UUID, body: CitizenNaming, actor: Actor = employer) -> ApplicationView:
+        """Name the citizen, with their consent and a signature, for an approved position: then it is decided."""
+        await in_unit_of_work(lambda uow: handlers.name_citizen(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/confirmation", tags=["employer"])

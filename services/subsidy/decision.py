@@ -37,11 +37,18 @@ _PLAN_RULES = (
 def evaluate(
     application: Application, placements: tuple[eligibility.ExistingPlacement, ...], rulebook: Rulebook, now: datetime
 ) -> Decision:
-    """Every rule's result on what is known now; a missing answer is a question for a caseworker."""
+    """Every rule's result on what is known now; a missing answer is a question for a caseworker.
+
+    A position is decided on the employer's side alone; once its citizen is named, that decision stands and only
+    the rules about the citizen are left.
+    """
     terms, today = application.terms, now.date()
     facts = application_facts(terms, placements)
-    citizen = citizen_facts(application.birth_date, application.assessment) if application.assessment else None
-    results = _own_rules(terms, facts, citizen, rulebook, today)
+    citizen = _citizen(application)
+    if application.position_decision is None:
+        results = _own_rules(terms, facts, citizen, rulebook, today)
+    else:
+        results = _citizen_duration(facts, citizen, rulebook)
     if application.assessment is not None:
         results = _reconcile_duration(results, application.assessment, terms)
         results += _citizen_results(application.assessment)
@@ -93,8 +100,8 @@ def check_changed_terms(application: Application, before: Terms, rulebook: Ruleb
     terms = application.terms
     facts = application_facts(terms, ())
     results: list[RuleResult] = []
-    if terms.ends_on != before.ends_on and application.assessment is not None:
-        citizen = citizen_facts(application.birth_date, application.assessment)
+    citizen = _citizen(application)
+    if terms.ends_on != before.ends_on and citizen is not None:
         results.append(eligibility.check_max_duration(facts, citizen, rulebook))
     if terms.weekly_hours != before.weekly_hours and terms.scheme is Scheme.INTERNSHIP:
         results.append(eligibility.check_internship_hours(facts, rulebook.in_force(InternshipRule, terms.starts_on)))
@@ -116,6 +123,25 @@ def _own_rules(
     except RuleNotInForce as exc:
         return (RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),)
     return tuple(_ratio_override(_recorded(result), terms.ratio_override_remark) for result in results)
+
+
+def _citizen(application: Application) -> eligibility.CitizenFacts | None:
+    """The citizen as the rules see them, once benefits has assessed them."""
+    if application.assessment is None or application.birth_date is None:
+        return None
+    return citizen_facts(application.birth_date, application.assessment)
+
+
+def _citizen_duration(
+    facts: eligibility.ApplicationFacts, citizen: eligibility.CitizenFacts | None, rulebook: Rulebook
+) -> tuple[RuleOutcome, ...]:
+    """The one rule of this service that depends on the citizen: the maximum length for their target group."""
+    if citizen is None:
+        return ()
+    try:
+        return (_recorded(eligibility.check_max_duration(facts, citizen, rulebook)),)
+    except RuleNotInForce as exc:
+        return (RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),)
 
 
 def _recorded(result: RuleResult) -> RuleOutcome:
@@ -179,8 +205,10 @@ def _plan_results(answer: PlanAnswer) -> tuple[RuleOutcome, ...]:
 def _missing_answers(application: Application) -> tuple[tuple[str, str], ...]:
     """The answers not (yet) in, as (result name, who should have answered)."""
     missing = []
-    if application.state is State.AWAITING_REPRESENTATIVE:
+    if application.state in (State.AWAITING_REPRESENTATIVE, State.POSITION_AWAITING_REPRESENTATIVE):
         missing.append(("representative_approval", "the employee representative"))
+    if not application.citizen_named:
+        return tuple(missing)  # no one to assess or plan for yet
     if application.assessment is None:
         missing.append(("citizen_assessment", "benefits"))
     if application.plan_check is None:

@@ -50,8 +50,13 @@ class Purpose(StrEnum):
 
 
 class State(StrEnum):
-    """Where an application is in its life."""
+    """Where an application is in its life; one for a position has states of its own until its citizen is named."""
 
+    POSITION_AWAITING_REPRESENTATIVE = "position_awaiting_representative"
+    POSITION_ASSESSING = "position_assessing"
+    POSITION_REFERRED = "position_referred"
+    POSITION_APPROVED = "position_approved"
+    POSITION_REJECTED = "position_rejected"
     AWAITING_REPRESENTATIVE = "awaiting_representative"
     ASSESSING = "assessing"
     REFERRED = "referred"
@@ -65,6 +70,15 @@ class State(StrEnum):
 
 TRANSITIONS: Mapping[State, frozenset[State]] = MappingProxyType(
     {
+        State.POSITION_AWAITING_REPRESENTATIVE: frozenset(
+            {State.POSITION_ASSESSING, State.DECLINED_BY_REPRESENTATIVE, State.POSITION_REFERRED, State.WITHDRAWN}
+        ),
+        State.POSITION_ASSESSING: frozenset(
+            {State.POSITION_APPROVED, State.POSITION_REFERRED, State.POSITION_REJECTED}
+        ),
+        State.POSITION_REFERRED: frozenset({State.POSITION_APPROVED, State.POSITION_REJECTED, State.WITHDRAWN}),
+        State.POSITION_APPROVED: frozenset({State.ASSESSING, State.WITHDRAWN}),
+        State.POSITION_REJECTED: frozenset(),
         State.AWAITING_REPRESENTATIVE: frozenset(
             {State.ASSESSING, State.DECLINED_BY_REPRESENTATIVE, State.REFERRED, State.WITHDRAWN}
         ),
@@ -78,10 +92,13 @@ TRANSITIONS: Mapping[State, frozenset[State]] = MappingProxyType(
         State.WITHDRAWN: frozenset(),
     }
 )
-"""Every allowed move between states. Extensions and hours changes keep a placement confirmed; wage reports
-are taken while it is confirmed or ended."""
+"""Every allowed move between states. A position is decided on the employer's side alone (at once, or after the
+representative); naming the citizen for an approved position starts the ordinary assessment. Extensions and hours
+changes keep a placement confirmed; wage reports are taken while it is confirmed or ended."""
 
-PLACED_STATES = frozenset(set(State) - {State.REJECTED, State.DECLINED_BY_REPRESENTATIVE, State.WITHDRAWN})
+PLACED_STATES = frozenset(
+    set(State) - {State.POSITION_REJECTED, State.REJECTED, State.DECLINED_BY_REPRESENTATIVE, State.WITHDRAWN}
+)
 """States in which an application occupies a place under the ratio rule: pending, running or run."""
 
 
@@ -170,7 +187,8 @@ class Terms:
     vacated_post_on: date | None
     net_addition_attested: bool
     ratio_override_remark: str | None
-    consent_reference: str
+    consent_reference: str | None
+    """The citizen's consent; None while a position has no citizen named."""
     representative: Representative | None
 
 
@@ -303,14 +321,17 @@ class Application:
 
     id: UUID
     terms: Terms
-    citizen_ref: str
-    birth_date: date
+    citizen_ref: str | None
+    """None while an application for a position has no citizen named."""
+    birth_date: date | None
     submitted_at: datetime
     state: State
     representative_request: RepresentativeRequest | None = None
     assessment: CitizenAnswer | None = None
     plan_check: PlanAnswer | None = None
     decision: Decision | None = None
+    position_decision: Decision | None = None
+    """The decision on the employer's side of an application for a position, taken before a citizen was named."""
     deadline_at: datetime | None = None
     last_day: date | None = None
     changes: list[Change] = field(default_factory=list)
@@ -331,20 +352,25 @@ class Application:
     ) -> Application:
         """A new application: with the representative first where the company has more than one employee."""
         application = cls(application_id, terms, citizen_ref, birth_date, now, State.ASSESSING)
-        if terms.company_employees > 1:
-            if terms.representative is None:
-                raise ChangeRefused(
-                    "A company with more than one employee must name the employee representative who approves.",
-                    "representative_missing",
-                )
-            request = RepresentativeRequest(uuid4(), now + representative_deadline)
-            application.state = State.AWAITING_REPRESENTATIVE
-            application.representative_request = request
-            application.deadline_at = request.expires_at
-        else:
-            application.deadline_at = now + answer_timeout
+        application.deadline_at = now + answer_timeout
+        application._representative_first(State.AWAITING_REPRESENTATIVE, now, representative_deadline)
         application._note(now, "submitted", by)
         return application
+
+    @classmethod
+    def submit_position(
+        cls, application_id: UUID, terms: Terms, by: Actor, now: datetime, *, representative_deadline: timedelta
+    ) -> Application:
+        """A new application for a position, no citizen named: the employer's side is decided first."""
+        application = cls(application_id, terms, None, None, now, State.POSITION_ASSESSING)
+        application._representative_first(State.POSITION_AWAITING_REPRESENTATIVE, now, representative_deadline)
+        application._note(now, "position_submitted", by)
+        return application
+
+    @property
+    def citizen_named(self) -> bool:
+        """Whether the application names its citizen (from the start, or once its position was approved)."""
+        return self.citizen_ref is not None
 
     @property
     def effective_end(self) -> date:
@@ -353,7 +379,9 @@ class Application:
 
     @property
     def ready_to_decide(self) -> bool:
-        """Whether every answer is in while the application waits for them."""
+        """Whether every answer is in while the application waits for them; a position's rules need none."""
+        if self.state is State.POSITION_ASSESSING:
+            return True
         return self.state is State.ASSESSING and self.assessment is not None and self.plan_check is not None
 
     def answer_as_representative(
@@ -365,7 +393,8 @@ class Application:
             raise ChangeRefused("This link does not belong to the application's approval request.", "link_invalid")
         if request.answered_at is not None:
             raise LinkUsed("This link was already used to answer; it works only once.")
-        target = State.ASSESSING if approve else State.DECLINED_BY_REPRESENTATIVE
+        assessing = State.ASSESSING if self.citizen_named else State.POSITION_ASSESSING
+        target = assessing if approve else State.DECLINED_BY_REPRESENTATIVE
         self._require_move("answer as employee representative", target)
         self.representative_request = replace(request, answered_at=now, approved=approve, reason=reason)
         self.deadline_at = now + answer_timeout if approve else None
@@ -391,31 +420,46 @@ class Application:
         return True
 
     def record_decision(self, decision: Decision) -> None:
-        """The rules' verdict once every answer is in."""
-        target = State(decision.verdict.value)
-        self._require_move("decide automatically", target)
+        """The rules' verdict once every answer is in (a position's: once the representative approved)."""
+        self._require_move("decide automatically", self._state_after(decision.verdict))
         self._decided(decision, "decided_automatically", "rules")
 
     def refer_after_deadline(self, decision: Decision) -> None:
         """Nothing waits forever: an answer that did not come in time sends the case to a caseworker."""
-        self._require_move("refer after the deadline", State.REFERRED)
+        self._require_move("refer after the deadline", self._state_after(Verdict.REFERRED))
         self._decided(replace(decision, verdict=Verdict.REFERRED), "referred_after_deadline", "timer")
 
     def decide_as_caseworker(self, approve: bool, remark: str, by: Actor, now: datetime) -> None:
-        """A caseworker's verdict on a referred case, with the reasons and the results they weighed."""
-        self._require_state("decide as caseworker", State.REFERRED)
-        assert self.decision is not None
+        """A caseworker's verdict on a referred case (or position), with the reasons and the results they weighed."""
+        self._require_state("decide as caseworker", State.REFERRED, State.POSITION_REFERRED)
+        referred = self.decision if self.citizen_named else self.position_decision
+        assert referred is not None
         decision = replace(
-            self.decision,
+            referred,
             verdict=Verdict.APPROVED if approve else Verdict.REJECTED,
             decided_by=Decider.CASEWORKER,
             decided_at=now,
             remark=remark,
         )
-        self.state = State(decision.verdict.value)
-        self.decision = decision
-        self.deadline_at = None
-        self._note(now, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
+        self._decided(decision, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
+
+    def name_citizen(
+        self,
+        citizen_ref: str,
+        birth_date: date,
+        consent_reference: str,
+        by: Actor,
+        now: datetime,
+        *,
+        answer_timeout: timedelta,
+    ) -> None:
+        """The employer names the citizen for an approved position: from here it is decided like any application."""
+        self._require_state("name a citizen", State.POSITION_APPROVED)
+        self.citizen_ref, self.birth_date = citizen_ref, birth_date
+        self.terms = replace(self.terms, consent_reference=consent_reference)
+        self.state = State.ASSESSING
+        self.deadline_at = now + answer_timeout
+        self._note(now, "citizen_named", by)
 
     def confirm(self, by: Actor, now: datetime) -> None:
         """The employer's final approval: the placement may start."""
@@ -478,11 +522,31 @@ class Application:
         self._note(now, "wages_reported", by, f"{start} to {end}")
         return start, end
 
-    def _decided(self, decision: Decision, action: str, actor: str) -> None:
-        self.state = State(decision.verdict.value)
-        self.decision = decision
+    def _representative_first(self, waiting: State, now: datetime, deadline: timedelta) -> None:
+        """In a company with more than one employee the representative approves before anything is decided."""
+        if self.terms.company_employees <= 1:
+            return
+        if self.terms.representative is None:
+            raise ChangeRefused(
+                "A company with more than one employee must name the employee representative who approves.",
+                "representative_missing",
+            )
+        self.representative_request = RepresentativeRequest(uuid4(), now + deadline)
+        self.state = waiting
+        self.deadline_at = self.representative_request.expires_at
+
+    def _state_after(self, verdict: Verdict) -> State:
+        """The state a verdict leads to: a position's own until its citizen is named."""
+        return State(verdict.value) if self.citizen_named else _POSITION_STATES[verdict]
+
+    def _decided(self, decision: Decision, action: str, by: Actor | str, note: str | None = None) -> None:
+        self.state = self._state_after(decision.verdict)
+        if self.citizen_named:
+            self.decision = decision
+        else:
+            self.position_decision = decision
         self.deadline_at = None
-        self._note(decision.decided_at, action, actor)
+        self._note(decision.decided_at, action, by, note)
 
     def _move(self, action: str, target: State, now: datetime, by: Actor, note: str | None = None) -> None:
         self._require_move(action, target)
@@ -502,6 +566,15 @@ class Application:
     def _note(self, at: datetime, action: str, by: Actor | str, note: str | None = None) -> None:
         self.changes.append(Change(at, action, by if isinstance(by, str) else str(by), self.state, note))
 
+
+_POSITION_STATES = MappingProxyType(
+    {
+        Verdict.APPROVED: State.POSITION_APPROVED,
+        Verdict.REFERRED: State.POSITION_REFERRED,
+        Verdict.REJECTED: State.POSITION_REJECTED,
+    }
+)
+"""Where a verdict on a position leads."""
 
 _AWAITING_ANSWERS = frozenset({State.AWAITING_REPRESENTATIVE, State.ASSESSING, State.REFERRED})
 """States in which answers from benefits and activation are still recorded (a referred case may get late ones)."""

@@ -5,6 +5,7 @@ Every rule is read from the rule version in force on the placement's start date.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from jobbro.rulebook import (
     Sector,
     StateAidRule,
     SubsidyRates,
+    TargetGroups,
     WageSubsidyDurationRule,
     months_later,
 )
@@ -133,27 +135,40 @@ def allowed_placements(ordinary_fte: Decimal, rule: RatioRule) -> int:
 def check_ratio(
     application: ApplicationFacts, rule: RatioRule, today: date, *, under_integration_act: bool = False
 ) -> RuleResult:
-    """Whether the production unit has room for one more supported person, now or by the start date."""
+    """Whether the production unit has room for one more supported person on every day of the period.
+
+    The placements are counted at their peak within the period; a unit full today that has room throughout the
+    period (a placement ends before the start date) gives a warning the applicant may override with a remark.
+    """
     if under_integration_act:
         return _result("ratio", Outcome.PASSED, "persons under the integration act are not checked", rule)
     unit = application.production_unit
     allowed = allowed_placements(unit.ordinary_fte, rule)
+    peak, peak_day = _peak(unit.placements, application.starts_on, application.ends_on)
+    with_this_at_peak = peak + 1
     with_this_now = _placed_on(unit, today) + 1
-    with_this_at_start = _placed_on(unit, application.starts_on) + 1
     counted = f"for {unit.ordinary_fte} ordinary FTE the production unit may host {allowed} supported persons"
-    if with_this_now <= allowed:
-        return _result("ratio", Outcome.PASSED, f"{counted}; with this placement it hosts {with_this_now}", rule)
-    if with_this_at_start <= allowed:
+    period = f"from {application.starts_on} to {application.ends_on}"
+    if with_this_at_peak > allowed:
+        return _result(
+            "ratio",
+            Outcome.FAILED,
+            f"busiest on {peak_day}: {counted}; with this placement it would host {with_this_at_peak}",
+            rule,
+        )
+    if with_this_now > allowed:
         remark = application.ratio_override_remark
         override = f"the applicant overrode it: {remark!r}" if remark else "the applicant may override it with a remark"
         return _result(
             "ratio",
             Outcome.WARNING,
-            f"{counted}; with this placement it hosts {with_this_now} today but {with_this_at_start} on the start "
-            f"date {application.starts_on}; {override}",
+            f"{counted}; with this placement it hosts {with_this_now} today but at most {with_this_at_peak} {period}; "
+            f"{override}",
             rule,
         )
-    return _result("ratio", Outcome.FAILED, f"{counted}; with this placement it would host {with_this_at_start}", rule)
+    return _result(
+        "ratio", Outcome.PASSED, f"{counted}; with this placement it hosts at most {with_this_at_peak} {period}", rule
+    )
 
 
 def check_headcount(employer: Employer, rule: NetAdditionalEmploymentRule) -> RuleResult:
@@ -245,6 +260,25 @@ def check_max_duration(application: ApplicationFacts, citizen: CitizenFacts, rul
     )
 
 
+def check_longest_duration(application: ApplicationFacts, rulebook: Rulebook) -> RuleResult | None:
+    """A position's length against the longest maximum of any target group, so no citizen could fill it if longer.
+
+    None where some target group has no maximum: then only the named citizen's own maximum can be checked.
+    """
+    found = _longest_maximum(application, rulebook)
+    if found is None:
+        return None
+    limit, latest_end, rule = found
+    verdict = Outcome.PASSED if application.ends_on <= latest_end else Outcome.FAILED
+    return _result(
+        "max_duration.any_target_group",
+        verdict,
+        f"ends {application.ends_on}; no target group may stay longer than {limit}, ending at the latest "
+        f"{latest_end}; the citizen's own maximum is checked once they are named",
+        rule,
+    )
+
+
 def check_internship_hours(application: ApplicationFacts, rule: InternshipRule) -> RuleResult:
     """Whether the weekly-hours schedule covers the internship and no step exceeds the weekly limit."""
     problems = _schedule_problems(application, rule.max_hours_per_week)
@@ -308,6 +342,8 @@ def evaluate(application: ApplicationFacts, citizen: CitizenFacts | None, rulebo
     if application.scheme is not Scheme.UTILITY_WORK:
         if citizen is None:
             deferred = ("max_duration",)
+            longest = check_longest_duration(application, rulebook)
+            results += [longest] if longest else []
         else:
             results.append(check_max_duration(application, citizen, rulebook))
     return Decision(_verdict(results), tuple(results), deferred)
@@ -345,6 +381,29 @@ def _latest_end(
     return f"{weeks} weeks", starts_on + timedelta(weeks=weeks) - timedelta(days=1)
 
 
+def _longest_maximum(
+    application: ApplicationFacts, rulebook: Rulebook
+) -> tuple[str, date, InternshipRule | WageSubsidyDurationRule] | None:
+    """The longest maximum of any target group as words, its last day and its rule; None if a group has none."""
+    starts_on = application.starts_on
+    if application.scheme is Scheme.INTERNSHIP:
+        internship = rulebook.in_force(InternshipRule, starts_on)
+        groups = rulebook.in_force(TargetGroups, internship.valid_from).groups
+        if internship.unlimited_target_groups or not set(groups) <= set(internship.max_weeks):
+            return None
+        weeks = max(*internship.max_weeks.values(), internship.extension.max_weeks)
+        return f"{weeks} weeks", starts_on + timedelta(weeks=weeks) - timedelta(days=1), internship
+    if application.scheme is Scheme.WAGE_SUBSIDY:
+        duration = rulebook.in_force(WageSubsidyDurationRule, starts_on)
+        groups = rulebook.in_force(TargetGroups, duration.valid_from).groups
+        try:
+            longest = max(duration.max_months_for(application.employer.sector, group) for group in groups)
+        except NotInRuleData:
+            return None
+        return f"{longest} months", months_later(starts_on, longest) - timedelta(days=1), duration
+    return None
+
+
 def _schedule_problems(application: ApplicationFacts, max_hours: Decimal) -> list[str]:
     steps = application.weekly_hours
     if not steps:
@@ -372,6 +431,22 @@ def _placed_on(unit: ProductionUnit, day: date) -> int:
         for placement in unit.placements
         if placement.starts_on <= day and (placement.ends_on is None or day <= placement.ends_on)
     )
+
+
+def _peak(placements: tuple[ExistingPlacement, ...], first: date, last: date) -> tuple[int, date]:
+    """The most placements running together on one day from `first` to `last`, and the first day they do."""
+    changes: Counter[date] = Counter()
+    for placement in placements:
+        starts, ends = max(placement.starts_on, first), min(placement.ends_on or last, last)
+        if starts <= ends:
+            changes[starts] += 1
+            changes[ends + timedelta(days=1)] -= 1
+    peak, peak_day, running = 0, first, 0
+    for day in sorted(changes):
+        running += changes[day]
+        if running > peak:
+            peak, peak_day = running, day
+    return peak, peak_day
 
 
 def _result(rule_name: str, outcome: Outcome, reason: str, rule: RuleVersion) -> RuleResult:

@@ -29,8 +29,27 @@ def submitted(application: Application, cpr: str, signed_at: datetime) -> subsid
     return subsidy.ApplicationSubmitted(
         application_id=application.id,
         scheme=Scheme(terms.scheme.value),
-        citizen_ref=application.citizen_ref,
+        citizen_ref=_citizen_ref(application),
         citizen_cpr=cpr,
+        employer_cvr=terms.employer_cvr,
+        production_unit=terms.production_unit,
+        employer_name=terms.employer_name,
+        position_title=terms.position_title,
+        employment_goal=terms.employment_goal,
+        period=_period(application),
+        weekly_hours=_hours(application),
+        ordinary_employees_fte=terms.ordinary_employees_fte,
+        signed_at=signed_at,
+        employer_email=terms.employer_email,
+    )
+
+
+def position_submitted(application: Application, signed_at: datetime) -> subsidy.PositionApplicationSubmitted:
+    """An application for a position: the terms the employer signed, and no citizen."""
+    terms = application.terms
+    return subsidy.PositionApplicationSubmitted(
+        application_id=application.id,
+        scheme=Scheme(terms.scheme.value),
         employer_cvr=terms.employer_cvr,
         production_unit=terms.production_unit,
         employer_name=terms.employer_name,
@@ -77,15 +96,20 @@ def representative_answered(
 
 def decided(
     application: Application,
-) -> subsidy.ApplicationApproved | subsidy.ApplicationRejected | subsidy.ApplicationReferred:
-    """The decision: approved with every result, rejected with every failed rule, or referred with the questions."""
+) -> subsidy.ApplicationApproved | subsidy.ApplicationRejected | subsidy.ApplicationReferred | subsidy.PositionDecided:
+    """The decision: approved with every result, rejected with every failed rule, or referred with the questions.
+
+    While no citizen is named it is the position's decision.
+    """
+    if not application.citizen_named:
+        return _position_decided(application)
     decision = application.decision
     assert decision is not None
     by = subsidy.Decider(decision.decided_by.value)
     if decision.verdict is Verdict.APPROVED:
         return subsidy.ApplicationApproved(
             application_id=application.id,
-            citizen_ref=application.citizen_ref,
+            citizen_ref=_citizen_ref(application),
             decided_by=by,
             rule_results=_results(decision.results),
             remark=decision.remark,
@@ -93,7 +117,7 @@ def decided(
     if decision.verdict is Verdict.REJECTED:
         return subsidy.ApplicationRejected(
             application_id=application.id,
-            citizen_ref=application.citizen_ref,
+            citizen_ref=_citizen_ref(application),
             decided_by=by,
             failed_rules=_failed(decision),
             remark=decision.remark,
@@ -107,7 +131,7 @@ def confirmed(application: Application, hourly_rate: Decimal | None) -> subsidy.
     terms = application.terms
     return subsidy.PlacementConfirmed(
         application_id=application.id,
-        citizen_ref=application.citizen_ref,
+        citizen_ref=_citizen_ref(application),
         scheme=Scheme(terms.scheme.value),
         employer_cvr=terms.employer_cvr,
         production_unit=terms.production_unit,
@@ -122,7 +146,7 @@ def confirmed(application: Application, hourly_rate: Decimal | None) -> subsidy.
 def extended(application: Application, previous_end: date) -> subsidy.PlacementExtended:
     return subsidy.PlacementExtended(
         application_id=application.id,
-        citizen_ref=application.citizen_ref,
+        citizen_ref=_citizen_ref(application),
         previous_end=previous_end,
         new_end=application.terms.ends_on,
     )
@@ -131,7 +155,7 @@ def extended(application: Application, previous_end: date) -> subsidy.PlacementE
 def hours_changed(application: Application, effective_from: date) -> subsidy.PlacementHoursChanged:
     return subsidy.PlacementHoursChanged(
         application_id=application.id,
-        citizen_ref=application.citizen_ref,
+        citizen_ref=_citizen_ref(application),
         effective_from=effective_from,
         weekly_hours=tuple(step for step in _hours(application) if step.from_date >= effective_from),
     )
@@ -148,7 +172,7 @@ def ended(
     assert application.last_day is not None
     return subsidy.PlacementEnded(
         application_id=application.id,
-        citizen_ref=application.citizen_ref,
+        citizen_ref=_citizen_ref(application),
         last_day=application.last_day,
         kind=subsidy.EndKind.EARLY if early else subsidy.EndKind.PLANNED,
         reason=reason,
@@ -158,9 +182,14 @@ def ended(
     )
 
 
-def withdrawn(application: Application, by: subsidy.Withdrawer, reason: str | None) -> subsidy.ApplicationWithdrawn:
+def withdrawn(
+    application: Application, by: subsidy.Withdrawer, reason: str | None
+) -> subsidy.ApplicationWithdrawn | subsidy.PositionWithdrawn:
+    """The withdrawal; a position withdrawn before its citizen was named has no citizen to name."""
+    if not application.citizen_named:
+        return subsidy.PositionWithdrawn(application_id=application.id, withdrawn_by=by, reason=reason)
     return subsidy.ApplicationWithdrawn(
-        application_id=application.id, citizen_ref=application.citizen_ref, withdrawn_by=by, reason=reason
+        application_id=application.id, citizen_ref=_citizen_ref(application), withdrawn_by=by, reason=reason
     )
 
 
@@ -204,6 +233,33 @@ def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
 def plan_answer(event: ActivationChecked) -> PlanAnswer:
     """Activation's check as the decision reads it."""
     return PlanAnswer(tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts))
+
+
+def _position_decided(application: Application) -> subsidy.PositionDecided:
+    decision = application.position_decision
+    assert decision is not None
+    reasons = () if decision.verdict is Verdict.APPROVED else _open(decision)
+    return subsidy.PositionDecided(
+        application_id=application.id,
+        verdict=subsidy.PositionVerdict(decision.verdict.value),
+        decided_by=subsidy.Decider(decision.decided_by.value),
+        rule_results=_results(decision.results),
+        reasons=reasons,
+        remark=decision.remark,
+    )
+
+
+def _open(decision: Decision) -> tuple[RuleResult, ...]:
+    """What a rejection or referral rests on: the failures of an automatic rejection, else the questions weighed."""
+    if decision.verdict is Verdict.REJECTED:
+        return _failed(decision)
+    return _results(decision.open_questions)
+
+
+def _citizen_ref(application: Application) -> str:
+    """The citizen's reference, for the events that exist only once a citizen is named."""
+    assert application.citizen_ref is not None
+    return application.citizen_ref
 
 
 def _results(results: tuple[RuleOutcome, ...]) -> tuple[RuleResult, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -36,11 +36,13 @@ from services.subsidy.domain import (
     Terms,
     birth_date_from_cpr,
 )
+from services.subsidy.eligibility import ExistingPlacement
 from services.subsidy.schemas import (
     ApplicationForm,
     ApplicationSummary,
     ApplicationView,
     CaseworkerDecision,
+    CitizenNaming,
     EndOfPlacement,
     Extension,
     FinalConfirmation,
@@ -51,6 +53,7 @@ from services.subsidy.schemas import (
     WageReportIn,
     WageReportOut,
     Withdrawal,
+    citizen_document,
     confirmation_document,
     hours_steps,
 )
@@ -106,14 +109,13 @@ class Submission:
 async def submit_application(
     ctx: Context, uow: UnitOfWork, request: SignedApplication, idempotency_key: str, employer: Actor
 ) -> Submission:
-    """Verify the employer's signature, keep it as evidence, and start the saga; a replayed key finds the first."""
+    """Verify the employer's signature, keep it as evidence, and start the saga; a replayed key finds the first.
+
+    An application for a position is decided on the employer's side at once, or once the representative approves.
+    """
     form, now = request.application, ctx.clock()
     if form.employer.cvr != employer.cvr:
         raise Forbidden("The application names another CVR number than the one you act for.", "cvr_not_yours")
-    if form.citizen is None:
-        raise ChangeRefused(
-            "Applications for a position without a named citizen are not supported yet.", "position_not_supported"
-        )
     fingerprint, application_id = request.fingerprint(), uuid4()
     earlier = await store.claim_idempotency_key(uow.conn, employer.cvr, idempotency_key, fingerprint, application_id)
     if earlier is not None:
@@ -124,30 +126,66 @@ async def submit_application(
         return Submission(await _get(uow.conn, earlier.application_id), replayed=True)
     signature = verify(request.signature, None, employer.cvr, ctx.trust(), now)
     _require_signed(signature, form)
-    cpr = form.citizen.cpr
-    try:
-        birth_date = birth_date_from_cpr(cpr)
-    except ValueError as exc:
-        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid") from exc
-    application = Application.submit(
-        application_id,
-        form.terms(),
-        citizen_ref(cpr, ctx.settings.pseudonym_key),
-        birth_date,
-        employer,
-        now,
-        representative_deadline=ctx.settings.representative_deadline,
-        answer_timeout=ctx.settings.answer_timeout,
+    application = _new_application(ctx, application_id, form, employer, now)
+    uow.publish(
+        events.submitted(application, form.citizen.cpr, signature.signed_at)
+        if form.citizen
+        else events.position_submitted(application, signature.signed_at)
     )
-    await store.insert(uow.conn, application)
-    await store.add_signature(uow.conn, application.id, "application", signature, now)
-    uow.publish(events.submitted(application, cpr, signature.signed_at))
     pending = application.representative_request
     if pending is not None:
         url = ctx.links.url(application.id, pending.request_id, pending.expires_at, now)
         uow.publish(events.representative_requested(application, url))
+    await _decide_if_ready(ctx, uow, application, now)
+    await store.insert(uow.conn, application)
+    await store.add_signature(uow.conn, application.id, "application", signature, now)
     log.info("application_submitted", application_id=str(application.id), state=application.state.value)
     return Submission(application, replayed=False)
+
+
+def _new_application(
+    ctx: Context, application_id: UUID, form: ApplicationForm, employer: Actor, now: datetime
+) -> Application:
+    """The application a form makes: naming its citizen, or for a position."""
+    settings = ctx.settings
+    if form.citizen is None:
+        return Application.submit_position(
+            application_id, form.terms(), employer, now, representative_deadline=settings.representative_deadline
+        )
+    cpr = form.citizen.cpr
+    return Application.submit(
+        application_id,
+        form.terms(),
+        citizen_ref(cpr, settings.pseudonym_key),
+        _birth_date(cpr),
+        employer,
+        now,
+        representative_deadline=settings.representative_deadline,
+        answer_timeout=settings.answer_timeout,
+    )
+
+
+async def name_citizen(
+    ctx: Context, uow: UnitOfWork, application_id: UUID, body: CitizenNaming, employer: Actor
+) -> None:
+    """The employer's signed naming of the citizen for an approved position; then it is decided like any other."""
+    now = ctx.clock()
+    application = await _load(uow.conn, application_id, employer)
+    cvr = application.terms.employer_cvr
+    application.name_citizen(
+        citizen_ref(body.cpr, ctx.settings.pseudonym_key),
+        _birth_date(body.cpr),
+        body.consent_reference,
+        employer,
+        now,
+        answer_timeout=ctx.settings.answer_timeout,
+    )
+    expected = citizen_document(application.id, cvr, body.cpr, body.consent_reference)
+    signature = verify(body.signature, expected, cvr, ctx.trust(), now)
+    await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
+    uow.publish(events.submitted(application, body.cpr, signature.signed_at))
+    await store.save(uow.conn, application)
+    log.info("citizen_named", application_id=str(application.id))
 
 
 async def answer_as_representative(ctx: Context, uow: UnitOfWork, answer: RepresentativeAnswer) -> Application:
@@ -305,7 +343,7 @@ async def on_deadline(ctx: Context, uow: UnitOfWork, application_id: UUID) -> No
     application = await store.get(uow.conn, application_id, for_update=True)
     if application is None or application.deadline_at is None or application.deadline_at > now:
         return  # decided, or moved on, since the timer looked
-    placements = await store.placements_at(uow.conn, application.terms.production_unit, application.id)
+    placements = await _counted_placements(uow.conn, application, now.date())
     application.refer_after_deadline(decision.evaluate(application, placements, ctx.rulebook, now))
     uow.publish(events.decided(application))
     await store.save(uow.conn, application)
@@ -339,13 +377,27 @@ def wage_report_out(report: store.WageReport) -> WageReportOut:
 
 
 async def _decide_if_ready(ctx: Context, uow: UnitOfWork, application: Application, now: datetime) -> None:
-    """Once the representative approved and both answers are in, the rules decide."""
+    """Once the representative approved and both answers are in, the rules decide; a position waits for no answers."""
     if not application.ready_to_decide:
         return
-    placements = await store.placements_at(uow.conn, application.terms.production_unit, application.id)
+    placements = await _counted_placements(uow.conn, application, now.date())
     application.record_decision(decision.evaluate(application, placements, ctx.rulebook, now))
     uow.publish(events.decided(application))
     log.info("application_decided", application_id=str(application.id), verdict=application.state.value)
+
+
+async def _counted_placements(
+    conn: asyncpg.Connection, application: Application, today: date
+) -> tuple[ExistingPlacement, ...]:
+    """What the ratio rule counts: the other placements at the production unit from today (or the start) to the end.
+
+    None once a position's citizen is named: the position has held its place since it was decided.
+    """
+    if application.position_decision is not None:
+        return ()
+    terms = application.terms
+    first_day = min(today, terms.starts_on)
+    return await store.placements_at(conn, terms.production_unit, application.id, first_day, terms.ends_on)
 
 
 async def _answered(conn: asyncpg.Connection, application_id: UUID, ref: str, answer: str) -> Application | None:
@@ -378,6 +430,13 @@ def _may_see(actor: Actor, terms: Terms) -> bool:
     if actor.role is Role.EMPLOYER:
         return actor.cvr == terms.employer_cvr
     return actor.role is Role.CASEWORKER and actor.municipality == terms.municipality
+
+
+def _birth_date(cpr: str) -> date:
+    try:
+        return birth_date_from_cpr(cpr)
+    except ValueError as exc:
+        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid") from exc
 
 
 def _require_signed(signature: VerifiedSignature, form: ApplicationForm) -> None:

@@ -92,7 +92,8 @@ class ApplicationForm(_Body):
 
     scheme: Scheme
     citizen: CitizenIn | None = Field(
-        description="The citizen named; null for an application for a position (not supported yet)."
+        description="The citizen named; null for an application for a position, whose citizen is named once the"
+        " position is approved (`POST /v1/applications/{id}/citizen`)."
     )
     employer: EmployerIn
     municipality: str = Field(pattern=r"^\d{3}$", description="Municipality (jobcenter) deciding.", examples=["751"])
@@ -120,7 +121,6 @@ class ApplicationForm(_Body):
     def terms(self) -> Terms:
         """The domain's terms: everything but the CPR number."""
         employer, citizen = self.employer, self.citizen
-        assert citizen is not None
         return Terms(
             scheme=DomainScheme(self.scheme.value),
             employer_cvr=employer.cvr,
@@ -144,7 +144,7 @@ class ApplicationForm(_Body):
             vacated_post_on=employer.vacated_post_on,
             net_addition_attested=employer.net_addition_attested,
             ratio_override_remark=self.ratio_override_remark,
-            consent_reference=citizen.consent_reference,
+            consent_reference=citizen.consent_reference if citizen else None,
             representative=Representative(self.representative.name, self.representative.email)
             if self.representative
             else None,
@@ -200,6 +200,27 @@ class FinalConfirmation(_Body):
 def confirmation_document(application_id: UUID, employer_cvr: str) -> dict[str, str]:
     """What an employer signs to give final approval of an approved application."""
     return {"statement": "final_confirmation", "application_id": str(application_id), "employer_cvr": employer_cvr}
+
+
+class CitizenNaming(CitizenIn):
+    """The citizen the employer names for an approved position, with the employer's signature over it."""
+
+    signature: str = Field(
+        min_length=1,
+        max_length=65536,
+        description="Compact JWS over the canonical JSON of `citizen_document` of the application and this citizen.",
+    )
+
+
+def citizen_document(application_id: UUID, employer_cvr: str, cpr: str, consent_reference: str) -> dict[str, str]:
+    """What an employer signs to name the citizen, with their consent, for an approved position."""
+    return {
+        "statement": "citizen_named",
+        "application_id": str(application_id),
+        "employer_cvr": employer_cvr,
+        "cpr": cpr,
+        "consent_reference": consent_reference,
+    }
 
 
 class Extension(_Body):
@@ -288,13 +309,16 @@ class ApplicationView(BaseModel):
 
     id: UUID
     state: State
-    citizen_ref: str
+    citizen_ref: str | None = Field(description="The citizen's reference; null while a position has none named.")
     terms: Terms
     submitted_at: datetime
     last_day: date | None
     deadline_at: datetime | None = Field(description="When the case goes to a caseworker if answers are missing.")
     representative: RepresentativeStatus | None
     answers: dict[str, bool] = Field(description="Which answers from other services are in.")
+    position_decision: DecisionView | None = Field(
+        description="For an application for a position: the decision on the employer's side, before the citizen."
+    )
     decision: DecisionView | None
     history: list[Change]
     wage_reports: list[WageReportOut]
@@ -324,6 +348,9 @@ class ApplicationView(BaseModel):
                 "citizen_assessed": application.assessment is not None,
                 "activation_checked": application.plan_check is not None,
             },
+            position_decision=DecisionView.of(application.position_decision, with_inputs=with_inputs)
+            if application.position_decision
+            else None,
             decision=DecisionView.of(application.decision, with_inputs=with_inputs) if application.decision else None,
             history=history,
             wage_reports=reports,

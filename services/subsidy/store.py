@@ -128,9 +128,9 @@ async def listed(
 
 
 async def placements_at(
-    conn: asyncpg.Connection, production_unit: str, excluding: UUID
+    conn: asyncpg.Connection, production_unit: str, excluding: UUID, first_day: date, last_day: date
 ) -> tuple[ExistingPlacement, ...]:
-    """The other applications pending, running or run at a production unit, for the ratio rule.
+    """The other placements pending, running or run at a production unit within a period, for the ratio rule.
 
     Takes a lock on the production unit first, so two decisions there cannot both count the same free place.
     """
@@ -139,10 +139,12 @@ async def placements_at(
     )
     rows = await conn.fetch(
         """SELECT scheme, starts_on, ends_on FROM applications
-           WHERE production_unit = $1 AND id <> $2 AND state = ANY($3::text[])""",
+           WHERE production_unit = $1 AND id <> $2 AND state = ANY($3::text[]) AND starts_on <= $5 AND ends_on >= $4""",
         production_unit,
         excluding,
         [state.value for state in PLACED_STATES],
+        first_day,
+        last_day,
     )
     return tuple(ExistingPlacement(Scheme(row["scheme"]).rule_scheme, row["starts_on"], row["ends_on"]) for row in rows)
 

@@ -9,7 +9,14 @@ from contracts import notify as published
 from contracts.catalog import CPR_ALLOWED
 from contracts.common import HoursStep
 from contracts.examples import example
-from contracts.subsidy import ApplicationApproved, PlacementHoursChanged, RepresentativeApprovalRequested
+from contracts.subsidy import (
+    ApplicationApproved,
+    PlacementHoursChanged,
+    PositionApplicationSubmitted,
+    PositionDecided,
+    PositionWithdrawn,
+    RepresentativeApprovalRequested,
+)
 from services.notify import notices
 from services.notify.domain import (
     Audience,
@@ -99,6 +106,7 @@ def test_integrators_are_never_offered_cpr_numbers_or_the_representatives_link()
     assert notices.FORWARDED.isdisjoint(CPR_ALLOWED)
     assert RepresentativeApprovalRequested.type not in notices.FORWARDED
     assert ApplicationApproved.type in notices.FORWARDED
+    assert {PositionApplicationSubmitted.type, PositionDecided.type, PositionWithdrawn.type} <= notices.FORWARDED
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,15 @@
 """Every notice renders in every language: a missing or broken template fails here, not at run time."""
 
+from dataclasses import replace
 from datetime import date
 from uuid import uuid4
 
 import pytest
 
 from contracts.common import Language
+from contracts.envelope import Event
 from contracts.examples import example
+from contracts.subsidy import PositionDecided, PositionVerdict
 from services.notify import notices
 from services.notify.domain import Audience, Channel, Notice, Recipient, Role, UnknownApplication
 from services.notify.render import Renderer, TemplateError, template_names
@@ -31,14 +34,32 @@ def _audience(employer_email: str | None = "ansoegning@hansen-vvs.dk") -> Audien
     )
 
 
+def _position(audience: Audience) -> Audience:
+    """The audience of an application for a position: no citizen named yet."""
+    return replace(audience, citizen_ref=None, citizen_language=None)
+
+
+def _examples(model: type[Event]) -> list[Event]:
+    """The example of the event type, and for a position's decision one of each verdict."""
+    event = example(model)
+    if not isinstance(event, PositionDecided):
+        return [event]
+    reasons = (event.rule_results[0].model_copy(update={"passed": False}),)
+    return [event] + [
+        event.model_copy(update={"verdict": verdict, "reasons": reasons})
+        for verdict in (PositionVerdict.REJECTED, PositionVerdict.REFERRED)
+    ]
+
+
 def _every_notice(audience: Audience | None) -> list[Notice]:
-    """The notices each event type's example gives; rules that need a known application are left out without one."""
+    """The notices each event type's examples give; rules that need a known application (or citizen) are left out."""
     given = []
     for model, rule in notices.RULES.items():
-        try:
-            given.extend(rule(example(model), audience, CASEWORKER))
-        except UnknownApplication:
-            assert audience is None
+        for event in _examples(model):
+            try:
+                given.extend(rule(event, audience, CASEWORKER))
+            except UnknownApplication:
+                assert audience is None or audience.citizen_ref is None
     return given
 
 
@@ -48,9 +69,13 @@ def renderer() -> Renderer:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("known", [True, False], ids=["application known", "application unknown"])
-def test_every_notice_renders_in_every_language(renderer: Renderer, language: str, known: bool) -> None:
-    given = _every_notice(_audience() if known else None)
+@pytest.mark.parametrize("known", ["application", "position", None], ids=["application", "position", "unknown"])
+@pytest.mark.parametrize("employer_email", ["ansoegning@hansen-vvs.dk", None], ids=["e-mail", "digital post"])
+def test_every_notice_renders_in_every_language(
+    renderer: Renderer, language: str, known: str | None, employer_email: str | None
+) -> None:
+    audience = _audience(employer_email)
+    given = _every_notice({"application": audience, "position": _position(audience), None: None}[known])
     assert given
     for notice in given:
         message = renderer.render(notice.template, language, notice.facts)
@@ -59,7 +84,8 @@ def test_every_notice_renders_in_every_language(renderer: Renderer, language: st
 
 
 def test_every_template_is_used_and_both_languages_have_the_same_ones() -> None:
-    used = {notice.template for notice in _every_notice(_audience()) + _every_notice(_audience(employer_email=None))}
+    audiences = [_audience(), _audience(employer_email=None)]
+    used = {notice.template for audience in audiences for notice in _every_notice(audience)}
     assert {language: template_names(language) for language in LANGUAGES} == {language: used for language in LANGUAGES}
 
 
@@ -80,3 +106,28 @@ def test_the_approval_request_carries_the_signed_link_only_to_the_representative
     message = renderer.render(approval_request.template, "da", approval_request.facts)
     assert approval_request.facts["event"]["approval_url"] in message.body
     assert approval_request.recipient.channel is Channel.EMAIL
+
+
+def test_a_position_tells_the_representative_and_the_employer_but_no_citizen() -> None:
+    given = _every_notice(_position(_audience()))
+    assert {notice.template for notice in given} >= {
+        "approval-requested.representative.v1",
+        "position-approved.employer.v1",
+        "position-rejected.employer.v1",
+        "application-referred.employer.v1",
+        "application-referred.caseworker.v1",
+    }
+    # a benefit adjustment names its citizen itself; nothing else reaches a citizen the position does not name
+    assert {n.template for n in given if n.recipient.role is Role.CITIZEN} == {"benefit-adjusted.citizen.v1"}
+
+
+def test_a_rejected_position_gives_its_reasons_by_digital_post_and_only_a_link_by_e_mail(renderer: Renderer) -> None:
+    def rejection(employer_email: str | None) -> str:
+        notice = next(
+            n for n in _every_notice(_position(_audience(employer_email))) if n.template.startswith("position-rejected")
+        )
+        return renderer.render(notice.template, "da", notice.facts).body
+
+    reason = next(e for e in _examples(PositionDecided) if e.reasons).reasons[0].reason
+    assert reason in rejection(None)
+    assert reason not in rejection("ansoegning@hansen-vvs.dk")

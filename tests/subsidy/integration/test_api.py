@@ -156,14 +156,6 @@ async def test_problems_never_echo_the_cpr_number(service: Subsidy) -> None:
     assert any("period" in error["location"] for error in body["errors"])
 
 
-async def test_an_application_for_a_position_is_not_supported_yet(service: Subsidy) -> None:
-    employer = service.pki.employer()
-
-    response = await service.submit(internship(employer, citizen=None), employer)
-
-    _problem(response, 422, "position_not_supported")
-
-
 async def test_keeps_the_signature_as_evidence_and_never_shows_or_logs_the_cpr(
     service: Subsidy, caplog: pytest.LogCaptureFixture
 ) -> None:

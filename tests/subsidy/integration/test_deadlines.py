@@ -68,3 +68,17 @@ async def test_refers_a_case_the_representative_never_answers_and_the_link_then_
     assert "representative_approval" in _questions(referred)
     assert response.status_code == 410
     assert response.json()["code"] == "link_expired"
+
+
+async def test_refers_a_position_whose_representative_never_answers(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    position = await service.submitted(internship(employer, citizen=None, employees=8), employer)
+
+    referred = await service.until(position, service.issuer.employer(employer.cvr), "position_referred", timeout=15)
+
+    questions = {r["rule"]: r["outcome"] for r in referred["position_decision"]["results"]}
+    assert questions["representative_approval"] == "needs_judgement"
+    assert "citizen_assessment" not in questions
+    decided = (await service.published(position, expect=3))[-1]
+    assert decided.verdict.value == "referred"
+    assert [r.rule for r in decided.reasons] == ["representative_approval"]

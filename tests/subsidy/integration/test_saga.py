@@ -1,6 +1,7 @@
 """The decision saga on real Kafka and PostgreSQL: stand-ins for benefits and activation publish real answers."""
 
 from dataclasses import replace as copy_with
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from contracts import subsidy
@@ -168,3 +169,32 @@ async def test_the_ratio_rule_counts_applications_pending_at_the_production_unit
     ratio = next(r for r in rejected["decision"]["results"] if r["rule"] == "ratio")
     assert ratio["outcome"] == "failed"
     assert "would host 2" in ratio["reason"]
+
+
+async def test_the_ratio_rule_counts_only_placements_overlapping_the_period(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    unit = {"production_unit": "56" + employer.cvr, "ordinary_fte": "4.00"}
+    await service.submitted(internship(employer, start=TODAY + timedelta(days=2), weeks=2, **unit), employer)
+    later = await service.submitted(internship(employer, start=TODAY + timedelta(days=16), **unit), employer)
+
+    await service.answer(assessed(later), plan_checked(later))
+    approved = await service.until(later, headers, "approved")
+
+    ratio = next(r for r in approved["decision"]["results"] if r["rule"] == "ratio")
+    assert "hosts at most 1" in ratio["reason"]
+
+
+async def test_the_ratio_rule_counts_a_placement_starting_within_the_period(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    unit = {"production_unit": "57" + employer.cvr, "ordinary_fte": "4.00"}
+    await service.submitted(internship(employer, start=TODAY + timedelta(days=30), **unit), employer)
+    earlier = await service.submitted(internship(employer, start=TODAY + timedelta(days=16), **unit), employer)
+
+    await service.answer(assessed(earlier), plan_checked(earlier))
+    rejected = await service.until(earlier, headers, "rejected")
+
+    ratio = next(r for r in rejected["decision"]["results"] if r["rule"] == "ratio")
+    assert ratio["reason"].startswith(f"busiest on {TODAY + timedelta(days=30)}:")
+    assert ratio["reason"].endswith("would host 2")

@@ -46,3 +46,12 @@ def submitted(form: dict[str, Any], now: datetime = NOW) -> Application:
         representative_deadline=REPRESENTATIVE_DEADLINE,
         answer_timeout=ANSWER_TIMEOUT,
     )
+
+
+def position(form: dict[str, Any], now: datetime = NOW) -> Application:
+    """An application for a position (the form's citizen left out) as submitted by its employer."""
+    parsed = ApplicationForm.model_validate({**form, "citizen": None})
+    by = Actor(Role.EMPLOYER, "signer", cvr=parsed.employer.cvr)
+    return Application.submit_position(
+        uuid4(), parsed.terms(), by, now, representative_deadline=REPRESENTATIVE_DEADLINE
+    )

@@ -6,10 +6,13 @@ from uuid import uuid4
 
 from jobbro.rulebook import Outcome, Rulebook
 from services.subsidy import decision
-from services.subsidy.domain import CitizenAnswer, PlanAnswer, PlanConflict, RuleOutcome, Verdict
+from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Verdict
 from services.subsidy.eligibility import ExistingPlacement, Scheme
 from tests.subsidy.factories import Employer, internship, wage_subsidy
-from tests.subsidy.unit.conftest import NOW, submitted
+from tests.subsidy.unit.conftest import NOW, position, submitted
+
+EMPLOYER = Actor(Role.EMPLOYER, "signer", cvr="12345678")
+CASEWORKER = Actor(Role.CASEWORKER, "cw", municipality="751")
 
 START = date(2026, 4, 6)
 
@@ -158,3 +161,59 @@ def test_an_extension_past_the_maximum_breaks_the_duration_rule(rulebook: Rulebo
     failed = decision.check_changed_terms(application, before, rulebook)
 
     assert [r.rule for r in failed] == ["max_duration"]
+
+
+def test_decides_a_position_on_the_employers_side_alone(rulebook: Rulebook, employer: Employer) -> None:
+    made = decision.evaluate(position(internship(employer, start=START)), (), rulebook, NOW)
+
+    assert made.verdict is Verdict.APPROVED
+    assert set(_by_rule(made)) == {"ratio", "internship_hours", "max_duration.any_target_group"}
+    assert made.inputs.citizen is None and made.inputs.answers_missing == ()
+
+
+def test_rejects_a_position_listing_every_failed_employer_rule(rulebook: Rulebook, employer: Employer) -> None:
+    form = wage_subsidy(employer, start=START, end=date(2026, 12, 1), ordinary_fte="4.00")
+    form["employer"]["vacated_post_on"] = "2026-03-01"
+    running = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), None),)
+
+    made = decision.evaluate(position(form), running, rulebook, NOW)
+
+    assert made.verdict is Verdict.REJECTED
+    assert {r.rule for r in made.failures} == {
+        "ratio",
+        "net_additional_employment.vacated_post",
+        "max_duration.any_target_group",
+    }
+
+
+def test_a_silent_representative_is_the_only_question_a_position_misses(rulebook: Rulebook, employer: Employer) -> None:
+    made = decision.evaluate(position(internship(employer, start=START, employees=5)), (), rulebook, NOW)
+
+    assert made.inputs.answers_missing == ("representative_approval",)
+
+
+def test_a_named_positions_decision_asks_only_about_the_citizen(rulebook: Rulebook, employer: Employer) -> None:
+    application = position(wage_subsidy(employer, public=True, start=START, end=date(2026, 8, 5)))
+    application.record_decision(decision.evaluate(application, (), rulebook, NOW))
+    application.decide_as_caseworker(True, "Erklæringen holder.", CASEWORKER, NOW)
+    application.name_citizen("c-1", date(1990, 5, 17), "S-1", EMPLOYER, NOW, answer_timeout=timedelta(hours=1))
+    application.record_assessment(_answer("dagpenge"), NOW)
+    application.record_plan_check(FITS, NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    assert made.verdict is Verdict.APPROVED
+    assert set(_by_rule(made)) == {"max_duration", "not_latest_employer", "no_plan_overlap"}
+
+
+def test_a_named_position_still_fails_its_citizens_maximum(rulebook: Rulebook, employer: Employer) -> None:
+    application = position(internship(employer, start=START, weeks=8))
+    application.record_decision(decision.evaluate(application, (), rulebook, NOW))
+    application.name_citizen("c-1", date(1990, 5, 17), "S-1", EMPLOYER, NOW, answer_timeout=timedelta(hours=1))
+    application.record_assessment(_answer(), NOW)
+    application.record_plan_check(FITS, NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    assert made.verdict is Verdict.REJECTED
+    assert [r.rule for r in made.failures] == ["max_duration"]

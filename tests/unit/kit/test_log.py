@@ -1,10 +1,23 @@
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from jobbro.log import CPR_MASK, bind_message, configure_logging, redact, unbind_message
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """These tests point the root handler at pytest's capture stream: put the previous set-up back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
 
 
 @pytest.mark.parametrize("cpr", ["0101901234", "010190-1234"])

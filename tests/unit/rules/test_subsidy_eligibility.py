@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from services.subsidy.eligibility import (
     allowed_placements,
     check_headcount,
     check_internship_hours,
+    check_longest_duration,
     check_max_duration,
     check_public_attestation,
     check_ratio,
@@ -141,6 +143,68 @@ def test_a_placement_ending_on_the_start_date_still_occupies_it(rulebook: Rulebo
     application = _internship(production_unit=ProductionUnit(Decimal(5), _placed(1, ends_on=START)))
 
     assert check_ratio(application, rulebook.in_force(RatioRule, START), TODAY).outcome is Outcome.FAILED
+
+
+def test_a_placement_ending_the_day_before_the_start_does_not_count(rulebook: Rulebook) -> None:
+    before = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 3, 9), START - timedelta(days=1)),)
+    application = _internship(production_unit=ProductionUnit(Decimal(5), before))
+
+    result = check_ratio(application, rulebook.in_force(RatioRule, START), TODAY)
+
+    assert result.outcome is Outcome.PASSED
+    assert "hosts at most 1" in result.reason
+
+
+def test_a_placement_starting_on_the_end_date_counts(rulebook: Rulebook) -> None:
+    application = _internship()
+    on_the_last_day = (ExistingPlacement(Scheme.WAGE_SUBSIDY, application.ends_on, None),)
+    application = replace(application, production_unit=ProductionUnit(Decimal(5), on_the_last_day))
+
+    result = check_ratio(application, rulebook.in_force(RatioRule, START), TODAY)
+
+    assert result.outcome is Outcome.FAILED
+    assert result.reason.startswith(f"busiest on {application.ends_on}:")
+    assert result.reason.endswith("would host 2")
+
+
+def _peaking_midway(extra: int) -> tuple[ExistingPlacement, ...]:
+    """Two placements all period, one leaving on 13 April, one coming on 14 April, and `extra` on 20–22 April."""
+    return (
+        *_placed(2),
+        ExistingPlacement(Scheme.INTERNSHIP, date(2026, 1, 5), date(2026, 4, 13)),
+        ExistingPlacement(Scheme.UTILITY_WORK, date(2026, 4, 14), date(2026, 6, 30)),
+        *(ExistingPlacement(Scheme.WAGE_SUBSIDY, date(2026, 4, 20), date(2026, 4, 22)) for _ in range(extra)),
+    )
+
+
+def test_placements_that_follow_each_other_share_a_place(rulebook: Rulebook) -> None:
+    application = _internship(production_unit=ProductionUnit(Decimal(20), _peaking_midway(0)))
+
+    result = check_ratio(application, rulebook.in_force(RatioRule, START), TODAY)
+
+    assert result.outcome is Outcome.PASSED
+    assert "hosts at most 4" in result.reason
+
+
+def test_fails_the_ratio_at_a_peak_inside_the_period(rulebook: Rulebook) -> None:
+    application = _internship(production_unit=ProductionUnit(Decimal(20), _peaking_midway(1)))
+
+    result = check_ratio(application, rulebook.in_force(RatioRule, START), TODAY)
+
+    assert result.outcome is Outcome.FAILED
+    assert result.reason.startswith("busiest on 2026-04-20:")
+    assert result.reason.endswith("would host 5")
+
+
+def test_a_placement_starting_after_today_within_the_period_fails_even_with_room_today(rulebook: Rulebook) -> None:
+    later = (ExistingPlacement(Scheme.INTERNSHIP, START + timedelta(days=7), None),)
+    application = _internship(
+        production_unit=ProductionUnit(Decimal(5), later), ratio_override_remark="there is room today"
+    )
+
+    result = check_ratio(application, rulebook.in_force(RatioRule, START), TODAY)
+
+    assert result.outcome is Outcome.FAILED
 
 
 def test_does_not_check_the_ratio_for_persons_under_the_integration_act(rulebook: Rulebook) -> None:
@@ -420,10 +484,47 @@ def test_approves_a_private_wage_subsidy_job_checking_net_additional_employment(
 
 
 def test_defers_the_duration_check_of_a_position_without_a_named_citizen(rulebook: Rulebook) -> None:
-    decision = evaluate(_internship(ends_on=date(2026, 12, 31)), None, rulebook, TODAY)
+    decision = evaluate(_internship(ends_on=date(2026, 7, 5)), None, rulebook, TODAY)
 
     assert decision.verdict is Verdict.APPROVE
     assert decision.deferred_rules == ("max_duration",)
+    assert decision.results[-1].rule == "max_duration.any_target_group"
+
+
+@pytest.mark.parametrize(
+    ("application", "outcome"),
+    [
+        (_internship(ends_on=date(2026, 7, 5)), Outcome.PASSED),  # 13 weeks, the longest of any group
+        (_internship(ends_on=date(2026, 7, 6)), Outcome.FAILED),
+        (_wage_subsidy(ends_on=date(2026, 10, 5)), Outcome.PASSED),  # 6 months for every group, private
+        (_wage_subsidy(ends_on=date(2026, 10, 6)), Outcome.FAILED),
+    ],
+)
+def test_rejects_a_position_longer_than_any_target_group_may_stay(
+    rulebook: Rulebook, application: ApplicationFacts, outcome: Outcome
+) -> None:
+    result = check_longest_duration(application, rulebook)
+
+    assert result is not None
+    assert result.outcome is outcome
+
+
+def test_leaves_a_public_positions_length_to_the_citizen_when_a_group_has_no_maximum(rulebook: Rulebook) -> None:
+    application = _wage_subsidy(employer=Employer(Sector.PUBLIC), ends_on=date(2028, 1, 1))
+
+    assert check_longest_duration(application, rulebook) is None
+
+
+def test_leaves_an_internships_length_to_the_citizen_when_a_group_is_unlimited(rules_dir: Path) -> None:
+    rule_file = rules_dir / "internship" / "2018-01-01.toml"
+    text = (
+        rule_file.read_text()
+        .replace("sygedagpenge = 13\n", "")
+        .replace("unlimited_target_groups = []", 'unlimited_target_groups = ["sygedagpenge"]')
+    )
+    rule_file.write_text(text)
+
+    assert check_longest_duration(_internship(ends_on=date(2027, 1, 1)), Rulebook.load(rules_dir)) is None
 
 
 def test_checks_only_the_ratio_rule_for_utility_work(rulebook: Rulebook) -> None:
