@@ -78,6 +78,8 @@ class OutboxRelay:
                     published = await self.publish_batch()
                     failures = 0
                 except Exception as exc:  # the relay outlives broker and database outages
+                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                        raise  # asyncpg may turn a cancellation into InterfaceError: stop anyway
                     failures += 1
                     log.warning("outbox_relay_failed", error=repr(exc), failures=failures)
                     await asyncio.sleep(min(self._poll_seconds * failures, 10.0))

@@ -58,6 +58,8 @@ class DeliveryWorker:
             try:
                 delivered = await self.deliver_one()
             except Exception as exc:  # the worker outlives database outages; a claimed delivery's lease runs out
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    raise  # asyncpg turns a cancellation inside a transaction into InterfaceError: stop anyway
                 log.warning("delivery_worker_failed", error=repr(exc))
                 delivered = False
             if not delivered:
