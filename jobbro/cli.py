@@ -3,6 +3,7 @@
 import asyncio
 import json
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from bench import report as bench_report
+from bench import run as bench_run
 from contracts.catalog import EVENT_TYPES, TOPICS
 from contracts.envelope import EnvelopeError, decode
 from contracts.provision import provision
@@ -145,6 +148,41 @@ def demo(prefix: StackPrefix = None) -> None:
             console.print(f"[red]demo failed[/]: {failure}")
             raise typer.Exit(1) from None
     trail.print_report(console, result)
+
+
+@app.command()
+def bench(
+    applications: Annotated[int, typer.Option(help="Applications through the flow (0: payment runs only).")] = 2000,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 64,
+    rate: Annotated[
+        float | None, typer.Option(help="Open loop: submit this many applications a second (default: at once).")
+    ] = None,
+    wage_every: Annotated[int, typer.Option(help="Every n-th application is a wage subsidy that gets paid.")] = 5,
+    payment_runs: Annotated[
+        str, typer.Option(help="Generated registry sizes for the payment run, comma-separated.")
+    ] = "10000,100000,1000000",
+    quick: Annotated[bool, typer.Option(help="A smoke run: 100 applications, payment runs of 1,000, 5,000.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds the flow may take before the run fails.")] = 1800.0,
+) -> None:
+    """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale."""
+    if quick:
+        applications, payment_runs = min(applications, 100), "1000,5000"
+    options = bench_run.Options(
+        applications=applications,
+        concurrency=concurrency,
+        rate=rate,
+        wage_every=wage_every,
+        payment_sizes=tuple(int(size) for size in payment_runs.split(",") if size.strip()),
+        timeout=timeout,
+        command=" ".join(["jobbro bench", *sys.argv[2:]]),
+    )
+    infra = local_infrastructure()
+    with bench_run.progress_bars() as bars:
+        results, path = asyncio.run(bench_run.run(options, infra, bars))
+    for table in bench_report.tables(results):
+        console.print(table)
+    path.with_suffix(".md").write_text(bench_report.markdown(results))
+    console.print(f"results: {path} (Markdown beside it, for docs/benchmarks.md)")
 
 
 @app.command()

@@ -12,21 +12,27 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
+import asyncpg
 import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from contracts.provision import provision
 from demo import identity
 from jobbro.infra import REPO, Infrastructure
 from services.subsidy import devca
@@ -180,6 +186,63 @@ def prepare(layout: Layout = DEFAULT) -> None:
     identity.ensure_issuer(layout.pki)
 
 
+@asynccontextmanager
+async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterator[tuple[Layout, str]]:
+    """A whole stack of its own beside any other (free ports, files under `folder`, fresh databases, a fresh topic
+    namespace), started and ready, with its topic prefix; afterwards stopped, its databases and topics removed."""
+    tag = f"{name}_{uuid.uuid4().hex[:10]}"
+    layout = Layout(local=folder, ports=free_ports(), database_prefix=tag + "_")
+    prefix = tag + "."
+    databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
+    await on_server(infra, [f'CREATE DATABASE "{db}"' for db in databases])
+    try:
+        await provision(infra.kafka_bootstrap, prefix=prefix)
+        prepare(layout)
+        for service in layout.services:
+            start(service, infra, prefix)
+        await asyncio.gather(*(wait_ready(service) for service in layout.services))
+        yield layout, prefix
+    finally:
+        for service in reversed(layout.services):
+            stop(service)
+        await on_server(infra, [f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases])
+        await delete_namespace(infra.kafka_bootstrap, prefix)
+
+
+def free_ports() -> dict[str, int]:
+    """A port per process that nothing listens on now (the OS picks them; held together so they differ)."""
+    sockets = [socket.socket() for _ in PORTS]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(PORTS, sockets, strict=True)}
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def on_server(infra: Infrastructure, statements: list[str]) -> None:
+    """Run statements on the server's maintenance database (CREATE and DROP DATABASE cannot run elsewhere)."""
+    conn = await asyncpg.connect(infra.database_dsn("postgres"))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def delete_namespace(bootstrap: str, prefix: str) -> None:
+    """Delete every topic of a namespace: thousands of leftover topics slow every client's metadata."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
 @dataclass(frozen=True)
 class ServiceStatus:
     service: Service
@@ -221,12 +284,23 @@ def start(service: Service, infra: Infrastructure, topic_prefix: str = "") -> in
 
 def run_command(service: Service, infra: Infrastructure, topic_prefix: str, *args: str) -> subprocess.CompletedProcess:
     """Run one of the service's own commands (`python -m services.<name> …`) with the settings it runs with."""
-    return subprocess.run(
+    with spawn_command(
+        service, infra, topic_prefix, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def spawn_command(
+    service: Service, infra: Infrastructure, topic_prefix: str, *args: str, **popen: Any
+) -> subprocess.Popen:
+    """Start one of the service's own commands without waiting, so a caller can watch the process (the benchmark
+    samples its memory)."""
+    return subprocess.Popen(
         [sys.executable, "-m", service.module, *args],
         cwd=REPO,
         env={**os.environ, **service.env(infra, topic_prefix)},
-        capture_output=True,
-        text=True,
+        **popen,
     )
 
 
@@ -252,6 +326,18 @@ def stop(service: Service, timeout: float = 30.0) -> bool:
         os.kill(pid, signal.SIGKILL)
     service.pid_file.unlink(missing_ok=True)
     return True
+
+
+def kill(service: Service, sig: signal.Signals = signal.SIGKILL, timeout: float = 10.0) -> int | None:
+    """Signal the service's process if it runs and wait until it is gone (the chaos test's crash); its pid."""
+    pid = _running_pid(service)
+    if pid is None:
+        return None
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _running_pid(service) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
 
 
 async def wait_ready(service: Service, timeout: float = 90.0) -> None:

@@ -108,18 +108,6 @@ async def provisioned_prefix(bootstrap: str) -> str:
     return prefix
 
 
-async def delete_namespace(bootstrap: str, prefix: str) -> None:
-    """Delete every topic in a test's namespace: thousands of leftover topics slow every client's metadata."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
-
-
 async def publish(
     bootstrap: str, prefix: str, *events: Event, source: str = "/test", cause: Metadata | None = None
 ) -> list[Metadata]:

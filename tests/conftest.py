@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
-from jobbro.testing import create_database, delete_namespace, drop_database, provisioned_prefix
+from jobbro.stack import delete_namespace
+from jobbro.testing import create_database, drop_database, provisioned_prefix
 
 
 @pytest.fixture(scope="session")

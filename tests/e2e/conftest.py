@@ -3,7 +3,6 @@ machinery as `jobbro up`, but in its own `Layout` (free ports, a folder under tm
 topic namespace, so it runs beside a developer's `jobbro up` stack without touching it."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from jobbro.testing import unique
 @pytest.fixture
 async def running_stack(infra: Infrastructure, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Layout]:
     """The stack, ready; afterwards its processes stopped (by pid file) and its databases dropped."""
-    layout = Layout(local=tmp_path / "local", ports=_free_ports(), database_prefix=unique("e2e") + "_")
+    layout = Layout(local=tmp_path / "local", ports=stack.free_ports(), database_prefix=unique("e2e") + "_")
     databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
     await _admin(infra, [f'CREATE DATABASE "{name}"' for name in databases])
     stack.prepare(layout)
@@ -32,18 +31,6 @@ async def running_stack(infra: Infrastructure, topic_prefix: str, tmp_path: Path
         for service in reversed(layout.services):
             stack.stop(service)
         await _admin(infra, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases])
-
-
-def _free_ports() -> dict[str, int]:
-    """A port per process that nothing listens on now (the OS picks them; held together so they differ)."""
-    sockets = [socket.socket() for _ in stack.PORTS]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return {name: sock.getsockname()[1] for name, sock in zip(stack.PORTS, sockets, strict=True)}
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 async def _admin(infra: Infrastructure, statements: list[str]) -> None:

@@ -22,7 +22,8 @@ from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
 from jobbro.rulebook import REPOSITORY_RULES_DIR
-from jobbro.testing import create_database, delete_namespace, drop_database, provisioned_prefix, publish, running
+from jobbro.stack import delete_namespace
+from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
