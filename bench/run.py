@@ -3,7 +3,6 @@ run at growing registry sizes; the figures go to `bench/results/<time>.json` (an
 
 import asyncio
 import json
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -25,6 +24,8 @@ from jobbro.infra import REPO, Infrastructure
 from jobbro.stack import Layout
 
 RESULTS = REPO / "bench" / "results"
+WORK = REPO / ".local" / "bench"
+"""Each run's stack files (logs, mails) and payment-run logs, kept for a look after the run."""
 _IMPORT_CHUNK = 2000
 
 
@@ -54,21 +55,20 @@ async def run(options: Options, infra: Infrastructure, bars: Progress) -> tuple[
         "options": asdict(options),
         "targets": TARGETS,
     }
-    with tempfile.TemporaryDirectory(prefix="jobbro-bench-") as folder:
-        if options.applications:
-            results["flow"] = await _flow(options, infra, Path(folder), bars)
-            events = results["flow"]["events"]
-            measured = await ceiling.measure(
-                infra.kafka_bootstrap, records=events["records"], record_bytes=round(events["bytes_avg"])
-            )
-            results["ceiling"] = {**asdict(measured), "per_second": measured.per_second}
-            results["event_layer_ratio"] = events["per_second"] / measured.per_second
-        month = f"{previous_month(date.today()):%Y-%m}"
-        results["payment_runs"] = [
-            await _payment_run(infra, Path(folder), size, month, bars) for size in options.payment_sizes
-        ]
+    stamp = results["started"].replace(":", "")
+    folder = WORK / stamp
+    if options.applications:
+        results["flow"] = await _flow(options, infra, folder, bars)
+        events = results["flow"]["events"]
+        measured = await ceiling.measure(
+            infra.kafka_bootstrap, records=events["records"], record_bytes=round(events["bytes_avg"])
+        )
+        results["ceiling"] = {**asdict(measured), "per_second": measured.per_second}
+        results["event_layer_ratio"] = events["per_second"] / measured.per_second
+    month = f"{previous_month(date.today()):%Y-%m}"
+    results["payment_runs"] = [await _payment_run(infra, folder, size, month, bars) for size in options.payment_sizes]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{results['started'].replace(':', '')}.json"
+    path = RESULTS / f"{stamp}.json"
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results, path
 
