@@ -9,6 +9,7 @@ same driver runs the benchmark and the chaos test, where the subsidy service die
 import asyncio
 import calendar
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -163,8 +164,12 @@ class Employers:
         self._tokens = {cvr: {"Authorization": "Bearer " + _token(pki, cvr)} for cvr in CVRS}
         self._slots = asyncio.Semaphore(concurrency)
         self._patience = patience
-        self.retries = 0
-        """Calls repeated because the service was unreachable or unavailable."""
+        self.retried: Counter[str] = Counter()
+        """Calls repeated, by what made them fail (the service unreachable, a connection it closed, 503)."""
+
+    @property
+    def retries(self) -> int:
+        return sum(self.retried.values())
 
     async def drive(self, case: Case, milestones: Milestones, today: date, *, due: float | None = None) -> None:
         """The case through the flow: submit, wait for the decision, confirm and report wages if approved."""
@@ -230,27 +235,28 @@ class Employers:
     ) -> httpx.Response | None:
         """The answer to one request, repeated with backoff while the service is unreachable or unavailable;
         `already` (if given) is asked before each repeat whether an earlier attempt took effect after all (then
-        there is no answer: None)."""
+        there is no answer: None). A call keeps its slot while it backs off, so an outage is probed by at most
+        `concurrency` callers, not by every application waiting."""
         loop = asyncio.get_running_loop()
-        deadline, delay, attempt = loop.time() + self._patience, 0.1, 0
-        while True:
-            try:
-                async with self._slots:
+        async with self._slots:
+            deadline, delay, attempt = loop.time() + self._patience, 0.1, 0
+            while True:
+                try:
                     if attempt and already is not None and await already():
                         return None
                     before()
                     response = await self._http.request(method, url, json=body, headers=headers)
-                if response.status_code not in _RETRIED_STATUS:
-                    return response
-                failure = f"HTTP {response.status_code}"
-            except httpx.TransportError as exc:
-                failure = repr(exc)
-            if loop.time() > deadline:
-                raise Refused(f"{method} {url}: still failing after {self._patience:.0f}s: {failure}")
-            attempt += 1
-            self.retries += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+                    if response.status_code not in _RETRIED_STATUS:
+                        return response
+                    failure, kind = f"HTTP {response.status_code}", f"HTTP {response.status_code}"
+                except httpx.TransportError as exc:
+                    failure, kind = repr(exc), type(exc).__name__
+                if loop.time() > deadline:
+                    raise Refused(f"{method} {url}: still failing after {self._patience:.0f}s: {failure}")
+                attempt += 1
+                self.retried[kind] += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
 
 def _token(pki: Path, cvr: str) -> str:

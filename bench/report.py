@@ -82,7 +82,11 @@ def markdown(results: dict[str, Any]) -> str:
             share = row["cpu_seconds"] / flow["seconds"] * 100
             lines.append(f"| {name} | {row['cpu_seconds']:.1f} | {share:.0f} | {row['peak_rss_mib']:.0f} |")
         lag = ", ".join(f"{service} {n}" for service, n in flow["consumer_lag"].items())
-        lines += ["", f"Consumer lag per service when the last application completed: {lag}."]
+        retried = ", ".join(f"{n} after {cause}" for cause, n in flow.get("retried", {}).items()) or "none"
+        lines += [
+            "",
+            f"Consumer lag per service when the last application completed: {lag}. Calls repeated: {retried}.",
+        ]
     runs = results.get("payment_runs")
     if runs:
         lines += [

@@ -41,6 +41,7 @@ class Options:
 
 
 def progress_bars() -> Progress:
+    """One bar per stage, left on screen when done, so a run's log shows how long each stage took."""
     return Progress(
         TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
     )
@@ -81,7 +82,7 @@ async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Pro
         today = datetime.now(UTC).date()
         cases = _signed(options, layout, today, bars)
         async with httpx.AsyncClient(timeout=60.0, limits=httpx.Limits(max_connections=options.concurrency)) as http:
-            await _import(http, layout, [case for case in cases if case.registered], today, bars)
+            await _import(http, layout, [case for case in cases if case.registered], bars)
             milestones = Milestones()
             async with Tape(infra.kafka_bootstrap, prefix, milestones.record) as tape:
                 employers = Employers(
@@ -103,6 +104,7 @@ async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Pro
         "applications_per_second": len(cases) / (finished - began),
         "submitted_per_second": len(cases) / (max(c.submitted_at for c in cases) - began),  # type: ignore[type-var]
         "retries": employers.retries,
+        "retried": dict(employers.retried),
         "latency": _latency(cases, milestones),
         "consumer_lag": lag,
         "processes": {
@@ -139,7 +141,7 @@ def _signed(options: Options, layout: Layout, today: date, bars: Progress) -> li
     return cases
 
 
-async def _import(http: httpx.AsyncClient, layout: Layout, cases: list[Case], today: date, bars: Progress) -> None:
+async def _import(http: httpx.AsyncClient, layout: Layout, cases: list[Case], bars: Progress) -> None:
     """The applications' citizens into the benefit registry, through its admin endpoint."""
     task = bars.add_task("citizens: import (admin API)", total=len(cases))
     url = layout.service("benefits").url + "/admin/citizens/import"

@@ -114,7 +114,7 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
             await _nothing_is_left_unprocessed(infra, layout, prefix, tape, said)
     took = time.time() - began
     print(
-        f"chaos: {APPLICATIONS} applications in {took:.0f}s, {employers.retries} calls retried, "
+        f"chaos: {APPLICATIONS} applications in {took:.0f}s, calls retried: {dict(employers.retried)}, "
         f"{monkey.restarts} processes restarted by the supervisor {said}"
     )
 
