@@ -58,8 +58,9 @@ from services.subsidy.schemas import (
     hours_steps,
 )
 from services.subsidy.settings import SubsidySettings
-from services.subsidy.signing import RefusalReason, SignatureRefused, TrustStore, VerifiedSignature, verify
+from services.subsidy.signing import RefusalReason, SignatureRefused, VerifiedSignature, verify
 from services.subsidy.tokens import BearerTokens, RepresentativeLinks
+from services.subsidy.trust import TrustFiles
 
 log = structlog.get_logger(__name__)
 
@@ -88,14 +89,8 @@ class Context:
     rulebook: Rulebook
     tokens: BearerTokens
     links: RepresentativeLinks
+    trust: TrustFiles
     clock: Callable[[], datetime] = field(default=_utc_now)
-
-    def trust(self) -> TrustStore:
-        """The trust anchors and CRLs as the files hold them now, so a new CRL counts from the next signature."""
-        settings = self.settings
-        intermediates = settings.trust_intermediates.read_bytes() if settings.trust_intermediates else b""
-        crls = [path.read_bytes() for path in settings.trust_crls]
-        return TrustStore.from_pem(settings.trust_anchors.read_bytes(), intermediates, crls)
 
 
 @dataclass(frozen=True)
@@ -124,7 +119,7 @@ async def submit_application(
                 "This Idempotency-Key was already used with a different request.", "idempotency_key_reused"
             )
         return Submission(await _get(uow.conn, earlier.application_id), replayed=True)
-    signature = verify(request.signature, None, employer.cvr, ctx.trust(), now)
+    signature = verify(request.signature, None, employer.cvr, ctx.trust.current(), now)
     _require_signed(signature, form)
     application = _new_application(ctx, application_id, form, employer, now)
     uow.publish(
@@ -181,7 +176,7 @@ async def name_citizen(
         answer_timeout=ctx.settings.answer_timeout,
     )
     expected = citizen_document(application.id, cvr, body.cpr, body.consent_reference)
-    signature = verify(body.signature, expected, cvr, ctx.trust(), now)
+    signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
     await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
     uow.publish(events.submitted(application, body.cpr, signature.signed_at))
     await store.save(uow.conn, application)
@@ -241,7 +236,7 @@ async def confirm(
     application = await _load(uow.conn, application_id, employer)
     application.confirm(employer, now)
     expected = confirmation_document(application.id, application.terms.employer_cvr)
-    signature = verify(body.signature, expected, application.terms.employer_cvr, ctx.trust(), now)
+    signature = verify(body.signature, expected, application.terms.employer_cvr, ctx.trust.current(), now)
     rate = _hourly_rate(ctx.rulebook, application.terms)
     await store.add_signature(uow.conn, application.id, "final_confirmation", signature, now)
     uow.publish(events.confirmed(application, rate))

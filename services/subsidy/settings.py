@@ -19,7 +19,7 @@ class SubsidySettings(ServiceSettings):
     rules_dir: Path = Field(REPOSITORY_RULES_DIR, description="The dated rule data (`rules/` of the repository).")
     trust_anchors: Path = Field(description="PEM bundle of the CAs whose employer signatures are accepted.")
     trust_intermediates: Path | None = Field(None, description="PEM bundle of intermediate CAs, if any.")
-    trust_crls: tuple[Path, ...] = Field((), description="PEM CRLs of the trusted CAs; re-read on every signature.")
+    trust_crls: tuple[Path, ...] = Field((), description="PEM CRLs of the trusted CAs; read again once changed.")
     token_issuer: str = Field("jobbro-identity", description="`iss` of accepted bearer tokens.")
     token_audience: str = Field("jobbro-subsidy", description="`aud` of accepted bearer tokens.")
     token_issuer_key: str = Field(description="PEM public key (EC or RSA) of the bearer tokens' issuer.")
