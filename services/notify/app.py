@@ -57,7 +57,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with kit_lifespan(app), _delivering(runtime, settings):
+        async with kit_lifespan(app), _delivering(runtime, settings, context.deliveries_due):
             yield
 
     app.router.lifespan_context = lifespan
@@ -65,7 +65,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
 
 
 @asynccontextmanager
-async def _delivering(runtime: Runtime, settings: NotifySettings) -> AsyncIterator[None]:
+async def _delivering(runtime: Runtime, settings: NotifySettings, due: asyncio.Event) -> AsyncIterator[None]:
     """Run the delivery worker (and own its HTTP client) while the runtime runs; stop it before the runtime stops."""
     async with httpx.AsyncClient(timeout=settings.send_timeout_seconds) as client:
         worker = DeliveryWorker(
@@ -81,6 +81,7 @@ async def _delivering(runtime: Runtime, settings: NotifySettings) -> AsyncIterat
             lease_seconds=settings.delivery_lease_seconds,
             poll_seconds=settings.delivery_poll_seconds,
             concurrency=settings.delivery_concurrency,
+            due=due,
         )
         task = asyncio.create_task(worker.run(), name="notify-delivery")
         try:

@@ -1,12 +1,13 @@
 """Handlers: events become delivery rows (one per notice, one per webhook subscription); commands change subscriptions.
 
 Nothing here sends. An event handler runs inside the transaction that consumes the event, and a send there would be
-repeated whenever that transaction is; the delivery worker sends after the commit. No handler commits: the kit does
-for events, the API for commands.
+repeated whenever that transaction is; the delivery worker sends after the commit, woken by `Context.deliveries_due`.
+No handler commits: the kit does for events, the API for commands.
 """
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
 import structlog
@@ -40,6 +41,11 @@ class Context:
     caseworker: Recipient
     renderer: Renderer
     https_only: bool
+    deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set after a transaction that made deliveries due commits: the delivery worker waits for it."""
+
+    def wake_after_commit(self, uow: UnitOfWork) -> None:
+        uow.after_commit(self.deliveries_due.set)
 
 
 async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
@@ -93,7 +99,7 @@ async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) 
         for notice in rule(event, audience, ctx.caseworker):
             await _record(notice, meta, uow, ctx)
     if meta.type in notices.FORWARDED:
-        await _forward(event, meta, uow)
+        await _forward(event, meta, uow, ctx)
 
 
 async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
@@ -108,16 +114,18 @@ async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context)
         application_id=notice.application_id,
         cause=meta,
     )
+    if recorded:
+        ctx.wake_after_commit(uow)
     log.info("notice_recorded" if recorded else "notice_already_recorded", dedup_key=notice.dedup_key)
 
 
-async def _forward(event: Event, meta: Metadata, uow: UnitOfWork) -> None:
+async def _forward(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     subscription_ids = await store.subscribers(uow.conn, meta.type)
     if not subscription_ids:
         return
     body = webhooks.cloudevent(meta, event)
     for subscription_id in subscription_ids:
-        await store.add_delivery(
+        recorded = await store.add_delivery(
             uow.conn,
             dedup_key=webhook_dedup_key(meta.id, subscription_id),
             recipient=Recipient(Role.INTEGRATOR, Channel.WEBHOOK, str(subscription_id), None),
@@ -128,6 +136,8 @@ async def _forward(event: Event, meta: Metadata, uow: UnitOfWork) -> None:
             cause=meta,
             subscription_id=subscription_id,
         )
+        if recorded:
+            ctx.wake_after_commit(uow)
 
 
 async def subscribe(url: str, event_types: Sequence[str], secret: str, uow: UnitOfWork, ctx: Context) -> Subscription:
@@ -155,6 +165,8 @@ async def reactivate(subscription_id: UUID, url: str | None, uow: UnitOfWork, ct
     reactivated = await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.ACTIVE, url)
     assert reactivated is not None  # the row was read in this transaction
     resumed = await store.resume_dead_deliveries(uow.conn, subscription_id)
+    if resumed:
+        ctx.wake_after_commit(uow)
     log.info("subscription_reactivated", subscription_id=str(subscription_id), resumed=resumed)
     return reactivated
 
