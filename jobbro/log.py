@@ -4,6 +4,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import structlog
@@ -60,10 +61,8 @@ def configure_logging(service: str, *, json: bool | None = None, level: str = "I
     structlog.contextvars.bind_contextvars(service=service)
 
 
-def bind_message(event_id: str, correlation_id: str, causation_id: str | None) -> None:
+def message_bound(event_id: str, correlation_id: str, causation_id: str | None) -> AbstractContextManager[Any]:
     """Bind one message's ids to every log line written while it is handled."""
-    structlog.contextvars.bind_contextvars(event_id=event_id, correlation_id=correlation_id, causation_id=causation_id)
-
-
-def unbind_message() -> None:
-    structlog.contextvars.unbind_contextvars("event_id", "correlation_id", "causation_id")
+    return structlog.contextvars.bound_contextvars(
+        event_id=event_id, correlation_id=correlation_id, causation_id=causation_id
+    )

@@ -49,6 +49,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._stopping = False
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; return how many rows went out (0 when another relay holds the lock)."""
@@ -67,12 +68,13 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self) -> None:
-        """Relay until cancelled: at once on NOTIFY, else every `poll_seconds` (a missed NOTIFY costs latency only)."""
+        """Relay until `stop` (or cancelled): at once on NOTIFY, else every `poll_seconds` (a missed NOTIFY costs
+        latency only)."""
         listener = await self._pool.acquire()
         await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
         try:
             failures = 0
-            while True:
+            while not self._stopping:
                 self._wake.clear()
                 try:
                     published = await self.publish_batch()
@@ -82,17 +84,26 @@ class OutboxRelay:
                         raise  # asyncpg may turn a cancellation into InterfaceError: stop anyway
                     failures += 1
                     log.warning("outbox_relay_failed", error=repr(exc), failures=failures)
-                    await asyncio.sleep(min(self._poll_seconds * failures, 10.0))
+                    await self._pause(min(self._poll_seconds * failures, 10.0))
                     continue
-                if published == self._batch_size:
-                    continue
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-                except TimeoutError:
-                    pass
+                if published < self._batch_size:
+                    await self._pause(self._poll_seconds)
         finally:
             await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
             await self._pool.release(listener)
+
+    def stop(self) -> None:
+        """Make `run` return once the batch in flight is published and deleted: a stop that cancelled it between
+        the broker's acks and the delete would have the next start publish the batch again."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until woken (NOTIFY or `stop`) or `seconds` have passed."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

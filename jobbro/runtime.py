@@ -26,11 +26,14 @@ log = structlog.get_logger(__name__)
 class Runtime:
     """Everything one service process shares between its entrypoints (subscribers, HTTP API, relay)."""
 
+    _STOP_RELAY_SECONDS = 10.0
+
     def __init__(self, settings: ServiceSettings, sql_dir: Path | None = None) -> None:
         self.settings = settings
         self.broker: KafkaBroker = create_broker(settings)
         self._sql_dirs = [sql_dir] if sql_dir else []
         self._pool: asyncpg.Pool | None = None
+        self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self.consumers: list[EventConsumer] = []
 
@@ -73,7 +76,7 @@ class Runtime:
         self._pool = await db.create_pool(self.settings.pg_dsn, self.settings.pg_pool_size)
         await db.migrate(self._pool, *self._sql_dirs)
         await self.broker.start()
-        relay = OutboxRelay(
+        self._relay = relay = OutboxRelay(
             self._pool,
             outbox_publisher(self.broker, self.settings.topic_prefix),
             batch_size=self.settings.outbox_batch_size,
@@ -83,11 +86,16 @@ class Runtime:
         log.info("service_started", consumers=[c.group for c in self.consumers])
 
     async def stop(self) -> None:
-        """Finish the in-flight message (or leave it uncommitted), stop relaying, close connections."""
-        await self.broker.stop()
-        if self._relay_task:
-            self._relay_task.cancel()
+        """Let the relay finish its batch, then finish the consumers' batches in flight (or leave them
+        uncommitted), close connections. What they commit meanwhile stays in the outbox for the next start."""
+        if self._relay and self._relay_task:
+            self._relay.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._relay_task), self._STOP_RELAY_SECONDS)
+            except TimeoutError:  # the broker or the database is not answering: its rows are sent again later
+                self._relay_task.cancel()
             await asyncio.gather(self._relay_task, return_exceptions=True)
+        await self.broker.stop()
         if self._pool:
             await self._pool.close()
         log.info("service_stopped")

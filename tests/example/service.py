@@ -4,6 +4,7 @@ It adds amounts to counters and announces each new value through the outbox. Env
 `JOBBRO_*` settings, plus EXAMPLE_COMMANDS / EXAMPLE_CHANGES (topics), EXAMPLE_GROUP, EXAMPLE_PORT, and
 EXAMPLE_CRASH_MARKER: when set and the file is absent, the process creates it and SIGKILLs itself right after
 its first handler transaction commits — before the offset commit — to show redelivery changes nothing.
+Adding to the counter named UNADDABLE fails for good (a handler's bug, as far as the consumer can tell).
 """
 
 import os
@@ -19,12 +20,15 @@ from jobbro.uow import UnitOfWork
 from tests.example.events import AddToCounter, ExampleTopics
 
 SQL = Path(__file__).parent / "sql"
+UNADDABLE = "unaddable"
 
 
 def build(settings: ServiceSettings, topics: ExampleTopics, group: str, crash_marker: Path | None) -> Runtime:
     add, changed = topics.bind()
 
     async def on_add(event: AddToCounter, meta: Metadata, uow: UnitOfWork) -> None:
+        if event.counter == UNADDABLE:
+            raise ValueError(f"cannot add to {UNADDABLE}")
         row = await uow.conn.fetchrow(
             """INSERT INTO counters (counter, value, version) VALUES ($1, $2, 1)
                ON CONFLICT (counter) DO UPDATE

@@ -15,6 +15,7 @@ from contracts.envelope import encode
 from jobbro.testing import create_topics, produce, read_topic, unique
 from tests.example.events import ExampleTopics
 from tests.example.process import Process
+from tests.example.service import UNADDABLE
 
 Spawn = Callable[[str, dict[str, str], str], Process]
 
@@ -159,6 +160,28 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_later_records_are_
     assert service.running
 
 
+async def test_a_handler_failing_for_good_dead_letters_its_record_alone_and_its_batch_is_handled(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    add, _ = topics.bind()
+    _, first = encode(add(counter="c", amount=1), source="/test")
+    _, failing = encode(add(counter=UNADDABLE, amount=1), source="/test")
+    _, last = encode(add(counter="c", amount=2), source="/test")
+    await produce(kafka_bootstrap, first, first, failing, last)  # before the start: fetched as one batch
+
+    service = spawn("tests.example.service", _service_env(database, kafka_bootstrap, topics, unique("g")), "svc")
+    await service.wait_ready()
+    await _wait_for_counter(database, "c", 3)
+    dead = await read_topic(kafka_bootstrap, topics.commands + ".dlq", expect=1)
+    assert [dict(r.headers)["ce_id"] for r in dead] == [failing.headers["ce_id"].encode()]
+    assert dict(dead[0].headers)["dlq_error_class"] == b"ValueError"
+    assert await _counter(database, UNADDABLE) is None
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=2)
+    assert [json.loads(r.value)["value"] for r in changes] == [1, 3]
+    log = service.log()
+    assert "batch_failed_handled_one_by_one" in log and "event_duplicate_ignored" in log
+
+
 async def test_two_replicas_in_one_group_lose_nothing_and_keep_order_per_key(
     database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
 ) -> None:
@@ -192,10 +215,11 @@ async def test_a_graceful_stop_mid_stream_finishes_or_leaves_each_record_and_a_r
     database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
 ) -> None:
     add, _ = topics.bind()
+    records = 3000  # enough that batches of them are still arriving when the stop comes
     env = _service_env(database, kafka_bootstrap, topics, unique("g"))
     first = spawn("tests.example.service", env, "first")
     await first.wait_ready()
-    await produce(kafka_bootstrap, *(encode(add(counter="c", amount=1), source="/test")[1] for _ in range(300)))
+    await produce(kafka_bootstrap, *(encode(add(counter="c", amount=1), source="/test")[1] for _ in range(records)))
     for _ in range(300):  # stop while records are still flowing
         if (await _counter(database, "c") or 0) > 0:
             break
@@ -205,7 +229,7 @@ async def test_a_graceful_stop_mid_stream_finishes_or_leaves_each_record_and_a_r
     stopped_at = await _counter(database, "c")
 
     spawn("tests.example.service", env, "second")
-    await _wait_for_counter(database, "c", 300)
-    changes = await read_topic(kafka_bootstrap, topics.changes, expect=300)
-    assert [json.loads(r.value)["version"] for r in changes] == list(range(1, 301))
-    assert stopped_at is not None and stopped_at < 300  # the stop really happened mid-stream
+    await _wait_for_counter(database, "c", records)
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=records)
+    assert [json.loads(r.value)["version"] for r in changes] == list(range(1, records + 1))
+    assert stopped_at is not None and stopped_at < records  # the stop really happened mid-stream

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from jobbro.log import CPR_MASK, bind_message, configure_logging, redact, unbind_message
+from jobbro.log import CPR_MASK, configure_logging, message_bound, redact
 
 
 @pytest.fixture(autouse=True)
@@ -35,11 +35,8 @@ def test_redacts_inside_nested_values() -> None:
 
 def test_a_structlog_line_given_a_cpr_number_prints_it_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("test", json=True)
-    bind_message("e-1", "c-1", None)
-    try:
+    with message_bound("e-1", "c-1", None):
         structlog.get_logger("t").info("citizen_imported", cpr="010190-1234", note="cpr 0101901234 seen")
-    finally:
-        unbind_message()
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["cpr"] == CPR_MASK and line["note"] == f"cpr {CPR_MASK} seen"
     assert line["event_id"] == "e-1" and line["correlation_id"] == "c-1" and line["service"] == "test"
