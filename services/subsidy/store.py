@@ -25,13 +25,15 @@ _EXCLUDED = {"changes"}
 
 
 async def insert(conn: asyncpg.Connection, application: Application) -> None:
-    """Store a new application and its first history."""
+    """Store a new application and its first history, in one statement."""
     terms = application.terms
     await conn.execute(
-        """INSERT INTO applications (id, employer_cvr, municipality, production_unit, scheme, state, starts_on,
-                                     ends_on, deadline_at, aggregate, submitted_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)""",
-        application.id,
+        f"""WITH application AS (
+                INSERT INTO applications (id, employer_cvr, municipality, production_unit, scheme, state, starts_on,
+                                          ends_on, deadline_at, aggregate, submitted_at, updated_at)
+                VALUES ($1, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb, $16, $16))
+            {_HISTORY_INSERT}""",
+        *_history_arguments(application),
         terms.employer_cvr,
         terms.municipality,
         terms.production_unit,
@@ -40,31 +42,34 @@ async def insert(conn: asyncpg.Connection, application: Application) -> None:
         terms.starts_on,
         application.effective_end,
         application.deadline_at,
-        _AGGREGATE.dump_python(application, mode="json", exclude=_EXCLUDED),
+        _aggregate_json(application),
         application.submitted_at,
     )
-    await _append_history(conn, application)
+    application.changes.clear()
 
 
 async def save(conn: asyncpg.Connection, application: Application) -> None:
-    """Store a changed application (loaded with `get(..., for_update=True)`) and its new history."""
+    """Store a changed application (loaded with `get(..., for_update=True)`) and its new history, in one statement."""
     await conn.execute(
-        """UPDATE applications SET state = $2, ends_on = $3, deadline_at = $4, aggregate = $5, updated_at = now()
-           WHERE id = $1""",
-        application.id,
+        f"""WITH application AS (
+                UPDATE applications SET state = $7, ends_on = $8, deadline_at = $9, aggregate = $10::text::jsonb,
+                                        updated_at = now()
+                WHERE id = $1)
+            {_HISTORY_INSERT}""",
+        *_history_arguments(application),
         application.state.value,
         application.effective_end,
         application.deadline_at,
-        _AGGREGATE.dump_python(application, mode="json", exclude=_EXCLUDED),
+        _aggregate_json(application),
     )
-    await _append_history(conn, application)
+    application.changes.clear()
 
 
 async def get(conn: asyncpg.Connection, application_id: UUID, *, for_update: bool = False) -> Application | None:
     """One application; `for_update` locks it until the transaction ends."""
     lock = " FOR UPDATE" if for_update else ""
-    document = await conn.fetchval(f"SELECT aggregate FROM applications WHERE id = $1{lock}", application_id)
-    return None if document is None else _AGGREGATE.validate_python(document)
+    document = await conn.fetchval(f"SELECT aggregate::text FROM applications WHERE id = $1{lock}", application_id)
+    return None if document is None else _AGGREGATE.validate_json(document)
 
 
 async def history(conn: asyncpg.Connection, application_id: UUID) -> list[Change]:
@@ -254,18 +259,28 @@ async def wage_reports(conn: asyncpg.Connection, application_id: UUID) -> list[W
     return [WageReport(**dict(row)) for row in rows]
 
 
-async def _append_history(conn: asyncpg.Connection, application: Application) -> None:
-    if not application.changes:
-        return
-    first = await conn.fetchval(
-        "SELECT coalesce(max(seq), 0) + 1 FROM application_history WHERE application_id = $1", application.id
+_HISTORY_INSERT = """
+    INSERT INTO application_history (application_id, seq, at, action, actor, state, note)
+    SELECT $1, coalesce((SELECT max(seq) FROM application_history WHERE application_id = $1), 0) + change.n,
+           change.at, change.action, change.actor, change.state, change.note
+    FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+         AS change (at, action, actor, state, note, n)"""
+"""The application's new changes after the lines it has ($1 to $6 from `_history_arguments`); the caller holds
+the application's row lock, or has just made the row, so no one else numbers its lines meanwhile."""
+
+
+def _history_arguments(application: Application) -> tuple[object, ...]:
+    changes = application.changes
+    return (
+        application.id,
+        [c.at for c in changes],
+        [c.action for c in changes],
+        [c.actor for c in changes],
+        [c.state.value for c in changes],
+        [c.note for c in changes],
     )
-    await conn.executemany(
-        """INSERT INTO application_history (application_id, seq, at, action, actor, state, note)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        [
-            (application.id, first + offset, c.at, c.action, c.actor, c.state.value, c.note)
-            for offset, c in enumerate(application.changes)
-        ],
-    )
-    application.changes.clear()
+
+
+def _aggregate_json(application: Application) -> str:
+    """The aggregate as JSON text (cast to jsonb in SQL): pydantic writes it faster than `json.dumps` would."""
+    return _AGGREGATE.dump_json(application, exclude=_EXCLUDED).decode()
