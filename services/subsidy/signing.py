@@ -24,7 +24,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
@@ -105,6 +105,9 @@ class TrustStore:
     anchors: tuple[x509.Certificate, ...]
     intermediates: tuple[x509.Certificate, ...] = ()
     crls: tuple[x509.CertificateRevocationList, ...] = ()
+    _signed_by: dict[bytes, tuple[x509.CertificateRevocationList, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.anchors:
@@ -120,22 +123,30 @@ class TrustStore:
         )
 
     def crl_for(self, issuer: x509.Certificate, now: datetime) -> x509.CertificateRevocationList | None:
-        """The newest complete CRL that ``issuer`` signed and that is current at ``now``, if the store has one.
+        """The newest complete CRL that ``issuer`` signed and that is current at ``now``, if the store has one."""
+        usable = [
+            crl
+            for crl in self._complete_crls_from(issuer)
+            if crl.last_update_utc <= now and crl.next_update_utc is not None and now < crl.next_update_utc
+        ]
+        return max(usable, key=lambda crl: crl.last_update_utc, default=None)
+
+    def _complete_crls_from(self, issuer: x509.Certificate) -> tuple[x509.CertificateRevocationList, ...]:
+        """The complete CRLs ``issuer`` signed, their signatures checked once per issuer for as long as the store lives.
 
         Delta and partitioned CRLs are passed over: a serial missing from them says nothing about its status.
         """
-        usable = [
-            crl
-            for crl in self.crls
-            if crl.issuer == issuer.subject
-            and crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-            and crl.last_update_utc <= now
-            and crl.next_update_utc is not None
-            and now < crl.next_update_utc
-            and not _has_extension(crl.extensions, x509.DeltaCRLIndicator)
-            and not _has_extension(crl.extensions, x509.IssuingDistributionPoint)
-        ]
-        return max(usable, key=lambda crl: crl.last_update_utc, default=None)
+        key = issuer.fingerprint(hashes.SHA256())
+        if key not in self._signed_by:
+            self._signed_by[key] = tuple(
+                crl
+                for crl in self.crls
+                if crl.issuer == issuer.subject
+                and crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+                and not _has_extension(crl.extensions, x509.DeltaCRLIndicator)
+                and not _has_extension(crl.extensions, x509.IssuingDistributionPoint)
+            )
+        return self._signed_by[key]
 
 
 @dataclass(frozen=True)
