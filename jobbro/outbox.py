@@ -9,6 +9,9 @@ Per-key order: a service takes the aggregate's row lock before writing its event
 in commit order; one relay at a time (a transaction-scoped advisory lock) publishes in id order, and the
 idempotent producer keeps that order per partition. Replicas of a service each run a relay; the one that
 does not get the lock stands by until the next round.
+
+A row the broker will never take (larger than it accepts, an invalid topic name) would stop every row behind it;
+it is moved to `outbox_rejected` with the reason and logged as an error instead, for an operator to deal with.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError, RecordListTooLargeError
 
 from contracts.envelope import Metadata, Record
 
@@ -24,6 +28,9 @@ log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "jobbro_outbox"
 _RELAY_LOCK = 0x6F7574  # pg_try_advisory_xact_lock key: one publishing relay per database ("out")
+
+REFUSED: tuple[type[Exception], ...] = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError)
+"""What the broker answers about a record it will never take: sending it again would block the outbox forever."""
 
 Publish = Callable[[str, str, bytes, Mapping[str, str]], Awaitable["asyncio.Future[Any]"]]
 """Start sending one record (topic, key, value, headers); the returned future resolves on the broker's ack."""
@@ -52,20 +59,49 @@ class OutboxRelay:
         self._stopping = False
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch; return how many rows went out (0 when another relay holds the lock)."""
+        """Publish up to one batch; return how many rows left the outbox (0 when another relay holds the lock)."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
             rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self._batch_size
+                "SELECT id, event_id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self._batch_size
             )
             if not rows:
                 return 0
-            sends = [await self._publish(r["topic"], r["key"], r["value"], r["headers"]) for r in rows]
-            await asyncio.gather(*sends)
+            refused = await self._send(rows)
+            if refused:
+                await self._reject(conn, refused)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
-        log.debug("outbox_published", count=len(rows))
+        log.debug("outbox_published", count=len(rows) - len(refused))
         return len(rows)
+
+    async def _send(self, rows: list[asyncpg.Record]) -> list[tuple[asyncpg.Record, BaseException]]:
+        """Send the rows pipelined and wait for every ack; the rows the broker refused for good, with the reason.
+        Any other failure is raised: the whole batch stays and is sent again."""
+        refused: list[tuple[asyncpg.Record, BaseException]] = []
+        sending: list[tuple[asyncpg.Record, asyncio.Future[Any]]] = []
+        for row in rows:
+            try:
+                sending.append((row, await self._publish(row["topic"], row["key"], row["value"], row["headers"])))
+            except REFUSED as exc:  # the producer refuses an oversized record before sending it
+                refused.append((row, exc))
+        acks = await asyncio.gather(*(ack for _, ack in sending), return_exceptions=True)
+        for (row, _), ack in zip(sending, acks, strict=True):
+            if isinstance(ack, REFUSED):
+                refused.append((row, ack))
+            elif isinstance(ack, BaseException):
+                raise ack
+        return refused
+
+    @staticmethod
+    async def _reject(conn: asyncpg.Connection, refused: list[tuple[asyncpg.Record, BaseException]]) -> None:
+        await conn.executemany(
+            """INSERT INTO outbox_rejected (id, event_id, topic, key, value, headers, created_at, error)
+               SELECT id, event_id, topic, key, value, headers, created_at, $2 FROM outbox WHERE id = $1""",
+            [(row["id"], repr(exc)) for row, exc in refused],
+        )
+        for row, exc in refused:
+            log.error("outbox_record_rejected", event_id=str(row["event_id"]), topic=row["topic"], error=repr(exc))
 
     async def run(self) -> None:
         """Relay until `stop` (or cancelled): at once on NOTIFY, else every `poll_seconds` (a missed NOTIFY costs

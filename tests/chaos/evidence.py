@@ -16,8 +16,9 @@ OUTBOXES = ("subsidy", "benefits", "activation", "notify", "backoffice")
 
 
 async def unrelayed(infra: Infrastructure, layout: Layout) -> dict[str, int]:
-    """Outbox rows not yet published, per service."""
-    return {name: await _value(infra, layout, name, "SELECT count(*) FROM outbox") for name in OUTBOXES}
+    """Outbox rows not yet published or set aside as refused by the broker, per service."""
+    query = "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM outbox_rejected)"
+    return {name: await _value(infra, layout, name, query) for name in OUTBOXES}
 
 
 async def pending_deliveries(infra: Infrastructure, layout: Layout) -> int:

@@ -4,6 +4,8 @@ import pytest
 
 from jobbro.db import MigrationDrift, create_pool, migrate
 
+KIT_SQL = Path(__file__).parents[2] / "jobbro" / "sql"
+
 
 async def test_applies_each_migration_once_kit_tables_first(database: str, tmp_path: Path) -> None:
     sql = tmp_path / "svc" / "sql"
@@ -12,7 +14,9 @@ async def test_applies_each_migration_once_kit_tables_first(database: str, tmp_p
     (sql / "0002_more.sql").write_text("ALTER TABLE things ADD COLUMN name text;")
     pool = await create_pool(database)
     try:
-        assert await migrate(pool, sql) == ["jobbro/0001_messaging.sql", "svc/0001_things.sql", "svc/0002_more.sql"]
+        kit = sorted(f"jobbro/{path.name}" for path in KIT_SQL.glob("*.sql"))
+        assert kit[0] == "jobbro/0001_messaging.sql"
+        assert await migrate(pool, sql) == [*kit, "svc/0001_things.sql", "svc/0002_more.sql"]
         assert await migrate(pool, sql) == []
         columns = await pool.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = 'things'")
         assert {c["column_name"] for c in columns} == {"id", "name"}

@@ -77,3 +77,29 @@ async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_
         versions[record.key.decode()].append(json.loads(record.value)["version"])
     for counter, seen in versions.items():
         assert seen == list(range(1, len(seen) + 1)), counter
+
+
+async def test_a_record_the_broker_will_never_take_is_set_aside_and_the_rows_behind_it_go_out(
+    pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
+    await create_topics(kafka_bootstrap, topics.changes)
+    _, changed = topics.bind()
+    async with UnitOfWork(pool, "/test") as uow:
+        too_large = uow.publish(changed(counter="x" * 2_000_000, value=1, version=1))  # over the 1 MiB limit
+        behind = uow.publish(changed(counter="c", value=1, version=1))
+        await uow.commit()
+    broker = create_broker(ServiceSettings(service="test", kafka_bootstrap=kafka_bootstrap))
+    await broker.connect()
+    relay = OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1)
+    try:
+        assert await relay.publish_batch() == 2
+        records = await read_topic(kafka_bootstrap, topics.changes, expect=1)
+    finally:
+        await broker.stop()
+
+    assert [UUID(dict(r.headers)["ce_id"].decode()) for r in records] == [behind.id]
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    rejected = await pool.fetchrow("SELECT event_id, topic, length(value) AS size, error FROM outbox_rejected")
+    assert rejected["event_id"] == too_large.id and rejected["topic"] == topics.changes
+    assert rejected["size"] > 2_000_000 and "MessageSizeTooLarge" in rejected["error"]
