@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 from uuid import UUID, uuid5
 
 from jobbro.rulebook import (
@@ -301,9 +302,10 @@ class Instruction:
     application_id: UUID | None = None
     payee_cvr: str | None = None
 
-    @property
+    @cached_property
     def instruction_id(self) -> UUID:
-        """The same key always gives the same id, so a re-run computes the very instruction it issued before."""
+        """The same key always gives the same id, so a re-run computes the very instruction it issued before
+        (computed once: the ledger, the event and its key each read it)."""
         return uuid5(_INSTRUCTIONS, self.idempotency_key)
 
     def reissued(self) -> Instruction:
