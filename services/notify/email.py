@@ -4,6 +4,7 @@ A mail sent again after a crash carries the same Message-ID and `Jobbro-Delivery
 person's mail client threading on Message-ID) can drop the repeat.
 """
 
+import socket
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -28,6 +29,8 @@ class SmtpMailer:
 
     def __init__(self, settings: NotifySettings) -> None:
         self._settings = settings
+        self._local_hostname = socket.getfqdn()
+        """Our name in EHLO, looked up once: aiosmtplib would look it up in a thread for every mail."""
 
     async def send(self, delivery: Delivery) -> None:
         settings = self._settings
@@ -50,6 +53,7 @@ class SmtpMailer:
                 username=settings.smtp_username,
                 password=settings.smtp_password,
                 start_tls=settings.smtp_start_tls,
+                local_hostname=self._local_hostname,
                 timeout=settings.send_timeout_seconds,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:  # the server's text may quote the address: keep the code only

@@ -36,6 +36,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # the templates ship with the code: no stat of the file on every render
         )
         self._env.globals["portal_url"] = portal_url.rstrip("/")
 
