@@ -50,3 +50,20 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, attempts: int, ba
             log.warning("transient_failure", what=what, attempt=n, retry_in=round(delay, 3), error=repr(exc))
             await asyncio.sleep(delay)
             n += 1
+
+
+async def until_reachable(attempt: Callable[[], Awaitable[T]], *, what: str, give_up_after: float) -> T:
+    """Run `attempt` until it gets past transient failures, waiting up to 5 s between tries: a service started
+    before its database or broker waits for them instead of exiting. After `give_up_after` seconds the last
+    failure propagates (a supervisor's turn)."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + give_up_after, 0.25
+    while True:
+        try:
+            return await attempt()
+        except TRANSIENT as exc:
+            if loop.time() + delay > deadline:
+                raise
+            log.warning("waiting_for_dependency", what=what, retry_in=delay, error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -17,6 +18,7 @@ from jobbro import db, problems
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
+from jobbro.retry import until_reachable
 from jobbro.settings import ServiceSettings
 from jobbro.uow import UnitOfWork
 
@@ -73,8 +75,12 @@ class Runtime:
 
     async def start(self) -> None:
         """Connect, migrate, then start relaying and consuming (in that order: handlers need the schema)."""
-        self._pool = await db.create_pool(self.settings.pg_dsn, self.settings.pg_pool_size)
+        settings, patience = self.settings, self.settings.startup_patience_seconds
+        self._pool = await until_reachable(
+            lambda: db.create_pool(settings.pg_dsn, settings.pg_pool_size), what="postgres", give_up_after=patience
+        )
         await db.migrate(self._pool, *self._sql_dirs)
+        await until_reachable(self._kafka_answers, what="kafka", give_up_after=patience)
         await self.broker.start()
         self._relay = relay = OutboxRelay(
             self._pool,
@@ -84,6 +90,14 @@ class Runtime:
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.settings.service}-outbox-relay")
         log.info("service_started", consumers=[c.group for c in self.consumers])
+
+    async def _kafka_answers(self) -> None:
+        """Bootstrap a bare client: the broker's own start leaks a producer when it fails, so it is not retried."""
+        client = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        try:
+            await client.bootstrap()
+        finally:
+            await client.close()
 
     async def stop(self) -> None:
         """Let the relay finish its batch, then finish the consumers' batches in flight (or leave them

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     )
     retry_attempts: int = Field(5, description="Tries of a transient failure before the record is redelivered.")
     retry_base_seconds: float = 0.1
+    startup_patience_seconds: float = Field(
+        300.0, description="How long a starting service waits for PostgreSQL and Kafka before it gives up and exits."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")

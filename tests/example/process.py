@@ -13,7 +13,7 @@ import httpx
 from jobbro.infra import REPO
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -26,7 +26,7 @@ class Process:
         self.module = module
         self.env = env
         self.log_path = log_path
-        self.port = _free_port()
+        self.port = free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Process":

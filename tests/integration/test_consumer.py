@@ -3,9 +3,11 @@
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import asyncpg
@@ -14,7 +16,7 @@ import pytest
 from contracts.envelope import encode
 from jobbro.testing import create_topics, produce, read_topic, unique
 from tests.example.events import ExampleTopics
-from tests.example.process import Process
+from tests.example.process import Process, free_port
 from tests.example.service import UNADDABLE
 
 Spawn = Callable[[str, dict[str, str], str], Process]
@@ -233,3 +235,59 @@ async def test_a_graceful_stop_mid_stream_finishes_or_leaves_each_record_and_a_r
     changes = await read_topic(kafka_bootstrap, topics.changes, expect=records)
     assert [json.loads(r.value)["version"] for r in changes] == list(range(1, records + 1))
     assert stopped_at is not None and stopped_at < records  # the stop really happened mid-stream
+
+
+async def test_a_service_started_before_postgres_and_kafka_waits_for_them(
+    database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
+) -> None:
+    add, _ = topics.bind()
+    pg, kafka = urlsplit(database), urlsplit(f"//{kafka_bootstrap}")
+    pg_port, kafka_port = free_port(), free_port()
+    env = {
+        **_service_env(database, kafka_bootstrap, topics, unique("g")),
+        "JOBBRO_PG_DSN": pg._replace(netloc=f"{pg.username}:{pg.password}@127.0.0.1:{pg_port}").geturl(),
+        "JOBBRO_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",  # the broker's metadata then names its own address
+    }
+    service = spawn("tests.example.service", env, "svc")
+    await _until_logged(service, '"what": "postgres"')
+    async with _forwarding(pg_port, pg.hostname, pg.port):
+        await _until_logged(service, '"what": "kafka"')
+        async with _forwarding(kafka_port, kafka.hostname, kafka.port):
+            await service.wait_ready()
+            _, record = encode(add(counter="c", amount=2), source="/test")
+            await produce(kafka_bootstrap, record)
+            await _wait_for_counter(database, "c", 2)
+
+
+async def _until_logged(process: Process, text: str, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.1)):
+        assert process.running, process.log()[-3000:]
+        if text in process.log():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{text!r} not logged:\n{process.log()[-3000:]}")
+
+
+@asynccontextmanager
+async def _forwarding(port: int, host: str | None, target: int | None) -> AsyncIterator[None]:
+    """A TCP port that forwards to host:target: the dependency appearing where the service was told it is."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, target)
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(forward, "127.0.0.1", port)
+    try:
+        yield
+    finally:
+        server.close()
