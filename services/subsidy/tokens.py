@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -29,6 +30,8 @@ _LINK_ISSUER = "jobbro-subsidy"
 _LINK_AUDIENCE = "jobbro-subsidy-representative-link"
 _CLOCK_SKEW_SECONDS = 30
 """Leeway for the identity provider's clock; links are made and read by this service's own clock, so none."""
+_DECODED_TOKENS = 1024
+"""Bearer tokens whose signature check is remembered: a client sends the same token with every request."""
 _CVR = re.compile(r"\d{8}")
 _MUNICIPALITY = re.compile(r"\d{3}")
 
@@ -48,14 +51,16 @@ class BearerTokens:
         self._issuer = issuer
         self._audience = audience
         key = load_pem_public_key(public_key_pem.encode())
-        self._key = (ECKey if isinstance(key, ec.EllipticCurvePublicKey) else RSAKey).import_key(public_key_pem)
+        jose_key = (ECKey if isinstance(key, ec.EllipticCurvePublicKey) else RSAKey).import_key(public_key_pem)
+        self._decoded = lru_cache(maxsize=_DECODED_TOKENS)(
+            partial(_decoded, key=jose_key, algorithms=ISSUER_ALGORITHMS, kind="token")
+        )
+        """The same token always decodes to the same claims; what depends on the time is checked on every use."""
 
     def actor(self, token: str, now: datetime) -> Actor:
         """The actor a valid token names; an employer must name a CVR number, a caseworker a municipality."""
-        claims = _claims(
-            token,
-            self._key,
-            ISSUER_ALGORITHMS,
+        claims = _validated(
+            self._decoded(token),
             now,
             kind="token",
             iss=self._issuer,
@@ -104,10 +109,8 @@ class RepresentativeLinks:
 
     def read(self, token: str, now: datetime) -> Link:
         """The application and request a genuine, unexpired link names."""
-        claims = _claims(
-            token,
-            self._key,
-            (LINK_ALGORITHM,),
+        claims = _validated(
+            _decoded(token, self._key, (LINK_ALGORITHM,), kind="link"),
             now,
             kind="link",
             iss=_LINK_ISSUER,
@@ -128,34 +131,33 @@ _MESSAGES = {
 }
 
 
-def _claims(
-    token: str,
-    key: ECKey | RSAKey | OctKey,
-    algorithms: tuple[str, ...],
-    now: datetime,
-    *,
-    kind: str,
-    iss: str,
-    aud: str,
-    required: tuple[str, ...],
-) -> dict[str, Any]:
-    """The claims of a token signed by `key` with an allowed algorithm, for `aud`, from `iss`, not expired."""
+def _decoded(token: str, key: ECKey | RSAKey | OctKey, algorithms: tuple[str, ...], *, kind: str) -> dict[str, Any]:
+    """The claims of a token signed by `key` with an allowed algorithm, not yet checked."""
     try:
-        decoded = jwt.decode(token, key, algorithms=list(algorithms))
-        registry = jwt.JWTClaimsRegistry(
-            now=int(now.timestamp()),
-            leeway=_CLOCK_SKEW_SECONDS if kind == "token" else 0,
-            iss={"essential": True, "value": iss},
-            aud={"essential": True, "value": aud},
-            exp={"essential": True},
-            **{name: {"essential": True} for name in required},
-        )
-        registry.validate(decoded.claims)
+        return jwt.decode(token, key, algorithms=list(algorithms)).claims
+    except (JoseError, ValueError) as exc:
+        raise _refused(f"{kind}_invalid") from exc
+
+
+def _validated(
+    claims: dict[str, Any], now: datetime, *, kind: str, iss: str, aud: str, required: tuple[str, ...]
+) -> dict[str, Any]:
+    """The claims, if they are for `aud`, from `iss`, and not expired at `now`."""
+    registry = jwt.JWTClaimsRegistry(
+        now=int(now.timestamp()),
+        leeway=_CLOCK_SKEW_SECONDS if kind == "token" else 0,
+        iss={"essential": True, "value": iss},
+        aud={"essential": True, "value": aud},
+        exp={"essential": True},
+        **{name: {"essential": True} for name in required},
+    )
+    try:
+        registry.validate(claims)
     except ExpiredTokenError as exc:
         raise _refused(f"{kind}_expired") from exc
     except (JoseError, ValueError) as exc:
         raise _refused(f"{kind}_invalid") from exc
-    return decoded.claims
+    return claims
 
 
 def _refused(code: str) -> TokenRefused:

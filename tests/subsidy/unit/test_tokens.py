@@ -67,6 +67,15 @@ def test_refuses_tokens_that_bind_nobody_or_are_not_for_us(
     assert _refusal(tokens.actor, issuer.token(role, **claims)) == code
 
 
+def test_a_token_accepted_once_is_refused_once_it_has_expired(issuer: Issuer, tokens: BearerTokens) -> None:
+    token = issuer.token("employer", expires_in=timedelta(minutes=10), cvr="12345678")
+    tokens.actor(token, _now())
+
+    with pytest.raises(TokenRefused) as refused:
+        tokens.actor(token, _now() + timedelta(hours=1))
+    assert refused.value.code == "token_expired"
+
+
 def test_refuses_a_token_from_another_key(tokens: BearerTokens) -> None:
     assert _refusal(tokens.actor, Issuer().token("employer", cvr="12345678")) == "token_invalid"
 
