@@ -6,7 +6,6 @@ would turn the reference into a CPR number at the moment of sending, by asking t
 which holds the consented CPR number), so the number never rests in notify's database, events or logs.
 """
 
-import asyncio
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -39,16 +38,14 @@ class FileDropDigitalPost:
     """A stand-in, not the national service: writes each letter as `<letter id>.json` into a directory.
 
     Writing goes through a temporary file and an atomic rename, and the same letter id names the same file, so a
-    letter delivered again after a crash replaces itself instead of making a second letter.
+    letter delivered again after a crash replaces itself instead of making a second letter. A letter is a small file
+    in a local directory, written in the event loop: handing it to a thread would cost more than the write.
     """
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
     async def deliver(self, letter: Letter) -> None:
-        await asyncio.to_thread(self._write, letter)
-
-    def _write(self, letter: Letter) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
         path = self._directory / f"{dotted(letter.letter_id)}.json"
         temporary = path.with_suffix(".json.tmp")
