@@ -76,7 +76,7 @@ async def import_citizens(settings: BenefitsSettings, path: Path, fmt: ImportFor
 
 async def run_payments(settings: BenefitsSettings, month: Month, batch_size: int) -> int:
     """Run the month's payments, printing progress per batch (stderr) and a summary (stdout)."""
-    pool = await _migrated_pool(settings)
+    pool = await _migrated_pool(settings, payment_run.CONNECTIONS)
     try:
         done = await payment_run.run(
             pool,
@@ -92,9 +92,9 @@ async def run_payments(settings: BenefitsSettings, month: Month, batch_size: int
     return 0
 
 
-async def _migrated_pool(settings: BenefitsSettings) -> asyncpg.Pool:
+async def _migrated_pool(settings: BenefitsSettings, connections: int = 2) -> asyncpg.Pool:
     """A pool on the service's database with its schema in place (a command may run before the service ever did)."""
-    pool = await db.create_pool(settings.pg_dsn, 2)
+    pool = await db.create_pool(settings.pg_dsn, connections)
     await db.migrate(pool, SQL)
     return pool
 

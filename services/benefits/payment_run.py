@@ -1,20 +1,31 @@
 """The monthly citizen payment run: every citizen's benefit for a month, issued through the outbox in batches.
 
 It streams: a server-side cursor reads the registry one batch at a time, and each batch is one transaction
-(ledger rows and outbox rows together), so memory holds one batch whatever the number of citizens. It resumes:
-the ledger's unique idempotency key (purpose, citizen, month) finds what an interrupted run committed, so a
-re-run issues only what is missing and never an instruction twice.
+(ledger rows and outbox rows together), so memory holds a few batches whatever the number of citizens. It
+overlaps: while PostgreSQL writes and commits one batch, this process prepares the next, so the two use both
+cores instead of taking turns. It resumes: the ledger's unique idempotency key (purpose, citizen, month) finds
+what an interrupted run committed, whichever batches that was, so a re-run issues only what is missing and never
+an instruction twice.
 """
 
+import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Self
 
 import asyncpg
 
 from jobbro.uow import UnitOfWork
 from services.benefits import store
+from services.benefits.domain import Instruction, PayableCitizen
 from services.benefits.handlers import Context, issue_benefit_payments
 from services.benefits.rules import Month
+
+IN_FLIGHT = 2
+"""Batch transactions open at once: one committing while the next is prepared."""
+CONNECTIONS = IN_FLIGHT + 1
+"""What a run uses of its pool: the transactions in flight and the reader."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,15 @@ class Progress:
     issued: int = 0
     issued_ore: int = 0
 
+    def after(self, batch: list[PayableCitizen], issued: list[Instruction]) -> Self:
+        """The progress once `batch` has committed, issuing `issued`."""
+        return replace(
+            self,
+            citizens_done=self.citizens_done + len(batch),
+            issued=self.issued + len(issued),
+            issued_ore=self.issued_ore + sum(instruction.amount_ore for instruction in issued),
+        )
+
 
 async def run(
     pool: asyncpg.Pool,
@@ -37,18 +57,33 @@ async def run(
     source: str,
     on_batch: Callable[[Progress], None] = lambda _: None,
 ) -> Progress:
-    """Issue every citizen's payment instructions for `month`, one transaction per batch of `batch_size` citizens."""
+    """Issue every citizen's payment instructions for `month`, one transaction per batch of `batch_size` citizens
+    and up to `IN_FLIGHT` of them at once; `on_batch` hears of each batch in order. A failed batch stops the run
+    (the one beside it rolls back) and raises."""
+
+    async def pay(batch: list[PayableCitizen]) -> list[Instruction]:
+        async with UnitOfWork(pool, source) as uow:
+            issued = await issue_benefit_payments(batch, month, uow, ctx)
+            await uow.commit()
+        return issued
+
+    async def settle(batch: list[PayableCitizen], paying: asyncio.Task[list[Instruction]]) -> None:
+        nonlocal progress
+        progress = progress.after(batch, await paying)
+        on_batch(progress)
+
+    in_flight: deque[tuple[list[PayableCitizen], asyncio.Task[list[Instruction]]]] = deque()
     async with pool.acquire() as reader, reader.transaction(isolation="repeatable_read", readonly=True):
         progress = Progress(month, await store.count_payable(reader))
-        async for batch in store.payable_citizens(reader, month, batch_size):
-            async with UnitOfWork(pool, source) as uow:
-                issued = await issue_benefit_payments(batch, month, uow, ctx)
-                await uow.commit()
-            progress = replace(
-                progress,
-                citizens_done=progress.citizens_done + len(batch),
-                issued=progress.issued + len(issued),
-                issued_ore=progress.issued_ore + sum(instruction.amount_ore for instruction in issued),
-            )
-            on_batch(progress)
+        try:
+            async for batch in store.payable_citizens(reader, month, batch_size):
+                in_flight.append((batch, asyncio.create_task(pay(batch))))
+                if len(in_flight) == IN_FLIGHT:
+                    await settle(*in_flight.popleft())
+            while in_flight:
+                await settle(*in_flight.popleft())
+        finally:
+            for _, paying in in_flight:
+                paying.cancel()
+            await asyncio.gather(*(paying for _, paying in in_flight), return_exceptions=True)
     return progress

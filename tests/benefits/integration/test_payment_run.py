@@ -10,17 +10,20 @@ from datetime import date
 from pathlib import Path
 
 import asyncpg
+import pytest
+from cryptography.exceptions import InvalidTag
 
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.common import Scheme
 from jobbro.infra import REPO
+from jobbro.pseudonym import citizen_ref
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
 from services.benefits import payment_run, store
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
-from tests.benefits.events import placement_confirmed
+from tests.benefits.events import PSEUDONYM_KEY, placement_confirmed
 from tests.benefits.factories import import_row, import_rows
 from tests.benefits.integration.conftest import eventually, register
 
@@ -110,6 +113,31 @@ async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_
 
 async def _ledger_count(pool: asyncpg.Pool) -> int:
     return await pool.fetchval("SELECT count(*) FROM payment_instructions")
+
+
+async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the_rest_once(
+    pool: asyncpg.Pool, ctx: Context, settings: BenefitsSettings
+) -> None:
+    rows = import_rows(30)
+    await register(pool, ctx, *rows)
+    cpr_of = {citizen_ref(row["cpr"], PSEUDONYM_KEY): row["cpr"] for row in rows}
+    sixteenth = await pool.fetchval("SELECT citizen_ref FROM citizens ORDER BY citizen_ref OFFSET 15 LIMIT 1")
+    await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, bytes(40))
+
+    with pytest.raises(InvalidTag):  # the sixteenth CPR number does not open: its batch of five rolls back
+        await payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source)
+
+    committed = await _ledger_count(pool)
+    assert committed in (15, 20)  # the batches before it, perhaps the one in flight beside it
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == committed
+    assert pool.get_idle_size() == pool.get_size()  # the batch beside it gave its connection back
+    sealed = ctx.cipher.seal(cpr_of[sixteenth], sixteenth)
+    await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, sealed)
+
+    rerun = await payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source)
+
+    assert (rerun.citizens_done, rerun.issued) == (30, 30 - committed)
+    assert await _ledger_count(pool) == await pool.fetchval("SELECT count(DISTINCT key) FROM outbox") == 30
 
 
 async def test_a_runs_memory_does_not_grow_with_the_number_of_citizens(
