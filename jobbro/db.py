@@ -26,7 +26,13 @@ class MigrationDrift(RuntimeError):
 
 
 async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=_init_connection)
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=_init_connection, reset=_keep_session)
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Give a connection back without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL): a
+    round trip per transaction, for session state no code here leaves behind — the migration lock and the
+    relay's LISTEN are undone where they are taken. asyncpg still rolls back a transaction left open."""
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -37,14 +37,14 @@ Publish = Callable[[str, str, bytes, Mapping[str, str]], Awaitable["asyncio.Futu
 
 
 async def append(conn: asyncpg.Connection, events: Iterable[tuple[Metadata, Record]]) -> None:
-    """Write events inside the caller's transaction; a listening relay is woken when it commits."""
+    """Write events inside the caller's transaction; a listening relay is woken when it commits (a trigger
+    notifies `NOTIFY_CHANNEL`)."""
     rows = [(meta.id, rec.topic, rec.key, rec.value, dict(rec.headers)) for meta, rec in events]
     if not rows:
         return
     await conn.executemany(
         "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)", rows
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 class OutboxRelay:

@@ -12,7 +12,7 @@ import pytest
 
 from jobbro.db import create_pool, migrate
 from jobbro.kafka import create_broker, outbox_publisher
-from jobbro.outbox import OutboxRelay
+from jobbro.outbox import NOTIFY_CHANNEL, OutboxRelay
 from jobbro.settings import ServiceSettings
 from jobbro.testing import create_topics, read_topic, unique
 from jobbro.uow import UnitOfWork
@@ -103,3 +103,22 @@ async def test_a_record_the_broker_will_never_take_is_set_aside_and_the_rows_beh
     rejected = await pool.fetchrow("SELECT event_id, topic, length(value) AS size, error FROM outbox_rejected")
     assert rejected["event_id"] == too_large.id and rejected["topic"] == topics.changes
     assert rejected["size"] > 2_000_000 and "MessageSizeTooLarge" in rejected["error"]
+
+
+async def test_a_commit_with_outbox_rows_wakes_a_listening_relay(pool: asyncpg.Pool) -> None:
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    def hear(_conn: object, _pid: int, channel: str, _payload: str) -> None:
+        heard.put_nowait(channel)
+
+    listener = await pool.acquire()
+    await listener.add_listener(NOTIFY_CHANNEL, hear)
+    try:
+        _, changed = ExampleTopics(commands=unique("unused"), changes=unique("changes")).bind()
+        async with UnitOfWork(pool, "/test") as uow:
+            uow.publish(changed(counter="c", value=1, version=1))
+            await uow.commit()
+        assert await asyncio.wait_for(heard.get(), 30) == NOTIFY_CHANNEL
+    finally:
+        await listener.remove_listener(NOTIFY_CHANNEL, hear)
+        await pool.release(listener)
