@@ -154,8 +154,10 @@ class EventConsumer:
     async def handle_batch(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle fetched records; return normally once their effects are durable or they are dead-lettered.
 
-        The batch is one transaction. If a handler fails for good, the batch is rolled back and handled again
-        one record at a time, so only the failing record is dead-lettered. Records that are not events of the
+        The batch is one transaction, its events handled in the order of their keys: Kafka orders only each
+        key's events, and two consumers of a service that lock rows by key then lock them in the same order
+        instead of deadlocking. If a handler fails for good, the batch is rolled back and handled again one
+        record at a time, so only the failing record is dead-lettered. Records that are not events of the
         catalog are dead-lettered after the commit: a redelivered batch would dead-letter them again.
         """
         work: list[_Delivery] = []
@@ -168,6 +170,7 @@ class EventConsumer:
                 continue
             if delivery is not None:
                 work.append(delivery)
+        work.sort(key=lambda delivery: delivery.record.key or b"")  # stable: each key keeps its own order
         if work:
             try:
                 await self._with_retries(lambda: self._apply(work), what=f"batch of {len(work)} events")

@@ -184,6 +184,23 @@ async def test_a_handler_failing_for_good_dead_letters_its_record_alone_and_its_
     assert "batch_failed_handled_one_by_one" in log and "event_duplicate_ignored" in log
 
 
+async def test_a_batch_is_handled_in_key_order_and_each_key_in_its_own_order(
+    database: str, kafka_bootstrap: str, spawn: Spawn
+) -> None:
+    topics = ExampleTopics(commands=unique("commands"), changes=unique("changes"))
+    await create_topics(kafka_bootstrap, topics.commands, topics.commands + ".dlq", topics.changes, partitions=1)
+    add, _ = topics.bind()
+    counters = ["b", "a", "c", "a", "b"]
+    records = [encode(add(counter=c, amount=n), source="/test")[1] for n, c in enumerate(counters, start=1)]
+    await produce(kafka_bootstrap, *records)  # before the start, on one partition: fetched as one batch
+
+    service = spawn("tests.example.service", _service_env(database, kafka_bootstrap, topics, unique("g")), "svc")
+    await service.wait_ready()
+    changes = await read_topic(kafka_bootstrap, topics.changes, expect=len(counters))
+    handled = [(r.key.decode(), json.loads(r.value)["value"]) for r in changes]
+    assert handled == [("a", 2), ("a", 6), ("b", 1), ("b", 6), ("c", 3)]  # the sums show each key's own order
+
+
 async def test_two_replicas_in_one_group_lose_nothing_and_keep_order_per_key(
     database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
 ) -> None:
