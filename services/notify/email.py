@@ -7,6 +7,7 @@ person's mail client threading on Message-ID) can drop the repeat.
 import socket
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -19,9 +20,41 @@ _WIRE = policy.SMTP.clone(max_line_length=998)
 """RFC 5322's line limit rather than 78: an id without spaces is then never folded, and reads back unchanged."""
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard registry, but each header's class made once: `HeaderRegistry` makes a new class per lookup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if key not in self._made:
+            self._made[key] = super().__getitem__(key)
+        return self._made[key]
+
+
+_COMPOSE = policy.default.clone(header_factory=_HeaderClasses())
+"""The policy an `EmailMessage` has by default, with the header classes made once."""
+
+
 def message_id(dedup_key: str, domain: str) -> str:
     """The same for every attempt at one notice; `make_msgid` would make a new one each time."""
     return f"<{dotted(dedup_key)}@{domain}>"
+
+
+def compose(delivery: Delivery, settings: NotifySettings, at: datetime) -> bytes:
+    """The mail for a delivery, as sent on the wire."""
+    message = EmailMessage(policy=_COMPOSE)
+    message["From"] = settings.mail_from
+    message["To"] = delivery.recipient.address
+    message["Subject"] = delivery.subject or ""
+    message["Date"] = format_datetime(at)
+    message["Message-ID"] = message_id(delivery.dedup_key, settings.message_id_domain)
+    message[DELIVERY_ID_HEADER] = delivery.dedup_key
+    message.set_content(delivery.body)
+    message["Content-Language"] = delivery.recipient.language or ""  # after set_content, which drops Content-*
+    return message.as_bytes(policy=_WIRE)
 
 
 class SmtpMailer:
@@ -34,18 +67,9 @@ class SmtpMailer:
 
     async def send(self, delivery: Delivery) -> None:
         settings = self._settings
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = delivery.recipient.address
-        message["Subject"] = delivery.subject or ""
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = message_id(delivery.dedup_key, settings.message_id_domain)
-        message[DELIVERY_ID_HEADER] = delivery.dedup_key
-        message.set_content(delivery.body)
-        message["Content-Language"] = delivery.recipient.language or ""  # after set_content, which drops Content-*
         try:
             await aiosmtplib.send(
-                message.as_bytes(policy=_WIRE),
+                compose(delivery, settings, datetime.now(UTC)),
                 sender=parseaddr(settings.mail_from)[1],
                 recipients=[delivery.recipient.address],
                 hostname=settings.smtp_host,

@@ -3,14 +3,17 @@
 import hashlib
 import hmac
 import json
-from email import message_from_string, policy
+from datetime import UTC, datetime
+from email import message_from_bytes, message_from_string, policy
 from pathlib import Path
 
 from contracts.envelope import encode
 from contracts.examples import example
 from contracts.subsidy import PlacementExtended
 from services.notify.digital_post import FileDropDigitalPost, Letter
-from services.notify.email import message_id
+from services.notify.domain import Channel, Delivery, Recipient, Role
+from services.notify.email import compose, message_id
+from services.notify.settings import NotifySettings
 from services.notify.webhooks import cloudevent, signature
 
 KEY = "application-approved:3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90:employer:email"
@@ -21,6 +24,23 @@ def test_the_message_id_is_the_dedup_key_in_a_form_mail_headers_allow() -> None:
     assert mid == "<application-approved.3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90.employer.email@notify.jobbro.example>"
     parsed = message_from_string(f"Message-ID: {mid}\n\nbody", policy=policy.default)
     assert parsed["Message-ID"] == mid and not parsed["Message-ID"].defects
+
+
+def test_a_mail_reads_back_with_its_headers_and_text_in_the_recipients_language() -> None:
+    settings = NotifySettings(pg_dsn="postgresql://unused", kafka_bootstrap="unused:9092")
+    to = Recipient(Role.EMPLOYER, Channel.EMAIL, "hr@employer.example", "da")
+    delivery = Delivery(1, KEY, to, "application-approved.employer.v1", "Ansøgning godkendt", "Æble\n", None, 0, None)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    mail = message_from_bytes(compose(delivery, settings, at), policy=policy.default)
+
+    assert (mail["From"], mail["To"], mail["Date"].datetime) == (settings.mail_from, to.address, at)
+    assert (mail["Subject"], mail["Content-Language"], mail.get_content().splitlines()) == (
+        "Ansøgning godkendt",
+        "da",
+        ["Æble"],
+    )
+    assert (mail["Message-ID"], mail["Jobbro-Delivery-Id"]) == (message_id(KEY, settings.message_id_domain), KEY)
 
 
 async def test_a_letter_delivered_twice_is_one_file(tmp_path: Path) -> None:
