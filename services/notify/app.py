@@ -16,6 +16,7 @@ from services.notify import api, handlers, notices
 from services.notify.delivery import DeliveryWorker
 from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
 from services.notify.domain import Channel, Recipient, RetryPolicy, Role
+from services.notify.doorbell import Doorbell
 from services.notify.email import SmtpMailer
 from services.notify.render import Renderer
 from services.notify.settings import NotifySettings
@@ -65,7 +66,7 @@ def create_app(settings: NotifySettings) -> FastAPI:
 
 
 @asynccontextmanager
-async def _delivering(runtime: Runtime, settings: NotifySettings, due: asyncio.Event) -> AsyncIterator[None]:
+async def _delivering(runtime: Runtime, settings: NotifySettings, due: Doorbell) -> AsyncIterator[None]:
     """Run the delivery worker (and own its HTTP client) while the runtime runs; stop it before the runtime stops."""
     async with httpx.AsyncClient(timeout=settings.send_timeout_seconds) as client:
         worker = DeliveryWorker(

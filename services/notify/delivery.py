@@ -6,12 +6,12 @@ a webhook that failed every attempt, `WebhookDeadLettered`) in the outbox. If th
 before recording, the lease runs out and the delivery is sent again: at least once, never lost, and every repeat
 carries the same dedup key (Message-ID, Digital Post letter id, `Jobbro-Delivery-Id`) for the receiver to drop it by.
 
-An idle worker waits for `due`, which a transaction that recorded deliveries sets once it has committed, so a notice
-goes out at once rather than at the next poll; the poll stays for retries falling due and other replicas' deliveries.
+An idle loop waits for `due` to ring, which a transaction that recorded deliveries does once it has committed, so a
+notice goes out at once rather than at the next poll; the poll stays for retries falling due and other replicas'
+deliveries.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ from contracts.envelope import Metadata
 from jobbro.runtime import Runtime
 from services.notify import store
 from services.notify.domain import Channel, Delivery, DeliveryFailed, RetryPolicy
+from services.notify.doorbell import Doorbell
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ class DeliveryWorker:
         lease_seconds: float,
         poll_seconds: float,
         concurrency: int,
-        due: asyncio.Event | None = None,
+        due: Doorbell | None = None,
     ) -> None:
         self._runtime = runtime
         self._senders = senders
@@ -54,14 +55,13 @@ class DeliveryWorker:
         self._lease_seconds = lease_seconds
         self._poll_seconds = poll_seconds
         self._concurrency = concurrency
-        self._due = due or asyncio.Event()
+        self._due = due or Doorbell()
 
     async def run(self) -> None:
         await asyncio.gather(*(self._loop() for _ in range(self._concurrency)))
 
     async def _loop(self) -> None:
         while True:
-            self._due.clear()  # before looking: a delivery committed after the look sets it again
             try:
                 delivered = await self.deliver_one()
             except Exception as exc:  # the worker outlives database outages; a claimed delivery's lease runs out
@@ -70,13 +70,7 @@ class DeliveryWorker:
                 log.warning("delivery_worker_failed", error=repr(exc))
                 delivered = False
             if not delivered:
-                await self._until_due()
-
-    async def _until_due(self) -> None:
-        """Until a commit makes deliveries due, or `poll_seconds` at most: retries fall due unannounced."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._poll_seconds):
-                await self._due.wait()
+                await self._due.wait(self._poll_seconds)  # the poll: retries fall due unannounced
 
     async def deliver_one(self) -> bool:
         """Attempt the oldest due delivery and record the outcome; False when nothing is due."""

@@ -5,7 +5,6 @@ repeated whenever that transaction is; the delivery worker sends after the commi
 No handler commits: the kit does for events, the API for commands.
 """
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
@@ -29,6 +28,7 @@ from services.notify.domain import (
     check_subscription,
     webhook_dedup_key,
 )
+from services.notify.doorbell import Doorbell
 from services.notify.render import Renderer
 
 log = structlog.get_logger(__name__)
@@ -41,11 +41,11 @@ class Context:
     caseworker: Recipient
     renderer: Renderer
     https_only: bool
-    deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set after a transaction that made deliveries due commits: the delivery worker waits for it."""
+    deliveries_due: Doorbell = field(default_factory=Doorbell)
+    """Rung after a commit that made deliveries due (once per delivery recorded): wakes the delivery worker."""
 
     def wake_after_commit(self, uow: UnitOfWork) -> None:
-        uow.after_commit(self.deliveries_due.set)
+        uow.after_commit(self.deliveries_due.ring)
 
 
 async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
