@@ -313,13 +313,6 @@ async def payable_citizens(
     )
     while rows := await cursor.fetch(batch_size):
         yield [
-            PayableCitizen(
-                citizen_ref=row["citizen_ref"],
-                benefit=row["benefit"],
-                monthly_rate_ore=row["monthly_rate_ore"],
-                top_up_monthly_ore=row["top_up_monthly_ore"],
-                wage_subsidy_periods=tuple(Period(s, e) for s, e in zip(row["starts"], row["ends"], strict=True)),
-                sealed_cpr=row["cpr_sealed"],
-            )
-            for row in rows
+            PayableCitizen(ref, benefit, rate_ore, top_up_ore, tuple(map(Period, starts, ends)), sealed)
+            for ref, benefit, rate_ore, top_up_ore, sealed, starts, ends in rows
         ]
