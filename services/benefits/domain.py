@@ -343,13 +343,12 @@ def benefit_instructions(citizen: PayableCitizen, month: Month) -> list[Instruct
         if change is Change.TOP_UP_GRANTED
         else 0,
     }
-    whole_month = Period(month.first_day, month.last_day)
     return [
         Instruction(
             f"{purpose}:{citizen.citizen_ref}:{month}",
             purpose,
             month,
-            whole_month,
+            month.period,
             amount,
             month.last_day,
             citizen_ref=citizen.citizen_ref,
@@ -359,8 +358,10 @@ def benefit_instructions(citizen: PayableCitizen, month: Month) -> list[Instruct
     ]
 
 
-def _merged(periods: Iterable[Period], month: Month) -> list[Period]:
+def _merged(periods: tuple[Period, ...], month: Month) -> list[Period]:
     """The periods cut to the month and joined where they overlap, so no day is counted twice."""
+    if not periods:
+        return []  # most citizens have no wage-subsidy job: the payment run skips the work
     cut = sorted(
         (max(p.start, month.first_day), min(p.end or month.last_day, month.last_day))
         for p in periods

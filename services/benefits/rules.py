@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import cached_property
 from math import floor
 
 from jobbro.rulebook import (
@@ -68,20 +69,25 @@ class Month:
         """The following month."""
         return Month.of(self.last_day + timedelta(days=1))
 
-    @property
+    @cached_property
     def first_day(self) -> date:
         """The 1st, the day rates and rule versions for the month are looked up on."""
         return date(self.year, self.month, 1)
 
-    @property
+    @cached_property
     def days(self) -> int:
         """Number of days, 28 to 31."""
         return calendar.monthrange(self.year, self.month)[1]
 
-    @property
+    @cached_property
     def last_day(self) -> date:
         """The month's last day."""
         return date(self.year, self.month, self.days)
+
+    @cached_property
+    def period(self) -> Period:
+        """The whole month (a payment run reads it once per citizen)."""
+        return Period(self.first_day, self.last_day)
 
 
 @dataclass(frozen=True)
