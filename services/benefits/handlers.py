@@ -2,8 +2,9 @@
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from uuid import UUID, uuid4
 
 import structlog
@@ -324,8 +325,14 @@ def _instruction_event(instruction: Instruction, payee_cpr: str | None) -> Payme
         payee_cpr=payee_cpr,
         payee_cvr=instruction.payee_cvr,
         amount_ore=instruction.amount_ore,
-        period=PeriodOut(start=instruction.period.start, end=instruction.period.end),
+        period=_period_out(instruction.period.start, instruction.period.end),
         purpose=PaymentPurpose(instruction.purpose),
         application_id=instruction.application_id,
         due_on=instruction.due_on,
     )
+
+
+@lru_cache(maxsize=64)
+def _period_out(start: date, end: date) -> PeriodOut:
+    """A payment run's instructions all cover the month: they share one (immutable) period, not one each."""
+    return PeriodOut(start=start, end=end)
