@@ -63,22 +63,22 @@ class DeliveryWorker:
     async def _loop(self) -> None:
         while True:
             try:
-                delivered = await self.deliver_one()
+                claim = await self.deliver_one()
             except Exception as exc:  # the worker outlives database outages; a claimed delivery's lease runs out
                 if asyncio.current_task().cancelling():  # type: ignore[union-attr]
                     raise  # asyncpg turns a cancellation inside a transaction into InterfaceError: stop anyway
                 log.warning("delivery_worker_failed", error=repr(exc))
-                delivered = False
-            if not delivered:
+                claim = None
+            if claim is None or not claim.more_due:
                 await self._due.wait(self._poll_seconds)  # the poll: retries fall due unannounced
 
-    async def deliver_one(self) -> bool:
-        """Attempt the oldest due delivery and record the outcome; False when nothing is due."""
+    async def deliver_one(self) -> store.Claim | None:
+        """Attempt the oldest due delivery and record the outcome; None when nothing is due."""
         async with self._runtime.pool.acquire() as conn:
-            claimed = await store.claim_due(conn, self._lease_seconds)
-        if claimed is None:
-            return False
-        delivery, cause = claimed
+            claim = await store.claim_due(conn, self._lease_seconds)
+        if claim is None:
+            return None
+        delivery, cause = claim.delivery, claim.cause
         try:
             await self._senders[delivery.recipient.channel].send(delivery)
         except DeliveryFailed as failure:
@@ -88,12 +88,14 @@ class DeliveryWorker:
             await self._record_failure(delivery, cause, DeliveryFailed(type(exc).__name__))
         else:
             await self._record_sent(delivery, cause)
-        return True
+        return claim
 
     async def _record_sent(self, delivery: Delivery, cause: Metadata) -> None:
         async with self._runtime.unit_of_work(cause) as uow:
             if await store.mark_sent(uow.conn, delivery):
                 uow.publish(published.NotificationSent(**_notification(delivery), sent_at=datetime.now(UTC)))
+            if delivery.endpoint is not None:
+                uow.after_commit(self._due.ring)  # the subscription's next delivery is due from this commit
             await uow.commit()
         log.info("delivery_sent", dedup_key=delivery.dedup_key, attempt=delivery.attempts + 1)
 

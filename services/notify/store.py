@@ -1,5 +1,6 @@
 """All SQL of the notify service: audiences, webhook subscriptions and deliveries."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -93,29 +94,41 @@ async def add_delivery(
     return bool(inserted)
 
 
-async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> tuple[Delivery, Metadata] | None:
+@dataclass(frozen=True)
+class Claim:
+    """A delivery claimed for an attempt, with the event that caused it."""
+
+    delivery: Delivery
+    cause: Metadata
+    more_due: bool
+    """Another delivery was due as well: the claimer may look again at once instead of waiting to be woken."""
+
+
+async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> Claim | None:
     """Take the oldest due delivery by moving its due time one lease ahead; None when nothing is due.
 
     A webhook delivery is due only while its subscription is active and no older delivery to the same subscription
     is still pending or dead-lettered: each subscription receives its events in order.
     """
     row = await conn.fetchrow(
-        """WITH claimed AS (
+        """WITH due AS (
+               SELECT d.id FROM delivery d
+               LEFT JOIN subscription s ON s.id = d.subscription_id
+               WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                 AND (d.subscription_id IS NULL
+                      OR (s.status = 'active' AND NOT EXISTS (
+                            SELECT 1 FROM delivery e
+                            WHERE e.subscription_id = d.subscription_id AND e.id < d.id
+                              AND e.status IN ('pending', 'dead'))))
+               ORDER BY d.id
+               LIMIT 2
+               FOR UPDATE OF d SKIP LOCKED),
+           claimed AS (
                UPDATE delivery SET next_attempt_at = now() + make_interval(secs => $1)
-               WHERE id = (
-                   SELECT d.id FROM delivery d
-                   LEFT JOIN subscription s ON s.id = d.subscription_id
-                   WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-                     AND (d.subscription_id IS NULL
-                          OR (s.status = 'active' AND NOT EXISTS (
-                                SELECT 1 FROM delivery e
-                                WHERE e.subscription_id = d.subscription_id AND e.id < d.id
-                                  AND e.status IN ('pending', 'dead'))))
-                   ORDER BY d.id
-                   LIMIT 1
-                   FOR UPDATE OF d SKIP LOCKED)
+               WHERE id = (SELECT min(id) FROM due)
                RETURNING *)
-           SELECT claimed.*, s.url, s.secret FROM claimed LEFT JOIN subscription s ON s.id = claimed.subscription_id""",
+           SELECT claimed.*, s.url, s.secret, (SELECT count(*) FROM due) > 1 AS more_due
+           FROM claimed LEFT JOIN subscription s ON s.id = claimed.subscription_id""",
         lease_seconds,
     )
     if row is None:
@@ -133,7 +146,7 @@ async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> tuple[Del
         attempts=row["attempts"],
         endpoint=endpoint,
     )
-    return delivery, _cause(row["cause"])
+    return Claim(delivery, _cause(row["cause"]), row["more_due"])
 
 
 async def mark_sent(conn: asyncpg.Connection, delivery: Delivery) -> bool:
