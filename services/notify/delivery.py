@@ -6,9 +6,10 @@ a webhook that failed every attempt, `WebhookDeadLettered`) in the outbox. If th
 before recording, the lease runs out and the delivery is sent again: at least once, never lost, and every repeat
 carries the same dedup key (Message-ID, Digital Post letter id, `Jobbro-Delivery-Id`) for the receiver to drop it by.
 
-An idle loop waits for `due` to ring, which a transaction that recorded deliveries does once it has committed, so a
-notice goes out at once rather than at the next poll; the poll stays for retries falling due and other replicas'
-deliveries.
+An idle loop waits for `due` to ring, which a transaction that recorded deliveries does once it has committed (and
+recording a webhook as sent, which makes its subscription's next delivery due), so a notice goes out at once rather
+than at the next poll; the poll stays for retries falling due and other replicas' deliveries. A loop looks again at
+once only when its claim saw another delivery due, so finishing a delivery costs no fruitless look.
 """
 
 import asyncio
