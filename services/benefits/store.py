@@ -294,17 +294,21 @@ async def payable_citizens(
     conn: asyncpg.Connection, month: Month, batch_size: int
 ) -> AsyncIterator[list[PayableCitizen]]:
     """Citizens with a benefit, in batches from a server-side cursor (the caller holds `conn`'s transaction), each
-    with the wage-subsidy periods overlapping the month: memory holds one batch, whatever the registry's size."""
+    with the wage-subsidy periods overlapping the month: memory holds one batch, whatever the registry's size.
+
+    The month's jobs are grouped once and merged in, not looked up per citizen; citizens come in reference order,
+    so the ledger's idempotency keys are appended to their index rather than scattered over it."""
     cursor = await conn.cursor(
         """SELECT c.citizen_ref, c.benefit, c.monthly_rate_ore, c.top_up_monthly_ore, c.cpr_sealed,
                   coalesce(ws.starts, '{}') AS starts, coalesce(ws.ends, '{}') AS ends
            FROM citizens c
-           LEFT JOIN LATERAL (
-               SELECT array_agg(p.starts_on ORDER BY p.starts_on) AS starts,
+           LEFT JOIN (
+               SELECT p.citizen_ref, array_agg(p.starts_on ORDER BY p.starts_on) AS starts,
                       array_agg(p.ends_on ORDER BY p.starts_on) AS ends
                FROM placements p
-               WHERE p.citizen_ref = c.citizen_ref AND p.sector IS NOT NULL AND p.starts_on <= $2 AND p.ends_on >= $1
-           ) ws ON true
+               WHERE p.sector IS NOT NULL AND p.starts_on <= $2 AND p.ends_on >= $1
+               GROUP BY p.citizen_ref
+           ) ws ON ws.citizen_ref = c.citizen_ref
            WHERE c.benefit <> $3
            ORDER BY c.citizen_ref""",
         month.first_day,

@@ -47,15 +47,22 @@ async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_
     from_16th = [
         placement_confirmed(refs[n], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 11, 16), date(2027, 2, 15)) for n in (0, 5)
     ]
-    await publish(kafka_bootstrap, topic_prefix, *from_16th)
-    await eventually(lambda: service.pool.fetchval("SELECT count(*) = 2 FROM placements"))
+    two_jobs = [
+        placement_confirmed(refs[1], Scheme.WAGE_SUBSIDY_PUBLIC, date(2026, 10, 1), date(2026, 11, 5)),
+        placement_confirmed(refs[1], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 11, 21), date(2026, 12, 20)),
+    ]
+    not_this_month = placement_confirmed(refs[2], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 9, 1), date(2026, 10, 31))
+    internship = placement_confirmed(refs[3], Scheme.INTERNSHIP, date(2026, 11, 2), date(2026, 11, 13))
+    await publish(kafka_bootstrap, topic_prefix, *from_16th, *two_jobs, not_this_month, internship)
+    await eventually(lambda: service.pool.fetchval("SELECT count(*) = 6 FROM placements"))
 
     first = await payment_run.run(service.pool, ctx, NOVEMBER, batch_size=2, source=settings.source)
     again = await payment_run.run(service.pool, ctx, NOVEMBER, batch_size=2, source=settings.source)
 
     expected = {
         f"benefit:{refs[0]}:2026-11": 1_000_000 * 15 // 30,  # dagpenge stop on the 16th
-        **{f"benefit:{refs[n]}:2026-11": 1_000_000 + n for n in range(1, 5)},
+        f"benefit:{refs[1]}:2026-11": 1_000_001 * 20 // 30 - 1_000_001 * 5 // 30,  # the 6th to the 20th
+        **{f"benefit:{refs[n]}:2026-11": 1_000_000 + n for n in range(2, 5)},  # an internship keeps dagpenge
         f"benefit:{refs[5]}:2026-11": 1_200_000 * 15 // 30,
         f"benefit_top_up:{refs[5]}:2026-11": 300_000 - 300_000 * 15 // 30,
     }
