@@ -20,7 +20,6 @@ import structlog
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from contracts.envelope import EnvelopeError, Event, Metadata, decode
@@ -85,10 +84,11 @@ def _escaped(record: ConsumerRecord) -> ConsumerRecord:
     return dataclasses.replace(record, headers=headers)
 
 
-async def _raw_body(message: StreamMessage[Any]) -> Any:
-    """Leave the bodies undecoded: FastStream's JSON decoding would fail on a poison record before it can be
-    dead-lettered, and the ack policy would then redeliver it forever."""
-    return message.body
+async def _records(message: StreamMessage[Any]) -> Any:
+    """The fetched records themselves as the handler's argument, undecoded: FastStream's JSON decoding would fail on
+    a poison record before it can be dead-lettered (the ack policy would then redeliver it forever), and taking
+    the message by injection resolves it in a worker thread, once per batch."""
+    return message.raw_message
 
 
 def _bound(meta: Metadata) -> AbstractContextManager[Any]:
@@ -146,10 +146,10 @@ class EventConsumer:
             batch_timeout_ms=self._settings.consume_wait_ms,
             title=f"{self.group}:{self.topic}",
             parser=_tolerant_parse,
-            decoder=_raw_body,
+            decoder=_records,
         )
-        async def _on_records(message: KafkaMessage) -> None:
-            await self.handle_batch(message.raw_message)
+        async def _on_records(records: Any) -> None:
+            await self.handle_batch(records)
 
     async def handle_batch(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle fetched records; return normally once their effects are durable or they are dead-lettered.
