@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import cached_property
 from uuid import UUID, uuid5
 
 from jobbro.rulebook import (
@@ -301,12 +300,11 @@ class Instruction:
     citizen_ref: str | None = None
     application_id: UUID | None = None
     payee_cvr: str | None = None
+    instruction_id: UUID = field(init=False, repr=False, compare=False)
+    """The same key always gives the same id, so a re-run computes the very instruction it issued before."""
 
-    @cached_property
-    def instruction_id(self) -> UUID:
-        """The same key always gives the same id, so a re-run computes the very instruction it issued before
-        (computed once: the ledger, the event and its key each read it)."""
-        return uuid5(_INSTRUCTIONS, self.idempotency_key)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "instruction_id", uuid5(_INSTRUCTIONS, self.idempotency_key))
 
     def reissued(self) -> Instruction:
         """The same payment under a new key, for an instruction the back-office could not pay."""
