@@ -62,6 +62,10 @@ class Month:
         return cls(day.year, day.month)
 
     def __str__(self) -> str:
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
     @property
