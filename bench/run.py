@@ -84,11 +84,14 @@ async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Pro
         async with httpx.AsyncClient(timeout=60.0, limits=httpx.Limits(max_connections=options.concurrency)) as http:
             await _import(http, layout, [case for case in cases if case.registered], bars)
             milestones = Milestones()
+            subsidy = layout.service("subsidy").url
             async with Tape(infra.kafka_bootstrap, prefix, milestones.record) as tape:
-                employers = Employers(
-                    http, layout.service("subsidy").url, layout.pki, concurrency=options.concurrency, patience=60.0
-                )
-                async with Sampler(layout) as sampler:
+                async with (
+                    Employers(
+                        subsidy, layout.pki, concurrency=options.concurrency, patience=60.0, timeout=60.0
+                    ) as employers,
+                    Sampler(layout) as sampler,
+                ):
                     began = time.time()
                     await _drive(options, employers, cases, milestones, today, bars)
                     finished = time.time()

@@ -81,10 +81,12 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
     async with httpx.AsyncClient(timeout=30.0, limits=httpx.Limits(max_connections=CONCURRENCY)) as http:
         await _import_citizens(http, layout, cases)
         milestones = Milestones()
-        async with Tape(infra.kafka_bootstrap, prefix, milestones.record):
-            employers = Employers(
-                http, layout.service("subsidy").url, layout.pki, concurrency=CONCURRENCY, patience=FLOW_SECONDS
-            )
+        async with (
+            Tape(infra.kafka_bootstrap, prefix, milestones.record),
+            Employers(
+                layout.service("subsidy").url, layout.pki, concurrency=CONCURRENCY, patience=FLOW_SECONDS, timeout=30.0
+            ) as employers,
+        ):
             monkey = Monkey(layout, infra, prefix, broker, rng, kills_each=2, spacing=(2.0, 6.0))
             supervisor = asyncio.create_task(monkey.supervise())
             try:
