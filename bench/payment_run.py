@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 
 from bench import population
+from bench.processes import Usage
 from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.stack import Layout
@@ -32,6 +33,11 @@ class PaymentRun:
     peak_rss: int
     rss_at_tenth: int
     """Resident memory a tenth of the way through (after start-up), to compare with the peak: flat or growing."""
+    cpu_seconds: float
+    """CPU time of the command (user and system); well below `seconds`, it waited: for its database, or for a core
+    that other processes had (a busy machine shows here, not in the work the run did)."""
+    postgres_cpu_seconds: float
+    """CPU time of the command's PostgreSQL backends: the database's share of the work."""
 
     @property
     def microseconds_per_citizen(self) -> float:
@@ -57,7 +63,7 @@ async def measure(
 
         await population.generate(infra.database_dsn(database), SQL, citizens, generated)
         generate_seconds = time.perf_counter() - began
-        run = await asyncio.to_thread(_run, benefits, infra, month, folder, citizens, progress)
+        run = await asyncio.to_thread(_run, benefits, infra, database, month, folder, citizens, progress)
         return PaymentRun(citizens, generate_seconds, *run)
     finally:
         await stack.on_server(infra, [f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'])
@@ -66,12 +72,14 @@ async def measure(
 def _run(
     benefits: stack.Service,
     infra: Infrastructure,
+    database: str,
     month: str,
     folder: Path,
     citizens: int,
     progress: Callable[[str, int, int], None],
-) -> tuple[float, int, int, int, int]:
-    """Seconds, instructions, øre, peak RSS and RSS a tenth of the way, of one payment-run process."""
+) -> tuple[float, int, int, int, int, float, float]:
+    """Seconds, instructions, øre, peak RSS, RSS a tenth of the way and CPU seconds of one payment-run process,
+    and the CPU seconds of its database backends."""
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / f"payment-run-{citizens}.log"
     began = time.perf_counter()
@@ -80,13 +88,20 @@ def _run(
             benefits, infra, "", "payment-run", "--month", month, stdout=subprocess.PIPE, stderr=stderr, text=True
         )
         watched = psutil.Process(process.pid)
-        peak = at_tenth = 0
+        peak = at_tenth = polls = 0
+        command, postgres = Usage(), Usage()
+        backends: list[psutil.Process] = []
         while process.poll() is None:
             try:
                 rss = watched.memory_info().rss
             except psutil.Error:
                 break
             peak = max(peak, rss)
+            command.sample([watched], first=False)
+            if polls % 20 == 0:  # every second: the pool opens connections as the run needs them
+                backends = _backends(database)
+            postgres.sample(backends, first=False)
+            polls += 1
             done = _done(log)
             if not at_tenth and done >= citizens / 10:
                 at_tenth = rss
@@ -98,7 +113,24 @@ def _run(
     if process.returncode != 0 or summary is None:
         raise RuntimeError(f"payment run failed ({process.returncode}):\n{log.read_text()[-3000:]}")
     progress("pay", citizens, citizens)
-    return seconds, int(summary[2]), int(summary[3]), peak, at_tenth or peak
+    return (
+        seconds,
+        int(summary[2]),
+        int(summary[3]),
+        peak,
+        at_tenth or peak,
+        command.cpu_seconds,
+        postgres.cpu_seconds,
+    )
+
+
+def _backends(database: str) -> list[psutil.Process]:
+    """The PostgreSQL backends serving `database` (a backend's command line names its database)."""
+    return [
+        process
+        for process in psutil.process_iter(["name", "cmdline"])
+        if process.info["name"] == "postgres" and database in " ".join(process.info["cmdline"] or ())
+    ]
 
 
 def _done(log: Path) -> int:
