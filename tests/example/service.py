@@ -5,8 +5,10 @@ It adds amounts to counters and announces each new value through the outbox. Env
 EXAMPLE_CRASH_MARKER: when set and the file is absent, the process creates it and SIGKILLs itself right after
 its first handler transaction commits — before the offset commit — to show redelivery changes nothing.
 Adding to the counter named UNADDABLE fails for good (a handler's bug, as far as the consumer can tell).
+EXAMPLE_HANDLER_SECONDS makes each handler take that long (a stream that is still being worked through).
 """
 
+import asyncio
 import os
 import signal
 from pathlib import Path
@@ -23,12 +25,15 @@ SQL = Path(__file__).parent / "sql"
 UNADDABLE = "unaddable"
 
 
-def build(settings: ServiceSettings, topics: ExampleTopics, group: str, crash_marker: Path | None) -> Runtime:
+def build(
+    settings: ServiceSettings, topics: ExampleTopics, group: str, crash_marker: Path | None, handler_seconds: float = 0
+) -> Runtime:
     add, changed = topics.bind()
 
     async def on_add(event: AddToCounter, meta: Metadata, uow: UnitOfWork) -> None:
         if event.counter == UNADDABLE:
             raise ValueError(f"cannot add to {UNADDABLE}")
+        await asyncio.sleep(handler_seconds)
         row = await uow.conn.fetchrow(
             """INSERT INTO counters (counter, value, version) VALUES ($1, $2, 1)
                ON CONFLICT (counter) DO UPDATE
@@ -58,6 +63,7 @@ def main() -> None:
         ExampleTopics(commands=env["EXAMPLE_COMMANDS"], changes=env["EXAMPLE_CHANGES"]),
         env["EXAMPLE_GROUP"],
         Path(env["EXAMPLE_CRASH_MARKER"]) if env.get("EXAMPLE_CRASH_MARKER") else None,
+        float(env.get("EXAMPLE_HANDLER_SECONDS", "0")),
     )
     uvicorn.run(create_http_app(runtime), host="127.0.0.1", port=int(env["EXAMPLE_PORT"]), log_config=None)
 

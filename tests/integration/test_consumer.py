@@ -234,9 +234,9 @@ async def test_a_graceful_stop_mid_stream_finishes_or_leaves_each_record_and_a_r
     database: str, kafka_bootstrap: str, topics: ExampleTopics, spawn: Spawn
 ) -> None:
     add, _ = topics.bind()
-    records = 3000  # enough that batches of them are still arriving when the stop comes
+    records = 3000
     env = _service_env(database, kafka_bootstrap, topics, unique("g"))
-    first = spawn("tests.example.service", env, "first")
+    first = spawn("tests.example.service", {**env, "EXAMPLE_HANDLER_SECONDS": "0.002"}, "first")  # 6 s of work
     await first.wait_ready()
     await produce(kafka_bootstrap, *(encode(add(counter="c", amount=1), source="/test")[1] for _ in range(records)))
     for _ in range(300):  # stop while records are still flowing
