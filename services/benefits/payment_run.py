@@ -59,8 +59,9 @@ async def run(
     on_batch: Callable[[Progress], None] = lambda _: None,
 ) -> Progress:
     """Issue every citizen's payment instructions for `month`, one transaction per batch of `batch_size` citizens
-    and up to `IN_FLIGHT` of them at once; `on_batch` hears of each batch in order. A failed batch stops the run
-    (those in flight beside it roll back) and raises."""
+    and up to `IN_FLIGHT` of them at once; `on_batch` hears of each batch in order. A failed batch stops the run:
+    the batches in flight beside it finish, each committing or failing on its own, and the run raises its error
+    (they are not cancelled: a unit of work cancelled while it begins would keep its connection)."""
 
     async def pay(batch: list[PayableCitizen]) -> list[Instruction]:
         async with UnitOfWork(pool, source) as uow:
@@ -84,7 +85,5 @@ async def run(
             while in_flight:
                 await settle(*in_flight.popleft())
         finally:
-            for _, paying in in_flight:
-                paying.cancel()
             await asyncio.gather(*(paying for _, paying in in_flight), return_exceptions=True)
     return progress

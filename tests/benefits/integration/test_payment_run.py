@@ -137,7 +137,7 @@ async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the
     committed = await _ledger_count(pool)
     assert committed % 5 == 0 and 15 <= committed < 15 + 5 * payment_run.IN_FLIGHT  # before it, perhaps beside it
     assert await pool.fetchval("SELECT count(*) FROM outbox") == committed
-    assert pool.get_idle_size() == pool.get_size()  # the batch beside it gave its connection back
+    assert pool.get_idle_size() == pool.get_size()  # the batches beside it gave their connections back
     sealed = ctx.cipher.seal(cpr_of[sixteenth], sixteenth)
     await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, sealed)
 
