@@ -58,9 +58,14 @@ class UnitOfWork:
             callback()
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._pool.acquire()
-        self._tx = self._conn.transaction()
-        await self._tx.start()
+        conn = await self._pool.acquire()
+        try:  # `__aexit__` does not run if this fails or is cancelled: give the connection back here
+            tx = conn.transaction()
+            await tx.start()
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        self._conn, self._tx = conn, tx
         return self
 
     async def __aexit__(
