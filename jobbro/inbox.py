@@ -6,16 +6,6 @@ from uuid import UUID
 import asyncpg
 
 
-async def claim(conn: asyncpg.Connection, consumer: str, event_id: UUID) -> bool:
-    """Record that `consumer` handles `event_id`; False if it already did (a redelivery to acknowledge)."""
-    inserted = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true",
-        consumer,
-        event_id,
-    )
-    return bool(inserted)
-
-
 async def claim_all(conn: asyncpg.Connection, consumer: str, event_ids: Iterable[UUID]) -> set[UUID]:
     """Record that `consumer` handles each of `event_ids` (one round trip); the ones it had not handled before."""
     rows = await conn.fetch(
