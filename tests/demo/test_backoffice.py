@@ -31,7 +31,10 @@ async def test_pays_each_key_once_and_fails_payees_without_an_account(
     same_key_other_instruction = paid.model_copy(update={"instruction_id": uuid4()})
     no_account = _instruction("wage_subsidy:b:2026-03", cvr="87654321")
     async with running(create_runtime(settings)) as runtime:
-        await publish(kafka_bootstrap, topic_prefix, paid, paid, same_key_other_instruction, no_account)
+        await publish(kafka_bootstrap, topic_prefix, paid, paid, no_account)
+        await read_events(kafka_bootstrap, topic_prefix + "payments.settlements.v1", expect=3)
+        # then another instruction under a key already paid (instructions are keyed by id: only time orders them)
+        await publish(kafka_bootstrap, topic_prefix, same_key_other_instruction)
         answers = [e for _, e in await read_events(kafka_bootstrap, topic_prefix + "payments.settlements.v1", expect=4)]
         ledger = await runtime.pool.fetch("SELECT idempotency_key, outcome FROM payments ORDER BY idempotency_key")
 
