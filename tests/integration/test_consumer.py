@@ -3,8 +3,7 @@
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ import pytest
 from contracts.envelope import encode
 from jobbro.testing import create_topics, produce, read_topic, unique
 from tests.example.events import ExampleTopics
+from tests.example.forwarding import Forwarder
 from tests.example.process import Process, free_port
 from tests.example.service import UNADDABLE
 
@@ -267,9 +267,9 @@ async def test_a_service_started_before_postgres_and_kafka_waits_for_them(
     }
     service = spawn("tests.example.service", env, "svc")
     await _until_logged(service, '"what": "postgres"')
-    async with _forwarding(pg_port, pg.hostname, pg.port):
+    async with Forwarder(pg_port, pg.hostname, pg.port):
         await _until_logged(service, '"what": "kafka"')
-        async with _forwarding(kafka_port, kafka.hostname, kafka.port):
+        async with Forwarder(kafka_port, kafka.hostname, kafka.port):
             await service.wait_ready()
             _, record = encode(add(counter="c", amount=2), source="/test")
             await produce(kafka_bootstrap, record)
@@ -283,28 +283,3 @@ async def _until_logged(process: Process, text: str, timeout: float = 30.0) -> N
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{text!r} not logged:\n{process.log()[-3000:]}")
-
-
-@asynccontextmanager
-async def _forwarding(port: int, host: str | None, target: int | None) -> AsyncIterator[None]:
-    """A TCP port that forwards to host:target: the dependency appearing where the service was told it is."""
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(host, target)
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
-
-    server = await asyncio.start_server(forward, "127.0.0.1", port)
-    try:
-        yield
-    finally:
-        server.close()
