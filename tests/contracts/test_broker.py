@@ -4,6 +4,7 @@ The integrator's helpers (up to "Jobbro's side") use only aiokafka, jsonschema, 
 artefacts, as the payment back-office or an outside integrator would: no project code.
 """
 
+import asyncio
 import dataclasses
 import json
 from datetime import datetime
@@ -33,11 +34,18 @@ def load_contract(root: Path = CONTRACTS) -> tuple[dict[str, dict[str, Any]], di
 
 
 async def end_offsets(bootstrap: str, topics: set[str]) -> dict[TopicPartition, int]:
-    """Where each partition of these topics ends now: records after it are new."""
+    """Where each partition of these topics ends now: records after it are new. Right after the topics are created
+    (or the broker restarted) it may describe them without partitions for a moment: it is asked again."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics(list(topics))
+        for _ in range(100):
+            described = await admin.describe_topics(list(topics))
+            if all(t["partitions"] and not t["error_code"] for t in described):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the broker does not describe every topic with its partitions: {described}")
     finally:
         await admin.close()
     partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
