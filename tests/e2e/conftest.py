@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from jobbro import stack
@@ -20,7 +19,7 @@ async def running_stack(infra: Infrastructure, topic_prefix: str, tmp_path: Path
     """The stack, ready; afterwards its processes stopped (by pid file) and its databases dropped."""
     layout = Layout(local=tmp_path / "local", ports=stack.free_ports(), database_prefix=unique("e2e") + "_")
     databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
-    await _admin(infra, [f'CREATE DATABASE "{name}"' for name in databases])
+    await stack.on_server(infra, [f'CREATE DATABASE "{name}"' for name in databases])
     stack.prepare(layout)
     try:
         for service in layout.services:
@@ -30,14 +29,4 @@ async def running_stack(infra: Infrastructure, topic_prefix: str, tmp_path: Path
     finally:
         for service in reversed(layout.services):
             stack.stop(service)
-        await _admin(infra, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases])
-
-
-async def _admin(infra: Infrastructure, statements: list[str]) -> None:
-    """Run statements on the server's maintenance database (CREATE and DROP DATABASE cannot run elsewhere)."""
-    conn = await asyncpg.connect(infra.database_dsn("postgres"))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+        await stack.on_server(infra, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in databases])

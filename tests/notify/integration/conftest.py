@@ -3,7 +3,6 @@
 import asyncio
 import hashlib
 import hmac
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -29,14 +28,9 @@ from contracts.subsidy import ApplicationSubmitted
 from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from tests.example.process import free_port
 
 SettingsFactory = Callable[..., NotifySettings]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mailbox:
@@ -63,7 +57,7 @@ class Mailbox:
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     """A real SMTP server on 127.0.0.1 and a free port (in its own thread, as aiosmtpd runs)."""
-    box, port = Mailbox(), _free_port()
+    box, port = Mailbox(), free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
