@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -168,6 +169,11 @@ class VerifiedSignature:
     payload: bytes
     """The signed RFC 8785 canonical JSON."""
     document: dict[str, Any]
+
+    @property
+    def payload_sha256(self) -> str:
+        """What identifies the signed document, whoever signed it and however often: SHA-256 of its canonical JSON."""
+        return hashlib.sha256(self.payload).hexdigest()
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:

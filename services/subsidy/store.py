@@ -194,6 +194,43 @@ async def claim_idempotency_key(
     return IdempotencyKey(row["fingerprint"], row["application_id"])
 
 
+@dataclass(frozen=True)
+class SignedPayload:
+    """The first use of a signed document: the application it made or changed, and what for."""
+
+    application_id: UUID
+    purpose: str
+
+
+async def claim_signed_payload(
+    conn: asyncpg.Connection, payload_sha256: str, application_id: UUID, purpose: str
+) -> SignedPayload | None:
+    """Claim a signed document for this use; if it was used before, return that use (after it commits)."""
+    claimed = await conn.fetchval(
+        """INSERT INTO signed_payloads (payload_sha256, application_id, purpose) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        payload_sha256,
+        application_id,
+        purpose,
+    )
+    if claimed:
+        return None
+    row = await conn.fetchrow(
+        "SELECT application_id, purpose FROM signed_payloads WHERE payload_sha256 = $1", payload_sha256
+    )
+    return SignedPayload(row["application_id"], row["purpose"])
+
+
+async def point_idempotency_key(conn: asyncpg.Connection, employer_cvr: str, key: str, application_id: UUID) -> None:
+    """Let a key claimed in this transaction name the application a replayed signature already made."""
+    await conn.execute(
+        "UPDATE idempotency_keys SET application_id = $3 WHERE employer_cvr = $1 AND key = $2",
+        employer_cvr,
+        key,
+        application_id,
+    )
+
+
 async def add_signature(
     conn: asyncpg.Connection, application_id: UUID, purpose: str, signature: VerifiedSignature, received_at: datetime
 ) -> None:

@@ -7,6 +7,7 @@ each test uses its own employers, P-numbers and citizens, and reads only its own
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
+from jobbro.keyring import LINK_SEAL, KeyRing, Sealer
 from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
@@ -112,6 +114,12 @@ class Subsidy:
             await asyncio.sleep(0.1)
         return found
 
+    def link_token(self, event: subsidy.RepresentativeApprovalRequested) -> str:
+        """The link's token, opened from the approval event as notify opens it (with the shared seal key)."""
+        assert event.sealed_link is not None
+        sealer = Sealer(KeyRing.parse(self.settings.link_seal_keys, use=LINK_SEAL, setting="test"))
+        return json.loads(sealer.open(event.sealed_link))["token"]
+
     async def answer(self, *events: Event) -> None:
         """Publish answers as benefits and activation would."""
         await publish(self.settings.kafka_bootstrap, self.settings.topic_prefix, *events, source="/test/stand-in")
@@ -166,7 +174,6 @@ async def service(
         token_issuer=ISSUER,
         token_audience=AUDIENCE,
         token_issuer_key=issuer.public_pem,
-        link_base_url="https://jobbro.example/v1/representative-approval",
         **overrides,
     )
     runtime = create_runtime(settings)
