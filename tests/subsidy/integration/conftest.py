@@ -16,7 +16,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
@@ -126,6 +126,11 @@ class Subsidy:
 
     async def published(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[Event]:
         """The application's events on the subsidy topic, in order: at least `expect`, plus any that follow soon."""
+        records = await self.records(application, expect, timeout)
+        return [decode(record.headers, record.value, EVENT_TYPES)[1] for record in records]
+
+    async def records(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[ConsumerRecord]:
+        """The application's records on the subsidy topic as they lie there, bytes and headers, in order."""
         consumer = AIOKafkaConsumer(
             self.settings.topic_prefix + subsidy.TOPIC,
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -135,16 +140,12 @@ class Subsidy:
         )
         await consumer.start()
         try:
-            found: list[Event] = []
+            found: list[ConsumerRecord] = []
             loop = asyncio.get_running_loop()
             deadline, settle = loop.time() + timeout, None
             while loop.time() < (settle or deadline):
                 for records in (await consumer.getmany(timeout_ms=200)).values():
-                    found += [
-                        decode(r.headers, r.value, EVENT_TYPES)[1]
-                        for r in records
-                        if r.key == application["id"].encode()
-                    ]
+                    found += [r for r in records if r.key == application["id"].encode()]
                 if settle is None and len(found) >= expect:
                     settle = loop.time() + 1.0
             return found
