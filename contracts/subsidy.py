@@ -190,7 +190,7 @@ class RepresentativeApprovalRequested(SubsidyEvent):
         " `A256KW` + `A256GCM`, `kid` in its header, under a key no other reader holds), bound to `request_id`"
         " and `representative_email`; notify opens it and mails the link. Absent: the representative answers in"
         " the portal.",
-        examples=["eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiMjAyNi0xMiJ9.aGVsbG8.aXY.Y2lwaGVy.dGFn"],
+        examples=[None, "eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiMjAyNi0xMiJ9.aGVsbG8.aXY.Y2lwaGVy.dGFn"],
     )
     representative_language: Language = Field(
         default=Language.DA, description="The language the representative is written to in.", examples=["da"]
