@@ -98,5 +98,10 @@ class Sealer:
         return key
 
 
+def link_sealer(value: SecretStr, *, setting: str) -> Sealer:
+    """The sealer of the representative's link token, from the ring setting subsidy and notify share."""
+    return Sealer(KeyRing.parse(value, use=LINK_SEAL, setting=setting))
+
+
 def _derived(secret: str, use: str) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=None, info=f"jobbro {use}".encode()).derive(secret.encode())

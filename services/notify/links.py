@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from pydantic import SecretStr
 
 from contracts.subsidy import RepresentativeApprovalRequested
-from jobbro.keyring import LINK_SEAL, KeyRing, Sealer
+from jobbro.keyring import Sealer, link_sealer
 
 
 class SealMismatch(ValueError):
@@ -29,7 +29,7 @@ class RepresentativeLinks:
 
     @classmethod
     def from_settings(cls, link_seal_keys: SecretStr, base_url: str) -> RepresentativeLinks:
-        return cls(Sealer(KeyRing.parse(link_seal_keys, use=LINK_SEAL, setting="NOTIFY_LINK_SEAL_KEYS")), base_url)
+        return cls(link_sealer(link_seal_keys, setting="NOTIFY_LINK_SEAL_KEYS"), base_url)
 
     def opened(self, event: RepresentativeApprovalRequested) -> RepresentativeApprovalRequested:
         """The event with the link to mail in `approval_url` (in this process only); unchanged without a seal.

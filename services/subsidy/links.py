@@ -21,7 +21,7 @@ from joserfc import jws, jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from pydantic import SecretStr
 
-from jobbro.keyring import LINK_SEAL, KeyRing, Sealer
+from jobbro.keyring import KeyRing, Sealer, link_sealer
 from services.subsidy.domain import DomainError, Role
 
 ALGORITHM = "HS256"
@@ -61,8 +61,7 @@ class RepresentativeLinks:
     @classmethod
     def from_settings(cls, link_keys: SecretStr, link_seal_keys: SecretStr) -> RepresentativeLinks:
         signing = KeyRing.parse(link_keys, use=SIGNING, setting="SUBSIDY_LINK_KEYS")
-        sealing = KeyRing.parse(link_seal_keys, use=LINK_SEAL, setting="SUBSIDY_LINK_SEAL_KEYS")
-        return cls(signing, Sealer(sealing))
+        return cls(signing, link_sealer(link_seal_keys, setting="SUBSIDY_LINK_SEAL_KEYS"))
 
     def token(self, application_id: UUID, request_id: UUID, expires_at: datetime, now: datetime) -> str:
         """A token under the ring's first key that expires with the request."""

@@ -26,7 +26,7 @@ from contracts.examples import example
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationEvent
 from contracts.subsidy import ApplicationSubmitted
-from jobbro.keyring import LINK_SEAL, KeyRing, Sealer
+from jobbro.keyring import link_sealer
 from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
@@ -174,7 +174,7 @@ def submitted(**changes: Any) -> ApplicationSubmitted:
 
 def sealed_link(settings: NotifySettings, request_id: UUID, to: str, token: str) -> str:
     """A link token sealed as subsidy seals it, under the seal key these settings share with subsidy."""
-    sealer = Sealer(KeyRing.parse(settings.link_seal_keys, use=LINK_SEAL, setting="test"))
+    sealer = link_sealer(settings.link_seal_keys, setting="test")
     return sealer.seal(json.dumps({"token": token, "request_id": str(request_id), "to": to}))
 
 

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from contracts.examples import example
 from contracts.subsidy import RepresentativeApprovalRequested
-from jobbro.keyring import LINK_SEAL, KeyRing, Sealer, Unsealed
+from jobbro.keyring import Unsealed, link_sealer
 from services.notify.links import RepresentativeLinks, SealMismatch
 
 SEAL = "seal-2026:" + "s" * 40
@@ -18,7 +18,7 @@ BASE = "https://jobbro.example/v1/representative-approval"
 def _sealed(seal: str = SEAL, **changes: str) -> tuple[RepresentativeApprovalRequested, str]:
     request_id, to = uuid4(), "mette.jensen@hansen-vvs.dk"
     sealed = {"token": "header.claims.mac", "request_id": str(request_id), "to": to} | changes
-    sealer = Sealer(KeyRing.parse(SecretStr(seal), use=LINK_SEAL, setting="test"))
+    sealer = link_sealer(SecretStr(seal), setting="test")
     event = example(RepresentativeApprovalRequested).model_copy(
         update={"request_id": request_id, "representative_email": to, "sealed_link": sealer.seal(json.dumps(sealed))}
     )

@@ -22,7 +22,7 @@ from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
-from jobbro.keyring import LINK_SEAL, KeyRing, Sealer
+from jobbro.keyring import link_sealer
 from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
@@ -117,7 +117,7 @@ class Subsidy:
     def link_token(self, event: subsidy.RepresentativeApprovalRequested) -> str:
         """The link's token, opened from the approval event as notify opens it (with the shared seal key)."""
         assert event.sealed_link is not None
-        sealer = Sealer(KeyRing.parse(self.settings.link_seal_keys, use=LINK_SEAL, setting="test"))
+        sealer = link_sealer(self.settings.link_seal_keys, setting="test")
         return json.loads(sealer.open(event.sealed_link))["token"]
 
     async def answer(self, *events: Event) -> None:

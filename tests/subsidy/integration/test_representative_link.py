@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import decode
-from jobbro.keyring import LINK_SEAL, KeyRing, Sealer
+from jobbro.keyring import KeyRing, link_sealer
 from services.notify.links import RepresentativeLinks as NotifyLinks
 from services.notify.settings import NotifySettings
 from services.subsidy.links import SIGNING, RepresentativeLinks
@@ -50,7 +50,7 @@ async def _requested(
 
 def _made_under(entry: str, service: Subsidy, event: subsidy.RepresentativeApprovalRequested) -> str:
     """A link token for the event's request, made under the key `entry` (as an earlier deployment would have)."""
-    seal = Sealer(KeyRing.parse(service.settings.link_seal_keys, use=LINK_SEAL, setting="test"))
+    seal = link_sealer(service.settings.link_seal_keys, setting="test")
     links = RepresentativeLinks(KeyRing.parse(SecretStr(entry), use=SIGNING, setting="test"), seal)
     now = datetime.now(UTC)
     return links.token(event.application_id, event.request_id, now + timedelta(days=14), now)

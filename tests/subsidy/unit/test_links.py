@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
-from jobbro.keyring import LINK_SEAL, KeyRing, KeyRingInvalid, Sealer, Unsealed
+from jobbro.keyring import KeyRing, KeyRingInvalid, Sealer, Unsealed, link_sealer
 from services.subsidy.links import SIGNING, LinkRefused, RepresentativeLinks
 from tests.subsidy.factories import Issuer
 
@@ -94,13 +94,13 @@ def test_the_sealed_link_is_no_link_and_opens_only_with_the_seal_key() -> None:
     application_id, request_id = uuid4(), uuid4()
     sealed = links.sealed(application_id, request_id, "rep@firma.example", _now() + timedelta(days=14), _now())
 
-    opened = json.loads(Sealer(KeyRing.parse(SecretStr(SEAL), use=LINK_SEAL, setting="t")).open(sealed))
+    opened = json.loads(link_sealer(SecretStr(SEAL), setting="t").open(sealed))
 
     assert _refusal(links, sealed) == "link_invalid"
     assert opened["request_id"] == str(request_id) and opened["to"] == "rep@firma.example"
     assert links.read(opened["token"], _now()).application_id == application_id
     with pytest.raises(Unsealed):
-        Sealer(KeyRing.parse(SecretStr("seal-1:" + "x" * 40), use=LINK_SEAL, setting="t")).open(sealed)
+        link_sealer(SecretStr("seal-1:" + "x" * 40), setting="t").open(sealed)
     with pytest.raises(Unsealed):  # the signing ring's secret is derived for another use
         Sealer(KeyRing.parse(SecretStr(CURRENT), use=SIGNING, setting="t")).open(sealed)
 
