@@ -3,12 +3,14 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 
 from contracts import subsidy
+from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
-from tests.subsidy.factories import Employer, internship
+from tests.subsidy.factories import Employer, assessed, internship, plan_checked
 from tests.subsidy.integration.conftest import Subsidy
 
 
@@ -102,3 +104,31 @@ async def test_refuses_a_certificate_expired_before_receipt_even_with_a_signing_
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "signature_cert_expired"
     assert await _listed(service, employer) == []
+
+
+async def test_a_final_confirmation_sent_again_or_signed_again_confirms_once(service: Subsidy) -> None:
+    """The confirmation names its application, so it cannot be moved to another; a second use changes nothing."""
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    application = await service.submitted(internship(employer), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, headers, "approved")
+    document = confirmation_document(UUID(application["id"]), employer.cvr)
+    colleague = service.pki.colleague(employer)
+    url = f"/v1/applications/{application['id']}/confirmation"
+
+    first = await service.client.post(url, json={"signature": _signed(document, employer)}, headers=headers)
+    again = await service.client.post(url, json={"signature": _signed(document, employer)}, headers=headers)
+    resigned = await service.client.post(url, json={"signature": _signed(document, colleague)}, headers=headers)
+    elsewhere = await service.submitted(internship(employer), employer)
+    moved = await service.client.post(
+        f"/v1/applications/{elsewhere['id']}/confirmation",
+        json={"signature": _signed(document, employer)},
+        headers=headers,
+    )
+
+    assert first.status_code == 200, first.text
+    assert [r.status_code for r in (again, resigned)] == [409, 409]
+    assert moved.status_code in {409, 422}
+    events = await service.published(application, expect=3)
+    assert [type(e).__name__ for e in events].count("PlacementConfirmed") == 1
