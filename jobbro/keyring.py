@@ -5,6 +5,7 @@ A ring is one secret setting (`SecretStr`) of comma-separated `kid:secret` entri
 naming any listed `kid` is still read, so a key is rotated by listing a new one first and is retired, voiding
 what was made under it, by removing it. Each use derives its own 256-bit key from the secret (HKDF-SHA256 with
 the use as `info`), so a secret given to two uses by mistake does not make one use's tokens valid for the other.
+A development key listed beside real ones is refused: the production check only sees the start of the setting.
 
 `Sealer` seals a short text for one reader only: compact JWE (RFC 7516), `A256KW` + `A256GCM`, its `kid` in the
 protected header. Subsidy seals the representative's link token with it for notify, so that the token never
@@ -23,6 +24,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import GuestProtocol, OctKey
 from pydantic import SecretStr
 
+DEVELOPMENT_PREFIX = "development-only-"
+"""The development defaults' secrets begin so; production refuses a setting that does (see `jobbro.settings`)."""
 MIN_SECRET_LENGTH = 32
 """A secret shorter than this is refused: it could be guessed offline from one token."""
 _KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -50,6 +53,7 @@ class KeyRing:
     def parse(cls, value: SecretStr, *, use: str, setting: str) -> KeyRing:
         """The ring a `kid:secret,...` setting lists, each key derived for `use`; `setting` names it in errors."""
         keys: list[tuple[str, OctKey]] = []
+        development: list[bool] = []
         for entry in (part.strip() for part in value.get_secret_value().split(",")):
             kid, colon, secret = entry.partition(":")
             if not colon or not _KID.fullmatch(kid):
@@ -59,6 +63,9 @@ class KeyRing:
             if any(kid == known for known, _ in keys):
                 raise KeyRingInvalid(f"{setting}: kid {kid} is listed twice")
             keys.append((kid, OctKey.import_key(_derived(secret, use), {"kid": kid})))
+            development.append(secret.startswith(DEVELOPMENT_PREFIX))
+        if any(development) and not all(development):
+            raise KeyRingInvalid(f"{setting}: a development-only key is listed beside real ones; remove it")
         return cls(tuple(keys))
 
     @property

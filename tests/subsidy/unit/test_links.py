@@ -112,6 +112,7 @@ def test_the_sealed_link_is_no_link_and_opens_only_with_the_seal_key() -> None:
         ("k:short", "shorter than 32"),
         (f"{CURRENT},{CURRENT}", "listed twice"),
         ("bad kid:" + "x" * 40, "kid:secret"),
+        (f"{CURRENT},dev:development-only-link-signing-key", "development-only key"),
     ],
 )
 def test_a_ring_that_cannot_be_read_is_refused_naming_the_setting_but_no_secret(value: str, complaint: str) -> None:
