@@ -8,9 +8,9 @@ from uuid import UUID
 import httpx
 
 from contracts import subsidy
-from services.subsidy.schemas import confirmation_document
+from services.subsidy.schemas import citizen_document, confirmation_document
 from services.subsidy.signing import sign
-from tests.subsidy.factories import Employer, assessed, internship, plan_checked
+from tests.subsidy.factories import Employer, assessed, internship, plan_checked, random_cpr
 from tests.subsidy.integration.conftest import Subsidy
 
 
@@ -132,3 +132,24 @@ async def test_a_final_confirmation_sent_again_or_signed_again_confirms_once(ser
     assert moved.status_code in {409, 422}
     events = await service.published(application, expect=3)
     assert [type(e).__name__ for e in events].count("PlacementConfirmed") == 1
+
+
+async def test_a_citizen_naming_sent_again_or_signed_again_names_once(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    position = await service.submitted(internship(employer, citizen=None), employer)
+    await service.until(position, headers, "position_approved")
+    cpr = random_cpr()
+    document = citizen_document(UUID(position["id"]), employer.cvr, cpr, "S-2291")
+    url = f"/v1/applications/{position['id']}/citizen"
+
+    async def name(signed_by: Employer) -> httpx.Response:
+        body = {"cpr": cpr, "consent_reference": "S-2291", "signature": _signed(document, signed_by)}
+        return await service.client.post(url, json=body, headers=headers)
+
+    first, again, resigned = await name(employer), await name(employer), await name(service.pki.colleague(employer))
+
+    assert first.status_code == 200, first.text
+    assert [r.status_code for r in (again, resigned)] == [409, 409]
+    events = await service.published(position, expect=2)
+    assert [type(e).__name__ for e in events].count("ApplicationSubmitted") == 1
