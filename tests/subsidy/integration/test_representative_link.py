@@ -109,7 +109,7 @@ async def test_a_client_may_send_the_token_in_a_header_instead_of_the_url(servic
     assert (missing.status_code, missing.json()["code"]) == (401, "link_missing")
     spec = (await service.client.get("/openapi.json")).json()
     parameters = spec["paths"]["/v1/representative-approval"]["get"]["parameters"]
-    assert {(p["in"], p["name"].lower()) for p in parameters} == {("query", "token"), ("header", "x-approval-token")}
+    assert {("query", "token"), ("header", "x-approval-token")} <= {(p["in"], p["name"].lower()) for p in parameters}
 
 
 async def test_a_link_made_under_an_older_key_still_in_the_ring_is_accepted(service: Subsidy) -> None:
