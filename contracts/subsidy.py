@@ -178,9 +178,19 @@ class RepresentativeApprovalRequested(SubsidyEvent):
     approval_url: str | None = Field(
         default=None,
         pattern=r"^https?://",
-        description="The signed link the representative answers through, valid until `respond_by`; whoever holds"
-        " it can answer, so it is sent to the representative only and never forwarded to integrators.",
-        examples=["https://jobbro.example/representative/7b1e9c2d-4f3a-4e8b-9c6d-1a2b3c4d5e6f?sig=3q2-7w"],
+        description="No longer set (deprecated): a readable link on the topic let any reader answer. See"
+        " `sealed_link`.",
+        examples=[None],
+    )
+    sealed_link: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        max_length=4096,
+        description="The token of the representative's single-use link, sealed for notify only (compact JWE,"
+        " `A256KW` + `A256GCM`, `kid` in its header, under a key no other reader holds), bound to `request_id`"
+        " and `representative_email`; notify opens it and mails the link. Absent: the representative answers in"
+        " the portal.",
+        examples=[None, "eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiMjAyNi0xMiJ9.aGVsbG8.aXY.Y2lwaGVy.dGFn"],
     )
     representative_language: Language = Field(
         default=Language.DA, description="The language the representative is written to in.", examples=["da"]

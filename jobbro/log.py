@@ -1,4 +1,4 @@
-"""structlog set-up: JSON lines off a terminal, per-message context, and CPR numbers redacted everywhere."""
+"""structlog set-up: JSON lines off a terminal, per-message context, and CPR numbers and tokens redacted everywhere."""
 
 import logging
 import re
@@ -12,12 +12,18 @@ import structlog
 # Ten digits, optionally DDMMYY-SSSS, not embedded in a longer digit run (so ids and øre amounts survive).
 _CPR = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
 CPR_MASK = "<cpr>"
+# A token in a URL's query (the representative's mailed link, OAuth redirects), and any compact JWS or JWE, whose
+# protected header always begins `{"` (`eyJ` in base64url): an access log line or an error then holds no token.
+_TOKEN_PARAMETER = re.compile(r"(?i)([?&;](?:token|access_token|id_token|refresh_token|code)=)[^&;#\s\"']+")
+_COMPACT_JOSE = re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}")
+TOKEN_MASK = "<token>"
 
 
 def redact(value: Any) -> Any:
-    """Mask every CPR number in a string, or in the strings inside a mapping or sequence."""
+    """Mask every CPR number and token in a string, or in the strings inside a mapping or sequence."""
     if isinstance(value, str):
-        return _CPR.sub(CPR_MASK, value)
+        masked = _COMPACT_JOSE.sub(TOKEN_MASK, _TOKEN_PARAMETER.sub(rf"\1{TOKEN_MASK}", value))
+        return _CPR.sub(CPR_MASK, masked)
     if isinstance(value, Mapping):
         return {key: redact(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

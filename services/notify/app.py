@@ -18,6 +18,7 @@ from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
 from services.notify.domain import Channel, Recipient, RetryPolicy, Role
 from services.notify.doorbell import Doorbell
 from services.notify.email import SmtpMailer
+from services.notify.links import RepresentativeLinks
 from services.notify.render import Renderer
 from services.notify.settings import NotifySettings
 from services.notify.webhooks import WebhookSender
@@ -29,7 +30,12 @@ def create_context(settings: NotifySettings) -> handlers.Context:
     caseworker = Recipient(
         Role.CASEWORKER, Channel.EMAIL, settings.caseworker_mailbox, settings.caseworker_language.value
     )
-    return handlers.Context(caseworker, Renderer(settings.portal_url), https_only=settings.webhook_require_https)
+    return handlers.Context(
+        caseworker,
+        Renderer(settings.portal_url),
+        https_only=settings.webhook_require_https,
+        links=RepresentativeLinks.from_settings(settings.link_seal_keys, settings.link_url),
+    )
 
 
 def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime:

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import structlog
 
 from contracts.envelope import Event, Metadata
-from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted
+from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted, RepresentativeApprovalRequested
 from jobbro.uow import UnitOfWork
 from services.notify import notices, store, webhooks
 from services.notify.domain import (
@@ -29,6 +29,7 @@ from services.notify.domain import (
     webhook_dedup_key,
 )
 from services.notify.doorbell import Doorbell
+from services.notify.links import RepresentativeLinks
 from services.notify.render import Renderer
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,7 @@ class Context:
     caseworker: Recipient
     renderer: Renderer
     https_only: bool
+    links: RepresentativeLinks
     deliveries_due: Doorbell = field(default_factory=Doorbell)
     """Rung after a commit that made deliveries due (once per delivery recorded): wakes the delivery worker."""
 
@@ -91,7 +93,12 @@ async def on_position_submitted(
 
 
 async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
-    """Record a delivery per notice the event gives and per webhook subscribed to its type."""
+    """Record a delivery per notice the event gives and per webhook subscribed to its type.
+
+    An approval request's sealed link is opened first, so that the representative's mail carries the link.
+    """
+    if isinstance(event, RepresentativeApprovalRequested):
+        event = ctx.links.opened(event)
     rule = notices.RULES.get(type(event))
     if rule is not None:
         application_id: UUID | None = getattr(event, "application_id", None)

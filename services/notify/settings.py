@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts.common import Language
@@ -28,6 +28,16 @@ class NotifySettings(ServiceSettings):
     )
     caseworker_language: Language = Language.DA
     portal_url: str = Field("https://jobbro.example", description="Base of the links to the employer portal.")
+    representative_link_url: str | None = Field(
+        None,
+        description="Where the representative's mailed link points (its token added as `?token=`); default:"
+        " `<portal_url>/v1/representative-approval`.",
+    )
+    link_seal_keys: SecretStr = Field(
+        SecretStr("development-only-seal:development-only-link-sealing-key"),
+        description="`kid:secret` keys shared with subsidy only (its SUBSIDY_LINK_SEAL_KEYS), comma-separated: any"
+        " listed key opens the link token sealed into the approval event.",
+    )
     digital_post_dir: Path = Field(
         Path(".local/digital-post"), description="Where the file-drop stand-in for Digital Post writes letters."
     )
@@ -41,3 +51,8 @@ class NotifySettings(ServiceSettings):
     delivery_concurrency: int = Field(4, ge=1, description="Deliveries sent at the same time.")
     send_timeout_seconds: float = Field(10.0, gt=0, description="How long one attempt (SMTP, webhook) may take.")
     webhook_require_https: bool = Field(True, description="Refuse subscriptions to plain-HTTP URLs.")
+
+    @property
+    def link_url(self) -> str:
+        """The base of the representative's mailed link."""
+        return self.representative_link_url or self.portal_url.rstrip("/") + "/v1/representative-approval"

@@ -1,6 +1,7 @@
 """The subsidy HTTP API: authenticate, parse, run one handler in a unit of work, and answer refusals as problems.
 
-Employers and caseworkers send bearer tokens; representatives answer through their link's token instead.
+Employers and caseworkers send bearer tokens; representatives answer through their link's token instead. No
+problem ever repeats a token: refusals of links are fixed sentences.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jobbro.uow import UnitOfWork
 from services.subsidy import handlers
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
-from services.subsidy.handlers import Forbidden, NotFound
+from services.subsidy.handlers import Forbidden, NotFound, SignatureReplayed
+from services.subsidy.links import LinkRefused
 from services.subsidy.problems import Problem, Translate, documented, install
 from services.subsidy.schemas import (
     ApplicationSummary,
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_STATUS_BY_CODE = {"link_expired": 410, "link_invalid": 403, "link_used": 409}
+_STATUS_BY_CODE = {"link_expired": 410, "link_invalid": 403, "link_missing": 401, "link_used": 409}
 
 
 def _refusal(status: int) -> Translate:
@@ -61,10 +63,12 @@ def _signature_refused(exc: Exception) -> Problem:
 REFUSALS: Mapping[type[Exception], Translate] = {
     TransitionNotAllowed: _refusal(409),
     LinkUsed: _refusal(409),
+    SignatureReplayed: _refusal(409),
     NotFound: _refusal(404),
     Forbidden: _refusal(403),
     ChangeRefused: _refusal(422),
     TokenRefused: _refusal(401),
+    LinkRefused: _refusal(403),
     SignatureRefused: _signature_refused,
 }
 """Every refusal the handlers raise, and the problem it becomes: the one table of status codes."""
@@ -185,10 +189,24 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         return await in_unit_of_work(lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor))
 
     @router.get("/representative-approval", tags=["representative"])
-    async def for_representative(token: Annotated[str, Query(max_length=4096)]) -> ForRepresentative:
-        """What the representative's link asks them to confirm; reading does not use the link up."""
+    async def for_representative(
+        token: Annotated[
+            str | None,
+            Query(max_length=4096, description="The link's token, as the mailed link carries it."),
+        ] = None,
+        x_approval_token: Annotated[
+            str | None,
+            Header(max_length=4096, description="The link's token, for clients that keep it out of the URL."),
+        ] = None,
+    ) -> ForRepresentative:
+        """What the representative's link asks them to confirm; reading does not use the link up.
+
+        The token comes in the `token` query parameter (the mailed link) or the `X-Approval-Token` header.
+        """
+        if token is None and x_approval_token is None:
+            raise LinkRefused("link_missing")
         async with runtime.pool.acquire() as conn:
-            return await handlers.for_representative(ctx, conn, token)
+            return await handlers.for_representative(ctx, conn, token or x_approval_token or "")
 
     @router.post("/representative-approval", tags=["representative"])
     async def answer_as_representative(body: RepresentativeAnswer) -> ForRepresentative:

@@ -14,8 +14,9 @@ from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
 from services.subsidy import api, handlers, timer
 from services.subsidy.handlers import Context
+from services.subsidy.links import RepresentativeLinks
 from services.subsidy.settings import SubsidySettings
-from services.subsidy.tokens import BearerTokens, RepresentativeLinks
+from services.subsidy.tokens import BearerTokens
 from services.subsidy.trust import TrustFiles
 
 SQL = Path(__file__).parent / "sql"
@@ -46,7 +47,7 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
         settings=settings,
         rulebook=Rulebook.load(settings.rules_dir),
         tokens=BearerTokens(settings.token_issuer, settings.token_audience, settings.token_issuer_key),
-        links=RepresentativeLinks(settings.link_key, settings.link_base_url),
+        links=RepresentativeLinks.from_settings(settings.link_keys, settings.link_seal_keys),
         trust=TrustFiles(settings.trust_anchors, settings.trust_intermediates, settings.trust_crls),
     )
     runtime = SubsidyRuntime(settings, context)

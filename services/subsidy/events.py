@@ -63,7 +63,7 @@ def position_submitted(application: Application, signed_at: datetime) -> subsidy
     )
 
 
-def representative_requested(application: Application, approval_url: str) -> subsidy.RepresentativeApprovalRequested:
+def representative_requested(application: Application, sealed_link: str) -> subsidy.RepresentativeApprovalRequested:
     request, representative = application.representative_request, application.terms.representative
     assert request is not None and representative is not None
     return subsidy.RepresentativeApprovalRequested(
@@ -73,7 +73,7 @@ def representative_requested(application: Application, approval_url: str) -> sub
         representative_email=representative.email,
         employer_name=application.terms.employer_name,
         respond_by=request.expires_at.date(),
-        approval_url=approval_url,
+        sealed_link=sealed_link,
     )
 
 

@@ -37,6 +37,7 @@ from services.subsidy.domain import (
     birth_date_from_cpr,
 )
 from services.subsidy.eligibility import ExistingPlacement
+from services.subsidy.links import RepresentativeLinks
 from services.subsidy.schemas import (
     ApplicationForm,
     ApplicationSummary,
@@ -59,7 +60,7 @@ from services.subsidy.schemas import (
 )
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import RefusalReason, SignatureRefused, VerifiedSignature, verify
-from services.subsidy.tokens import BearerTokens, RepresentativeLinks
+from services.subsidy.tokens import BearerTokens
 from services.subsidy.trust import TrustFiles
 
 log = structlog.get_logger(__name__)
@@ -75,6 +76,12 @@ class Forbidden(DomainError):
     """The caller may not act on what the request names."""
 
     code = "forbidden"
+
+
+class SignatureReplayed(DomainError):
+    """A signed document that already had its effect, sent again (the same document, signed again, counts too)."""
+
+    code = "signature_replayed"
 
 
 def _utc_now() -> datetime:
@@ -104,9 +111,11 @@ class Submission:
 async def submit_application(
     ctx: Context, uow: UnitOfWork, request: SignedApplication, idempotency_key: str, employer: Actor
 ) -> Submission:
-    """Verify the employer's signature, keep it as evidence, and start the saga; a replayed key finds the first.
+    """Verify the employer's signature, keep it as evidence, and start the saga; a replay finds the first.
 
-    An application for a position is decided on the employer's side at once, or once the representative approves.
+    A replay is a used `Idempotency-Key`, or a signed document already used, whatever its key: one signed
+    application makes one application. An application for a position is decided on the employer's side at once,
+    or once the representative approves.
     """
     form, now = request.application, ctx.clock()
     if form.employer.cvr != employer.cvr:
@@ -121,6 +130,10 @@ async def submit_application(
         return Submission(await _get(uow.conn, earlier.application_id), replayed=True)
     signature = verify(request.signature, None, employer.cvr, ctx.trust.current(), now)
     _require_signed(signature, form)
+    first = await _first_use(uow, signature, application_id, "application")
+    if first is not None:
+        await store.point_idempotency_key(uow.conn, employer.cvr, idempotency_key, first)
+        return Submission(await _get(uow.conn, first), replayed=True)
     application = _new_application(ctx, application_id, form, employer, now)
     uow.publish(
         events.submitted(application, form.citizen.cpr, signature.signed_at)
@@ -129,8 +142,10 @@ async def submit_application(
     )
     pending = application.representative_request
     if pending is not None:
-        url = ctx.links.url(application.id, pending.request_id, pending.expires_at, now)
-        uow.publish(events.representative_requested(application, url))
+        to = application.terms.representative
+        assert to is not None
+        sealed = ctx.links.sealed(application.id, pending.request_id, to.email, pending.expires_at, now)
+        uow.publish(events.representative_requested(application, sealed))
     await _decide_if_ready(ctx, uow, application, now)
     await store.insert(uow.conn, application)
     await store.add_signature(uow.conn, application.id, "application", signature, now)
@@ -177,6 +192,7 @@ async def name_citizen(
     )
     expected = citizen_document(application.id, cvr, body.cpr, body.consent_reference)
     signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
+    await _claim_once(uow, signature, application.id, "citizen_named")
     await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
     uow.publish(events.submitted(application, body.cpr, signature.signed_at))
     await store.save(uow.conn, application)
@@ -238,6 +254,7 @@ async def confirm(
     expected = confirmation_document(application.id, application.terms.employer_cvr)
     signature = verify(body.signature, expected, application.terms.employer_cvr, ctx.trust.current(), now)
     rate = _hourly_rate(ctx.rulebook, application.terms)
+    await _claim_once(uow, signature, application.id, "final_confirmation")
     await store.add_signature(uow.conn, application.id, "final_confirmation", signature, now)
     uow.publish(events.confirmed(application, rate))
     await store.save(uow.conn, application)
@@ -442,6 +459,23 @@ def _require_signed(signature: VerifiedSignature, form: ApplicationForm) -> None
         raise SignatureRefused(RefusalReason.PAYLOAD_MISMATCH, "The signed document is not an application.") from exc
     if signed != form:
         raise SignatureRefused(RefusalReason.PAYLOAD_MISMATCH, "The signed document differs from the application sent.")
+
+
+async def _first_use(uow: UnitOfWork, signature: VerifiedSignature, application_id: UUID, purpose: str) -> UUID | None:
+    """Claim the signed document for `purpose`; the application of its first use if it was used for that before."""
+    earlier = await store.claim_signed_payload(uow.conn, signature.payload_sha256, application_id, purpose)
+    if earlier is None:
+        return None
+    if earlier.purpose != purpose:
+        raise SignatureReplayed("This signed document was already used for something else.")
+    log.info("signed_document_replayed", purpose=purpose, application_id=str(earlier.application_id))
+    return earlier.application_id
+
+
+async def _claim_once(uow: UnitOfWork, signature: VerifiedSignature, application_id: UUID, purpose: str) -> None:
+    """A signed change has its effect once: a second use of the same document is refused."""
+    if await _first_use(uow, signature, application_id, purpose) is not None:
+        raise SignatureReplayed("This signed document was already used.")
 
 
 def _require_rules_hold(application: Application, before: Terms, rulebook: Rulebook, code: str) -> None:

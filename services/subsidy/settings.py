@@ -3,7 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from jobbro.rulebook import REPOSITORY_RULES_DIR
@@ -23,14 +23,15 @@ class SubsidySettings(ServiceSettings):
     token_issuer: str = Field("jobbro-identity", description="`iss` of accepted bearer tokens.")
     token_audience: str = Field("jobbro-subsidy", description="`aud` of accepted bearer tokens.")
     token_issuer_key: str = Field(description="PEM public key (EC or RSA) of the bearer tokens' issuer.")
-    link_key: str = Field(
-        "development-only-link-key",
-        min_length=16,
-        description="Secret of the HMAC that signs representative links; rotating it voids links in flight.",
+    link_keys: SecretStr = Field(
+        SecretStr("development-only-link:development-only-link-signing-key"),
+        description="Key ring of the HMAC that signs representative links: comma-separated `kid:secret` (secrets of"
+        " 32 characters or more). The first signs new links, every listed key verifies; a removed key voids its links.",
     )
-    link_base_url: str = Field(
-        "http://127.0.0.1:8000/v1/representative-approval",
-        description="Where a representative's link points; the token is added as `?token=`.",
+    link_seal_keys: SecretStr = Field(
+        SecretStr("development-only-seal:development-only-link-sealing-key"),
+        description="`kid:secret` key(s) shared with notify only (its NOTIFY_LINK_SEAL_KEYS): the first seals the link"
+        " token into the approval event, so that the topic never carries a usable link.",
     )
     representative_deadline: timedelta = Field(
         timedelta(days=14), description="How long the representative's link holds; then the case is referred."

@@ -6,21 +6,24 @@ certificate first, then the certificates that issued it), and the claimed signin
 The payload is the canonical JSON itself, so the stored JWS is the evidence: document and signature, byte for byte.
 
 Verification refuses with one stable reason code per failure and reads nothing itself: trust anchors and CRLs come
-from the caller in a ``TrustStore``, the time from the caller as ``now``. Checks run in this order, each relying on
-the ones before it: the token's shape and ``alg`` (before any library sees it), the signature by the ``x5c`` leaf
-(so every later check reads authenticated header values), the payload's canonical form, the signing time, validity
-of every ``x5c`` certificate at that time, the chain to an anchor, the leaf's key usage, revocation, the CVR binding,
-and the expected document.
+from the caller in a ``TrustStore``, the time from the caller as ``now``: the moment the service received the
+signature, by its own clock. Checks run in this order, each relying on the ones before it: the token's shape and
+``alg`` (before any library sees it), the signature by the ``x5c`` leaf (so every later check reads authenticated
+header values), the payload's canonical form, the claimed signing time, validity of every ``x5c`` certificate at
+receipt, the chain to an anchor at receipt, the leaf's key usage, revocation at receipt, the CVR binding, and the
+expected document.
 
-``sigT`` is the signer's claim, not a trusted timestamp: it may not lie in the future, but could be backdated.
-So a certificate listed in a CRL is refused whatever its revocation date, and the caller records when it received
-the signature.
+``sigT`` is the signer's claim, not a trusted timestamp: whoever holds a key whose certificate has expired or been
+revoked could backdate it. So nothing is judged at ``sigT``: it is kept as the signer said it, refused only if it
+lies in the future, and validity, chain and revocation are judged at receipt (``now``). There is no RFC 3161
+timestamp authority; a signature made just before its certificate expired must reach the service before it does.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -161,11 +164,16 @@ class VerifiedSignature:
     fingerprint: str
     """SHA-256 of the signer certificate's DER, hex."""
     signed_at: datetime
-    """The claimed signing time (``sigT``) at which the certificates were valid."""
+    """The claimed signing time (``sigT``), as the signer stated it; never what validity is judged at."""
     alg: str
     payload: bytes
     """The signed RFC 8785 canonical JSON."""
     document: dict[str, Any]
+
+    @property
+    def payload_sha256(self) -> str:
+        """What identifies the signed document, whoever signed it and however often: SHA-256 of its canonical JSON."""
+        return hashlib.sha256(self.payload).hexdigest()
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:
@@ -206,9 +214,10 @@ def verify(
     trust: TrustStore,
     now: datetime,
 ) -> VerifiedSignature:
-    """Check that the holder of a trusted, unrevoked certificate for ``cvr`` signed this application.
+    """Check that the holder of a certificate for ``cvr``, trusted and unrevoked at ``now``, signed this application.
 
-    ``now`` must be timezone-aware. Raises ``SignatureRefused`` with the reason of the first failed check.
+    ``now`` is when the service received the signature (timezone-aware), the time validity, chain and revocation
+    are judged at. Raises ``SignatureRefused`` with the reason of the first failed check.
     """
     _aware(now)
     header = _checked_header(token)
@@ -219,8 +228,8 @@ def verify(
     signed_at = datetime.strptime(header["sigT"], _SIGT_FORMAT).replace(tzinfo=UTC)
     if signed_at > now + CLOCK_SKEW:
         raise SignatureRefused(RefusalReason.SIGNING_TIME_IN_FUTURE, f"signing time {header['sigT']} is in the future")
-    _check_validity(chain, signed_at)
-    path = _trusted_path(leaf, chain[1:], trust, signed_at)
+    _check_validity(chain, now)
+    path = _trusted_path(leaf, chain[1:], trust, now)
     _check_key_usage(leaf)
     _check_revocation(path, trust, now)
     _check_cvr(leaf, cvr)
@@ -306,21 +315,21 @@ def _document(payload: bytes) -> dict[str, Any]:
 
 
 def _check_validity(chain: list[x509.Certificate], at: datetime) -> None:
-    """Every certificate the signer sent must be valid when the signature was made."""
+    """Every certificate the signer sent must be valid when the signature is received."""
     for cert in chain:
         subject = cert.subject.rfc4514_string()
         if at > cert.not_valid_after_utc:
-            message = f"{subject} expired {cert.not_valid_after_utc:%Y-%m-%d %H:%M}, before signing time {at}"
+            message = f"{subject} expired {cert.not_valid_after_utc:%Y-%m-%d %H:%M}, before it was received {at}"
             raise SignatureRefused(RefusalReason.CERT_EXPIRED, message)
         if at < cert.not_valid_before_utc:
-            message = f"{subject} is valid from {cert.not_valid_before_utc:%Y-%m-%d %H:%M}, after signing time {at}"
+            message = f"{subject} is valid from {cert.not_valid_before_utc:%Y-%m-%d %H:%M}, after it was received {at}"
             raise SignatureRefused(RefusalReason.CERT_NOT_YET_VALID, message)
 
 
 def _trusted_path(
     leaf: x509.Certificate, untrusted: list[x509.Certificate], trust: TrustStore, at: datetime
 ) -> list[x509.Certificate]:
-    """The path from the leaf to a trust anchor, validated at signing time (leaf first, anchor last).
+    """The path from the leaf to a trust anchor, validated at receipt (leaf first, anchor last).
 
     cryptography's RFC 5280 path builder checks signatures, CA constraints and CA key usage; its end-entity checks
     are TLS rules (EKU serverAuth/clientAuth, SAN), so the leaf's extensions are left to ``_check_key_usage``.

@@ -176,22 +176,61 @@ async def claim_idempotency_key(
     conn: asyncpg.Connection, employer_cvr: str, key: str, fingerprint: str, application_id: UUID
 ) -> IdempotencyKey | None:
     """Claim `key` for this submission; if it was used before, return its first use (after that one commits)."""
-    claimed = await conn.fetchval(
+    row = await _first_claim(
+        conn,
         """INSERT INTO idempotency_keys (employer_cvr, key, fingerprint, application_id) VALUES ($1, $2, $3, $4)
            ON CONFLICT DO NOTHING RETURNING true""",
+        (employer_cvr, key, fingerprint, application_id),
+        "SELECT fingerprint, application_id FROM idempotency_keys WHERE employer_cvr = $1 AND key = $2",
+        (employer_cvr, key),
+    )
+    return None if row is None else IdempotencyKey(row["fingerprint"], row["application_id"])
+
+
+@dataclass(frozen=True)
+class SignedPayload:
+    """The first use of a signed document: the application it made or changed, and what for."""
+
+    application_id: UUID
+    purpose: str
+
+
+async def claim_signed_payload(
+    conn: asyncpg.Connection, payload_sha256: str, application_id: UUID, purpose: str
+) -> SignedPayload | None:
+    """Claim a signed document for this use; if it was used before, return that use (after it commits)."""
+    row = await _first_claim(
+        conn,
+        """INSERT INTO signed_payloads (payload_sha256, application_id, purpose) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        (payload_sha256, application_id, purpose),
+        "SELECT application_id, purpose FROM signed_payloads WHERE payload_sha256 = $1",
+        (payload_sha256,),
+    )
+    return None if row is None else SignedPayload(row["application_id"], row["purpose"])
+
+
+async def _first_claim(
+    conn: asyncpg.Connection, insert: str, insert_args: tuple[object, ...], select: str, select_args: tuple[object, ...]
+) -> asyncpg.Record | None:
+    """None once `insert` claims a unique key; else the row `select` finds of the claim that came first.
+
+    The insert waits for a concurrent claim of the same key to commit or roll back; the select is a statement of
+    its own, so that its snapshot sees the claim that won.
+    """
+    if await conn.fetchval(insert, *insert_args):
+        return None
+    return await conn.fetchrow(select, *select_args)
+
+
+async def point_idempotency_key(conn: asyncpg.Connection, employer_cvr: str, key: str, application_id: UUID) -> None:
+    """Let a key claimed in this transaction name the application a replayed signature already made."""
+    await conn.execute(
+        "UPDATE idempotency_keys SET application_id = $3 WHERE employer_cvr = $1 AND key = $2",
         employer_cvr,
         key,
-        fingerprint,
         application_id,
     )
-    if claimed:
-        return None
-    row = await conn.fetchrow(
-        "SELECT fingerprint, application_id FROM idempotency_keys WHERE employer_cvr = $1 AND key = $2",
-        employer_cvr,
-        key,
-    )
-    return IdempotencyKey(row["fingerprint"], row["application_id"])
 
 
 async def add_signature(

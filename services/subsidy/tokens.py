@@ -1,35 +1,27 @@
-"""Who is asking: bearer tokens from the identity provider, and the representative's single-use link.
+"""Who is asking: bearer tokens from the identity provider (the representative's link is in `links.py`).
 
 Bearer tokens are JWTs signed by the issuer whose public key the settings hold (asymmetric algorithms only, so
-this service cannot mint them). A representative's link carries a JWT this service signs itself with an HMAC
-key; it names the application and the approval request, expires with the request, and the application
-records its use, so it works once.
+this service cannot mint them).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
-from urllib.parse import urlencode
-from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
-from joserfc.jwk import ECKey, OctKey, RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from services.subsidy.domain import Actor, Role
 
 ISSUER_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256")
-LINK_ALGORITHM = "HS256"
-_LINK_ISSUER = "jobbro-subsidy"
-_LINK_AUDIENCE = "jobbro-subsidy-representative-link"
 _CLOCK_SKEW_SECONDS = 30
-"""Leeway for the identity provider's clock; links are made and read by this service's own clock, so none."""
+"""Leeway for the identity provider's clock."""
 _DECODED_TOKENS = 1024
 """Bearer tokens whose signature check is remembered: a client sends the same token with every request."""
 _CVR = re.compile(r"\d{8}")
@@ -78,60 +70,13 @@ class BearerTokens:
         )
 
 
-@dataclass(frozen=True)
-class Link:
-    """What a representative's link points at."""
-
-    application_id: UUID
-    request_id: UUID
-
-
-class RepresentativeLinks:
-    """Makes and reads the signed links representatives answer through."""
-
-    def __init__(self, key: str, base_url: str) -> None:
-        self._key = OctKey.import_key(key)
-        self._base_url = base_url
-
-    def url(self, application_id: UUID, request_id: UUID, expires_at: datetime, now: datetime) -> str:
-        """The link to send: the base URL with a token that expires with the request."""
-        claims = {
-            "iss": _LINK_ISSUER,
-            "aud": _LINK_AUDIENCE,
-            "sub": str(application_id),
-            "jti": str(request_id),
-            "role": Role.REPRESENTATIVE.value,
-            "iat": int(now.timestamp()),
-            "exp": int(expires_at.timestamp()),
-        }
-        token = jwt.encode({"alg": LINK_ALGORITHM}, claims, self._key, algorithms=[LINK_ALGORITHM])
-        return f"{self._base_url}?{urlencode({'token': token})}"
-
-    def read(self, token: str, now: datetime) -> Link:
-        """The application and request a genuine, unexpired link names."""
-        claims = _validated(
-            _decoded(token, self._key, (LINK_ALGORITHM,), kind="link"),
-            now,
-            kind="link",
-            iss=_LINK_ISSUER,
-            aud=_LINK_AUDIENCE,
-            required=("sub", "jti"),
-        )
-        try:
-            return Link(UUID(claims["sub"]), UUID(claims["jti"]))
-        except (TypeError, ValueError) as exc:
-            raise _refused("link_invalid") from exc
-
-
 _MESSAGES = {
     "token_invalid": "The bearer token is not valid here.",
     "token_expired": "The bearer token has expired.",
-    "link_invalid": "This link is not a valid approval link.",
-    "link_expired": "This approval link has expired.",
 }
 
 
-def _decoded(token: str, key: ECKey | RSAKey | OctKey, algorithms: tuple[str, ...], *, kind: str) -> dict[str, Any]:
+def _decoded(token: str, key: ECKey | RSAKey, algorithms: tuple[str, ...], *, kind: str) -> dict[str, Any]:
     """The claims of a token signed by `key` with an allowed algorithm, not yet checked."""
     try:
         return jwt.decode(token, key, algorithms=list(algorithms)).claims
@@ -145,7 +90,7 @@ def _validated(
     """The claims, if they are for `aud`, from `iss`, and not expired at `now`."""
     registry = jwt.JWTClaimsRegistry(
         now=int(now.timestamp()),
-        leeway=_CLOCK_SKEW_SECONDS if kind == "token" else 0,
+        leeway=_CLOCK_SKEW_SECONDS,
         iss={"essential": True, "value": iss},
         aud={"essential": True, "value": aud},
         exp={"essential": True},

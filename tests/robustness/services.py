@@ -57,7 +57,6 @@ class Stack:
             token_issuer=ISSUER,
             token_audience=AUDIENCE,
             token_issuer_key=self.issuer.public_pem,
-            link_base_url="https://jobbro.example/v1/representative-approval",
         )
 
     def benefits(self) -> BenefitsSettings:

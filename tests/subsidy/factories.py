@@ -47,6 +47,25 @@ class Pki:
         cvr = cvr or random_digits(8)
         return Employer(cvr, issue_employer(self.ca, cvr, random.randint(1, 10**6), datetime.now(UTC)))
 
+    def colleague(self, employer: Employer) -> Employer:
+        """Another employee of the same company, with a signing certificate of their own."""
+        return Employer(
+            employer.cvr, issue_employer(self.ca, employer.cvr, random.randint(1, 10**6), datetime.now(UTC))
+        )
+
+    def lapsed(self, expired_ago: timedelta) -> Employer:
+        """A new employer whose only signing certificate expired `expired_ago`."""
+        cvr, now = random_digits(8), datetime.now(UTC)
+        issued = issue_employer(
+            self.ca,
+            cvr,
+            random.randint(1, 10**6),
+            now,
+            valid_from=now - timedelta(days=400),
+            valid_until=now - expired_ago,
+        )
+        return Employer(cvr, issued)
+
 
 def make_pki(directory: Path) -> Pki:
     now = datetime.now(UTC)

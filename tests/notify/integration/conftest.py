@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from contracts.examples import example
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationEvent
 from contracts.subsidy import ApplicationSubmitted
+from jobbro.keyring import link_sealer
 from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
@@ -168,6 +170,12 @@ def submitted(**changes: Any) -> ApplicationSubmitted:
         "citizen_language": Language.DA,
     }
     return example(ApplicationSubmitted).model_copy(update=values | changes)
+
+
+def sealed_link(settings: NotifySettings, request_id: UUID, to: str, token: str) -> str:
+    """A link token sealed as subsidy seals it, under the seal key these settings share with subsidy."""
+    sealer = link_sealer(settings.link_seal_keys, setting="test")
+    return sealer.seal(json.dumps({"token": token, "request_id": str(request_id), "to": to}))
 
 
 def about(model: type[Event], application: ApplicationSubmitted, **changes: Any) -> Event:

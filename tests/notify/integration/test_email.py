@@ -18,6 +18,7 @@ from tests.notify.integration.conftest import (
     about,
     notifications,
     running_notify,
+    sealed_link,
     submitted,
 )
 
@@ -56,23 +57,24 @@ async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_
     box, port = mailbox
     team = f"jobcenter-{uuid4().hex[:8]}@kommune.example"
     application = submitted(employer_email=f"hr-{uuid4().hex[:8]}@employer.example")
-    request_id = uuid4()
+    request_id, representative = uuid4(), f"rep-{uuid4().hex[:8]}@employer.example"
+    settings = settings_for(smtp_port=port, caseworker_mailbox=team)
     request = about(
         RepresentativeApprovalRequested,
         application,
         request_id=request_id,
-        representative_email=f"rep-{uuid4().hex[:8]}@employer.example",
-        approval_url=f"https://jobbro.example/representative/{request_id}?sig=Zm9vYmFy",
+        representative_email=representative,
+        sealed_link=sealed_link(settings, request_id, representative, "the.link.token"),
     )
     referred = about(ApplicationReferred, application)
-    async with running_notify(settings_for(smtp_port=port, caseworker_mailbox=team)):
+    async with running_notify(settings):
         await publish(kafka_bootstrap, topic_prefix, application, request, referred)
         await notifications(kafka_bootstrap, topic_prefix, expect=3)
 
     [to_representative] = box.to(request.representative_email)
     assert to_representative["Subject"] == "Godkend ansøgning om løntilskud hos Hansen VVS ApS"
     assert to_representative["Content-Language"] == "da"
-    assert request.approval_url in to_representative.get_content()
+    assert "https://jobbro.example/v1/representative-approval?token=the.link.token" in to_representative.get_content()
     [to_team] = box.to(team)
     assert to_team["Subject"].startswith("Ansøgning venter på sagsbehandling")
     assert f"/caseworker/applications/{application.application_id}" in to_team.get_content()

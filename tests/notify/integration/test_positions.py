@@ -17,12 +17,14 @@ from contracts.subsidy import (
     RepresentativeApprovalRequested,
 )
 from jobbro.testing import publish
+from services.notify.settings import NotifySettings
 from tests.notify.integration.conftest import (
     Mailbox,
     SettingsFactory,
     about,
     notifications,
     running_notify,
+    sealed_link,
     submitted,
 )
 
@@ -37,14 +39,16 @@ def position(**changes: Any) -> PositionApplicationSubmitted:
     return example(PositionApplicationSubmitted).model_copy(update=values | changes)
 
 
-def approval_requested(application: PositionApplicationSubmitted) -> RepresentativeApprovalRequested:
-    request_id = uuid4()
+def approval_requested(
+    application: PositionApplicationSubmitted, settings: NotifySettings
+) -> RepresentativeApprovalRequested:
+    request_id, to = uuid4(), f"rep-{uuid4().hex[:8]}@employer.example"
     return example(RepresentativeApprovalRequested).model_copy(
         update={
             "application_id": application.application_id,
             "request_id": request_id,
-            "representative_email": f"rep-{uuid4().hex[:8]}@employer.example",
-            "approval_url": f"https://jobbro.example/representative/{request_id}?sig=Zm9vYmFy",
+            "representative_email": to,
+            "sealed_link": sealed_link(settings, request_id, to, "the.link.token"),
         }
     )
 
@@ -54,11 +58,11 @@ async def test_the_representative_and_the_employer_are_told_once_and_the_citizen
 ) -> None:
     box, port = mailbox
     application = position(employer_email=f"hr-{uuid4().hex[:8]}@employer.example")
-    request = approval_requested(application)
+    settings = settings_for(smtp_port=port)
+    request = approval_requested(application, settings)
     decided = example(PositionDecided).model_copy(update={"application_id": application.application_id})
     named = submitted(application_id=application.application_id, employer_email=application.employer_email)
     approved = about(ApplicationApproved, named)
-    settings = settings_for(smtp_port=port)
     async with running_notify(settings):
         await publish(
             kafka_bootstrap,
@@ -75,7 +79,7 @@ async def test_the_representative_and_the_employer_are_told_once_and_the_citizen
         ("citizen", "digital_post", "application-approved.citizen.v1"): 1,
     }
     [to_representative] = box.to(request.representative_email)
-    assert request.approval_url in to_representative.get_content()
+    assert f"{settings.link_url}?token=the.link.token" in to_representative.get_content()
     assert to_representative["Subject"] == "Godkend ansøgning om løntilskud hos Hansen VVS ApS"
     to_employer = box.to(application.employer_email)
     assert [mail["Subject"] for mail in to_employer] == [

@@ -9,7 +9,7 @@ import pytest
 from contracts.common import Language
 from contracts.envelope import Event
 from contracts.examples import example
-from contracts.subsidy import PositionDecided, PositionVerdict
+from contracts.subsidy import PositionDecided, PositionVerdict, RepresentativeApprovalRequested
 from services.notify import notices
 from services.notify.domain import Audience, Channel, Notice, Recipient, Role, UnknownApplication
 from services.notify.render import Renderer, TemplateError, template_names
@@ -101,10 +101,13 @@ def test_a_template_that_renders_no_subject_line_is_an_error(renderer: Renderer)
         renderer.render("_words", "da", {})
 
 
-def test_the_approval_request_carries_the_signed_link_only_to_the_representative(renderer: Renderer) -> None:
-    approval_request = next(n for n in _every_notice(_audience()) if n.recipient.role is Role.REPRESENTATIVE)
+def test_the_approval_request_carries_the_opened_link_only_to_the_representative(renderer: Renderer) -> None:
+    link = "https://jobbro.example/v1/representative-approval?token=a.b.c"
+    event = example(RepresentativeApprovalRequested).model_copy(update={"approval_url": link})
+    [approval_request] = notices.RULES[RepresentativeApprovalRequested](event, _audience(), CASEWORKER)
     message = renderer.render(approval_request.template, "da", approval_request.facts)
-    assert approval_request.facts["event"]["approval_url"] in message.body
+    assert link in message.body
+    assert approval_request.recipient.role is Role.REPRESENTATIVE
     assert approval_request.recipient.channel is Channel.EMAIL
 
 

@@ -7,6 +7,7 @@ each test uses its own employers, P-numbers and citizens, and reads only its own
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,13 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
+from jobbro.keyring import link_sealer
 from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
@@ -112,12 +114,23 @@ class Subsidy:
             await asyncio.sleep(0.1)
         return found
 
+    def link_token(self, event: subsidy.RepresentativeApprovalRequested) -> str:
+        """The link's token, opened from the approval event as notify opens it (with the shared seal key)."""
+        assert event.sealed_link is not None
+        sealer = link_sealer(self.settings.link_seal_keys, setting="test")
+        return json.loads(sealer.open(event.sealed_link))["token"]
+
     async def answer(self, *events: Event) -> None:
         """Publish answers as benefits and activation would."""
         await publish(self.settings.kafka_bootstrap, self.settings.topic_prefix, *events, source="/test/stand-in")
 
     async def published(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[Event]:
         """The application's events on the subsidy topic, in order: at least `expect`, plus any that follow soon."""
+        records = await self.records(application, expect, timeout)
+        return [decode(record.headers, record.value, EVENT_TYPES)[1] for record in records]
+
+    async def records(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[ConsumerRecord]:
+        """The application's records on the subsidy topic as they lie there, bytes and headers, in order."""
         consumer = AIOKafkaConsumer(
             self.settings.topic_prefix + subsidy.TOPIC,
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -127,16 +140,12 @@ class Subsidy:
         )
         await consumer.start()
         try:
-            found: list[Event] = []
+            found: list[ConsumerRecord] = []
             loop = asyncio.get_running_loop()
             deadline, settle = loop.time() + timeout, None
             while loop.time() < (settle or deadline):
                 for records in (await consumer.getmany(timeout_ms=200)).values():
-                    found += [
-                        decode(r.headers, r.value, EVENT_TYPES)[1]
-                        for r in records
-                        if r.key == application["id"].encode()
-                    ]
+                    found += [r for r in records if r.key == application["id"].encode()]
                 if settle is None and len(found) >= expect:
                     settle = loop.time() + 1.0
             return found
@@ -166,7 +175,6 @@ async def service(
         token_issuer=ISSUER,
         token_audience=AUDIENCE,
         token_issuer_key=issuer.public_pem,
-        link_base_url="https://jobbro.example/v1/representative-approval",
         **overrides,
     )
     runtime = create_runtime(settings)

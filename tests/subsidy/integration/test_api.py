@@ -4,7 +4,6 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import httpx
@@ -16,7 +15,6 @@ from jobbro.rulebook import months_later
 from services.subsidy import store
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
-from services.subsidy.tokens import RepresentativeLinks
 from tests.subsidy.factories import TODAY, Employer, assessed, internship, plan_checked, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
@@ -30,10 +28,6 @@ def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     assert body["code"] == code and body["status"] == status and body["type"].endswith(code)
     assert body["detail"].endswith(".")
     return body
-
-
-def _link_token(event: subsidy.RepresentativeApprovalRequested) -> str:
-    return parse_qs(urlsplit(event.approval_url).query)["token"][0]
 
 
 async def test_a_replayed_idempotency_key_returns_the_same_application(service: Subsidy) -> None:
@@ -165,7 +159,9 @@ async def test_keeps_the_signature_as_evidence_and_never_shows_or_logs_the_cpr(
     application = (await service.submit(form, employer, signature=signature)).json()
     await service.answer(assessed(application), plan_checked(application))
     requested = (await service.published(application, expect=2))[1]
-    await service.client.post("/v1/representative-approval", json={"token": _link_token(requested), "approve": True})
+    await service.client.post(
+        "/v1/representative-approval", json={"token": service.link_token(requested), "approve": True}
+    )
     viewed = await service.until(application, service.issuer.caseworker(), "approved")
 
     async with service.runtime.pool.acquire() as conn:
@@ -208,7 +204,7 @@ async def test_a_representative_link_shows_the_employers_information_and_works_o
     employer = service.pki.employer()
     form = internship(employer, employees=4)
     application = await service.submitted(form, employer)
-    token = _link_token((await service.published(application, expect=2))[1])
+    token = service.link_token((await service.published(application, expect=2))[1])
 
     shown = await service.client.get("/v1/representative-approval", params={"token": token})
     first = await service.client.post("/v1/representative-approval", json={"token": token, "approve": True})
@@ -226,18 +222,16 @@ async def test_a_representative_link_shows_the_employers_information_and_works_o
 async def test_refuses_a_tampered_or_expired_link(service: Subsidy) -> None:
     employer = service.pki.employer()
     application = await service.submitted(internship(employer, employees=4), employer)
-    token = _link_token((await service.published(application, expect=2))[1])
+    token = service.link_token((await service.published(application, expect=2))[1])
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     past = datetime.now(UTC) - timedelta(days=20)
-    expired_url = RepresentativeLinks(service.settings.link_key, "https://x").url(
+    expired_token = service.runtime.context.links.token(
         UUID(claims["sub"]), UUID(claims["jti"]), past + timedelta(days=14), past
     )
     header, payload, mac = token.split(".")
     tampered = ".".join([header, payload, mac[:-3] + ("AAA" if not mac.endswith("AAA") else "BBB")])
 
-    expired = await service.client.post(
-        "/v1/representative-approval", json={"token": expired_url.split("token=")[1], "approve": True}
-    )
+    expired = await service.client.post("/v1/representative-approval", json={"token": expired_token, "approve": True})
     forged = await service.client.post("/v1/representative-approval", json={"token": tampered, "approve": True})
 
     _problem(expired, 410, "link_expired")

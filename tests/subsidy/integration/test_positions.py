@@ -3,7 +3,6 @@ employer names the citizen and the application goes on as any other (stand-ins a
 """
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import httpx
@@ -53,7 +52,7 @@ async def test_a_position_approved_by_the_rules_is_filled_decided_and_confirmed(
     position = await service.submitted(internship(employer, citizen=None, employees=4), employer)
     assert (position["state"], position["citizen_ref"]) == ("position_awaiting_representative", None)
     requested = (await service.published(position, expect=2))[1]
-    token = parse_qs(urlsplit(requested.approval_url).query)["token"][0]
+    token = service.link_token(requested)
     await service.client.post("/v1/representative-approval", json={"token": token, "approve": True})
     approved_position = await service.until(position, headers, "position_approved")
     assert {r["rule"] for r in approved_position["position_decision"]["results"]} == {

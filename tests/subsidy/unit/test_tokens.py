@@ -1,19 +1,16 @@
-"""Bearer tokens name an employer's CVR or a caseworker's municipality; representative links work once, then expire."""
+"""Bearer tokens name an employer's CVR or a caseworker's municipality."""
 
 import base64
 import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 import pytest
 
 from services.subsidy.domain import Role
-from services.subsidy.tokens import BearerTokens, RepresentativeLinks, TokenRefused
+from services.subsidy.tokens import BearerTokens, TokenRefused
 from tests.subsidy.factories import AUDIENCE, ISSUER, Issuer
-
-LINK_KEY = "test-link-key-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -97,51 +94,3 @@ def test_refuses_an_unsigned_token(tokens: BearerTokens) -> None:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _token(url: str) -> str:
-    return url.split("token=", 1)[1]
-
-
-def test_a_link_names_its_application_and_request() -> None:
-    links = RepresentativeLinks(LINK_KEY, "https://jobbro.example/approve")
-    application_id, request_id = uuid4(), uuid4()
-
-    url = links.url(application_id, request_id, _now() + timedelta(days=14), _now())
-    link = links.read(_token(url), _now())
-
-    assert url.startswith("https://jobbro.example/approve?token=")
-    assert (link.application_id, link.request_id) == (application_id, request_id)
-
-
-def test_refuses_an_expired_link() -> None:
-    links = RepresentativeLinks(LINK_KEY, "https://jobbro.example/approve")
-    url = links.url(uuid4(), uuid4(), _now() + timedelta(days=14), _now())
-
-    with pytest.raises(TokenRefused) as refused:
-        links.read(_token(url), _now() + timedelta(days=15))
-    assert refused.value.code == "link_expired"
-
-
-@pytest.mark.parametrize("part", [0, 1, 2])
-def test_refuses_a_tampered_link(part: int) -> None:
-    links = RepresentativeLinks(LINK_KEY, "https://jobbro.example/approve")
-    token = _token(links.url(uuid4(), uuid4(), _now() + timedelta(days=14), _now()))
-    pieces = token.split(".")
-    pieces[part] = pieces[part][:-2] + ("AA" if not pieces[part].endswith("AA") else "BB")
-
-    assert _refusal(links.read, ".".join(pieces)) == "link_invalid"
-
-
-def test_refuses_a_link_signed_with_another_key() -> None:
-    url = RepresentativeLinks("another-link-key-0123456789", "https://x").url(
-        uuid4(), uuid4(), _now() + timedelta(1), _now()
-    )
-
-    assert _refusal(RepresentativeLinks(LINK_KEY, "https://x").read, _token(url)) == "link_invalid"
-
-
-def test_a_bearer_token_is_no_link(issuer: Issuer) -> None:
-    links = RepresentativeLinks(LINK_KEY, "https://x")
-
-    assert _refusal(links.read, issuer.token("employer", cvr="12345678")) == "link_invalid"

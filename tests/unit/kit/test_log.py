@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from jobbro.log import CPR_MASK, configure_logging, message_bound, redact
+from jobbro.log import CPR_MASK, TOKEN_MASK, configure_logging, message_bound, redact
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +52,29 @@ def test_a_library_log_line_and_its_exception_are_redacted(capsys: pytest.Captur
     assert "0101901234" not in out and "010190-1234" not in out
     line = json.loads(out.strip().splitlines()[-1])
     assert line["event"] == f"failed for {CPR_MASK}" and f"bad input {CPR_MASK}" in line["exception"]
+
+
+JWT = "eyJhbGciOiJIUzI1NiIsImtpZCI6IjIwMjYtMTIifQ.eyJzdWIiOiJhIn0.c2lnbmF0dXJl-_x"
+
+
+def test_redacts_a_token_in_a_query_string_whatever_it_looks_like() -> None:
+    line = "GET /v1/representative-approval?lang=da&token=opaque-Value_1&x=2 HTTP/1.1"
+
+    assert redact(line) == f"GET /v1/representative-approval?lang=da&token={TOKEN_MASK}&x=2 HTTP/1.1"
+
+
+def test_redacts_a_compact_jws_or_jwe_anywhere() -> None:
+    jwe = "eyJhbGciOiJBMjU2S1cifQ.a2V5.aXY.Y2lwaGVy.dGFn"
+
+    assert redact(f"bearer {JWT} and {jwe}.") == f"bearer {TOKEN_MASK} and {TOKEN_MASK}."
+
+
+def test_an_access_log_line_keeps_no_link_token(capsys: pytest.CaptureFixture[str]) -> None:
+    """uvicorn's access logger, as the services run it, through the kit's chain."""
+    configure_logging("test", json=True)
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/v1/representative-approval?token={JWT}", "1.1", 200
+    )
+    out = capsys.readouterr().err
+    assert JWT not in out and JWT.split(".")[2] not in out
+    assert json.loads(out.strip().splitlines()[-1])["event"].endswith(f'?token={TOKEN_MASK} HTTP/1.1" 200')

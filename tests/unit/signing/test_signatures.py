@@ -219,6 +219,24 @@ def test_refuses_certificate_expired_at_signing_time(pki: Pki) -> None:
     assert _refusal(_sign(pki.expired), pki.trust) == RefusalReason.CERT_EXPIRED
 
 
+def test_refuses_certificate_expired_before_receipt_whatever_signing_time_the_signer_claims(pki: Pki) -> None:
+    """The attack: a certificate that expired 2 hours ago, and a signing time claimed 3 hours back."""
+    lapsed = issue_employer(
+        pki.ca, CVR, 10, NOW, valid_from=NOW - timedelta(days=400), valid_until=NOW - timedelta(hours=2)
+    )
+    backdated = _sign(lapsed, signed_at=NOW - timedelta(hours=3))
+
+    assert _refusal(backdated, pki.trust) == RefusalReason.CERT_EXPIRED
+
+
+def test_keeps_the_claimed_signing_time_but_judges_validity_at_receipt(pki: Pki) -> None:
+    claimed = NOW - timedelta(hours=3)
+
+    verified = verify(_sign(pki.signer, signed_at=claimed), APPLICATION, CVR, pki.trust, NOW)
+
+    assert verified.signed_at == claimed
+
+
 def test_refuses_certificate_not_yet_valid_at_signing_time(pki: Pki) -> None:
     assert _refusal(_sign(pki.not_yet_valid), pki.trust) == RefusalReason.CERT_NOT_YET_VALID
 

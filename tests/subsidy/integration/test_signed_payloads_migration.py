@@ -1,0 +1,38 @@
+"""The replay guard covers signatures stored before it: its migration claims the digest of every kept signature."""
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobbro.db import create_pool, migrate
+from services.subsidy import store
+from services.subsidy.app import SQL
+from services.subsidy.signing import TrustStore, sign, verify
+from tests.subsidy.factories import Pki, internship
+from tests.subsidy.unit.conftest import submitted
+
+
+async def test_the_migration_claims_the_signatures_already_kept(database: str, pki: Pki, tmp_path: Path) -> None:
+    before = tmp_path / "subsidy" / "sql"  # named as the service's own directory, so the later run skips 0001
+    before.mkdir(parents=True)
+    shutil.copy(SQL / "0001_applications.sql", before)
+    employer = pki.employer()
+    form = internship(employer)
+    now = datetime.now(UTC)
+    trust = TrustStore.from_pem(pki.anchors.read_bytes(), crls=[pki.crl.read_bytes()])
+    signature = verify(sign(form, employer.signer.key, [employer.signer.cert]), None, employer.cvr, trust, now)
+    application = submitted(form)
+    pool = await create_pool(database, size=1)
+    try:
+        await migrate(pool, before)
+        async with pool.acquire() as conn:
+            await store.insert(conn, application)
+            await store.add_signature(conn, application.id, "application", signature, now)
+
+        assert await migrate(pool, SQL) == ["subsidy/0002_signed_payloads.sql"]
+        async with pool.acquire() as conn:
+            first = await store.claim_signed_payload(conn, signature.payload_sha256, application.id, "application")
+    finally:
+        await pool.close()
+
+    assert first == store.SignedPayload(application.id, "application")
