@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Protocol
 
 from jobbro.principal import Principal, Role, Unauthenticated
 
-
-class TokenFor(Protocol):
-    """`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None) -> token`."""
-
-    def __call__(
-        self,
-        *roles: Role,
-        cvr: str | None = None,
-        municipality: str | None = None,
-        event_types: Iterable[str] = (),
-        subject: str | None = None,
-    ) -> str: ...
+TokenFor = Callable[..., str]
+"""`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None) -> token`: `TokenBook.issue`'s
+signature, or that of whatever replaces it with real identity-provider tokens."""
 
 
 class TokenBook:
@@ -64,7 +54,7 @@ def bearer(token: str) -> dict[str, str]:
 class Callers:
     """Authorization headers for the usual callers, each a fresh token from `token_for`."""
 
-    def __init__(self, token_for: TokenFor | Callable[..., str]) -> None:
+    def __init__(self, token_for: TokenFor) -> None:
         self.token_for = token_for
 
     def employer(self, cvr: str) -> dict[str, str]:
