@@ -388,3 +388,38 @@ async def test_documents_the_api_with_problem_responses(service: Subsidy) -> Non
     )
     responses = spec["paths"]["/v1/applications"]["post"]["responses"]
     assert PROBLEM in responses["409"]["content"]
+
+
+async def test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_nothing_of_it(service: Subsidy) -> None:
+    employer, other = service.pki.employer(), service.pki.employer()
+    start = (TODAY.replace(day=1) - timedelta(days=40)).replace(day=1)
+    end = months_later(start, 5) - timedelta(days=1)
+    application = await service.submitted(wage_subsidy(employer, start=start, end=end), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, service.issuer.employer(employer.cvr), "approved")
+    url = f"/v1/applications/{application['id']}"
+    document = confirmation_document(UUID(application["id"]), other.cvr)
+    steps = {
+        "/confirmation": {"signature": sign(document, other.signer.key, [other.signer.cert])},
+        "/extension": {"new_end": (months_later(start, 6) - timedelta(days=1)).isoformat()},
+        "/hours": {
+            "weekly_hours": [{"from_date": (start + timedelta(days=21)).isoformat(), "hours_per_week": "30.00"}]
+        },
+        "/wage-reports": {"month": f"{start:%Y-%m}", "paid_hours": "160.00", "wage_costs_ore": 3120000},
+        "/end": {
+            "last_day": (TODAY - timedelta(days=1)).isoformat(),
+            "reason": "ordinary_job",
+            "subsidy_last_12_months_ore": 4000000,
+            "wage_costs_last_12_months_ore": 9000000,
+        },
+        "/withdrawal": {"reason": "not ours"},
+    }
+
+    answers = {
+        path: await service.client.post(url + path, json=body, headers=service.issuer.employer(other.cvr))
+        for path, body in steps.items()
+    }
+
+    for answer in answers.values():
+        _problem(answer, 404, "application_not_found")
+    assert (await service.view(application, service.issuer.employer(employer.cvr)))["state"] == "approved"
