@@ -7,8 +7,9 @@ A route names the roles it admits in its signature, and receives the caller:
 `requires` reads the bearer token (HTTPBearer, so OpenAPI shows the scheme, with the admitted roles as the
 requirement's list), has `app.state.authenticator` turn it into a `Principal`, and refuses: 401 without a valid
 token (`WWW-Authenticate: Bearer`), 403 `role_not_allowed` when the principal holds none of the roles. What the
-role is bound to — a CVR number, a municipality — the route then checks on the object it reads or changes, with
-`sees_company` / `sees_municipality`; another tenant's object is answered as if it did not exist (404).
+role is bound to — a CVR number, a municipality — the route then checks on the object it reads or changes
+(`sees_municipality`, `own_municipality`; subsidy's `_may_see` for a CVR); another tenant's object is answered as
+if it did not exist (404).
 """
 
 from __future__ import annotations
@@ -79,11 +80,6 @@ def sees_municipality(principal: Principal, municipality: str | None) -> bool:
     return bool(principal.roles & EVERY_MUNICIPALITY) or (
         principal.municipality is not None and principal.municipality == municipality
     )
-
-
-def sees_company(principal: Principal, cvr: str | None) -> bool:
-    """Whether `principal` acts for the company `cvr` (an employer's token names one CVR number)."""
-    return principal.cvr is not None and principal.cvr == cvr
 
 
 def own_municipality(principal: Principal, asked: str | None) -> str | None:
