@@ -98,7 +98,9 @@ def _actor(principal: Principal, admitted: tuple[Access, ...]) -> Actor:
         raise AccessRefused(403, "cvr_missing", "Your token names no CVR number to act for.")
     if role is Role.CASEWORKER and principal.municipality is None:
         raise AccessRefused(403, "municipality_missing", "Your token names no municipality.")
-    return Actor(role, principal.subject, cvr=principal.cvr, municipality=principal.municipality)
+    cvr = principal.cvr if role is Role.EMPLOYER else None
+    municipality = principal.municipality if role is Role.CASEWORKER else None
+    return Actor(role, principal.subject, cvr=cvr, municipality=municipality)
 
 
 def create_router(runtime: SubsidyRuntime) -> APIRouter:
