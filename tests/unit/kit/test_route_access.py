@@ -2,11 +2,14 @@
 a caller in none of its roles (403), and a caseworker or manager asking for another municipality (403).
 
 Generated, so a new route without a declaration fails here. The apps are built without starting them: the
-refusals come before any handler touches the database or the broker.
+refusals come before any handler touches the database or the broker. Refusing another tenant's object needs the
+object, so those tests run beside each service's; `CROSS_TENANT` names one for every route a tenant-bound role may
+call, and a new such route fails here until it names one.
 """
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -181,3 +184,53 @@ async def test_refuses_a_caseworker_or_manager_asking_for_another_municipality(
 
 def test_finds_the_municipal_reads() -> None:
     assert {op.path for op in _MUNICIPAL} == {"/overdue", "/statistics"}
+
+
+_TENANT_BOUND = {Role.EMPLOYER, Role.EMPLOYER_SIGNER, Role.CASEWORKER, Role.MANAGER, Role.INTEGRATOR}
+"""Roles bound to a tenant (a CVR number, a municipality, an integrator's own subscriptions and grant)."""
+_API = "tests.subsidy.integration.test_api::"
+_OTHER_CVR = _API + "test_an_employer_sees_only_its_own_cvrs_applications"
+_OTHER_MUNICIPALITY = _API + "test_a_caseworker_of_another_municipality_neither_sees_nor_decides_a_referred_case"
+_OTHER_SIGNER = _API + "test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_nothing_of_it"
+_NAMING = (
+    "tests.subsidy.integration.test_positions::test_naming_a_citizen_needs_the_employers_signature_over_that_citizen"
+)
+_PLAN = "tests.activation.integration.test_plan::" + (
+    "test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_auditors_only"
+)
+_MUNICIPAL_READS = f"{__name__}::test_refuses_a_caseworker_or_manager_asking_for_another_municipality"
+_NOTIFY = "tests.notify.integration.test_access::"
+_GRANT = _NOTIFY + "test_nobody_subscribes_anonymously_nor_to_event_types_outside_their_grant"
+_OWNER = _NOTIFY + (
+    "test_an_integrator_cannot_see_change_or_cancel_anothers_subscription_but_an_operator_may_reactivate_it"
+)
+_APPLICATION = "/v1/applications/{application_id}"
+_SUBSCRIPTION = "/webhooks/subscriptions/{subscription_id}"
+CROSS_TENANT = {
+    "subsidy POST /v1/applications": _API + "test_an_employer_may_submit_only_for_its_own_cvr",
+    "subsidy GET /v1/applications": _OTHER_MUNICIPALITY,
+    f"subsidy GET {_APPLICATION}": _OTHER_CVR,
+    f"subsidy POST {_APPLICATION}/caseworker-decision": _OTHER_MUNICIPALITY,
+    f"subsidy POST {_APPLICATION}/citizen": _NAMING,
+    **{
+        f"subsidy POST {_APPLICATION}/{step}": _OTHER_SIGNER
+        for step in ("confirmation", "extension", "hours", "end", "withdrawal", "wage-reports")
+    },
+    "activation GET /citizens/{citizen_ref}/plan": _PLAN,
+    "activation GET /overdue": _MUNICIPAL_READS,
+    "activation GET /statistics": _MUNICIPAL_READS,
+    "notify POST /webhooks/subscriptions": _GRANT,
+    f"notify GET {_SUBSCRIPTION}": _OWNER,
+    f"notify POST {_SUBSCRIPTION}/reactivate": _OWNER,
+    f"notify DELETE {_SUBSCRIPTION}": _OWNER,
+}
+"""Where each route a tenant-bound role may call is shown refusing another tenant (403, or 404 for an object):
+those need the object to exist, so they run against the running service, each beside its service's tests."""
+
+
+def test_every_route_of_a_tenant_bound_role_has_a_cross_tenant_test() -> None:
+    bound = {str(op) for op in OPERATIONS if op.admitted & _TENANT_BOUND}
+    assert bound == set(CROSS_TENANT), f"name a cross-tenant test for: {sorted(bound - set(CROSS_TENANT))}"
+    for node in CROSS_TENANT.values():
+        module, name = node.split("::")
+        assert callable(getattr(importlib.import_module(module), name, None)), f"no test {node}"
