@@ -201,8 +201,7 @@ async def reactivate(
 
 async def cancel(subscription_id: UUID, by: Principal, uow: UnitOfWork) -> None:
     """Stop delivering; deliveries not yet made are not made."""
-    await subscription(subscription_id, by, uow)
-    if await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.CANCELLED) is None:
-        raise UnknownSubscription(f"no subscription {subscription_id}")
+    await subscription(subscription_id, by, uow)  # another's, or none: unknown
+    await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.CANCELLED)
     dropped = await store.drop_undelivered(uow.conn, subscription_id)
     log.info("subscription_cancelled", subscription_id=str(subscription_id), dropped=dropped)
