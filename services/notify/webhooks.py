@@ -30,7 +30,7 @@ def cloudevent(meta: Metadata, event: Event, *, sensitive: bool) -> str:
     if not sensitive:
         for path, kind in PERSONAL_DATA.get(meta.type, {}).items():
             if kind == PersonalData.SENSITIVE:
-                _remove(data, path.removesuffix("[]").replace("[]", ".[]").split("."))
+                without(data, path)
     document = {
         "specversion": SPECVERSION,
         "id": str(meta.id),
@@ -42,6 +42,11 @@ def cloudevent(meta: Metadata, event: Event, *, sensitive: bool) -> str:
         "data": data,
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def without(data: Any, path: str) -> None:
+    """Remove the field at a catalog path (`a.b`, list items as `a[].b`; `a[]` marks the list `a` itself)."""
+    _remove(data, path.removesuffix("[]").replace("[]", ".[]").split("."))
 
 
 def _remove(node: Any, path: list[str]) -> None:

@@ -112,3 +112,33 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
     assert with_them["rule_results"] and with_them["application_id"] == without["application_id"] == str(
         application.application_id
     )
+
+
+async def test_an_anonymous_subscriber_receives_no_employers_decision(
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    settings_for: SettingsFactory,
+    authenticator: Authenticator,
+    callers: Callers,
+) -> None:
+    anonymous, integrator = (WebhookReceiver(f"whsec-{uuid4().hex}", failures=0) for _ in range(2))
+    application = submitted()
+    async with (
+        serving(anonymous) as anonymous_url,
+        serving(integrator) as integrator_url,
+        running_notify(settings_for(), authenticator) as api,
+    ):
+        refused = await api.post(
+            SUBSCRIPTIONS,
+            json={"url": anonymous_url, "event_types": [ApplicationApproved.type], "secret": anonymous.secret},
+        )
+        granted = await api.post(
+            SUBSCRIPTIONS,
+            json={"url": integrator_url, "event_types": [ApplicationApproved.type], "secret": integrator.secret},
+            headers=callers.integrator(ApplicationApproved.type),
+        )
+        await publish(kafka_bootstrap, topic_prefix, application, about(ApplicationApproved, application))
+        await _until_received(integrator)  # the decision went out: to the subscription that was allowed
+
+    assert (refused.status_code, granted.status_code) == (401, 201)
+    assert anonymous.received == []
