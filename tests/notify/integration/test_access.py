@@ -3,7 +3,11 @@ read and reactivate any, nobody anonymously; sensitive fields only for a subscri
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 from uuid import uuid4
+
+import pytest
 
 from contracts.subsidy import ApplicationApproved, PlacementExtended
 from jobbro.principal import Authenticator
@@ -19,6 +23,12 @@ from tests.notify.integration.conftest import (
 )
 
 SUBSCRIPTIONS = "/webhooks/subscriptions"
+
+
+@pytest.fixture
+def notify(settings_for: SettingsFactory, authenticator: Authenticator) -> Callable[[], Any]:
+    """`notify()`: the whole service running, as `running_notify` gives it, checking tokens from `token_for`."""
+    return lambda: running_notify(settings_for(), authenticator)
 
 
 async def _until_received(*receivers: WebhookReceiver, timeout: float = 30.0) -> None:
@@ -78,11 +88,7 @@ async def test_an_integrator_cannot_see_change_or_cancel_anothers_subscription_b
 
 
 async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
-    kafka_bootstrap: str,
-    topic_prefix: str,
-    settings_for: SettingsFactory,
-    authenticator: Authenticator,
-    callers: Callers,
+    kafka_bootstrap: str, topic_prefix: str, notify: Callable[[], Any], callers: Callers
 ) -> None:
     plain, granted = (
         WebhookReceiver(f"whsec-{uuid4().hex}", failures=0),
@@ -94,7 +100,7 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
     async with (
         serving(plain) as plain_url,
         serving(granted) as granted_url,
-        running_notify(settings_for(), authenticator) as api,
+        notify() as api,
     ):
         for receiver, url, sensitive in ((plain, plain_url, False), (granted, granted_url, True)):
             created = await api.post(
@@ -115,18 +121,14 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
 
 
 async def test_an_anonymous_subscriber_receives_no_employers_decision(
-    kafka_bootstrap: str,
-    topic_prefix: str,
-    settings_for: SettingsFactory,
-    authenticator: Authenticator,
-    callers: Callers,
+    kafka_bootstrap: str, topic_prefix: str, notify: Callable[[], Any], callers: Callers
 ) -> None:
     anonymous, integrator = (WebhookReceiver(f"whsec-{uuid4().hex}", failures=0) for _ in range(2))
     application = submitted()
     async with (
         serving(anonymous) as anonymous_url,
         serving(integrator) as integrator_url,
-        running_notify(settings_for(), authenticator) as api,
+        notify() as api,
     ):
         refused = await api.post(
             SUBSCRIPTIONS,
