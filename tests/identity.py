@@ -77,6 +77,7 @@ class Callers:
     def operator(self) -> dict[str, str]:
         return bearer(self.token_for(Role.OPERATOR))
 
-    def integrator(self, *event_types: str, sensitive: bool = False, subject: str | None = None) -> dict[str, str]:
+    def integrator(self, *event_types: str, sensitive: bool = False) -> dict[str, str]:
+        """An integrator (its own subject) granted `event_types`, and the sensitive fields if `sensitive`."""
         roles = (Role.INTEGRATOR, Role.SENSITIVE_FIELDS) if sensitive else (Role.INTEGRATOR,)
-        return bearer(self.token_for(*roles, event_types=event_types, subject=subject))
+        return bearer(self.token_for(*roles, event_types=event_types))
