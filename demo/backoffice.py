@@ -3,6 +3,7 @@
 The real back-office is outside Jobbro; this one is built on Jobbro's kit only because it must be as
 effectively-once as the real one promises to be: it never pays an idempotency key twice, and answers a repeated
 instruction with the outcome it already gave. Payees listed in `no_account` have no NemKonto: their payments fail.
+It has no HTTP routes but the kit's health routes: it is reached only through Kafka.
 """
 
 from datetime import date

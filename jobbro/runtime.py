@@ -14,10 +14,11 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
-from jobbro import db, problems
+from jobbro import access, db, problems
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
+from jobbro.principal import Authenticator
 from jobbro.retry import until_reachable
 from jobbro.settings import ServiceSettings
 from jobbro.uow import UnitOfWork
@@ -125,8 +126,14 @@ class Runtime:
         return {"postgres": bool(postgres), "kafka": kafka}
 
 
-def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any) -> FastAPI:
-    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors."""
+def create_http_app(
+    runtime: Runtime, *routers: APIRouter, authenticator: Authenticator | None = None, **fastapi_kwargs: Any
+) -> FastAPI:
+    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors.
+
+    `authenticator` turns the bearer tokens of the routers' declared routes (`jobbro.access.requires`) into
+    principals; without one, every declared route answers 401. Only the health routes are public.
+    """
     settings = runtime.settings
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
 
@@ -140,6 +147,8 @@ def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any
 
     app = FastAPI(title=f"Jobbro {settings.service}", lifespan=lifespan, **fastapi_kwargs)
     problems.install_defaults(app)
+    access.install(app)
+    app.state.authenticator = authenticator
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

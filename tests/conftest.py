@@ -5,8 +5,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
+from jobbro.principal import Authenticator
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
+from tests.identity import Callers, TokenBook, TokenFor
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +39,27 @@ async def topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
     prefix = await provisioned_prefix(kafka_bootstrap)
     yield prefix
     await delete_namespace(kafka_bootstrap, prefix)
+
+
+@pytest.fixture(scope="session")
+def token_book() -> TokenBook:
+    return TokenBook()
+
+
+@pytest.fixture(scope="session")
+def authenticator(token_book: TokenBook) -> Authenticator:
+    """What services under test check bearer tokens with (`create_app(..., authenticator=...)`)."""
+    return token_book
+
+
+@pytest.fixture(scope="session")
+def token_for(token_book: TokenBook) -> TokenFor:
+    """`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None)`: a token `authenticator`
+    accepts, naming a principal with those roles and claims. The one seam to swap for real identity-provider tokens."""
+    return token_book.issue
+
+
+@pytest.fixture(scope="session")
+def callers(token_for: TokenFor) -> Callers:
+    """Authorization headers for employers, caseworkers, managers, auditors, operators and integrators."""
+    return Callers(token_for)

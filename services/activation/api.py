@@ -1,7 +1,8 @@
 """HTTP read API: a citizen's plan, who is overdue, and statistics per municipality, presented as JSON.
 
 The numbers come from `queries`; this module only parses the request and shapes the answer, so a dashboard
-can present the same queries differently.
+can present the same queries differently. Caseworkers and jobcenter managers read their own municipality only;
+auditors read every municipality.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,8 @@ import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from jobbro.access import not_found, own_municipality, requires, sees_municipality
+from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime
@@ -42,18 +45,34 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
     router = APIRouter(tags=["activation"])
 
     @router.get("/citizens/{citizen_ref}/plan", response_model=None)
-    async def plan(citizen_ref: str, on: date | None = None) -> dict[str, Any] | JSONResponse:
+    async def plan(
+        citizen_ref: str,
+        on: date | None = None,
+        principal: Principal = requires(Role.CASEWORKER, Role.AUDITOR),
+    ) -> dict[str, Any] | JSONResponse:
         """The citizen's plan entries and the timeliness of their offers on `on` (default: today)."""
         day = on or _today()
-        return await _read(runtime, lambda conn: queries.citizen_plan(conn, citizen_ref, rulebook, day), _plan)
+
+        async def query(conn: asyncpg.Connection) -> CitizenPlan:
+            found = await queries.citizen_plan(conn, citizen_ref, rulebook, day)
+            if not sees_municipality(principal, found.municipality_code):
+                raise not_found("citizen")
+            return found
+
+        return await _read(runtime, query, _plan)
 
     @router.get("/overdue", response_model=None)
-    async def overdue(on: date | None = None, municipality: str | None = None) -> dict[str, Any] | JSONResponse:
-        """Citizens without the offer due by `on` (default: today), longest overdue first."""
-        day = on or _today()
+    async def overdue(
+        on: date | None = None,
+        municipality: str | None = None,
+        principal: Principal = requires(Role.CASEWORKER, Role.MANAGER, Role.AUDITOR),
+    ) -> dict[str, Any] | JSONResponse:
+        """Citizens without the offer due by `on` (default: today), longest overdue first; a caseworker's or
+        manager's own municipality (asking for another is refused), any or all for an auditor."""
+        day, scope = on or _today(), own_municipality(principal, municipality)
         return await _read(
             runtime,
-            lambda conn: queries.overdue(conn, rulebook, day, municipality),
+            lambda conn: queries.overdue(conn, rulebook, day, scope),
             lambda found: {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in found]},
         )
 
@@ -62,13 +81,16 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
         municipality: str | None = None,
         from_: Annotated[date | None, Query(alias="from")] = None,
         to: date | None = None,
+        principal: Principal = requires(Role.MANAGER, Role.CASEWORKER, Role.AUDITOR),
     ) -> dict[str, Any] | JSONResponse:
         """Placements and timeliness per municipality and target group, from `from` (default: a year back) to `to`
-        (default: today); every municipality side by side unless one is asked for."""
+        (default: today); an auditor sees every municipality side by side unless one is asked for, a manager or
+        caseworker only their own."""
+        scope = own_municipality(principal, municipality)
 
         async def query(conn: asyncpg.Connection) -> tuple[Window, list[MunicipalityStatistics]]:
             window = Window.of(from_, to or _today())
-            return window, await queries.statistics(conn, rulebook, window, municipality)
+            return window, await queries.statistics(conn, rulebook, window, scope)
 
         return await _read(runtime, query, _statistics)
 

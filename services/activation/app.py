@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from contracts import benefits, subsidy
 from contracts.catalog import EVENT_TYPES
+from jobbro.principal import Authenticator
 from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
 from services.activation import handlers
@@ -42,6 +43,8 @@ def create_runtime(settings: ActivationSettings) -> Runtime:
     return runtime
 
 
-def create_app(settings: ActivationSettings) -> FastAPI:
+def create_app(settings: ActivationSettings, *, authenticator: Authenticator | None = None) -> FastAPI:
     runtime = create_runtime(settings)
-    return create_http_app(runtime, create_router(runtime, Rulebook.load(settings.rules_dir)))
+    return create_http_app(
+        runtime, create_router(runtime, Rulebook.load(settings.rules_dir)), authenticator=authenticator
+    )

@@ -1,4 +1,5 @@
-"""HTTP: the registry import and reissuing for administrators, and the ledger's monthly reconciliation."""
+"""HTTP: the registry import and reissuing for operators; the ledger's monthly reconciliation for operators and
+auditors."""
 
 from dataclasses import asdict
 from typing import Any
@@ -7,6 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from jobbro.access import requires
+from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from services.benefits import handlers, registry, store
@@ -29,7 +32,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
     api = APIRouter()
 
     @api.post("/admin/citizens/import", tags=["registry"])
-    async def import_citizens(request: Request) -> Any:
+    async def import_citizens(request: Request, principal: Principal = requires(Role.OPERATOR)) -> Any:
         """Import citizens from a CSV (`text/csv`) or JSON (`application/json`) body: all rows, or none."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type not in _FORMATS:
@@ -39,12 +42,12 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         except ImportRejected as exc:
             return _domain_problem(exc, rejected=[asdict(rejection) for rejection in exc.rejections])
         async with runtime.unit_of_work() as uow:
-            import_id = await handlers.import_citizens(rows, "admin-api", uow, ctx)
+            import_id = await handlers.import_citizens(rows, f"operator:{principal.subject}", uow, ctx)
             await uow.commit()
         return {"import_id": str(import_id), "imported": len(rows)}
 
     @api.get("/ledger/reconciliation/{month}", tags=["ledger"])
-    async def reconciliation(month: str) -> Any:
+    async def reconciliation(month: str, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
         """A month's payment instructions per purpose: øre issued, settled, failed and still outstanding."""
         try:
             parsed = Month.parse(month)
@@ -63,7 +66,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         }
 
     @api.post("/admin/payment-instructions/{instruction_id}/reissue", status_code=201, tags=["ledger"])
-    async def reissue(instruction_id: UUID) -> Any:
+    async def reissue(instruction_id: UUID, _: Principal = requires(Role.OPERATOR)) -> Any:
         """Issue a failed payment instruction again, under a new idempotency key."""
         try:
             async with runtime.unit_of_work() as uow:

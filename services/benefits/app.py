@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from contracts import payments, subsidy
 from contracts.catalog import EVENT_TYPES
+from jobbro.principal import Authenticator
 from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
 from services.benefits import api, handlers
@@ -59,8 +60,8 @@ def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
     return runtime
 
 
-def create_app(settings: BenefitsSettings) -> FastAPI:
+def create_app(settings: BenefitsSettings, *, authenticator: Authenticator | None = None) -> FastAPI:
     """The process: subscriptions, outbox relay and the admin and ledger endpoints, owned by the app's lifespan."""
     ctx = create_context(settings)
     runtime = create_runtime(settings, ctx)
-    return create_http_app(runtime, api.router(runtime, ctx))
+    return create_http_app(runtime, api.router(runtime, ctx), authenticator=authenticator)

@@ -1,4 +1,8 @@
-"""HTTP: webhook subscriptions for integrators who cannot read Kafka. Parse, call a handler, map errors to problems."""
+"""HTTP: webhook subscriptions for integrators who cannot read Kafka. Parse, call a handler, map errors to problems.
+
+An integrator manages its own subscriptions, for the event types its grant names; an operator may read and
+reactivate any (after a receiver's outage).
+"""
 
 import secrets
 from uuid import UUID
@@ -7,14 +11,17 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from jobbro.access import requires
+from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from services.notify import handlers
-from services.notify.domain import Subscription, SubscriptionRefused, UnknownSubscription
+from services.notify.domain import EventTypeNotGranted, Subscription, SubscriptionRefused, UnknownSubscription
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     UnknownSubscription: (404, "No such subscription"),
     SubscriptionRefused: (422, "Subscription refused"),
+    EventTypeNotGranted: (403, "Event type not granted"),
 }
 
 
@@ -59,43 +66,51 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
     router = APIRouter(prefix="/webhooks/subscriptions", tags=["webhooks"])
 
     @router.post("", status_code=201, response_model=CreatedSubscription)
-    async def subscribe(request: SubscriptionRequest) -> CreatedSubscription | JSONResponse:
+    async def subscribe(
+        request: SubscriptionRequest, principal: Principal = requires(Role.INTEGRATOR)
+    ) -> CreatedSubscription | JSONResponse:
         secret = request.secret or secrets.token_urlsafe(32)
         try:
             async with runtime.unit_of_work() as uow:
-                subscription = await handlers.subscribe(request.url, request.event_types, secret, uow, context)
+                subscription = await handlers.subscribe(
+                    request.url, request.event_types, secret, principal, uow, context
+                )
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return CreatedSubscription(**SubscriptionView.of(subscription).model_dump(), secret=secret)
 
     @router.get("/{subscription_id}", response_model=SubscriptionView)
-    async def read(subscription_id: UUID) -> SubscriptionView | JSONResponse:
+    async def read(
+        subscription_id: UUID, principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR)
+    ) -> SubscriptionView | JSONResponse:
         try:
             async with runtime.unit_of_work() as uow:
-                subscription = await handlers.subscription(subscription_id, uow)
+                subscription = await handlers.subscription(subscription_id, principal, uow)
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return SubscriptionView.of(subscription)
 
     @router.post("/{subscription_id}/reactivate", response_model=SubscriptionView)
     async def reactivate(
-        subscription_id: UUID, request: ReactivationRequest | None = None
+        subscription_id: UUID,
+        request: ReactivationRequest | None = None,
+        principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR),
     ) -> SubscriptionView | JSONResponse:
         url = request.url if request else None
         try:
             async with runtime.unit_of_work() as uow:
-                subscription = await handlers.reactivate(subscription_id, url, uow, context)
+                subscription = await handlers.reactivate(subscription_id, url, principal, uow, context)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return SubscriptionView.of(subscription)
 
     @router.delete("/{subscription_id}", status_code=204)
-    async def cancel(subscription_id: UUID) -> Response:
+    async def cancel(subscription_id: UUID, principal: Principal = requires(Role.INTEGRATOR)) -> Response:
         try:
             async with runtime.unit_of_work() as uow:
-                await handlers.cancel(subscription_id, uow)
+                await handlers.cancel(subscription_id, principal, uow)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)

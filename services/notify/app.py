@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from contracts.catalog import EVENT_TYPES
 from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted
+from jobbro.principal import Authenticator
 from jobbro.runtime import Runtime, create_http_app
 from services.notify import api, handlers, notices
 from services.notify.delivery import DeliveryWorker
@@ -55,11 +56,11 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
     return runtime
 
 
-def create_app(settings: NotifySettings) -> FastAPI:
+def create_app(settings: NotifySettings, *, authenticator: Authenticator | None = None) -> FastAPI:
     """The kit's app (runtime, health) with the subscriptions API, and the delivery worker inside its lifespan."""
     context = create_context(settings)
     runtime = create_runtime(settings, context)
-    app = create_http_app(runtime, api.create_router(runtime, context))
+    app = create_http_app(runtime, api.create_router(runtime, context), authenticator=authenticator)
     kit_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

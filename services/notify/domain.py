@@ -163,12 +163,28 @@ def dotted(dedup_key: str) -> str:
 
 @dataclass(frozen=True)
 class Subscription:
-    """An integrator's webhook: which event types to POST where. The signing secret is never read back."""
+    """An integrator's webhook: which event types to POST where. The signing secret is never read back.
+
+    `owner` is the subject of the integrator who made it (None for one made before owners were recorded);
+    `sensitive_fields` whether that integrator held the grant to receive fields the catalog marks sensitive.
+    """
 
     id: UUID
     url: str
     event_types: tuple[str, ...]
     status: SubscriptionStatus
+    owner: str | None = None
+    sensitive_fields: bool = False
+
+
+class EventTypeNotGranted(Exception):
+    """An integrator asked for event types its grant does not name."""
+
+
+def check_granted(event_types: Iterable[str], granted: frozenset[str]) -> None:
+    """Refuse event types outside the integrator's grant; the refusal names neither them nor the grant's others."""
+    if not set(event_types) <= granted:
+        raise EventTypeNotGranted("your grant does not name every event type asked for")
 
 
 def check_subscription(url: str, event_types: Iterable[str], offered: frozenset[str], *, https_only: bool) -> None:

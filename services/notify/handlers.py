@@ -13,6 +13,8 @@ import structlog
 
 from contracts.envelope import Event, Metadata
 from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted, RepresentativeApprovalRequested
+from jobbro.principal import Principal
+from jobbro.principal import Role as AccessRole
 from jobbro.uow import UnitOfWork
 from services.notify import notices, store, webhooks
 from services.notify.domain import (
@@ -25,6 +27,7 @@ from services.notify.domain import (
     SubscriptionRefused,
     SubscriptionStatus,
     UnknownSubscription,
+    check_granted,
     check_subscription,
     webhook_dedup_key,
 )
@@ -127,11 +130,12 @@ async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context)
 
 
 async def _forward(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
-    subscription_ids = await store.subscribers(uow.conn, meta.type)
-    if not subscription_ids:
+    subscribers = await store.subscribers(uow.conn, meta.type)
+    if not subscribers:
         return
-    body = webhooks.cloudevent(meta, event)
-    for subscription_id in subscription_ids:
+    bodies = {granted: webhooks.cloudevent(meta, event, sensitive=granted) for granted in (False, True)}
+    for subscription_id, sensitive in subscribers:
+        body = bodies[sensitive]
         recorded = await store.add_delivery(
             uow.conn,
             dedup_key=webhook_dedup_key(meta.id, subscription_id),
@@ -147,24 +151,48 @@ async def _forward(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) 
             ctx.wake_after_commit(uow)
 
 
-async def subscribe(url: str, event_types: Sequence[str], secret: str, uow: UnitOfWork, ctx: Context) -> Subscription:
-    """A new webhook subscription; it receives the events of its types published from now on."""
+async def subscribe(
+    url: str, event_types: Sequence[str], secret: str, by: Principal, uow: UnitOfWork, ctx: Context
+) -> Subscription:
+    """A new webhook subscription of `by`, for event types its grant names; it receives the events of its types
+    published from now on, with the fields the catalog marks sensitive only if `by` holds that grant."""
+    check_granted(event_types, by.event_types)
     check_subscription(url, event_types, notices.FORWARDED, https_only=ctx.https_only)
-    subscription = await store.add_subscription(uow.conn, uuid4(), url, tuple(dict.fromkeys(event_types)), secret)
-    log.info("subscription_created", subscription_id=str(subscription.id), event_types=subscription.event_types)
+    subscription = await store.add_subscription(
+        uow.conn,
+        Subscription(
+            uuid4(),
+            url,
+            tuple(dict.fromkeys(event_types)),
+            SubscriptionStatus.ACTIVE,
+            owner=by.subject,
+            sensitive_fields=by.has(AccessRole.SENSITIVE_FIELDS),
+        ),
+        secret,
+    )
+    log.info(
+        "subscription_created",
+        subscription_id=str(subscription.id),
+        event_types=subscription.event_types,
+        owner=subscription.owner,
+        sensitive_fields=subscription.sensitive_fields,
+    )
     return subscription
 
 
-async def subscription(subscription_id: UUID, uow: UnitOfWork) -> Subscription:
+async def subscription(subscription_id: UUID, by: Principal, uow: UnitOfWork) -> Subscription:
+    """A subscription `by` may see: its own, or any for an operator; another's is answered as unknown."""
     found = await store.subscription(uow.conn, subscription_id)
-    if found is None:
+    if found is None or not (by.has(AccessRole.OPERATOR) or found.owner == by.subject):
         raise UnknownSubscription(f"no subscription {subscription_id}")
     return found
 
 
-async def reactivate(subscription_id: UUID, url: str | None, uow: UnitOfWork, ctx: Context) -> Subscription:
+async def reactivate(
+    subscription_id: UUID, url: str | None, by: Principal, uow: UnitOfWork, ctx: Context
+) -> Subscription:
     """Deliver again, from the delivery that was dead-lettered, optionally to a corrected URL."""
-    existing = await subscription(subscription_id, uow)
+    existing = await subscription(subscription_id, by, uow)
     if existing.status is SubscriptionStatus.CANCELLED:
         raise SubscriptionRefused("a cancelled subscription cannot be reactivated")
     if url is not None:
@@ -178,9 +206,9 @@ async def reactivate(subscription_id: UUID, url: str | None, uow: UnitOfWork, ct
     return reactivated
 
 
-async def cancel(subscription_id: UUID, uow: UnitOfWork) -> None:
+async def cancel(subscription_id: UUID, by: Principal, uow: UnitOfWork) -> None:
     """Stop delivering; deliveries not yet made are not made."""
-    if await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.CANCELLED) is None:
-        raise UnknownSubscription(f"no subscription {subscription_id}")
+    await subscription(subscription_id, by, uow)  # another's, or none: unknown
+    await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.CANCELLED)
     dropped = await store.drop_undelivered(uow.conn, subscription_id)
     log.info("subscription_cancelled", subscription_id=str(subscription_id), dropped=dropped)

@@ -191,30 +191,33 @@ async def mark_given_up(conn: asyncpg.Connection, delivery: Delivery, reason: st
     return bool(updated)
 
 
-async def subscribers(conn: asyncpg.Connection, event_type: str) -> list[UUID]:
-    """Subscriptions that get this event type: active ones, and failing ones (their deliveries wait)."""
+async def subscribers(conn: asyncpg.Connection, event_type: str) -> list[tuple[UUID, bool]]:
+    """Subscriptions that get this event type (active ones, and failing ones: their deliveries wait), each with
+    whether it receives sensitive fields."""
     rows = await conn.fetch(
-        "SELECT id FROM subscription WHERE $1 = ANY(event_types) AND status <> 'cancelled' ORDER BY id", event_type
+        """SELECT id, sensitive_fields FROM subscription
+           WHERE $1 = ANY(event_types) AND status <> 'cancelled' ORDER BY id""",
+        event_type,
     )
-    return [row["id"] for row in rows]
+    return [(row["id"], row["sensitive_fields"]) for row in rows]
 
 
-async def add_subscription(
-    conn: asyncpg.Connection, subscription_id: UUID, url: str, event_types: tuple[str, ...], secret: str
-) -> Subscription:
+async def add_subscription(conn: asyncpg.Connection, subscription: Subscription, secret: str) -> Subscription:
     row = await conn.fetchrow(
-        """INSERT INTO subscription (id, url, event_types, secret) VALUES ($1, $2, $3, $4)
-           RETURNING id, url, event_types, status""",
-        subscription_id,
-        url,
-        list(event_types),
+        f"""INSERT INTO subscription (id, url, event_types, secret, owner, sensitive_fields)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_SUBSCRIPTION}""",
+        subscription.id,
+        subscription.url,
+        list(subscription.event_types),
         secret,
+        subscription.owner,
+        subscription.sensitive_fields,
     )
     return _subscription(row)
 
 
 async def subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
-    row = await conn.fetchrow("SELECT id, url, event_types, status FROM subscription WHERE id = $1", subscription_id)
+    row = await conn.fetchrow(f"SELECT {_SUBSCRIPTION} FROM subscription WHERE id = $1", subscription_id)
     return _subscription(row) if row else None
 
 
@@ -223,8 +226,8 @@ async def set_subscription_status(
 ) -> Subscription | None:
     """Change a subscription's status (and URL, if given); None if there is no such subscription."""
     row = await conn.fetchrow(
-        """UPDATE subscription SET status = $2, url = coalesce($3, url), changed_at = now() WHERE id = $1
-           RETURNING id, url, event_types, status""",
+        f"""UPDATE subscription SET status = $2, url = coalesce($3, url), changed_at = now() WHERE id = $1
+            RETURNING {_SUBSCRIPTION}""",
         subscription_id,
         status.value,
         url,
@@ -260,8 +263,19 @@ async def drop_undelivered(conn: asyncpg.Connection, subscription_id: UUID) -> i
     return int(result.split()[-1])
 
 
+_SUBSCRIPTION = "id, url, event_types, status, owner, sensitive_fields"
+"""The columns `_subscription` reads."""
+
+
 def _subscription(row: asyncpg.Record) -> Subscription:
-    return Subscription(row["id"], row["url"], tuple(row["event_types"]), SubscriptionStatus(row["status"]))
+    return Subscription(
+        row["id"],
+        row["url"],
+        tuple(row["event_types"]),
+        SubscriptionStatus(row["status"]),
+        row["owner"],
+        row["sensitive_fields"],
+    )
 
 
 def _cause_json(meta: Metadata) -> dict[str, Any]:

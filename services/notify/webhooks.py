@@ -10,9 +10,12 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import httpx
 
+from contracts.catalog import PERSONAL_DATA
+from contracts.common import PersonalData
 from contracts.envelope import SPECVERSION, Event, Metadata
 from services.notify.domain import DELIVERY_ID_HEADER, Delivery, DeliveryFailed
 
@@ -20,8 +23,14 @@ SIGNATURE_HEADER = "Jobbro-Signature"
 CONTENT_TYPE = "application/cloudevents+json"
 
 
-def cloudevent(meta: Metadata, event: Event) -> str:
-    """The event in CloudEvents structured mode: its attributes and its data in one JSON document."""
+def cloudevent(meta: Metadata, event: Event, *, sensitive: bool) -> str:
+    """The event in CloudEvents structured mode: its attributes and its data in one JSON document; the fields the
+    catalog marks sensitive only when `sensitive` (the subscription was made with that grant)."""
+    data = json.loads(event.model_dump_json())
+    if not sensitive:
+        for path, kind in PERSONAL_DATA.get(meta.type, {}).items():
+            if kind == PersonalData.SENSITIVE:
+                without(data, path)
     document = {
         "specversion": SPECVERSION,
         "id": str(meta.id),
@@ -30,9 +39,27 @@ def cloudevent(meta: Metadata, event: Event) -> str:
         "subject": meta.subject,
         "time": meta.time.isoformat(),
         "datacontenttype": "application/json",
-        "data": json.loads(event.model_dump_json()),
+        "data": data,
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def without(data: Any, path: str) -> None:
+    """Remove the field at a catalog path (`a.b`, list items as `a[].b`; `a[]` marks the list `a` itself)."""
+    _remove(data, path.removesuffix("[]").replace("[]", ".[]").split("."))
+
+
+def _remove(node: Any, path: list[str]) -> None:
+    """Remove the field at `path` (names, with `[]` for every item of a list) wherever it occurs in `node`."""
+    head, rest = path[0], path[1:]
+    if head == "[]":
+        for item in node if isinstance(node, list) else ():
+            _remove(item, rest)
+    elif isinstance(node, dict) and head in node:
+        if rest:
+            _remove(node[head], rest)
+        else:
+            del node[head]
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -1,7 +1,8 @@
 """The subsidy HTTP API: authenticate, parse, run one handler in a unit of work, and answer refusals as problems.
 
-Employers and caseworkers send bearer tokens; representatives answer through their link's token instead. No
-problem ever repeats a token: refusals of links are fixed sentences.
+Every route declares its roles with the kit's `requires` (employers, signers, caseworkers, auditors send bearer
+tokens); `_actor` turns the caller into the `Actor` the handlers record. Representatives answer through their
+link's token instead. No problem ever repeats a token: refusals of links are fixed sentences.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
 
+from jobbro.access import AccessRefused, requires
+from jobbro.principal import Principal
+from jobbro.principal import Role as Access
 from jobbro.uow import UnitOfWork
 from services.subsidy import handlers
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
@@ -73,10 +76,34 @@ REFUSALS: Mapping[type[Exception], Translate] = {
 }
 """Every refusal the handlers raise, and the problem it becomes: the one table of status codes."""
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="JWT from the identity provider: role `employer` with `cvr`, or `caseworker` with `municipality`.",
-)
+_ACTING_AS: Mapping[Access, Role] = {
+    Access.EMPLOYER_SIGNER: Role.EMPLOYER,
+    Access.EMPLOYER: Role.EMPLOYER,
+    Access.CASEWORKER: Role.CASEWORKER,
+    Access.AUDITOR: Role.AUDITOR,
+}
+"""The capacity each admitted role acts in, as the application's history records it."""
+
+
+def acting_as(*roles: Access) -> Any:
+    """The route's roles, declared the kit's way; the route receives the caller as the `Actor` handlers need."""
+
+    async def actor(principal: Principal = requires(*roles)) -> Actor:
+        return _actor(principal, roles)
+
+    return Depends(actor)
+
+
+def _actor(principal: Principal, admitted: tuple[Access, ...]) -> Actor:
+    """The one mapping of a principal to an actor: in the first admitted role it holds, bound to its tenant."""
+    role = _ACTING_AS[next(found for found in admitted if principal.has(found))]
+    if role is Role.EMPLOYER and principal.cvr is None:
+        raise AccessRefused(403, "cvr_missing", "Your token names no CVR number to act for.")
+    if role is Role.CASEWORKER and principal.municipality is None:
+        raise AccessRefused(403, "municipality_missing", "Your token names no municipality.")
+    cvr = principal.cvr if role is Role.EMPLOYER else None
+    municipality = principal.municipality if role is Role.CASEWORKER else None
+    return Actor(role, principal.subject, cvr=cvr, municipality=municipality)
 
 
 def create_router(runtime: SubsidyRuntime) -> APIRouter:
@@ -84,20 +111,10 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     ctx = runtime.context
     router = APIRouter(prefix="/v1", responses=documented(401, 403, 404, 409, 422))
 
-    def acting_as(*roles: Role) -> Any:
-        async def actor(credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> Actor:
-            if credentials is None:
-                raise Problem(401, "unauthenticated", "A bearer token is required.")
-            found = ctx.tokens.actor(credentials.credentials, ctx.clock())
-            if found.role not in roles:
-                raise Problem(403, "role_not_allowed", f"The role {found.role.value} may not do this.")
-            return found
-
-        return Depends(actor)
-
-    employer = acting_as(Role.EMPLOYER)
-    caseworker = acting_as(Role.CASEWORKER)
-    anyone = acting_as(Role.EMPLOYER, Role.CASEWORKER)
+    signer = acting_as(Access.EMPLOYER_SIGNER)
+    reader = acting_as(Access.EMPLOYER, Access.CASEWORKER, Access.AUDITOR)
+    caseworker = acting_as(Access.CASEWORKER)
+    withdrawer = acting_as(Access.EMPLOYER, Access.CASEWORKER)
 
     async def in_unit_of_work(command: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         async with runtime.unit_of_work() as uow:
@@ -114,7 +131,7 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         body: SignedApplication,
         response: Response,
         idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
-        actor: Actor = employer,
+        actor: Actor = signer,
     ) -> ApplicationView:
         """Submit a signed application naming a citizen, or for a position (`citizen` null).
 
@@ -128,16 +145,16 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         response.headers["Location"] = f"/v1/applications/{submission.application.id}"
         return await view(submission.application.id, actor)
 
-    @router.get("/applications", tags=["employer", "caseworker"])
+    @router.get("/applications", tags=["employer", "caseworker", "auditor"])
     async def list_applications(
-        state: Annotated[State | None, Query()] = None, actor: Actor = anyone
+        state: Annotated[State | None, Query()] = None, actor: Actor = reader
     ) -> list[ApplicationSummary]:
-        """An employer's own applications, or those of a caseworker's municipality, newest first."""
+        """An employer's own applications, those of a caseworker's municipality, or all (auditor), newest first."""
         async with runtime.pool.acquire() as conn:
             return await handlers.listing(conn, actor, state)
 
-    @router.get("/applications/{application_id}", tags=["employer", "caseworker"])
-    async def get_application(application_id: UUID, actor: Actor = anyone) -> ApplicationView:
+    @router.get("/applications/{application_id}", tags=["employer", "caseworker", "auditor"])
+    async def get_application(application_id: UUID, actor: Actor = reader) -> ApplicationView:
         """State, terms, decision with every rule's result, and history."""
         return await view(application_id, actor)
 
@@ -148,43 +165,43 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/citizen", tags=["employer"])
-    async def name_citizen(application_id: UUID, body: CitizenNaming, actor: Actor = employer) -> ApplicationView:
+    async def name_citizen(application_id: UUID, body: CitizenNaming, actor: Actor = signer) -> ApplicationView:
         """Name the citizen, with their consent and a signature, for an approved position: then it is decided."""
         await in_unit_of_work(lambda uow: handlers.name_citizen(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/confirmation", tags=["employer"])
-    async def confirm(application_id: UUID, body: FinalConfirmation, actor: Actor = employer) -> ApplicationView:
+    async def confirm(application_id: UUID, body: FinalConfirmation, actor: Actor = signer) -> ApplicationView:
         """The employer's signed final approval of an approved application: the placement may start."""
         await in_unit_of_work(lambda uow: handlers.confirm(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/extension", tags=["employer"])
-    async def extend(application_id: UUID, body: Extension, actor: Actor = employer) -> ApplicationView:
+    async def extend(application_id: UUID, body: Extension, actor: Actor = signer) -> ApplicationView:
         """A later end date for a running placement."""
         await in_unit_of_work(lambda uow: handlers.extend(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/hours", tags=["employer"])
-    async def change_hours(application_id: UUID, body: HoursChange, actor: Actor = employer) -> ApplicationView:
+    async def change_hours(application_id: UUID, body: HoursChange, actor: Actor = signer) -> ApplicationView:
         """New weekly hours for a running placement, from the first step's date."""
         await in_unit_of_work(lambda uow: handlers.change_hours(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/end", tags=["employer"])
-    async def end(application_id: UUID, body: EndOfPlacement, actor: Actor = employer) -> ApplicationView:
+    async def end(application_id: UUID, body: EndOfPlacement, actor: Actor = signer) -> ApplicationView:
         """End a running placement, early (with a reason) or as planned."""
         await in_unit_of_work(lambda uow: handlers.end(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"])
-    async def withdraw(application_id: UUID, body: Withdrawal, actor: Actor = anyone) -> ApplicationView:
+    async def withdraw(application_id: UUID, body: Withdrawal, actor: Actor = withdrawer) -> ApplicationView:
         """Withdraw an application before the placement is confirmed."""
         await in_unit_of_work(lambda uow: handlers.withdraw(ctx, uow, application_id, body, actor))
         return await view(application_id, actor)
 
     @router.post("/applications/{application_id}/wage-reports", status_code=201, tags=["employer"])
-    async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = employer) -> WageReportOut:
+    async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = signer) -> WageReportOut:
         """A month's paid hours, wage costs and sickness refunds of a wage-subsidy placement, in arrears."""
         return await in_unit_of_work(lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor))
 

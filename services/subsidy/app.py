@@ -10,13 +10,13 @@ from fastapi import FastAPI
 
 from contracts import activation, benefits
 from contracts.catalog import EVENT_TYPES
+from jobbro.principal import Authenticator
 from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
 from services.subsidy import api, handlers, timer
 from services.subsidy.handlers import Context
 from services.subsidy.links import RepresentativeLinks
 from services.subsidy.settings import SubsidySettings
-from services.subsidy.tokens import BearerTokens
 from services.subsidy.trust import TrustFiles
 
 SQL = Path(__file__).parent / "sql"
@@ -46,7 +46,6 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
     context = Context(
         settings=settings,
         rulebook=Rulebook.load(settings.rules_dir),
-        tokens=BearerTokens(settings.token_issuer, settings.token_audience, settings.token_issuer_key),
         links=RepresentativeLinks.from_settings(settings.link_keys, settings.link_seal_keys),
         trust=TrustFiles(settings.trust_anchors, settings.trust_intermediates, settings.trust_crls),
     )
@@ -66,12 +65,15 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
     return runtime
 
 
-def create_app(settings: SubsidySettings, runtime: SubsidyRuntime | None = None) -> FastAPI:
+def create_app(
+    settings: SubsidySettings, runtime: SubsidyRuntime | None = None, *, authenticator: Authenticator | None = None
+) -> FastAPI:
     """The HTTP entrypoint; its lifespan starts and stops `runtime` (a new one unless given)."""
     runtime = runtime or create_runtime(settings)
     app = create_http_app(
         runtime,
         api.create_router(runtime),
+        authenticator=authenticator,
         description="Signed applications for internships and wage-subsidy jobs, and their decision.",
         version="1",
     )

@@ -133,16 +133,19 @@ class LinkUsed(DomainError):
 
 
 class Role(StrEnum):
-    """Who may act, as bearer tokens and links name them."""
+    """In which capacity someone acts on an application, as its history records it."""
 
     EMPLOYER = "employer"
     REPRESENTATIVE = "representative"
     CASEWORKER = "caseworker"
+    AUDITOR = "auditor"
+    """Reads every application of every municipality; changes nothing."""
 
 
 @dataclass(frozen=True)
 class Actor:
-    """A person acting on applications: employers are bound to a CVR number, caseworkers to a municipality."""
+    """A person acting on applications: employers are bound to a CVR number, caseworkers to a municipality,
+    auditors to neither (they only read)."""
 
     role: Role
     subject: str

@@ -60,7 +60,6 @@ from services.subsidy.schemas import (
 )
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import RefusalReason, SignatureRefused, VerifiedSignature, verify
-from services.subsidy.tokens import BearerTokens
 from services.subsidy.trust import TrustFiles
 
 log = structlog.get_logger(__name__)
@@ -94,7 +93,6 @@ class Context:
 
     settings: SubsidySettings
     rulebook: Rulebook
-    tokens: BearerTokens
     links: RepresentativeLinks
     trust: TrustFiles
     clock: Callable[[], datetime] = field(default=_utc_now)
@@ -363,16 +361,19 @@ async def on_deadline(ctx: Context, uow: UnitOfWork, application_id: UUID) -> No
 
 
 async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> ApplicationView:
-    """An application as `actor` may see it: the decision's inputs only for caseworkers."""
+    """An application as `actor` may see it: the decision's inputs only for caseworkers and auditors."""
     application = await _load(conn, application_id, actor, for_update=False)
     reports = [wage_report_out(report) for report in await store.wage_reports(conn, application_id)]
     return ApplicationView.of(
-        application, await store.history(conn, application_id), reports, with_inputs=actor.role is Role.CASEWORKER
+        application,
+        await store.history(conn, application_id),
+        reports,
+        with_inputs=actor.role in (Role.CASEWORKER, Role.AUDITOR),
     )
 
 
 async def listing(conn: asyncpg.Connection, actor: Actor, state: State | None) -> list[ApplicationSummary]:
-    """An employer's own applications, or a caseworker's municipality's, newest first."""
+    """An employer's own applications, a caseworker's municipality's, or every one for an auditor, newest first."""
     rows = await store.listed(conn, employer_cvr=actor.cvr, municipality=actor.municipality, state=state)
     return [ApplicationSummary.model_validate(row, from_attributes=True) for row in rows]
 
@@ -431,7 +432,8 @@ async def _get(conn: asyncpg.Connection, application_id: UUID, *, for_update: bo
 async def _load(
     conn: asyncpg.Connection, application_id: UUID, actor: Actor, *, for_update: bool = True
 ) -> Application:
-    """An application the actor may see: an employer its CVR's, a caseworker its municipality's."""
+    """An application the actor may see: an employer its CVR's, a caseworker its municipality's, an auditor any;
+    another's is answered as if there were none."""
     application = await store.get(conn, application_id, for_update=for_update)
     if application is None or not _may_see(actor, application.terms):
         raise NotFound("There is no such application, or it is not yours to see.")
@@ -440,8 +442,10 @@ async def _load(
 
 def _may_see(actor: Actor, terms: Terms) -> bool:
     if actor.role is Role.EMPLOYER:
-        return actor.cvr == terms.employer_cvr
-    return actor.role is Role.CASEWORKER and actor.municipality == terms.municipality
+        return actor.cvr is not None and actor.cvr == terms.employer_cvr
+    if actor.role is Role.CASEWORKER:
+        return actor.municipality is not None and actor.municipality == terms.municipality
+    return actor.role is Role.AUDITOR
 
 
 def _birth_date(cpr: str) -> date:

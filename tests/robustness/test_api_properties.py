@@ -31,8 +31,10 @@ from schemathesis import GenerationMode
 from schemathesis.core.transport import Response
 from schemathesis.python import asgi
 
+from contracts.catalog import EVENT_TYPES
 from contracts.subsidy import ApplicationApproved
 from jobbro.infra import Infrastructure
+from jobbro.principal import Authenticator
 from jobbro.testing import provisioned_prefix
 from services.activation import app as activation_app
 from services.benefits import app as benefits_app
@@ -40,6 +42,7 @@ from services.notify import app as notify_app
 from services.subsidy import app as subsidy_app
 from services.subsidy.signing import sign
 from tests.benefits.factories import import_row
+from tests.identity import Callers
 from tests.robustness.services import Stack, fresh_databases
 from tests.subsidy.factories import Issuer, internship, make_pki, random_digits
 
@@ -90,18 +93,19 @@ async def notify_prefix(kafka_bootstrap: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def apps(stack: Stack, notify_prefix: str) -> Iterator[dict[str, FastAPI]]:
+def apps(stack: Stack, notify_prefix: str, authenticator: Authenticator) -> Iterator[dict[str, FastAPI]]:
     """The four apps. Schemathesis' ASGI client starts an app's lifespan (its runtime) on the client's own event loop
     when a test first calls it, and its pytest plugin ends every lifespan after each test.
 
     Notify reads its own topic namespace and rarely looks for due deliveries: it has nothing to deliver, and its
     delivery worker can survive a cancellation that lands inside a transaction, which hangs the app's shutdown.
     """
+    notify = stack.notify(topic_prefix=notify_prefix, delivery_poll_seconds=60.0)
     built = {
-        "subsidy": subsidy_app.create_app(stack.subsidy()),
-        "benefits": benefits_app.create_app(stack.benefits()),
-        "activation": activation_app.create_app(stack.activation()),
-        "notify": notify_app.create_app(stack.notify(topic_prefix=notify_prefix, delivery_poll_seconds=60.0)),
+        "subsidy": subsidy_app.create_app(stack.subsidy(), authenticator=authenticator),
+        "benefits": benefits_app.create_app(stack.benefits(), authenticator=authenticator),
+        "activation": activation_app.create_app(stack.activation(), authenticator=authenticator),
+        "notify": notify_app.create_app(notify, authenticator=authenticator),
     }
     try:
         yield built
@@ -116,21 +120,25 @@ def schemas(apps: dict[str, FastAPI]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("service", ["benefits", "activation", "notify"])
 def test_api_answers_generated_requests_below_500_and_refuses_with_problem_documents(
-    service: str, schemas: dict[str, Any], apps: dict[str, FastAPI]
+    service: str, schemas: dict[str, Any], apps: dict[str, FastAPI], callers: Callers
 ) -> None:
-    violations = _explore(schemas[service], {})
+    admitted = {
+        "benefits": callers.operator(),
+        "activation": callers.auditor(),
+        "notify": callers.integrator(*EVENT_TYPES),
+    }
+    violations = _explore(schemas[service], admitted[service])
     _off_the_map(apps[service], violations)
     assert not violations.found, f"{service}:\n{violations.report()}"
 
 
 @pytest.mark.parametrize("acting_as", ["employer", "caseworker", "nobody"])
 def test_subsidy_api_answers_generated_requests_below_500_and_refuses_with_problem_documents(
-    acting_as: str, stack: Stack, schemas: dict[str, Any], apps: dict[str, FastAPI]
+    acting_as: str, schemas: dict[str, Any], apps: dict[str, FastAPI], callers: Callers
 ) -> None:
-    issuer = stack.issuer
     headers = {
-        "employer": issuer.employer(random_digits(8)),
-        "caseworker": issuer.caseworker(),
+        "employer": callers.employer(random_digits(8)),
+        "caseworker": callers.caseworker(),
         "nobody": {},
     }[acting_as]
     violations = _explore(schemas["subsidy"], headers)
@@ -140,7 +148,7 @@ def test_subsidy_api_answers_generated_requests_below_500_and_refuses_with_probl
 
 
 def test_benefits_citizen_import_answers_any_body_below_500_and_refuses_with_problem_documents(
-    apps: dict[str, FastAPI],
+    apps: dict[str, FastAPI], callers: Callers
 ) -> None:
     """The import reads its body itself (CSV or JSON, no schema in the OpenAPI): generate bodies for it here."""
     violations = Violations()
@@ -164,7 +172,7 @@ def test_benefits_citizen_import_answers_any_body_below_500_and_refuses_with_pro
         @_bounded(EXAMPLES * 2)
         @given(body=bodies, media_type=media_types)
         def send(body: bytes, media_type: str) -> None:
-            headers = {"Content-Type": media_type} if media_type else {}
+            headers = callers.operator() | ({"Content-Type": media_type} if media_type else {})
             request = f"POST /admin/citizens/import Content-Type {media_type!r} body {body[:SHOWN]!r}"
             send = partial(client.post, "/admin/citizens/import", data=body, headers=headers)
             _call(send, "POST /admin/citizens/import", request, violations)
@@ -175,13 +183,13 @@ def test_benefits_citizen_import_answers_any_body_below_500_and_refuses_with_pro
 
 @pytest.mark.parametrize("service", ["subsidy", "benefits", "activation", "notify"])
 def test_api_answers_corrupted_valid_requests_below_500_and_refuses_with_problem_documents(
-    service: str, stack: Stack, apps: dict[str, FastAPI]
+    service: str, stack: Stack, apps: dict[str, FastAPI], callers: Callers
 ) -> None:
     """Valid requests (they pass validation, so reach the handlers and the database), each with one value replaced
     by each hostile value in turn: every path parameter, query parameter and JSON leaf, and the whole body."""
     violations = Violations()
     with asgi.get_client(apps[service]) as client:
-        for seed in _seeds(service, stack, client):
+        for seed in _seeds(service, stack, client, callers):
             for corrupted in _corruptions(seed):
                 sent = corrupted.request()
                 operation = f"{seed.method} {seed.path}"
@@ -394,16 +402,16 @@ def _replaced(value: Any, at: tuple[Any, ...], new: Any) -> Any:
     return copy
 
 
-def _seeds(service: str, stack: Stack, client: Any) -> list[Seed]:
+def _seeds(service: str, stack: Stack, client: Any, callers: Callers) -> list[Seed]:
     return {
         "subsidy": _subsidy_seeds,
         "benefits": _benefits_seeds,
         "activation": _activation_seeds,
         "notify": _notify_seeds,
-    }[service](stack, client)
+    }[service](stack, client, callers)
 
 
-def _subsidy_seeds(stack: Stack, client: Any) -> list[Seed]:
+def _subsidy_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
     """A signed application (corrupted before it is signed), and requests about one submitted application."""
     employer = stack.pki.employer()
 
@@ -411,7 +419,7 @@ def _subsidy_seeds(stack: Stack, client: Any) -> list[Seed]:
         return {"application": form, "signature": sign(form, employer.signer.key, [employer.signer.cert])}
 
     def as_employer() -> dict[str, str]:
-        return stack.issuer.employer(employer.cvr) | {"Idempotency-Key": str(uuid4())}
+        return callers.employer(employer.cvr) | {"Idempotency-Key": str(uuid4())}
 
     def application() -> dict[str, str]:
         submitted = client.post("/v1/applications", json=signed(internship(employer)), headers=as_employer())
@@ -435,39 +443,54 @@ def _subsidy_seeds(stack: Stack, client: Any) -> list[Seed]:
     ]
 
 
-def _benefits_seeds(stack: Stack, client: Any) -> list[Seed]:
+def _benefits_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
+    operator = partial(callers.operator)
     return [
-        Seed("POST", "/admin/citizens/import", body=[import_row()]),
-        Seed("GET", "/ledger/reconciliation/{month}", {"month": "2026-11"}),
-        Seed("POST", "/admin/payment-instructions/{instruction_id}/reissue", {"instruction_id": str(uuid4())}),
+        Seed("POST", "/admin/citizens/import", body=[import_row()], headers=operator),
+        Seed("GET", "/ledger/reconciliation/{month}", {"month": "2026-11"}, headers=operator),
+        Seed(
+            "POST",
+            "/admin/payment-instructions/{instruction_id}/reissue",
+            {"instruction_id": str(uuid4())},
+            headers=operator,
+        ),
     ]
 
 
-def _activation_seeds(stack: Stack, client: Any) -> list[Seed]:
+def _activation_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
+    auditor = partial(callers.auditor)
+    plan = {"citizen_ref": f"c-{uuid4().hex[:16]}"}
     return [
-        Seed("GET", "/citizens/{citizen_ref}/plan", {"citizen_ref": f"c-{uuid4().hex[:16]}"}, {"on": "2026-06-01"}),
-        Seed("GET", "/overdue", query={"on": "2026-06-01", "municipality": "101"}),
-        Seed("GET", "/statistics", query={"from": "2025-06-01", "to": "2026-06-01", "municipality": "101"}),
-        Seed("GET", "/statistics", query={"to": "2026-06-01"}),  # the window starts a year before `to`
+        Seed("GET", "/citizens/{citizen_ref}/plan", plan, {"on": "2026-06-01"}, headers=auditor),
+        Seed("GET", "/overdue", query={"on": "2026-06-01", "municipality": "101"}, headers=auditor),
+        Seed(
+            "GET",
+            "/statistics",
+            query={"from": "2025-06-01", "to": "2026-06-01", "municipality": "101"},
+            headers=auditor,
+        ),
+        Seed("GET", "/statistics", query={"to": "2026-06-01"}, headers=auditor),  # the window: a year before `to`
     ]
 
 
-def _notify_seeds(stack: Stack, client: Any) -> list[Seed]:
+def _notify_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
+    integrator = callers.integrator(*EVENT_TYPES)
     subscription = {
         "url": "https://integrator.example/jobbro-events",
         "event_types": [ApplicationApproved.type],
         "secret": "s" * 32,
     }
-    created = client.post("/webhooks/subscriptions", json=subscription)
+    created = client.post("/webhooks/subscriptions", json=subscription, headers=integrator)
     assert created.status_code == 201, created.text
     existing = {"subscription_id": created.json()["id"]}
     return [
-        Seed("POST", "/webhooks/subscriptions", body=subscription),
+        Seed("POST", "/webhooks/subscriptions", body=subscription, headers=lambda: integrator),
         Seed(
             "POST",
             "/webhooks/subscriptions/{subscription_id}/reactivate",
             existing,
             body={"url": "https://integrator.example/v2"},
+            headers=lambda: integrator,
         ),
-        Seed("GET", "/webhooks/subscriptions/{subscription_id}", existing),
+        Seed("GET", "/webhooks/subscriptions/{subscription_id}", existing, headers=lambda: integrator),
     ]

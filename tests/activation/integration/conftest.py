@@ -11,11 +11,14 @@ from fastapi import FastAPI
 
 from contracts.activation import TOPIC
 from contracts.envelope import Event, Metadata
+from jobbro.principal import Authenticator
 from jobbro.rulebook import Rulebook
+from jobbro.runtime import create_http_app
 from jobbro.testing import publish, read_events, running
 from services.activation.api import create_router
 from services.activation.app import create_runtime
 from services.activation.settings import ActivationSettings
+from tests.identity import Callers
 
 
 @dataclass
@@ -24,6 +27,14 @@ class Activation:
 
     settings: ActivationSettings
     http: httpx.AsyncClient
+    """A client with an auditor's token: reads every municipality."""
+    app: FastAPI
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        """Another caller of the same API (no headers: anonymous)."""
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://activation", headers=headers
+        )
 
     async def publish(self, *events: Event) -> list[Metadata]:
         return await publish(self.settings.kafka_bootstrap, self.settings.topic_prefix, *events)
@@ -50,7 +61,9 @@ class Activation:
 
 
 @pytest.fixture
-async def activation(database: str, kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Activation]:
+async def activation(
+    database: str, kafka_bootstrap: str, topic_prefix: str, authenticator: Authenticator, callers: Callers
+) -> AsyncIterator[Activation]:
     settings = ActivationSettings(
         pg_dsn=database,
         kafka_bootstrap=kafka_bootstrap,
@@ -59,10 +72,13 @@ async def activation(database: str, kafka_bootstrap: str, topic_prefix: str) -> 
         retry_base_seconds=0.05,
     )
     runtime = create_runtime(settings)
-    api = FastAPI()
-    api.include_router(create_router(runtime, Rulebook.load(settings.rules_dir)))
+    api = create_http_app(
+        runtime, create_router(runtime, Rulebook.load(settings.rules_dir)), authenticator=authenticator
+    )
     async with (
         running(runtime),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://activation") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api), base_url="http://activation", headers=callers.auditor()
+        ) as http,
     ):
-        yield Activation(settings, http)
+        yield Activation(settings, http, api)

@@ -11,6 +11,7 @@ from contracts.subsidy import TOPIC as SUBSIDY_TOPIC
 from jobbro.testing import produce, read_topic
 from services.activation.domain import activation_id_for
 from tests.activation.events import (
+    assessed,
     citizen,
     confirmed,
     ended,
@@ -21,6 +22,7 @@ from tests.activation.events import (
     withdrawn,
 )
 from tests.activation.integration.conftest import Activation
+from tests.identity import Callers
 
 BORN = date(1984, 6, 1)
 
@@ -175,3 +177,32 @@ async def test_an_application_is_checked_against_the_plan_and_the_applications_s
 
 def _kinds(check: ActivationChecked) -> list[tuple[ConflictKind, UUID | None]]:
     return [(conflict.kind, conflict.application_id) for conflict in check.conflicts]
+
+
+async def test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_auditors_only(
+    activation: Activation, callers: Callers
+) -> None:
+    ref = citizen()
+    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 3, 27))
+    events = (
+        application,
+        assessed(application, assessed_on=date(2026, 2, 20), unemployed_weeks=10, municipality_code="751"),
+    )
+    await activation.publish(*events, confirmed(application))
+    await activation.wait_handled(3)
+    url = f"/citizens/{ref}/plan"
+
+    async with (
+        activation.client(callers.caseworker("751")) as own,
+        activation.client(callers.caseworker("101")) as other,
+    ):
+        seen, hidden, unknown = await own.get(url), await other.get(url), await other.get(f"/citizens/{citizen()}/plan")
+    async with activation.client() as anonymous, activation.client(callers.manager("751")) as manager:
+        refused = [await anonymous.get(url), await manager.get(url)]
+
+    assert (seen.status_code, seen.json()["municipality_code"]) == (200, "751")
+    assert (await activation.http.get(url)).json() == seen.json()
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "not_found")
+    assert hidden.json()["detail"] == "There is no such citizen."
+    assert unknown.status_code == 404
+    assert [response.status_code for response in refused] == [401, 403]

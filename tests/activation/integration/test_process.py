@@ -1,4 +1,5 @@
-"""`python -m services.activation` runs the service: migrated, consuming, and answering over HTTP."""
+"""`python -m services.activation` runs the service: migrated, consuming, and answering over HTTP (health to anyone,
+the rest only to a caller with a token its identity provider issued)."""
 
 from pathlib import Path
 
@@ -23,8 +24,8 @@ async def test_the_service_starts_as_a_process_and_reports_ready(
         await process.wait_ready()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{process.port}") as http:
             statistics = await http.get("/statistics", params={"from": "2026-01-01", "to": "2026-03-31"})
-        assert statistics.status_code == 200
-        assert statistics.json() == {"from": "2026-01-01", "to": "2026-03-31", "municipalities": []}
+        assert (statistics.status_code, statistics.headers["www-authenticate"]) == (401, "Bearer")
+        assert statistics.json()["code"] == "unauthenticated"
     finally:
         process.terminate()
     assert '"event": "service_stopped"' in process.log()

@@ -15,6 +15,7 @@ from contracts.common import Scheme
 from contracts.envelope import Event
 from tests.activation.events import assessed, citizen, confirmed, ended, extended, rejected, submitted, withdrawn
 from tests.activation.integration.conftest import Activation
+from tests.identity import Callers
 
 INTERNSHIP, PRIVATE, PUBLIC = Scheme.INTERNSHIP, Scheme.WAGE_SUBSIDY_PRIVATE, Scheme.WAGE_SUBSIDY_PUBLIC
 G = TargetGroup
@@ -210,7 +211,7 @@ def _shown(n: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_statistics_over_a_seeded_data_set_match_the_numbers_computed_from_the_seed(
-    activation: Activation,
+    activation: Activation, callers: Callers
 ) -> None:
     seeded = [_events(seed) for seed in SEEDS]
     events = [event for _, citizen_events in seeded for event in citizen_events]
@@ -235,6 +236,23 @@ async def test_statistics_over_a_seeded_data_set_match_the_numbers_computed_from
     assert [c["overdue_days"] for c in overdue.json()["citizens"]] == sorted(d for d in late.values() if d)[::-1]
     in_aarhus = await activation.http.get("/overdue", params={"on": TO.isoformat(), "municipality": "751"})
     assert [(c["municipality_code"], c["overdue_days"]) for c in in_aarhus.json()["citizens"]] == [("751", 46)]
+
+    async with activation.client(callers.manager("751")) as manager, activation.client(callers.caseworker("751")) as cw:
+        own = await manager.get("/statistics", params=window)
+        other = await manager.get("/statistics", params={"municipality": "101", **window})
+        own_overdue = await cw.get("/overdue", params={"on": TO.isoformat()})
+        other_overdue = await cw.get("/overdue", params={"on": TO.isoformat(), "municipality": "101"})
+    async with activation.client() as anonymous, activation.client(callers.employer("12345678")) as employer:
+        refused = [
+            await client.get(path, params=window)
+            for client in (anonymous, employer)
+            for path in ("/statistics", "/overdue")
+        ]
+    assert own.json() == aarhus.json()
+    assert (other.status_code, other.json()["code"]) == (403, "municipality_not_yours")
+    assert own_overdue.json() == in_aarhus.json()
+    assert (other_overdue.status_code, other_overdue.json()["code"]) == (403, "municipality_not_yours")
+    assert [response.status_code for response in refused] == [401, 401, 403, 403]
 
 
 async def test_a_statistics_window_that_ends_before_it_starts_is_a_problem(activation: Activation) -> None:

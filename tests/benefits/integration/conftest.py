@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from jobbro import db
+from jobbro.principal import Authenticator
 from jobbro.pseudonym import citizen_ref
-from jobbro.runtime import Runtime
+from jobbro.runtime import Runtime, create_http_app
 from jobbro.testing import running
 from jobbro.uow import UnitOfWork
-from services.benefits import handlers
+from services.benefits import api, handlers
 from services.benefits.app import SQL, create_context, create_runtime
 from services.benefits.handlers import Context
 from services.benefits.registry import ImportFormat, parse
@@ -52,6 +54,17 @@ async def service(settings: BenefitsSettings, ctx: Context) -> AsyncIterator[Run
     """The service in this process: migrated, consuming, relaying its outbox."""
     async with running(create_runtime(settings, ctx)) as runtime:
         yield runtime
+
+
+@pytest.fixture
+def http(service: Runtime, ctx: Context, authenticator: Authenticator) -> Callable[..., httpx.AsyncClient]:
+    """`http(headers)`: a client of the running service's HTTP API (its lifespan not run: the service already is)."""
+    app = create_http_app(service, api.router(service, ctx), authenticator=authenticator)
+
+    def client(headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://benefits", headers=headers)
+
+    return client
 
 
 async def register(pool: asyncpg.Pool, ctx: Context, *rows: dict[str, Any]) -> list[str]:

@@ -1,28 +1,35 @@
 """Settlements and the ledger on real Kafka and PostgreSQL: answers recorded once, failures reissued, totals exact."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from uuid import uuid4
 
 import httpx
-from fastapi import FastAPI
 
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.envelope import encode
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, publish, read_events
-from services.benefits import api, payment_run
+from services.benefits import payment_run
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import failed, settled
 from tests.benefits.factories import import_rows
 from tests.benefits.integration.conftest import eventually, register
+from tests.identity import Callers
 
 RATES = [1_000_001, 1_200_002, 1_400_003, 1_600_004, 1_800_005]
 
 
 async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
-    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime,
+    ctx: Context,
+    settings: BenefitsSettings,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    http: Callable[..., httpx.AsyncClient],
+    callers: Callers,
 ) -> None:
     rows = import_rows(len(RATES))
     for row, rate in zip(rows, RATES, strict=True):
@@ -32,9 +39,7 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
     found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
     issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.amount_ore)
     paid_twice, paid, retried, refused, unanswered = issued
-    app = FastAPI()
-    app.include_router(api.router(service, ctx))
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://benefits")
+    client = http(callers.operator())
 
     _, record = encode(
         settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore), source="/bo"

@@ -5,20 +5,19 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
 
 from jobbro.infra import REPO
 from jobbro.pseudonym import citizen_ref
-from jobbro.runtime import Runtime
-from services.benefits import api
 from services.benefits.handlers import Context
 from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import PSEUDONYM_KEY
 from tests.benefits.factories import import_row
+from tests.identity import Callers
 
 
 async def _import_command(settings: BenefitsSettings, path: Path) -> subprocess.CompletedProcess[str]:
@@ -76,12 +75,10 @@ async def test_the_command_imports_a_csv_file_with_each_cpr_number_sealed_and_fo
 
 
 async def test_the_admin_endpoint_rejects_a_file_with_bad_rows_as_a_problem_and_imports_a_good_one(
-    service: Runtime, ctx: Context, database: str
+    http: Callable[..., httpx.AsyncClient], callers: Callers, database: str
 ) -> None:
-    app = FastAPI()
-    app.include_router(api.router(service, ctx))
     good, duplicate = import_row(), import_row()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://benefits") as client:
+    async with http(callers.operator()) as client:
         rejected = await client.post(
             "/admin/citizens/import",
             content=json.dumps([good, {**good}, {**duplicate, "monthly_rate_ore": -1}]),

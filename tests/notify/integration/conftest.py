@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 
+from contracts.catalog import EVENT_TYPES
 from contracts.common import Language, Period
 from contracts.envelope import Event
 from contracts.examples import example
@@ -27,10 +28,12 @@ from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationEvent
 from contracts.subsidy import ApplicationSubmitted
 from jobbro.keyring import link_sealer
+from jobbro.principal import Authenticator
 from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from tests.example.process import free_port
+from tests.identity import Callers
 
 SettingsFactory = Callable[..., NotifySettings]
 
@@ -150,13 +153,23 @@ def _settings(database: str, kafka_bootstrap: str, topic_prefix: str, post: Path
     return NotifySettings(**(defaults | overrides))
 
 
+@pytest.fixture
+def integrator(callers: Callers) -> dict[str, str]:
+    """An integrator granted every event type of the catalog (sensitive fields not included): what it may not
+    subscribe to, webhooks refuse for not offering it."""
+    return callers.integrator(*EVENT_TYPES)
+
+
 @asynccontextmanager
-async def running_notify(settings: NotifySettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API."""
-    app = create_app(settings)
+async def running_notify(
+    settings: NotifySettings, authenticator: Authenticator | None = None, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API sending
+    `headers` (an integrator's token) unless a request names others."""
+    app = create_app(settings, authenticator=authenticator)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify", headers=headers) as client:
             yield client
 
 

@@ -6,15 +6,16 @@ from uuid import uuid4
 import httpx
 
 from contracts.subsidy import ApplicationApproved, ApplicationSubmitted, RepresentativeApprovalRequested
+from jobbro.principal import Authenticator
 from tests.notify.integration.conftest import SettingsFactory, running_notify
 
 SUBSCRIPTIONS = "/webhooks/subscriptions"
 
 
 async def test_a_subscription_is_created_with_a_secret_shown_once_read_back_and_cancelled(
-    settings_for: SettingsFactory,
+    settings_for: SettingsFactory, authenticator: Authenticator, integrator: dict[str, str]
 ) -> None:
-    async with running_notify(settings_for(webhook_require_https=True)) as api:
+    async with running_notify(settings_for(webhook_require_https=True), authenticator, integrator) as api:
         twice = [ApplicationApproved.type, ApplicationApproved.type]
         created = await api.post(SUBSCRIPTIONS, json={"url": "https://erp.example/hook", "event_types": twice})
         assert created.status_code == 201, created.text
@@ -33,8 +34,10 @@ async def test_a_subscription_is_created_with_a_secret_shown_once_read_back_and_
         assert again.json()["detail"] == "a cancelled subscription cannot be reactivated"
 
 
-async def test_refusals_are_problem_documents_with_the_reason(settings_for: SettingsFactory) -> None:
-    async with running_notify(settings_for(webhook_require_https=True)) as api:
+async def test_refusals_are_problem_documents_with_the_reason(
+    settings_for: SettingsFactory, authenticator: Authenticator, integrator: dict[str, str]
+) -> None:
+    async with running_notify(settings_for(webhook_require_https=True), authenticator, integrator) as api:
 
         def subscribe(url: str, event_type: str) -> Awaitable[httpx.Response]:
             return api.post(SUBSCRIPTIONS, json={"url": url, "event_types": [event_type]})

@@ -5,6 +5,7 @@ from uuid import uuid4
 
 from contracts.notify import NotificationSent
 from contracts.subsidy import ApplicationRejected, PlacementConfirmed
+from jobbro.principal import Authenticator
 from jobbro.testing import publish
 from tests.notify.integration.conftest import (
     Mailbox,
@@ -37,7 +38,11 @@ async def test_notices_recorded_while_the_worker_idles_are_sent_though_it_would_
 
 
 async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_delivered(
-    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    settings_for: SettingsFactory,
+    authenticator: Authenticator,
+    integrator: dict[str, str],
 ) -> None:
     """Three events in one batch: the later ones are due only once the one before is sent, and nothing rings then
     unless recording a webhook as sent does (one ring the worker keeps, a second is lost while it is busy)."""
@@ -45,7 +50,10 @@ async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_de
     application = submitted()
     confirmations = [about(PlacementConfirmed, application) for _ in range(3)]  # one key: read in this order
     subscription = {"event_types": [PlacementConfirmed.type], "secret": receiver.secret}
-    async with serving(receiver) as url, running_notify(settings_for(delivery_poll_seconds=NEVER)) as api:
+    async with (
+        serving(receiver) as url,
+        running_notify(settings_for(delivery_poll_seconds=NEVER), authenticator, integrator) as api,
+    ):
         created = await api.post("/webhooks/subscriptions", json={"url": url, **subscription})
         assert created.status_code == 201, created.text
         sent = await publish(kafka_bootstrap, topic_prefix, *confirmations)

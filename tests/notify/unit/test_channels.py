@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from email import message_from_bytes, message_from_string, policy
 from pathlib import Path
 
+import pytest
+
 from contracts.envelope import encode
 from contracts.examples import example
-from contracts.subsidy import PlacementExtended
+from contracts.subsidy import ApplicationRejected, PlacementExtended
 from services.notify.digital_post import FileDropDigitalPost, Letter
 from services.notify.domain import Channel, Delivery, Recipient, Role
 from services.notify.email import compose, message_id
 from services.notify.settings import NotifySettings
-from services.notify.webhooks import cloudevent, signature
+from services.notify.webhooks import cloudevent, signature, without
 
 KEY = "application-approved:3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90:employer:email"
 
@@ -62,7 +64,33 @@ def test_the_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
 def test_the_webhook_body_is_the_event_in_cloudevents_json() -> None:
     event = example(PlacementExtended)
     meta, record = encode(event, source="/jobbro/subsidy")
-    document = json.loads(cloudevent(meta, event))
+    document = json.loads(cloudevent(meta, event, sensitive=False))
     assert document["specversion"] == "1.0"
     assert (document["id"], document["type"], document["subject"]) == (str(meta.id), meta.type, meta.subject)
     assert document["data"] == json.loads(record.value)
+
+
+def test_the_webhook_body_leaves_out_the_fields_the_catalog_marks_sensitive_without_the_grant() -> None:
+    event = example(ApplicationRejected)
+    meta, record = encode(event, source="/jobbro/subsidy")
+    full = json.loads(record.value)
+    without = json.loads(cloudevent(meta, event, sensitive=False))["data"]
+    granted = json.loads(cloudevent(meta, event, sensitive=True))["data"]
+    assert full["failed_rules"]
+    assert without == {name: value for name, value in full.items() if name != "failed_rules"}
+    assert granted == full
+
+
+@pytest.mark.parametrize(
+    ("path", "left"),
+    [
+        ("a", {"b": [{"c": 1, "d": 2}]}),
+        ("b[].c", {"a": 1, "b": [{"d": 2}]}),
+        ("b[]", {"a": 1}),
+        ("missing.c", {"a": 1, "b": [{"c": 1, "d": 2}]}),
+    ],
+)
+def test_a_marked_field_is_removed_wherever_its_path_leads(path: str, left: dict[str, object]) -> None:
+    data = {"a": 1, "b": [{"c": 1, "d": 2}]}
+    without(data, path)
+    assert data == left

@@ -23,12 +23,14 @@ from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
 from jobbro.keyring import link_sealer
+from jobbro.principal import Authenticator
 from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
+from tests.identity import Callers
 from tests.subsidy.factories import AUDIENCE, ISSUER, Employer, Issuer, Pki, make_pki
 
 
@@ -69,7 +71,8 @@ class Subsidy:
     settings: SubsidySettings
     runtime: SubsidyRuntime
     client: httpx.AsyncClient
-    issuer: Issuer
+    issuer: Callers
+    """Authorization headers for employers (with the signing right), caseworkers, auditors."""
     pki: Pki
 
     async def submit(
@@ -161,8 +164,9 @@ async def service(
     pki: Pki,
     rules_dir: Path,
     overrides: dict[str, Any],
+    authenticator: Authenticator,
+    callers: Callers,
 ) -> AsyncIterator[Subsidy]:
-    issuer = Issuer()
     settings = SubsidySettings(
         pg_dsn=module_database,
         kafka_bootstrap=kafka_bootstrap,
@@ -174,11 +178,11 @@ async def service(
         trust_crls=(pki.crl,),
         token_issuer=ISSUER,
         token_audience=AUDIENCE,
-        token_issuer_key=issuer.public_pem,
+        token_issuer_key=Issuer().public_pem,
         **overrides,
     )
     runtime = create_runtime(settings)
     async with running(runtime):
-        transport = httpx.ASGITransport(app=create_app(settings, runtime))
+        transport = httpx.ASGITransport(app=create_app(settings, runtime, authenticator=authenticator))
         async with httpx.AsyncClient(transport=transport, base_url="http://subsidy") as client:
-            yield Subsidy(settings, runtime, client, issuer, pki)
+            yield Subsidy(settings, runtime, client, callers, pki)

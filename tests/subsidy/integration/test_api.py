@@ -91,13 +91,76 @@ async def test_requests_without_a_valid_token_or_role_are_refused(service: Subsi
     caseworker = await service.client.post(
         "/v1/applications", json=body, headers={**service.issuer.caseworker(), "Idempotency-Key": "k"}
     )
-    expired = service.issuer.token("employer", cvr=employer.cvr, expires_in=timedelta(minutes=-5))
-    late = await service.client.get("/v1/applications", headers={"Authorization": f"Bearer {expired}"})
+    viewer = await service.client.post(
+        "/v1/applications", json=body, headers={**service.issuer.viewer(employer.cvr), "Idempotency-Key": "k"}
+    )
+    forged = await service.client.get("/v1/applications", headers={"Authorization": "Bearer not-issued-by-anyone"})
 
     _problem(anonymous, 401, "unauthenticated")
     assert anonymous.headers["www-authenticate"] == "Bearer"
     _problem(caseworker, 403, "role_not_allowed")
-    _problem(late, 401, "token_expired")
+    _problem(viewer, 403, "role_not_allowed")
+    _problem(forged, 401, "token_invalid")
+
+
+async def test_a_caseworker_of_another_municipality_neither_sees_nor_decides_a_referred_case(
+    service: Subsidy,
+) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, service.issuer.caseworker("751"), "referred")
+    url = f"/v1/applications/{application['id']}"
+
+    seen = await service.client.get(url, headers=service.issuer.caseworker("101"))
+    listed = await service.client.get("/v1/applications", headers=service.issuer.caseworker("101"))
+    decided = await service.client.post(
+        url + "/caseworker-decision", json={"approve": True, "remark": "ok"}, headers=service.issuer.caseworker("101")
+    )
+    withdrawn = await service.client.post(url + "/withdrawal", json={}, headers=service.issuer.caseworker("101"))
+
+    _problem(seen, 404, "application_not_found")
+    assert application["id"] not in {found["id"] for found in listed.json()}
+    _problem(decided, 404, "application_not_found")
+    _problem(withdrawn, 404, "application_not_found")
+    assert (await service.view(application, service.issuer.caseworker("751")))["state"] == "referred"
+
+
+async def test_an_auditor_reads_every_application_with_its_inputs_but_decides_nothing(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    referred = await service.until(application, service.issuer.auditor(), "referred")
+    url = f"/v1/applications/{application['id']}"
+
+    listed = await service.client.get("/v1/applications", headers=service.issuer.auditor())
+    decided = await service.client.post(
+        url + "/caseworker-decision", json={"approve": True, "remark": "ok"}, headers=service.issuer.auditor()
+    )
+    withdrawn = await service.client.post(url + "/withdrawal", json={}, headers=service.issuer.auditor())
+
+    assert referred["decision"]["inputs"]["citizen"]["target_group"] == "kontanthjaelp_job_ready"
+    assert application["id"] in {found["id"] for found in listed.json()}
+    _problem(decided, 403, "role_not_allowed")
+    _problem(withdrawn, 403, "role_not_allowed")
+
+
+async def test_an_employer_without_the_signing_right_views_but_cannot_sign_a_step(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer), employer)
+    document = confirmation_document(UUID(application["id"]), employer.cvr)
+
+    viewed = await service.client.get(
+        f"/v1/applications/{application['id']}", headers=service.issuer.viewer(employer.cvr)
+    )
+    confirmed = await service.client.post(
+        f"/v1/applications/{application['id']}/confirmation",
+        json={"signature": sign(document, employer.signer.key, [employer.signer.cert])},
+        headers=service.issuer.viewer(employer.cvr),
+    )
+
+    assert viewed.status_code == 200, viewed.text
+    _problem(confirmed, 403, "role_not_allowed")
 
 
 def _b64(data: bytes) -> str:
@@ -319,3 +382,38 @@ async def test_documents_the_api_with_problem_responses(service: Subsidy) -> Non
     )
     responses = spec["paths"]["/v1/applications"]["post"]["responses"]
     assert PROBLEM in responses["409"]["content"]
+
+
+async def test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_nothing_of_it(service: Subsidy) -> None:
+    employer, other = service.pki.employer(), service.pki.employer()
+    start = (TODAY.replace(day=1) - timedelta(days=40)).replace(day=1)
+    end = months_later(start, 5) - timedelta(days=1)
+    application = await service.submitted(wage_subsidy(employer, start=start, end=end), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, service.issuer.employer(employer.cvr), "approved")
+    url = f"/v1/applications/{application['id']}"
+    document = confirmation_document(UUID(application["id"]), other.cvr)
+    steps = {
+        "/confirmation": {"signature": sign(document, other.signer.key, [other.signer.cert])},
+        "/extension": {"new_end": (months_later(start, 6) - timedelta(days=1)).isoformat()},
+        "/hours": {
+            "weekly_hours": [{"from_date": (start + timedelta(days=21)).isoformat(), "hours_per_week": "30.00"}]
+        },
+        "/wage-reports": {"month": f"{start:%Y-%m}", "paid_hours": "160.00", "wage_costs_ore": 3120000},
+        "/end": {
+            "last_day": (TODAY - timedelta(days=1)).isoformat(),
+            "reason": "ordinary_job",
+            "subsidy_last_12_months_ore": 4000000,
+            "wage_costs_last_12_months_ore": 9000000,
+        },
+        "/withdrawal": {"reason": "not ours"},
+    }
+
+    answers = {
+        path: await service.client.post(url + path, json=body, headers=service.issuer.employer(other.cvr))
+        for path, body in steps.items()
+    }
+
+    for answer in answers.values():
+        _problem(answer, 404, "application_not_found")
+    assert (await service.view(application, service.issuer.employer(employer.cvr)))["state"] == "approved"
