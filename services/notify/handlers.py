@@ -30,6 +30,7 @@ from services.notify.domain import (
 )
 from services.notify.doorbell import Doorbell
 from services.notify.render import Renderer
+from services.notify.targets import TargetGuard, TargetRefused
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +41,8 @@ class Context:
 
     caseworker: Recipient
     renderer: Renderer
-    https_only: bool
+    targets: TargetGuard
+    """Where webhooks may go: checked on subscribing here, and again by the sender at each delivery."""
     deliveries_due: Doorbell = field(default_factory=Doorbell)
     """Rung after a commit that made deliveries due (once per delivery recorded): wakes the delivery worker."""
 
@@ -142,10 +144,19 @@ async def _forward(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) 
 
 async def subscribe(url: str, event_types: Sequence[str], secret: str, uow: UnitOfWork, ctx: Context) -> Subscription:
     """A new webhook subscription; it receives the events of its types published from now on."""
-    check_subscription(url, event_types, notices.FORWARDED, https_only=ctx.https_only)
+    await _check(url, event_types, ctx)
     subscription = await store.add_subscription(uow.conn, uuid4(), url, tuple(dict.fromkeys(event_types)), secret)
     log.info("subscription_created", subscription_id=str(subscription.id), event_types=subscription.event_types)
     return subscription
+
+
+async def _check(url: str, event_types: Sequence[str], ctx: Context) -> None:
+    """Refuse a malformed URL, event types not offered, and a target that is not public (resolving its name)."""
+    check_subscription(url, event_types, notices.FORWARDED, https_only=ctx.targets.requires_https(url))
+    try:
+        await ctx.targets.check(url)
+    except TargetRefused as refused:
+        raise SubscriptionRefused(str(refused)) from None
 
 
 async def subscription(subscription_id: UUID, uow: UnitOfWork) -> Subscription:
@@ -161,7 +172,7 @@ async def reactivate(subscription_id: UUID, url: str | None, uow: UnitOfWork, ct
     if existing.status is SubscriptionStatus.CANCELLED:
         raise SubscriptionRefused("a cancelled subscription cannot be reactivated")
     if url is not None:
-        check_subscription(url, existing.event_types, notices.FORWARDED, https_only=ctx.https_only)
+        await _check(url, existing.event_types, ctx)
     reactivated = await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.ACTIVE, url)
     assert reactivated is not None  # the row was read in this transaction
     resumed = await store.resume_dead_deliveries(uow.conn, subscription_id)

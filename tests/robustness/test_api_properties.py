@@ -40,6 +40,7 @@ from services.notify import app as notify_app
 from services.subsidy import app as subsidy_app
 from services.subsidy.signing import sign
 from tests.benefits.factories import import_row
+from tests.notify.dns import FakeDns
 from tests.robustness.services import Stack, fresh_databases
 from tests.subsidy.factories import Issuer, internship, make_pki, random_digits
 
@@ -101,7 +102,9 @@ def apps(stack: Stack, notify_prefix: str) -> Iterator[dict[str, FastAPI]]:
         "subsidy": subsidy_app.create_app(stack.subsidy()),
         "benefits": benefits_app.create_app(stack.benefits()),
         "activation": activation_app.create_app(stack.activation()),
-        "notify": notify_app.create_app(stack.notify(topic_prefix=notify_prefix, delivery_poll_seconds=60.0)),
+        "notify": notify_app.create_app(
+            stack.notify(topic_prefix=notify_prefix, delivery_poll_seconds=60.0), resolver=FakeDns()
+        ),
     }
     try:
         yield built

@@ -29,6 +29,7 @@ from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from tests.example.process import free_port
+from tests.notify.dns import FakeDns
 
 SettingsFactory = Callable[..., NotifySettings]
 
@@ -104,28 +105,40 @@ class WebhookReceiver:
         await send({"type": "http.response.body", "body": b""})
 
 
+@pytest.fixture
+def receiver_port() -> int:
+    """The loopback port this test's webhook receiver listens on: the one `settings_for` lets notify call."""
+    return free_port()
+
+
 @asynccontextmanager
-async def serving(app: WebhookReceiver) -> AsyncIterator[str]:
-    """Serve `app` over real HTTP on loopback; yield its URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None))
+async def serving(app: Any, port: int, **tls: str) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on loopback at `port` (HTTPS given `ssl_certfile` and `ssl_keyfile`); yield its
+    URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, **tls)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the webhook receiver did not start"
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}/jobbro-events"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/jobbro-events"
     finally:
         server.should_exit = True
         await task
 
 
 @pytest.fixture
-def settings_for(database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> SettingsFactory:
-    """Settings on this test's database, topics and Digital Post directory, with short waits everywhere."""
+def settings_for(
+    database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, receiver_port: int
+) -> SettingsFactory:
+    """Settings on this test's database, topics and Digital Post directory, with short waits everywhere; the
+    receiver's loopback port is the one non-public webhook target allowed (as the local stack allows its own)."""
 
     def build(**overrides: Any) -> NotifySettings:
-        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **overrides)
+        allowed = {"webhook_allowed_targets": (f"127.0.0.1:{receiver_port}",)}
+        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **(allowed | overrides))
 
     return build
 
@@ -149,9 +162,10 @@ def _settings(database: str, kafka_bootstrap: str, topic_prefix: str, post: Path
 
 
 @asynccontextmanager
-async def running_notify(settings: NotifySettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API."""
-    app = create_app(settings)
+async def running_notify(settings: NotifySettings, dns: FakeDns | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API; webhook
+    host names resolve through `dns` (default: every name to a public address)."""
+    app = create_app(settings, resolver=dns or FakeDns())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notify") as client:

@@ -37,7 +37,7 @@ async def test_notices_recorded_while_the_worker_idles_are_sent_though_it_would_
 
 
 async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_delivered(
-    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory
+    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory, receiver_port: int
 ) -> None:
     """Three events in one batch: the later ones are due only once the one before is sent, and nothing rings then
     unless recording a webhook as sent does (one ring the worker keeps, a second is lost while it is busy)."""
@@ -45,7 +45,8 @@ async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_de
     application = submitted()
     confirmations = [about(PlacementConfirmed, application) for _ in range(3)]  # one key: read in this order
     subscription = {"event_types": [PlacementConfirmed.type], "secret": receiver.secret}
-    async with serving(receiver) as url, running_notify(settings_for(delivery_poll_seconds=NEVER)) as api:
+    settings = settings_for(delivery_poll_seconds=NEVER)
+    async with serving(receiver, receiver_port) as url, running_notify(settings) as api:
         created = await api.post("/webhooks/subscriptions", json={"url": url, **subscription})
         assert created.status_code == 201, created.text
         sent = await publish(kafka_bootstrap, topic_prefix, *confirmations)

@@ -22,12 +22,12 @@ def _secret() -> str:
 
 
 async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_backoff_and_no_more(
-    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory
+    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory, receiver_port: int
 ) -> None:
     receiver = WebhookReceiver(_secret(), failures=3)
     application = submitted()
     extended = about(PlacementExtended, application)
-    async with serving(receiver) as url, running_notify(settings_for(delivery_max_attempts=5)) as api:
+    async with serving(receiver, receiver_port) as url, running_notify(settings_for(delivery_max_attempts=5)) as api:
         created = await api.post(
             "/webhooks/subscriptions",
             json={"url": url, "event_types": [PlacementExtended.type], "secret": receiver.secret},
@@ -54,12 +54,12 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
 
 
 async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_resumes_where_it_stopped(
-    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory
+    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory, receiver_port: int
 ) -> None:
     receiver = WebhookReceiver(_secret(), failures=None)
     application = submitted()
     extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
-    async with serving(receiver) as url, running_notify(settings_for(delivery_max_attempts=3)) as api:
+    async with serving(receiver, receiver_port) as url, running_notify(settings_for(delivery_max_attempts=3)) as api:
         types = [PlacementExtended.type, PlacementEnded.type]
         created = await api.post(
             "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
