@@ -95,7 +95,7 @@ class Runtime:
             "service_started",
             consumers=[c.group for c in self.consumers],
             environment=settings.environment,
-            pseudonym_key_id=settings.pseudonym_key_id,
+            pseudonym_key_id=getattr(settings, "pseudonym_key_id", None),
         )
 
     async def _kafka_answers(self) -> None:

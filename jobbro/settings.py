@@ -55,16 +55,6 @@ class ServiceSettings(BaseSettings):
     pg_password: SecretStr | None = Field(
         None, description="Password of the database user; overrides the DSN's. Required in production."
     )
-    pseudonym_key: SecretStr = Field(
-        SecretStr(DEVELOPMENT_PREFIX + "pseudonym-key"),
-        description="Secret of the keyed hash that turns a CPR number into a citizen reference; the same in every "
-        "service that meets CPR numbers. Changing it changes every citizen_ref (docs/security.md).",
-    )
-    pseudonym_key_id: str = Field(
-        "development",
-        min_length=1,
-        description="Names the pseudonym key in force (logged at start): every service must show the same one.",
-    )
     pg_pool_size: int = 10
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
@@ -164,3 +154,20 @@ def _secret_problem(value: Any) -> str | None:
             return "no key"
         return next((why for why in map(_secret_problem, value) if why), None)
     return None
+
+
+class PseudonymKeySettings(BaseSettings):
+    """The key of `citizen_ref`, mixed into the settings of the services that meet CPR numbers (subsidy, benefits)
+    and only those: a service that never needs the key is never given it."""
+
+    pseudonym_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_PREFIX + "pseudonym-key"),
+        description="Secret of the keyed hash that turns a CPR number into a citizen reference; the same in every "
+        "service that meets CPR numbers. Changing it changes every citizen_ref (docs/security.md).",
+    )
+    pseudonym_key_id: str = Field(
+        "development",
+        min_length=1,
+        description="Names the pseudonym key in force (logged at start): the services meeting CPR numbers must "
+        "show the same one.",
+    )

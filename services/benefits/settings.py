@@ -6,11 +6,11 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from jobbro.rulebook import REPOSITORY_RULES_DIR
-from jobbro.settings import DEVELOPMENT_PREFIX, ServiceSettings
+from jobbro.settings import DEVELOPMENT_PREFIX, PseudonymKeySettings, ServiceSettings
 from services.benefits.cpr import INITIAL_KEY_ID
 
 
-class BenefitsSettings(ServiceSettings):
+class BenefitsSettings(ServiceSettings, PseudonymKeySettings):
     """The kit's settings plus the CPR encryption keys, the rule data and the payment run's batch size."""
 
     model_config = SettingsConfigDict(env_prefix="BENEFITS_", frozen=True)

@@ -26,12 +26,7 @@ class _KeyRingSettings(ServiceSettings):
 
 def _production(**secrets: Any) -> dict[str, Any]:
     """Everything the kit asks for in production, set to real-looking values; `secrets` change or add to it."""
-    return {
-        "environment": "production",
-        "pg_dsn": PRODUCTION_DSN,
-        "pg_password": "a-real-database-password",
-        "pseudonym_key": "a-real-pseudonym-key",
-    } | secrets
+    return {"environment": "production", "pg_dsn": PRODUCTION_DSN, "pg_password": "a-real-database-password"} | secrets
 
 
 def _refusal(cls: type[ServiceSettings], **values: Any) -> str:
@@ -59,7 +54,7 @@ def test_the_shared_or_the_service_variable_says_development(monkeypatch: pytest
 
 
 def test_production_settings_with_every_secret_set_build() -> None:
-    settings = BenefitsSettings(**_production(cpr_keys={"2026-12": "a-real-cpr-key"}))
+    settings = BenefitsSettings(**_production(cpr_keys={"2026-12": "a-real-cpr-key"}, pseudonym_key="a-real-key"))
 
     assert settings.production and settings.database_password == "a-real-database-password"
     assert "a-real" not in repr(settings)  # secrets are not shown by the settings either
@@ -83,7 +78,8 @@ def test_production_settings_with_every_secret_set_build() -> None:
 def test_production_refuses_a_missing_empty_or_development_secret_naming_its_variable(
     secrets: dict[str, Any], variable: str, why: str
 ) -> None:
-    message = _refusal(BenefitsSettings, **_production(**({"cpr_keys": {"2026-12": "a-real-cpr-key"}} | secrets)))
+    benefits = {"cpr_keys": {"2026-12": "a-real-cpr-key"}, "pseudonym_key": "a-real-pseudonym-key"}
+    message = _refusal(BenefitsSettings, **_production(**(benefits | secrets)))
 
     assert variable in message and why in message
     assert "secret@" not in message and "a-real" not in message
