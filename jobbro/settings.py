@@ -10,11 +10,12 @@ import os
 import types
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 DEVELOPMENT_PREFIX = "development-only-"
 """How every development default of a secret begins; refused in production."""
@@ -76,6 +77,29 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
+    # Kafka client security and the identity provider: the names the deploy files set (tests/deploy checks them).
+    # Helpers "kafka-sec" and "keycloak-auth" own these settings and their use; their definitions win on merge.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = Field(None, description="SCRAM-SHA-512 password of this principal.")
+    kafka_ca_file: Path | None = Field(None, description="PEM bundle of the CA that signed the brokers' certificates.")
+    oidc_issuer: str = Field("", description="The identity provider's issuer URL (discovery under it).")
+    oidc_audience: str = Field("", description="The `aud` this service accepts in access tokens.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment variables, then (given `JOBBRO_SECRETS_DIR`) one file per secret named like
+        its variable (`/run/secrets/SUBSIDY_PG_PASSWORD`): how Docker and Kubernetes mount secrets as files."""
+        secrets_dir = os.environ.get("JOBBRO_SECRETS_DIR")
+        files = (SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir),) if secrets_dir else ()
+        return init_settings, env_settings, *files
 
     @property
     def source(self) -> str:

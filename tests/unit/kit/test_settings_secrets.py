@@ -1,5 +1,6 @@
 """Production refuses missing and development secrets: a deployment that forgets a key never runs on a public one."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ class _KeyRingSettings(ServiceSettings):
 
 def _production(**secrets: Any) -> dict[str, Any]:
     """Everything the kit asks for in production, set to real-looking values; `secrets` change or add to it."""
-    return {"environment": "production", "pg_dsn": PRODUCTION_DSN, "pg_password": "a-real-database-password"} | secrets
+    kit = {"environment": "production", "pg_dsn": PRODUCTION_DSN, "pg_password": "a-real-database-password"}
+    return kit | {"kafka_sasl_password": "a-real-kafka-password"} | secrets
 
 
 def _refusal(cls: type[ServiceSettings], **values: Any) -> str:
@@ -101,3 +103,17 @@ def test_notify_in_production_calls_https_webhooks_only_and_no_allowlisted_targe
     )
 
     assert "NOTIFY_WEBHOOK_REQUIRE_HTTPS" in message and "NOTIFY_WEBHOOK_ALLOWED_TARGETS" in message
+
+
+def test_secrets_can_come_from_files_named_like_their_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """How compose and Kubernetes mount secrets: /run/secrets/BENEFITS_PG_PASSWORD and so on."""
+    (tmp_path / "BENEFITS_PG_PASSWORD").write_text("a-password-from-a-file")
+    (tmp_path / "BENEFITS_CPR_KEYS").write_text('{"2026-12": "a-cpr-key-from-a-file"}')
+    monkeypatch.setenv("JOBBRO_SECRETS_DIR", str(tmp_path))
+
+    settings = BenefitsSettings(environment="development")
+
+    assert settings.database_password == "a-password-from-a-file"
+    assert settings.cpr_keys["2026-12"].get_secret_value() == "a-cpr-key-from-a-file"
