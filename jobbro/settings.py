@@ -135,17 +135,19 @@ class ServiceSettings(BaseSettings):
 
     def insecure_settings(self) -> Iterator[tuple[str, str]]:
         """Each field that production refuses, and why; subclasses add their own checks after the kit's."""
-        for name, info in type(self).model_fields.items():
-            if not _holds_secrets(info.annotation):
-                continue
-            value = getattr(self, name)
-            if (why := _secret_problem(value)) is not None:
+        for name in secret_fields(type(self)):
+            if (why := _secret_problem(getattr(self, name))) is not None:
                 yield name, why
         dsn_password = urlsplit(self.pg_dsn).password
         if dsn_password is not None:
             yield "pg_dsn", f"it carries a password: give it in {self.env_name('pg_password')}, a secret, instead"
         if self.pg_password is not None and self.pg_password.get_secret_value() == DEVELOPMENT_DATABASE_PASSWORD:
             yield "pg_password", "it is the development database's password"
+
+
+def secret_fields(settings: type[BaseSettings]) -> list[str]:
+    """The fields of a settings class that hold secrets (`SecretStr`, alone or in containers), in order."""
+    return [name for name, info in settings.model_fields.items() if _holds_secrets(info.annotation)]
 
 
 def _holds_secrets(annotation: Any) -> bool:
