@@ -25,7 +25,7 @@ from services.notify.domain import (
     SubscriptionRefused,
     SubscriptionStatus,
     UnknownSubscription,
-    check_subscription,
+    check_event_types,
     webhook_dedup_key,
 )
 from services.notify.doorbell import Doorbell
@@ -152,7 +152,7 @@ async def subscribe(url: str, event_types: Sequence[str], secret: str, uow: Unit
 
 async def _check(url: str, event_types: Sequence[str], ctx: Context) -> None:
     """Refuse a malformed URL, event types not offered, and a target that is not public (resolving its name)."""
-    check_subscription(url, event_types, notices.FORWARDED, https_only=ctx.targets.requires_https(url))
+    check_event_types(event_types, notices.FORWARDED)
     try:
         await ctx.targets.check(url)
     except TargetRefused as refused:

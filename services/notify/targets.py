@@ -98,13 +98,6 @@ class TargetGuard:
         """Why this deployment does not connect to `address` (the module's `refusal`), or None."""
         return refusal(address)
 
-    def requires_https(self, url: str) -> bool:
-        """Whether `url` must use https: always in production, and in development unless allowlisted."""
-        try:
-            return self._https_only and not self._allowlisted(Target(_parsed(url), None))
-        except TargetRefused:
-            return self._https_only  # malformed: `check` says why
-
     def _allowlisted(self, target: Target) -> bool:
         return f"{target.host}:{target.port}" in self._allowed
 

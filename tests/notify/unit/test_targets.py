@@ -69,7 +69,6 @@ async def test_the_allowlist_admits_exactly_its_host_and_port_over_http_and_noth
 
     allowed = await guard.check("http://127.0.0.1:8126/jobbro-events")
     assert allowed.address is None and allowed.pinned_url() == "http://127.0.0.1:8126/jobbro-events"
-    assert not guard.requires_https("http://127.0.0.1:8126/jobbro-events")
     for beside in ("http://127.0.0.1:8127/", "https://127.0.0.1:8126.example/", "https://127.0.0.1/"):
         with pytest.raises(TargetRefused):
             await guard.check(beside)
@@ -80,6 +79,8 @@ async def test_the_allowlist_admits_exactly_its_host_and_port_over_http_and_noth
     [
         ("http://hooks.example/", "must use https"),
         ("ftp://hooks.example/", "absolute http(s)"),
+        ("/hook", "absolute http(s)"),
+        ("https://hooks.example:99999/", "malformed"),
         ("https://user:pass@hooks.example/", "credentials"),
         ("https://nowhere.example/", "does not resolve"),
     ],
