@@ -29,6 +29,10 @@ class TargetRefused(ValueError):
     """A webhook URL notify will not call; the message says why (scheme, malformed, or the address it reaches)."""
 
 
+class Unresolved(TargetRefused):
+    """The host name did not resolve: refused when subscribing, a retryable failure at a delivery."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL and the address to connect to (None: an allowlisted development target, called as named)."""
@@ -124,9 +128,9 @@ class TargetGuard:
         try:
             addresses = await self._resolve(host, port)
         except (OSError, UnicodeError) as exc:
-            raise TargetRefused(f"{host} does not resolve ({type(exc).__name__})") from None
+            raise Unresolved(f"{host} does not resolve ({type(exc).__name__})") from None
         if not addresses:
-            raise TargetRefused(f"{host} does not resolve")
+            raise Unresolved(f"{host} does not resolve")
         return addresses
 
 

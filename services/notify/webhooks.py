@@ -15,7 +15,7 @@ import httpx
 
 from contracts.envelope import SPECVERSION, Event, Metadata
 from services.notify.domain import DELIVERY_ID_HEADER, Delivery, DeliveryFailed
-from services.notify.targets import TargetGuard, TargetRefused
+from services.notify.targets import TargetGuard, TargetRefused, Unresolved
 
 SIGNATURE_HEADER = "Jobbro-Signature"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -58,7 +58,9 @@ class WebhookSender:
         assert endpoint is not None, "a webhook delivery has a subscription (a CHECK in the schema)"
         try:
             target = await self._guard.check(endpoint.url)
-        except TargetRefused as refused:
+        except Unresolved as unresolved:  # DNS may answer again: retried like a failed connection
+            raise DeliveryFailed(f"target unresolved: {unresolved}") from None
+        except TargetRefused as refused:  # the URL now reaches somewhere webhooks never go
             raise DeliveryFailed(f"target refused: {refused}", permanent=True) from None
         body = delivery.body.encode()
         headers = {

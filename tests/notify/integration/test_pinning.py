@@ -100,3 +100,16 @@ async def test_the_request_goes_to_the_checked_address_and_tls_is_verified_for_t
                 await sender.send(_delivery(f"https://hooks.test:{port}/jobbro-events"))
 
     assert recorder.hosts == ([f"hooks.test:{port}"] if certified == "hooks.test" else [])
+
+
+async def test_a_name_that_stops_resolving_is_a_failed_attempt_to_retry_not_a_refusal() -> None:
+    dns = FakeDns()
+    dns.point("gone.example")  # no address: as a DNS outage answers
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(DeliveryFailed) as failed:
+            await WebhookSender(client, TargetGuard(https_only=True, resolver=dns)).send(
+                _delivery("https://gone.example/hook")
+            )
+
+    assert failed.value.reason.startswith("target unresolved: gone.example does not resolve")
+    assert not failed.value.permanent
