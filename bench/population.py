@@ -10,6 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+from pydantic import SecretStr
+
 from demo.citizens import Citizen
 from jobbro import db
 from jobbro.pseudonym import citizen_ref
@@ -83,8 +85,8 @@ async def generate(
     dsn: str, benefits_sql: Path, count: int, progress: Callable[[int], None], chunk: int = 50_000
 ) -> None:
     """`count` dagpenge recipients in the (fresh) benefits database at `dsn`, migrated first, then analysed."""
-    settings = BenefitsSettings()
-    cipher = CprCipher(settings.cpr_key.get_secret_value())
+    settings = BenefitsSettings(environment="development")  # the keys of the bench's development stack
+    cipher = CprCipher(settings.cpr_keys)
     pool = await db.create_pool(dsn, 1)
     try:
         await db.migrate(pool, benefits_sql)
@@ -104,7 +106,7 @@ async def generate(
         await pool.close()
 
 
-def _rows(numbers: range, import_id: object, cipher: CprCipher, key: str) -> Iterator[tuple[object, ...]]:
+def _rows(numbers: range, import_id: object, cipher: CprCipher, key: SecretStr) -> Iterator[tuple[object, ...]]:
     unemployed_since = date.today() - timedelta(days=90)
     for n in numbers:
         number = cpr(n)

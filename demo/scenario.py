@@ -183,7 +183,8 @@ async def run(
         httpx.AsyncClient(timeout=30.0) as http,
         TopicWatcher(infra.kafka_bootstrap, prefix) as watcher,
     ):
-        with WebhookReceiver(secret, layout.local / "webhooks" / "receiver.log") as receiver:
+        receiver_log = layout.local / "webhooks" / "receiver.log"
+        with WebhookReceiver(secret, receiver_log, port=layout.ports["webhooks"]) as receiver:
             demo = _Run(layout, infra, prefix, http, watcher, receiver, progress)
             async with _step(demo, "stack ready"):
                 await _require_running(demo)
@@ -193,7 +194,7 @@ async def run(
                 subscription = await _subscribe_webhook(demo, secret)
             try:
                 return await _applications(demo)
-            finally:  # a later run's receiver listens elsewhere: notify should not keep calling this one
+            finally:  # the receiver stops with this run: notify should not keep calling it
                 await http.delete(demo.url("notify", f"/webhooks/subscriptions/{subscription}"))
 
 

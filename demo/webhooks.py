@@ -42,14 +42,18 @@ def signature_valid(secret: str, header: str, body: bytes, now: float) -> bool:
 
 
 class WebhookReceiver:
-    """A threaded HTTP server on 127.0.0.1 (a free port) that keeps what it was sent."""
+    """A threaded HTTP server on 127.0.0.1 that keeps what it was sent.
 
-    def __init__(self, secret: str, log_path: Path) -> None:
+    Notify calls a loopback target only when it is named exactly in its development allowlist
+    (`NOTIFY_WEBHOOK_ALLOWED_TARGETS`), so the stack gives the receiver its own port (`port`; 0: any free one).
+    """
+
+    def __init__(self, secret: str, log_path: Path, port: int = 0) -> None:
         self.secret = secret
         self.log_path = log_path
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
 
     @property

@@ -25,8 +25,11 @@ class MigrationDrift(RuntimeError):
     """An applied migration file was changed afterwards."""
 
 
-async def create_pool(dsn: str, size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=_init_connection, reset=_keep_session)
+async def create_pool(dsn: str, size: int = 10, password: str | None = None) -> asyncpg.Pool:
+    """A pool on `dsn`; `password`, when given, replaces the DSN's (a secret kept out of the DSN)."""
+    return await asyncpg.create_pool(
+        dsn, min_size=1, max_size=size, password=password, init=_init_connection, reset=_keep_session
+    )
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:

@@ -78,7 +78,9 @@ class Runtime:
         """Connect, migrate, then start relaying and consuming (in that order: handlers need the schema)."""
         settings, patience = self.settings, self.settings.startup_patience_seconds
         self._pool = await until_reachable(
-            lambda: db.create_pool(settings.pg_dsn, settings.pg_pool_size), what="postgres", give_up_after=patience
+            lambda: db.create_pool(settings.pg_dsn, settings.pg_pool_size, settings.database_password),
+            what="postgres",
+            give_up_after=patience,
         )
         await db.migrate(self._pool, *self._sql_dirs)
         await until_reachable(self._kafka_answers, what="kafka", give_up_after=patience)
@@ -90,7 +92,12 @@ class Runtime:
             poll_seconds=self.settings.outbox_poll_seconds,
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.settings.service}-outbox-relay")
-        log.info("service_started", consumers=[c.group for c in self.consumers])
+        log.info(
+            "service_started",
+            consumers=[c.group for c in self.consumers],
+            environment=settings.environment,
+            pseudonym_key_id=getattr(settings, "pseudonym_key_id", None),
+        )
 
     async def _kafka_answers(self) -> None:
         """Bootstrap a bare client: the broker's own start leaks a producer when it fails, so it is not retried."""

@@ -1,7 +1,37 @@
-"""Settings shared by every service; each service subclasses with its own env prefix."""
+"""Settings shared by every service; each service subclasses with its own env prefix.
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+Secrets are `SecretStr` fields (alone, or in a tuple, list or dict of them for a key ring). A process is in
+production unless told it runs in development (`JOBBRO_ENVIRONMENT=development`, or `<PREFIX>ENVIRONMENT`): in
+production it refuses to build settings whose secrets are missing, empty or development defaults (values starting
+with `development-only-`), naming the environment variable to set, so a service never runs on a public key.
+"""
+
+import os
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
+
+DEVELOPMENT_PREFIX = "development-only-"
+"""How every development default of a secret begins; refused in production."""
+DEVELOPMENT_DATABASE_PASSWORD = "jobbro"
+"""The password of the local PostgreSQL (`deploy/local/infra`); refused in production."""
+
+Environment = Literal["development", "production"]
+
+
+def _environment() -> str:
+    """The shared `JOBBRO_ENVIRONMENT`; a process not told it runs in development is in production."""
+    return os.environ.get("JOBBRO_ENVIRONMENT", "production")
+
+
+class InsecureSettings(ValueError):
+    """Production settings that hold a missing or development secret; the message names the variables to set."""
 
 
 class ServiceSettings(BaseSettings):
@@ -10,18 +40,21 @@ class ServiceSettings(BaseSettings):
     Built once at start-up and passed down; nothing else reads the environment.
     """
 
-    model_config = SettingsConfigDict(env_prefix="JOBBRO_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="JOBBRO_", frozen=True, hide_input_in_errors=True)
 
     service: str = Field(description="Service name: CloudEvents source, consumer-group and log prefix.")
+    environment: Environment = Field(
+        default_factory=_environment,  # type: ignore[arg-type]
+        description="`development` allows development secrets; anything else is production (the default).",
+    )
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = Field("", description="Namespace before every topic name: one deployment or test each.")
     pg_dsn: str = Field(
         "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",
-        description="DSN of this service's own database.",
+        description="DSN of this service's own database; in production without a password (see `pg_password`).",
     )
-    pseudonym_key: str = Field(
-        "development-only-pseudonym-key",
-        description="Shared secret of the keyed hash that turns a CPR number into a citizen reference.",
+    pg_password: SecretStr | None = Field(
+        None, description="Password of the database user; overrides the DSN's. Required in production."
     )
     pg_pool_size: int = 10
     outbox_batch_size: int = 500
@@ -44,8 +77,123 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
+    # Kafka client security and the identity provider: the names the deploy files set (tests/deploy checks them).
+    # Helpers "kafka-sec" and "keycloak-auth" own these settings and their use; their definitions win on merge.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = Field(None, description="SCRAM-SHA-512 password of this principal.")
+    kafka_ca_file: Path | None = Field(None, description="PEM bundle of the CA that signed the brokers' certificates.")
+    oidc_issuer: str = Field("", description="The identity provider's issuer URL (discovery under it).")
+    oidc_audience: str = Field("", description="The `aud` this service accepts in access tokens.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment variables, then (given `JOBBRO_SECRETS_DIR`) one file per secret named like
+        its variable (`/run/secrets/SUBSIDY_PG_PASSWORD`): how Docker and Kubernetes mount secrets as files."""
+        secrets_dir = os.environ.get("JOBBRO_SECRETS_DIR")
+        files = (SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir),) if secrets_dir else ()
+        return init_settings, env_settings, *files
 
     @property
     def source(self) -> str:
         """CloudEvents `source` of everything this service publishes."""
         return f"/jobbro/{self.service}"
+
+    @property
+    def production(self) -> bool:
+        return self.environment != "development"
+
+    @property
+    def database_password(self) -> str | None:
+        """The password to connect with: `pg_password` if set; None leaves the DSN's (development only)."""
+        if self.pg_password is not None:
+            return self.pg_password.get_secret_value()
+        return None
+
+    def env_name(self, field: str) -> str:
+        """The environment variable that sets `field` (`SUBSIDY_LINK_KEYS`)."""
+        return (str(self.model_config.get("env_prefix", "")) + field).upper()
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> "ServiceSettings":
+        if not self.production:
+            return self
+        problems = [f"{self.env_name(name)} ({why})" for name, why in self.insecure_settings()]
+        if problems:
+            raise InsecureSettings(
+                f"{self.service} runs in production (JOBBRO_ENVIRONMENT=development for a development machine) and "
+                f"refuses to start on missing secrets or development settings; set: {'; '.join(problems)}"
+            )
+        return self
+
+    def insecure_settings(self) -> Iterator[tuple[str, str]]:
+        """Each field that production refuses, and why; subclasses add their own checks after the kit's."""
+        for name in secret_fields(type(self)):
+            if (why := _secret_problem(getattr(self, name))) is not None:
+                yield name, why
+        dsn_password = urlsplit(self.pg_dsn).password
+        if dsn_password is not None:
+            yield "pg_dsn", f"it carries a password: give it in {self.env_name('pg_password')}, a secret, instead"
+        if self.pg_password is not None and self.pg_password.get_secret_value() == DEVELOPMENT_DATABASE_PASSWORD:
+            yield "pg_password", "it is the development database's password"
+
+
+def secret_fields(settings: type[BaseSettings]) -> list[str]:
+    """The fields of a settings class that hold secrets (`SecretStr`, alone or in containers), in order."""
+    return [name for name, info in settings.model_fields.items() if _holds_secrets(info.annotation)]
+
+
+def _holds_secrets(annotation: Any) -> bool:
+    """Whether a field's type is `SecretStr` or contains one (`SecretStr | None`, `tuple[SecretStr, ...]`, dicts)."""
+    if annotation is SecretStr:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is None and not isinstance(annotation, types.UnionType):
+        return False
+    return any(_holds_secrets(arg) for arg in typing.get_args(annotation))
+
+
+def _secret_problem(value: Any) -> str | None:
+    """Why production refuses a secret field's value (a key ring: its first refused key), or None."""
+    if value is None:
+        return "missing"
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        if not secret.strip():
+            return "empty"
+        if secret.startswith(DEVELOPMENT_PREFIX):
+            return "a development-only value"
+        return None
+    if isinstance(value, dict):
+        if not value:
+            return "no key"
+        return next((why for why in map(_secret_problem, value.values()) if why), None)
+    if isinstance(value, (tuple, list, set, frozenset)):
+        if not value:
+            return "no key"
+        return next((why for why in map(_secret_problem, value) if why), None)
+    return None
+
+
+class PseudonymKeySettings(BaseSettings):
+    """The key of `citizen_ref`, mixed into the settings of the services that meet CPR numbers (subsidy, benefits)
+    and only those: a service that never needs the key is never given it."""
+
+    pseudonym_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_PREFIX + "pseudonym-key"),
+        description="Secret of the keyed hash that turns a CPR number into a citizen reference; the same in every "
+        "service that meets CPR numbers. Changing it changes every citizen_ref (docs/security.md).",
+    )
+    pseudonym_key_id: str = Field(
+        "development",
+        min_length=1,
+        description="Names the pseudonym key in force (logged at start): the services meeting CPR numbers must "
+        "show the same one.",
+    )

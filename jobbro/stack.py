@@ -40,9 +40,18 @@ from services.subsidy import devca
 log = structlog.get_logger(__name__)
 LOCAL = REPO / ".local"
 PORTS: Mapping[str, int] = MappingProxyType(
-    {"mailsink": 8125, "subsidy": 8101, "benefits": 8102, "activation": 8103, "notify": 8104, "backoffice": 8105}
+    {
+        "mailsink": 8125,
+        "subsidy": 8101,
+        "benefits": 8102,
+        "activation": 8103,
+        "notify": 8104,
+        "backoffice": 8105,
+        "webhooks": 8126,
+    }
 )
-"""The HTTP (mailsink: SMTP) port of each process of the stack `jobbro up` runs."""
+"""The HTTP (mailsink: SMTP) port of each process of the stack `jobbro up` runs, and of the demo's webhook receiver
+(the one plain-HTTP loopback target notify may call, in development only)."""
 _MODULES = (
     ("mailsink", "demo.mailsink"),
     ("subsidy", "services.subsidy"),
@@ -139,6 +148,7 @@ class Service:
             "HTTP_PORT": str(self.port),
             "TOPIC_PREFIX": topic_prefix,
             "LOG_JSON": "true",
+            "ENVIRONMENT": "development",  # the development keys and the loopback webhook receiver are allowed
         }
         return {prefix + name: value for name, value in (common | _own_settings(self)).items()}
 
@@ -151,7 +161,6 @@ def _own_settings(service: Service) -> dict[str, str]:
             "TRUST_ANCHORS": str(layout.pki / "ca.pem"),
             "TRUST_CRLS": json.dumps([str(layout.pki / "crl.pem")]),
             "TOKEN_ISSUER_KEY": (layout.pki / identity.PUBLIC).read_text(),
-            "LINK_BASE_URL": f"{service.url}/v1/representative-approval",
         }
     if service.name == "notify":
         return {
@@ -159,7 +168,7 @@ def _own_settings(service: Service) -> dict[str, str]:
             "SMTP_PORT": str(layout.ports["mailsink"]),
             "DIGITAL_POST_DIR": str(layout.digital_post),
             "PORTAL_URL": layout.service("subsidy").url,
-            "WEBHOOK_REQUIRE_HTTPS": "false",  # the demo's receiver listens on plain-HTTP loopback
+            "WEBHOOK_ALLOWED_TARGETS": json.dumps([f"127.0.0.1:{layout.ports['webhooks']}"]),  # the demo's receiver
             "DELIVERY_BACKOFF_SECONDS": "1",
         }
     return {}

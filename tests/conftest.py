@@ -1,5 +1,6 @@
 """Session fixtures: a real Kafka and PostgreSQL (never mocks); a test that cannot reach them fails."""
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -9,6 +10,10 @@ from jobbro.principal import Authenticator
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
 from tests.identity import Callers, TokenBook, TokenFor
+
+# Tests run in development (the development keys, loopback webhook receivers); a process not told so is in
+# production. Set before any settings are built, and inherited by the processes tests start.
+os.environ["JOBBRO_ENVIRONMENT"] = "development"
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,7 @@ async def run_payments(settings: BenefitsSettings, month: Month, batch_size: int
 
 async def _migrated_pool(settings: BenefitsSettings, connections: int = 2) -> asyncpg.Pool:
     """A pool on the service's database with its schema in place (a command may run before the service ever did)."""
-    pool = await db.create_pool(settings.pg_dsn, connections)
+    pool = await db.create_pool(settings.pg_dsn, connections, settings.database_password)
     await db.migrate(pool, SQL)
     return pool
 

@@ -22,7 +22,7 @@ def create_context(settings: BenefitsSettings) -> Context:
     """Rule data, CPR cipher and pseudonym key, read once at start-up."""
     return Context(
         rulebook=Rulebook.load(settings.rules_dir),
-        cipher=CprCipher(settings.cpr_key.get_secret_value()),
+        cipher=CprCipher(settings.cpr_keys),
         pseudonym_key=settings.pseudonym_key,
     )
 

@@ -1,28 +1,74 @@
 """CPR numbers encrypted at rest: the registry finds a citizen by the keyed hash (`citizen_ref`) and decrypts the
-CPR number only to pay the citizen."""
+CPR number only to pay the citizen.
+
+A sealed CPR number names the key that sealed it: `0x01`, the key id's length (one byte), the key id (ASCII), the
+nonce and the AES-GCM ciphertext. The key ring (`BENEFITS_CPR_KEYS`, key id → secret) seals with its first key and
+opens with whichever key a value names, so a new key goes first and the old ones stay until nothing names them.
+Values sealed before key ids were recorded were given the key id `initial` by migration 0002.
+"""
 
 import os
+from collections.abc import Mapping
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import SecretStr
 
+_FORMAT = 1
 _NONCE_BYTES = 12
+INITIAL_KEY_ID = "initial"
+"""The key id of values sealed before key ids were recorded (the key then configured as `BENEFITS_CPR_KEY`)."""
+
+
+class UnknownCprKey(LookupError):
+    """A sealed CPR number names a key the ring does not hold (removed too early, or never configured here)."""
 
 
 class CprCipher:
-    """AES-256-GCM with a key derived from the configured secret; each ciphertext is bound to its citizen
+    """AES-256-GCM with keys derived from the configured secrets; each ciphertext is bound to its citizen
     reference (associated data), so a sealed CPR number copied to another citizen's row does not open."""
 
-    def __init__(self, secret: str) -> None:
-        key = HKDF(hashes.SHA256(), length=32, salt=None, info=b"jobbro/benefits/cpr/v1").derive(secret.encode())
-        self._aead = AESGCM(key)
+    def __init__(self, keys: Mapping[str, SecretStr | str]) -> None:
+        if not keys:
+            raise ValueError("the CPR key ring is empty")
+        self._keys = {_checked_id(kid): AESGCM(_derive(secret)) for kid, secret in keys.items()}
+        self._current = next(iter(self._keys))
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current
 
     def seal(self, cpr: str, citizen_ref: str) -> bytes:
-        """Nonce and ciphertext of the CPR number (dashes removed)."""
+        """The key id, nonce and ciphertext of the CPR number (dashes removed), under the ring's first key."""
         nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, cpr.replace("-", "").encode(), citizen_ref.encode())
+        kid = self._current.encode()
+        ciphertext = self._keys[self._current].encrypt(nonce, cpr.replace("-", "").encode(), citizen_ref.encode())
+        return bytes([_FORMAT, len(kid)]) + kid + nonce + ciphertext
 
     def open(self, sealed: bytes, citizen_ref: str) -> str:
-        """The CPR number; raises `cryptography.exceptions.InvalidTag` for a wrong key, reference or tampering."""
-        return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], citizen_ref.encode()).decode()
+        """The CPR number; raises `UnknownCprKey` for a key not in the ring, and
+        `cryptography.exceptions.InvalidTag` for a wrong key, reference or tampering."""
+        kid, rest = key_id(sealed), sealed[2 + sealed[1] :]
+        aead = self._keys.get(kid)
+        if aead is None:
+            raise UnknownCprKey(f"no CPR key {kid!r} in the ring")
+        return aead.decrypt(rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], citizen_ref.encode()).decode()
+
+
+def key_id(sealed: bytes) -> str:
+    """The id of the key a sealed CPR number was sealed with."""
+    if len(sealed) < 2 or sealed[0] != _FORMAT:
+        raise ValueError("not a sealed CPR number of a known format")
+    return sealed[2 : 2 + sealed[1]].decode("ascii")
+
+
+def _derive(secret: SecretStr | str) -> bytes:
+    raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    return HKDF(hashes.SHA256(), length=32, salt=None, info=b"jobbro/benefits/cpr/v1").derive(raw.encode())
+
+
+def _checked_id(kid: str) -> str:
+    if not kid or not kid.isascii() or len(kid) > 255:
+        raise ValueError(f"a CPR key id is 1 to 255 ASCII characters, not {kid!r}")
+    return kid

@@ -8,6 +8,7 @@ from functools import lru_cache
 from uuid import UUID, uuid4
 
 import structlog
+from pydantic import SecretStr
 
 from contracts.benefits import (
     Adjustment,
@@ -78,7 +79,7 @@ class Context:
 
     rulebook: Rulebook
     cipher: CprCipher
-    pseudonym_key: str
+    pseudonym_key: SecretStr
 
 
 async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, ctx: Context) -> UUID:

@@ -6,19 +6,22 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from jobbro.rulebook import REPOSITORY_RULES_DIR
-from jobbro.settings import ServiceSettings
+from jobbro.settings import DEVELOPMENT_PREFIX, PseudonymKeySettings, ServiceSettings
+from services.benefits.cpr import INITIAL_KEY_ID
 
 
-class BenefitsSettings(ServiceSettings):
-    """The kit's settings plus the CPR encryption key, the rule data and the payment run's batch size."""
+class BenefitsSettings(ServiceSettings, PseudonymKeySettings):
+    """The kit's settings plus the CPR encryption keys, the rule data and the payment run's batch size."""
 
     model_config = SettingsConfigDict(env_prefix="BENEFITS_", frozen=True)
 
     service: str = "benefits"
     http_port: int = 8102
-    cpr_key: SecretStr = Field(
-        SecretStr("development-only-cpr-key"),
-        description="Secret from which the key encrypting CPR numbers at rest is derived; losing it loses them.",
+    cpr_keys: dict[str, SecretStr] = Field(
+        {INITIAL_KEY_ID: SecretStr(DEVELOPMENT_PREFIX + "cpr-key")},
+        min_length=1,
+        description="Key id → secret from which a key encrypting CPR numbers at rest is derived (JSON object). The "
+        "first seals; each opens what names it. Rotate by putting a new key first; losing a key loses its values.",
     )
     rules_dir: Path = Field(REPOSITORY_RULES_DIR, description="Dated rule data (subsidy rates, prior unemployment…).")
     payment_batch_size: int = Field(

@@ -17,25 +17,32 @@ from services.notify import api, handlers, notices
 from services.notify.delivery import DeliveryWorker
 from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
 from services.notify.domain import Channel, Recipient, RetryPolicy, Role
-from services.notify.doorbell import Doorbell
 from services.notify.email import SmtpMailer
 from services.notify.links import RepresentativeLinks
 from services.notify.render import Renderer
 from services.notify.settings import NotifySettings
+from services.notify.targets import Resolver, TargetGuard, resolve
 from services.notify.webhooks import WebhookSender
 
 SQL = Path(__file__).parent / "sql"
 
 
-def create_context(settings: NotifySettings) -> handlers.Context:
+def create_context(settings: NotifySettings, resolver: Resolver = resolve) -> handlers.Context:
     caseworker = Recipient(
         Role.CASEWORKER, Channel.EMAIL, settings.caseworker_mailbox, settings.caseworker_language.value
     )
     return handlers.Context(
         caseworker,
         Renderer(settings.portal_url),
-        https_only=settings.webhook_require_https,
+        create_guard(settings, resolver),
         links=RepresentativeLinks.from_settings(settings.link_seal_keys, settings.link_url),
+    )
+
+
+def create_guard(settings: NotifySettings, resolver: Resolver = resolve) -> TargetGuard:
+    """Where webhooks may go: public addresses, https unless development says otherwise, and the allowlist."""
+    return TargetGuard(
+        https_only=settings.webhook_require_https, allowed=settings.webhook_allowed_targets, resolver=resolver
     )
 
 
@@ -56,16 +63,20 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
     return runtime
 
 
-def create_app(settings: NotifySettings, *, authenticator: Authenticator | None = None) -> FastAPI:
-    """The kit's app (runtime, health) with the subscriptions API, and the delivery worker inside its lifespan."""
-    context = create_context(settings)
+def create_app(
+    settings: NotifySettings, resolver: Resolver = resolve, *, authenticator: Authenticator | None = None
+) -> FastAPI:
+    """The kit's app (runtime, health) with the subscriptions API, and the delivery worker inside its lifespan.
+
+    `resolver` turns webhook host names into addresses (the system's; a test's to rebind a name)."""
+    context = create_context(settings, resolver)
     runtime = create_runtime(settings, context)
     app = create_http_app(runtime, api.create_router(runtime, context), authenticator=authenticator)
     kit_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with kit_lifespan(app), _delivering(runtime, settings, context.deliveries_due):
+        async with kit_lifespan(app), _delivering(runtime, settings, context):
             yield
 
     app.router.lifespan_context = lifespan
@@ -73,15 +84,17 @@ def create_app(settings: NotifySettings, *, authenticator: Authenticator | None 
 
 
 @asynccontextmanager
-async def _delivering(runtime: Runtime, settings: NotifySettings, due: Doorbell) -> AsyncIterator[None]:
+async def _delivering(runtime: Runtime, settings: NotifySettings, context: handlers.Context) -> AsyncIterator[None]:
     """Run the delivery worker (and own its HTTP client) while the runtime runs; stop it before the runtime stops."""
-    async with httpx.AsyncClient(timeout=settings.send_timeout_seconds) as client:
+    # no connection is kept: a connection opened for one host name is never reused for another at the same address
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=settings.send_timeout_seconds, limits=limits) as client:
         worker = DeliveryWorker(
             runtime,
             {
                 Channel.EMAIL: SmtpMailer(settings),
                 Channel.DIGITAL_POST: DigitalPostSender(FileDropDigitalPost(settings.digital_post_dir)),
-                Channel.WEBHOOK: WebhookSender(client),
+                Channel.WEBHOOK: WebhookSender(client, context.targets),
             },
             RetryPolicy(
                 settings.delivery_max_attempts, settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds
@@ -89,7 +102,7 @@ async def _delivering(runtime: Runtime, settings: NotifySettings, due: Doorbell)
             lease_seconds=settings.delivery_lease_seconds,
             poll_seconds=settings.delivery_poll_seconds,
             concurrency=settings.delivery_concurrency,
-            due=due,
+            due=context.deliveries_due,
         )
         task = asyncio.create_task(worker.run(), name="notify-delivery")
         try:

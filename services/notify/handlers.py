@@ -27,13 +27,14 @@ from services.notify.domain import (
     SubscriptionRefused,
     SubscriptionStatus,
     UnknownSubscription,
+    check_event_types,
     check_granted,
-    check_subscription,
     webhook_dedup_key,
 )
 from services.notify.doorbell import Doorbell
 from services.notify.links import RepresentativeLinks
 from services.notify.render import Renderer
+from services.notify.targets import TargetGuard, TargetRefused
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +45,8 @@ class Context:
 
     caseworker: Recipient
     renderer: Renderer
-    https_only: bool
+    targets: TargetGuard
+    """Where webhooks may go: checked on subscribing here, and again by the sender at each delivery."""
     links: RepresentativeLinks
     deliveries_due: Doorbell = field(default_factory=Doorbell)
     """Rung after a commit that made deliveries due (once per delivery recorded): wakes the delivery worker."""
@@ -157,7 +159,7 @@ async def subscribe(
     """A new webhook subscription of `by`, for event types its grant names; it receives the events of its types
     published from now on, with the fields the catalog marks sensitive only if `by` holds that grant."""
     check_granted(event_types, by.event_types)
-    check_subscription(url, event_types, notices.FORWARDED, https_only=ctx.https_only)
+    await _check(url, event_types, ctx)
     subscription = await store.add_subscription(
         uow.conn,
         Subscription(
@@ -180,6 +182,15 @@ async def subscribe(
     return subscription
 
 
+async def _check(url: str, event_types: Sequence[str], ctx: Context) -> None:
+    """Refuse a malformed URL, event types not offered, and a target that is not public (resolving its name)."""
+    check_event_types(event_types, notices.FORWARDED)
+    try:
+        await ctx.targets.check(url)
+    except TargetRefused as refused:
+        raise SubscriptionRefused(str(refused)) from None
+
+
 async def subscription(subscription_id: UUID, by: Principal, uow: UnitOfWork) -> Subscription:
     """A subscription `by` may see: its own, or any for an operator; another's is answered as unknown."""
     found = await store.subscription(uow.conn, subscription_id)
@@ -196,7 +207,7 @@ async def reactivate(
     if existing.status is SubscriptionStatus.CANCELLED:
         raise SubscriptionRefused("a cancelled subscription cannot be reactivated")
     if url is not None:
-        check_subscription(url, existing.event_types, notices.FORWARDED, https_only=ctx.https_only)
+        await _check(url, existing.event_types, ctx)
     reactivated = await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.ACTIVE, url)
     assert reactivated is not None  # the row was read in this transaction
     resumed = await store.resume_dead_deliveries(uow.conn, subscription_id)

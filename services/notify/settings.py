@@ -1,5 +1,6 @@
 """The notify service's settings: where mail, Digital Post letters and webhook calls go, and how often to retry."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -50,7 +51,21 @@ class NotifySettings(ServiceSettings):
     delivery_poll_seconds: float = 1.0
     delivery_concurrency: int = Field(4, ge=1, description="Deliveries sent at the same time.")
     send_timeout_seconds: float = Field(10.0, gt=0, description="How long one attempt (SMTP, webhook) may take.")
-    webhook_require_https: bool = Field(True, description="Refuse subscriptions to plain-HTTP URLs.")
+    webhook_require_https: bool = Field(
+        True, description="Refuse subscriptions to plain-HTTP URLs; production refuses to turn it off."
+    )
+    webhook_allowed_targets: tuple[str, ...] = Field(
+        (),
+        description="Development only: exact `host:port` webhook targets called although they are not public "
+        "(the demo's loopback receiver), over http too. Production refuses any.",
+    )
+
+    def insecure_settings(self) -> Iterator[tuple[str, str]]:
+        yield from super().insecure_settings()
+        if not self.webhook_require_https:
+            yield "webhook_require_https", "production calls https webhooks only: true"
+        if self.webhook_allowed_targets:
+            yield "webhook_allowed_targets", "an allowlist of non-public targets is for development: none"
 
     @property
     def link_url(self) -> str:

@@ -18,6 +18,7 @@ from contracts.catalog import PERSONAL_DATA
 from contracts.common import PersonalData
 from contracts.envelope import SPECVERSION, Event, Metadata
 from services.notify.domain import DELIVERY_ID_HEADER, Delivery, DeliveryFailed
+from services.notify.targets import TargetGuard, TargetRefused, Unresolved
 
 SIGNATURE_HEADER = "Jobbro-Signature"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -68,23 +69,43 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class WebhookSender:
-    """POSTs a delivery to its subscription's URL; any answer but 2xx, or none, is a failed attempt."""
+    """POSTs a delivery to its subscription's URL; any answer but 2xx, or none, is a failed attempt.
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    The URL is checked again at every attempt (`TargetGuard`) and the request goes to the address just checked,
+    with the URL's host name as `Host`, TLS SNI and the name the certificate must show. Redirects are not followed
+    (a 3xx is a failed attempt) and the answer's body is not read.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, guard: TargetGuard) -> None:
         self._client = client
+        self._guard = guard
 
     async def send(self, delivery: Delivery) -> None:
         endpoint = delivery.endpoint
         assert endpoint is not None, "a webhook delivery has a subscription (a CHECK in the schema)"
+        try:
+            target = await self._guard.check(endpoint.url)
+        except Unresolved as unresolved:  # DNS may answer again: retried like a failed connection
+            raise DeliveryFailed(f"target unresolved: {unresolved}") from None
+        except TargetRefused as refused:  # the URL now reaches somewhere webhooks never go
+            raise DeliveryFailed(f"target refused: {refused}", permanent=True) from None
         body = delivery.body.encode()
         headers = {
+            "Host": target.host_header(),
             "Content-Type": CONTENT_TYPE,
             DELIVERY_ID_HEADER: delivery.dedup_key,
             SIGNATURE_HEADER: signature(endpoint.secret, int(time.time()), body),
         }
+        extensions = {"sni_hostname": target.host} if target.address is not None else {}
+        request = self._client.build_request(
+            "POST", target.pinned_url(), content=body, headers=headers, extensions=extensions
+        )
         try:
-            response = await self._client.post(endpoint.url, content=body, headers=headers)
+            response = await self._client.send(request, follow_redirects=False, stream=True)
+            await response.aclose()
         except httpx.HTTPError as exc:
             raise DeliveryFailed(type(exc).__name__) from None
+        if response.is_redirect or 300 <= response.status_code < 400:
+            raise DeliveryFailed(f"HTTP {response.status_code}: redirects are not followed")
         if not response.is_success:
             raise DeliveryFailed(f"HTTP {response.status_code}")

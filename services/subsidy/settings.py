@@ -7,10 +7,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from jobbro.rulebook import REPOSITORY_RULES_DIR
-from jobbro.settings import ServiceSettings
+from jobbro.settings import PseudonymKeySettings, ServiceSettings
 
 
-class SubsidySettings(ServiceSettings):
+class SubsidySettings(ServiceSettings, PseudonymKeySettings):
     """Built once at start-up (environment prefix `SUBSIDY_`) and passed down."""
 
     model_config = SettingsConfigDict(env_prefix="SUBSIDY_", frozen=True)

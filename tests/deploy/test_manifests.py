@@ -2,6 +2,8 @@
 
 import importlib
 import importlib.util
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from jobbro.infra import REPO
+from jobbro.settings import DEVELOPMENT_PREFIX, secret_fields
 
 DEPLOY = REPO / "deploy"
 SETTINGS = {
@@ -21,17 +24,29 @@ SETTINGS = {
 }
 
 
+KIT_VARIABLES = {"JOBBRO_ENVIRONMENT", "JOBBRO_SECRETS_DIR"}
+"""Read by the kit for every service (jobbro/settings.py), not through a service's prefix."""
+_DSN_PASSWORD = re.compile(r"://[^/@:]+:[^/@]+@")
+
+
+def _secret_variables(name: str) -> set[str]:
+    """The variables of the service's secrets: every SecretStr field (the database password among them)."""
+    settings = _settings(name)
+    return {settings.model_config["env_prefix"] + field.upper() for field in secret_fields(settings)}
+
+
 def _settings(name: str) -> type[BaseSettings]:
     module, cls = SETTINGS[name].split(":")
     return getattr(importlib.import_module(module), cls)
 
 
 def _check_env(name: str, env: dict[str, Any]) -> None:
-    """Every variable is a field of the service's settings class, and every field without a default is set."""
+    """Every variable is a field of the service's settings class (or one the kit reads for every service), and
+    every field without a default is set."""
     settings = _settings(name)
     prefix = settings.model_config["env_prefix"]
     fields = {prefix + field.upper(): info for field, info in settings.model_fields.items()}
-    unknown = set(env) - set(fields)
+    unknown = set(env) - set(fields) - KIT_VARIABLES
     assert not unknown, f"{name}: {sorted(unknown)} match no field of {settings.__name__}"
     missing = {var for var, info in fields.items() if info.is_required()} - set(env)
     assert not missing, f"{name}: required settings {sorted(missing)} are not set"
@@ -87,3 +102,53 @@ def test_the_image_copies_every_package_the_services_import() -> None:
     for package in ("jobbro", "contracts", "services", "demo", "rules"):
         assert package in copied and (REPO / package).is_dir()
     assert Path(REPO / "pyproject.toml").exists()
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_compose_runs_each_service_in_production_with_every_secret_from_a_docker_secret(name: str) -> None:
+    service = _compose()[name]
+    env = service["environment"]
+    assert env["JOBBRO_ENVIRONMENT"] == "production" and env["JOBBRO_SECRETS_DIR"] == "/run/secrets"
+    mounted = {secret["target"] for secret in service["secrets"]}
+    assert _secret_variables(name) <= mounted, f"{name}: secrets not given: {_secret_variables(name) - mounted}"
+    assert not _secret_variables(name) & set(env), f"{name}: a secret is inline"
+    assert not any(_DSN_PASSWORD.search(str(value)) for value in env.values()), f"{name}: a password in a DSN"
+
+
+def test_compose_secrets_are_files_kept_out_of_the_repository() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose" / "compose.yaml").read_text())
+    postgres = compose["services"]["postgres"]["environment"]
+    assert "POSTGRES_PASSWORD" not in postgres and postgres["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    for secret in compose["secrets"].values():
+        assert secret["file"].startswith("./secrets/")
+    ignored = (DEPLOY / "compose" / "secrets" / ".gitignore").read_text().splitlines()
+    assert "*" in ignored and not any(
+        (DEPLOY / "compose" / secret["file"]).exists() for secret in compose["secrets"].values()
+    )
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_kubernetes_runs_each_service_in_production_with_every_secret_from_a_secret_object(name: str) -> None:
+    [deployment] = [d for d in _k8s() if d["kind"] == "Deployment" and d["metadata"]["name"] == name]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {var["name"]: var for var in container["env"]}
+    assert env["JOBBRO_ENVIRONMENT"]["value"] == "production"
+    secrets = {d["metadata"]["name"]: d["stringData"] for d in _k8s() if d["kind"] == "Secret"}
+    for variable in _secret_variables(name):
+        assert variable in env, f"{name}: {variable} is not set"
+        ref = env[variable].get("valueFrom", {}).get("secretKeyRef")
+        assert ref and "value" not in env[variable], f"{name}: {variable} does not come from a Secret"
+        assert ref["key"] in secrets[ref["name"]], f"{name}: {variable} names a key no Secret holds"
+    assert not any(_DSN_PASSWORD.search(str(var.get("value", ""))) for var in env.values())
+
+
+def test_kubernetes_secret_placeholders_are_refused_by_a_service_in_production() -> None:
+    """Applying the committed Secrets unchanged must not run: every placeholder is a development value."""
+    for secret in (d for d in _k8s() if d["kind"] == "Secret"):
+        for key, value in secret["stringData"].items():
+            values = json.loads(value).values() if value.startswith("{") else [value]
+            assert all(v.startswith(DEVELOPMENT_PREFIX) for v in values), f"{secret['metadata']['name']}/{key}"
+    [postgres] = [d for d in _k8s() if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "postgres"]
+    [container] = postgres["spec"]["template"]["spec"]["containers"]
+    [password] = [var for var in container["env"] if var["name"] == "POSTGRES_PASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"] == {"name": "jobbro-database", "key": "password"}

@@ -43,6 +43,7 @@ from services.subsidy import app as subsidy_app
 from services.subsidy.signing import sign
 from tests.benefits.factories import import_row
 from tests.identity import Callers
+from tests.notify.dns import FakeDns
 from tests.robustness.services import Stack, fresh_databases
 from tests.subsidy.factories import Issuer, internship, make_pki, random_digits
 
@@ -105,7 +106,7 @@ def apps(stack: Stack, notify_prefix: str, authenticator: Authenticator) -> Iter
         "subsidy": subsidy_app.create_app(stack.subsidy(), authenticator=authenticator),
         "benefits": benefits_app.create_app(stack.benefits(), authenticator=authenticator),
         "activation": activation_app.create_app(stack.activation(), authenticator=authenticator),
-        "notify": notify_app.create_app(notify, authenticator=authenticator),
+        "notify": notify_app.create_app(notify, resolver=FakeDns(), authenticator=authenticator),
     }
     try:
         yield built

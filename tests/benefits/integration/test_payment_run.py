@@ -89,7 +89,7 @@ async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_
     env = {
         **os.environ,
         "BENEFITS_PG_DSN": settings.pg_dsn,
-        "BENEFITS_PSEUDONYM_KEY": settings.pseudonym_key,
+        "BENEFITS_PSEUDONYM_KEY": settings.pseudonym_key.get_secret_value(),
         "BENEFITS_LOG_JSON": "true",
     }
     with (tmp_path / "killed.log").open("wb") as log:
@@ -129,7 +129,8 @@ async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the
     await register(pool, ctx, *rows)
     cpr_of = {citizen_ref(row["cpr"], PSEUDONYM_KEY): row["cpr"] for row in rows}
     sixteenth = await pool.fetchval("SELECT citizen_ref FROM citizens ORDER BY citizen_ref OFFSET 15 LIMIT 1")
-    await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, bytes(40))
+    misplaced = ctx.cipher.seal(cpr_of[sixteenth], "c-another-citizen")  # a sealed value copied from another row
+    await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, misplaced)
 
     with pytest.raises(InvalidTag):  # the sixteenth CPR number does not open: its batch of five rolls back
         await payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source)

@@ -34,6 +34,7 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from tests.example.process import free_port
 from tests.identity import Callers
+from tests.notify.dns import FakeDns
 
 SettingsFactory = Callable[..., NotifySettings]
 
@@ -109,28 +110,47 @@ class WebhookReceiver:
         await send({"type": "http.response.body", "body": b""})
 
 
+@pytest.fixture
+def receiver_port() -> int:
+    """The loopback port this test's webhook receiver listens on: the one `settings_for` lets notify call."""
+    return free_port()
+
+
+@pytest.fixture
+def other_receiver_port() -> int:
+    """A second allowed receiver's port, for tests that watch two receivers at once."""
+    return free_port()
+
+
 @asynccontextmanager
-async def serving(app: WebhookReceiver) -> AsyncIterator[str]:
-    """Serve `app` over real HTTP on loopback; yield its URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None))
+async def serving(app: Any, port: int, **tls: str) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on loopback at `port` (HTTPS given `ssl_certfile` and `ssl_keyfile`); yield its
+    URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None, **tls)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the webhook receiver did not start"
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}/jobbro-events"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/jobbro-events"
     finally:
         server.should_exit = True
         await task
 
 
 @pytest.fixture
-def settings_for(database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> SettingsFactory:
-    """Settings on this test's database, topics and Digital Post directory, with short waits everywhere."""
+def settings_for(
+    database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, receiver_port: int, other_receiver_port: int
+) -> SettingsFactory:
+    """Settings on this test's database, topics and Digital Post directory, with short waits everywhere; the
+    receivers' loopback ports are the only non-public webhook targets allowed (as the local stack allows its own)."""
 
     def build(**overrides: Any) -> NotifySettings:
-        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **overrides)
+        ports = (receiver_port, other_receiver_port)
+        allowed = {"webhook_allowed_targets": tuple(f"127.0.0.1:{port}" for port in ports)}
+        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **(allowed | overrides))
 
     return build
 
@@ -162,11 +182,15 @@ def integrator(callers: Callers) -> dict[str, str]:
 
 @asynccontextmanager
 async def running_notify(
-    settings: NotifySettings, authenticator: Authenticator | None = None, headers: dict[str, str] | None = None
+    settings: NotifySettings,
+    authenticator: Authenticator | None = None,
+    headers: dict[str, str] | None = None,
+    dns: FakeDns | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API sending
-    `headers` (an integrator's token) unless a request names others."""
-    app = create_app(settings, authenticator=authenticator)
+    `headers` (an integrator's token) unless a request names others; webhook host names resolve through `dns`
+    (default: every name to a public address)."""
+    app = create_app(settings, resolver=dns or FakeDns(), authenticator=authenticator)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notify", headers=headers) as client:

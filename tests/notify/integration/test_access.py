@@ -88,7 +88,12 @@ async def test_an_integrator_cannot_see_change_or_cancel_anothers_subscription_b
 
 
 async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
-    kafka_bootstrap: str, topic_prefix: str, notify: Callable[[], Any], callers: Callers
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    notify: Callable[[], Any],
+    callers: Callers,
+    receiver_port: int,
+    other_receiver_port: int,
 ) -> None:
     plain, granted = (
         WebhookReceiver(f"whsec-{uuid4().hex}", failures=0),
@@ -98,8 +103,8 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
     approved = about(ApplicationApproved, application)
     assert approved.rule_results, "the example decision carries rule results"
     async with (
-        serving(plain) as plain_url,
-        serving(granted) as granted_url,
+        serving(plain, receiver_port) as plain_url,
+        serving(granted, other_receiver_port) as granted_url,
         notify() as api,
     ):
         for receiver, url, sensitive in ((plain, plain_url, False), (granted, granted_url, True)):
@@ -121,13 +126,18 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
 
 
 async def test_an_anonymous_subscriber_receives_no_employers_decision(
-    kafka_bootstrap: str, topic_prefix: str, notify: Callable[[], Any], callers: Callers
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    notify: Callable[[], Any],
+    callers: Callers,
+    receiver_port: int,
+    other_receiver_port: int,
 ) -> None:
     anonymous, integrator = (WebhookReceiver(f"whsec-{uuid4().hex}", failures=0) for _ in range(2))
     application = submitted()
     async with (
-        serving(anonymous) as anonymous_url,
-        serving(integrator) as integrator_url,
+        serving(anonymous, receiver_port) as anonymous_url,
+        serving(integrator, other_receiver_port) as integrator_url,
         notify() as api,
     ):
         refused = await api.post(

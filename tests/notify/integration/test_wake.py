@@ -43,6 +43,7 @@ async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_de
     settings_for: SettingsFactory,
     authenticator: Authenticator,
     integrator: dict[str, str],
+    receiver_port: int,
 ) -> None:
     """Three events in one batch: the later ones are due only once the one before is sent, and nothing rings then
     unless recording a webhook as sent does (one ring the worker keeps, a second is lost while it is busy)."""
@@ -51,7 +52,7 @@ async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_de
     confirmations = [about(PlacementConfirmed, application) for _ in range(3)]  # one key: read in this order
     subscription = {"event_types": [PlacementConfirmed.type], "secret": receiver.secret}
     async with (
-        serving(receiver) as url,
+        serving(receiver, receiver_port) as url,
         running_notify(settings_for(delivery_poll_seconds=NEVER), authenticator, integrator) as api,
     ):
         created = await api.post("/webhooks/subscriptions", json={"url": url, **subscription})

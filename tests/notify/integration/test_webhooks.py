@@ -28,12 +28,13 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
     settings_for: SettingsFactory,
     authenticator: Authenticator,
     integrator: dict[str, str],
+    receiver_port: int,
 ) -> None:
     receiver = WebhookReceiver(_secret(), failures=3)
     application = submitted()
     extended = about(PlacementExtended, application)
     async with (
-        serving(receiver) as url,
+        serving(receiver, receiver_port) as url,
         running_notify(settings_for(delivery_max_attempts=5), authenticator, integrator) as api,
     ):
         created = await api.post(
@@ -67,12 +68,13 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
     settings_for: SettingsFactory,
     authenticator: Authenticator,
     integrator: dict[str, str],
+    receiver_port: int,
 ) -> None:
     receiver = WebhookReceiver(_secret(), failures=None)
     application = submitted()
     extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
     async with (
-        serving(receiver) as url,
+        serving(receiver, receiver_port) as url,
         running_notify(settings_for(delivery_max_attempts=3), authenticator, integrator) as api,
     ):
         types = [PlacementExtended.type, PlacementEnded.type]

@@ -1,0 +1,26 @@
+"""The local stack tells every process it runs in development, and lets notify call only the demo's receiver."""
+
+import json
+from pathlib import Path
+
+from jobbro.infra import Infrastructure
+from jobbro.stack import Layout, free_ports, prepare
+
+INFRA = Infrastructure("127.0.0.1:19092", "postgresql://jobbro:jobbro@127.0.0.1:15432", "test")
+
+
+def test_every_process_of_the_stack_is_told_it_runs_in_development(tmp_path: Path) -> None:
+    layout = Layout(local=tmp_path, ports=free_ports())
+    prepare(layout)  # the development PKI subsidy's settings point at
+    for service in layout.services:
+        if service.has_health:
+            assert service.env(INFRA, "")[service.name.upper() + "_ENVIRONMENT"] == "development"
+
+
+def test_notify_may_call_exactly_the_demo_receivers_loopback_port_and_nothing_else() -> None:
+    layout = Layout(ports=free_ports())
+
+    env = layout.service("notify").env(INFRA, "")
+
+    assert json.loads(env["NOTIFY_WEBHOOK_ALLOWED_TARGETS"]) == [f"127.0.0.1:{layout.ports['webhooks']}"]
+    assert "NOTIFY_WEBHOOK_REQUIRE_HTTPS" not in env  # https stays required for every other target
