@@ -9,15 +9,17 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaClient
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
 from jobbro import db, problems
+from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
+from jobbro.principal import Authenticator
 from jobbro.retry import until_reachable
 from jobbro.settings import ServiceSettings
 from jobbro.uow import UnitOfWork
@@ -125,8 +127,14 @@ class Runtime:
         return {"postgres": bool(postgres), "kafka": kafka}
 
 
-def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any) -> FastAPI:
-    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors."""
+def create_http_app(
+    runtime: Runtime, *routers: APIRouter, authenticator: Authenticator | None = None, **fastapi_kwargs: Any
+) -> FastAPI:
+    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors.
+
+    `authenticator` (on `app.state.authenticator`) turns bearer tokens into principals; by default the identity
+    provider's tokens, checked against its published keys (`oidc_issuer`, `oidc_audience` of the settings).
+    """
     settings = runtime.settings
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
 
@@ -140,6 +148,12 @@ def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any
 
     app = FastAPI(title=f"Jobbro {settings.service}", lifespan=lifespan, **fastapi_kwargs)
     problems.install_defaults(app)
+    app.state.authenticator = authenticator or OidcAuthenticator.from_settings(settings)
+
+    async def provider_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        return problems.problem(503, "identity_provider_unavailable", str(exc))
+
+    app.add_exception_handler(IdentityProviderUnavailable, provider_unavailable)
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

@@ -44,6 +44,15 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
+    oidc_issuer: str = Field(
+        "http://127.0.0.1:18080/realms/jobbro",
+        description="The identity provider's issuer (`iss`); its discovery document and JWKS are fetched from it. "
+        "Default: the development realm of deploy/local/keycloak.",
+    )
+    oidc_audience: str = Field(
+        default_factory=lambda data: f"jobbro-{data['service']}",
+        description="The `aud` this service accepts in access tokens; default `jobbro-<service>`.",
+    )
 
     @property
     def source(self) -> str:

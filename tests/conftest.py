@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from demo.logins import IdentityProviderMissing, local_issuer
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
@@ -21,6 +22,15 @@ def infra() -> Iterator[Infrastructure]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(infra: Infrastructure) -> str:
     return infra.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> str:
+    """The real development Keycloak's issuer (`JOBBRO_OIDC_ISSUER`, else deploy/local/keycloak); fails if absent."""
+    try:
+        return local_issuer()
+    except IdentityProviderMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
