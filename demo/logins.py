@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -72,6 +73,33 @@ async def integrator_token(http: httpx.AsyncClient, issuer: str) -> str:
     """An access token of the example integrator's service account (client credentials)."""
     form = {"grant_type": "client_credentials", "client_id": INTEGRATOR_CLIENT, "client_secret": INTEGRATOR_SECRET}
     return await _grant(http, issuer, form)
+
+
+class Logins:
+    """Bearer headers of development users for one client session: a token is fetched when first needed and again
+    once it is within a minute of its expiry (the realm's tokens live five minutes)."""
+
+    _RENEW_BEFORE_SECONDS = 60
+
+    def __init__(self, http: httpx.AsyncClient, issuer: str) -> None:
+        self._http = http
+        self.issuer = issuer
+        self._tokens: dict[str, tuple[str, float]] = {}
+
+    async def headers(self, username: str) -> dict[str, str]:
+        """`Authorization: Bearer …` for `username`."""
+        token, renew_at = self._tokens.get(username, ("", 0.0))
+        if time.monotonic() >= renew_at:
+            started = time.monotonic()
+            response = await self._http.post(
+                f"{self.issuer}/protocol/openid-connect/token",
+                data={"grant_type": "password", "client_id": CLIENT, "username": username, "password": username},
+                timeout=30,
+            )
+            token = _access_token(response, username)
+            lifetime = float(response.json().get("expires_in", 300))
+            self._tokens[username] = (token, started + lifetime - self._RENEW_BEFORE_SECONDS)
+        return {"Authorization": f"Bearer {token}"}
 
 
 def token_sync(issuer: str, username: str) -> str:

@@ -8,6 +8,7 @@ from demo.logins import IdentityProviderMissing, local_issuer
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
+from tests.keycloak import RealmUsers
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,14 @@ def oidc_issuer() -> str:
         return local_issuer()
     except IdentityProviderMissing as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def realm_users(oidc_issuer: str) -> Iterator[RealmUsers]:
+    """Real Keycloak tokens for any roles and claims (`realm_users.issue(Role.CASEWORKER, municipality="751")`)."""
+    users = RealmUsers(oidc_issuer)
+    yield users
+    users.close()
 
 
 @pytest.fixture

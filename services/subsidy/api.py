@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response, Security
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from jobbro.principal import Principal, Unauthenticated
+from jobbro.principal import Role as Access
 from jobbro.uow import UnitOfWork
 from services.subsidy import handlers
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
@@ -75,18 +77,34 @@ _bearer = HTTPBearer(
 )
 
 
+def _actor(principal: Principal) -> Actor | None:
+    """The one mapping of the kit's principal to the actor handlers record: an employer bound to its CVR number,
+    else a caseworker bound to a municipality; None for a principal that is neither."""
+    if principal.has(Access.EMPLOYER) and principal.cvr:
+        return Actor(Role.EMPLOYER, principal.subject, cvr=principal.cvr)
+    if principal.has(Access.CASEWORKER) and principal.municipality:
+        return Actor(Role.CASEWORKER, principal.subject, municipality=principal.municipality)
+    return None
+
+
 def create_router(runtime: SubsidyRuntime) -> APIRouter:
     """The `/v1` routes, bound to one running service."""
     ctx = runtime.context
     router = APIRouter(prefix="/v1", responses=documented(401, 403, 404, 409, 422))
 
     def acting_as(*roles: Role) -> Any:
-        async def actor(credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> Actor:
+        async def actor(
+            request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+        ) -> Actor:
             if credentials is None:
                 raise Problem(401, "unauthenticated", "A bearer token is required.")
-            found = ctx.tokens.actor(credentials.credentials, ctx.clock())
-            if found.role not in roles:
-                raise Problem(403, "role_not_allowed", f"The role {found.role.value} may not do this.")
+            try:
+                principal = await request.app.state.authenticator.authenticate(credentials.credentials)
+            except Unauthenticated as exc:
+                raise Problem(401, exc.code, str(exc)) from None
+            found = _actor(principal)
+            if found is None or found.role not in roles:
+                raise Problem(403, "role_not_allowed", "Your roles may not do this.")
             return found
 
         return Depends(actor)

@@ -15,7 +15,7 @@ from jobbro.runtime import Runtime, create_http_app
 from services.subsidy import api, handlers, timer
 from services.subsidy.handlers import Context
 from services.subsidy.settings import SubsidySettings
-from services.subsidy.tokens import BearerTokens, RepresentativeLinks
+from services.subsidy.tokens import RepresentativeLinks
 from services.subsidy.trust import TrustFiles
 
 SQL = Path(__file__).parent / "sql"
@@ -45,7 +45,6 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
     context = Context(
         settings=settings,
         rulebook=Rulebook.load(settings.rules_dir),
-        tokens=BearerTokens(settings.token_issuer, settings.token_audience, settings.token_issuer_key),
         links=RepresentativeLinks(settings.link_key, settings.link_base_url),
         trust=TrustFiles(settings.trust_anchors, settings.trust_intermediates, settings.trust_crls),
     )

@@ -59,7 +59,7 @@ from services.subsidy.schemas import (
 )
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import RefusalReason, SignatureRefused, VerifiedSignature, verify
-from services.subsidy.tokens import BearerTokens, RepresentativeLinks
+from services.subsidy.tokens import RepresentativeLinks
 from services.subsidy.trust import TrustFiles
 
 log = structlog.get_logger(__name__)
@@ -87,7 +87,6 @@ class Context:
 
     settings: SubsidySettings
     rulebook: Rulebook
-    tokens: BearerTokens
     links: RepresentativeLinks
     trust: TrustFiles
     clock: Callable[[], datetime] = field(default=_utc_now)

@@ -1,81 +1,35 @@
-"""Who is asking: bearer tokens from the identity provider, and the representative's single-use link.
+"""The representative's single-use link (bearer tokens of the identity provider are the kit's: `jobbro.auth`).
 
-Bearer tokens are JWTs signed by the issuer whose public key the settings hold (asymmetric algorithms only, so
-this service cannot mint them). A representative's link carries a JWT this service signs itself with an HMAC
+A representative's link carries a JWT this service signs itself with an HMAC
 key; it names the application and the approval request, expires with the request, and the application
 records its use, so it works once.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
-from joserfc.jwk import ECKey, OctKey, RSAKey
+from joserfc.jwk import OctKey
 
-from services.subsidy.domain import Actor, Role
+from services.subsidy.domain import Role
 
-ISSUER_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256")
 LINK_ALGORITHM = "HS256"
 _LINK_ISSUER = "jobbro-subsidy"
 _LINK_AUDIENCE = "jobbro-subsidy-representative-link"
-_CLOCK_SKEW_SECONDS = 30
-"""Leeway for the identity provider's clock; links are made and read by this service's own clock, so none."""
-_DECODED_TOKENS = 1024
-"""Bearer tokens whose signature check is remembered: a client sends the same token with every request."""
-_CVR = re.compile(r"\d{8}")
-_MUNICIPALITY = re.compile(r"\d{3}")
 
 
 class TokenRefused(Exception):
-    """A bearer token or link that proves nothing; `code` says why."""
+    """A link that proves nothing; `code` says why."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-class BearerTokens:
-    """Reads the identity provider's bearer tokens into an `Actor`."""
-
-    def __init__(self, issuer: str, audience: str, public_key_pem: str) -> None:
-        self._issuer = issuer
-        self._audience = audience
-        key = load_pem_public_key(public_key_pem.encode())
-        jose_key = (ECKey if isinstance(key, ec.EllipticCurvePublicKey) else RSAKey).import_key(public_key_pem)
-        self._decoded = lru_cache(maxsize=_DECODED_TOKENS)(
-            partial(_decoded, key=jose_key, algorithms=ISSUER_ALGORITHMS, kind="token")
-        )
-        """The same token always decodes to the same claims; what depends on the time is checked on every use."""
-
-    def actor(self, token: str, now: datetime) -> Actor:
-        """The actor a valid token names; an employer must name a CVR number, a caseworker a municipality."""
-        claims = _validated(
-            self._decoded(token),
-            now,
-            kind="token",
-            iss=self._issuer,
-            aud=self._audience,
-            required=("sub", "role"),
-        )
-        role = claims["role"]
-        if role == Role.EMPLOYER and _CVR.fullmatch(str(claims.get("cvr", ""))):
-            return Actor(Role.EMPLOYER, str(claims["sub"]), cvr=claims["cvr"])
-        if role == Role.CASEWORKER and _MUNICIPALITY.fullmatch(str(claims.get("municipality", ""))):
-            return Actor(Role.CASEWORKER, str(claims["sub"]), municipality=claims["municipality"])
-        raise TokenRefused(
-            "token_invalid",
-            "The token names neither an employer with a CVR number nor a caseworker with a municipality.",
-        )
 
 
 @dataclass(frozen=True)
@@ -124,14 +78,12 @@ class RepresentativeLinks:
 
 
 _MESSAGES = {
-    "token_invalid": "The bearer token is not valid here.",
-    "token_expired": "The bearer token has expired.",
     "link_invalid": "This link is not a valid approval link.",
     "link_expired": "This approval link has expired.",
 }
 
 
-def _decoded(token: str, key: ECKey | RSAKey | OctKey, algorithms: tuple[str, ...], *, kind: str) -> dict[str, Any]:
+def _decoded(token: str, key: OctKey, algorithms: tuple[str, ...], *, kind: str) -> dict[str, Any]:
     """The claims of a token signed by `key` with an allowed algorithm, not yet checked."""
     try:
         return jwt.decode(token, key, algorithms=list(algorithms)).claims
@@ -145,7 +97,7 @@ def _validated(
     """The claims, if they are for `aud`, from `iss`, and not expired at `now`."""
     registry = jwt.JWTClaimsRegistry(
         now=int(now.timestamp()),
-        leeway=_CLOCK_SKEW_SECONDS if kind == "token" else 0,
+        leeway=0,  # links are made and read by this service's own clock
         iss={"essential": True, "value": iss},
         aud={"essential": True, "value": aud},
         exp={"essential": True},

@@ -27,7 +27,8 @@ from jobbro.testing import create_database, drop_database, provisioned_prefix, p
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
-from tests.subsidy.factories import AUDIENCE, ISSUER, Employer, Issuer, Pki, make_pki
+from tests.keycloak import RealmUsers
+from tests.subsidy.factories import Employer, Pki, make_pki
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,8 @@ class Subsidy:
     settings: SubsidySettings
     runtime: SubsidyRuntime
     client: httpx.AsyncClient
-    issuer: Issuer
+    issuer: RealmUsers
+    """Real Keycloak tokens: `issuer.employer(cvr)`, `issuer.caseworker(municipality)`."""
     pki: Pki
 
     async def submit(
@@ -152,8 +154,9 @@ async def service(
     pki: Pki,
     rules_dir: Path,
     overrides: dict[str, Any],
+    oidc_issuer: str,
+    realm_users: RealmUsers,
 ) -> AsyncIterator[Subsidy]:
-    issuer = Issuer()
     settings = SubsidySettings(
         pg_dsn=module_database,
         kafka_bootstrap=kafka_bootstrap,
@@ -163,9 +166,7 @@ async def service(
         rules_dir=rules_dir,
         trust_anchors=pki.anchors,
         trust_crls=(pki.crl,),
-        token_issuer=ISSUER,
-        token_audience=AUDIENCE,
-        token_issuer_key=issuer.public_pem,
+        oidc_issuer=oidc_issuer,
         link_base_url="https://jobbro.example/v1/representative-approval",
         **overrides,
     )
@@ -173,4 +174,4 @@ async def service(
     async with running(runtime):
         transport = httpx.ASGITransport(app=create_app(settings, runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://subsidy") as client:
-            yield Subsidy(settings, runtime, client, issuer, pki)
+            yield Subsidy(settings, runtime, client, realm_users, pki)

@@ -17,7 +17,7 @@ from services.subsidy import store
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
 from services.subsidy.tokens import RepresentativeLinks
-from tests.subsidy.factories import TODAY, Employer, assessed, internship, plan_checked, wage_subsidy
+from tests.subsidy.factories import TODAY, Employer, Issuer, assessed, internship, plan_checked, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
 PROBLEM = "application/problem+json"
@@ -97,13 +97,13 @@ async def test_requests_without_a_valid_token_or_role_are_refused(service: Subsi
     caseworker = await service.client.post(
         "/v1/applications", json=body, headers={**service.issuer.caseworker(), "Idempotency-Key": "k"}
     )
-    expired = service.issuer.token("employer", cvr=employer.cvr, expires_in=timedelta(minutes=-5))
-    late = await service.client.get("/v1/applications", headers={"Authorization": f"Bearer {expired}"})
+    forged = Issuer().token("employer", cvr=employer.cvr)  # a key of its own, not the identity provider's
+    foreign = await service.client.get("/v1/applications", headers={"Authorization": f"Bearer {forged}"})
 
     _problem(anonymous, 401, "unauthenticated")
     assert anonymous.headers["www-authenticate"] == "Bearer"
     _problem(caseworker, 403, "role_not_allowed")
-    _problem(late, 401, "token_expired")
+    _problem(foreign, 401, "token_invalid")
 
 
 def _b64(data: bytes) -> str:
