@@ -12,12 +12,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import APIRouter, Request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from demo import logins
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.principal import Principal, Role, Unauthenticated
+from jobbro.runtime import Runtime, create_http_app
+from jobbro.settings import ServiceSettings
 
 _ADMIN = {"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"}
 """The bootstrap administrator of the DEVELOPMENT Keycloak (deploy/local/keycloak)."""
@@ -152,6 +155,42 @@ async def test_an_unreachable_provider_is_unavailable_not_a_bad_token(
     token = await logins.token(http, oidc_issuer, logins.AUDITOR)
     with pytest.raises(IdentityProviderUnavailable):
         await OidcAuthenticator("http://127.0.0.1:9/realms/jobbro", "jobbro-subsidy").authenticate(token)
+
+
+async def test_a_service_checks_tokens_with_the_identity_provider_by_default(
+    http: httpx.AsyncClient, oidc_issuer: str
+) -> None:
+    app = create_http_app(Runtime(ServiceSettings(service="activation", oidc_issuer=oidc_issuer)), _whoami())
+    token = await logins.token(http, oidc_issuer, logins.MANAGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://activation") as client:
+        answer = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert answer.json() == {"roles": ["jobcenter-manager"], "municipality": "751"}
+    assert app.state.authenticator.audience == "jobbro-activation"
+
+
+async def test_a_service_answers_503_while_the_identity_provider_is_unreachable(
+    http: httpx.AsyncClient, oidc_issuer: str
+) -> None:
+    down = ServiceSettings(service="activation", oidc_issuer="http://127.0.0.1:9/realms/jobbro")
+    app = create_http_app(Runtime(down), _whoami())
+    token = await logins.token(http, oidc_issuer, logins.MANAGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://activation") as client:
+        answer = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.json()["code"]) == (503, "identity_provider_unavailable")
+    assert token not in answer.text
+
+
+def _whoami() -> APIRouter:
+    """A route asking the app's authenticator, as every service's route declaration does."""
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(request: Request) -> dict[str, object]:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        principal = await request.app.state.authenticator.authenticate(token)
+        return {"roles": sorted(principal.roles), "municipality": principal.municipality}
+
+    return router
 
 
 class _rotated_key:  # noqa: N801 - used as `async with`
