@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import structlog.testing
 from fastapi import APIRouter, Request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
@@ -178,6 +179,26 @@ async def test_a_service_answers_503_while_the_identity_provider_is_unreachable(
         answer = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
     assert (answer.status_code, answer.json()["code"]) == (503, "identity_provider_unavailable")
     assert token not in answer.text
+
+
+async def test_never_logs_a_token_it_refuses_or_accepts(
+    http: httpx.AsyncClient, oidc_issuer: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    genuine = await logins.token(http, oidc_issuer, logins.CASEWORKER)
+    forged = jwt.encode(_header(genuine), _claims(genuine), RSAKey.generate_key(2048))
+    caplog.set_level("DEBUG")
+    with structlog.testing.capture_logs() as captured:  # wherever logging is configured to go (or not yet)
+        authenticator = OidcAuthenticator(oidc_issuer, "jobbro-subsidy")
+        await authenticator.authenticate(genuine)
+        for token in (forged, genuine + "x", "garbage." + genuine):
+            with pytest.raises(Unauthenticated):
+                await authenticator.authenticate(token)
+        with pytest.raises(IdentityProviderUnavailable):
+            await OidcAuthenticator("http://127.0.0.1:9/realms/jobbro", "jobbro-subsidy").authenticate(genuine)
+    logged = " ".join([str(captured), caplog.text, *capsys.readouterr()])
+    assert "identity_provider_keys_fetched" in logged and "identity_provider_unavailable" in logged
+    payload, signature = genuine.split(".")[1:]
+    assert payload not in logged and signature not in logged
 
 
 def _whoami() -> APIRouter:
