@@ -9,6 +9,8 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -199,6 +201,19 @@ async def test_never_logs_a_token_it_refuses_or_accepts(
     assert "identity_provider_keys_fetched" in logged and "identity_provider_unavailable" in logged
     payload, signature = genuine.split(".")[1:]
     assert payload not in logged and signature not in logged
+
+
+def test_the_development_keycloak_listens_on_loopback_only(oidc_issuer: str) -> None:
+    """Keycloak listens on every address unless told otherwise: deploy/local/keycloak binds it to 127.0.0.1."""
+    port = f"{urlsplit(oidc_issuer).port:04X}"
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and local.endswith(":" + port):
+                listening.append(local.rsplit(":", 1)[0])
+    loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+    assert listening and set(listening) <= loopback, listening
 
 
 def _whoami() -> APIRouter:
