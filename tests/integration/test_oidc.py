@@ -180,6 +180,7 @@ async def test_a_service_answers_503_while_the_identity_provider_is_unreachable(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://activation") as client:
         answer = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
     assert (answer.status_code, answer.json()["code"]) == (503, "identity_provider_unavailable")
+    assert answer.headers["retry-after"] == "5"
     assert token not in answer.text
 
 
