@@ -22,7 +22,7 @@ import httpx
 
 from bench import population
 from bench.milestones import Milestones
-from demo import application, identity
+from demo import application, logins
 from demo.application import Employer
 from demo.citizens import Citizen
 from jobbro.rulebook import months_later
@@ -160,9 +160,12 @@ class Employers:
     request, which with dozens of them cost the load generator more CPU than the requests themselves.
     """
 
-    def __init__(self, subsidy_url: str, pki: Path, *, concurrency: int, patience: float, timeout: float) -> None:
+    def __init__(
+        self, subsidy_url: str, oidc_issuer: str, *, concurrency: int, patience: float, timeout: float
+    ) -> None:
         self._url = subsidy_url + "/v1/applications"
-        self._tokens = {cvr: {"Authorization": "Bearer " + _token(pki, cvr)} for cvr in CVRS}
+        self._login_http = httpx.AsyncClient(timeout=timeout)
+        self._logins = logins.Logins(self._login_http, oidc_issuer)
         self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for _ in range(concurrency):
             self._slots.put_nowait(httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1)))
@@ -176,6 +179,11 @@ class Employers:
     async def __aexit__(self, *_: object) -> None:
         while not self._slots.empty():
             await self._slots.get_nowait().aclose()
+        await self._login_http.aclose()
+
+    async def _auth(self, employer: Employer) -> dict[str, str]:
+        """The bearer header of the user signing for the employer (fetched again before it expires)."""
+        return await self._logins.headers(logins.EMPLOYERS[employer.cvr])
 
     @property
     def retries(self) -> int:
@@ -194,7 +202,7 @@ class Employers:
 
     async def submit(self, case: Case, due: float | None = None) -> None:
         body = {"application": case.form, "signature": case.signature}
-        headers = {**self._tokens[case.employer.cvr], "Idempotency-Key": case.idempotency_key}
+        headers = {**await self._auth(case.employer), "Idempotency-Key": case.idempotency_key}
 
         def stamp() -> None:
             if case.submitted_at is None:  # the first attempt is when the employer submitted
@@ -211,7 +219,7 @@ class Employers:
         document = application.confirmation(case.application_id, case.employer.cvr)  # type: ignore[arg-type]
         body = {"signature": case.employer.sign(document)}
         url = f"{self._url}/{case.application_id}/confirmation"
-        response = await self._send("POST", url, body, self._tokens[case.employer.cvr])
+        response = await self._send("POST", url, body, await self._auth(case.employer))
         assert response is not None  # asked without `already`
         again = response.status_code == 409 and response.json().get("current_state") == "confirmed"
         if response.status_code != 200 and not again:
@@ -221,7 +229,7 @@ class Employers:
     async def report_wages(self, case: Case, report: dict[str, Any]) -> None:
         """Report once: before repeating a report whose answer was lost, look whether it arrived."""
         url = f"{self._url}/{case.application_id}/wage-reports"
-        headers = self._tokens[case.employer.cvr]
+        headers = await self._auth(case.employer)
 
         async def arrived(http: httpx.AsyncClient) -> bool:
             view = await http.get(f"{self._url}/{case.application_id}", headers=headers)
@@ -270,8 +278,3 @@ class Employers:
                 delay = min(delay * 2, 2.0)
         finally:
             self._slots.put_nowait(http)
-
-
-def _token(pki: Path, cvr: str) -> str:
-    """An employer's bearer token that outlives any run."""
-    return identity.mint(pki, subject=f"bench-{cvr}", role="employer", cvr=cvr, lifetime_seconds=6 * 3600)

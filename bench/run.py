@@ -19,6 +19,7 @@ from bench.milestones import MILESTONES, Milestones
 from bench.processes import Sampler
 from bench.report import TARGETS, percentiles
 from bench.tape import Tape
+from demo import logins
 from jobbro import stack
 from jobbro.infra import REPO, Infrastructure
 from jobbro.stack import Layout
@@ -88,7 +89,7 @@ async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Pro
             async with Tape(infra.kafka_bootstrap, prefix, milestones.record) as tape:
                 async with (
                     Employers(
-                        subsidy, layout.pki, concurrency=options.concurrency, patience=60.0, timeout=60.0
+                        subsidy, stack.oidc_issuer(), concurrency=options.concurrency, patience=60.0, timeout=60.0
                     ) as employers,
                     Sampler(layout) as sampler,
                 ):
@@ -148,9 +149,11 @@ async def _import(http: httpx.AsyncClient, layout: Layout, cases: list[Case], ba
     """The applications' citizens into the benefit registry, through its admin endpoint."""
     task = bars.add_task("citizens: import (admin API)", total=len(cases))
     url = layout.service("benefits").url + "/admin/citizens/import"
+    operator = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
     for start in range(0, len(cases), _IMPORT_CHUNK):
         chunk = cases[start : start + _IMPORT_CHUNK]
-        response = await http.post(url, json=[case.citizen.row(population.MUNICIPALITY) for case in chunk])
+        rows = [case.citizen.row(population.MUNICIPALITY) for case in chunk]
+        response = await http.post(url, json=rows, headers=operator)
         response.raise_for_status()
         bars.update(task, advance=len(chunk))
 

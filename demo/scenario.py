@@ -30,7 +30,7 @@ import httpx
 from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
 from contracts.notify import NotificationSent
 from contracts.payments import PaymentFailed, PaymentSettled
-from demo import application, citizens, identity, mailbox
+from demo import application, citizens, logins, mailbox
 from demo.application import Employer
 from demo.citizens import Citizen
 from demo.result import DemoResult, Notice, Outcome
@@ -144,6 +144,7 @@ class _Run:
     watcher: TopicWatcher
     receiver: WebhookReceiver
     progress: Callable[[str], None]
+    logins: logins.Logins
     started: float = field(default_factory=time.time)
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
     citizens: dict[str, Citizen] = field(default_factory=dict)
@@ -156,17 +157,13 @@ class _Run:
     def url(self, service: str, path: str) -> str:
         return self.layout.service(service).url + path
 
-    def employer_token(self, employer: Employer) -> dict[str, str]:
-        """A bearer token from the development identity provider, acting for the employer's CVR number."""
-        token = identity.mint(self.layout.pki, subject=f"signer-{employer.cvr}", role="employer", cvr=employer.cvr)
-        return {"Authorization": f"Bearer {token}"}
+    async def employer_token(self, employer: Employer) -> dict[str, str]:
+        """A bearer token from Keycloak of the user who signs for the employer's CVR number."""
+        return await self.logins.headers(logins.EMPLOYERS[employer.cvr])
 
-    def caseworker_token(self) -> dict[str, str]:
-        """A bearer token for a caseworker of the municipality that decides."""
-        token = identity.mint(
-            self.layout.pki, subject="caseworker-aarhus", role="caseworker", municipality=MUNICIPALITY
-        )
-        return {"Authorization": f"Bearer {token}"}
+    async def caseworker_token(self) -> dict[str, str]:
+        """A bearer token from Keycloak of a caseworker of the municipality that decides."""
+        return await self.logins.headers(logins.CASEWORKER)
 
     @property
     def previous_month(self) -> date:
@@ -185,7 +182,9 @@ async def run(
     ):
         receiver_log = layout.local / "webhooks" / "receiver.log"
         with WebhookReceiver(secret, receiver_log, port=layout.ports["webhooks"]) as receiver:
-            demo = _Run(layout, infra, prefix, http, watcher, receiver, progress)
+            demo = _Run(
+                layout, infra, prefix, http, watcher, receiver, progress, logins.Logins(http, stack.oidc_issuer())
+            )
             async with _step(demo, "stack ready"):
                 await _require_running(demo)
             async with _step(demo, "citizens, employers, webhook"):
@@ -195,7 +194,8 @@ async def run(
             try:
                 return await _applications(demo)
             finally:  # the receiver stops with this run: notify should not keep calling it
-                await http.delete(demo.url("notify", f"/webhooks/subscriptions/{subscription}"))
+                headers = await demo.logins.headers(logins.INTEGRATOR)
+                await http.delete(demo.url("notify", f"/webhooks/subscriptions/{subscription}"), headers=headers)
 
 
 async def _applications(demo: _Run) -> DemoResult:
@@ -283,7 +283,8 @@ async def _import_citizens(demo: _Run) -> None:
         ),
     }
     rows = [citizen.row(MUNICIPALITY) for citizen in demo.citizens.values()]
-    response = await demo.http.post(demo.url("benefits", "/admin/citizens/import"), json=rows)
+    headers = await demo.logins.headers(logins.OPERATOR)
+    response = await demo.http.post(demo.url("benefits", "/admin/citizens/import"), json=rows, headers=headers)
     _require(response, 200, "importing citizens")
 
 
@@ -310,7 +311,8 @@ def _employers(demo: _Run) -> None:
 async def _subscribe_webhook(demo: _Run, secret: str) -> str:
     """An integrator subscribes to decisions and placements, with a secret for the HMAC signatures; its id."""
     body = {"url": demo.receiver.url, "event_types": list(WEBHOOK_TYPES), "secret": secret}
-    response = await demo.http.post(demo.url("notify", "/webhooks/subscriptions"), json=body)
+    headers = await demo.logins.headers(logins.INTEGRATOR)
+    response = await demo.http.post(demo.url("notify", "/webhooks/subscriptions"), json=body, headers=headers)
     _require(response, 201, "subscribing to webhooks")
     return str(response.json()["id"])
 
@@ -409,7 +411,7 @@ async def _referred_then_approved(demo: _Run) -> None:
     decision = {"approve": True, "remark": "Approved: the internships follow each other and do not overlap."}
     path = f"/v1/applications/{demo.applications[JUDGEMENT]}/caseworker-decision"
     _require(
-        await demo.http.post(demo.url("subsidy", path), json=decision, headers=demo.caseworker_token()),
+        await demo.http.post(demo.url("subsidy", path), json=decision, headers=await demo.caseworker_token()),
         200,
         "deciding as caseworker",
     )
@@ -424,7 +426,7 @@ async def _report_wages(demo: _Run) -> None:
     hours = 7.4 * sum(1 for day in range(days) if (month + timedelta(days=day)).weekday() < 5)
     body = {"month": f"{month:%Y-%m}", "paid_hours": f"{hours:.2f}", "wage_costs_ore": round(hours * 19500)}
     path = f"/v1/applications/{demo.applications[WAGE_SUBSIDY]}/wage-reports"
-    headers = demo.employer_token(demo.employers["nordisk"])
+    headers = await demo.employer_token(demo.employers["nordisk"])
     _require(await demo.http.post(demo.url("subsidy", path), json=body, headers=headers), 201, "reporting wages")
 
 
@@ -532,10 +534,13 @@ async def _result(demo: _Run, payment_run: str) -> DemoResult:
         )
     plans = {}
     for outcome in outcomes:
-        response = await demo.http.get(demo.url("activation", f"/citizens/{outcome.citizen_ref}/plan"))
+        response = await demo.http.get(
+            demo.url("activation", f"/citizens/{outcome.citizen_ref}/plan"), headers=await demo.caseworker_token()
+        )
         plans[outcome.key] = response.json()["entries"] if response.status_code == 200 else []
     month = f"{demo.previous_month:%Y-%m}"
-    totals = await demo.http.get(demo.url("benefits", f"/ledger/reconciliation/{month}"))
+    headers = await demo.logins.headers(logins.AUDITOR)
+    totals = await demo.http.get(demo.url("benefits", f"/ledger/reconciliation/{month}"), headers=headers)
     _require(totals, 200, "reading the reconciliation")
     ours = {str(application_id) for application_id in demo.applications.values()}
     instructions = {str(seen.event.instruction_id) for seen in _our_instructions(demo)}
@@ -571,7 +576,7 @@ async def _result(demo: _Run, payment_run: str) -> DemoResult:
 async def _submit(demo: _Run, key: str, employer: Employer, form: dict[str, Any]) -> None:
     """Sign and submit an application as `key`."""
     body = {"application": form, "signature": employer.sign(form)}
-    headers = {**demo.employer_token(employer), "Idempotency-Key": str(uuid4())}
+    headers = {**await demo.employer_token(employer), "Idempotency-Key": str(uuid4())}
     response = await demo.http.post(demo.url("subsidy", "/v1/applications"), json=body, headers=headers)
     _require(response, 201, f"submitting {LABELS[key]}")
     demo.applications[key] = UUID(response.json()["id"])
@@ -589,14 +594,15 @@ async def _command(demo: _Run, key: str, action: str, body: dict[str, Any]) -> N
     """An employer's command on its application or placement."""
     employer = demo.applicants[key]
     path = f"/v1/applications/{demo.applications[key]}/{action}"
-    response = await demo.http.post(demo.url("subsidy", path), json=body, headers=demo.employer_token(employer))
+    response = await demo.http.post(demo.url("subsidy", path), json=body, headers=await demo.employer_token(employer))
     _require(response, 200, f"{action} of {LABELS[key]}")
 
 
 async def _view(demo: _Run, key: str) -> dict[str, Any]:
     """The application as its employer sees it."""
     path = f"/v1/applications/{demo.applications[key]}"
-    response = await demo.http.get(demo.url("subsidy", path), headers=demo.employer_token(demo.applicants[key]))
+    headers = await demo.employer_token(demo.applicants[key])
+    response = await demo.http.get(demo.url("subsidy", path), headers=headers)
     _require(response, 200, f"reading {LABELS[key]}")
     return response.json()
 

@@ -22,7 +22,7 @@ from bench import run as bench_run
 from contracts.catalog import EVENT_TYPES, TOPICS
 from contracts.envelope import EnvelopeError, decode
 from contracts.provision import provision
-from demo import identity, scenario, trail
+from demo import logins, scenario, trail
 from demo.waiting import DidNotHappen
 from jobbro import stack
 from jobbro.infra import REPO, local_infrastructure
@@ -43,7 +43,7 @@ StackPrefix = Annotated[
 def up(prefix: Prefix = "") -> None:
     """Start Kafka and PostgreSQL, create every catalog topic, start the services and stand-ins, wait until ready."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
-        task = progress.add_task("Kafka and PostgreSQL (deploy/local/infra up)…")
+        task = progress.add_task("Kafka, PostgreSQL and Keycloak (deploy/local/infra up)…")
         infra = local_infrastructure()
         progress.update(task, description="topics…")
         created = asyncio.run(provision(infra.kafka_bootstrap, prefix=prefix)).created
@@ -58,7 +58,7 @@ def up(prefix: Prefix = "") -> None:
 
 @app.command()
 def down(
-    infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka and PostgreSQL.")] = False,
+    infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka, PostgreSQL and Keycloak.")] = False,
 ) -> None:
     """Stop the services this stack started (by pid file), and with --infra the infrastructure too."""
     for service in reversed(stack.SERVICES):
@@ -248,7 +248,9 @@ def submit(
     """
     form = json.loads(application.read_text())
     jws = signature.read_text().strip() if signature else _sign(form, pki / f"employer-{cvr}.key.pem", pki)
-    token = identity.mint(pki, subject=f"cli-{cvr}", role="employer", cvr=cvr)
+    if cvr not in logins.EMPLOYERS:
+        raise typer.BadParameter(f"no development login signs for CVR {cvr}: one of {', '.join(logins.EMPLOYERS)}")
+    token = logins.token_sync(stack.oidc_issuer(), logins.EMPLOYERS[cvr])
     response = httpx.post(
         (url or stack.service("subsidy").url) + "/v1/applications",
         json={"application": form, "signature": jws},

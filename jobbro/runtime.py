@@ -9,12 +9,13 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaClient
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
 from jobbro import access, db, problems
+from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
@@ -138,8 +139,8 @@ def create_http_app(
 ) -> FastAPI:
     """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors.
 
-    `authenticator` turns the bearer tokens of the routers' declared routes (`jobbro.access.requires`) into
-    principals; without one, every declared route answers 401. Only the health routes are public.
+    `authenticator` (on `app.state.authenticator`) turns bearer tokens into principals; by default the identity
+    provider's tokens, checked against its published keys (`oidc_issuer`, `oidc_audience` of the settings).
     """
     settings = runtime.settings
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
@@ -155,7 +156,14 @@ def create_http_app(
     app = FastAPI(title=f"Jobbro {settings.service}", lifespan=lifespan, **fastapi_kwargs)
     problems.install_defaults(app)
     access.install(app)
-    app.state.authenticator = authenticator
+    app.state.authenticator = authenticator or OidcAuthenticator.from_settings(settings)
+
+    async def provider_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        response = problems.problem(503, "identity_provider_unavailable", str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    app.add_exception_handler(IdentityProviderUnavailable, provider_unavailable)
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

@@ -77,14 +77,20 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
-    # Kafka client security and the identity provider: the names the deploy files set (tests/deploy checks them).
-    # Helpers "kafka-sec" and "keycloak-auth" own these settings and their use; their definitions win on merge.
+    # Kafka client security: placeholders until kafka-sec lands
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = Field(None, description="SCRAM-SHA-512 password of this principal.")
     kafka_ca_file: Path | None = Field(None, description="PEM bundle of the CA that signed the brokers' certificates.")
-    oidc_issuer: str = Field("", description="The identity provider's issuer URL (discovery under it).")
-    oidc_audience: str = Field("", description="The `aud` this service accepts in access tokens.")
+    oidc_issuer: str = Field(
+        "http://127.0.0.1:18080/realms/jobbro",
+        description="The identity provider's issuer (`iss`); its discovery document and JWKS are fetched from it. "
+        "Default: the development realm of deploy/local/keycloak.",
+    )
+    oidc_audience: str = Field(
+        default_factory=lambda data: f"jobbro-{data['service']}",
+        description="The `aud` this service accepts in access tokens; default `jobbro-<service>`.",
+    )
 
     @classmethod
     def settings_customise_sources(

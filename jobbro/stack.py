@@ -9,6 +9,7 @@ folders, ports and databases, so a second stack (the end-to-end test's) can run 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from contracts.provision import provision
-from demo import identity
+from demo import logins
 from jobbro.infra import REPO, Infrastructure
 from services.subsidy import devca
 
@@ -149,6 +150,8 @@ class Service:
             "TOPIC_PREFIX": topic_prefix,
             "LOG_JSON": "true",
             "ENVIRONMENT": "development",  # the development keys and the loopback webhook receiver are allowed
+            "OIDC_ISSUER": oidc_issuer(),
+            "OIDC_AUDIENCE": f"jobbro-{self.name}",
         }
         return {prefix + name: value for name, value in (common | _own_settings(self)).items()}
 
@@ -160,7 +163,6 @@ def _own_settings(service: Service) -> dict[str, str]:
         return {
             "TRUST_ANCHORS": str(layout.pki / "ca.pem"),
             "TRUST_CRLS": json.dumps([str(layout.pki / "crl.pem")]),
-            "TOKEN_ISSUER_KEY": (layout.pki / identity.PUBLIC).read_text(),
         }
     if service.name == "notify":
         return {
@@ -183,7 +185,7 @@ def service(name: str) -> Service:
 
 
 def prepare(layout: Layout = DEFAULT) -> None:
-    """The development PKI and identity provider the subsidy service trusts.
+    """The development PKI the subsidy service trusts.
 
     Made anew when absent or older than a day, since its CRL holds for a week; a running subsidy service
     keeps the CA it started with, so `up` makes it only while the subsidy service is down.
@@ -192,7 +194,13 @@ def prepare(layout: Layout = DEFAULT) -> None:
     stale = not ca.exists() or time.time() - ca.stat().st_mtime > 24 * 3600
     if stale and _running_pid(layout.service("subsidy")) is None:
         devca.write_dev_pki(layout.pki, datetime.now(UTC))
-    identity.ensure_issuer(layout.pki)
+
+
+@functools.cache
+def oidc_issuer() -> str:
+    """The identity provider every service of a stack trusts: `JOBBRO_OIDC_ISSUER`, else the development Keycloak of
+    deploy/local/keycloak (started if need be)."""
+    return logins.local_issuer()
 
 
 @asynccontextmanager

@@ -5,11 +5,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from demo.logins import IdentityProviderMissing, local_issuer
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
 from jobbro.principal import Authenticator
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
-from tests.identity import Callers, TokenBook, TokenFor
+from tests.identity import Callers, TokenFor
+from tests.keycloak import RealmUsers
 
 # Tests run in development (the development keys, loopback webhook receivers); a process not told so is in
 # production. Set before any settings are built, and inherited by the processes tests start.
@@ -30,6 +32,23 @@ def kafka_bootstrap(infra: Infrastructure) -> str:
     return infra.kafka_bootstrap
 
 
+@pytest.fixture(scope="session")
+def oidc_issuer() -> str:
+    """The real development Keycloak's issuer (`JOBBRO_OIDC_ISSUER`, else deploy/local/keycloak); fails if absent."""
+    try:
+        return local_issuer()
+    except IdentityProviderMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def realm_users(oidc_issuer: str) -> Iterator[RealmUsers]:
+    """Real Keycloak tokens for any roles and claims (`realm_users.issue(Role.CASEWORKER, municipality="751")`)."""
+    users = RealmUsers(oidc_issuer)
+    yield users
+    users.close()
+
+
 @pytest.fixture
 async def database(infra: Infrastructure) -> AsyncIterator[str]:
     """DSN of a new, empty database, dropped after the test."""
@@ -47,21 +66,17 @@ async def topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def token_book() -> TokenBook:
-    return TokenBook()
+def authenticator() -> Authenticator | None:
+    """What services under test check bearer tokens with (`create_app(..., authenticator=...)`): None, so each uses
+    its default, the real development Keycloak's tokens checked through its discovery document and JWKS."""
+    return None
 
 
 @pytest.fixture(scope="session")
-def authenticator(token_book: TokenBook) -> Authenticator:
-    """What services under test check bearer tokens with (`create_app(..., authenticator=...)`)."""
-    return token_book
-
-
-@pytest.fixture(scope="session")
-def token_for(token_book: TokenBook) -> TokenFor:
-    """`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None)`: a token `authenticator`
-    accepts, naming a principal with those roles and claims. The one seam to swap for real identity-provider tokens."""
-    return token_book.issue
+def token_for(realm_users: RealmUsers) -> TokenFor:
+    """`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None)`: a real Keycloak access token
+    of a realm user holding those roles and claims (made on first use)."""
+    return realm_users.issue
 
 
 @pytest.fixture(scope="session")

@@ -1,50 +1,15 @@
-"""The test seam for the identity provider: opaque random tokens, each naming the principal it was issued for.
-
-Services under test get `TokenBook` as their `Authenticator` (`create_app(..., authenticator=...)`) and tests ask
-the `token_for` fixture for tokens; swapping both fixtures for real Keycloak tokens changes no test.
-"""
+"""Tests' callers: authorization headers for the usual roles, from the `token_for` fixture (real Keycloak tokens of
+realm users made on demand, tests/keycloak.py)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from jobbro.principal import Principal, Role, Unauthenticated
+from jobbro.principal import Role
 
 TokenFor = Callable[..., str]
-"""`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None) -> token`: `TokenBook.issue`'s
-signature, or that of whatever replaces it with real identity-provider tokens."""
-
-
-class TokenBook:
-    """An `Authenticator` that knows only the tokens it issued; any other token is refused as invalid."""
-
-    def __init__(self) -> None:
-        self._issued: dict[str, Principal] = {}
-
-    def issue(
-        self,
-        *roles: Role,
-        cvr: str | None = None,
-        municipality: str | None = None,
-        event_types: Iterable[str] = (),
-        subject: str | None = None,
-    ) -> str:
-        token = secrets.token_urlsafe(24)
-        self._issued[token] = Principal(
-            subject=subject or f"test-{secrets.token_hex(6)}",
-            roles=frozenset(roles),
-            cvr=cvr,
-            municipality=municipality,
-            event_types=frozenset(event_types),
-        )
-        return token
-
-    async def authenticate(self, token: str) -> Principal:
-        try:
-            return self._issued[token]
-        except KeyError:
-            raise Unauthenticated("token_invalid", "The token was not issued by this identity provider.") from None
+"""`token_for(*roles, cvr=None, municipality=None, event_types=(), subject=None) -> token`: `RealmUsers.issue`."""
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -80,4 +45,4 @@ class Callers:
     def integrator(self, *event_types: str, sensitive: bool = False) -> dict[str, str]:
         """An integrator (its own subject) granted `event_types`, and the sensitive fields if `sensitive`."""
         roles = (Role.INTEGRATOR, Role.SENSITIVE_FIELDS) if sensitive else (Role.INTEGRATOR,)
-        return bearer(self.token_for(*roles, event_types=event_types))
+        return bearer(self.token_for(*roles, event_types=event_types, subject=f"integrator-{secrets.token_hex(6)}"))

@@ -39,7 +39,6 @@ from services.subsidy.schemas import (
     Withdrawal,
 )
 from services.subsidy.signing import SignatureRefused
-from services.subsidy.tokens import TokenRefused
 
 if TYPE_CHECKING:
     from services.subsidy.app import SubsidyRuntime
@@ -70,7 +69,6 @@ REFUSALS: Mapping[type[Exception], Translate] = {
     NotFound: _refusal(404),
     Forbidden: _refusal(403),
     ChangeRefused: _refusal(422),
-    TokenRefused: _refusal(401),
     LinkRefused: _refusal(403),
     SignatureRefused: _signature_refused,
 }

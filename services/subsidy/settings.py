@@ -1,4 +1,4 @@
-"""Settings of the subsidy service: the kit's, plus trust in signatures and tokens, and the saga's deadlines."""
+"""Settings of the subsidy service: the kit's (with the identity provider), trust in signatures, the deadlines."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -20,9 +20,6 @@ class SubsidySettings(ServiceSettings, PseudonymKeySettings):
     trust_anchors: Path = Field(description="PEM bundle of the CAs whose employer signatures are accepted.")
     trust_intermediates: Path | None = Field(None, description="PEM bundle of intermediate CAs, if any.")
     trust_crls: tuple[Path, ...] = Field((), description="PEM CRLs of the trusted CAs; read again once changed.")
-    token_issuer: str = Field("jobbro-identity", description="`iss` of accepted bearer tokens.")
-    token_audience: str = Field("jobbro-subsidy", description="`aud` of accepted bearer tokens.")
-    token_issuer_key: str = Field(description="PEM public key (EC or RSA) of the bearer tokens' issuer.")
     link_keys: SecretStr = Field(
         SecretStr("development-only-link:development-only-link-signing-key"),
         description="Key ring of the HMAC that signs representative links: comma-separated `kid:secret` (secrets of"

@@ -31,6 +31,7 @@ from contracts.activation import ActivationRecorded
 from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
 from contracts.notify import NotificationFailed, NotificationSent
 from contracts.payments import PaymentFailed, PaymentSettled
+from demo import logins
 from jobbro import stack
 from jobbro.infra import REPO, Infrastructure
 from jobbro.rulebook import months_later
@@ -84,7 +85,11 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
         async with (
             Tape(infra.kafka_bootstrap, prefix, milestones.record),
             Employers(
-                layout.service("subsidy").url, layout.pki, concurrency=CONCURRENCY, patience=FLOW_SECONDS, timeout=30.0
+                layout.service("subsidy").url,
+                stack.oidc_issuer(),
+                concurrency=CONCURRENCY,
+                patience=FLOW_SECONDS,
+                timeout=30.0,
             ) as employers,
         ):
             monkey = Monkey(layout, infra, prefix, broker, rng, kills_each=2, spacing=(2.0, 6.0))
@@ -141,7 +146,8 @@ def _stuck(cases: list[Case]) -> dict[str, int]:
 
 async def _import_citizens(http: httpx.AsyncClient, layout: Layout, cases: list[Case]) -> None:
     rows = [case.citizen.row(population.MUNICIPALITY) for case in cases if case.registered]
-    response = await http.post(layout.service("benefits").url + "/admin/citizens/import", json=rows)
+    operator = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
+    response = await http.post(layout.service("benefits").url + "/admin/citizens/import", json=rows, headers=operator)
     response.raise_for_status()
 
 

@@ -1,5 +1,6 @@
 """Who may import, reissue and read the ledger: operators import and reissue, auditors read, nobody anonymously."""
 
+import base64
 import json
 from collections.abc import Callable
 from uuid import uuid4
@@ -49,7 +50,8 @@ async def test_an_operator_imports_and_the_import_names_who_did(
         )
 
     assert imported.status_code == 200, imported.text
-    assert await service.pool.fetchval("SELECT source FROM citizen_imports") == "operator:operator-ida"
+    subject = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["sub"]  # Keycloak's id of the user
+    assert await service.pool.fetchval("SELECT source FROM citizen_imports") == f"operator:{subject}"
 
 
 async def test_the_ledger_is_read_by_operators_and_auditors_only(

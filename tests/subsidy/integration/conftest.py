@@ -23,7 +23,6 @@ from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
 from jobbro.keyring import link_sealer
-from jobbro.principal import Authenticator
 from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
@@ -31,7 +30,7 @@ from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
 from tests.identity import Callers
-from tests.subsidy.factories import AUDIENCE, ISSUER, Employer, Issuer, Pki, make_pki
+from tests.subsidy.factories import Employer, Pki, make_pki
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +163,7 @@ async def service(
     pki: Pki,
     rules_dir: Path,
     overrides: dict[str, Any],
-    authenticator: Authenticator,
+    oidc_issuer: str,
     callers: Callers,
 ) -> AsyncIterator[Subsidy]:
     settings = SubsidySettings(
@@ -176,13 +175,11 @@ async def service(
         rules_dir=rules_dir,
         trust_anchors=pki.anchors,
         trust_crls=(pki.crl,),
-        token_issuer=ISSUER,
-        token_audience=AUDIENCE,
-        token_issuer_key=Issuer().public_pem,
+        oidc_issuer=oidc_issuer,
         **overrides,
     )
     runtime = create_runtime(settings)
     async with running(runtime):
-        transport = httpx.ASGITransport(app=create_app(settings, runtime, authenticator=authenticator))
+        transport = httpx.ASGITransport(app=create_app(settings, runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://subsidy") as client:
             yield Subsidy(settings, runtime, client, callers, pki)

@@ -15,7 +15,7 @@ from jobbro.rulebook import months_later
 from services.subsidy import store
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
-from tests.subsidy.factories import TODAY, Employer, assessed, internship, plan_checked, wage_subsidy
+from tests.subsidy.factories import TODAY, Employer, Issuer, assessed, internship, plan_checked, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
 PROBLEM = "application/problem+json"
@@ -94,7 +94,8 @@ async def test_requests_without_a_valid_token_or_role_are_refused(service: Subsi
     viewer = await service.client.post(
         "/v1/applications", json=body, headers={**service.issuer.viewer(employer.cvr), "Idempotency-Key": "k"}
     )
-    forged = await service.client.get("/v1/applications", headers={"Authorization": "Bearer not-issued-by-anyone"})
+    forged_token = Issuer().token("employer", cvr=employer.cvr)  # a key of its own, not the identity provider's
+    forged = await service.client.get("/v1/applications", headers={"Authorization": f"Bearer {forged_token}"})
 
     _problem(anonymous, 401, "unauthenticated")
     assert anonymous.headers["www-authenticate"] == "Bearer"

@@ -34,8 +34,7 @@ from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from services.subsidy.app import create_app as subsidy_app
 from services.subsidy.settings import SubsidySettings
-from tests.identity import TokenBook, TokenFor, bearer
-from tests.subsidy.factories import Issuer
+from tests.identity import TokenFor, bearer
 
 PUBLIC = {
     ("get", "/health/live"),
@@ -49,10 +48,10 @@ _TENANT_CLAIMS = {"cvr": "12345678", "municipality": "751"}
 """Claims every wrong-role token carries, so a refusal can only come from the role."""
 
 
-def _apps(authenticator: Authenticator, directory: Path) -> dict[str, FastAPI]:
+def _apps(authenticator: Authenticator | None, directory: Path) -> dict[str, FastAPI]:
     anchors = directory / "anchors.pem"
     anchors.write_text("")
-    subsidy = SubsidySettings(trust_anchors=anchors, token_issuer_key=Issuer().public_pem)
+    subsidy = SubsidySettings(trust_anchors=anchors)
     return {
         "subsidy": subsidy_app(subsidy, authenticator=authenticator),
         "benefits": benefits_app(BenefitsSettings(), authenticator=authenticator),
@@ -97,7 +96,7 @@ def _operations(apps: dict[str, FastAPI]) -> Iterator[Operation]:
 def _collected() -> list[Operation]:
     """Collection needs the operations before any fixture exists: apps with their own token book list them."""
     with tempfile.TemporaryDirectory() as directory:
-        return [op for op in _operations(_apps(TokenBook(), Path(directory))) if (op.method, op.path) not in PUBLIC]
+        return [op for op in _operations(_apps(None, Path(directory))) if (op.method, op.path) not in PUBLIC]
 
 
 OPERATIONS = _collected()
