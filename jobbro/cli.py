@@ -211,10 +211,13 @@ def import_citizens(
     file: Annotated[Path, typer.Argument(help="Citizens as CSV (.csv) or JSON (.json), one per row.", exists=True)],
     url: Annotated[str | None, typer.Option(help="The benefits service (default: the local stack's).")] = None,
 ) -> None:
-    """Import citizens into the benefit registry: every row, or none (each bad row named)."""
+    """Import citizens into the benefit registry as the development operator: every row, or none (each bad row
+    named)."""
     media_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
     endpoint = (url or stack.service("benefits").url) + "/admin/citizens/import"
-    response = httpx.post(endpoint, content=file.read_bytes(), headers={"content-type": media_type}, timeout=60)
+    token = logins.token_sync(stack.oidc_issuer(), logins.OPERATOR)
+    headers = {"content-type": media_type, "authorization": f"Bearer {token}"}
+    response = httpx.post(endpoint, content=file.read_bytes(), headers=headers, timeout=60)
     _print_response(response)
 
 
