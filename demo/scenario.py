@@ -181,7 +181,7 @@ async def run(
     secret = secrets.token_urlsafe(32)
     async with (
         httpx.AsyncClient(timeout=30.0) as http,
-        TopicWatcher(infra.kafka_bootstrap, prefix) as watcher,
+        TopicWatcher(infra.kafka, prefix) as watcher,
     ):
         with WebhookReceiver(secret, layout.local / "webhooks" / "receiver.log") as receiver:
             demo = _Run(layout, infra, prefix, http, watcher, receiver, progress)

@@ -1,7 +1,11 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobbro.kafka_access import KafkaAccess, SecurityProtocol
 
 
 class ServiceSettings(BaseSettings):
@@ -14,6 +18,12 @@ class ServiceSettings(BaseSettings):
 
     service: str = Field(description="Service name: CloudEvents source, consumer-group and log prefix.")
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="SASL_SSL (SCRAM-SHA-512 over TLS) on every broker Jobbro deploys; it has no other."
+    )
+    kafka_sasl_username: str = Field("", description="This process's own Kafka principal (its ACLs say what it may).")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), description="The principal's SCRAM password.")
+    kafka_ca_file: Path | None = Field(None, description="PEM CA that signed the broker's certificate (else system CAs).")
     topic_prefix: str = Field("", description="Namespace before every topic name: one deployment or test each.")
     pg_dsn: str = Field(
         "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",
@@ -44,6 +54,17 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """How this process's Kafka clients connect, as its own principal."""
+        return KafkaAccess(
+            self.kafka_bootstrap,
+            self.kafka_security_protocol,
+            self.kafka_sasl_username or None,
+            self.kafka_sasl_password if self.kafka_sasl_password.get_secret_value() else None,
+            self.kafka_ca_file,
+        )
 
     @property
     def source(self) -> str:
