@@ -8,11 +8,12 @@ import asyncio
 import os
 import time
 import uuid
-from jobbro.kafka_access import KafkaAccess
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from jobbro.kafka_access import KafkaAccess
 
 
 @dataclass(frozen=True)

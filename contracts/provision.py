@@ -24,7 +24,6 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.protocol.admin import CreateAclsRequest, CreateAclsRequest_v1, DeleteAclsRequest, DeleteAclsRequest_v1
-
 from pydantic import SecretStr
 
 from contracts.catalog import PERSONAL_DATA, TOPICS, Topic

@@ -22,8 +22,8 @@ from rich.table import Table
 from contracts.catalog import EVENT_TYPES, PERSONAL_DATA, TOPICS
 from contracts.envelope import EnvelopeError, Event, Metadata, decode
 from jobbro.infra import REPO
-from jobbro.log import CPR_MASK
 from jobbro.kafka_access import KafkaAccess
+from jobbro.log import CPR_MASK
 
 if TYPE_CHECKING:  # the result holds what the watcher saw
     from demo.result import DemoResult, Notice

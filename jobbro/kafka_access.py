@@ -42,7 +42,7 @@ class KafkaAccess:
         return replace(self, username=username, password=secret)
 
     def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for any aiokafka client (producer, consumer, admin, bare client) and FastStream's broker."""
+        """Keyword arguments for any aiokafka client: producer, consumer, admin, bare client."""
         kwargs: dict[str, Any] = {"bootstrap_servers": self.bootstrap, "security_protocol": self.security_protocol}
         if self.security_protocol == "SASL_SSL":
             assert self.password is not None  # checked in __post_init__

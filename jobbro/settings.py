@@ -23,7 +23,9 @@ class ServiceSettings(BaseSettings):
     )
     kafka_sasl_username: str = Field("", description="This process's own Kafka principal (its ACLs say what it may).")
     kafka_sasl_password: SecretStr = Field(SecretStr(""), description="The principal's SCRAM password.")
-    kafka_ca_file: Path | None = Field(None, description="PEM CA that signed the broker's certificate (else system CAs).")
+    kafka_ca_file: Path | None = Field(
+        None, description="PEM CA that signed the broker's certificate (else system CAs)."
+    )
     topic_prefix: str = Field("", description="Namespace before every topic name: one deployment or test each.")
     pg_dsn: str = Field(
         "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
 
@@ -19,8 +20,8 @@ def infra() -> Iterator[Infrastructure]:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(infra: Infrastructure) -> str:
-    return infra.kafka_bootstrap
+def kafka(infra: Infrastructure) -> KafkaAccess:
+    return infra.kafka
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ async def database(infra: Infrastructure) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
+async def topic_prefix(kafka: KafkaAccess) -> AsyncIterator[str]:
     """A fresh namespace with every catalog topic (and its .dlq): services under test see only their events."""
-    prefix = await provisioned_prefix(kafka_bootstrap)
+    prefix = await provisioned_prefix(kafka)
     yield prefix
-    await delete_namespace(kafka_bootstrap, prefix)
+    await delete_namespace(kafka, prefix)

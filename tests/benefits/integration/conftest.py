@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from jobbro import db
+from jobbro.kafka_access import KafkaAccess
 from jobbro.pseudonym import citizen_ref
 from jobbro.runtime import Runtime
 from jobbro.testing import running
@@ -22,10 +23,10 @@ from tests.benefits.events import PSEUDONYM_KEY
 
 
 @pytest.fixture
-def settings(database: str, kafka_bootstrap: str, topic_prefix: str) -> BenefitsSettings:
+def settings(database: str, kafka: KafkaAccess, topic_prefix: str) -> BenefitsSettings:
     return BenefitsSettings(
         pg_dsn=database,
-        kafka_bootstrap=kafka_bootstrap,
+        **kafka.settings(),
         topic_prefix=topic_prefix,
         pseudonym_key=PSEUDONYM_KEY,
         outbox_poll_seconds=0.1,

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.envelope import encode
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, publish, read_events
 from services.benefits import api, payment_run
@@ -22,14 +23,14 @@ RATES = [1_000_001, 1_200_002, 1_400_003, 1_600_004, 1_800_005]
 
 
 async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
-    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     rows = import_rows(len(RATES))
     for row, rate in zip(rows, RATES, strict=True):
         row["monthly_rate_ore"] = rate
     await register(service.pool, ctx, *rows)
     await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
-    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
+    found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
     issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.amount_ore)
     paid_twice, paid, retried, refused, unanswered = issued
     app = FastAPI()
@@ -40,9 +41,9 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore), source="/bo"
     )
     redelivered = replace(record, topic=topic_prefix + record.topic)
-    await produce(kafka_bootstrap, redelivered, redelivered)
+    await produce(kafka, redelivered, redelivered)
     await publish(
-        kafka_bootstrap,
+        kafka,
         topic_prefix,
         settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore),  # a new event id
         settled(paid.instruction_id, paid.idempotency_key, paid.amount_ore),
@@ -61,12 +62,12 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         reissued = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
         again = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
         unknown = await client.post(f"/admin/payment-instructions/{uuid4()}/reissue")
-        found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
+        found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
         [replacement] = [
             e for _, e in found if isinstance(e, PaymentInstructionIssued) and e.idempotency_key.endswith("-1")
         ]
         await publish(
-            kafka_bootstrap,
+            kafka,
             topic_prefix,
             settled(replacement.instruction_id, replacement.idempotency_key, replacement.amount_ore),
         )

@@ -25,6 +25,7 @@ from contracts.examples import example
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationEvent
 from contracts.subsidy import ApplicationSubmitted
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
@@ -121,19 +122,19 @@ async def serving(app: WebhookReceiver) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings_for(database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> SettingsFactory:
+def settings_for(database: str, kafka: KafkaAccess, topic_prefix: str, tmp_path: Path) -> SettingsFactory:
     """Settings on this test's database, topics and Digital Post directory, with short waits everywhere."""
 
     def build(**overrides: Any) -> NotifySettings:
-        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **overrides)
+        return _settings(database, kafka, topic_prefix, tmp_path / "digital-post", **overrides)
 
     return build
 
 
-def _settings(database: str, kafka_bootstrap: str, topic_prefix: str, post: Path, **overrides: Any) -> NotifySettings:
+def _settings(database: str, kafka: KafkaAccess, topic_prefix: str, post: Path, **overrides: Any) -> NotifySettings:
     defaults: dict[str, Any] = {
         "pg_dsn": database,
-        "kafka_bootstrap": kafka_bootstrap,
+        **kafka.settings(),
         "topic_prefix": topic_prefix,
         "digital_post_dir": post,
         "outbox_poll_seconds": 0.1,
@@ -177,6 +178,6 @@ def about(model: type[Event], application: ApplicationSubmitted, **changes: Any)
     return example(model).model_copy(update=values | changes)
 
 
-async def notifications(kafka_bootstrap: str, topic_prefix: str, expect: int) -> list[NotificationEvent]:
+async def notifications(kafka: KafkaAccess, topic_prefix: str, expect: int) -> list[NotificationEvent]:
     """What notify published about its deliveries, read until `expect` arrived and then a second longer."""
-    return [event for _, event in await read_events(kafka_bootstrap, topic_prefix + NOTIFICATIONS, expect=expect)]
+    return [event for _, event in await read_events(kafka, topic_prefix + NOTIFICATIONS, expect=expect)]
