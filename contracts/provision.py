@@ -23,7 +23,13 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
-from aiokafka.protocol.admin import CreateAclsRequest, CreateAclsRequest_v1, DeleteAclsRequest, DeleteAclsRequest_v1
+from aiokafka.protocol.admin import (
+    CreateAclsRequest,
+    CreateAclsRequest_v1,
+    DeleteAclsRequest,
+    DeleteAclsRequest_v1,
+    DescribeAclsRequest,
+)
 from pydantic import SecretStr
 
 from contracts.catalog import PERSONAL_DATA, TOPICS, Topic
@@ -153,6 +159,7 @@ async def provision(
     try:
         if bindings:  # first, so no service is refused the topics it is about to see
             await _send_acls(admin, _CreateAcls(bindings))
+            await _until_in_force(admin, bindings)
         present = set(await admin.list_topics())
         missing = [topic for topic in wanted if topic.name not in present]
         raced = await _create(admin, missing) if missing else set()
@@ -173,6 +180,29 @@ async def remove_acls(kafka: KafkaAccess, topics: Iterable[Topic] = TOPICS, pref
         await _send_acls(admin, _DeleteAcls(acls(topics, prefix)))
     finally:
         await admin.close()
+
+
+_ANY = 1
+
+
+async def _until_in_force(admin: AIOKafkaAdminClient, bindings: list[Acl], timeout: float = 30.0) -> None:
+    """Wait until the broker's authorizer holds every binding: the controller has accepted them when CreateAcls
+    answers, but the broker applies them a moment later, and a client would be refused meanwhile."""
+    wanted = {binding.wire() for binding in bindings}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        response = await admin._send_request(DescribeAclsRequest(_ANY, None, _ANY, None, None, _ANY, _ANY))  # noqa: SLF001
+        held = {
+            (resource_type, name, pattern, principal, host, operation, permission)
+            for resource_type, name, pattern, acls_ in response.resources
+            for principal, host, operation, permission in acls_
+        }
+        if wanted <= held:
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"{len(wanted - held)} ACLs not in force after {timeout:.0f}s")
+        await asyncio.sleep(0.1)
 
 
 class _CreateAcls(CreateAclsRequest):
