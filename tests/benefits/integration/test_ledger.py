@@ -10,7 +10,7 @@ from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.envelope import encode
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
-from jobbro.testing import produce, publish, read_events
+from jobbro.testing import produce, publish, read_events, read_topic
 from services.benefits import api, payment_run
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
@@ -105,3 +105,38 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         paid_twice.instruction_id,
     )
     assert [tuple(row) for row in answered] == [("settled", RATES[0], f"NETS-{paid_twice.instruction_id.hex[:8]}")]
+
+
+async def test_a_forged_settlement_is_dead_lettered_and_the_instruction_stays_outstanding(
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka: KafkaAccess, topic_prefix: str
+) -> None:
+    await register(service.pool, ctx, *import_rows(1))
+    await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
+    [(_, instruction)] = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=1)
+    assert isinstance(instruction, PaymentInstructionIssued)
+    key, amount = instruction.idempotency_key, instruction.amount_ore
+
+    await publish(
+        kafka,
+        topic_prefix,
+        settled(instruction.instruction_id, key, 99_999_999),  # another amount
+        settled(instruction.instruction_id, "benefit:someone-else:2026-11", amount),  # another payee's key
+    )
+    dead = await read_topic(kafka, topic_prefix + "payments.settlements.v1.dlq", expect=2)
+    state = await service.pool.fetchval(
+        "SELECT state FROM payment_instructions WHERE instruction_id = $1", instruction.instruction_id
+    )
+    await publish(kafka, topic_prefix, settled(instruction.instruction_id, key, amount))
+    await eventually(
+        lambda: service.pool.fetchval(
+            "SELECT state = 'settled' AND settled_ore = $2 FROM payment_instructions WHERE instruction_id = $1",
+            instruction.instruction_id,
+            amount,
+        )
+    )
+
+    assert state == "issued"
+    reasons = [dict(record.headers) for record in dead]
+    assert [r["dlq_error_class"] for r in reasons] == [b"SettlementMismatch"] * 2
+    assert b"settled 99999999" in reasons[0]["dlq_error_message"]
+    assert b"idempotency key" in reasons[1]["dlq_error_message"]
