@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from jobbro import db
-from jobbro.kafka_access import KafkaAccess
+from jobbro.infra import Infrastructure
 from jobbro.pseudonym import citizen_ref
 from jobbro.runtime import Runtime
 from jobbro.testing import running
@@ -23,10 +23,11 @@ from tests.benefits.events import PSEUDONYM_KEY
 
 
 @pytest.fixture
-def settings(database: str, kafka: KafkaAccess, topic_prefix: str) -> BenefitsSettings:
+def settings(database: str, infra: Infrastructure, topic_prefix: str) -> BenefitsSettings:
+    """As the benefits principal: whatever the service does on Kafka, its ACLs must allow."""
     return BenefitsSettings(
         pg_dsn=database,
-        **kafka.settings(),
+        **infra.kafka_as("benefits").settings(),
         topic_prefix=topic_prefix,
         pseudonym_key=PSEUDONYM_KEY,
         outbox_poll_seconds=0.1,
