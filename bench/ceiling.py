@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from jobbro.kafka_access import KafkaAccess
+
 
 @dataclass(frozen=True)
 class Ceiling:
@@ -25,21 +27,21 @@ class Ceiling:
         return self.records / self.seconds
 
 
-async def measure(bootstrap: str, *, records: int, record_bytes: int, partitions: int = 3) -> Ceiling:
+async def measure(kafka: KafkaAccess, *, records: int, record_bytes: int, partitions: int = 3) -> Ceiling:
     """Time from the first send to the last record consumed (and its offset committed)."""
     topic = f"bench.ceiling.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, partitions, 1)])
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=bootstrap,
+            **kafka.client_kwargs(),
             group_id=topic,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
         await consumer.start()
         await producer.start()
         try:

@@ -63,7 +63,7 @@ async def run(options: Options, infra: Infrastructure, bars: Progress) -> tuple[
         results["flow"] = await _flow(options, infra, folder, bars)
         events = results["flow"]["events"]
         measured = await ceiling.measure(
-            infra.kafka_bootstrap, records=events["records"], record_bytes=round(events["bytes_avg"])
+            infra.kafka, records=events["records"], record_bytes=round(events["bytes_avg"])
         )
         results["ceiling"] = {**asdict(measured), "per_second": measured.per_second}
         results["event_layer_ratio"] = events["per_second"] / measured.per_second
@@ -86,7 +86,7 @@ async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Pro
             await _import(http, layout, [case for case in cases if case.registered], bars)
             milestones = Milestones()
             subsidy = layout.service("subsidy").url
-            async with Tape(infra.kafka_bootstrap, prefix, milestones.record) as tape:
+            async with Tape(infra.kafka, prefix, milestones.record) as tape:
                 async with (
                     Employers(
                         subsidy, stack.oidc_issuer(), concurrency=options.concurrency, patience=60.0, timeout=60.0
@@ -126,7 +126,7 @@ async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Pro
 
 async def _lag(infra: Infrastructure, layout: Layout, prefix: str) -> dict[str, int]:
     """Records not yet handled, per service (its consumer groups added up)."""
-    groups = await stack.consumer_lag(infra.kafka_bootstrap, tuple(f"{prefix}{s.name}." for s in layout.services))
+    groups = await stack.consumer_lag(infra.kafka, tuple(f"{prefix}{s.principal}." for s in layout.services))
     return {
         service.name: sum(n for group, n in groups.items() if group.startswith(f"{prefix}{service.name}."))
         for service in layout.services

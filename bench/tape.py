@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from contracts.catalog import TOPICS
+from jobbro.kafka_access import KafkaAccess
 
 log = structlog.get_logger(__name__)
 
@@ -47,19 +48,19 @@ class Seen:
 class Tape:
     """Reads every catalog topic and dead-letter topic of a namespace from its beginning, until closed."""
 
-    def __init__(self, bootstrap: str, prefix: str, on_record: Callable[[Seen], None] = lambda _: None) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess, prefix: str, on_record: Callable[[Seen], None] = lambda _: None) -> None:
+        self._kafka = kafka
         self._prefix = prefix
         self._on_record = on_record
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+            **kafka.client_kwargs(), group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
         )
         self._partitions: list[TopicPartition] = []
         self._pump: asyncio.Task[None] | None = None
         self.seen: list[Seen] = []
 
     async def __aenter__(self) -> "Tape":
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())
         await admin.start()
         try:
             names = [self._prefix + name for topic in TOPICS for name in (topic.name, topic.dlq)]

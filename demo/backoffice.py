@@ -83,7 +83,7 @@ def create_runtime(settings: BackofficeSettings) -> Runtime:
 
     runtime.consume(
         PAYMENT_INSTRUCTIONS,
-        group="backoffice.payment-instructions",
+        group="payment-back-office.payment-instructions",
         catalog=EVENT_TYPES,
         handlers={PaymentInstructionIssued: on_instruction},
     )

@@ -178,7 +178,7 @@ async def run(
     secret = secrets.token_urlsafe(32)
     async with (
         httpx.AsyncClient(timeout=30.0) as http,
-        TopicWatcher(infra.kafka_bootstrap, prefix) as watcher,
+        TopicWatcher(infra.kafka, prefix) as watcher,
     ):
         receiver_log = layout.local / "webhooks" / "receiver.log"
         with WebhookReceiver(secret, receiver_log, port=layout.ports["webhooks"]) as receiver:

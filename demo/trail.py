@@ -22,6 +22,7 @@ from rich.table import Table
 from contracts.catalog import EVENT_TYPES, PERSONAL_DATA, TOPICS
 from contracts.envelope import EnvelopeError, Event, Metadata, decode
 from jobbro.infra import REPO
+from jobbro.kafka_access import KafkaAccess
 from jobbro.log import CPR_MASK
 
 if TYPE_CHECKING:  # the result holds what the watcher saw
@@ -54,10 +55,10 @@ class Seen:
 class TopicWatcher:
     """Reads every catalog topic of the stack from where each partition ends when it starts, until stopped."""
 
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, kafka: KafkaAccess, prefix: str) -> None:
         self._prefix = prefix
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=None, enable_auto_commit=False)
+        self._admin = AIOKafkaAdminClient(**kafka.client_kwargs())
         self._seen: list[Seen] = []
         self._pump: asyncio.Task[None] | None = None
 

@@ -26,6 +26,7 @@ from demo import logins, scenario, trail
 from demo.waiting import DidNotHappen
 from jobbro import stack
 from jobbro.infra import REPO, local_infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.log import redact
 from services.subsidy import devca, signing
 
@@ -46,14 +47,14 @@ def up(prefix: Prefix = "") -> None:
         task = progress.add_task("Kafka, PostgreSQL and Keycloak (deploy/local/infra up)…")
         infra = local_infrastructure()
         progress.update(task, description="topics…")
-        created = asyncio.run(provision(infra.kafka_bootstrap, prefix=prefix)).created
+        created = asyncio.run(provision(infra.kafka, prefix=prefix)).created
         stack.prepare()
         for service in stack.SERVICES:
             progress.update(task, description=f"{service.name}…")
             stack.start(service, infra, prefix)
             asyncio.run(stack.wait_ready(service))
     console.print(f"[green]up[/]: {len(created)} topics created; services:")
-    _print_status(infra.kafka_bootstrap)
+    _print_status(infra.kafka)
 
 
 @app.command()
@@ -70,12 +71,12 @@ def down(
 @app.command()
 def status() -> None:
     """Each service: process, health, and consumer lag per group."""
-    _print_status(local_infrastructure().kafka_bootstrap)
+    _print_status(local_infrastructure().kafka)
 
 
-def _print_status(bootstrap: str) -> None:
+def _print_status(kafka: KafkaAccess) -> None:
     table = Table("service", "pid", "ready", "url", "consumer lag")
-    for row in asyncio.run(stack.status(bootstrap)):
+    for row in asyncio.run(stack.status(kafka)):
         lag = ", ".join(f"{group}={n}" for group, n in sorted(row.lag.items())) or "-"
         ready = "[green]ready[/]" if row.ready else "[red]not ready[/]"
         table.add_row(row.service.name, str(row.pid or "-"), ready, row.service.url, lag)
@@ -95,13 +96,13 @@ def tail(
     if topic not in known:
         raise typer.BadParameter(f"not a catalog topic; one of: {', '.join(sorted(known))}")
     namespace = stack.running_topic_prefix() if prefix is None else prefix
-    asyncio.run(_tail(local_infrastructure().kafka_bootstrap, namespace + topic, from_beginning, limit, personal_data))
+    asyncio.run(_tail(local_infrastructure().kafka, namespace + topic, from_beginning, limit, personal_data))
 
 
-async def _tail(bootstrap: str, topic: str, from_beginning: bool, limit: int, personal_data: bool) -> None:
+async def _tail(kafka: KafkaAccess, topic: str, from_beginning: bool, limit: int, personal_data: bool) -> None:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka.client_kwargs(),
         group_id=None,
         auto_offset_reset="earliest" if from_beginning else "latest",
     )

@@ -3,19 +3,27 @@
 First match wins: environment variables naming running instances (`JOBBRO_KAFKA_BOOTSTRAP`, `JOBBRO_PG_SERVER`),
 containers when a Docker engine answers (tests only), else the project's own launcher (`deploy/local/infra up`:
 Kafka from Maven Central, PostgreSQL from Debian).
+
+Kafka credentials come the same way (what `deploy/local/infra env` prints): `JOBBRO_KAFKA_SECURITY_PROTOCOL`,
+`JOBBRO_KAFKA_CA_FILE`, the provisioning super user in `JOBBRO_KAFKA_SASL_USERNAME` / `JOBBRO_KAFKA_SASL_PASSWORD`,
+and each principal's password in `JOBBRO_KAFKA_PASSWORD_<PRINCIPAL>` (`PAYMENT_BACK_OFFICE` for
+`payment-back-office`).
 """
 
 import asyncio
 import os
 import shlex
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import SecretStr
+
+from jobbro.kafka_access import KafkaAccess
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,10 +34,27 @@ class InfrastructureUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Infrastructure:
-    kafka_bootstrap: str
+    kafka: KafkaAccess
+    """The broker, as the provisioning super user (topics, ACLs, and what tests read and write)."""
     pg_dsn: str
     """DSN of the server, without a database name."""
     origin: str
+    kafka_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Principal → SCRAM password, for each principal of the catalog the broker knows."""
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka.bootstrap
+
+    def kafka_as(self, principal: str) -> KafkaAccess:
+        """The broker as `principal` (a service, the back-office, an integrator): what its ACLs allow, no more.
+        A PLAINTEXT broker (containers) knows no principals: everyone is the same anonymous client."""
+        if self.kafka.security_protocol == "PLAINTEXT":
+            return self.kafka
+        try:
+            return self.kafka.as_principal(principal, self.kafka_passwords[principal])
+        except KeyError:
+            raise InfrastructureUnavailable(f"no Kafka password for principal {principal!r}") from None
 
     def database_dsn(self, database: str) -> str:
         return f"{self.pg_dsn.rstrip('/')}/{database}"
@@ -53,10 +78,33 @@ def local_infrastructure() -> Infrastructure:
 
 
 def _from_environment() -> Infrastructure | None:
-    env = os.environ
-    if env.get("JOBBRO_KAFKA_BOOTSTRAP") and env.get("JOBBRO_PG_SERVER"):
-        return Infrastructure(env["JOBBRO_KAFKA_BOOTSTRAP"], env["JOBBRO_PG_SERVER"], "environment")
-    return None
+    return _from_variables(os.environ, "environment")
+
+
+_PASSWORD_VARIABLE = "JOBBRO_KAFKA_PASSWORD_"
+
+
+def _from_variables(env: Mapping[str, str], origin: str) -> Infrastructure | None:
+    if not (env.get("JOBBRO_KAFKA_BOOTSTRAP") and env.get("JOBBRO_PG_SERVER")):
+        return None
+    protocol = env.get("JOBBRO_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    password, ca_file = env.get("JOBBRO_KAFKA_SASL_PASSWORD"), env.get("JOBBRO_KAFKA_CA_FILE")
+    try:
+        admin = KafkaAccess(
+            env["JOBBRO_KAFKA_BOOTSTRAP"],
+            protocol,  # type: ignore[arg-type]  # checked by KafkaAccess
+            env.get("JOBBRO_KAFKA_SASL_USERNAME"),
+            SecretStr(password) if password else None,
+            Path(ca_file) if ca_file else None,
+        )
+    except ValueError as exc:
+        raise InfrastructureUnavailable(f"{origin}: Kafka settings: {exc} (see deploy/local/infra env)") from None
+    passwords = {
+        name.removeprefix(_PASSWORD_VARIABLE).lower().replace("_", "-"): value
+        for name, value in env.items()
+        if name.startswith(_PASSWORD_VARIABLE)
+    }
+    return Infrastructure(admin, env["JOBBRO_PG_SERVER"], origin, passwords)
 
 
 def _docker_answers() -> bool:
@@ -76,7 +124,7 @@ def _containers() -> Iterator[Infrastructure]:
         PostgresContainer("postgres:15", username="jobbro", password="jobbro", driver=None) as pg,
     ):
         dsn = f"postgresql://jobbro:jobbro@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}"
-        yield Infrastructure(kafka.get_bootstrap_server(), dsn, "testcontainers")
+        yield Infrastructure(KafkaAccess(kafka.get_bootstrap_server()), dsn, "testcontainers")
 
 
 def _local_launcher() -> Infrastructure:
@@ -86,14 +134,17 @@ def _local_launcher() -> Infrastructure:
         raise InfrastructureUnavailable(f"deploy/local/infra up failed:\n{up.stderr[-3000:]}")
     exports = subprocess.run([str(launcher), "env"], capture_output=True, text=True, check=True).stdout
     values = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in exports.splitlines())
-    return Infrastructure(values["JOBBRO_KAFKA_BOOTSTRAP"], values["JOBBRO_PG_SERVER"], "deploy/local/infra")
+    found = _from_variables(values, "deploy/local/infra")
+    if found is None:
+        raise InfrastructureUnavailable(f"deploy/local/infra env printed no Kafka and PostgreSQL:\n{exports}")
+    return found
 
 
 def _checked(infra: Infrastructure) -> Infrastructure:
     async def check() -> None:
         conn = await asyncpg.connect(infra.database_dsn("postgres"), timeout=10)
         await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap, request_timeout_ms=10000)
+        admin = AIOKafkaAdminClient(**infra.kafka.client_kwargs(), request_timeout_ms=10000)
         await admin.start()
         try:
             await admin.describe_cluster()

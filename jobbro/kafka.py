@@ -41,6 +41,7 @@ def create_broker(settings: ServiceSettings) -> KafkaBroker:
     """A broker whose producer is idempotent and waits for acks from all in-sync replicas."""
     return KafkaBroker(
         settings.kafka_bootstrap,
+        security=settings.kafka.faststream_security(),
         acks="all",
         enable_idempotence=True,
         client_id=settings.service,

@@ -102,7 +102,7 @@ class Runtime:
 
     async def _kafka_answers(self) -> None:
         """Bootstrap a bare client: the broker's own start leaks a producer when it fails, so it is not retried."""
-        client = AIOKafkaClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        client = AIOKafkaClient(**self.settings.kafka.client_kwargs())
         try:
             await client.bootstrap()
         finally:

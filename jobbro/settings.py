@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
+from jobbro.kafka_access import KafkaAccess, SecurityProtocol
+
 DEVELOPMENT_PREFIX = "development-only-"
 """How every development default of a secret begins; refused in production."""
 DEVELOPMENT_DATABASE_PASSWORD = "jobbro"
@@ -48,6 +50,14 @@ class ServiceSettings(BaseSettings):
         description="`development` allows development secrets; anything else is production (the default).",
     )
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="SASL_SSL (SCRAM-SHA-512 over TLS) on every broker Jobbro deploys; it has no other."
+    )
+    kafka_sasl_username: str = Field("", description="This process's own Kafka principal (its ACLs say what it may).")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), description="The principal's SCRAM password.")
+    kafka_ca_file: Path | None = Field(
+        None, description="PEM CA that signed the broker's certificate (else system CAs)."
+    )
     topic_prefix: str = Field("", description="Namespace before every topic name: one deployment or test each.")
     pg_dsn: str = Field(
         "postgresql://jobbro:jobbro@127.0.0.1:15432/jobbro",
@@ -77,15 +87,10 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
-    # Kafka client security: placeholders until kafka-sec lands
-    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = Field(None, description="SCRAM-SHA-512 password of this principal.")
-    kafka_ca_file: Path | None = Field(None, description="PEM bundle of the CA that signed the brokers' certificates.")
     oidc_issuer: str = Field(
-        "http://127.0.0.1:18080/realms/jobbro",
+        default_factory=lambda: os.environ.get("JOBBRO_OIDC_ISSUER", "http://127.0.0.1:18080/realms/jobbro"),
         description="The identity provider's issuer (`iss`); its discovery document and JWKS are fetched from it. "
-        "Default: the development realm of deploy/local/keycloak.",
+        "Default: the deployment-wide `JOBBRO_OIDC_ISSUER`, else the development realm of deploy/local/keycloak.",
     )
     oidc_audience: str = Field(
         default_factory=lambda data: f"jobbro-{data['service']}",
@@ -106,6 +111,17 @@ class ServiceSettings(BaseSettings):
         secrets_dir = os.environ.get("JOBBRO_SECRETS_DIR")
         files = (SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir),) if secrets_dir else ()
         return init_settings, env_settings, *files
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """How this process's Kafka clients connect, as its own principal."""
+        return KafkaAccess(
+            self.kafka_bootstrap,
+            self.kafka_security_protocol,
+            self.kafka_sasl_username or None,
+            self.kafka_sasl_password if self.kafka_sasl_password.get_secret_value() else None,
+            self.kafka_ca_file,
+        )
 
     @property
     def source(self) -> str:
@@ -149,6 +165,10 @@ class ServiceSettings(BaseSettings):
             yield "pg_dsn", f"it carries a password: give it in {self.env_name('pg_password')}, a secret, instead"
         if self.pg_password is not None and self.pg_password.get_secret_value() == DEVELOPMENT_DATABASE_PASSWORD:
             yield "pg_password", "it is the development database's password"
+        if self.kafka_security_protocol != "SASL_SSL":
+            yield "kafka_security_protocol", "production brokers are reached over SASL_SSL only"
+        if urlsplit(self.oidc_issuer).scheme != "https":
+            yield "oidc_issuer", "the identity provider is reached over https only"
 
 
 def secret_fields(settings: type[BaseSettings]) -> list[str]:

@@ -33,9 +33,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from contracts.provision import provision
+from contracts.provision import provision, remove_acls
 from demo import logins
 from jobbro.infra import REPO, Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from services.subsidy import devca
 
 log = structlog.get_logger(__name__)
@@ -145,7 +146,6 @@ class Service:
         prefix = self.name.upper() + "_"
         common = {
             "PG_DSN": infra.database_dsn(self.layout.database_prefix + self.name),
-            "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
             "HTTP_PORT": str(self.port),
             "TOPIC_PREFIX": topic_prefix,
             "LOG_JSON": "true",
@@ -153,7 +153,13 @@ class Service:
             "OIDC_ISSUER": oidc_issuer(),
             "OIDC_AUDIENCE": f"jobbro-{self.name}",
         }
-        return {prefix + name: value for name, value in (common | _own_settings(self)).items()}
+        own = {prefix + name: value for name, value in (common | _own_settings(self)).items()}
+        return infra.kafka_as(self.principal).environment(prefix) | own
+
+    @property
+    def principal(self) -> str:
+        """Who the process is on Kafka: its ACLs (from the catalog) say what it may read and write."""
+        return "payment-back-office" if self.name == "backoffice" else self.name
 
 
 def _own_settings(service: Service) -> dict[str, str]:
@@ -213,7 +219,7 @@ async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterato
     databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
     await on_server(infra, [f'CREATE DATABASE "{db}"' for db in databases])
     try:
-        await provision(infra.kafka_bootstrap, prefix=prefix)
+        await provision(infra.kafka, prefix=prefix)
         prepare(layout)
         for service in layout.services:
             start(service, infra, prefix)
@@ -223,7 +229,7 @@ async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterato
         for service in reversed(layout.services):
             stop(service)
         await on_server(infra, [f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in databases])
-        await delete_namespace(infra.kafka_bootstrap, prefix)
+        await delete_namespace(infra.kafka, prefix)
 
 
 def free_ports() -> dict[str, int]:
@@ -248,9 +254,9 @@ async def on_server(infra: Infrastructure, statements: list[str]) -> None:
         await conn.close()
 
 
-async def delete_namespace(bootstrap: str, prefix: str) -> None:
-    """Delete every topic of a namespace: thousands of leftover topics slow every client's metadata."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def delete_namespace(kafka: KafkaAccess, prefix: str) -> None:
+    """Delete every topic of a namespace and its ACLs: thousands of leftover topics slow every client's metadata."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         doomed = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
@@ -258,6 +264,7 @@ async def delete_namespace(bootstrap: str, prefix: str) -> None:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+    await remove_acls(kafka, prefix=prefix)
 
 
 @dataclass(frozen=True)
@@ -289,7 +296,7 @@ def start(service: Service, infra: Infrastructure, topic_prefix: str = "") -> in
         process = subprocess.Popen(
             [sys.executable, "-m", service.module, *service.args],
             cwd=REPO,
-            env={**os.environ, **service.env(infra, topic_prefix)},
+            env=_process_environment(service, infra, topic_prefix),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives the CLI that started it
@@ -316,9 +323,15 @@ def spawn_command(
     return subprocess.Popen(
         [sys.executable, "-m", service.module, *args],
         cwd=REPO,
-        env={**os.environ, **service.env(infra, topic_prefix)},
+        env=_process_environment(service, infra, topic_prefix),
         **popen,
     )
+
+
+def _process_environment(service: Service, infra: Infrastructure, topic_prefix: str) -> dict[str, str]:
+    """The caller's environment without its Kafka credentials (the super user's), plus the process's own settings."""
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("JOBBRO_KAFKA_")}
+    return inherited | service.env(infra, topic_prefix)
 
 
 def running_topic_prefix(layout: Layout = DEFAULT) -> str:
@@ -370,10 +383,10 @@ async def wait_ready(service: Service, timeout: float = 90.0) -> None:
     raise RuntimeError(f"{service.name} not ready after {timeout:.0f}s:\n{_tail(service.log_file)}")
 
 
-async def status(bootstrap: str, layout: Layout = DEFAULT) -> list[ServiceStatus]:
+async def status(kafka: KafkaAccess, layout: Layout = DEFAULT) -> list[ServiceStatus]:
     prefix = running_topic_prefix(layout)
     try:
-        lags = await consumer_lag(bootstrap, tuple(f"{prefix}{service.name}." for service in layout.services))
+        lags = await consumer_lag(kafka, tuple(f"{prefix}{service.principal}." for service in layout.services))
     except KafkaError as exc:  # the status of the processes is still worth showing
         log.warning("consumer_lag_unknown", error=repr(exc))
         lags = {}
@@ -384,7 +397,7 @@ async def status(bootstrap: str, layout: Layout = DEFAULT) -> list[ServiceStatus
         own = {
             group.removeprefix(prefix): lag
             for group, lag in lags.items()
-            if group.startswith(prefix + service.name + ".")
+            if group.startswith(prefix + service.principal + ".")
         }
         result.append(ServiceStatus(service, pid, ready, own))
     return result
@@ -402,9 +415,9 @@ async def _ready(service: Service) -> bool:
         return False
 
 
-async def consumer_lag(bootstrap: str, group_prefixes: tuple[str, ...]) -> dict[str, int]:
+async def consumer_lag(kafka: KafkaAccess, group_prefixes: tuple[str, ...]) -> dict[str, int]:
     """Per consumer group named `<one of group_prefixes>…`: end minus committed offsets, over its partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         listed = await admin.list_consumer_groups()
@@ -412,7 +425,7 @@ async def consumer_lag(bootstrap: str, group_prefixes: tuple[str, ...]) -> dict[
         committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
         existing = set(await admin.list_topics())  # groups may outlive their topics
         partitions = {tp for offsets in committed.values() for tp in offsets if tp.topic in existing}
-        ends = await _end_offsets(bootstrap, partitions)
+        ends = await _end_offsets(kafka, partitions)
     finally:
         await admin.close()
     return {
@@ -421,10 +434,10 @@ async def consumer_lag(bootstrap: str, group_prefixes: tuple[str, ...]) -> dict[
     }
 
 
-async def _end_offsets(bootstrap: str, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+async def _end_offsets(kafka: KafkaAccess, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
     if not partitions:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=10_000)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=None, request_timeout_ms=10_000)
     await consumer.start()
     try:
         return await consumer.end_offsets(list(partitions))

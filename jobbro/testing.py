@@ -16,6 +16,7 @@ from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, Metadata, Record, decode, encode
 from contracts.provision import provision
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 
 if TYPE_CHECKING:
     from jobbro.runtime import Runtime
@@ -46,8 +47,8 @@ async def drop_database(infra: Infrastructure, dsn: str) -> None:
         await conn.close()
 
 
-async def create_topics(bootstrap: str, *names: str, partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topics(kafka: KafkaAccess, *names: str, partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         for name in names:
@@ -59,13 +60,13 @@ async def create_topics(bootstrap: str, *names: str, partitions: int = 3) -> Non
         await admin.close()
 
 
-async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 60.0) -> list[ConsumerRecord]:
+async def read_topic(kafka: KafkaAccess, topic: str, *, expect: int, timeout: float = 60.0) -> list[ConsumerRecord]:
     """Read a topic from the beginning until `expect` records arrived (or the timeout), then a little longer.
 
     The extra read lets a test see records beyond what it expected (duplicates, stray events).
     """
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", group_id=None
+        topic, **kafka.client_kwargs(), enable_auto_commit=False, auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
     try:
@@ -85,10 +86,10 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float 
 
 
 async def produce(
-    bootstrap: str, *records: Record | tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+    kafka: KafkaAccess, *records: Record | tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 ) -> None:
     """Send records as an outside producer would: envelope `Record`s, or raw (topic, key, value, headers)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for record in records:
@@ -101,27 +102,27 @@ async def produce(
         await producer.stop()
 
 
-async def provisioned_prefix(bootstrap: str) -> str:
-    """A fresh topic namespace holding every catalog topic and its dead-letter topic."""
+async def provisioned_prefix(kafka: KafkaAccess) -> str:
+    """A fresh topic namespace holding every catalog topic and its dead-letter topic, with the catalog's ACLs."""
     prefix = unique("t") + "."
-    await provision(bootstrap, prefix=prefix)
+    await provision(kafka, prefix=prefix)
     return prefix
 
 
 async def publish(
-    bootstrap: str, prefix: str, *events: Event, source: str = "/test", cause: Metadata | None = None
+    kafka: KafkaAccess, prefix: str, *events: Event, source: str = "/test", cause: Metadata | None = None
 ) -> list[Metadata]:
     """Publish catalog events as their producer would (CloudEvents headers, keyed), within `prefix`."""
     wrapped = [encode(event, source=source, cause=cause) for event in events]
-    await produce(bootstrap, *(replace(record, topic=prefix + record.topic) for _, record in wrapped))
+    await produce(kafka, *(replace(record, topic=prefix + record.topic) for _, record in wrapped))
     return [meta for meta, _ in wrapped]
 
 
 async def read_events(
-    bootstrap: str, topic: str, *, expect: int, timeout: float = 60.0
+    kafka: KafkaAccess, topic: str, *, expect: int, timeout: float = 60.0
 ) -> list[tuple[Metadata, Event]]:
     """Read and decode a (prefixed) catalog topic from the beginning; see `read_topic` for the waiting."""
-    records = await read_topic(bootstrap, topic, expect=expect, timeout=timeout)
+    records = await read_topic(kafka, topic, expect=expect, timeout=timeout)
     return [decode(r.headers, r.value, EVENT_TYPES) for r in records]
 
 

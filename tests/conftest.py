@@ -7,6 +7,7 @@ import pytest
 
 from demo.logins import IdentityProviderMissing, local_issuer
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
@@ -28,8 +29,8 @@ def infra() -> Iterator[Infrastructure]:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(infra: Infrastructure) -> str:
-    return infra.kafka_bootstrap
+def kafka(infra: Infrastructure) -> KafkaAccess:
+    return infra.kafka
 
 
 @pytest.fixture(scope="session")
@@ -58,11 +59,11 @@ async def database(infra: Infrastructure) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def topic_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
+async def topic_prefix(kafka: KafkaAccess) -> AsyncIterator[str]:
     """A fresh namespace with every catalog topic (and its .dlq): services under test see only their events."""
-    prefix = await provisioned_prefix(kafka_bootstrap)
+    prefix = await provisioned_prefix(kafka)
     yield prefix
-    await delete_namespace(kafka_bootstrap, prefix)
+    await delete_namespace(kafka, prefix)
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,10 @@ class NotReissuable(BenefitsError):
     """Only a failed instruction may be issued again."""
 
 
+class SettlementMismatch(BenefitsError):
+    """A settlement that does not answer its instruction as issued (another amount or key): forged or mistaken."""
+
+
 class PseudonymMismatch(BenefitsError):
     """The citizen reference in an event is not the one our key gives for its CPR number: the keys differ."""
 
@@ -462,3 +466,13 @@ class Totals:
     settled_ore: int
     failed_ore: int
     outstanding_ore: int
+
+
+def settlement_mismatch(instruction: Instruction, amount_ore: int, idempotency_key: str) -> str | None:
+    """Why a settlement cannot be the back-office's answer to `instruction` (it must pay exactly what was
+    instructed, under the instruction's own key, which names its payee and period); None when it can."""
+    if idempotency_key != instruction.idempotency_key:
+        return f"idempotency key {idempotency_key!r} is not the instruction's {instruction.idempotency_key!r}"
+    if amount_ore != instruction.amount_ore:
+        return f"settled {amount_ore} øre, instructed {instruction.amount_ore} øre"
+    return None

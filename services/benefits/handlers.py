@@ -49,6 +49,7 @@ from services.benefits.domain import (
     PayableCitizen,
     Placement,
     PseudonymMismatch,
+    SettlementMismatch,
     State,
     UnknownInstruction,
     UnknownPlacement,
@@ -57,6 +58,7 @@ from services.benefits.domain import (
     passed,
     placement_ended,
     placement_started,
+    settlement_mismatch,
     subsidy_instruction,
     subsidy_payment,
     year_to_date,
@@ -227,18 +229,21 @@ async def issue_benefit_payments(
 
 
 async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
-    """The back-office paid: the instruction is done (a settlement heard before changes nothing)."""
+    """The back-office paid: the instruction is done (a settlement heard before changes nothing).
+
+    A settlement of another amount or under another key than the instruction's is refused (dead-lettered): the
+    instruction stays outstanding until an operator has looked, instead of being marked paid at a forged amount.
+    """
     entry = await _ledger_entry(uow, event.instruction_id)
     bound = log.bind(instruction_id=str(event.instruction_id))
+    if mismatch := settlement_mismatch(entry.instruction, event.amount_ore, event.idempotency_key):
+        bound.error("settlement_refused", reason=mismatch, state=entry.state)
+        raise SettlementMismatch(f"settlement of instruction {event.instruction_id} refused: {mismatch}")
     if entry.state is State.SETTLED:
         bound.info("settlement_already_recorded")
         return
     if entry.state is State.REISSUED:
         bound.error("settled_after_reissue")  # its replacement may be paid too: someone must look
-    if event.amount_ore != entry.instruction.amount_ore:
-        bound.warning(
-            "settled_amount_differs", instructed_ore=entry.instruction.amount_ore, settled_ore=event.amount_ore
-        )
     await store.record_settlement(
         uow.conn, event.instruction_id, event.amount_ore, event.settled_on, event.bank_reference
     )

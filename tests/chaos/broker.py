@@ -30,7 +30,7 @@ class LocalBroker:
     def of(cls, infra: Infrastructure) -> "LocalBroker":
         """The broker the tests use, if it is the launcher's; else `NotOurBroker` saying why."""
         config = KAFKA / "server.properties"
-        port = re.search(r"^listeners=PLAINTEXT://127\.0\.0\.1:(\d+),", _read(config), re.MULTILINE)
+        port = re.search(r"^listeners=SASL_SSL://127\.0\.0\.1:(\d+),", _read(config), re.MULTILINE)
         ours = f"127.0.0.1:{port[1]}" if port else None
         if infra.kafka_bootstrap != ours:
             raise NotOurBroker(

@@ -83,7 +83,7 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
         await _import_citizens(http, layout, cases)
         milestones = Milestones()
         async with (
-            Tape(infra.kafka_bootstrap, prefix, milestones.record),
+            Tape(infra.kafka, prefix, milestones.record),
             Employers(
                 layout.service("subsidy").url,
                 stack.oidc_issuer(),
@@ -109,7 +109,7 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
                 await _settle(infra, layout, prefix, cases, milestones, seed)
             finally:
                 supervisor.cancel()
-        async with Tape(infra.kafka_bootstrap, prefix) as tape:
+        async with Tape(infra.kafka, prefix) as tape:
             await tape.drain()
             said = f"(seed {seed}; blows: {', '.join(f'{b.victim}@{b.at - began:.0f}s' for b in monkey.blows)})"
             _every_application_ended_as_designed(
@@ -182,7 +182,7 @@ async def _settle(
 async def _still_waiting(
     infra: Infrastructure, layout: Layout, prefix: str, cases: list[Case], milestones: Milestones
 ) -> dict[str, int]:
-    lag = await stack.consumer_lag(infra.kafka_bootstrap, tuple(f"{prefix}{s.name}." for s in layout.services))
+    lag = await stack.consumer_lag(infra.kafka, tuple(f"{prefix}{s.principal}." for s in layout.services))
     return {
         "applications short of a milestone": sum(
             bool(milestones.missing(case.application_id, EXPECTED[case.kind]))
@@ -291,7 +291,7 @@ def _each_placement_took_effect_once(tape: Tape, cases: list[Case], said: str) -
 async def _nothing_is_left_unprocessed(
     infra: Infrastructure, layout: Layout, prefix: str, tape: Tape, said: str
 ) -> None:
-    lag = await stack.consumer_lag(infra.kafka_bootstrap, tuple(f"{prefix}{s.name}." for s in layout.services))
+    lag = await stack.consumer_lag(infra.kafka, tuple(f"{prefix}{s.principal}." for s in layout.services))
     assert lag and not any(lag.values()), f"consumer lag: {lag} {said}"
     assert not any((await evidence.unrelayed(infra, layout)).values()), f"outbox rows left {said}"
     dead = [

@@ -6,12 +6,13 @@ from typer.testing import CliRunner
 from contracts.examples import example
 from contracts.subsidy import ApplicationSubmitted
 from jobbro.cli import app
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
 
 
-def test_tail_prints_each_cloudevent_with_cpr_numbers_masked(kafka_bootstrap: str, topic_prefix: str) -> None:
+def test_tail_prints_each_cloudevent_with_cpr_numbers_masked(kafka: KafkaAccess, topic_prefix: str) -> None:
     submitted = example(ApplicationSubmitted)
-    [meta] = asyncio.run(publish(kafka_bootstrap, topic_prefix, submitted))  # the CLI runs its own event loops
+    [meta] = asyncio.run(publish(kafka, topic_prefix, submitted))  # the CLI runs its own event loops
 
     args = ["tail", "subsidy.applications.v1", "--prefix", topic_prefix, "--from-beginning", "--limit", "1"]
     masked = CliRunner().invoke(app, args)

@@ -21,6 +21,7 @@ from contracts.catalog import ALL_EVENTS, EVENT_TYPES
 from contracts.envelope import Event, Metadata, Record, decode, encode
 from contracts.examples import example
 from contracts.provision import provision
+from jobbro.kafka_access import KafkaAccess
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
@@ -33,10 +34,10 @@ def load_contract(root: Path = CONTRACTS) -> tuple[dict[str, dict[str, Any]], di
     return schemas, json.loads((root / "asyncapi.json").read_text())
 
 
-async def end_offsets(bootstrap: str, topics: set[str]) -> dict[TopicPartition, int]:
+async def end_offsets(kafka: KafkaAccess, topics: set[str]) -> dict[TopicPartition, int]:
     """Where each partition of these topics ends now: records after it are new. Right after the topics are created
     (or the broker restarted) it may describe them without partitions for a moment: it is asked again."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         for _ in range(100):
@@ -49,7 +50,7 @@ async def end_offsets(bootstrap: str, topics: set[str]) -> dict[TopicPartition, 
     finally:
         await admin.close()
     partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         return await consumer.end_offsets(partitions)
@@ -58,10 +59,10 @@ async def end_offsets(bootstrap: str, topics: set[str]) -> dict[TopicPartition, 
 
 
 async def read_new(
-    bootstrap: str, start: dict[TopicPartition, int], keys: set[bytes], timeout_s: float = 30.0
+    kafka: KafkaAccess, start: dict[TopicPartition, int], keys: set[bytes], timeout_s: float = 30.0
 ) -> list[ConsumerRecord]:
     """The records after `start` whose key is one of `keys`, once each key was seen (or the timeout passed)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(start))
@@ -134,17 +135,17 @@ def _errors(schema: dict[str, Any], instance: Any) -> list[tuple[str, str]]:
 
 @dataclasses.dataclass(frozen=True)
 class Broker:
-    bootstrap: str
+    kafka: KafkaAccess
     prefix: str
     """A topic namespace of this module's own, holding every catalog topic."""
 
 
 @pytest.fixture(scope="module")
-async def broker(kafka_bootstrap: str) -> Broker:
+async def broker(kafka: KafkaAccess) -> Broker:
     """The broker, with the catalog's topics provisioned in a namespace of their own."""
     prefix = f"test-{uuid4().hex[:8]}."
-    await provision(kafka_bootstrap, prefix=prefix)
-    return Broker(kafka_bootstrap, prefix)
+    await provision(kafka, prefix=prefix)
+    return Broker(kafka, prefix)
 
 
 def _unique(event: Event) -> Event:
@@ -154,8 +155,8 @@ def _unique(event: Event) -> Event:
     return event.model_copy(update={event.key_field: key})
 
 
-async def _produce(bootstrap: str, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _produce(kafka: KafkaAccess, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]) -> None:
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for topic, key, value, headers in records:
@@ -181,10 +182,10 @@ async def _publish_one_of_each(broker: Broker) -> list[Delivery]:
     """Produce one example of every event type under fresh keys, and read them back."""
     events = [_unique(example(model)) for model in ALL_EVENTS]
     sent = {event: encode(event, source="/jobbro/tests") for event in events}
-    start = await end_offsets(broker.bootstrap, {broker.prefix + model.topic for model in ALL_EVENTS})
-    await _produce(broker.bootstrap, [_raw(record, broker.prefix) for _, record in sent.values()])
+    start = await end_offsets(broker.kafka, {broker.prefix + model.topic for model in ALL_EVENTS})
+    await _produce(broker.kafka, [_raw(record, broker.prefix) for _, record in sent.values()])
     keys = {r.key.encode() for _, r in sent.values()}
-    received = {r.key: r for r in await read_new(broker.bootstrap, start, keys)}
+    received = {r.key: r for r in await read_new(broker.kafka, start, keys)}
     return [
         Delivery(e, meta, record, received[record.key.encode()])
         for e, (meta, record) in sent.items()
@@ -211,16 +212,16 @@ async def test_an_integrator_validates_every_event_type_with_the_published_contr
 
 
 async def test_the_integrator_check_catches_a_record_that_breaks_the_contract(broker: Broker) -> None:
-    bootstrap = broker.bootstrap
+    kafka = broker.kafka
     _, record = encode(_unique(example(ALL_EVENTS[0])), source="/jobbro/tests")
     topic, key, value, headers = _raw(record, broker.prefix)
     payload = json.loads(value)
     del payload["citizen_cpr"]
     payload["period"]["start"] = "2nd of March"
     headers = [(k, b"0.3" if k == "ce_specversion" else v) for k, v in headers]
-    start = await end_offsets(bootstrap, {topic})
-    await _produce(bootstrap, [(topic, key, json.dumps(payload).encode(), headers)])
-    [received] = await read_new(bootstrap, start, {key})
+    start = await end_offsets(kafka, {topic})
+    await _produce(kafka, [(topic, key, json.dumps(payload).encode(), headers)])
+    [received] = await read_new(kafka, start, {key})
     schemas, asyncapi = load_contract()
 
     assert record_problems(received, schemas, asyncapi) == ["ce_specversion is '0.3', not '1.0'"]

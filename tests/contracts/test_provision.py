@@ -8,11 +8,12 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from contracts.catalog import TOPICS
 from contracts.provision import provision
+from jobbro.kafka_access import KafkaAccess
 
 
-async def _describe(bootstrap: str, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
+async def _describe(kafka: KafkaAccess, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
     """Topic → (partitions, its explicitly set configuration)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         topics = await admin.describe_topics(names)
@@ -31,8 +32,8 @@ async def _describe(bootstrap: str, names: list[str]) -> dict[str, tuple[int, di
     return {t["topic"]: (len(t["partitions"]), configs[t["topic"]]) for t in topics}
 
 
-async def _delete(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _delete(kafka: KafkaAccess, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         await admin.delete_topics(names)
@@ -40,27 +41,27 @@ async def _delete(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def test_creates_each_topic_and_its_dlq_once_with_its_configuration(kafka_bootstrap: str) -> None:
+async def test_creates_each_topic_and_its_dlq_once_with_its_configuration(kafka: KafkaAccess) -> None:
     prefix = f"test-{uuid4().hex[:8]}."
     topics = [replace(topic, name=prefix + topic.name) for topic in TOPICS]
     names = [name for topic in topics for name in (topic.name, topic.dlq)]
     try:
-        first = await provision(kafka_bootstrap, topics, partitions_override=2)
-        second = await provision(kafka_bootstrap, topics)
+        first = await provision(kafka, topics, partitions_override=2)
+        second = await provision(kafka, topics)
 
         assert (sorted(first.created), first.existing) == (sorted(names), ())
         assert (second.created, sorted(second.existing)) == ((), sorted(names))
-        described = await _describe(kafka_bootstrap, names)
+        described = await _describe(kafka, names)
         for topic in topics:
             for name in (topic.name, topic.dlq):
                 assert described[name] == (2, dict(topic.config)), name
     finally:
-        await _delete(kafka_bootstrap, names)
+        await _delete(kafka, names)
 
 
-async def test_the_catalog_topics_exist_after_provisioning(kafka_bootstrap: str) -> None:
-    result = await provision(kafka_bootstrap)
+async def test_the_catalog_topics_exist_after_provisioning(kafka: KafkaAccess) -> None:
+    result = await provision(kafka)
     names = [name for topic in TOPICS for name in (topic.name, topic.dlq)]
     assert sorted(result.created + result.existing) == sorted(names)
-    described = await _describe(kafka_bootstrap, names)
+    described = await _describe(kafka, names)
     assert sorted(described) == sorted(names)

@@ -3,6 +3,7 @@ from uuid import uuid4
 from contracts.benefits import PayeeKind, PaymentInstructionIssued, PaymentPurpose
 from contracts.payments import FailureCode, PaymentFailed, PaymentSettled
 from demo.backoffice import BackofficeSettings, create_runtime
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish, read_events, running
 
 
@@ -22,20 +23,20 @@ def _instruction(key: str, cvr: str = "12345678", amount: int = 882240) -> Payme
 
 
 async def test_pays_each_key_once_and_fails_payees_without_an_account(
-    database: str, kafka_bootstrap: str, topic_prefix: str
+    database: str, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     settings = BackofficeSettings(
-        pg_dsn=database, kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix, no_account={"87654321"}
+        pg_dsn=database, **kafka.settings(), topic_prefix=topic_prefix, no_account={"87654321"}
     )
     paid = _instruction("wage_subsidy:a:2026-03")
     same_key_other_instruction = paid.model_copy(update={"instruction_id": uuid4()})
     no_account = _instruction("wage_subsidy:b:2026-03", cvr="87654321")
     async with running(create_runtime(settings)) as runtime:
-        await publish(kafka_bootstrap, topic_prefix, paid, paid, no_account)
-        await read_events(kafka_bootstrap, topic_prefix + "payments.settlements.v1", expect=3)
+        await publish(kafka, topic_prefix, paid, paid, no_account)
+        await read_events(kafka, topic_prefix + "payments.settlements.v1", expect=3)
         # then another instruction under a key already paid (instructions are keyed by id: only time orders them)
-        await publish(kafka_bootstrap, topic_prefix, same_key_other_instruction)
-        answers = [e for _, e in await read_events(kafka_bootstrap, topic_prefix + "payments.settlements.v1", expect=4)]
+        await publish(kafka, topic_prefix, same_key_other_instruction)
+        answers = [e for _, e in await read_events(kafka, topic_prefix + "payments.settlements.v1", expect=4)]
         ledger = await runtime.pool.fetch("SELECT idempotency_key, outcome FROM payments ORDER BY idempotency_key")
 
     by_instruction: dict = {}

@@ -152,3 +152,38 @@ def test_kubernetes_secret_placeholders_are_refused_by_a_service_in_production()
     [container] = postgres["spec"]["template"]["spec"]["containers"]
     [password] = [var for var in container["env"] if var["name"] == "POSTGRES_PASSWORD"]
     assert password["valueFrom"]["secretKeyRef"] == {"name": "jobbro-database", "key": "password"}
+
+
+PRINCIPALS = {name: "payment-back-office" if name == "backoffice" else name for name in SETTINGS}
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_each_process_connects_to_kafka_over_sasl_ssl_as_its_own_principal(name: str) -> None:
+    prefix = name.upper() + "_KAFKA_"
+    compose = _compose()[name]["environment"]
+    [deployment] = [d for d in _k8s() if d["kind"] == "Deployment" and d["metadata"]["name"] == name]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    k8s = {var["name"]: var for var in container["env"]}
+    assert compose[prefix + "SECURITY_PROTOCOL"] == k8s[prefix + "SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+    assert compose[prefix + "SASL_USERNAME"] == k8s[prefix + "SASL_USERNAME"]["value"] == PRINCIPALS[name]
+    assert prefix + "SASL_PASSWORD" not in compose  # a Docker secret, never a value in the file
+    assert {"source": f"kafka-{PRINCIPALS[name]}", "target": prefix + "SASL_PASSWORD"} in _compose()[name]["secrets"]
+    assert k8s[prefix + "SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "jobbro-kafka",
+        "key": PRINCIPALS[name],
+    }
+    assert compose[prefix + "CA_FILE"] and k8s[prefix + "CA_FILE"]["value"]
+
+
+def test_the_brokers_run_sasl_ssl_with_the_authorizer() -> None:
+    script = (DEPLOY / "kafka" / "broker.sh").read_text()
+    for setting in (
+        "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_SSL:SASL_SSL",
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+    ):
+        assert setting in script
+    assert _compose()["kafka"]["command"] == ["bash", "/opt/jobbro/broker.sh"]
+    [kafka] = [d for d in _k8s() if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "kafka"]
+    assert kafka["spec"]["template"]["spec"]["containers"][0]["command"] == ["bash", "/opt/jobbro/broker.sh"]

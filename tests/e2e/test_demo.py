@@ -92,7 +92,7 @@ async def _plans_hold_the_placements(layout: Layout, result: DemoResult) -> None
 
 
 async def _benefits_were_adjusted(infra: Infrastructure, prefix: str, result: DemoResult) -> None:
-    events = await read_events(infra.kafka_bootstrap, prefix + "benefits.adjustments.v1", expect=5)
+    events = await read_events(infra.kafka, prefix + "benefits.adjustments.v1", expect=5)
     changes: dict[str, list[str]] = {}
     for _, event in events:
         assert isinstance(event, BenefitAdjusted)
@@ -105,10 +105,8 @@ async def _benefits_were_adjusted(infra: Infrastructure, prefix: str, result: De
 
 
 async def _payments_were_issued_and_settled(infra: Infrastructure, prefix: str, result: DemoResult) -> None:
-    issued = [
-        e for _, e in await read_events(infra.kafka_bootstrap, prefix + "benefits.payment-instructions.v1", expect=6)
-    ]
-    settled = [e for _, e in await read_events(infra.kafka_bootstrap, prefix + "payments.settlements.v1", expect=6)]
+    issued = [e for _, e in await read_events(infra.kafka, prefix + "benefits.payment-instructions.v1", expect=6)]
+    settled = [e for _, e in await read_events(infra.kafka, prefix + "payments.settlements.v1", expect=6)]
     assert all(isinstance(event, PaymentInstructionIssued) for event in issued)
     assert Counter(event.purpose.value for event in issued) == {"benefit": 4, "benefit_top_up": 1, "wage_subsidy": 1}
     [subsidy] = [event for event in issued if event.purpose.value == "wage_subsidy"]
@@ -126,9 +124,7 @@ async def _people_and_integrators_were_told(
     expected = sum(
         sum(counts.values()) for counts in (*scenario.EXPECTED_NOTICES.values(), *scenario.EXPECTED_WEBHOOKS.values())
     )
-    events = [
-        e for _, e in await read_events(infra.kafka_bootstrap, prefix + "notify.notifications.v1", expect=expected)
-    ]
+    events = [e for _, e in await read_events(infra.kafka, prefix + "notify.notifications.v1", expect=expected)]
     assert not [event for event in events if isinstance(event, NotificationFailed)]
     sent = [event for event in events if isinstance(event, NotificationSent)]
     for key, counts in scenario.EXPECTED_NOTICES.items():

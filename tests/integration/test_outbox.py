@@ -12,6 +12,7 @@ import pytest
 
 from jobbro.db import create_pool, migrate
 from jobbro.kafka import create_broker, outbox_publisher
+from jobbro.kafka_access import KafkaAccess
 from jobbro.outbox import NOTIFY_CHANNEL, OutboxRelay
 from jobbro.settings import ServiceSettings
 from jobbro.testing import create_topics, read_topic, unique
@@ -44,12 +45,12 @@ async def _bump(pool: asyncpg.Pool, changed: type, counter: str, *, commit: bool
 
 
 async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_back(
-    pool: asyncpg.Pool, kafka_bootstrap: str
+    pool: asyncpg.Pool, kafka: KafkaAccess
 ) -> None:
     topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
-    await create_topics(kafka_bootstrap, topics.changes, partitions=3)
+    await create_topics(kafka, topics.changes, partitions=3)
     _, changed = topics.bind()
-    broker = create_broker(ServiceSettings(service="test", kafka_bootstrap=kafka_bootstrap))
+    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
     await broker.connect()
     relay = asyncio.create_task(OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).run())
     committed: set[UUID] = set()
@@ -63,7 +64,7 @@ async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_
 
     try:
         await asyncio.gather(*(writer(n) for n in range(8)))
-        records = await read_topic(kafka_bootstrap, topics.changes, expect=len(committed))
+        records = await read_topic(kafka, topics.changes, expect=len(committed))
     finally:
         relay.cancel()
         await broker.stop()
@@ -80,21 +81,21 @@ async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_
 
 
 async def test_a_record_the_broker_will_never_take_is_set_aside_and_the_rows_behind_it_go_out(
-    pool: asyncpg.Pool, kafka_bootstrap: str
+    pool: asyncpg.Pool, kafka: KafkaAccess
 ) -> None:
     topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
-    await create_topics(kafka_bootstrap, topics.changes)
+    await create_topics(kafka, topics.changes)
     _, changed = topics.bind()
     async with UnitOfWork(pool, "/test") as uow:
         too_large = uow.publish(changed(counter="x" * 2_000_000, value=1, version=1))  # over the 1 MiB limit
         behind = uow.publish(changed(counter="c", value=1, version=1))
         await uow.commit()
-    broker = create_broker(ServiceSettings(service="test", kafka_bootstrap=kafka_bootstrap))
+    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
     await broker.connect()
     relay = OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1)
     try:
         assert await relay.publish_batch() == 2
-        records = await read_topic(kafka_bootstrap, topics.changes, expect=1)
+        records = await read_topic(kafka, topics.changes, expect=1)
     finally:
         await broker.stop()
 

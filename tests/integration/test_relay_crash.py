@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer
 
 from jobbro.db import create_pool, migrate
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.settings import ServiceSettings
 from jobbro.testing import create_database, create_topics, read_topic, unique
@@ -20,8 +21,8 @@ from tests.example.service import SQL
 EVENTS = 1000
 
 
-async def _end_offsets(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None)
+async def _end_offsets(kafka: KafkaAccess, topic: str) -> int:
+    consumer = AIOKafkaConsumer(topic, **kafka.client_kwargs(), group_id=None)
     await consumer.start()
     try:
         partitions = consumer.assignment()
@@ -31,10 +32,10 @@ async def _end_offsets(bootstrap: str, topic: str) -> int:
 
 
 async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_repeats(
-    infra: Infrastructure, database: str, kafka_bootstrap: str, spawn: Callable[..., Process]
+    infra: Infrastructure, database: str, kafka: KafkaAccess, spawn: Callable[..., Process]
 ) -> None:
     topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
-    await create_topics(kafka_bootstrap, topics.changes, topics.changes + ".dlq")
+    await create_topics(kafka, topics.changes, topics.changes + ".dlq")
     _, changed = topics.bind()
     pool = await create_pool(database)
     await migrate(pool, SQL)
@@ -44,12 +45,12 @@ async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_repeats(
             committed.add(uow.publish(changed(counter=f"k{n % 50}", value=n, version=n)).id)
         await uow.commit()
 
-    env = {"JOBBRO_PG_DSN": database, "JOBBRO_KAFKA_BOOTSTRAP": kafka_bootstrap, "JOBBRO_OUTBOX_BATCH_SIZE": "200"}
+    env = {"JOBBRO_PG_DSN": database, **kafka.environment("JOBBRO_"), "JOBBRO_OUTBOX_BATCH_SIZE": "200"}
     slow = spawn("tests.example.relay", {**env, "EXAMPLE_SEND_DELAY": "0.005"}, "slow-relay")
     try:
         # kill once records are on the topic that the relay has not yet deleted from the outbox: mid-batch
         for _ in range(600):
-            on_topic = await _end_offsets(kafka_bootstrap, topics.changes)
+            on_topic = await _end_offsets(kafka, topics.changes)
             left = await pool.fetchval("SELECT count(*) FROM outbox")
             if on_topic > EVENTS - left:
                 break
@@ -61,7 +62,7 @@ async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_repeats(
     assert await pool.fetchval("SELECT count(*) FROM outbox") > 0
 
     spawn("tests.example.relay", env, "relay")
-    records = await read_topic(kafka_bootstrap, topics.changes, expect=EVENTS + (on_topic - (EVENTS - left)))
+    records = await read_topic(kafka, topics.changes, expect=EVENTS + (on_topic - (EVENTS - left)))
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     await pool.close()
 
@@ -72,7 +73,7 @@ async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_repeats(
 
     # a consumer with an inbox turns the repeats into one effect each
     consumer_db = await create_database(infra)
-    runtime = Runtime(ServiceSettings(service="tally", pg_dsn=consumer_db, kafka_bootstrap=kafka_bootstrap), SQL)
+    runtime = Runtime(ServiceSettings(service="tally", pg_dsn=consumer_db, **kafka.settings()), SQL)
 
     async def tally(event: CounterChanged, meta, uow: UnitOfWork) -> None:
         await uow.conn.execute(

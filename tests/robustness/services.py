@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import create_database, drop_database
 from services.activation.settings import ActivationSettings
 from services.benefits.settings import BenefitsSettings
@@ -32,7 +33,7 @@ def closed_port() -> int:
 class Stack:
     """Where the four services run: the broker, one topic prefix, a database per service, and subsidy's trust."""
 
-    kafka_bootstrap: str
+    kafka: KafkaAccess
     topic_prefix: str
     databases: dict[str, str]
     pki: Pki
@@ -43,7 +44,7 @@ class Stack:
     def _common(self, name: str) -> dict[str, Any]:
         return {
             "pg_dsn": self.databases[name],
-            "kafka_bootstrap": self.kafka_bootstrap,
+            **self.kafka.settings(),
             "topic_prefix": self.topic_prefix,
             "pg_pool_size": 4,
             "outbox_poll_seconds": 0.1,

@@ -34,6 +34,7 @@ from schemathesis.python import asgi
 from contracts.catalog import EVENT_TYPES
 from contracts.subsidy import ApplicationApproved
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import provisioned_prefix
 from services.activation import app as activation_app
@@ -81,17 +82,17 @@ class Violations:
 
 @pytest.fixture(scope="module")
 async def stack(
-    infra: Infrastructure, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, realm_users: RealmUsers
+    infra: Infrastructure, kafka: KafkaAccess, tmp_path_factory: pytest.TempPathFactory, realm_users: RealmUsers
 ) -> AsyncIterator[Stack]:
     directory = tmp_path_factory.mktemp("api")
     async with fresh_databases(infra) as databases:
-        prefix = await provisioned_prefix(kafka_bootstrap)
-        yield Stack(kafka_bootstrap, prefix, databases, make_pki(directory), realm_users, directory / "post")
+        prefix = await provisioned_prefix(kafka)
+        yield Stack(kafka, prefix, databases, make_pki(directory), realm_users, directory / "post")
 
 
 @pytest.fixture(scope="module")
-async def notify_prefix(kafka_bootstrap: str) -> str:
-    return await provisioned_prefix(kafka_bootstrap)
+async def notify_prefix(kafka: KafkaAccess) -> str:
+    return await provisioned_prefix(kafka)
 
 
 @pytest.fixture(scope="module")

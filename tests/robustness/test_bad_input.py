@@ -30,6 +30,7 @@ from contracts.common import Scheme
 from contracts.envelope import Event, Metadata, encode
 from contracts.examples import example
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, running
 from services.activation import app as activation_app
@@ -108,10 +109,10 @@ class Seen:
 
 @pytest.fixture
 async def stack(
-    infra: Infrastructure, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, realm_users: RealmUsers
+    infra: Infrastructure, kafka: KafkaAccess, topic_prefix: str, tmp_path: Path, realm_users: RealmUsers
 ) -> AsyncIterator[Stack]:
     async with fresh_databases(infra) as databases:
-        yield Stack(kafka_bootstrap, topic_prefix, databases, make_pki(tmp_path), realm_users, tmp_path / "post")
+        yield Stack(kafka, topic_prefix, databases, make_pki(tmp_path), realm_users, tmp_path / "post")
 
 
 async def test_malformed_records_are_dead_lettered_per_group_while_valid_events_are_handled(stack: Stack) -> None:
@@ -126,7 +127,7 @@ async def test_malformed_records_are_dead_lettered_per_group_while_valid_events_
         rng = random.Random(SEED)
         poison = [p for topic in sorted(readers) for p in _poison(stack.topic_prefix, topic, rng)]
         valid = _valid_events(stack.topic_prefix, instruction)
-        await produce(stack.kafka_bootstrap, *_interleaved(poison, valid, rng))
+        await produce(stack.kafka, *_interleaved(poison, valid, rng))
 
         expected = _expected_dead_letters(poison, readers)
         dead = await _read_dead_letters(stack, readers, sum(expected.values()))
@@ -330,7 +331,7 @@ def _expected_dead_letters(poison: Sequence[Poison], readers: dict[str, list[str
 async def _read_dead_letters(stack: Stack, readers: dict[str, list[str]], expect: int) -> list[Seen]:
     """Every record on the dead-letter topics of the input topics: at least `expect`, then two seconds more."""
     return await _read_until(
-        stack.kafka_bootstrap,
+        stack.kafka,
         [topic + ".dlq" for topic in readers],
         lambda records: len(records) >= expect,
         settle=2.0,
@@ -339,7 +340,7 @@ async def _read_dead_letters(stack: Stack, readers: dict[str, list[str]], expect
 
 
 async def _read_until(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: Sequence[str],
     done: Callable[[list[Seen]], bool],
     *,
@@ -348,7 +349,7 @@ async def _read_until(
 ) -> list[Seen]:
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **kafka.client_kwargs(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -440,7 +441,7 @@ async def _valid_events_unhandled(
     submitted = [v.meta for v in valid if v.meta.type == subsidy.ApplicationSubmitted.type]
     confirmed = next(v.meta for v in valid if v.meta.type == subsidy.PlacementConfirmed.type)
     answers = await _read_until(
-        stack.kafka_bootstrap,
+        stack.kafka,
         [prefix + benefits.ASSESSMENTS, prefix + benefits.ADJUSTMENTS, prefix + activation.TOPIC],
         lambda records: not _unanswered(records, submitted, confirmed),
         settle=0.2,

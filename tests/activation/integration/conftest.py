@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from contracts.activation import TOPIC
 from contracts.envelope import Event, Metadata
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.rulebook import Rulebook
 from jobbro.runtime import create_http_app
@@ -37,7 +38,7 @@ class Activation:
         )
 
     async def publish(self, *events: Event) -> list[Metadata]:
-        return await publish(self.settings.kafka_bootstrap, self.settings.topic_prefix, *events)
+        return await publish(self.settings.kafka, self.settings.topic_prefix, *events)
 
     async def wait_handled(self, count: int, timeout: float = 60.0) -> None:
         """Until `count` distinct events are in the inbox: handled and committed."""
@@ -49,7 +50,7 @@ class Activation:
 
     async def published(self, expect: int) -> list[Event]:
         """The plan events on the service's topic (waiting for `expect`, then a moment for strays)."""
-        found = await read_events(self.settings.kafka_bootstrap, self.settings.topic_prefix + TOPIC, expect=expect)
+        found = await read_events(self.settings.kafka, self.settings.topic_prefix + TOPIC, expect=expect)
         return [event for _, event in found]
 
     async def fetchval(self, sql: str, *args: object) -> object:
@@ -62,11 +63,11 @@ class Activation:
 
 @pytest.fixture
 async def activation(
-    database: str, kafka_bootstrap: str, topic_prefix: str, authenticator: Authenticator, callers: Callers
+    database: str, kafka: KafkaAccess, topic_prefix: str, authenticator: Authenticator, callers: Callers
 ) -> AsyncIterator[Activation]:
     settings = ActivationSettings(
         pg_dsn=database,
-        kafka_bootstrap=kafka_bootstrap,
+        **kafka.settings(),
         topic_prefix=topic_prefix,
         outbox_poll_seconds=0.1,
         retry_base_seconds=0.05,

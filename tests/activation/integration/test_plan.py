@@ -35,7 +35,7 @@ async def test_a_confirmed_placement_delivered_twice_is_recorded_once(activation
     record = replace(record, topic=activation.settings.topic_prefix + record.topic)
 
     await activation.publish(application)
-    await produce(activation.settings.kafka_bootstrap, record, record)  # one event delivered twice
+    await produce(activation.settings.kafka, record, record)  # one event delivered twice
     await activation.publish(confirmation)  # the same placement confirmed again, as a new event
     await activation.wait_handled(3)
 
@@ -107,7 +107,7 @@ async def test_updates_that_arrive_before_the_confirmation_are_applied_when_it_a
     assert [e.period.end for e in events if isinstance(e, ActivationRecorded)] == [date(2026, 5, 29), date(2026, 6, 26)]
     assert await activation.fetchval("SELECT count(*) FROM parked_updates") == 0
     dlq = await read_topic(
-        activation.settings.kafka_bootstrap, activation.settings.topic_prefix + SUBSIDY_TOPIC + ".dlq", expect=0
+        activation.settings.kafka, activation.settings.topic_prefix + SUBSIDY_TOPIC + ".dlq", expect=0
     )
     assert dlq == []
 
@@ -138,7 +138,7 @@ async def test_an_extension_after_the_end_is_dead_lettered_with_the_reason(activ
     )  # fmt: skip
 
     (dead,) = await read_topic(
-        activation.settings.kafka_bootstrap, activation.settings.topic_prefix + SUBSIDY_TOPIC + ".dlq", expect=1
+        activation.settings.kafka, activation.settings.topic_prefix + SUBSIDY_TOPIC + ".dlq", expect=1
     )
     headers = {name: value.decode() for name, value in dead.headers}
     assert headers["ce_type"] == "dk.jobbro.subsidy.placement-extended.v1"

@@ -5,15 +5,16 @@ from pathlib import Path
 
 import httpx
 
+from jobbro.kafka_access import KafkaAccess
 from tests.example.process import Process
 
 
 async def test_the_service_starts_as_a_process_and_reports_ready(
-    database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+    database: str, kafka: KafkaAccess, topic_prefix: str, tmp_path: Path
 ) -> None:
     env = {
         "ACTIVATION_PG_DSN": database,
-        "ACTIVATION_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        **kafka.environment("ACTIVATION_"),
         "ACTIVATION_TOPIC_PREFIX": topic_prefix,
         "ACTIVATION_LOG_JSON": "true",
     }

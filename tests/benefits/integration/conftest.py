@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from jobbro import db
+from jobbro.infra import Infrastructure
 from jobbro.principal import Authenticator
 from jobbro.pseudonym import citizen_ref
 from jobbro.runtime import Runtime, create_http_app
@@ -24,10 +25,11 @@ from tests.benefits.events import PSEUDONYM_KEY
 
 
 @pytest.fixture
-def settings(database: str, kafka_bootstrap: str, topic_prefix: str) -> BenefitsSettings:
+def settings(database: str, infra: Infrastructure, topic_prefix: str) -> BenefitsSettings:
+    """As the benefits principal: whatever the service does on Kafka, its ACLs must allow."""
     return BenefitsSettings(
         pg_dsn=database,
-        kafka_bootstrap=kafka_bootstrap,
+        **infra.kafka_as("benefits").settings(),
         topic_prefix=topic_prefix,
         pseudonym_key=PSEUDONYM_KEY,
         outbox_poll_seconds=0.1,

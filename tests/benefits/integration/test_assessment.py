@@ -4,6 +4,7 @@ from datetime import date
 
 from contracts.benefits import ASSESSMENTS, CitizenAssessed
 from contracts.common import Scheme
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
 from services.benefits.handlers import Context
@@ -13,7 +14,7 @@ from tests.benefits.integration.conftest import register
 
 
 async def test_assesses_registered_and_unknown_citizens_of_applications(
-    service: Runtime, ctx: Context, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime, ctx: Context, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     long_unemployed = import_row(unemployed_since="2025-09-01", qualifying_education=False, municipality="751")
     single_parent = import_row(unemployed_since="2026-03-01", single_parent=True)
@@ -28,9 +29,9 @@ async def test_assesses_registered_and_unknown_citizens_of_applications(
         application_submitted(random_cpr(), Scheme.INTERNSHIP, date(2026, 4, 6), date(2026, 5, 1)),
     ]
 
-    await publish(kafka_bootstrap, topic_prefix, *applications)
+    await publish(kafka, topic_prefix, *applications)
 
-    found = await read_events(kafka_bootstrap, topic_prefix + ASSESSMENTS, expect=4)
+    found = await read_events(kafka, topic_prefix + ASSESSMENTS, expect=4)
     by_application = {event.application_id: event for _, event in found if isinstance(event, CitizenAssessed)}
     assert len(found) == len(by_application) == 4
     first, second, third, unknown = (by_application[a.application_id] for a in applications)

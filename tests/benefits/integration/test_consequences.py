@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from contracts.benefits import ADJUSTMENTS, BenefitAdjusted
 from contracts.common import Scheme
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
 from services.benefits import store
@@ -16,7 +17,7 @@ from tests.benefits.integration.conftest import eventually, register
 
 
 async def test_placements_keep_suspend_or_top_up_the_benefit_and_an_early_end_resumes_it(
-    service: Runtime, ctx: Context, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime, ctx: Context, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     on_dagpenge, on_kontanthjaelp, in_internship = await register(
         service.pool,
@@ -31,7 +32,7 @@ async def test_placements_keep_suspend_or_top_up_the_benefit_and_an_early_end_re
     unknown_citizen = placement_confirmed("c-ffffffffffffffff", Scheme.INTERNSHIP, date(2026, 3, 2), date(2026, 3, 27))
 
     await publish(
-        kafka_bootstrap,
+        kafka,
         topic_prefix,
         wage_subsidy,
         topped_up,
@@ -44,7 +45,7 @@ async def test_placements_keep_suspend_or_top_up_the_benefit_and_an_early_end_re
         ended_early(wage_subsidy, date(2026, 6, 5)),
     )
 
-    found = await read_events(kafka_bootstrap, topic_prefix + ADJUSTMENTS, expect=6)
+    found = await read_events(kafka, topic_prefix + ADJUSTMENTS, expect=6)
     changes = [
         (e.citizen_ref, e.application_id, e.benefit, e.change, e.period.start, e.period.end)
         for _, e in found

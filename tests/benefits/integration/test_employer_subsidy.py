@@ -8,6 +8,7 @@ from contracts import subsidy
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.common import Scheme
 from contracts.envelope import encode
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, publish, read_events, read_topic
 from services.benefits import store
@@ -17,7 +18,7 @@ from tests.benefits.integration.conftest import eventually
 
 
 async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_the_difference(
-    service: Runtime, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     placement = placement_confirmed(
         "c-0123456789abcdef", Scheme.WAGE_SUBSIDY_PRIVATE, date(2023, 3, 1), date(2023, 8, 31)
@@ -31,13 +32,13 @@ async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_t
     lowered = wage_report(placement, date(2023, 3, 1), date(2023, 3, 31), "150")
     april = wage_report(placement, date(2023, 4, 1), date(2023, 4, 30), "150")
 
-    await publish(kafka_bootstrap, topic_prefix, placement)
+    await publish(kafka, topic_prefix, placement)
     # the same record twice (a redelivery), and the same report again as a new event (a producer's retry)
     prefixed = [replace(r, topic=topic_prefix + r.topic) for r in (march_record, march_record, resent_march)]
-    await produce(kafka_bootstrap, *prefixed)
-    await publish(kafka_bootstrap, topic_prefix, raised, lowered, april)
+    await produce(kafka, *prefixed)
+    await publish(kafka, topic_prefix, raised, lowered, april)
 
-    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
+    found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
     # one instruction per key (the topic's partitions interleave when read), so in the order of their keys
     issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.idempotency_key)
     application = placement.application_id
@@ -78,17 +79,15 @@ async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_t
 
 
 async def test_a_wage_report_for_a_placement_never_confirmed_is_dead_lettered(
-    service: Runtime, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     never_confirmed = placement_confirmed(
         "c-0123456789abcdef", Scheme.WAGE_SUBSIDY_PUBLIC, date(2023, 3, 1), date(2023, 8, 31)
     )
 
-    await publish(
-        kafka_bootstrap, topic_prefix, wage_report(never_confirmed, date(2023, 3, 1), date(2023, 3, 31), "10")
-    )
+    await publish(kafka, topic_prefix, wage_report(never_confirmed, date(2023, 3, 1), date(2023, 3, 31), "10"))
 
-    [dead] = await read_topic(kafka_bootstrap, topic_prefix + subsidy.TOPIC + ".dlq", expect=1)
+    [dead] = await read_topic(kafka, topic_prefix + subsidy.TOPIC + ".dlq", expect=1)
     headers = {name: value.decode() for name, value in dead.headers}
     assert (headers["dlq_consumer_group"], headers["dlq_error_class"]) == (
         topic_prefix + "benefits.placements",

@@ -8,8 +8,9 @@ import httpx
 
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.envelope import encode
+from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
-from jobbro.testing import produce, publish, read_events
+from jobbro.testing import produce, publish, read_events, read_topic
 from services.benefits import payment_run
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
@@ -26,7 +27,7 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
     service: Runtime,
     ctx: Context,
     settings: BenefitsSettings,
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     http: Callable[..., httpx.AsyncClient],
     callers: Callers,
@@ -36,7 +37,7 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         row["monthly_rate_ore"] = rate
     await register(service.pool, ctx, *rows)
     await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
-    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
+    found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
     issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.amount_ore)
     paid_twice, paid, retried, refused, unanswered = issued
     client = http(callers.operator())
@@ -45,9 +46,9 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore), source="/bo"
     )
     redelivered = replace(record, topic=topic_prefix + record.topic)
-    await produce(kafka_bootstrap, redelivered, redelivered)
+    await produce(kafka, redelivered, redelivered)
     await publish(
-        kafka_bootstrap,
+        kafka,
         topic_prefix,
         settled(paid_twice.instruction_id, paid_twice.idempotency_key, paid_twice.amount_ore),  # a new event id
         settled(paid.instruction_id, paid.idempotency_key, paid.amount_ore),
@@ -66,12 +67,12 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         reissued = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
         again = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
         unknown = await client.post(f"/admin/payment-instructions/{uuid4()}/reissue")
-        found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
+        found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
         [replacement] = [
             e for _, e in found if isinstance(e, PaymentInstructionIssued) and e.idempotency_key.endswith("-1")
         ]
         await publish(
-            kafka_bootstrap,
+            kafka,
             topic_prefix,
             settled(replacement.instruction_id, replacement.idempotency_key, replacement.amount_ore),
         )
@@ -109,3 +110,38 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         paid_twice.instruction_id,
     )
     assert [tuple(row) for row in answered] == [("settled", RATES[0], f"NETS-{paid_twice.instruction_id.hex[:8]}")]
+
+
+async def test_a_forged_settlement_is_dead_lettered_and_the_instruction_stays_outstanding(
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka: KafkaAccess, topic_prefix: str
+) -> None:
+    await register(service.pool, ctx, *import_rows(1))
+    await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
+    [(_, instruction)] = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=1)
+    assert isinstance(instruction, PaymentInstructionIssued)
+    key, amount = instruction.idempotency_key, instruction.amount_ore
+
+    await publish(
+        kafka,
+        topic_prefix,
+        settled(instruction.instruction_id, key, 99_999_999),  # another amount
+        settled(instruction.instruction_id, "benefit:someone-else:2026-11", amount),  # another payee's key
+    )
+    dead = await read_topic(kafka, topic_prefix + "payments.settlements.v1.dlq", expect=2)
+    state = await service.pool.fetchval(
+        "SELECT state FROM payment_instructions WHERE instruction_id = $1", instruction.instruction_id
+    )
+    await publish(kafka, topic_prefix, settled(instruction.instruction_id, key, amount))
+    await eventually(
+        lambda: service.pool.fetchval(
+            "SELECT state = 'settled' AND settled_ore = $2 FROM payment_instructions WHERE instruction_id = $1",
+            instruction.instruction_id,
+            amount,
+        )
+    )
+
+    assert state == "issued"
+    reasons = [dict(record.headers) for record in dead]
+    assert [r["dlq_error_class"] for r in reasons] == [b"SettlementMismatch"] * 2
+    assert b"settled 99999999" in reasons[0]["dlq_error_message"]
+    assert b"idempotency key" in reasons[1]["dlq_error_message"]

@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.common import Scheme
 from jobbro.infra import REPO
+from jobbro.kafka_access import KafkaAccess
 from jobbro.pseudonym import citizen_ref
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
@@ -31,7 +32,7 @@ NOVEMBER = Month(2026, 11)
 
 
 async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_and_a_rerun_issues_nothing(
-    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     rows = [
         *(import_row(monthly_rate_ore=1_000_000 + n) for n in range(5)),
@@ -53,7 +54,7 @@ async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_
     ]
     not_this_month = placement_confirmed(refs[2], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 9, 1), date(2026, 10, 31))
     internship = placement_confirmed(refs[3], Scheme.INTERNSHIP, date(2026, 11, 2), date(2026, 11, 13))
-    await publish(kafka_bootstrap, topic_prefix, *from_16th, *two_jobs, not_this_month, internship)
+    await publish(kafka, topic_prefix, *from_16th, *two_jobs, not_this_month, internship)
     await eventually(lambda: service.pool.fetchval("SELECT count(*) = 6 FROM placements"))
 
     first = await payment_run.run(service.pool, ctx, NOVEMBER, batch_size=2, source=settings.source)
@@ -68,7 +69,7 @@ async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_
     }
     assert (first.citizens, first.citizens_done, first.issued, first.issued_ore) == (6, 6, 7, sum(expected.values()))
     assert (again.issued, again.issued_ore) == (0, 0)
-    found = [e for _, e in await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=7)]
+    found = [e for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=7)]
     assert len(found) == 7
     assert {e.idempotency_key: e.amount_ore for e in found if isinstance(e, PaymentInstructionIssued)} == expected
     cpr_of = {ref: row["cpr"] for ref, row in zip(refs, rows, strict=True)}
@@ -79,7 +80,7 @@ async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_
 
 
 async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_run_again(
-    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+    service: Runtime, ctx: Context, settings: BenefitsSettings, kafka: KafkaAccess, topic_prefix: str, tmp_path: Path
 ) -> None:
     rows = import_rows(3000)
     for n, row in enumerate(rows):
@@ -112,7 +113,7 @@ async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_
     async with service.pool.acquire() as conn:
         [totals] = await store.reconciliation(conn, NOVEMBER)
     assert (totals.instructions, totals.issued_ore) == (3000, sum(900_000 + n for n in range(3000)))
-    found = await read_events(kafka_bootstrap, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3000, timeout=120)
+    found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3000, timeout=120)
     keys = [event.idempotency_key for _, event in found if isinstance(event, PaymentInstructionIssued)]
     assert len(keys) == len(set(keys)) == 3000
     assert set(keys) == {f"benefit:{ref}:2026-11" for ref in refs}

@@ -27,6 +27,7 @@ from contracts.examples import example
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationEvent
 from contracts.subsidy import ApplicationSubmitted
+from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
 from jobbro.principal import Authenticator
 from jobbro.testing import read_events
@@ -142,7 +143,7 @@ async def serving(app: Any, port: int, **tls: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings_for(
-    database: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, receiver_port: int, other_receiver_port: int
+    database: str, kafka: KafkaAccess, topic_prefix: str, tmp_path: Path, receiver_port: int, other_receiver_port: int
 ) -> SettingsFactory:
     """Settings on this test's database, topics and Digital Post directory, with short waits everywhere; the
     receivers' loopback ports are the only non-public webhook targets allowed (as the local stack allows its own)."""
@@ -150,15 +151,15 @@ def settings_for(
     def build(**overrides: Any) -> NotifySettings:
         ports = (receiver_port, other_receiver_port)
         allowed = {"webhook_allowed_targets": tuple(f"127.0.0.1:{port}" for port in ports)}
-        return _settings(database, kafka_bootstrap, topic_prefix, tmp_path / "digital-post", **(allowed | overrides))
+        return _settings(database, kafka, topic_prefix, tmp_path / "digital-post", **(allowed | overrides))
 
     return build
 
 
-def _settings(database: str, kafka_bootstrap: str, topic_prefix: str, post: Path, **overrides: Any) -> NotifySettings:
+def _settings(database: str, kafka: KafkaAccess, topic_prefix: str, post: Path, **overrides: Any) -> NotifySettings:
     defaults: dict[str, Any] = {
         "pg_dsn": database,
-        "kafka_bootstrap": kafka_bootstrap,
+        **kafka.settings(),
         "topic_prefix": topic_prefix,
         "digital_post_dir": post,
         "outbox_poll_seconds": 0.1,
@@ -222,6 +223,6 @@ def about(model: type[Event], application: ApplicationSubmitted, **changes: Any)
     return example(model).model_copy(update=values | changes)
 
 
-async def notifications(kafka_bootstrap: str, topic_prefix: str, expect: int) -> list[NotificationEvent]:
+async def notifications(kafka: KafkaAccess, topic_prefix: str, expect: int) -> list[NotificationEvent]:
     """What notify published about its deliveries, read until `expect` arrived and then a second longer."""
-    return [event for _, event in await read_events(kafka_bootstrap, topic_prefix + NOTIFICATIONS, expect=expect)]
+    return [event for _, event in await read_events(kafka, topic_prefix + NOTIFICATIONS, expect=expect)]

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from contracts.subsidy import ApplicationApproved, PlacementExtended
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import publish
 from tests.identity import Callers
@@ -88,7 +89,7 @@ async def test_an_integrator_cannot_see_change_or_cancel_anothers_subscription_b
 
 
 async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     notify: Callable[[], Any],
     callers: Callers,
@@ -114,7 +115,7 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
                 headers=callers.integrator(ApplicationApproved.type, sensitive=sensitive),
             )
             assert created.status_code == 201, created.text
-        await publish(kafka_bootstrap, topic_prefix, application, approved)
+        await publish(kafka, topic_prefix, application, approved)
         await _until_received(plain, granted)
 
     [without] = [json.loads(r.body)["data"] for r in plain.received]
@@ -126,7 +127,7 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
 
 
 async def test_an_anonymous_subscriber_receives_no_employers_decision(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     notify: Callable[[], Any],
     callers: Callers,
@@ -149,7 +150,7 @@ async def test_an_anonymous_subscriber_receives_no_employers_decision(
             json={"url": integrator_url, "event_types": [ApplicationApproved.type], "secret": integrator.secret},
             headers=callers.integrator(ApplicationApproved.type),
         )
-        await publish(kafka_bootstrap, topic_prefix, application, about(ApplicationApproved, application))
+        await publish(kafka, topic_prefix, application, about(ApplicationApproved, application))
         await _until_received(integrator)  # the decision went out: to the subscription that was allowed
 
     assert (refused.status_code, granted.status_code) == (401, 201)

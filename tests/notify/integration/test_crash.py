@@ -12,6 +12,7 @@ import pytest
 
 from contracts.notify import NotificationSent
 from contracts.subsidy import ApplicationRejected
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish, running
 from services.notify.app import create_context, create_runtime
 from services.notify.delivery import DeliveryWorker, Sender
@@ -42,7 +43,7 @@ async def _until_delivered(deliver_one: Callable[[], Awaitable[bool]], timeout: 
 
 
 async def test_a_mail_sent_just_before_a_crash_is_sent_again_with_the_same_ids_and_recorded_once(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     settings = settings_for(smtp_port=port)
@@ -56,12 +57,12 @@ async def test_a_mail_sent_just_before_a_crash_is_sent_again_with_the_same_ids_a
         )
 
     async with running(runtime):
-        await publish(kafka_bootstrap, topic_prefix, application, about(ApplicationRejected, application))
+        await publish(kafka, topic_prefix, application, about(ApplicationRejected, application))
         with pytest.raises(_Killed):
             await _until_delivered(worker(DiesAfterSending(SmtpMailer(settings))).deliver_one)
         assert len(box.messages) == 1
         await _until_delivered(worker(SmtpMailer(settings)).deliver_one)  # a new process, once the lease ran out
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=1)
+        told = await notifications(kafka, topic_prefix, expect=1)
 
     first, again = box.messages
     assert first["Message-ID"] == again["Message-ID"]

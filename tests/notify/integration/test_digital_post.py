@@ -6,20 +6,21 @@ from pathlib import Path
 
 from contracts.common import Language
 from contracts.subsidy import ApplicationApproved, PlacementEnded
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
 from tests.notify.integration.conftest import SettingsFactory, about, notifications, running_notify, submitted
 
 
 async def test_each_letter_is_one_file_and_the_same_event_twice_is_still_one_letter(
-    kafka_bootstrap: str, topic_prefix: str, settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, settings_for: SettingsFactory
 ) -> None:
     application = submitted(employer_email=None, citizen_language=Language.EN)
     approved = about(ApplicationApproved, application)
     later = about(PlacementEnded, application)
     settings = settings_for()
     async with running_notify(settings):
-        await publish(kafka_bootstrap, topic_prefix, application, approved, approved, later)
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=3)
+        await publish(kafka, topic_prefix, application, approved, approved, later)
+        told = await notifications(kafka, topic_prefix, expect=3)
 
     assert Counter((e.recipient_role, e.channel) for e in told) == {
         ("employer", "digital_post"): 1,

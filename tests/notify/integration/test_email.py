@@ -11,6 +11,7 @@ from contracts.subsidy import (
     PlacementExtended,
     RepresentativeApprovalRequested,
 )
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
 from tests.notify.integration.conftest import (
     Mailbox,
@@ -24,15 +25,15 @@ from tests.notify.integration.conftest import (
 
 
 async def test_the_employer_is_mailed_once_in_english_though_the_approval_arrives_twice(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     application = submitted(employer_email=f"hr-{uuid4().hex[:8]}@employer.example", employer_language=Language.EN)
     approved = about(ApplicationApproved, application)
     later = about(PlacementExtended, application)  # recorded after anything the repeat could have recorded
     async with running_notify(settings_for(smtp_port=port)):
-        await publish(kafka_bootstrap, topic_prefix, application, approved, approved, later)
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=3)
+        await publish(kafka, topic_prefix, application, approved, approved, later)
+        told = await notifications(kafka, topic_prefix, expect=3)
 
     assert all(isinstance(event, NotificationSent) for event in told)
     assert Counter((e.recipient_role, e.channel, e.template) for e in told) == {
@@ -52,7 +53,7 @@ async def test_the_employer_is_mailed_once_in_english_though_the_approval_arrive
 
 
 async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_referral_in_danish(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     team = f"jobcenter-{uuid4().hex[:8]}@kommune.example"
@@ -68,8 +69,8 @@ async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_
     )
     referred = about(ApplicationReferred, application)
     async with running_notify(settings):
-        await publish(kafka_bootstrap, topic_prefix, application, request, referred)
-        await notifications(kafka_bootstrap, topic_prefix, expect=3)
+        await publish(kafka, topic_prefix, application, request, referred)
+        await notifications(kafka, topic_prefix, expect=3)
 
     [to_representative] = box.to(request.representative_email)
     assert to_representative["Subject"] == "Godkend ansøgning om løntilskud hos Hansen VVS ApS"
@@ -85,14 +86,14 @@ async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_
 
 
 async def test_a_refused_address_fails_for_good_at_once_and_the_reason_names_no_one(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     application = submitted(employer_email=f"gone-{uuid4().hex[:8]}@employer.example")
     box.refused.add(application.employer_email)
     async with running_notify(settings_for(smtp_port=port)):
-        await publish(kafka_bootstrap, topic_prefix, application, about(ApplicationApproved, application))
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=2)
+        await publish(kafka, topic_prefix, application, about(ApplicationApproved, application))
+        told = await notifications(kafka, topic_prefix, expect=2)
 
     [failed] = [e for e in told if e.recipient_role == "employer"]
     assert isinstance(failed, NotificationFailed)

@@ -16,6 +16,7 @@ from contracts.subsidy import (
     PositionDecided,
     RepresentativeApprovalRequested,
 )
+from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
 from services.notify.settings import NotifySettings
 from tests.notify.integration.conftest import (
@@ -54,7 +55,7 @@ def approval_requested(
 
 
 async def test_the_representative_and_the_employer_are_told_once_and_the_citizen_once_named(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     application = position(employer_email=f"hr-{uuid4().hex[:8]}@employer.example")
@@ -65,12 +66,12 @@ async def test_the_representative_and_the_employer_are_told_once_and_the_citizen
     approved = about(ApplicationApproved, named)
     async with running_notify(settings):
         await publish(
-            kafka_bootstrap,
+            kafka,
             topic_prefix,
             *(application, application, request, request, decided, decided),
             *(named, application, named, approved),  # a late repeat of the position keeps the citizen named
         )
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=4)
+        told = await notifications(kafka, topic_prefix, expect=4)
 
     assert Counter((e.recipient_role, e.channel, e.template) for e in told) == {
         ("representative", "email", "approval-requested.representative.v1"): 1,
@@ -93,15 +94,15 @@ async def test_the_representative_and_the_employer_are_told_once_and_the_citizen
 
 
 async def test_an_employer_without_e_mail_gets_the_decision_on_the_position_by_digital_post_once(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     application = position(employer_email=None)
     decided = example(PositionDecided).model_copy(update={"application_id": application.application_id})
     settings = settings_for(smtp_port=port)
     async with running_notify(settings):
-        await publish(kafka_bootstrap, topic_prefix, application, decided, application, decided)
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=1)
+        await publish(kafka, topic_prefix, application, decided, application, decided)
+        told = await notifications(kafka, topic_prefix, expect=1)
 
     assert [(e.recipient_role, e.channel, e.template) for e in told] == [
         ("employer", "digital_post", "position-approved.employer.v1")

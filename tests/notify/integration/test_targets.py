@@ -9,6 +9,7 @@ import pytest
 
 from contracts.notify import WEBHOOK_DEAD_LETTERS, WebhookDeadLettered
 from contracts.subsidy import PlacementExtended
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import publish, read_events
 from services.notify.targets import resolve
@@ -70,7 +71,7 @@ async def test_a_subscription_cannot_be_moved_inside_the_deployment_by_reactivat
 
 
 async def test_a_name_rebound_to_loopback_after_subscribing_is_refused_at_delivery(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     settings_for: SettingsFactory,
     receiver_port: int,
@@ -89,8 +90,8 @@ async def test_a_name_rebound_to_loopback_after_subscribing_is_refused_at_delive
         )
         assert created.status_code == 201, created.text
         dns.point("hooks.example", "127.0.0.1")
-        await publish(kafka_bootstrap, topic_prefix, application, about(PlacementExtended, application))
-        [(_, dead)] = await read_events(kafka_bootstrap, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
+        await publish(kafka, topic_prefix, application, about(PlacementExtended, application))
+        [(_, dead)] = await read_events(kafka, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
 
     assert isinstance(dead, WebhookDeadLettered)
     assert dead.reason.startswith("target refused: hooks.example is a loopback address (127.0.0.1)")
@@ -113,7 +114,7 @@ class _Redirect:
 
 
 async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     settings_for: SettingsFactory,
     receiver_port: int,
@@ -135,8 +136,8 @@ async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
             SUBSCRIPTIONS, json={"url": url, "event_types": [PlacementExtended.type], "secret": inside.secret}
         )
         assert created.status_code == 201, created.text
-        await publish(kafka_bootstrap, topic_prefix, application, about(PlacementExtended, application))
-        [(_, dead)] = await read_events(kafka_bootstrap, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
+        await publish(kafka, topic_prefix, application, about(PlacementExtended, application))
+        [(_, dead)] = await read_events(kafka, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
 
     assert isinstance(dead, WebhookDeadLettered)
     assert dead.reason == "HTTP 307: redirects are not followed"

@@ -5,6 +5,7 @@ from uuid import uuid4
 
 from contracts.notify import NotificationSent
 from contracts.subsidy import ApplicationRejected, PlacementConfirmed
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import publish
 from tests.notify.integration.conftest import (
@@ -23,22 +24,22 @@ NEVER = 3600.0
 
 
 async def test_notices_recorded_while_the_worker_idles_are_sent_though_it_would_not_poll_again(
-    kafka_bootstrap: str, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
 ) -> None:
     box, port = mailbox
     first, second = (submitted(employer_email=f"hr-{uuid4().hex[:8]}@employer.example") for _ in range(2))
     async with running_notify(settings_for(smtp_port=port, delivery_poll_seconds=NEVER)):
-        await publish(kafka_bootstrap, topic_prefix, first, about(ApplicationRejected, first))
-        await notifications(kafka_bootstrap, topic_prefix, expect=1)
-        await publish(kafka_bootstrap, topic_prefix, second, about(ApplicationRejected, second))
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=2)
+        await publish(kafka, topic_prefix, first, about(ApplicationRejected, first))
+        await notifications(kafka, topic_prefix, expect=1)
+        await publish(kafka, topic_prefix, second, about(ApplicationRejected, second))
+        told = await notifications(kafka, topic_prefix, expect=2)
 
     assert [type(event) for event in told] == [NotificationSent, NotificationSent]
     assert [mail["To"] for mail in box.messages] == [first.employer_email, second.employer_email]
 
 
 async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_delivered(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     settings_for: SettingsFactory,
     authenticator: Authenticator,
@@ -57,8 +58,8 @@ async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_de
     ):
         created = await api.post("/webhooks/subscriptions", json={"url": url, **subscription})
         assert created.status_code == 201, created.text
-        sent = await publish(kafka_bootstrap, topic_prefix, *confirmations)
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=3)
+        sent = await publish(kafka, topic_prefix, *confirmations)
+        told = await notifications(kafka, topic_prefix, expect=3)
 
     assert [json.loads(r.body)["id"] for r in receiver.received] == [str(meta.id) for meta in sent]
     assert [type(event) for event in told] == [NotificationSent] * 3

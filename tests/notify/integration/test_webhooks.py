@@ -5,6 +5,7 @@ from uuid import UUID, uuid4
 
 from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent, WebhookDeadLettered
 from contracts.subsidy import PlacementEnded, PlacementExtended
+from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import publish, read_events
 from tests.notify.integration.conftest import (
@@ -23,7 +24,7 @@ def _secret() -> str:
 
 
 async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_backoff_and_no_more(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     settings_for: SettingsFactory,
     authenticator: Authenticator,
@@ -42,8 +43,8 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
             json={"url": url, "event_types": [PlacementExtended.type], "secret": receiver.secret},
         )
         assert created.status_code == 201, created.text
-        _, meta = await publish(kafka_bootstrap, topic_prefix, application, extended)
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=5)  # 3 failed + 1 sent, + the citizen's letter
+        _, meta = await publish(kafka, topic_prefix, application, extended)
+        told = await notifications(kafka, topic_prefix, expect=5)  # 3 failed + 1 sent, + the citizen's letter
 
     delivery_id = f"event:{meta.id}:{created.json()['id']}:webhook"
     assert [r.status for r in receiver.received] == [503, 503, 503, 204]
@@ -63,7 +64,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
 
 
 async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_resumes_where_it_stopped(
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     topic_prefix: str,
     settings_for: SettingsFactory,
     authenticator: Authenticator,
@@ -82,11 +83,11 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
             "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
         )
         subscription_id = UUID(created.json()["id"])
-        _, first, second = await publish(kafka_bootstrap, topic_prefix, application, extended, ended)
+        _, first, second = await publish(kafka, topic_prefix, application, extended, ended)
         first_id = f"event:{first.id}:{subscription_id}:webhook"
         second_id = f"event:{second.id}:{subscription_id}:webhook"
 
-        [(_, dead)] = await read_events(kafka_bootstrap, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
+        [(_, dead)] = await read_events(kafka, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
         assert isinstance(dead, WebhookDeadLettered)
         assert (dead.subscription_id, dead.delivery_id, dead.attempts) == (subscription_id, first_id, 3)
         assert dead.reason == "HTTP 503"
@@ -98,7 +99,7 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
         reactivated = await api.post(f"/webhooks/subscriptions/{subscription_id}/reactivate")
         assert reactivated.json()["status"] == "active"
         # 3 failed + 2 sent by webhook, and the citizen's two letters
-        told = await notifications(kafka_bootstrap, topic_prefix, expect=7)
+        told = await notifications(kafka, topic_prefix, expect=7)
 
     assert [(r.delivery_id, r.status) for r in receiver.received[3:]] == [(first_id, 204), (second_id, 204)]
     assert all(r.verified for r in receiver.received)

@@ -22,6 +22,7 @@ from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
 from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
@@ -47,10 +48,10 @@ async def module_database(infra: Infrastructure) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def module_prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
-    prefix = await provisioned_prefix(kafka_bootstrap)
+async def module_prefix(kafka: KafkaAccess) -> AsyncIterator[str]:
+    prefix = await provisioned_prefix(kafka)
     yield prefix
-    await delete_namespace(kafka_bootstrap, prefix)
+    await delete_namespace(kafka, prefix)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,7 @@ class Subsidy:
 
     async def answer(self, *events: Event) -> None:
         """Publish answers as benefits and activation would."""
-        await publish(self.settings.kafka_bootstrap, self.settings.topic_prefix, *events, source="/test/stand-in")
+        await publish(self.settings.kafka, self.settings.topic_prefix, *events, source="/test/stand-in")
 
     async def published(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[Event]:
         """The application's events on the subsidy topic, in order: at least `expect`, plus any that follow soon."""
@@ -135,7 +136,7 @@ class Subsidy:
         """The application's records on the subsidy topic as they lie there, bytes and headers, in order."""
         consumer = AIOKafkaConsumer(
             self.settings.topic_prefix + subsidy.TOPIC,
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.kafka.client_kwargs(),
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             group_id=None,
@@ -159,7 +160,7 @@ class Subsidy:
 async def service(
     module_database: str,
     module_prefix: str,
-    kafka_bootstrap: str,
+    kafka: KafkaAccess,
     pki: Pki,
     rules_dir: Path,
     overrides: dict[str, Any],
@@ -168,7 +169,7 @@ async def service(
 ) -> AsyncIterator[Subsidy]:
     settings = SubsidySettings(
         pg_dsn=module_database,
-        kafka_bootstrap=kafka_bootstrap,
+        **kafka.settings(),
         topic_prefix=module_prefix,
         outbox_poll_seconds=0.1,
         retry_base_seconds=0.05,

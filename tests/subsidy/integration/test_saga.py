@@ -65,11 +65,11 @@ async def test_answers_out_of_order_and_twice_decide_once(service: Subsidy) -> N
     employer = service.pki.employer()
     headers = service.issuer.employer(employer.cvr)
     application = await service.submitted(internship(employer), employer)
-    prefix, bootstrap = service.settings.topic_prefix, service.settings.kafka_bootstrap
+    prefix, kafka = service.settings.topic_prefix, service.settings.kafka
     _, redelivered = encode(plan_checked(application), source="/test/stand-in")
     redelivered = copy_with(redelivered, topic=prefix + redelivered.topic)
 
-    await produce(bootstrap, redelivered, redelivered)  # the same event twice: the inbox drops the repeat
+    await produce(kafka, redelivered, redelivered)  # the same event twice: the inbox drops the repeat
     await service.answer(assessed(application))
     await service.answer(assessed(application, eligible=False))  # a second assessment: the first counts
 
