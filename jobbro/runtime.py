@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
 from jobbro import db, problems
+from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
@@ -126,7 +127,8 @@ class Runtime:
 
 
 def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any) -> FastAPI:
-    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors."""
+    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors;
+    every request within the limits of `jobbro.http_limits` and logged once."""
     settings = runtime.settings
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
 
@@ -140,6 +142,13 @@ def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any
 
     app = FastAPI(title=f"Jobbro {settings.service}", lifespan=lifespan, **fastapi_kwargs)
     problems.install_defaults(app)
+    app.add_middleware(
+        RequestLimits,
+        router=app.router,
+        max_body_bytes=settings.http_max_body_bytes,
+        body_timeout_seconds=settings.http_body_timeout_seconds,
+        max_json_depth=settings.http_max_json_depth,
+    )
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import asyncpg
-import uvicorn
 
 from jobbro import db
+from jobbro.http_limits import serve
 from jobbro.log import configure_logging
 from jobbro.uow import UnitOfWork
 from services.benefits import handlers, payment_run, registry
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = BenefitsSettings()
     if args.command is None:
-        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+        serve(create_app(settings), settings)
         return 0
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
     if args.command == "import-citizens":
