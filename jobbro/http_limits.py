@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import structlog
 import uvicorn
-from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobbro.problems import problem
@@ -63,8 +62,12 @@ def too_large(max_bytes: int) -> Any:
     return response
 
 
-class _Refused(Exception):
-    """Reading the body stopped with this problem as the answer."""
+class _Refused(BaseException):
+    """Reading the body stopped with this problem as the answer.
+
+    A BaseException, like a cancellation: FastAPI turns any Exception raised while it reads a body into a 400,
+    and the handlers between here and the route must not answer it either; `RequestLimits` does.
+    """
 
     def __init__(self, response: Any) -> None:
         super().__init__(response.status_code)
@@ -74,11 +77,8 @@ class _Refused(Exception):
 class RequestLimits:
     """Pure ASGI middleware: body size, body time and JSON nesting limits, and one access line per request."""
 
-    def __init__(
-        self, app: ASGIApp, *, router: Router, max_body_bytes: int, body_timeout_seconds: float, max_json_depth: int
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_timeout_seconds: float, max_json_depth: int) -> None:
         self._app = app
-        self._router = router
         self._default = StreamedBody(max_body_bytes, body_timeout_seconds)
         self._max_json_depth = max_json_depth
 
@@ -111,13 +111,7 @@ class RequestLimits:
         if _UNSTORABLE.search(scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")):
             await _unstorable()(scope, receive, send)
             return
-        streamed = self._streamed(scope)
-        limit = streamed or self._default
-        declared = _content_length(scope)
-        if declared is not None and declared > limit.max_bytes:
-            await too_large(limit.max_bytes)(scope, receive, send)
-            return
-        reader, responded = _BodyReader(receive, limit), False
+        body, responded = _Body(scope, receive, self._default, self._max_json_depth), False
 
         async def sending(message: Message) -> None:
             nonlocal responded
@@ -125,56 +119,68 @@ class RequestLimits:
             await send(message)
 
         try:
-            if streamed:
-                await self._app(scope, reader.receive, sending)
-                return
-            body = await reader.read_all()
-            if body is None:  # the client left
-                return
-            if _is_json(scope):
-                self._check_json(body)
+            await self._app(scope, body.receive, sending)
         except _Refused as refused:
             if not responded:
                 await refused.response(scope, receive, send)
-            return
-        await self._app(scope, _replaying(body, receive), send)
-
-    def _streamed(self, scope: Scope) -> StreamedBody | None:
-        for route in self._router.routes:
-            match, _child = route.matches(scope)
-            if match is Match.FULL:
-                return getattr(getattr(route, "endpoint", None), "streamed_body", None)
-        return None
-
-    def _check_json(self, body: bytes) -> None:
-        if _UNSTORABLE.search(body):
-            raise _Refused(_unstorable())
-        if too_deep(body, self._max_json_depth):
-            raise _Refused(
-                problem(422, "too_deeply_nested", f"JSON may be nested at most {self._max_json_depth} levels deep.")
-            )
 
 
-class _BodyReader:
-    """`receive`, counting the body's bytes against a limit and its arrival against a deadline."""
+class _Body:
+    """The request body as the route reads it, within limits.
 
-    def __init__(self, receive: Receive, limit: StreamedBody) -> None:
+    At the first read the route is known (the router has put its endpoint in the scope): a route that declared
+    `streamed_body` gets its body chunk by chunk, counted against its own limit; any other gets it whole, read
+    here up to the default limit and, if JSON, checked for depth and unstorable text before anyone parses it.
+    A `Content-Length` over the limit is refused before a byte is read; the deadline runs from the request's start.
+    """
+
+    def __init__(self, scope: Scope, receive: Receive, default: StreamedBody, max_json_depth: int) -> None:
+        self._scope = scope
         self._receive = receive
-        self._limit = limit
-        self._deadline = asyncio.get_running_loop().time() + limit.timeout_seconds
+        self._default = default
+        self._max_json_depth = max_json_depth
+        self._started = asyncio.get_running_loop().time()
+        self._limit: StreamedBody | None = None
         self._read = 0
         self._done = False
 
     async def receive(self) -> Message:
+        if self._limit is None:
+            streamed = getattr(self._scope.get("endpoint"), "streamed_body", None)
+            self._limit = streamed or self._default
+            declared = _content_length(self._scope)
+            if declared is not None and declared > self._limit.max_bytes:
+                raise _Refused(too_large(self._limit.max_bytes))
+            if streamed is None:
+                return await self._whole()
         if self._done:
             return await self._receive()
-        remaining = self._deadline - asyncio.get_running_loop().time()
+        return await self._counted()
+
+    async def _whole(self) -> Message:
+        chunks = []
+        while not self._done:
+            message = await self._counted()
+            if message["type"] != "http.request":
+                return message  # the client left
+            chunks.append(message.get("body", b""))
+        body = b"".join(chunks)
+        if _is_json(self._scope):
+            if _UNSTORABLE.search(body):
+                raise _Refused(_unstorable())
+            if too_deep(body, self._max_json_depth):
+                depth = self._max_json_depth
+                raise _Refused(problem(422, "too_deeply_nested", f"JSON may be nested at most {depth} levels deep."))
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def _counted(self) -> Message:
+        assert self._limit is not None
+        remaining = self._started + self._limit.timeout_seconds - asyncio.get_running_loop().time()
         try:
             message = await asyncio.wait_for(self._receive(), max(remaining, 0))
         except TimeoutError:
-            response = problem(
-                408, "body_timeout", f"The request body must arrive within {self._limit.timeout_seconds:g} seconds."
-            )
+            seconds = self._limit.timeout_seconds
+            response = problem(408, "body_timeout", f"The request body must arrive within {seconds:g} seconds.")
             response.headers["connection"] = "close"
             raise _Refused(response) from None
         if message["type"] != "http.request":
@@ -185,29 +191,6 @@ class _BodyReader:
             raise _Refused(too_large(self._limit.max_bytes))
         self._done = not message.get("more_body", False)
         return message
-
-    async def read_all(self) -> bytes | None:
-        """The whole body (at most the limit), or None if the client disconnected first."""
-        chunks = []
-        while not self._done:
-            message = await self.receive()
-            if message["type"] != "http.request":
-                return None
-            chunks.append(message.get("body", b""))
-        return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 def too_deep(body: bytes, max_depth: int) -> bool:

@@ -144,7 +144,6 @@ def create_http_app(runtime: Runtime, *routers: APIRouter, **fastapi_kwargs: Any
     problems.install_defaults(app)
     app.add_middleware(
         RequestLimits,
-        router=app.router,
         max_body_bytes=settings.http_max_body_bytes,
         body_timeout_seconds=settings.http_body_timeout_seconds,
         max_json_depth=settings.http_max_json_depth,
