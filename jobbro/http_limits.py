@@ -1,11 +1,11 @@
 """What one HTTP request may cost a service, and the one access line it leaves.
 
 `create_http_app` installs `RequestLimits` in every service: a body over the limit is refused with 413 before it is
-read (by its `Content-Length`) or as soon as a chunked body passes it; a body that does not arrive within the
-timeout is cut with 408 and the connection closed; JSON nested deeper than the limit, or holding text PostgreSQL
-cannot store, is refused before a handler or pydantic parses it. Every body a route does not stream itself is read
-here, bounded, and handed on whole. A route that streams a larger body (a file import) declares its own limit
-with `streamed_body`.
+read (by its `Content-Length`) or as soon as a chunked body passes it; a body the client takes longer than the
+timeout to send (the time spent waiting for it, summed) is cut with 408 and the connection closed; JSON nested
+deeper than the limit, or holding text PostgreSQL cannot store, is refused before a handler or pydantic parses it.
+Every body a route does not stream itself is read here, bounded, and handed on whole. A route that streams a
+larger body (a file import) declares its own limit with `streamed_body`.
 
 The access line names method, path, status, duration and client, never the query string: a representative's
 link carries its token there. Uvicorn's own access log is off (`serve`).
@@ -39,7 +39,8 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class StreamedBody:
-    """A route's own body limit: it reads the body as a stream, up to `max_bytes`, within `timeout_seconds`."""
+    """A route's own body limit: it reads the body as a stream, up to `max_bytes`, waiting at most `timeout_seconds`
+    for the client in all."""
 
     max_bytes: int
     timeout_seconds: float
@@ -131,7 +132,8 @@ class _Body:
     At the first read the route is known (the router has put its endpoint in the scope): a route that declared
     `streamed_body` gets its body chunk by chunk, counted against its own limit; any other gets it whole, read
     here up to the default limit and, if JSON, checked for depth and unstorable text before anyone parses it.
-    A `Content-Length` over the limit is refused before a byte is read; the deadline runs from the request's start.
+    A `Content-Length` over the limit is refused before a byte is read. The timeout bounds the time spent waiting
+    for the client, summed over the body: a route's own work between reads (a streamed import's) does not count.
     """
 
     def __init__(self, scope: Scope, receive: Receive, default: StreamedBody, max_json_depth: int) -> None:
@@ -139,7 +141,7 @@ class _Body:
         self._receive = receive
         self._default = default
         self._max_json_depth = max_json_depth
-        self._started = asyncio.get_running_loop().time()
+        self._waited = 0.0
         self._limit: StreamedBody | None = None
         self._read = 0
         self._done = False
@@ -175,14 +177,17 @@ class _Body:
 
     async def _counted(self) -> Message:
         assert self._limit is not None
-        remaining = self._started + self._limit.timeout_seconds - asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        waiting_since = loop.time()
         try:
-            message = await asyncio.wait_for(self._receive(), max(remaining, 0))
+            message = await asyncio.wait_for(self._receive(), max(self._limit.timeout_seconds - self._waited, 0))
         except TimeoutError:
             seconds = self._limit.timeout_seconds
             response = problem(408, "body_timeout", f"The request body must arrive within {seconds:g} seconds.")
             response.headers["connection"] = "close"
             raise _Refused(response) from None
+        finally:
+            self._waited += loop.time() - waiting_since
         if message["type"] != "http.request":
             self._done = True
             return message

@@ -4,6 +4,7 @@ Bodies are fed through a `receive` that counts what the app read, so "refused be
 not a time. The runtime is never started (no route here needs PostgreSQL or Kafka).
 """
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -90,6 +91,15 @@ class _Body:
         return {"type": "http.request", "body": self.chunk[:size], "more_body": self.taken < self.total}
 
 
+class _Stalled(_Body):
+    """A client that sends the first chunk of its body and then nothing more."""
+
+    async def receive(self) -> dict[str, Any]:
+        if self.taken:
+            await asyncio.Event().wait()
+        return await super().receive()
+
+
 async def _call(app: Any, path: str, body: _Body, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
     scope = {
         "type": "http",
@@ -132,6 +142,16 @@ async def test_a_chunked_body_is_refused_with_413_as_soon_as_it_passes_the_limit
 
     assert status == 413
     assert body.taken <= LIMIT + CHUNK
+    assert app.state.calls == []
+
+
+async def test_a_body_that_stops_arriving_is_cut_with_408() -> None:
+    app, body = _app(http_body_timeout_seconds=0.2), _Stalled(4 * CHUNK)
+
+    status, answer = await _call(app, "/items", body, [(b"content-length", str(4 * CHUNK).encode())])
+
+    assert (status, json.loads(answer)["code"]) == (408, "body_timeout")
+    assert body.taken == CHUNK
     assert app.state.calls == []
 
 
