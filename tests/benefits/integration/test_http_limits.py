@@ -5,10 +5,10 @@ Requests go over raw sockets where the point is what the server does before the 
 """
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
-import select
 import selectors
 import socket
 from collections.abc import AsyncIterator
@@ -109,16 +109,20 @@ def _send_chunked_until_answered(port: int, total: int) -> tuple[int, bytes]:
         sock.sendall(_head("/admin/citizens/import", "application/json", None))
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-            while not answer and selector.select(ANSWER_SECONDS):
-                readable, _, _ = select.select([sock], [], [], 0)
-                if readable:
+            while not answer and (events := selector.select(ANSWER_SECONDS)):
+                if any(mask & selectors.EVENT_READ for _key, mask in events):
                     answer = sock.recv(65536)
-                elif sent < total:
+                    continue
+                if sent < total:
                     try:
                         sock.sendall(chunk)
+                        sent += len(piece)
                     except OSError:  # the server answered and closed while this was still sending
-                        continue
-                    sent += len(piece)
+                        selector.modify(sock, selectors.EVENT_READ)
+                else:  # all sent: end the body, then only wait for the answer
+                    with contextlib.suppress(OSError):
+                        sock.sendall(b"0\r\n\r\n")
+                    selector.modify(sock, selectors.EVENT_READ)
         try:
             while data := sock.recv(65536):
                 answer += data
