@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import structlog
 import uvicorn
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobbro.problems import problem
@@ -27,7 +28,6 @@ from jobbro.settings import ServiceSettings
 
 log = structlog.get_logger("jobbro.access")
 
-MiB = 1024 * 1024
 _UNSTORABLE = re.compile(rb"\\u0000|%00|\\ud[89a-f][0-9a-f]{2}", re.IGNORECASE)
 """NUL and lone surrogates: valid in JSON and URLs, but PostgreSQL text cannot hold them."""
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -56,7 +56,7 @@ def streamed_body(max_bytes: int, timeout_seconds: float) -> Callable[[Endpoint]
     return declare
 
 
-def too_large(max_bytes: int) -> Any:
+def too_large(max_bytes: int) -> JSONResponse:
     """413: the body is over `max_bytes` (the connection closes; the rest is never read)."""
     response = problem(413, "body_too_large", f"The request body may be at most {max_bytes} bytes.")
     response.headers["connection"] = "close"
@@ -70,7 +70,7 @@ class _Refused(BaseException):
     and the handlers between here and the route must not answer it either; `RequestLimits` does.
     """
 
-    def __init__(self, response: Any) -> None:
+    def __init__(self, response: JSONResponse) -> None:
         super().__init__(response.status_code)
         self.response = response
 
@@ -211,7 +211,7 @@ def too_deep(body: bytes, max_depth: int) -> bool:
     return False
 
 
-def _unstorable() -> Any:
+def _unstorable() -> JSONResponse:
     return problem(422, "text_unstorable", "Text may not contain NUL characters or lone surrogates.")
 
 
