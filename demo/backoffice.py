@@ -9,7 +9,6 @@ It has no HTTP routes but the kit's health routes: it is reached only through Ka
 from datetime import date
 from pathlib import Path
 
-import uvicorn
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -17,6 +16,7 @@ from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Metadata
 from contracts.payments import FailureCode, PaymentFailed, PaymentSettled
+from jobbro.http_limits import serve
 from jobbro.runtime import Runtime, create_http_app
 from jobbro.settings import ServiceSettings
 from jobbro.uow import UnitOfWork
@@ -92,7 +92,7 @@ def create_runtime(settings: BackofficeSettings) -> Runtime:
 
 def main() -> None:
     settings = BackofficeSettings()
-    uvicorn.run(create_http_app(create_runtime(settings)), host=settings.http_host, port=settings.http_port)
+    serve(create_http_app(create_runtime(settings)), settings)
 
 
 if __name__ == "__main__":

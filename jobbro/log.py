@@ -64,6 +64,8 @@ def configure_logging(service: str, *, json: bool | None = None, level: str = "I
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for chatty in ("httpx", "httpcore", "uvicorn.access"):  # they log whole URLs, query strings and tokens too
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(service=service)
 
 

@@ -1,11 +1,12 @@
 """application/problem+json (RFC 9457) for every error an HTTP API answers: a stable `code` and a sentence.
 
-`create_http_app` installs the defaults for every service — invalid requests, unknown routes and methods,
-text PostgreSQL cannot store, and anything unexpected — so no error leaves as FastAPI's plain JSON; a service
-adds (or overrides) handlers for its own refusals.
+`create_http_app` installs the defaults for every service — invalid requests, unknown routes and methods, and
+anything unexpected — so no error leaves as FastAPI's plain JSON; a service adds (or overrides) handlers for its
+own refusals. Error bodies are bounded: they never echo the input and list only the first few invalid fields.
 """
 
 import re
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -14,14 +15,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:jobbro:problem:"
-# NUL and lone surrogates: valid in JSON and URLs, but PostgreSQL text cannot hold them.
-_UNSTORABLE = re.compile(rb"\\u0000|%00|\\ud[89a-f][0-9a-f]{2}", re.IGNORECASE)
+MAX_ERRORS = 10
+"""Invalid fields a problem lists at most (a body with thousands of bad items gets the first ones and a count)."""
+MAX_TEXT = 200
+"""Characters of one message, location part or detail sentence at most: error bodies stay a few KiB."""
 
 
 def problem(status: int, code: str, detail: str, title: str | None = None, **extensions: Any) -> JSONResponse:
@@ -31,7 +33,7 @@ def problem(status: int, code: str, detail: str, title: str | None = None, **ext
         "title": title or HTTPStatus(status).phrase,
         "status": status,
         "code": code,
-        "detail": detail,
+        "detail": bounded(detail, 5 * MAX_TEXT),
         **extensions,
     }
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
@@ -42,14 +44,34 @@ def code_of(exc: Exception) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
+def bounded(text: str, limit: int = MAX_TEXT) -> str:
+    """`text`, cut to `limit` characters (an ellipsis says it was)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def invalid_fields(errors: Sequence[Any]) -> tuple[list[dict[str, Any]], str]:
+    """The first `MAX_ERRORS` of pydantic's errors as `{location, message}` and a sentence naming them.
+
+    Never the `input` or `ctx` pydantic adds (they echo what was sent: a CPR number, a token, megabytes), and
+    every text bounded, so the answer to a huge invalid body is small.
+    """
+    shown = [
+        {"location": [bounded(str(part), 64) for part in error["loc"]], "message": bounded(str(error["msg"]))}
+        for error in errors[:MAX_ERRORS]
+    ]
+    parts = [f"{'.'.join(error['location'])}: {error['message']}" for error in shown]
+    if len(errors) > MAX_ERRORS:
+        parts.append(f"and {len(errors) - MAX_ERRORS} more")
+    return shown, "The request is not valid: " + "; ".join(parts) + "."
+
+
 def install_defaults(app: FastAPI) -> None:
-    """Answer invalid requests, unknown routes, unstorable text and unexpected failures as problems."""
+    """Answer invalid requests, unknown routes and unexpected failures as problems."""
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"location": [str(p) for p in e["loc"]], "message": e["msg"]} for e in exc.errors()]
-        detail = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors)
-        return problem(422, "request_invalid", f"The request is not valid: {detail}.", errors=errors)
+        errors, detail = invalid_fields(exc.errors())
+        return problem(422, "request_invalid", detail, errors=errors, errors_total=len(exc.errors()))
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
@@ -67,42 +89,3 @@ def install_defaults(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-    app.add_middleware(_RefuseUnstorableText)
-
-
-class _RefuseUnstorableText:
-    """Refuse a request whose query or JSON body holds NUL or a lone surrogate, before any handler sees it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
-        if _UNSTORABLE.search(target) or (_is_json(scope) and _UNSTORABLE.search(body)):
-            response = problem(422, "text_unstorable", "Text may not contain NUL characters or lone surrogates.")
-            await response(scope, receive, send)
-            return
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self._app(scope, replay, send)
-
-
-def _is_json(scope: Scope) -> bool:
-    headers = dict(scope.get("headers") or [])
-    return b"json" in headers.get(b"content-type", b"")

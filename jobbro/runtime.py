@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from contracts.envelope import Event, Metadata
 from jobbro import access, db, problems
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
+from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
 from jobbro.outbox import OutboxRelay
@@ -137,7 +138,8 @@ class Runtime:
 def create_http_app(
     runtime: Runtime, *routers: APIRouter, authenticator: Authenticator | None = None, **fastapi_kwargs: Any
 ) -> FastAPI:
-    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors.
+    """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors;
+    every request within the limits of `jobbro.http_limits` and logged once.
 
     `authenticator` (on `app.state.authenticator`) turns bearer tokens into principals; by default the identity
     provider's tokens, checked against its published keys (`oidc_issuer`, `oidc_audience` of the settings).
@@ -164,6 +166,12 @@ def create_http_app(
         return response
 
     app.add_exception_handler(IdentityProviderUnavailable, provider_unavailable)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.http_max_body_bytes,
+        body_timeout_seconds=settings.http_body_timeout_seconds,
+        max_json_depth=settings.http_max_json_depth,
+    )
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

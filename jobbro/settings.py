@@ -85,6 +85,18 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_max_body_bytes: int = Field(
+        1024 * 1024, ge=1, description="Largest request body a route takes (one that streams a file states its own)."
+    )
+    http_body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request body must arrive within this; a slower one is cut (408)."
+    )
+    http_max_json_depth: int = Field(32, ge=1, description="Deeper nested JSON bodies are refused before parsing.")
+    http_max_header_bytes: int = Field(16 * 1024, ge=1024, description="Largest request line and headers (uvicorn).")
+    http_keep_alive_seconds: float = Field(5.0, gt=0, description="An idle kept-alive connection is closed after.")
+    http_max_connections: int = Field(
+        500, ge=1, description="Connections and requests in flight at once; more are answered 503 (uvicorn)."
+    )
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
     oidc_issuer: str = Field(

@@ -1,14 +1,13 @@
 """`python -m services.activation`: the service on uvicorn, at ACTIVATION_HTTP_HOST:ACTIVATION_HTTP_PORT."""
 
-import uvicorn
-
+from jobbro.http_limits import serve
 from services.activation.app import create_app
 from services.activation.settings import ActivationSettings
 
 
 def main() -> None:
     settings = ActivationSettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

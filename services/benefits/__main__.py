@@ -1,7 +1,7 @@
 """`python -m services.benefits`: the service (uvicorn), or one of its commands.
 
 python -m services.benefits                             run the service
-python -m services.benefits import-citizens FILE        import a CSV or JSON file into the registry
+python -m services.benefits import-citizens FILE        import a CSV, JSON Lines or JSON file into the registry
 python -m services.benefits payment-run --month 2026-11 issue the month's citizen payments
 """
 
@@ -9,17 +9,18 @@ import argparse
 import asyncio
 import gc
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import uvicorn
 
 from jobbro import db
+from jobbro.http_limits import serve
 from jobbro.log import configure_logging
 from jobbro.uow import UnitOfWork
-from services.benefits import handlers, payment_run, registry
+from services.benefits import handlers, payment_run
 from services.benefits.app import SQL, create_app, create_context
-from services.benefits.registry import ImportFormat, ImportRejected
+from services.benefits.registry import ImportFormat, ImportRejected, ImportTooLarge
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = BenefitsSettings()
     if args.command is None:
-        uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+        serve(create_app(settings), settings)
         return 0
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
     if args.command == "import-citizens":
@@ -56,23 +57,34 @@ def _month(text: str) -> Month:
 
 
 async def import_citizens(settings: BenefitsSettings, path: Path, fmt: ImportFormat) -> int:
-    """Import a file; print each rejected row and return 1 if any, else print the count and return 0."""
-    try:
-        rows = registry.parse(path.read_bytes(), fmt)
-    except ImportRejected as exc:
-        for rejection in exc.rejections:
-            print(f"row {rejection.row}: {rejection.field or '-'}: {rejection.reason}", file=sys.stderr)
-        print(f"rejected: {exc}", file=sys.stderr)
-        return 1
+    """Import a file, streamed; print each rejected row and return 1 if any, else print the count and return 0."""
     pool = await _migrated_pool(settings)
     try:
         async with UnitOfWork(pool, settings.source) as uow:
-            await handlers.import_citizens(rows, str(path), uow, create_context(settings))
+            done = await handlers.import_file(
+                _chunks(path),
+                fmt,
+                str(path),
+                uow,
+                create_context(settings),
+                max_json_bytes=settings.import_json_max_bytes,
+            )
             await uow.commit()
+    except (ImportRejected, ImportTooLarge) as exc:
+        for rejection in getattr(exc, "rejections", ()):
+            print(f"row {rejection.row}: {rejection.field or '-'}: {rejection.reason}", file=sys.stderr)
+        print(f"rejected: {exc}", file=sys.stderr)
+        return 1
     finally:
         await pool.close()
-    print(f"imported {len(rows)} citizens")
+    print(f"imported {done.citizens} citizens")
     return 0
+
+
+async def _chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
+    with path.open("rb") as file:
+        while chunk := await asyncio.to_thread(file.read, size):
+            yield chunk
 
 
 async def run_payments(settings: BenefitsSettings, month: Month, batch_size: int) -> int:

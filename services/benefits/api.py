@@ -9,16 +9,23 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from jobbro.access import requires
+from jobbro.http_limits import streamed_body, too_large
 from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
-from services.benefits import handlers, registry, store
+from services.benefits import handlers, store
 from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction
 from services.benefits.handlers import Context
-from services.benefits.registry import ImportFormat, ImportRejected
+from services.benefits.registry import ImportFormat, ImportRejected, ImportTooLarge
 from services.benefits.rules import Month
+from services.benefits.settings import BenefitsSettings
 
-_FORMATS = {"text/csv": ImportFormat.CSV, "application/json": ImportFormat.JSON}
+_FORMATS = {
+    "text/csv": ImportFormat.CSV,
+    "application/x-ndjson": ImportFormat.JSONL,
+    "application/jsonl": ImportFormat.JSONL,
+    "application/json": ImportFormat.JSON,
+}
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     ImportRejected: (422, "The import was rejected; nothing was imported"),
     UnknownInstruction: (404, "No such payment instruction"),
@@ -30,21 +37,37 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
 def router(runtime: Runtime, ctx: Context) -> APIRouter:
     """The endpoints, bound to the runtime's database and the service's context."""
     api = APIRouter()
+    settings = runtime.settings
+    assert isinstance(settings, BenefitsSettings)
 
     @api.post("/admin/citizens/import", tags=["registry"])
+    @streamed_body(settings.import_max_bytes, settings.import_timeout_seconds)
     async def import_citizens(request: Request, principal: Principal = requires(Role.OPERATOR)) -> Any:
-        """Import citizens from a CSV (`text/csv`) or JSON (`application/json`) body: all rows, or none."""
+        """Import citizens from CSV (`text/csv`) or JSON Lines (`application/x-ndjson`), streamed up to
+        `BENEFITS_IMPORT_MAX_BYTES`, or a JSON array (`application/json`) up to `BENEFITS_IMPORT_JSON_MAX_BYTES`:
+        all rows, or none."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type not in _FORMATS:
-            return problem(415, "unsupported_format", f"Send text/csv or application/json, not {media_type!r}.")
+            return problem(415, "unsupported_format", f"Send one of {sorted(_FORMATS)}, not {media_type[:64]!r}.")
+        fmt, declared = _FORMATS[media_type], request.headers.get("content-length", "")
+        if fmt is ImportFormat.JSON and declared.isdigit() and int(declared) > settings.import_json_max_bytes:
+            return too_large(settings.import_json_max_bytes)
         try:
-            rows = registry.parse(await request.body(), _FORMATS[media_type])
+            async with runtime.unit_of_work() as uow:
+                done = await handlers.import_file(
+                    request.stream(),
+                    fmt,
+                    f"operator:{principal.subject}",
+                    uow,
+                    ctx,
+                    max_json_bytes=settings.import_json_max_bytes,
+                )
+                await uow.commit()
+        except ImportTooLarge as exc:
+            return too_large(exc.max_bytes)
         except ImportRejected as exc:
             return _domain_problem(exc, rejected=[asdict(rejection) for rejection in exc.rejections])
-        async with runtime.unit_of_work() as uow:
-            import_id = await handlers.import_citizens(rows, f"operator:{principal.subject}", uow, ctx)
-            await uow.commit()
-        return {"import_id": str(import_id), "imported": len(rows)}
+        return {"import_id": str(done.import_id), "imported": done.citizens}
 
     @api.get("/ledger/reconciliation/{month}", tags=["ledger"])
     async def reconciliation(month: str, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:

@@ -1,6 +1,7 @@
 """One function per consumed event or command: load, decide in the domain, record and publish; the caller commits."""
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -43,6 +44,7 @@ from services.benefits.domain import (
     NO_BENEFIT,
     UNREGISTERED,
     BenefitChange,
+    Citizen,
     Instruction,
     LedgerEntry,
     NotReissuable,
@@ -63,7 +65,7 @@ from services.benefits.domain import (
     subsidy_payment,
     year_to_date,
 )
-from services.benefits.registry import CitizenRow
+from services.benefits.registry import CitizenRow, ImportFormat, Rejection, RowReader
 from services.benefits.rules import HoursStep, Month, Period, SubsidyReport, monthly_subsidy
 
 log = structlog.get_logger(__name__)
@@ -87,14 +89,67 @@ class Context:
 async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, ctx: Context) -> UUID:
     """Register validated rows in the caller's one transaction (all or nothing); a known citizen is replaced."""
     import_id = uuid4()
-    citizens = []
-    for row in rows:
-        ref = citizen_ref(row.cpr, ctx.pseudonym_key)
-        citizens.append((row.citizen(ref), ctx.cipher.seal(row.cpr, ref)))
+    citizens = [_sealed(row, ctx) for row in rows]
     await store.upsert_citizens(uow.conn, import_id, citizens)
     await store.record_import(uow.conn, import_id, source, len(citizens))
     log.info("citizens_imported", import_id=str(import_id), citizens=len(citizens), source=source)
     return import_id
+
+
+@dataclass(frozen=True)
+class Imported:
+    import_id: UUID
+    citizens: int
+
+
+async def import_file(
+    chunks: AsyncIterable[bytes], fmt: ImportFormat, source: str, uow: UnitOfWork, ctx: Context, *, max_json_bytes: int
+) -> Imported:
+    """Read, validate and register a file as it streams in, in the caller's one transaction: all rows or none.
+
+    Raises `ImportRejected` (the caller rolls back) with the first rejections, reading no further once it has as
+    many as it reports. Parsing, validating and sealing run in a worker thread, chunk by chunk, so the event loop
+    keeps answering (liveness) during a large import; memory holds a chunk, not the file.
+    """
+    import_id = uuid4()
+    reader = RowReader(fmt, max_json_bytes=max_json_bytes)
+    await store.stage_import(uow.conn)
+    citizens = 0
+    async for chunk in chunks:
+        citizens += await _register(uow, import_id, reader, await asyncio.to_thread(_read_sealed, reader, ctx, chunk))
+        if reader.full:
+            break
+    else:
+        citizens += await _register(uow, import_id, reader, await asyncio.to_thread(_read_sealed, reader, ctx, None))
+    reader.raise_rejected()
+    await store.record_import(uow.conn, import_id, source, citizens)
+    log.info("citizens_imported", import_id=str(import_id), citizens=citizens, source=source)
+    return Imported(import_id, citizens)
+
+
+def _read_sealed(reader: RowReader, ctx: Context, chunk: bytes | None) -> list[tuple[int, Citizen, bytes]]:
+    """The rows `chunk` completes (None: the file ended), each sealed: the CPU-bound part of an import."""
+    return [(number, *_sealed(row, ctx)) for number, row in (reader.close() if chunk is None else reader.feed(chunk))]
+
+
+def _sealed(row: CitizenRow, ctx: Context) -> tuple[Citizen, bytes]:
+    """The registry's record of a row, under its citizen reference, and the CPR number sealed to it."""
+    ref = citizen_ref(row.cpr, ctx.pseudonym_key)
+    return row.citizen(ref), ctx.cipher.seal(row.cpr, ref)
+
+
+async def _register(uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes]]) -> int:
+    """Write rows read (none once a row is rejected: the import is rolled back anyway); how many were written."""
+    if not rows:
+        return 0
+    numbers = [number for number, _citizen, _sealed_cpr in rows]
+    earlier = await store.earlier_rows(uow.conn, [citizen.citizen_ref for _n, citizen, _s in rows], numbers)
+    for number, first in earlier.items():
+        reader.reject(Rejection(number, "cpr", f"the same citizen as row {first}"))
+    if reader.rejections:
+        return 0
+    await store.upsert_citizens(uow.conn, import_id, [(citizen, sealed) for _n, citizen, sealed in rows])
+    return len(rows)
 
 
 async def on_application_submitted(

@@ -1,5 +1,6 @@
-"""Reading a citizen import (CSV with a header row, or a JSON array of objects): every row is validated and
-every rejected row reported with its reason, so an import is all or nothing.
+"""Reading a citizen import (CSV with a header row, JSON Lines, or a JSON array of objects): every row is
+validated and rejected rows reported with their reasons (the first `MAX_REJECTIONS`), so an import is all or
+nothing. CSV and JSON Lines are read as a stream, record by record; a JSON array is read whole and so is bounded.
 
 Rows are numbered from 1, the first citizen (in a CSV file, the line after the header). Reasons never repeat
 the value given, so a report can be shown and logged without CPR numbers.
@@ -7,6 +8,7 @@ the value given, so a report can be shown and logged without CPR numbers.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -24,6 +26,7 @@ from services.benefits.domain import NO_BENEFIT, TOP_UP_BENEFITS, UNREGISTERED, 
 
 class ImportFormat(StrEnum):
     CSV = "csv"
+    JSONL = "jsonl"
     JSON = "json"
 
 
@@ -40,7 +43,8 @@ class ImportRejected(BenefitsError):
     """The file has rejected rows; nothing was imported."""
 
     def __init__(self, rejections: list[Rejection]) -> None:
-        super().__init__(f"{len(rejections)} problem(s); nothing imported")
+        more = " (reading stopped there)" if len(rejections) >= MAX_REJECTIONS else ""
+        super().__init__(f"{len(rejections)} problem(s){more}; nothing imported")
         self.rejections = rejections
 
 
@@ -117,67 +121,183 @@ class CitizenRow(BaseModel):
 
 _COLUMNS = frozenset(CitizenRow.model_fields)
 _REQUIRED = frozenset(name for name, field in CitizenRow.model_fields.items() if field.is_required())
+MAX_REJECTIONS = 20
+"""Rejections an import reports at most: reading stops there (nothing is imported either way)."""
+MAX_RECORD_BYTES = 64 * 1024
+"""A longer CSV record or JSON line is refused: a streamed import holds at most one record at a time."""
+
+
+class ImportTooLarge(BenefitsError):
+    """A JSON array over its limit (a larger file is sent as CSV or JSON Lines, which are streamed)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"a JSON array may be at most {max_bytes} bytes; send CSV or JSON Lines to import more")
+        self.max_bytes = max_bytes
 
 
 def parse(content: bytes, fmt: ImportFormat) -> list[CitizenRow]:
-    """Every row of the file, validated; raises `ImportRejected` listing every problem if there is one."""
-    try:
-        text = content.decode("utf-8-sig")
-        records = _csv_records(text) if fmt is ImportFormat.CSV else _json_records(text)
-    except (UnicodeDecodeError, ValueError, csv.Error, RecursionError) as exc:
-        raise ImportRejected([Rejection(0, None, _file_problem(exc))]) from None
-    rows, rejections = _validated(records)
-    if not rows and not rejections:
-        rejections.append(Rejection(0, None, "the file holds no citizens"))
-    if rejections:
-        raise ImportRejected(rejections)
+    """Every row of a file held in memory, validated; raises `ImportRejected` listing its problems if there is one."""
+    reader = RowReader(fmt, max_json_bytes=len(content))
+    numbered = reader.feed(content) + reader.close()
+    first_row_of: dict[str, int] = {}
+    rows = []
+    for number, row in numbered:
+        if row.cpr in first_row_of:
+            reader.reject(Rejection(number, "cpr", f"the same citizen as row {first_row_of[row.cpr]}"))
+            continue
+        first_row_of[row.cpr] = number
+        rows.append(row)
+    reader.raise_rejected()
     return rows
 
 
-def _csv_records(text: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = set(reader.fieldnames or ())
-    unknown, missing = header - _COLUMNS, _REQUIRED - header
+class RowReader:
+    """Reads an import chunk by chunk and hands out its valid rows, numbered, as their records complete.
+
+    CSV and JSON Lines are read record by record, so memory holds one chunk and one record whatever the file's
+    size; a JSON array is held whole, up to `max_json_bytes`. Rejected rows are kept (the first
+    `MAX_REJECTIONS`); a file it cannot read at all raises `ImportRejected` at once. Numbering is the file's.
+    """
+
+    def __init__(self, fmt: ImportFormat, *, max_json_bytes: int) -> None:
+        self.fmt = fmt
+        self.rejections: list[Rejection] = []
+        self.rows = 0
+        self._max_json_bytes = max_json_bytes
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._pending = ""
+        self._lines = 0
+        self._header: list[str] | None = None
+        self._json: list[str] = []
+        self._json_size = 0
+
+    @property
+    def full(self) -> bool:
+        """Whether it has rejected as many rows as it reports: reading on would tell nothing new."""
+        return len(self.rejections) >= MAX_REJECTIONS
+
+    def feed(self, chunk: bytes) -> list[tuple[int, CitizenRow]]:
+        """The valid rows whose records `chunk` completes."""
+        return self._read(chunk, final=False)
+
+    def close(self) -> list[tuple[int, CitizenRow]]:
+        """The valid rows of the rest; the file must end here."""
+        return self._read(b"", final=True)
+
+    def reject(self, rejection: Rejection) -> None:
+        if not self.full:
+            self.rejections.append(rejection)
+
+    def raise_rejected(self) -> None:
+        """Raise `ImportRejected` with the rejections, if any (an empty file is one)."""
+        if not self.rows and not self.rejections:
+            self.rejections.append(Rejection(0, None, "the file holds no citizens"))
+        if self.rejections:
+            raise ImportRejected(sorted(self.rejections, key=lambda rejection: rejection.row))
+
+    def _read(self, chunk: bytes, *, final: bool) -> list[tuple[int, CitizenRow]]:
+        try:
+            text = self._decoder.decode(chunk, final)
+            if self.fmt is ImportFormat.JSON:
+                return self._json_array(text, final)
+            complete = self._complete_records(text, final)
+            records = self._csv(complete) if self.fmt is ImportFormat.CSV else self._json_lines(complete)
+            self._lines += complete.count("\n")
+            return self._validated(records)
+        except (UnicodeDecodeError, ValueError, csv.Error, RecursionError) as exc:
+            raise ImportRejected([Rejection(0, None, _file_problem(exc))]) from None
+
+    def _complete_records(self, text: str, final: bool) -> str:
+        """The text up to the end of the last complete record; the rest waits for the next chunk."""
+        text = self._pending + text
+        end = len(text) if final else _end_of_last_record(text, quoted=self.fmt is ImportFormat.CSV)
+        complete, self._pending = text[:end], text[end:]
+        if len(self._pending) > MAX_RECORD_BYTES:
+            raise ValueError(f"line {self._lines + 1}: a record longer than {MAX_RECORD_BYTES} characters")
+        return complete
+
+    def _csv(self, text: str) -> list[tuple[int, Any]]:
+        records = []
+        reader = csv.reader(io.StringIO(text, newline=""))
+        for cells in reader:
+            line = self._lines + reader.line_num
+            if self._header is None:
+                self._header = _checked_header(cells)
+                continue
+            if not cells:
+                continue
+            if len(cells) > len(self._header):
+                raise ValueError(f"line {line}: more cells than columns")
+            records.append((self._next_row(), {n: v for n, v in zip(self._header, cells, strict=False) if v != ""}))
+        return records
+
+    def _json_lines(self, text: str) -> list[tuple[int, Any]]:
+        records = []
+        for line in text.split("\n"):
+            if not line.strip():
+                continue
+            number = self._next_row()
+            try:
+                records.append((number, json.loads(line)))
+            except (ValueError, RecursionError) as exc:
+                problem = f"not JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else "not JSON"
+                self.reject(Rejection(number, None, problem))
+        return records
+
+    def _json_array(self, text: str, final: bool) -> list[tuple[int, CitizenRow]]:
+        self._json.append(text)
+        self._json_size += len(text)
+        if self._json_size > self._max_json_bytes:
+            raise ImportTooLarge(self._max_json_bytes)
+        if not final:
+            return []
+        records = json.loads("".join(self._json))
+        self._json.clear()
+        if not isinstance(records, list):
+            raise ValueError("a JSON import is an array of citizen objects")
+        return self._validated((self._next_row(), record) for record in records)
+
+    def _next_row(self) -> int:
+        self.rows += 1
+        return self.rows
+
+    def _validated(self, records: Iterable[tuple[int, Any]]) -> list[tuple[int, CitizenRow]]:
+        rows = []
+        for number, record in records:
+            if not isinstance(record, Mapping):
+                self.reject(Rejection(number, None, "not an object"))
+                continue
+            try:
+                rows.append((number, CitizenRow.model_validate(record)))
+            except ValidationError as exc:
+                for rejection in _rejections(number, exc):
+                    self.reject(rejection)
+        return rows
+
+
+def _end_of_last_record(text: str, *, quoted: bool) -> int:
+    """Where the last complete line ends (in CSV, the last line that does not end inside a quoted cell)."""
+    if not quoted:
+        return text.rfind("\n") + 1
+    end = position = 0
+    inside = False
+    for line in text.splitlines(keepends=True):
+        position += len(line)
+        inside ^= line.count('"') % 2 == 1
+        if not inside and line.endswith("\n"):
+            end = position
+    return end
+
+
+def _checked_header(header: list[str]) -> list[str]:
+    unknown, missing = set(header) - _COLUMNS, _REQUIRED - set(header)
     if unknown or missing:
         parts = [
             f"unknown column(s) {sorted(unknown)}" if unknown else "",
             f"missing {sorted(missing)}" if missing else "",
         ]
         raise ValueError("header: " + "; ".join(part for part in parts if part))
-    records = []
-    for record in reader:
-        if None in record:
-            raise ValueError(f"line {reader.line_num}: more cells than columns")
-        records.append({name: value for name, value in record.items() if value not in ("", None)})
-    return records
-
-
-def _json_records(text: str) -> list[Any]:
-    records = json.loads(text)
-    if not isinstance(records, list):
-        raise ValueError("a JSON import is an array of citizen objects")
-    return records
-
-
-def _validated(records: Iterable[Any]) -> tuple[list[CitizenRow], list[Rejection]]:
-    rows: list[CitizenRow] = []
-    rejections: list[Rejection] = []
-    first_row_of: dict[str, int] = {}
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, Mapping):
-            rejections.append(Rejection(number, None, "not an object"))
-            continue
-        try:
-            row = CitizenRow.model_validate(record)
-        except ValidationError as exc:
-            rejections.extend(_rejections(number, exc))
-            continue
-        if row.cpr in first_row_of:
-            rejections.append(Rejection(number, "cpr", f"the same citizen as row {first_row_of[row.cpr]}"))
-            continue
-        first_row_of[row.cpr] = number
-        rows.append(row)
-    return rows, rejections
+    return header
 
 
 def _rejections(number: int, exc: ValidationError) -> list[Rejection]:

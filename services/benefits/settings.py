@@ -24,6 +24,13 @@ class BenefitsSettings(ServiceSettings, PseudonymKeySettings):
         "first seals; each opens what names it. Rotate by putting a new key first; losing a key loses its values.",
     )
     rules_dir: Path = Field(REPOSITORY_RULES_DIR, description="Dated rule data (subsidy rates, prior unemployment…).")
+    import_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=1, description="Largest registry import (CSV or JSON Lines, streamed; 413 over it)."
+    )
+    import_json_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=1, description="Largest registry import as one JSON array (read whole; 413 over it)."
+    )
+    import_timeout_seconds: float = Field(300.0, gt=0, description="A registry import's body must arrive within this.")
     payment_batch_size: int = Field(
         1000, ge=1, description="Citizens per transaction in a payment run: memory and a crash's redo are one batch."
     )

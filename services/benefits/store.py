@@ -1,6 +1,6 @@
 """All SQL of the benefits service; every function takes a connection (the unit of work's, or a reader's)."""
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -58,6 +58,32 @@ async def upsert_citizens(conn: asyncpg.Connection, import_id: UUID, citizens: I
             for c, sealed in citizens
         ],
     )
+
+
+async def stage_import(conn: asyncpg.Connection) -> None:
+    """A table of the citizens one import names, row by row; it goes with the transaction (commit or roll back)."""
+    await conn.execute(
+        "CREATE TEMP TABLE import_rows (citizen_ref text PRIMARY KEY, row_number integer NOT NULL) ON COMMIT DROP"
+    )
+
+
+async def earlier_rows(conn: asyncpg.Connection, refs: Sequence[str], numbers: Sequence[int]) -> dict[int, int]:
+    """Stage rows of the import (`stage_import`); for each naming a citizen an earlier row named, that row."""
+    staged = await conn.fetch(
+        """INSERT INTO import_rows SELECT * FROM unnest($1::text[], $2::int[])
+           ON CONFLICT (citizen_ref) DO NOTHING RETURNING row_number""",
+        refs,
+        numbers,
+    )
+    fresh = {row["row_number"] for row in staged}
+    repeated = [(ref, number) for ref, number in zip(refs, numbers, strict=True) if number not in fresh]
+    if not repeated:
+        return {}
+    first = await conn.fetch(
+        "SELECT citizen_ref, row_number FROM import_rows WHERE citizen_ref = ANY($1)", [ref for ref, _ in repeated]
+    )
+    first_of = {row["citizen_ref"]: row["row_number"] for row in first}
+    return {number: first_of[ref] for ref, number in repeated}
 
 
 async def record_import(conn: asyncpg.Connection, import_id: UUID, source: str, citizens: int) -> None:

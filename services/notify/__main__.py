@@ -1,14 +1,13 @@
 """`python -m services.notify`: the notify service on `NOTIFY_HTTP_HOST`:`NOTIFY_HTTP_PORT`."""
 
-import uvicorn
-
+from jobbro.http_limits import serve
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 
 
 def main() -> None:
     settings = NotifySettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

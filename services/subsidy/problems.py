@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from jobbro.problems import MAX_TEXT, bounded, invalid_fields
 from services.subsidy.schemas import Problem as ProblemBody
 
 log = structlog.get_logger(__name__)
@@ -36,7 +37,7 @@ class Problem(Exception):
             "title": HTTPStatus(self.status).phrase,
             "status": self.status,
             "code": self.code,
-            "detail": self.detail,
+            "detail": bounded(self.detail, 5 * MAX_TEXT),
             **self.extensions,
         }
         return JSONResponse(body, status_code=self.status, media_type=MEDIA_TYPE, headers=headers)
@@ -59,13 +60,8 @@ def install(app: FastAPI, refusals: Mapping[type[Exception], Translate]) -> None
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"location": list(error["loc"]), "message": error["msg"]} for error in exc.errors()]
-        detail = (
-            "The request is not valid: "
-            + "; ".join(f"{'.'.join(str(part) for part in error['location'])}: {error['message']}" for error in errors)
-            + "."
-        )
-        return Problem(422, "request_invalid", detail, errors=errors).response()
+        errors, detail = invalid_fields(exc.errors())
+        return Problem(422, "request_invalid", detail, errors=errors, errors_total=len(exc.errors())).response()
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

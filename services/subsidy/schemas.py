@@ -395,6 +395,7 @@ class Problem(BaseModel):
     detail: str
     current_state: State | None = None
     errors: list[dict[str, Any]] | None = None
+    errors_total: int | None = None
 
 
 def hours_steps(weekly_hours: WeeklyHours) -> tuple[HoursStep, ...]:

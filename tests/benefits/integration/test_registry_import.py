@@ -5,18 +5,22 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from jobbro.infra import REPO
 from jobbro.pseudonym import citizen_ref
+from jobbro.uow import UnitOfWork
+from services.benefits import handlers
 from services.benefits.handlers import Context
+from services.benefits.registry import ImportFormat, ImportRejected
 from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import PSEUDONYM_KEY
-from tests.benefits.factories import import_row
+from tests.benefits.factories import import_row, import_rows
 from tests.identity import Callers
 
 
@@ -100,3 +104,41 @@ async def test_the_admin_endpoint_rejects_a_file_with_bad_rows_as_a_problem_and_
     assert unsupported.status_code == 415
     assert (imported.status_code, imported.json()["imported"]) == (200, 2)
     assert len(await _citizens(database)) == 2
+
+
+async def _pieces(content: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), size):
+        yield content[start : start + size]
+
+
+async def test_a_streamed_import_finds_a_citizen_repeated_chunks_later_and_imports_nothing(
+    pool: asyncpg.Pool, ctx: Context, database: str
+) -> None:
+    rows = import_rows(40)
+    lines = [json.dumps(row) for row in [*rows, rows[0], {**rows[1], "monthly_rate_ore": -1}]]
+    content = ("\n".join(lines) + "\n").encode()
+
+    with pytest.raises(ImportRejected) as caught:
+        async with UnitOfWork(pool, "/test") as uow:
+            await handlers.import_file(_pieces(content, 97), ImportFormat.JSONL, "test", uow, ctx, max_json_bytes=0)
+
+    assert [(r.row, r.field, r.reason) for r in caught.value.rejections] == [
+        (41, "cpr", "the same citizen as row 1"),
+        (42, "monthly_rate_ore", "Input should be greater than or equal to 0"),
+    ]
+    assert await _citizens(database) == []
+
+
+async def test_a_streamed_import_in_small_chunks_registers_every_citizen_once(
+    pool: asyncpg.Pool, ctx: Context, database: str
+) -> None:
+    rows = import_rows(40)
+    content = ("\n".join(json.dumps(row) for row in rows) + "\n").encode()
+
+    async with UnitOfWork(pool, "/test") as uow:
+        done = await handlers.import_file(_pieces(content, 97), ImportFormat.JSONL, "test", uow, ctx, max_json_bytes=0)
+        await uow.commit()
+
+    assert done.citizens == 40
+    stored = {row["citizen_ref"] for row in await _citizens(database)}
+    assert stored == {citizen_ref(row["cpr"], PSEUDONYM_KEY) for row in rows}

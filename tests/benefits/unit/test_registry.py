@@ -9,7 +9,15 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from services.benefits.cpr import CprCipher
-from services.benefits.registry import ImportFormat, ImportRejected, Rejection, parse
+from services.benefits.registry import (
+    MAX_RECORD_BYTES,
+    MAX_REJECTIONS,
+    ImportFormat,
+    ImportRejected,
+    Rejection,
+    RowReader,
+    parse,
+)
 from tests.benefits.factories import import_row
 
 
@@ -132,3 +140,60 @@ def test_a_sealed_cpr_number_opens_only_with_its_key_and_citizen_reference() -> 
     ):
         with pytest.raises(InvalidTag):
             wrong()
+
+
+def _read_in_pieces(content: bytes, fmt: ImportFormat, size: int) -> tuple[list[tuple[int, str]], RowReader]:
+    reader = RowReader(fmt, max_json_bytes=len(content))
+    rows = [row for start in range(0, len(content), size) for row in reader.feed(content[start : start + size])]
+    return [(number, row.cpr) for number, row in rows + reader.close()], reader
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+def test_a_streamed_csv_reads_the_same_rows_whatever_the_chunk_boundaries(size: int) -> None:
+    rows = [import_row(municipality="101"), import_row(), import_row()]
+    content = "\ufeff".encode() + _csv(*rows)  # a BOM and CRLF line ends (the csv module's), as Excel writes them
+
+    read, reader = _read_in_pieces(content, ImportFormat.CSV, size)
+
+    assert read == [(1, rows[0]["cpr"]), (2, rows[1]["cpr"]), (3, rows[2]["cpr"])]
+    assert reader.rejections == []
+
+
+def test_a_quoted_csv_cell_may_hold_a_line_break_across_chunks() -> None:
+    row = import_row()
+    content = _csv(row).replace(b"\n" + row["cpr"].encode(), b'\n"' + row["cpr"].encode() + b'\n"', 1)
+
+    read, reader = _read_in_pieces(content, ImportFormat.CSV, 5)
+
+    assert read == [(1, row["cpr"])]  # one record: the break is inside the cell (and stripped with its spaces)
+    assert reader.rejections == []
+
+
+@pytest.mark.parametrize("size", [1, 50, 100_000])
+def test_json_lines_are_read_line_by_line_with_a_bad_line_reported_by_number(size: int) -> None:
+    rows = [import_row(), import_row()]
+    content = (json.dumps(rows[0]) + "\n{not json\n\n" + json.dumps(rows[1]) + "\n").encode()
+
+    read, reader = _read_in_pieces(content, ImportFormat.JSONL, size)
+
+    assert read == [(1, rows[0]["cpr"]), (3, rows[1]["cpr"])]
+    assert [(r.row, r.reason.split(":")[0]) for r in reader.rejections] == [(2, "not JSON")]
+
+
+def test_a_record_longer_than_the_limit_rejects_the_file_without_holding_it() -> None:
+    reader = RowReader(ImportFormat.JSONL, max_json_bytes=0)
+
+    with pytest.raises(ImportRejected) as caught:
+        for _ in range(MAX_RECORD_BYTES // 1024 + 2):
+            reader.feed(b"x" * 1024)
+
+    assert "a record longer than" in caught.value.rejections[0].reason
+
+
+def test_reports_the_first_rejections_only() -> None:
+    content = _csv(*[import_row(municipality="x")] * (MAX_REJECTIONS + 30))
+
+    rejections = _rejections(content, ImportFormat.CSV)
+
+    assert len(rejections) == MAX_REJECTIONS
+    assert [r.row for r in rejections] == list(range(1, MAX_REJECTIONS + 1))
