@@ -8,6 +8,7 @@ NemLog-in). Each user's password is its user name. The example integrator uses c
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -77,7 +78,8 @@ async def integrator_token(http: httpx.AsyncClient, issuer: str) -> str:
 
 class Logins:
     """Bearer headers of development users for one client session: a token is fetched when first needed and again
-    once it is within a minute of its expiry (the realm's tokens live five minutes)."""
+    once it is within a minute of its expiry (the realm's tokens live five minutes). Concurrent callers of one user
+    wait for one login: the realm's brute-force detection refuses a burst of simultaneous logins of one user."""
 
     _RENEW_BEFORE_SECONDS = 60
 
@@ -85,9 +87,14 @@ class Logins:
         self._http = http
         self.issuer = issuer
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._logging_in: dict[str, asyncio.Lock] = {}
 
     async def headers(self, username: str) -> dict[str, str]:
         """`Authorization: Bearer …` for `username`."""
+        async with self._logging_in.setdefault(username, asyncio.Lock()):
+            return {"Authorization": f"Bearer {await self._token(username)}"}
+
+    async def _token(self, username: str) -> str:
         token, renew_at = self._tokens.get(username, ("", 0.0))
         if time.monotonic() >= renew_at:
             started = time.monotonic()
@@ -99,7 +106,7 @@ class Logins:
             token = _access_token(response, username)
             lifetime = float(response.json().get("expires_in", 300))
             self._tokens[username] = (token, started + lifetime - self._RENEW_BEFORE_SECONDS)
-        return {"Authorization": f"Bearer {token}"}
+        return token
 
 
 def token_sync(issuer: str, username: str) -> str:

@@ -28,7 +28,8 @@ class _KeyRingSettings(ServiceSettings):
 def _production(**secrets: Any) -> dict[str, Any]:
     """Everything the kit asks for in production, set to real-looking values; `secrets` change or add to it."""
     kit = {"environment": "production", "pg_dsn": PRODUCTION_DSN, "pg_password": "a-real-database-password"}
-    return kit | {"kafka_sasl_password": "a-real-kafka-password"} | secrets
+    kafka = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_password": "a-real-kafka-password"}
+    return kit | kafka | {"oidc_issuer": "https://login.jobbro.example/realms/jobbro"} | secrets
 
 
 def _refusal(cls: type[ServiceSettings], **values: Any) -> str:
@@ -117,3 +118,12 @@ def test_secrets_can_come_from_files_named_like_their_variables(
 
     assert settings.database_password == "a-password-from-a-file"
     assert settings.cpr_keys["2026-12"].get_secret_value() == "a-cpr-key-from-a-file"
+
+
+def test_production_reaches_kafka_over_sasl_ssl_and_the_identity_provider_over_https() -> None:
+    message = _refusal(
+        BenefitsSettings,
+        **_production(kafka_security_protocol="PLAINTEXT", oidc_issuer="http://login.jobbro.example/realms/jobbro"),
+    )
+
+    assert "BENEFITS_KAFKA_SECURITY_PROTOCOL" in message and "BENEFITS_OIDC_ISSUER" in message

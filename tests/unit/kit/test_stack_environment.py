@@ -4,9 +4,10 @@ import json
 from pathlib import Path
 
 from jobbro.infra import Infrastructure
+from jobbro.kafka_access import KafkaAccess
 from jobbro.stack import Layout, free_ports, prepare
 
-INFRA = Infrastructure("127.0.0.1:19092", "postgresql://jobbro:jobbro@127.0.0.1:15432", "test")
+INFRA = Infrastructure(KafkaAccess("127.0.0.1:19092"), "postgresql://jobbro:jobbro@127.0.0.1:15432", "test")
 
 
 def test_every_process_of_the_stack_is_told_it_runs_in_development(tmp_path: Path) -> None:
