@@ -41,7 +41,15 @@ from services.subsidy import devca
 log = structlog.get_logger(__name__)
 LOCAL = REPO / ".local"
 PORTS: Mapping[str, int] = MappingProxyType(
-    {"mailsink": 8125, "subsidy": 8101, "benefits": 8102, "activation": 8103, "notify": 8104, "backoffice": 8105}
+    {
+        "mailsink": 8125,
+        "subsidy": 8101,
+        "benefits": 8102,
+        "activation": 8103,
+        "notify": 8104,
+        "backoffice": 8105,
+        "portal": 8100,
+    }
 )
 """The HTTP (mailsink: SMTP) port of each process of the stack `jobbro up` runs."""
 _MODULES = (
@@ -51,6 +59,7 @@ _MODULES = (
     ("activation", "services.activation"),
     ("notify", "services.notify"),
     ("backoffice", "demo.backoffice"),
+    ("portal", "services.portal"),
 )
 
 
@@ -129,20 +138,24 @@ class Service:
     def has_health(self) -> bool:
         return self.name != "mailsink"
 
+    @property
+    def has_database(self) -> bool:
+        """The portal holds no domain data: no database and no broker of its own."""
+        return self.has_health and self.name != "portal"
+
     def env(self, infra: Infrastructure, topic_prefix: str) -> dict[str, str]:
         """The process's settings, through its own env prefix (`SUBSIDY_…`)."""
         if not self.has_health:
             return {}
         prefix = self.name.upper() + "_"
-        common = {
-            "PG_DSN": infra.database_dsn(self.layout.database_prefix + self.name),
-            "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            "HTTP_PORT": str(self.port),
-            "TOPIC_PREFIX": topic_prefix,
-            "LOG_JSON": "true",
-            "OIDC_ISSUER": oidc_issuer(),
-            "OIDC_AUDIENCE": f"jobbro-{self.name}",
-        }
+        common = {"HTTP_PORT": str(self.port), "LOG_JSON": "true", "OIDC_ISSUER": oidc_issuer()}
+        if self.has_database:
+            common |= {
+                "PG_DSN": infra.database_dsn(self.layout.database_prefix + self.name),
+                "KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+                "TOPIC_PREFIX": topic_prefix,
+                "OIDC_AUDIENCE": f"jobbro-{self.name}",
+            }
         return {prefix + name: value for name, value in (common | _own_settings(self)).items()}
 
 
@@ -160,10 +173,12 @@ def _own_settings(service: Service) -> dict[str, str]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(layout.ports["mailsink"]),
             "DIGITAL_POST_DIR": str(layout.digital_post),
-            "PORTAL_URL": layout.service("subsidy").url,
+            "PORTAL_URL": layout.service("portal").url,
             "WEBHOOK_REQUIRE_HTTPS": "false",  # the demo's receiver listens on plain-HTTP loopback
             "DELIVERY_BACKOFF_SECONDS": "1",
         }
+    if service.name == "portal":
+        return {"PUBLIC_URL": service.url, "SUBSIDY_URL": layout.service("subsidy").url}
     return {}
 
 
@@ -201,7 +216,7 @@ async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterato
     tag = f"{name}_{uuid.uuid4().hex[:10]}"
     layout = Layout(local=folder, ports=free_ports(), database_prefix=tag + "_")
     prefix = tag + "."
-    databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
+    databases = [layout.database_prefix + service.name for service in layout.services if service.has_database]
     await on_server(infra, [f'CREATE DATABASE "{db}"' for db in databases])
     try:
         await provision(infra.kafka_bootstrap, prefix=prefix)

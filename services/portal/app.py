@@ -1,0 +1,342 @@
+"""The portal's process: DKFDS pages over the services' APIs, the login with the identity provider, the session.
+
+Every page but the login's own needs a signed-in session; without one the browser is sent to log in and then back.
+Forms carry the session's CSRF token. The pages hold no domain data: each request reads the services' APIs with the
+user's own access token (refreshed when it is about to expire) and renders what they answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+import structlog
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from jobbro.auth import OidcAuthenticator
+from jobbro.log import configure_logging
+from jobbro.principal import Role, Unauthenticated
+from services.portal import labels
+from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
+from services.portal.oidc import LoginFailed, OidcClient, new_login
+from services.portal.services import ApiRefused, SubsidyApi
+from services.portal.sessions import COOKIE, Session, SessionStore
+from services.portal.settings import PortalSettings
+
+log = structlog.get_logger(__name__)
+HERE = Path(__file__).parent
+DKFDS = HERE / "node_modules" / "dkfds" / "dist"
+LANGUAGE_COOKIE = "jobbro_portal_language"
+_REFRESH_BEFORE_SECONDS = 30
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self' http: https:",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class _NeedsLogin(Exception):
+    """The page needs a signed-in session; the browser is sent to log in, then back to `next_path`."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class _PageError(Exception):
+    """A page the user sees instead of the one asked for (not found, not allowed, a service unavailable)."""
+
+    def __init__(self, status: int, title: str, text: str) -> None:
+        self.status, self.title, self.text = status, title, text
+
+
+def create_app(
+    settings: PortalSettings,
+    *,
+    oidc_transport: httpx.AsyncBaseTransport | None = None,
+    api_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The portal's ASGI app; the transports let a test answer for the provider or the services."""
+    if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file():
+        raise RuntimeError(f"DKFDS is not installed in {DKFDS}: run scripts/bootstrap-node")
+    configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
+    catalogs = Catalogs()
+    sessions = SessionStore(settings.session_idle_seconds)
+    oidc = OidcClient(settings, transport=oidc_transport)
+    authenticator = OidcAuthenticator(settings.oidc_issuer, settings.oidc_audience, transport=oidc_transport)
+    subsidy = SubsidyApi(settings.subsidy_url, settings.http_timeout_seconds, transport=api_transport)
+    pages = _environment(catalogs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("portal_started", public_url=settings.public_url, issuer=settings.oidc_issuer)
+        yield
+        await oidc.close()
+        await subsidy.close()
+
+    app = FastAPI(title="Jobbro portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static/dkfds", StaticFiles(directory=DKFDS), name="dkfds")
+    app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="portal")
+
+    @app.middleware("http")
+    async def language_and_headers(request: Request, call_next: Any) -> Response:
+        catalogs.use(request.cookies.get(LANGUAGE_COOKIE, DEFAULT))
+        response: Response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        session = sessions.get(request.cookies.get(COOKIE))
+        html = pages.get_template(template).render(
+            request=request,
+            session=session if session and session.signed_in else None,
+            csrf=session.csrf if session else "",
+            language=catalogs.language,
+            languages=LANGUAGES,
+            language_names=NAMES,
+            path=request.url.path,
+            labels=labels,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def set_session_cookie(response: Response, session: Session) -> None:
+        response.set_cookie(COOKIE, session.id, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+
+    async def signed_in(request: Request) -> Session:
+        """The request's signed-in session with an access token good for a while yet."""
+        session = sessions.get(request.cookies.get(COOKIE))
+        if session is None or not session.signed_in or session.tokens is None:
+            raise _NeedsLogin(_local_path(request))
+        if session.tokens.expires_at - time.time() < _REFRESH_BEFORE_SECONDS:
+            try:
+                session.tokens = await oidc.refresh(session.tokens)
+            except LoginFailed:
+                sessions.drop(session)
+                raise _NeedsLogin(_local_path(request)) from None
+        return session
+
+    def token(session: Session) -> str:
+        assert session.tokens is not None
+        return session.tokens.access_token
+
+    @app.exception_handler(_NeedsLogin)
+    async def to_login(_request: Request, exc: _NeedsLogin) -> Response:
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    @app.exception_handler(_PageError)
+    async def error_page(request: Request, exc: _PageError) -> Response:
+        return render(request, "error.html", exc.status, title=exc.title, text=exc.text)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        return render(request, "error.html", 404, **_NOT_FOUND)
+
+    @app.get("/health/live")
+    @app.get("/health/ready")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/")
+    async def home(request: Request) -> Response:
+        session = await signed_in(request)
+        assert session.principal is not None
+        if session.principal.has(Role.EMPLOYER):
+            return RedirectResponse("/applications", status_code=303)
+        if session.principal.has(Role.CASEWORKER):
+            return RedirectResponse("/caseworker", status_code=303)
+        return render(request, "no_access.html", 403)
+
+    @app.get("/login")
+    async def login(request: Request, next: str = "/") -> Response:
+        session = sessions.get(request.cookies.get(COOKIE)) or sessions.new()
+        pending = new_login(_safe_next(next))
+        sessions.remember(session, pending)
+        try:
+            url = await oidc.authorization_url(pending, catalogs.language)
+        except LoginFailed as exc:
+            log.warning("login_unavailable", error=str(exc))
+            raise _PageError(503, _UNAVAILABLE["title"], _UNAVAILABLE["text"]) from None
+        response = RedirectResponse(url, status_code=303)
+        set_session_cookie(response, session)
+        return response
+
+    @app.get("/auth/callback")
+    async def callback(request: Request, state: str = "", code: str = "", error: str = "") -> Response:
+        session = sessions.get(request.cookies.get(COOKIE))
+        pending = session.pending.pop(state, None) if session and state else None
+        if session is None or pending is None or error or not code:
+            log.info("login_refused", reason="unknown_state" if pending is None else (error or "no_code"))
+            return render(request, "login_failed.html", 400)
+        try:
+            tokens = await oidc.exchange(code, pending)
+            principal = await authenticator.authenticate(tokens.access_token)
+        except (LoginFailed, Unauthenticated) as exc:
+            log.warning("login_failed", error=str(exc))
+            return render(request, "login_failed.html", 400)
+        fresh = sessions.renew(session)
+        fresh.tokens, fresh.principal = tokens, principal
+        log.info("logged_in", subject=principal.subject, roles=sorted(principal.roles))
+        response = RedirectResponse(pending.next_path, status_code=303)
+        set_session_cookie(response, fresh)
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        session = sessions.get(request.cookies.get(COOKIE))
+        await _check_csrf(request, session)
+        assert session is not None
+        after = f"{settings.public_url.rstrip('/')}/logged-out"
+        url = await oidc.end_session_url(session.tokens.id_token, after) if session.tokens else None
+        sessions.drop(session)
+        response = RedirectResponse(url or after, status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.get("/logged-out")
+    async def logged_out(request: Request) -> Response:
+        return render(request, "logged_out.html")
+
+    @app.get("/language/{language}")
+    async def choose_language(language: str, next: str = "/") -> Response:
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        if language in LANGUAGES:
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                language,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+            )
+        return response
+
+    @app.get("/applications")
+    async def employer_applications(request: Request) -> Response:
+        session = await signed_in(request)
+        _require(session, Role.EMPLOYER)
+        found = await _read(subsidy.applications(token(session)))
+        return render(request, "applications.html", applications=found)
+
+    @app.get("/applications/{application_id}")
+    async def employer_application(request: Request, application_id: UUID) -> Response:
+        session = await signed_in(request)
+        _require(session, Role.EMPLOYER)
+        found = await _read(subsidy.application(token(session), application_id))
+        return render(request, "application.html", application=found, caseworker=False)
+
+    @app.get("/caseworker")
+    async def caseworker_inbox(request: Request) -> Response:
+        session = await signed_in(request)
+        _require(session, Role.CASEWORKER)
+        found = await _read(subsidy.applications(token(session), "referred"))
+        found += await _read(subsidy.applications(token(session), "position_referred"))
+        found.sort(key=lambda item: item["submitted_at"])
+        return render(request, "inbox.html", applications=found)
+
+    @app.get("/caseworker/applications/{application_id}")
+    async def caseworker_case(request: Request, application_id: UUID) -> Response:
+        session = await signed_in(request)
+        _require(session, Role.CASEWORKER)
+        found = await _read(subsidy.application(token(session), application_id))
+        return render(request, "application.html", application=found, caseworker=True)
+
+    return app
+
+
+_NOT_FOUND = {
+    "title": labels.N_("Page not found"),
+    "text": labels.N_(
+        "The page does not exist, or it is not one you may see. Check the address, or go to the front page."
+    ),
+}
+_FORBIDDEN = {
+    "title": labels.N_("Not for your role"),
+    "text": labels.N_("Your login does not give access to this page."),
+}
+_UNAVAILABLE = {
+    "title": labels.N_("Try again shortly"),
+    "text": labels.N_("A service the portal needs does not answer right now. Please try again in a few minutes."),
+}
+
+
+def _require(session: Session, role: Role) -> None:
+    assert session.principal is not None
+    if not session.principal.has(role):
+        raise _PageError(403, **_FORBIDDEN)
+
+
+async def _read(call: Any) -> Any:
+    """A service's answer, or the page that says why there is none (another CVR's application is not found)."""
+    try:
+        return await call
+    except ApiRefused as exc:
+        if exc.status in (403, 404):
+            raise _PageError(404, **_NOT_FOUND) from None
+        log.warning("service_refused", status=exc.status, code=exc.code)
+        raise _PageError(503, **_UNAVAILABLE) from None
+    except httpx.HTTPError as exc:
+        log.warning("service_unreachable", error=type(exc).__name__)
+        raise _PageError(503, **_UNAVAILABLE) from None
+
+
+async def _check_csrf(request: Request, session: Session | None) -> None:
+    form = await request.form()
+    sent = form.get("csrf_token")
+    if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
+        raise _PageError(403, labels.N_("The form has expired"), labels.N_("Reload the page and try again."))
+
+
+def _local_path(request: Request) -> str:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return request.url.path + query
+
+
+def _safe_next(next_path: str) -> str:
+    """Only a path on this site (no `//host`, no scheme): the login's return cannot be sent elsewhere."""
+    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return "/"
+    return next_path
+
+
+def _environment(catalogs: Catalogs) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(catalogs.gettext, catalogs.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+    def day(value: str | None) -> str:
+        return format_date(date.fromisoformat(value[:10]), format="long", locale=catalogs.language) if value else ""
+
+    def moment(value: str | None) -> str:
+        if not value:
+            return ""
+        return format_datetime(datetime.fromisoformat(value), format="d. MMM y HH:mm", locale=catalogs.language)
+
+    def kroner(ore: int | None) -> str:
+        return format_currency(ore / 100, "DKK", locale=catalogs.language) if ore is not None else ""
+
+    def hours(value: Any) -> str:
+        return format_decimal(float(value), locale=catalogs.language)
+
+    env.filters.update(day=day, moment=moment, kroner=kroner, hours=hours)
+    return env

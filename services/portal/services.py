@@ -1,0 +1,48 @@
+"""The services' HTTP APIs as the portal calls them: always with the signed-in user's own access token."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+
+class ApiRefused(Exception):
+    """The service answered with a problem (RFC 9457); `status` and `code` pick the page the user sees."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+
+class SubsidyApi:
+    """The subsidy service's `/v1` routes the pages read."""
+
+    def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def applications(self, token: str, state: str | None = None) -> list[dict[str, Any]]:
+        params = {"state": state} if state else {}
+        return await self._get("/v1/applications", token, params)
+
+    async def application(self, token: str, application_id: UUID) -> dict[str, Any]:
+        return await self._get(f"/v1/applications/{application_id}", token, {})
+
+    async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
+        response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return "unreadable"
+    return str(body.get("code", "unknown")) if isinstance(body, dict) else "unknown"
