@@ -1,0 +1,241 @@
+"""The portal in Debian's Chromium on a whole stack: people log in through Keycloak's own form, read their pages
+in Danish (and English), and every page passes axe-core's WCAG 2.1 A/AA rules and fits 320 px.
+
+The applications are made first through the subsidy API, as an employer's system would (demo/application.py signs
+them with the stack's development certificates): an internship the rules approve and the employer confirms, a
+second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
+another company (Nordisk Logistik), which Hansen VVS must not see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page
+
+from demo import application, citizens, logins
+from jobbro.stack import Layout
+from tests.portal.browser import assert_accessible, assert_fits, log_in
+
+MUNICIPALITY = "751"
+_SETTLE_SECONDS = 90
+
+
+@dataclass(frozen=True)
+class Cases:
+    confirmed: str
+    referred: str
+    others: str
+    """Nordisk Logistik's application: not Hansen VVS's to see."""
+
+
+@pytest.fixture(scope="module")
+async def cases(portal_stack: Layout, oidc_issuer: str) -> Cases:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await _make_cases(http, portal_stack, logins.Logins(http, oidc_issuer))
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    found = await context.new_page()
+    yield found
+    await context.close()
+
+
+async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to_english_and_logs_out(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await page.goto(f"{portal}/")
+    assert "/realms/jobbro/protocol/openid-connect/auth" in page.url, "an anonymous visitor is sent to log in"
+    await log_in(page, logins.SIGNER)
+
+    await page.wait_for_url(f"{portal}/applications")
+    assert await page.locator("html").get_attribute("lang") == "da"
+    assert await page.locator("h1").inner_text() == "Jeres ansøgninger"
+    rows = page.locator("tbody tr")
+    assert await rows.count() == 2, "Hansen VVS's two applications, not Nordisk Logistik's"
+    assert "Forløbet er i gang" in await page.locator("tbody").inner_text()
+    await _checked(page, screenshots, "employer-applications")
+
+    await page.click(f"a[href='/applications/{cases.confirmed}']")
+    await page.wait_for_url(f"{portal}/applications/{cases.confirmed}")
+    assert await page.locator("h1").inner_text() == "VVS-assistent"
+    text = await page.locator("main").inner_text()
+    assert "Status: Forløbet er i gang" in text
+    assert "Afgjort automatisk efter reglerne" in text
+    assert "Rimelighedskravet" in text or "Forholdet mellem ordinært ansatte" in text, "each rule named in Danish"
+    assert "Opfyldt" in text
+    await _checked(page, screenshots, "employer-application")
+
+    response = await page.goto(f"{portal}/applications/{cases.others}")
+    assert response is not None and response.status == 404
+    assert await page.locator("h1").inner_text() == "Siden findes ikke"
+    assert "Lagermedarbejder" not in await page.content()
+    await _checked(page, screenshots, "not-found")
+
+    await page.goto(f"{portal}/applications/{cases.referred}")
+    await page.click("a[lang='en']")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}")
+    assert await page.locator("html").get_attribute("lang") == "en"
+    assert "Status: With a caseworker" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-application-referred-en")
+    await page.click("a[lang='da']")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}")
+    assert "Status: Hos en sagsbehandler" in await page.locator("main").inner_text()
+
+    await page.click("button.log-off")
+    await page.wait_for_url(f"{portal}/logged-out")
+    assert await page.locator("h1").inner_text() == "Du er logget af"
+    await _checked(page, screenshots, "logged-out")
+    await page.goto(f"{portal}/applications")
+    assert "/realms/jobbro/protocol/openid-connect/auth" in page.url, "logged out of Keycloak too: asked to log in"
+
+
+async def test_caseworker_sees_the_referred_case_of_the_municipality_and_its_rules(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await page.goto(f"{portal}/caseworker")
+    await log_in(page, logins.CASEWORKER)
+    await page.wait_for_url(f"{portal}/caseworker")
+    assert await page.locator("h1").inner_text() == "Sager til afgørelse"
+    inbox = await page.locator("tbody").inner_text()
+    assert "Lærling" in inbox and "12345678" in inbox
+    assert "VVS-assistent" not in inbox, "only cases waiting for a caseworker"
+    await _checked(page, screenshots, "caseworker-inbox")
+
+    await page.click(f"a[href='/caseworker/applications/{cases.referred}']")
+    await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}")
+    text = await page.locator("main").inner_text()
+    assert "Status: Hos en sagsbehandler" in text
+    assert "En sagsbehandler skal vurdere" in text or "Advarsel" in text, "the questioned rule is shown"
+    assert "De oplysninger, reglerne brugte" in text, "a caseworker sees the facts the rules read"
+    await _checked(page, screenshots, "caseworker-case")
+
+    response = await page.goto(f"{portal}/applications")
+    assert response is not None and response.status == 403, "the employer's pages are not a caseworker's"
+    await _checked(page, screenshots, "wrong-role")
+
+
+async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stack: Layout, page: Page) -> None:
+    portal = portal_stack.service("portal").url
+    response = await page.goto(f"{portal}/auth/callback?state=forged&code=stolen")
+    assert response is not None and response.status == 400
+    assert await page.locator("h1").inner_text() == "Login blev ikke gennemført"
+    await assert_accessible(page)
+
+
+async def _checked(page: Page, screenshots: Path | None, name: str) -> None:
+    """axe-core at full width and at 320 px, and the page's pictures when screenshots are asked for."""
+    await assert_accessible(page)
+    if screenshots:
+        screenshots.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+    await assert_fits(page, 320)
+    await assert_accessible(page)
+    if screenshots:
+        await page.screenshot(path=screenshots / f"{name}-320.png", full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.Logins) -> Cases:
+    today = date.today()
+    first = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(90))
+    second = citizens.citizen(
+        "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
+    )
+    imported = await http.post(
+        layout.service("benefits").url + "/admin/citizens/import",
+        json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY)],
+        headers=await accounts.headers(logins.OPERATOR),
+    )
+    assert imported.status_code == 200, imported.text
+    hansen = application.load_employer(
+        layout.pki,
+        "12345678",
+        name="Hansen VVS ApS",
+        workplace="Industrivej 1, 8000 Aarhus C",
+        company_employees=1,
+        production_unit=_p_number(),
+        ordinary_fte="1.00",
+        email=None,
+    )
+    nordisk = application.load_employer(
+        layout.pki,
+        "87654321",
+        name="Nordisk Logistik A/S",
+        workplace="Havnevej 12, 8000 Aarhus C",
+        company_employees=1,  # no employee representative to ask
+        production_unit=_p_number(),
+        ordinary_fte="1.00",
+        email=None,
+    )
+    subsidy = layout.service("subsidy").url
+    employer = await accounts.headers(logins.SIGNER)
+
+    async def submit(who: application.Employer, user: str, form: dict[str, Any]) -> str:
+        body = {"application": form, "signature": who.sign(form)}
+        headers = {**await accounts.headers(user), "Idempotency-Key": str(uuid4())}
+        response = await http.post(f"{subsidy}/v1/applications", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def settled(application_id: str, state: str) -> None:
+        found = ""
+        for _ in range(_SETTLE_SECONDS * 2):
+            response = await http.get(f"{subsidy}/v1/applications/{application_id}", headers=employer)
+            found = response.json()["state"]
+            if found == state:
+                return
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"application {application_id} is {found}, not {state}")
+
+    internship = application.internship(
+        hansen, first.cpr, start=today, weeks=2, municipality=MUNICIPALITY, position="VVS-assistent"
+    )
+    confirmed = await submit(hansen, logins.SIGNER, internship)
+    await settled(confirmed, "approved")
+    signature = hansen.sign(application.confirmation(UUID(confirmed), hansen.cvr))
+    answer = await http.post(
+        f"{subsidy}/v1/applications/{confirmed}/confirmation", json={"signature": signature}, headers=employer
+    )
+    assert answer.status_code == 200, answer.text
+
+    overridden = application.internship(
+        hansen,
+        second.cpr,
+        start=today + timedelta(days=14),
+        weeks=2,
+        municipality=MUNICIPALITY,
+        position="Lærling",
+        ratio_override_remark="Vores første praktikant slutter dagen før denne praktik begynder.",
+    )
+    referred = await submit(hansen, logins.SIGNER, overridden)
+    await settled(referred, "referred")
+
+    theirs = application.internship(
+        nordisk,
+        citizens.random_cpr(date(1990, 5, 17)),
+        start=today,
+        weeks=2,
+        municipality=MUNICIPALITY,
+        position="Lagermedarbejder",
+    )
+    others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
+    return Cases(confirmed=confirmed, referred=referred, others=others)
+
+
+def _p_number() -> str:
+    """A fresh production unit, so the ratio rule counts this test's placements only."""
+    return "10" + "".join(str(secrets.randbelow(10)) for _ in range(8))
