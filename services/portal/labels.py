@@ -47,7 +47,7 @@ NEXT_STEPS: Mapping[str, str] = MappingProxyType(
         "approved": N_("Give your final approval, signed, before the placement starts."),
         "rejected": N_("Read the reasons below."),
         "declined_by_representative": N_("Read the representative's reason below."),
-        "confirmed": N_("Report changes while the placement runs; for wage subsidy, report wages monthly."),
+        "confirmed": N_("Report changes while the placement runs."),
         "ended": N_("Nothing."),
         "withdrawn": N_("Nothing."),
     }
@@ -143,3 +143,10 @@ def actor(recorded: str) -> str:
     """The message id for who made a change (`employer:<subject>` names the role, not the person)."""
     role = recorded.split(":", 1)[0]
     return ACTORS.get(role, recorded)
+
+
+def next_step(state: str, scheme: str) -> str:
+    """The message id for what the employer does next with an application in `state`."""
+    if state == "confirmed" and scheme.startswith("wage_subsidy"):
+        return N_("Report the wages every month, and changes while the placement runs.")
+    return NEXT_STEPS.get(state, N_("Open the application to see where it is."))

@@ -239,3 +239,10 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
 def _p_number() -> str:
     """A fresh production unit, so the ratio rule counts this test's placements only."""
     return "10" + "".join(str(secrets.randbelow(10)) for _ in range(8))
+
+
+async def test_axe_reports_what_it_should(page: Page) -> None:
+    """The accessibility check can fail: an unlabelled field and an image without text are violations."""
+    await page.set_content('<html lang="da"><body><main><img src="x.png"><input type="text"></main></body></html>')
+    with pytest.raises(AssertionError, match="image-alt"):
+        await assert_accessible(page)
