@@ -41,6 +41,8 @@ HERE = Path(__file__).parent
 DKFDS = HERE / "node_modules" / "dkfds" / "dist"
 LANGUAGE_COOKIE = "jobbro_portal_language"
 _REFRESH_BEFORE_SECONDS = 30
+_MAX_REMARK = 4000
+WAITING_FOR_CASEWORKER = ("referred", "position_referred")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self' http: https:",
@@ -102,17 +104,19 @@ def create_app(
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         session = sessions.get(request.cookies.get(COOKIE))
-        html = pages.get_template(template).render(
-            request=request,
-            session=session if session and session.signed_in else None,
-            csrf=session.csrf if session else "",
-            language=catalogs.language,
-            languages=LANGUAGES,
-            language_names=NAMES,
-            path=request.url.path,
-            labels=labels,
-            **context,
-        )
+        common = {
+            "session": session if session and session.signed_in else None,
+            "csrf": session.csrf if session else "",
+            "language": catalogs.language,
+            "languages": LANGUAGES,
+            "language_names": NAMES,
+            "path": request.url.path,
+            "labels": labels,
+            "waiting_for_caseworker": WAITING_FOR_CASEWORKER,
+            "errors": {},
+            "entered": {},
+        }
+        html = pages.get_template(template).render(common | context)
         return HTMLResponse(html, status_code=status)
 
     def set_session_cookie(response: Response, session: Session) -> None:
@@ -254,7 +258,29 @@ def create_app(
         session = await signed_in(request)
         _require(session, Role.CASEWORKER)
         found = await _read(subsidy.application(token(session), application_id))
-        return render(request, "application.html", application=found, caseworker=True)
+        decided = request.query_params.get("decided") == "1"
+        return render(request, "application.html", application=found, caseworker=True, decided=decided)
+
+    @app.post("/caseworker/applications/{application_id}/decision")
+    async def caseworker_decides(request: Request, application_id: UUID) -> Response:
+        session = await signed_in(request)
+        form = await _check_csrf(request, session)
+        _require(session, Role.CASEWORKER)
+        verdict, remark = form.get("verdict", ""), form.get("remark", "").strip()
+        errors = _decision_errors(verdict, remark)
+        if not errors:
+            try:
+                await subsidy.decide(token(session), application_id, approve=verdict == "approve", remark=remark)
+            except ApiRefused as exc:
+                if exc.status != 409:
+                    raise _page_for(exc) from None
+                errors["verdict-approve"] = _NO_LONGER_WAITING
+            else:
+                return RedirectResponse(f"/caseworker/applications/{application_id}?decided=1", status_code=303)
+        found = await _read(subsidy.application(token(session), application_id))
+        entered = {"verdict": verdict, "remark": remark}
+        context = {"application": found, "caseworker": True, "errors": errors, "entered": entered}
+        return render(request, "application.html", 422, **context)
 
     return app
 
@@ -269,6 +295,7 @@ _FORBIDDEN = {
     "title": labels.N_("Not for your role"),
     "text": labels.N_("Your login does not give access to this page."),
 }
+_NO_LONGER_WAITING = labels.N_("The case no longer waits for a decision: it may have been decided.")
 _UNAVAILABLE = {
     "title": labels.N_("Try again shortly"),
     "text": labels.N_("A service the portal needs does not answer right now. Please try again in a few minutes."),
@@ -286,20 +313,39 @@ async def _read(call: Any) -> Any:
     try:
         return await call
     except ApiRefused as exc:
-        if exc.status in (403, 404):
-            raise _PageError(404, **_NOT_FOUND) from None
-        log.warning("service_refused", status=exc.status, code=exc.code)
-        raise _PageError(503, **_UNAVAILABLE) from None
+        raise _page_for(exc) from None
     except httpx.HTTPError as exc:
         log.warning("service_unreachable", error=type(exc).__name__)
         raise _PageError(503, **_UNAVAILABLE) from None
 
 
-async def _check_csrf(request: Request, session: Session | None) -> None:
+def _page_for(exc: ApiRefused) -> _PageError:
+    """Not found for what the user may not see (403 too: whether it exists is not theirs to learn), else unavailable."""
+    if exc.status in (403, 404):
+        return _PageError(404, **_NOT_FOUND)
+    log.warning("service_refused", status=exc.status, code=exc.code)
+    return _PageError(503, **_UNAVAILABLE)
+
+
+async def _check_csrf(request: Request, session: Session | None) -> dict[str, str]:
+    """The posted form's fields, once its CSRF token is this session's."""
     form = await request.form()
     sent = form.get("csrf_token")
     if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
         raise _PageError(403, labels.N_("The form has expired"), labels.N_("Reload the page and try again."))
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+def _decision_errors(verdict: str, remark: str) -> dict[str, str]:
+    """The caseworker form's field errors, as message ids, by field id."""
+    errors = {}
+    if verdict not in ("approve", "reject"):
+        errors["verdict-approve"] = labels.N_("Choose whether to approve or reject the application.")
+    if not remark:
+        errors["remark"] = labels.N_("Write the reasons for the decision: they are sent to the employer.")
+    elif len(remark) > _MAX_REMARK:
+        errors["remark"] = labels.N_("The reasons can be at most 4,000 characters long.")
+    return errors
 
 
 def _local_path(request: Request) -> str:

@@ -107,7 +107,8 @@ RULES: Mapping[str, str] = MappingProxyType(
 )
 
 ACTIONS: Mapping[str, str] = MappingProxyType(
-    {
+    dict(STATES)
+    | {
         "submitted": N_("Application submitted"),
         "position_submitted": N_("Application for a position submitted"),
         "representative_approved": N_("The employee representative approved"),
@@ -122,9 +123,12 @@ ACTIONS: Mapping[str, str] = MappingProxyType(
         "extended": N_("Placement extended"),
         "hours_changed": N_("Weekly hours changed"),
         "wages_reported": N_("Wages reported"),
+        "confirmed": N_("Final approval given"),
+        "ended": N_("Placement ended"),
+        "withdrawn": N_("Application withdrawn"),
     }
-    | dict(STATES)
 )
+"""What a line of the history says; a change of state without an entry here is named by the state it left."""
 
 ACTORS: Mapping[str, str] = MappingProxyType(
     {

@@ -33,6 +33,17 @@ class SubsidyApi:
     async def application(self, token: str, application_id: UUID) -> dict[str, Any]:
         return await self._get(f"/v1/applications/{application_id}", token, {})
 
+    async def decide(self, token: str, application_id: UUID, *, approve: bool, remark: str) -> dict[str, Any]:
+        """A caseworker's decision on a referred application, with the reasons told to the employer."""
+        response = await self._http.post(
+            f"/v1/applications/{application_id}/caseworker-decision",
+            json={"approve": approve, "remark": remark},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
     async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
         response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
         if response.status_code != 200:

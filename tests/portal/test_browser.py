@@ -4,7 +4,8 @@ in Danish (and English), and every page passes axe-core's WCAG 2.1 A/AA rules an
 The applications are made first through the subsidy API, as an employer's system would (demo/application.py signs
 them with the stack's development certificates): an internship the rules approve and the employer confirms, a
 second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
-another company (Nordisk Logistik), which Hansen VVS must not see.
+another company (Nordisk Logistik), which Hansen VVS must not see. The tests run in file order on these cases:
+the employer reads the referred case before the caseworker decides it.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to
     assert "/realms/jobbro/protocol/openid-connect/auth" in page.url, "logged out of Keycloak too: asked to log in"
 
 
-async def test_caseworker_sees_the_referred_case_of_the_municipality_and_its_rules(
+async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal = portal_stack.service("portal").url
@@ -122,6 +123,24 @@ async def test_caseworker_sees_the_referred_case_of_the_municipality_and_its_rul
     assert "En sagsbehandler skal vurdere" in text or "Advarsel" in text, "the questioned rule is shown"
     assert "De oplysninger, reglerne brugte" in text, "a caseworker sees the facts the rules read"
     await _checked(page, screenshots, "caseworker-case")
+
+    await page.click("button:has-text('Registrér afgørelsen')")
+    summary = page.locator("#error-summary")
+    assert "Vælg, om ansøgningen skal godkendes eller afvises." in await summary.inner_text()
+    assert "Skriv begrundelsen for afgørelsen" in await summary.inner_text()
+    assert await page.locator("#remark-error").count() == 1, "the field's own message beside it"
+    await _checked(page, screenshots, "caseworker-case-errors")
+
+    await page.check("#verdict-approve")
+    await page.fill("#remark", "Godkendt: praktikforløbene følger efter hinanden og overlapper ikke.")
+    await page.click("button:has-text('Registrér afgørelsen')")
+    await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}?decided=1")
+    text = await page.locator("main").inner_text()
+    assert "Din afgørelse er registreret" in text
+    assert "Status: Godkendt" in text and "Godkendt: praktikforløbene" in text
+    await _checked(page, screenshots, "caseworker-case-decided")
+    await page.goto(f"{portal}/caseworker")
+    assert "Lærling" not in await page.locator("main").inner_text(), "a decided case leaves the inbox"
 
     response = await page.goto(f"{portal}/applications")
     assert response is not None and response.status == 403, "the employer's pages are not a caseworker's"
