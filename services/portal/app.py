@@ -42,6 +42,7 @@ DKFDS = HERE / "node_modules" / "dkfds" / "dist"
 LANGUAGE_COOKIE = "jobbro_portal_language"
 _REFRESH_BEFORE_SECONDS = 30
 _MAX_REMARK = 4000
+_MAX_REASON = 2000
 WAITING_FOR_CASEWORKER = ("referred", "position_referred")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -103,14 +104,18 @@ def create_app(
         return response
 
     def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        session = sessions.get(request.cookies.get(COOKIE))
+        return render_for(request, sessions.get(request.cookies.get(COOKIE)), template, status, **context)
+
+    def render_for(
+        request: Request, session: Session | None, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         common = {
             "session": session if session and session.signed_in else None,
             "csrf": session.csrf if session else "",
             "language": catalogs.language,
             "languages": LANGUAGES,
             "language_names": NAMES,
-            "path": request.url.path,
+            "path": _local_path(request),
             "labels": labels,
             "waiting_for_caseworker": WAITING_FOR_CASEWORKER,
             "errors": {},
@@ -282,7 +287,82 @@ def create_app(
         context = {"application": found, "caseworker": True, "errors": errors, "entered": entered}
         return render(request, "application.html", 422, **context)
 
+    @app.get("/representative")
+    async def representative(request: Request, token: str = "") -> Response:
+        try:
+            found = await subsidy.for_representative(token) if token else None
+        except ApiRefused as exc:
+            return render(request, "link_refused.html", _LINK_STATUS.get(exc.status, 404), **_link_page(exc.status))
+        except httpx.HTTPError:
+            raise _PageError(503, **_UNAVAILABLE) from None
+        if found is None:
+            return render(request, "link_refused.html", 404, **_link_page(403))
+        if found["state"] not in AWAITING_REPRESENTATIVE:
+            return render(request, "link_refused.html", 409, **_link_page(409))
+        session = sessions.get(request.cookies.get(COOKIE)) or sessions.new()
+        response = render_for(request, session, "representative.html", asked=found, link_token=token)
+        set_session_cookie(response, session)
+        return response
+
+    @app.post("/representative")
+    async def representative_answers(request: Request) -> Response:
+        session = sessions.get(request.cookies.get(COOKIE))
+        form = await _check_csrf(request, session)
+        assert session is not None
+        link_token, answer, reason = form.get("token", ""), form.get("answer", ""), form.get("reason", "").strip()
+        errors = _representative_errors(answer, reason)
+        try:
+            if errors:
+                found = await subsidy.for_representative(link_token)
+                context = {"asked": found, "link_token": link_token, "errors": errors}
+                context["entered"] = {"answer": answer, "reason": reason}
+                return render_for(request, session, "representative.html", 422, **context)
+            found = await subsidy.answer_as_representative(
+                link_token, approve=answer == "approve", reason=reason or None
+            )
+        except ApiRefused as exc:
+            return render(request, "link_refused.html", _LINK_STATUS.get(exc.status, 404), **_link_page(exc.status))
+        except httpx.HTTPError:
+            raise _PageError(503, **_UNAVAILABLE) from None
+        log.info("representative_answered", application_id=found["application_id"], approve=answer == "approve")
+        return render(request, "representative_done.html", asked=found, approved=answer == "approve", reason=reason)
+
     return app
+
+
+_LINK_STATUS = {409: 409, 410: 410}
+AWAITING_REPRESENTATIVE = ("awaiting_representative", "position_awaiting_representative")
+
+
+def _link_page(status: int) -> dict[str, str]:
+    """Why a representative's link leads nowhere: used, expired, or not a link Jobbro made."""
+    if status == 409:
+        return {
+            "title": labels.N_("The link has been used"),
+            "text": labels.N_("An answer has already been given through this link. It can be used only once."),
+        }
+    if status == 410:
+        return {
+            "title": labels.N_("The link has expired"),
+            "text": labels.N_(
+                "The deadline for answering has passed. The jobcentre's caseworker now handles the application."
+            ),
+        }
+    return {
+        "title": labels.N_("The link does not work"),
+        "text": labels.N_("Check that the whole link from the mail was copied into the address field."),
+    }
+
+
+def _representative_errors(answer: str, reason: str) -> dict[str, str]:
+    errors = {}
+    if answer not in ("approve", "decline"):
+        errors["answer-approve"] = labels.N_("Choose whether you approve or decline.")
+    elif answer == "decline" and not reason:
+        errors["reason"] = labels.N_("Write why you decline: the employer and the jobcentre are told.")
+    if len(reason) > _MAX_REASON:
+        errors["reason"] = labels.N_("The remark can be at most 2,000 characters long.")
+    return errors
 
 
 _NOT_FOUND = {

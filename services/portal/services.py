@@ -44,6 +44,21 @@ class SubsidyApi:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()
 
+    async def for_representative(self, link_token: str) -> dict[str, Any]:
+        """What the representative's link asks them to confirm (reading does not use the link up)."""
+        response = await self._http.get("/v1/representative-approval", params={"token": link_token})
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+    async def answer_as_representative(self, link_token: str, *, approve: bool, reason: str | None) -> dict[str, Any]:
+        """The representative's answer through the link's token; the link works once."""
+        body = {"token": link_token, "approve": approve, "reason": reason}
+        response = await self._http.post("/v1/representative-approval", json=body)
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
     async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
         response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
         if response.status_code != 200:

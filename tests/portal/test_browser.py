@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from demo import application, citizens, logins
+from demo import application, citizens, logins, mailbox
 from jobbro.stack import Layout
 from tests.portal.browser import assert_accessible, assert_fits, log_in
 
@@ -36,7 +36,9 @@ class Cases:
     confirmed: str
     referred: str
     others: str
-    """Nordisk Logistik's application: not Hansen VVS's to see."""
+    """Nordisk Logistik's application: not Hansen VVS's to see; its employee representative is asked by mail."""
+    representative: str
+    """The representative's mail address."""
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +149,39 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     await _checked(page, screenshots, "wrong-role")
 
 
+async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_and_the_link_is_then_used(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    token = await _link_token(portal_stack.mail, cases.representative)
+    await page.goto(f"{portal}/representative?token={token}")
+    assert await page.locator("h1").inner_text() == "Godkend ansøgningen som medarbejderrepræsentant"
+    text = await page.locator("main").inner_text()
+    assert "Nordisk Logistik A/S" in text and "Lagermedarbejder" in text and "37 timer om ugen" in text
+    await _checked(page, screenshots, "representative")
+
+    await page.check("#answer-decline")
+    await page.click("button:has-text('Send mit svar')")
+    assert "Skriv, hvorfor du afviser" in await page.locator("#error-summary").inner_text()
+    await _checked(page, screenshots, "representative-errors")
+
+    await page.check("#answer-approve")
+    await page.fill("#reason", "Vi har drøftet det på personalemødet.")
+    await page.click("button:has-text('Send mit svar')")
+    assert await page.locator("h1").inner_text() == "Dit svar er modtaget"
+    assert "Du har godkendt ansøgningen." in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "representative-receipt")
+
+    response = await page.goto(f"{portal}/representative?token={token}")
+    assert response is not None and response.status == 409
+    assert await page.locator("h1").inner_text() == "Linket er allerede brugt"
+    await _checked(page, screenshots, "representative-link-used")
+
+    response = await page.goto(f"{portal}/representative?token={token[:-4]}AAAA")
+    assert response is not None and response.status == 404
+    assert await page.locator("h1").inner_text() == "Linket virker ikke"
+
+
 async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stack: Layout, page: Page) -> None:
     portal = portal_stack.service("portal").url
     response = await page.goto(f"{portal}/auth/callback?state=forged&code=stolen")
@@ -195,9 +230,9 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         "87654321",
         name="Nordisk Logistik A/S",
         workplace="Havnevej 12, 8000 Aarhus C",
-        company_employees=1,  # no employee representative to ask
+        company_employees=35,
         production_unit=_p_number(),
-        ordinary_fte="1.00",
+        ordinary_fte="30.00",
         email=None,
     )
     subsidy = layout.service("subsidy").url
@@ -251,8 +286,21 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         municipality=MUNICIPALITY,
         position="Lagermedarbejder",
     )
+    representative = f"tillid.{secrets.token_hex(4)}@nordisk-logistik.example"
+    theirs["representative"] = {"name": "Mette Jensen", "email": representative}
     others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
-    return Cases(confirmed=confirmed, referred=referred, others=others)
+    return Cases(confirmed=confirmed, referred=referred, others=others, representative=representative)
+
+
+async def _link_token(folder: Path, address: str) -> str:
+    """The token of the approval link in the mail notify sent the representative (read from the mail sink)."""
+    for _ in range(_SETTLE_SECONDS * 2):
+        found = [mail for mail in mailbox.mails(folder) if mail.to == address]
+        link = found[0].link("token=") if found else None
+        if link:
+            return httpx.URL(link).params["token"]
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no mail with an approval link to {address} in {folder}")
 
 
 def _p_number() -> str:
