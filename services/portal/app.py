@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
@@ -43,6 +44,8 @@ LANGUAGE_COOKIE = "jobbro_portal_language"
 _REFRESH_BEFORE_SECONDS = 30
 _MAX_REMARK = 4000
 _MAX_REASON = 2000
+_COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+_MOMENT_FORMATS = {"da": "d. MMM y 'kl.' HH.mm", "en": "d MMM y, HH:mm"}
 WAITING_FOR_CASEWORKER = ("referred", "position_referred")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -454,9 +457,11 @@ def _environment(catalogs: Catalogs) -> Environment:
         return format_date(date.fromisoformat(value[:10]), format="long", locale=catalogs.language) if value else ""
 
     def moment(value: str | None) -> str:
+        """A time as Danes read it: in Copenhagen's time zone, `4. dec. 2026 kl. 16.23`."""
         if not value:
             return ""
-        return format_datetime(datetime.fromisoformat(value), format="d. MMM y HH:mm", locale=catalogs.language)
+        pattern = _MOMENT_FORMATS.get(catalogs.language, _MOMENT_FORMATS["en"])
+        return format_datetime(datetime.fromisoformat(value), pattern, tzinfo=_COPENHAGEN, locale=catalogs.language)
 
     def kroner(ore: int | None) -> str:
         return format_currency(ore / 100, "DKK", locale=catalogs.language) if ore is not None else ""

@@ -155,7 +155,7 @@ async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_a
     portal = portal_stack.service("portal").url
     token = await _link_token(portal_stack.mail, cases.representative)
     await page.goto(f"{portal}/representative?token={token}")
-    assert await page.locator("h1").inner_text() == "Godkend ansøgningen som medarbejderrepræsentant"
+    assert await page.locator("h1").inner_text() == "Godkend ansøgningen"
     text = await page.locator("main").inner_text()
     assert "Nordisk Logistik A/S" in text and "Lagermedarbejder" in text and "37 timer om ugen" in text
     await _checked(page, screenshots, "representative")
