@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,6 +33,9 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 LEEWAY_SECONDS = 30
 """Clock skew allowed between the provider and this service for `exp`, `nbf` and `iat`."""
 _RETRY_SECONDS = 1.0
+_VERIFIED_TOKENS = 1024
+"""Tokens whose signature was checked, remembered (a client sends the same token with every request); what depends
+on the time (`exp`, `nbf`) is checked on every use."""
 _MAX_TOKEN_CHARS = 16_384
 _CVR = re.compile(r"\d{8}")
 _MUNICIPALITY = re.compile(r"\d{3}")
@@ -65,6 +69,7 @@ class OidcAuthenticator:
         self._keys: KeySet | None = None
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> OidcAuthenticator:
@@ -73,14 +78,23 @@ class OidcAuthenticator:
     async def authenticate(self, token: str) -> Principal:
         if not token:
             raise Unauthenticated("token_missing", "A bearer token is required.")
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = await self._verify(token)
+            self._verified[token] = claims
+            if len(self._verified) > _VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        self._validate(claims)
+        return _principal(claims)
+
+    async def _verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token signed by one of the issuer's keys with an asymmetric algorithm, not yet judged."""
         header = _header(token)
         keys = await self._keys_for(header.get("kid"))
         try:
-            claims = jwt.decode(token, keys, algorithms=[header["alg"]]).claims
+            return dict(jwt.decode(token, keys, algorithms=[header["alg"]]).claims)
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise _invalid("The token's signature does not verify with the issuer's keys.") from exc
-        self._validate(claims)
-        return _principal(claims)
 
     async def _keys_for(self, kid: Any) -> KeySet:
         """The issuer's keys, fetched again when they lack `kid` (a rotated key) and the last fetch is not recent."""

@@ -43,7 +43,7 @@ StackPrefix = Annotated[
 def up(prefix: Prefix = "") -> None:
     """Start Kafka and PostgreSQL, create every catalog topic, start the services and stand-ins, wait until ready."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
-        task = progress.add_task("Kafka and PostgreSQL (deploy/local/infra up)…")
+        task = progress.add_task("Kafka, PostgreSQL and Keycloak (deploy/local/infra up)…")
         infra = local_infrastructure()
         progress.update(task, description="topics…")
         created = asyncio.run(provision(infra.kafka_bootstrap, prefix=prefix)).created
@@ -58,7 +58,7 @@ def up(prefix: Prefix = "") -> None:
 
 @app.command()
 def down(
-    infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka and PostgreSQL.")] = False,
+    infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka, PostgreSQL and Keycloak.")] = False,
 ) -> None:
     """Stop the services this stack started (by pid file), and with --infra the infrastructure too."""
     for service in reversed(stack.SERVICES):

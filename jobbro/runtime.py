@@ -151,7 +151,9 @@ def create_http_app(
     app.state.authenticator = authenticator or OidcAuthenticator.from_settings(settings)
 
     async def provider_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-        return problems.problem(503, "identity_provider_unavailable", str(exc))
+        response = problems.problem(503, "identity_provider_unavailable", str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
 
     app.add_exception_handler(IdentityProviderUnavailable, provider_unavailable)
 

@@ -6,7 +6,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any
 
 import httpx
 from rich.console import Console
@@ -15,9 +14,10 @@ from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
 from contracts.notify import NotificationFailed, NotificationSent
 from contracts.payments import PaymentSettled
 from contracts.subsidy import ApplicationSubmitted
-from demo import identity, scenario, trail
+from demo import logins, scenario, trail
 from demo.result import DemoResult
 from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
+from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK
 from jobbro.stack import Layout
@@ -52,9 +52,10 @@ async def _applications_ended_where_the_scenario_says(layout: Layout, result: De
         JUDGEMENT: ("confirmed", "caseworker"),
     }
     async with httpx.AsyncClient(base_url=layout.service("subsidy").url) as client:
+        headers = await _caseworker(client)
         for key, (state, decided_by) in expected.items():
             outcome = result.outcome(key)
-            view = (await client.get(f"/v1/applications/{outcome.application_id}", headers=_caseworker(layout))).json()
+            view = (await client.get(f"/v1/applications/{outcome.application_id}", headers=headers)).json()
             assert (view["state"], view["decision"]["decided_by"]) == (state, decided_by), key
             assert outcome.state == state
     [broken] = result.outcome(RATIO_BROKEN).reasons
@@ -68,11 +69,14 @@ async def _applications_ended_where_the_scenario_says(layout: Layout, result: De
 async def _plans_hold_the_placements(layout: Layout, result: DemoResult) -> None:
     today = datetime.now(UTC).date()
     async with httpx.AsyncClient(base_url=layout.service("activation").url) as client:
+        headers = await _caseworker(client)
         plans = {
-            key: (await client.get(f"/citizens/{result.outcome(key).citizen_ref}/plan")).json()["entries"]
+            key: (await client.get(f"/citizens/{result.outcome(key).citizen_ref}/plan", headers=headers)).json()[
+                "entries"
+            ]
             for key in (INTERNSHIP, WAGE_SUBSIDY, JUDGEMENT)
         }
-        rejected = await client.get(f"/citizens/{result.outcome(RATIO_BROKEN).citizen_ref}/plan")
+        rejected = await client.get(f"/citizens/{result.outcome(RATIO_BROKEN).citizen_ref}/plan", headers=headers)
     for key, days in ((INTERNSHIP, 13), (JUDGEMENT, 27)):  # two weeks; the second extended to four
         [entry] = plans[key]
         start = datetime.fromisoformat(entry["period"]["start"]).date()
@@ -150,9 +154,10 @@ async def _people_and_integrators_were_told(
     assert len(result.webhook_log.read_text().splitlines()) == len(result.webhooks)
 
 
-def _caseworker(layout: Layout) -> dict[str, Any]:
-    token = identity.mint(layout.pki, subject="e2e-caseworker", role="caseworker", municipality=scenario.MUNICIPALITY)
-    return {"Authorization": f"Bearer {token}"}
+async def _caseworker(http: httpx.AsyncClient) -> dict[str, str]:
+    """A real Keycloak token of the development caseworker of the scenario's municipality."""
+    assert scenario.MUNICIPALITY == "751"  # caseworker-751 of the development realm
+    return await logins.Logins(http, stack.oidc_issuer()).headers(logins.CASEWORKER)
 
 
 def _the_report_shows_it_without_cpr_numbers(result: DemoResult) -> None:

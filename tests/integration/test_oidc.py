@@ -9,15 +9,21 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import structlog.testing
+from fastapi import APIRouter, Request
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from demo import logins
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.principal import Principal, Role, Unauthenticated
+from jobbro.runtime import Runtime, create_http_app
+from jobbro.settings import ServiceSettings
 
 _ADMIN = {"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"}
 """The bootstrap administrator of the DEVELOPMENT Keycloak (deploy/local/keycloak)."""
@@ -152,6 +158,76 @@ async def test_an_unreachable_provider_is_unavailable_not_a_bad_token(
     token = await logins.token(http, oidc_issuer, logins.AUDITOR)
     with pytest.raises(IdentityProviderUnavailable):
         await OidcAuthenticator("http://127.0.0.1:9/realms/jobbro", "jobbro-subsidy").authenticate(token)
+
+
+async def test_a_service_checks_tokens_with_the_identity_provider_by_default(
+    http: httpx.AsyncClient, oidc_issuer: str
+) -> None:
+    app = create_http_app(Runtime(ServiceSettings(service="activation", oidc_issuer=oidc_issuer)), _whoami())
+    token = await logins.token(http, oidc_issuer, logins.MANAGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://activation") as client:
+        answer = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert answer.json() == {"roles": ["jobcenter-manager"], "municipality": "751"}
+    assert app.state.authenticator.audience == "jobbro-activation"
+
+
+async def test_a_service_answers_503_while_the_identity_provider_is_unreachable(
+    http: httpx.AsyncClient, oidc_issuer: str
+) -> None:
+    down = ServiceSettings(service="activation", oidc_issuer="http://127.0.0.1:9/realms/jobbro")
+    app = create_http_app(Runtime(down), _whoami())
+    token = await logins.token(http, oidc_issuer, logins.MANAGER)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://activation") as client:
+        answer = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.json()["code"]) == (503, "identity_provider_unavailable")
+    assert answer.headers["retry-after"] == "5"
+    assert token not in answer.text
+
+
+async def test_never_logs_a_token_it_refuses_or_accepts(
+    http: httpx.AsyncClient, oidc_issuer: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    genuine = await logins.token(http, oidc_issuer, logins.CASEWORKER)
+    forged = jwt.encode(_header(genuine), _claims(genuine), RSAKey.generate_key(2048))
+    caplog.set_level("DEBUG")
+    with structlog.testing.capture_logs() as captured:  # wherever logging is configured to go (or not yet)
+        authenticator = OidcAuthenticator(oidc_issuer, "jobbro-subsidy")
+        await authenticator.authenticate(genuine)
+        for token in (forged, genuine + "x", "garbage." + genuine):
+            with pytest.raises(Unauthenticated):
+                await authenticator.authenticate(token)
+        with pytest.raises(IdentityProviderUnavailable):
+            await OidcAuthenticator("http://127.0.0.1:9/realms/jobbro", "jobbro-subsidy").authenticate(genuine)
+    logged = " ".join([str(captured), caplog.text, *capsys.readouterr()])
+    assert "identity_provider_keys_fetched" in logged and "identity_provider_unavailable" in logged
+    payload, signature = genuine.split(".")[1:]
+    assert payload not in logged and signature not in logged
+
+
+def test_the_development_keycloak_listens_on_loopback_only(oidc_issuer: str) -> None:
+    """Keycloak listens on every address unless told otherwise: deploy/local/keycloak binds it to 127.0.0.1."""
+    port = f"{urlsplit(oidc_issuer).port:04X}"
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and local.endswith(":" + port):
+                listening.append(local.rsplit(":", 1)[0])
+    loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+    assert listening and set(listening) <= loopback, listening
+
+
+def _whoami() -> APIRouter:
+    """A route asking the app's authenticator, as every service's route declaration does."""
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(request: Request) -> dict[str, object]:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        principal = await request.app.state.authenticator.authenticate(token)
+        return {"roles": sorted(principal.roles), "municipality": principal.municipality}
+
+    return router
 
 
 class _rotated_key:  # noqa: N801 - used as `async with`

@@ -15,7 +15,8 @@ from services.activation.settings import ActivationSettings
 from services.benefits.settings import BenefitsSettings
 from services.notify.settings import NotifySettings
 from services.subsidy.settings import SubsidySettings
-from tests.subsidy.factories import AUDIENCE, ISSUER, Issuer, Pki
+from tests.keycloak import RealmUsers
+from tests.subsidy.factories import Pki
 
 NAMES = ("subsidy", "benefits", "activation", "notify")
 
@@ -35,7 +36,8 @@ class Stack:
     topic_prefix: str
     databases: dict[str, str]
     pki: Pki
-    issuer: Issuer
+    issuer: RealmUsers
+    """Real Keycloak tokens, which every service checks against the same development realm."""
     digital_post: Path
 
     def _common(self, name: str) -> dict[str, Any]:
@@ -47,6 +49,7 @@ class Stack:
             "outbox_poll_seconds": 0.1,
             "retry_base_seconds": 0.05,
             "log_json": True,
+            "oidc_issuer": self.issuer.issuer,
         }
 
     def subsidy(self) -> SubsidySettings:
@@ -54,9 +57,6 @@ class Stack:
             **self._common("subsidy"),
             trust_anchors=self.pki.anchors,
             trust_crls=(self.pki.crl,),
-            token_issuer=ISSUER,
-            token_audience=AUDIENCE,
-            token_issuer_key=self.issuer.public_pem,
             link_base_url="https://jobbro.example/v1/representative-approval",
         )
 

@@ -40,8 +40,9 @@ from services.notify import app as notify_app
 from services.subsidy import app as subsidy_app
 from services.subsidy.signing import sign
 from tests.benefits.factories import import_row
+from tests.keycloak import RealmUsers
 from tests.robustness.services import Stack, fresh_databases
-from tests.subsidy.factories import Issuer, internship, make_pki, random_digits
+from tests.subsidy.factories import internship, make_pki, random_digits
 
 EXAMPLES = 25
 """Generated requests per operation and generation mode (schema-conforming, and not): 50 per endpoint."""
@@ -76,12 +77,12 @@ class Violations:
 
 @pytest.fixture(scope="module")
 async def stack(
-    infra: Infrastructure, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    infra: Infrastructure, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, realm_users: RealmUsers
 ) -> AsyncIterator[Stack]:
     directory = tmp_path_factory.mktemp("api")
     async with fresh_databases(infra) as databases:
         prefix = await provisioned_prefix(kafka_bootstrap)
-        yield Stack(kafka_bootstrap, prefix, databases, make_pki(directory), Issuer(), directory / "post")
+        yield Stack(kafka_bootstrap, prefix, databases, make_pki(directory), realm_users, directory / "post")
 
 
 @pytest.fixture(scope="module")

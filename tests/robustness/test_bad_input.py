@@ -42,8 +42,9 @@ from services.subsidy import app as subsidy_app
 from tests.benefits.events import application_submitted, placement_confirmed, settled
 from tests.benefits.factories import import_row
 from tests.benefits.integration.conftest import register
+from tests.keycloak import RealmUsers
 from tests.robustness.services import Stack, fresh_databases
-from tests.subsidy.factories import Issuer, make_pki, random_cpr
+from tests.subsidy.factories import make_pki, random_cpr
 
 MARKER = "x-robustness-poison"
 """Header naming each malformed record; dead-lettering keeps the original headers, so its copies carry it too."""
@@ -106,9 +107,11 @@ class Seen:
 
 
 @pytest.fixture
-async def stack(infra: Infrastructure, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(
+    infra: Infrastructure, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path, realm_users: RealmUsers
+) -> AsyncIterator[Stack]:
     async with fresh_databases(infra) as databases:
-        yield Stack(kafka_bootstrap, topic_prefix, databases, make_pki(tmp_path), Issuer(), tmp_path / "post")
+        yield Stack(kafka_bootstrap, topic_prefix, databases, make_pki(tmp_path), realm_users, tmp_path / "post")
 
 
 async def test_malformed_records_are_dead_lettered_per_group_while_valid_events_are_handled(stack: Stack) -> None:
