@@ -8,7 +8,10 @@ from services.portal.settings import PortalSettings
 
 def main() -> None:
     settings = PortalSettings()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None)
+    # no access log: the representative's link and the login's code travel in query strings (the app logs paths)
+    uvicorn.run(
+        create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )
 
 
 if __name__ == "__main__":

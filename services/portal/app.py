@@ -7,6 +7,7 @@ user's own access token (refreshed when it is about to expire) and renders what 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -80,6 +81,7 @@ def create_app(
     if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file():
         raise RuntimeError(f"DKFDS is not installed in {DKFDS}: run scripts/bootstrap-node")
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line names the URL, the link's token with it
     catalogs = Catalogs()
     sessions = SessionStore(settings.session_idle_seconds)
     oidc = OidcClient(settings, transport=oidc_transport)
@@ -102,6 +104,9 @@ def create_app(
     async def language_and_headers(request: Request, call_next: Any) -> Response:
         catalogs.use(request.cookies.get(LANGUAGE_COOKIE, DEFAULT))
         response: Response = await call_next(request)
+        if not request.url.path.startswith(("/static/", "/health/")):
+            # the path only: query strings carry the representative's link token and the login's code
+            log.info("request", method=request.method, path=request.url.path, status=response.status_code)
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

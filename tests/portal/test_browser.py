@@ -180,6 +180,10 @@ async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_a
     response = await page.goto(f"{portal}/representative?token={token[:-4]}AAAA")
     assert response is not None and response.status == 404
     assert await page.locator("h1").inner_text() == "Linket virker ikke"
+    logged = portal_stack.service("portal").log_file.read_text()
+    assert '"path": "/representative"' in logged, "the portal logs its requests"
+    assert token[-20:] not in logged and "token=" not in logged, "the link's token never reaches the log"
+    assert "code=" not in logged, "nor the login's authorization code"
 
 
 async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stack: Layout, page: Page) -> None:
