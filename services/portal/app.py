@@ -152,6 +152,12 @@ def create_app(
         assert session.tokens is not None
         return session.tokens.access_token
 
+    async def token_of(request: Request, role: Role) -> str:
+        """The access token of the request's signed-in user, who must hold `role` for the page."""
+        session = await signed_in(request)
+        _require(session, role)
+        return token(session)
+
     @app.exception_handler(_NeedsLogin)
     async def to_login(_request: Request, exc: _NeedsLogin) -> Response:
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
@@ -245,32 +251,24 @@ def create_app(
 
     @app.get("/applications")
     async def employer_applications(request: Request) -> Response:
-        session = await signed_in(request)
-        _require(session, Role.EMPLOYER)
-        found = await _read(subsidy.applications(token(session)))
+        found = await _read(subsidy.applications(await token_of(request, Role.EMPLOYER)))
         return render(request, "applications.html", applications=found)
 
     @app.get("/applications/{application_id}")
     async def employer_application(request: Request, application_id: UUID) -> Response:
-        session = await signed_in(request)
-        _require(session, Role.EMPLOYER)
-        found = await _read(subsidy.application(token(session), application_id))
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
         return render(request, "application.html", application=found, caseworker=False)
 
     @app.get("/caseworker")
     async def caseworker_inbox(request: Request) -> Response:
-        session = await signed_in(request)
-        _require(session, Role.CASEWORKER)
-        found = await _read(subsidy.applications(token(session), "referred"))
-        found += await _read(subsidy.applications(token(session), "position_referred"))
+        access = await token_of(request, Role.CASEWORKER)
+        found = [item for state in WAITING_FOR_CASEWORKER for item in await _read(subsidy.applications(access, state))]
         found.sort(key=lambda item: item["submitted_at"])
         return render(request, "inbox.html", applications=found)
 
     @app.get("/caseworker/applications/{application_id}")
     async def caseworker_case(request: Request, application_id: UUID) -> Response:
-        session = await signed_in(request)
-        _require(session, Role.CASEWORKER)
-        found = await _read(subsidy.application(token(session), application_id))
+        found = await _read(subsidy.application(await token_of(request, Role.CASEWORKER), application_id))
         decided = request.query_params.get("decided") == "1"
         return render(request, "application.html", application=found, caseworker=True, decided=decided)
 

@@ -219,26 +219,8 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         headers=await accounts.headers(logins.OPERATOR),
     )
     assert imported.status_code == 200, imported.text
-    hansen = application.load_employer(
-        layout.pki,
-        "12345678",
-        name="Hansen VVS ApS",
-        workplace="Industrivej 1, 8000 Aarhus C",
-        company_employees=1,
-        production_unit=_p_number(),
-        ordinary_fte="1.00",
-        email=None,
-    )
-    nordisk = application.load_employer(
-        layout.pki,
-        "87654321",
-        name="Nordisk Logistik A/S",
-        workplace="Havnevej 12, 8000 Aarhus C",
-        company_employees=35,
-        production_unit=_p_number(),
-        ordinary_fte="30.00",
-        email=None,
-    )
+    hansen = _company(layout, "12345678", "Hansen VVS ApS", "Industrivej 1, 8000 Aarhus C", employees=1)
+    nordisk = _company(layout, "87654321", "Nordisk Logistik A/S", "Havnevej 12, 8000 Aarhus C", employees=35)
     subsidy = layout.service("subsidy").url
     employer = await accounts.headers(logins.SIGNER)
 
@@ -294,6 +276,21 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     theirs["representative"] = {"name": "Mette Jensen", "email": representative}
     others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
     return Cases(confirmed=confirmed, referred=referred, others=others, representative=representative)
+
+
+def _company(layout: Layout, cvr: str, name: str, workplace: str, *, employees: int) -> application.Employer:
+    """A development employer signing with the stack's certificate for `cvr`, at a fresh production unit."""
+    fte = f"{max(employees - 5, 1)}.00"
+    return application.load_employer(
+        layout.pki,
+        cvr,
+        name=name,
+        workplace=workplace,
+        company_employees=employees,
+        production_unit=_p_number(),
+        ordinary_fte=fte,
+        email=None,
+    )
 
 
 async def _link_token(folder: Path, address: str) -> str:
