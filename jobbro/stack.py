@@ -178,7 +178,11 @@ def _own_settings(service: Service) -> dict[str, str]:
             "DELIVERY_BACKOFF_SECONDS": "1",
         }
     if service.name == "portal":
-        return {"PUBLIC_URL": service.url, "SUBSIDY_URL": layout.service("subsidy").url}
+        return {
+            "PUBLIC_URL": service.url,
+            "SUBSIDY_URL": layout.service("subsidy").url,
+            "ACTIVATION_URL": layout.service("activation").url,
+        }
     return {}
 
 

@@ -34,7 +34,7 @@ from jobbro.principal import Role, Unauthenticated
 from services.portal import labels
 from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
 from services.portal.oidc import LoginFailed, OidcClient, new_login
-from services.portal.services import ApiRefused, SubsidyApi
+from services.portal.services import ActivationApi, ApiRefused, SubsidyApi
 from services.portal.sessions import COOKIE, Session, SessionStore
 from services.portal.settings import PortalSettings
 
@@ -87,6 +87,7 @@ def create_app(
     oidc = OidcClient(settings, transport=oidc_transport)
     authenticator = OidcAuthenticator(settings.oidc_issuer, settings.oidc_audience, transport=oidc_transport)
     subsidy = SubsidyApi(settings.subsidy_url, settings.http_timeout_seconds, transport=api_transport)
+    activation = ActivationApi(settings.activation_url, settings.http_timeout_seconds, transport=api_transport)
     pages = _environment(catalogs)
 
     @asynccontextmanager
@@ -95,6 +96,7 @@ def create_app(
         yield
         await oidc.close()
         await subsidy.close()
+        await activation.close()
 
     app = FastAPI(title="Jobbro portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static/dkfds", StaticFiles(directory=DKFDS), name="dkfds")
@@ -183,6 +185,8 @@ def create_app(
             return RedirectResponse("/applications", status_code=303)
         if session.principal.has(Role.CASEWORKER):
             return RedirectResponse("/caseworker", status_code=303)
+        if session.principal.has(Role.MANAGER):
+            return RedirectResponse("/dashboard", status_code=303)
         return render(request, "no_access.html", 403)
 
     @app.get("/login")
@@ -259,6 +263,12 @@ def create_app(
         found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
         return render(request, "application.html", application=found, caseworker=False)
 
+    @app.get("/applications/{application_id}/confirm")
+    async def employer_confirm_link(application_id: UUID) -> Response:
+        """The approval mail's link: the application's page, whose next step names the final approval (signing
+        it in the browser is not built yet)."""
+        return RedirectResponse(f"/applications/{application_id}", status_code=303)
+
     @app.get("/caseworker")
     async def caseworker_inbox(request: Request) -> Response:
         access = await token_of(request, Role.CASEWORKER)
@@ -292,6 +302,16 @@ def create_app(
         entered = {"verdict": verdict, "remark": remark}
         context = {"application": found, "caseworker": True, "errors": errors, "entered": entered}
         return render(request, "application.html", 422, **context)
+
+    @app.get("/dashboard")
+    async def manager_dashboard(request: Request) -> Response:
+        session = await signed_in(request)
+        _require(session, Role.MANAGER)
+        assert session.principal is not None
+        municipality = session.principal.municipality or ""
+        found = await _read(activation.statistics(token(session), municipality))
+        mine = next((m for m in found["municipalities"] if m["municipality_code"] == municipality), None)
+        return render(request, "dashboard.html", window=found, numbers=mine, municipality=municipality)
 
     @app.get("/representative")
     async def representative(request: Request, token: str = "") -> Response:
@@ -472,5 +492,15 @@ def _environment(catalogs: Catalogs) -> Environment:
     def hours(value: Any) -> str:
         return format_decimal(float(value), locale=catalogs.language)
 
+    def scheme_name(key: str) -> str:
+        return catalogs.gettext(labels.SCHEMES.get(key, key))
+
+    def group_name(key: str | None) -> str:
+        return catalogs.gettext(labels.TARGET_GROUPS.get(key, key) if key else labels.N_("Not stated"))
+
+    def group_counts(groups: list[dict[str, Any]]) -> dict[str | None, int]:
+        return {group["target_group"]: sum(group["active_by_scheme"].values()) for group in groups}
+
     env.filters.update(day=day, moment=moment, kroner=kroner, hours=hours)
+    env.globals.update(scheme_name=scheme_name, group_name=group_name, group_counts=group_counts)
     return env

@@ -55,9 +55,28 @@ NEXT_STEPS: Mapping[str, str] = MappingProxyType(
 
 SCHEMES: Mapping[str, str] = MappingProxyType(
     {
+        "wage_subsidy": N_("Wage subsidy"),
+        "utility_work": N_("Utility work"),
         "internship": N_("Internship (virksomhedspraktik)"),
         "wage_subsidy_private": N_("Wage subsidy, private employer"),
         "wage_subsidy_public": N_("Wage subsidy, public employer"),
+    }
+)
+
+TARGET_GROUPS: Mapping[str, str] = MappingProxyType(
+    {
+        "dagpenge": N_("Unemployment benefit (dagpenge)"),
+        "kontanthjaelp_job_ready": N_("Social assistance, job-ready"),
+        "kontanthjaelp_activity_ready": N_("Social assistance, activity-ready"),
+        "uddannelseshjaelp_education_ready": N_("Education benefit, education-ready"),
+        "uddannelseshjaelp_activity_ready": N_("Education benefit, activity-ready"),
+        "self_supporting_job_ready": N_("Self-supporting, job-ready"),
+        "self_supporting_activity_ready": N_("Self-supporting, activity-ready"),
+        "sygedagpenge": N_("Sickness benefit"),
+        "jobafklaring": N_("Job clarification"),
+        "ressourceforloeb": N_("Resource programme"),
+        "flexjob_referred": N_("Referred to flexjob"),
+        "foertidspension": N_("Early retirement pension"),
     }
 )
 
@@ -154,3 +173,9 @@ def next_step(state: str, scheme: str) -> str:
     if state == "confirmed" and scheme.startswith("wage_subsidy"):
         return N_("Report the wages every month, and changes while the placement runs.")
     return NEXT_STEPS.get(state, N_("Open the application to see where it is."))
+
+
+def bars(counts: dict[str, int]) -> list[tuple[str, int, float]]:
+    """Each key with its count and its bar's share of the largest (0–100), largest first, for an SVG chart."""
+    top = max(counts.values(), default=0) or 1
+    return [(key, value, 100 * value / top) for key, value in sorted(counts.items(), key=lambda item: -item[1])]

@@ -72,3 +72,22 @@ def _code(response: httpx.Response) -> str:
     except ValueError:
         return "unreadable"
     return str(body.get("code", "unknown")) if isinstance(body, dict) else "unknown"
+
+
+class ActivationApi:
+    """The activation service's statistics, for a jobcentre manager."""
+
+    def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def statistics(self, token: str, municipality: str) -> dict[str, Any]:
+        """Placements and timeliness of one municipality, per target group, over the last year."""
+        response = await self._http.get(
+            "/statistics", params={"municipality": municipality}, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()

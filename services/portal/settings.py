@@ -39,6 +39,7 @@ class PortalSettings(BaseSettings):
         SecretStr(DEVELOPMENT_SECRET), description="The confidential client's secret at the identity provider."
     )
     subsidy_url: str = Field("http://127.0.0.1:8101", description="The subsidy service's HTTP API.")
+    activation_url: str = Field("http://127.0.0.1:8103", description="The activation service's HTTP API.")
     session_idle_seconds: int = Field(1800, gt=0, description="A session unused this long is forgotten.")
     http_timeout_seconds: float = 10.0
     log_json: bool | None = None

@@ -72,3 +72,10 @@ def test_the_development_secret_and_plain_http_are_refused_outside_development()
     real = PortalSettings(development=False, public_url="https://portal.example", oidc_client_secret="from-vault")
     assert real.secure_cookies
     assert "from-vault" not in repr(real)
+
+
+def test_the_approval_mails_confirm_link_leads_to_the_applications_page(client: TestClient) -> None:
+    application = "00000000-0000-0000-0000-000000000007"
+    response = client.get(f"/applications/{application}/confirm", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/applications/{application}"

@@ -186,6 +186,21 @@ async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_a
     assert "code=" not in logged, "nor the login's authorization code"
 
 
+async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await page.goto(f"{portal}/")
+    await log_in(page, logins.MANAGER)
+    await page.wait_for_url(f"{portal}/dashboard")
+    assert await page.locator("h1").inner_text() == "Statistik for jobcentret"
+    tables = await page.locator("main table").all_inner_texts()
+    assert any("Virksomhedspraktik" in table for table in tables), tables
+    assert any("Dagpenge" in table for table in tables), "the confirmed intern's target group is counted"
+    assert await page.locator("svg.bar-chart").count() == 2
+    await _checked(page, screenshots, "manager-dashboard")
+
+
 async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stack: Layout, page: Page) -> None:
     portal = portal_stack.service("portal").url
     response = await page.goto(f"{portal}/auth/callback?state=forged&code=stolen")
