@@ -261,13 +261,32 @@ def create_app(
     @app.get("/applications/{application_id}")
     async def employer_application(request: Request, application_id: UUID) -> Response:
         found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
-        return render(request, "application.html", application=found, caseworker=False)
+        confirmed = request.query_params.get("confirmed") == "1"
+        return render(request, "application.html", application=found, caseworker=False, confirmed=confirmed)
 
     @app.get("/applications/{application_id}/confirm")
-    async def employer_confirm_link(application_id: UUID) -> Response:
-        """The approval mail's link: the application's page, whose next step names the final approval (signing
-        it in the browser is not built yet)."""
-        return RedirectResponse(f"/applications/{application_id}", status_code=303)
+    async def employer_confirm_page(request: Request, application_id: UUID) -> Response:
+        """The approval mail's link: what the employer signs as final approval, and the signing in the browser."""
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
+        if found["state"] != "approved":
+            return RedirectResponse(f"/applications/{application_id}", status_code=303)
+        return render(request, "confirm.html", application=found, document=_confirmation(found))
+
+    @app.post("/applications/{application_id}/confirm")
+    async def employer_confirms(request: Request, application_id: UUID) -> Response:
+        session = await signed_in(request)
+        form = await _check_csrf(request, session)
+        _require(session, Role.EMPLOYER)
+        try:
+            await subsidy.confirm(token(session), application_id, form.get("signature", ""))
+        except ApiRefused as exc:
+            if exc.status not in (409, 422):
+                raise _page_for(exc) from None
+            found = await _read(subsidy.application(token(session), application_id))
+            errors = {"key-file": labels.signature_refusal(exc.code)}
+            context = {"application": found, "document": _confirmation(found), "errors": errors}
+            return render(request, "confirm.html", 422, **context)
+        return RedirectResponse(f"/applications/{application_id}?confirmed=1", status_code=303)
 
     @app.get("/caseworker")
     async def caseworker_inbox(request: Request) -> Response:
@@ -423,6 +442,12 @@ async def _read(call: Any) -> Any:
     except httpx.HTTPError as exc:
         log.warning("service_unreachable", error=type(exc).__name__)
         raise _PageError(503, **_UNAVAILABLE) from None
+
+
+def _confirmation(application: dict[str, Any]) -> dict[str, str]:
+    """What the employer signs as final approval: the subsidy API's `confirmation_document`."""
+    cvr = application["terms"]["employer_cvr"]
+    return {"statement": "final_confirmation", "application_id": str(application["id"]), "employer_cvr": cvr}
 
 
 def _page_for(exc: ApiRefused) -> _PageError:

@@ -179,3 +179,25 @@ def bars(counts: dict[str, int]) -> list[tuple[str, int, float]]:
     """Each key with its count and its bar's share of the largest (0–100), largest first, for an SVG chart."""
     top = max(counts.values(), default=0) or 1
     return [(key, value, 100 * value / top) for key, value in sorted(counts.items(), key=lambda item: -item[1])]
+
+
+SIGNATURE_REFUSALS: Mapping[str, str] = MappingProxyType(
+    {
+        "signature_cert_expired": N_("The certificate had expired when you signed. Sign with a valid certificate."),
+        "signature_cert_not_yet_valid": N_("The certificate was not yet valid when you signed."),
+        "signature_revoked": N_("The certificate has been revoked. Sign with another certificate."),
+        "signature_chain_untrusted": N_("The certificate is not issued by a CA the jobcentre trusts."),
+        "signature_cvr_mismatch": N_("The certificate belongs to another company (CVR) than the application."),
+        "signature_signature_invalid": N_(
+            "The signature does not match the certificate: choose the key that belongs to it."
+        ),
+        "signature_malformed": N_("The signature could not be read. Check the key and certificate files."),
+        "signature_x5c_missing": N_("The certificate is missing: choose your certificate file too."),
+        "transition_not_allowed": N_("The application can no longer be approved: it has changed state."),
+    }
+)
+
+
+def signature_refusal(code: str) -> str:
+    """The message id for why the service refused a signature (its problem's `code`)."""
+    return SIGNATURE_REFUSALS.get(code, N_("The signature was refused. Check the key and certificate files."))

@@ -44,6 +44,17 @@ class SubsidyApi:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()
 
+    async def confirm(self, token: str, application_id: UUID, signature: str) -> dict[str, Any]:
+        """The employer's signed final approval of an approved application."""
+        response = await self._http.post(
+            f"/v1/applications/{application_id}/confirmation",
+            json={"signature": signature},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
     async def for_representative(self, link_token: str) -> dict[str, Any]:
         """What the representative's link asks them to confirm (reading does not use the link up)."""
         response = await self._http.get("/v1/representative-approval", params={"token": link_token})

@@ -74,8 +74,8 @@ def test_the_development_secret_and_plain_http_are_refused_outside_development()
     assert "from-vault" not in repr(real)
 
 
-def test_the_approval_mails_confirm_link_leads_to_the_applications_page(client: TestClient) -> None:
+def test_the_approval_mails_confirm_link_logs_in_and_comes_back(client: TestClient) -> None:
     application = "00000000-0000-0000-0000-000000000007"
     response = client.get(f"/applications/{application}/confirm", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == f"/applications/{application}"
+    assert response.headers["location"] == f"/login?next=/applications/{application}/confirm"

@@ -39,6 +39,8 @@ class Cases:
     """Nordisk Logistik's application: not Hansen VVS's to see; its employee representative is asked by mail."""
     representative: str
     """The representative's mail address."""
+    approved: str
+    """Hansen VVS's internship at another workplace, approved and waiting for the employer's final approval."""
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to
     assert await page.locator("html").get_attribute("lang") == "da"
     assert await page.locator("h1").inner_text() == "Jeres ansøgninger"
     rows = page.locator("tbody tr")
-    assert await rows.count() == 2, "Hansen VVS's two applications, not Nordisk Logistik's"
+    assert await rows.count() == 3, "Hansen VVS's three applications, not Nordisk Logistik's"
     assert "Forløbet er i gang" in await page.locator("tbody").inner_text()
     await _checked(page, screenshots, "employer-applications")
 
@@ -103,6 +105,34 @@ async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to
     await _checked(page, screenshots, "logged-out")
     await page.goto(f"{portal}/applications")
     assert "/realms/jobbro/protocol/openid-connect/auth" in page.url, "logged out of Keycloak too: asked to log in"
+
+
+async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_expired_certificate_is_refused(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    await page.goto(f"{portal}/applications/{cases.approved}")
+    await log_in(page, logins.SIGNER)
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}")
+    await page.click("a:has-text('Giv endelig godkendelse')")
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}/confirm")
+    assert "Det underskriver du" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-confirm")
+
+    await page.set_input_files("#key-file", pki / "expired-12345678.key.pem")
+    await page.set_input_files("#chain-file", [pki / "expired-12345678.pem", pki / "ca.pem"])
+    await page.click("button:has-text('Underskriv og giv endelig godkendelse')")
+    await page.wait_for_selector("#error-summary")
+    assert "Certifikatet var udløbet" in await page.locator("#error-summary").inner_text()
+    await _checked(page, screenshots, "employer-confirm-expired")
+
+    await page.set_input_files("#key-file", pki / "employer-12345678.key.pem")
+    await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
+    await page.click("button:has-text('Underskriv og giv endelig godkendelse')")
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}?confirmed=1")
+    text = await page.locator("main").inner_text()
+    assert "Din endelige godkendelse er registreret" in text and "Status: Forløbet er i gang" in text
+    await _checked(page, screenshots, "employer-confirmed")
 
 
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
@@ -228,9 +258,10 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     second = citizens.citizen(
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
     )
+    third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(120))
     imported = await http.post(
         layout.service("benefits").url + "/admin/citizens/import",
-        json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY)],
+        json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY), third.row(MUNICIPALITY)],
         headers=await accounts.headers(logins.OPERATOR),
     )
     assert imported.status_code == 200, imported.text
@@ -287,10 +318,19 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         municipality=MUNICIPALITY,
         position="Lagermedarbejder",
     )
+    workshop = _company(layout, "12345678", "Hansen VVS ApS", "Værkstedsvej 3, 8200 Aarhus N", employees=1)
+    elsewhere = application.internship(
+        workshop, third.cpr, start=today + timedelta(days=7), weeks=2, municipality=MUNICIPALITY, position="Montør"
+    )
+    approved = await submit(workshop, logins.SIGNER, elsewhere)
+    await settled(approved, "approved")
+
     representative = f"tillid.{secrets.token_hex(4)}@nordisk-logistik.example"
     theirs["representative"] = {"name": "Mette Jensen", "email": representative}
     others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
-    return Cases(confirmed=confirmed, referred=referred, others=others, representative=representative)
+    return Cases(
+        confirmed=confirmed, referred=referred, others=others, representative=representative, approved=approved
+    )
 
 
 def _company(layout: Layout, cvr: str, name: str, workplace: str, *, employees: int) -> application.Employer:
