@@ -66,6 +66,9 @@ async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to
     await log_in(page, logins.SIGNER)
 
     await page.wait_for_url(f"{portal}/applications")
+    [cookie] = [c for c in await page.context.cookies(portal) if c["name"] == "jobbro_portal_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax", "no script reads it, no cross-site POST"
+    assert len(cookie["value"]) >= 40 and "." not in cookie["value"], "a random id, not the tokens"
     assert await page.locator("html").get_attribute("lang") == "da"
     assert await page.locator("h1").inner_text() == "Jeres ansøgninger"
     rows = page.locator("tbody tr")
