@@ -234,6 +234,18 @@ async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
     await _checked(page, screenshots, "manager-dashboard")
 
 
+async def test_the_keyboard_reaches_the_skip_link_first_and_it_leads_to_the_content(
+    portal_stack: Layout, page: Page
+) -> None:
+    await page.goto(portal_stack.service("portal").url + "/logged-out")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skipnav"
+    assert await page.evaluate("document.activeElement.textContent") == "Gå til sidens indhold"
+    await page.keyboard.press("Enter")
+    assert page.url.endswith("#main-content")
+    assert await page.evaluate("document.activeElement.id") == "main-content"
+
+
 async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stack: Layout, page: Page) -> None:
     portal = portal_stack.service("portal").url
     response = await page.goto(f"{portal}/auth/callback?state=forged&code=stolen")
