@@ -154,6 +154,13 @@ def create_app(
         assert session.tokens is not None
         return session.tokens.access_token
 
+    async def posted_by(request: Request, role: Role) -> tuple[Session, dict[str, str]]:
+        """The signed-in session holding `role` that posted the request, and its form once the CSRF token is right."""
+        session = await signed_in(request)
+        form = await _check_csrf(request, session)
+        _require(session, role)
+        return session, form
+
     async def token_of(request: Request, role: Role) -> str:
         """The access token of the request's signed-in user, who must hold `role` for the page."""
         session = await signed_in(request)
@@ -274,9 +281,7 @@ def create_app(
 
     @app.post("/applications/{application_id}/confirm")
     async def employer_confirms(request: Request, application_id: UUID) -> Response:
-        session = await signed_in(request)
-        form = await _check_csrf(request, session)
-        _require(session, Role.EMPLOYER)
+        session, form = await posted_by(request, Role.EMPLOYER)
         try:
             await subsidy.confirm(token(session), application_id, form.get("signature", ""))
         except ApiRefused as exc:
@@ -303,9 +308,7 @@ def create_app(
 
     @app.post("/caseworker/applications/{application_id}/decision")
     async def caseworker_decides(request: Request, application_id: UUID) -> Response:
-        session = await signed_in(request)
-        form = await _check_csrf(request, session)
-        _require(session, Role.CASEWORKER)
+        session, form = await posted_by(request, Role.CASEWORKER)
         verdict, remark = form.get("verdict", ""), form.get("remark", "").strip()
         errors = _decision_errors(verdict, remark)
         if not errors:

@@ -114,9 +114,7 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal, pki = portal_stack.service("portal").url, portal_stack.pki
-    await page.goto(f"{portal}/applications/{cases.approved}")
-    await log_in(page, logins.SIGNER)
-    await page.wait_for_url(f"{portal}/applications/{cases.approved}")
+    await _logged_in(page, f"{portal}/applications/{cases.approved}", logins.SIGNER)
     await page.click("a:has-text('Giv endelig godkendelse')")
     await page.wait_for_url(f"{portal}/applications/{cases.approved}/confirm")
     assert "Det underskriver du" in await page.locator("main").inner_text()
@@ -142,9 +140,7 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal = portal_stack.service("portal").url
-    await page.goto(f"{portal}/caseworker")
-    await log_in(page, logins.CASEWORKER)
-    await page.wait_for_url(f"{portal}/caseworker")
+    await _logged_in(page, f"{portal}/caseworker", logins.CASEWORKER, f"{portal}/caseworker")
     assert await page.locator("h1").inner_text() == "Sager til afgørelse"
     inbox = await page.locator("tbody").inner_text()
     assert "Lærling" in inbox and "12345678" in inbox
@@ -223,9 +219,7 @@ async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal = portal_stack.service("portal").url
-    await page.goto(f"{portal}/")
-    await log_in(page, logins.MANAGER)
-    await page.wait_for_url(f"{portal}/dashboard")
+    await _logged_in(page, f"{portal}/", logins.MANAGER, f"{portal}/dashboard")
     assert await page.locator("h1").inner_text() == "Statistik for jobcentret"
     tables = await page.locator("main table").all_inner_texts()
     assert any("Virksomhedspraktik" in table for table in tables), tables
@@ -252,6 +246,13 @@ async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stac
     assert response is not None and response.status == 400
     assert await page.locator("h1").inner_text() == "Login blev ikke gennemført"
     await assert_accessible(page)
+
+
+async def _logged_in(page: Page, url: str, username: str, lands_on: str | None = None) -> None:
+    """Open `url`, log in at Keycloak's form as `username`, and wait to be back (on `lands_on`, else `url`)."""
+    await page.goto(url)
+    await log_in(page, username)
+    await page.wait_for_url(lands_on or url)
 
 
 async def _checked(page: Page, screenshots: Path | None, name: str) -> None:
