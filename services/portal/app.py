@@ -7,6 +7,7 @@ user's own access token (refreshed when it is about to expire) and renders what 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -16,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -31,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jobbro.auth import OidcAuthenticator
 from jobbro.log import configure_logging
 from jobbro.principal import Role, Unauthenticated
-from services.portal import labels
+from services.portal import labels, newapplication
 from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
 from services.portal.oidc import LoginFailed, OidcClient, new_login
 from services.portal.services import ActivationApi, ApiRefused, SubsidyApi
@@ -265,11 +266,49 @@ def create_app(
         found = await _read(subsidy.applications(await token_of(request, Role.EMPLOYER)))
         return render(request, "applications.html", applications=found)
 
+    @app.get("/applications/new")
+    async def new_application(request: Request) -> Response:
+        await token_of(request, Role.EMPLOYER)
+        return render(request, "new_application.html", **_form_context({}, {}))
+
+    @app.post("/applications/new")
+    async def review_application(request: Request) -> Response:
+        session, form = await posted_by(request, Role.EMPLOYER)
+        entered = {path: form.get(path, "").strip() for path in newapplication.BY_PATH}
+        errors = newapplication.missing(entered)
+        if errors:
+            return render(request, "new_application.html", 422, **_form_context(entered, errors))
+        assert session.principal is not None and session.principal.cvr is not None
+        document = newapplication.document(entered, session.principal.cvr)
+        return render(request, "review.html", **_review_context(entered, document, str(uuid4()), {}))
+
+    @app.post("/applications/new/submit")
+    async def submit_application(request: Request) -> Response:
+        session, form = await posted_by(request, Role.EMPLOYER)
+        try:
+            document, entered = json.loads(form.get("document", "")), json.loads(form.get("entered", ""))
+        except ValueError:
+            raise _PageError(400, **_EXPIRED) from None
+        key = form.get("idempotency_key", "")
+        try:
+            found = await subsidy.submit(token(session), document, form.get("signature", ""), key)
+        except ApiRefused as exc:
+            if exc.status != 422:
+                raise _page_for(exc) from None
+            if exc.code == "request_invalid":
+                errors = newapplication.field_errors(exc.errors)
+                return render(request, "new_application.html", 422, **_form_context(entered, errors))
+            errors = {"key-file": labels.signature_refusal(exc.code)}
+            return render(request, "review.html", 422, **_review_context(entered, document, key, errors))
+        return RedirectResponse(f"/applications/{found['id']}?submitted=1", status_code=303)
+
     @app.get("/applications/{application_id}")
     async def employer_application(request: Request, application_id: UUID) -> Response:
         found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
         confirmed = request.query_params.get("confirmed") == "1"
-        return render(request, "application.html", application=found, caseworker=False, confirmed=confirmed)
+        submitted = request.query_params.get("submitted") == "1"
+        context = {"application": found, "caseworker": False, "confirmed": confirmed, "submitted": submitted}
+        return render(request, "application.html", **context)
 
     @app.get("/applications/{application_id}/confirm")
     async def employer_confirm_page(request: Request, application_id: UUID) -> Response:
@@ -423,6 +462,7 @@ _FORBIDDEN = {
     "title": labels.N_("Not for your role"),
     "text": labels.N_("Your login does not give access to this page."),
 }
+_EXPIRED = {"title": labels.N_("The form has expired"), "text": labels.N_("Reload the page and try again.")}
 _NO_LONGER_WAITING = labels.N_("The case no longer waits for a decision: it may have been decided.")
 _UNAVAILABLE = {
     "title": labels.N_("Try again shortly"),
@@ -447,6 +487,28 @@ async def _read(call: Any) -> Any:
         raise _PageError(503, **_UNAVAILABLE) from None
 
 
+def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "fields": newapplication.FIELDS,
+        "purpose": newapplication.PURPOSE,
+        "entered": entered,
+        "errors": errors,
+    }
+
+
+def _review_context(
+    entered: dict[str, str], document: dict[str, Any], key: str, errors: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "fields": newapplication.FIELDS,
+        "purpose": newapplication.PURPOSE,
+        "entered": entered,
+        "document": document,
+        "idempotency_key": key,
+        "errors": errors,
+    }
+
+
 def _confirmation(application: dict[str, Any]) -> dict[str, str]:
     """What the employer signs as final approval: the subsidy API's `confirmation_document`."""
     cvr = application["terms"]["employer_cvr"]
@@ -466,7 +528,7 @@ async def _check_csrf(request: Request, session: Session | None) -> dict[str, st
     form = await request.form()
     sent = form.get("csrf_token")
     if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
-        raise _PageError(403, labels.N_("The form has expired"), labels.N_("Reload the page and try again."))
+        raise _PageError(403, **_EXPIRED)
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
@@ -530,5 +592,9 @@ def _environment(catalogs: Catalogs) -> Environment:
         return {group["target_group"]: sum(group["active_by_scheme"].values()) for group in groups}
 
     env.filters.update(day=day, moment=moment, kroner=kroner, hours=hours)
-    env.globals.update(scheme_name=scheme_name, group_name=group_name, group_counts=group_counts)
+
+    def choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
+        return [(key, catalogs.gettext(message)) for key, message in mapping.items()]
+
+    env.globals.update(scheme_name=scheme_name, group_name=group_name, group_counts=group_counts, choices=choices)
     return env

@@ -11,10 +11,12 @@ import httpx
 class ApiRefused(Exception):
     """The service answered with a problem (RFC 9457); `status` and `code` pick the page the user sees."""
 
-    def __init__(self, status: int, code: str) -> None:
+    def __init__(self, status: int, code: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(f"{status} {code}")
         self.status = status
         self.code = code
+        self.errors = errors or []
+        """The problem's field errors (`location`, `message`), when it has them."""
 
 
 class SubsidyApi:
@@ -42,6 +44,18 @@ class SubsidyApi:
         )
         if response.status_code != 200:
             raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+    async def submit(self, token: str, application: dict[str, Any], signature: str, key: str) -> dict[str, Any]:
+        """A signed application; `key` is the Idempotency-Key, so a repeated POST makes one application."""
+        response = await self._http.post(
+            "/v1/applications",
+            json={"application": application, "signature": signature},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+        )
+        if response.status_code not in (200, 201):
+            body = _body(response)
+            raise ApiRefused(response.status_code, _code(response), body.get("errors") if body else None)
         return response.json()
 
     async def confirm(self, token: str, application_id: UUID, signature: str) -> dict[str, Any]:
@@ -75,6 +89,14 @@ class SubsidyApi:
         if response.status_code != 200:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()
+
+
+def _body(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _code(response: httpx.Response) -> str:

@@ -11,6 +11,7 @@ the employer reads the referred case before the caseworker decides it.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -134,6 +135,53 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     text = await page.locator("main").inner_text()
     assert "Din endelige godkendelse er registreret" in text and "Status: Forløbet er i gang" in text
     await _checked(page, screenshots, "employer-confirmed")
+
+
+async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_browser(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    await _logged_in(page, f"{portal}/applications", logins.SIGNER)
+    await page.click("a:has-text('Søg om virksomhedspraktik')")
+    await page.wait_for_url(f"{portal}/applications/new")
+    await _checked(page, screenshots, "employer-new-application")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert "Udfyld feltet." in await page.locator("#error-summary").inner_text()
+    assert await page.locator("#citizen-cpr-error").count() == 1
+    await _checked(page, screenshots, "employer-new-application-errors")
+
+    start = date.today() + timedelta(days=21)
+    values = {
+        "#citizen-cpr": citizens.random_cpr(date(1988, 3, 14)),
+        "#citizen-consent_reference": "S-2291",
+        "#employer-name": "Hansen VVS ApS",
+        "#employer-production_unit": _p_number(),
+        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
+        "#employer-company_employees": "1",
+        "#employer-ordinary_employees_fte": "1",
+        "#municipality": MUNICIPALITY,
+        "#position_title": "Kundeservicemedarbejder",
+        "#tasks": "Besvare telefoner og hjælpe kunder i butikken.",
+        "#employment_goal": "Job i kundeservice",
+        "#period-start": start.isoformat(),
+        "#period-end": (start + timedelta(days=13)).isoformat(),
+        "#hours": "30",
+    }
+    for selector, value in values.items():
+        await page.fill(selector, value)
+    await page.check("#purpose-toward_job")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+    assert "Kundeservicemedarbejder" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-review")
+
+    await page.set_input_files("#key-file", pki / "employer-12345678.key.pem")
+    await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
+    await page.click("button:has-text('Underskriv og send ansøgningen')")
+    await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
+    text = await page.locator("main").inner_text()
+    assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text
+    await _checked(page, screenshots, "employer-submitted")
 
 
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
