@@ -282,13 +282,19 @@ def create_app(
         document = newapplication.document(entered, session.principal.cvr)
         return render(request, "review.html", **_review_context(entered, document, str(uuid4()), {}))
 
+    @app.post("/applications/new/edit")
+    async def edit_application(request: Request) -> Response:
+        _session, form = await posted_by(request, Role.EMPLOYER)
+        return render(request, "new_application.html", **_form_context(_entered(form), {}))
+
     @app.post("/applications/new/submit")
     async def submit_application(request: Request) -> Response:
         session, form = await posted_by(request, Role.EMPLOYER)
         try:
-            document, entered = json.loads(form.get("document", "")), json.loads(form.get("entered", ""))
+            document = json.loads(form.get("document", ""))
         except ValueError:
             raise _PageError(400, **_EXPIRED) from None
+        entered = _entered(form)
         key = form.get("idempotency_key", "")
         try:
             found = await subsidy.submit(token(session), document, form.get("signature", ""), key)
@@ -485,6 +491,15 @@ async def _read(call: Any) -> Any:
     except httpx.HTTPError as exc:
         log.warning("service_unreachable", error=type(exc).__name__)
         raise _PageError(503, **_UNAVAILABLE) from None
+
+
+def _entered(form: dict[str, str]) -> dict[str, str]:
+    """What the employer typed, carried through the review page as JSON (only the form's own fields)."""
+    try:
+        carried = json.loads(form.get("entered", ""))
+    except ValueError:
+        raise _PageError(400, **_EXPIRED) from None
+    return {path: str(carried.get(path, "")) for path in newapplication.BY_PATH} if isinstance(carried, dict) else {}
 
 
 def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:

@@ -174,6 +174,11 @@ async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_brow
     assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
     assert "Kundeservicemedarbejder" in await page.locator("main").inner_text()
     await _checked(page, screenshots, "employer-review")
+    await page.click("button:has-text('Ret ansøgningen')")
+    assert await page.input_value("#position_title") == "Kundeservicemedarbejder", "what was typed is kept"
+    await page.fill("#hours", "32")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
 
     await page.set_input_files("#key-file", pki / "employer-12345678.key.pem")
     await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
