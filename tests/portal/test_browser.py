@@ -121,16 +121,12 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     assert "Det underskriver du" in await page.locator("main").inner_text()
     await _checked(page, screenshots, "employer-confirm")
 
-    await page.set_input_files("#key-file", pki / "expired-12345678.key.pem")
-    await page.set_input_files("#chain-file", [pki / "expired-12345678.pem", pki / "ca.pem"])
-    await page.click("button:has-text('Underskriv og giv endelig godkendelse')")
+    await _sign(page, pki, "expired-12345678", "Underskriv og giv endelig godkendelse")
     await page.wait_for_selector("#error-summary")
     assert "Certifikatet var udløbet" in await page.locator("#error-summary").inner_text()
     await _checked(page, screenshots, "employer-confirm-expired")
 
-    await page.set_input_files("#key-file", pki / "employer-12345678.key.pem")
-    await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
-    await page.click("button:has-text('Underskriv og giv endelig godkendelse')")
+    await _sign(page, pki, "employer-12345678", "Underskriv og giv endelig godkendelse")
     await page.wait_for_url(f"{portal}/applications/{cases.approved}?confirmed=1")
     text = await page.locator("main").inner_text()
     assert "Din endelige godkendelse er registreret" in text and "Status: Forløbet er i gang" in text
@@ -180,9 +176,7 @@ async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_brow
     await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
     assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
 
-    await page.set_input_files("#key-file", pki / "employer-12345678.key.pem")
-    await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
-    await page.click("button:has-text('Underskriv og send ansøgningen')")
+    await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
     await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
     text = await page.locator("main").inner_text()
     assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text
@@ -299,6 +293,13 @@ async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stac
     assert response is not None and response.status == 400
     assert await page.locator("h1").inner_text() == "Login blev ikke gennemført"
     await assert_accessible(page)
+
+
+async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
+    """Choose the development PKI's key `name` and its chain (certificate, then the CA) and press `button`."""
+    await page.set_input_files("#key-file", pki / f"{name}.key.pem")
+    await page.set_input_files("#chain-file", [pki / f"{name}.pem", pki / "ca.pem"])
+    await page.click(f"button:has-text('{button}')")
 
 
 async def _logged_in(page: Page, url: str, username: str, lands_on: str | None = None) -> None:
