@@ -16,6 +16,8 @@ from services.portal.oidc import PendingLogin, Tokens
 
 COOKIE = "jobbro_portal_session"
 _MAX_PENDING = 5
+MAX_SESSIONS = 100_000
+"""Anonymous sessions cost a visitor one request each: beyond this many, the longest unused are forgotten."""
 
 
 @dataclass
@@ -37,8 +39,9 @@ class Session:
 class SessionStore:
     """Sessions by id; one idle for `idle_seconds` is gone."""
 
-    def __init__(self, idle_seconds: int) -> None:
+    def __init__(self, idle_seconds: int, max_sessions: int = MAX_SESSIONS) -> None:
         self._idle = idle_seconds
+        self._max = max_sessions
         self._sessions: dict[str, Session] = {}
 
     def get(self, session_id: str | None) -> Session | None:
@@ -51,6 +54,9 @@ class SessionStore:
     def new(self) -> Session:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), time.monotonic())
         self._sessions[session.id] = session
+        if len(self._sessions) > self._max:
+            for stale in sorted(self._sessions.values(), key=lambda found: found.used_at)[: len(self._sessions) // 10]:
+                del self._sessions[stale.id]
         return session
 
     def remember(self, session: Session, login: PendingLogin) -> None:
