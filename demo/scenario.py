@@ -364,12 +364,15 @@ async def _representative_approves(demo: _Run, address: str) -> None:
     link = mail.link("token=")
     if link is None:
         raise DemoFailed(f"the representative's mail {mail.path.name} holds no approval link")
-    shown = await demo.http.get(link)
-    _require(shown, 200, "opening the representative's link")
+    page = await demo.http.get(link)  # the portal's page for the representative
+    _require(page, 200, "opening the representative's link in the portal")
+    token = httpx.URL(link).params["token"]
+    api = demo.url("subsidy", "/v1/representative-approval")
+    shown = await demo.http.get(api, headers={"X-Approval-Token": token})
+    _require(shown, 200, "reading what the representative's link asks")
     if shown.json()["application_id"] != str(demo.applications[WAGE_SUBSIDY]):
         raise DemoFailed("the representative's link shows another application")
-    token = httpx.URL(link).params["token"]
-    answer = await demo.http.post(link.split("?")[0], json={"token": token, "approve": True})
+    answer = await demo.http.post(api, json={"token": token, "approve": True})
     _require(answer, 200, "approving as the representative")
 
 

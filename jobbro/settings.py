@@ -27,7 +27,7 @@ DEVELOPMENT_DATABASE_PASSWORD = "jobbro"
 Environment = Literal["development", "production"]
 
 
-def _environment() -> str:
+def deployment_environment() -> str:
     """The shared `JOBBRO_ENVIRONMENT`; a process not told it runs in development is in production."""
     return os.environ.get("JOBBRO_ENVIRONMENT", "production")
 
@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
 
     service: str = Field(description="Service name: CloudEvents source, consumer-group and log prefix.")
     environment: Environment = Field(
-        default_factory=_environment,  # type: ignore[arg-type]
+        default_factory=deployment_environment,  # type: ignore[arg-type]
         description="`development` allows development secrets; anything else is production (the default).",
     )
     kafka_bootstrap: str = "127.0.0.1:19092"

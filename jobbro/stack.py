@@ -50,6 +50,7 @@ PORTS: Mapping[str, int] = MappingProxyType(
         "notify": 8104,
         "backoffice": 8105,
         "webhooks": 8126,
+        "portal": 8100,
     }
 )
 """The HTTP (mailsink: SMTP) port of each process of the stack `jobbro up` runs, and of the demo's webhook receiver
@@ -61,6 +62,7 @@ _MODULES = (
     ("activation", "services.activation"),
     ("notify", "services.notify"),
     ("backoffice", "demo.backoffice"),
+    ("portal", "services.portal"),
 )
 
 
@@ -139,18 +141,23 @@ class Service:
     def has_health(self) -> bool:
         return self.name != "mailsink"
 
+    @property
+    def has_database(self) -> bool:
+        """The portal holds no domain data: no database and no broker of its own."""
+        return self.has_health and self.name != "portal"
+
     def env(self, infra: Infrastructure, topic_prefix: str) -> dict[str, str]:
         """The process's settings, through its own env prefix (`SUBSIDY_…`)."""
         if not self.has_health:
             return {}
         prefix = self.name.upper() + "_"
-        common = {
+        common = {"HTTP_PORT": str(self.port), "LOG_JSON": "true", "OIDC_ISSUER": oidc_issuer()}
+        common["ENVIRONMENT"] = "development"  # the development keys and the loopback webhook receiver are allowed
+        if not self.has_database:  # the portal: no database, no broker
+            return {prefix + name: value for name, value in (common | _own_settings(self)).items()}
+        common |= {
             "PG_DSN": infra.database_dsn(self.layout.database_prefix + self.name),
-            "HTTP_PORT": str(self.port),
             "TOPIC_PREFIX": topic_prefix,
-            "LOG_JSON": "true",
-            "ENVIRONMENT": "development",  # the development keys and the loopback webhook receiver are allowed
-            "OIDC_ISSUER": oidc_issuer(),
             "OIDC_AUDIENCE": f"jobbro-{self.name}",
         }
         own = {prefix + name: value for name, value in (common | _own_settings(self)).items()}
@@ -175,9 +182,15 @@ def _own_settings(service: Service) -> dict[str, str]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(layout.ports["mailsink"]),
             "DIGITAL_POST_DIR": str(layout.digital_post),
-            "PORTAL_URL": layout.service("subsidy").url,
+            "PORTAL_URL": layout.service("portal").url,
             "WEBHOOK_ALLOWED_TARGETS": json.dumps([f"127.0.0.1:{layout.ports['webhooks']}"]),  # the demo's receiver
             "DELIVERY_BACKOFF_SECONDS": "1",
+        }
+    if service.name == "portal":
+        return {
+            "PUBLIC_URL": service.url,
+            "SUBSIDY_URL": layout.service("subsidy").url,
+            "ACTIVATION_URL": layout.service("activation").url,
         }
     return {}
 
@@ -216,7 +229,7 @@ async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterato
     tag = f"{name}_{uuid.uuid4().hex[:10]}"
     layout = Layout(local=folder, ports=free_ports(), database_prefix=tag + "_")
     prefix = tag + "."
-    databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
+    databases = [layout.database_prefix + service.name for service in layout.services if service.has_database]
     await on_server(infra, [f'CREATE DATABASE "{db}"' for db in databases])
     try:
         await provision(infra.kafka, prefix=prefix)

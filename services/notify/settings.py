@@ -32,7 +32,7 @@ class NotifySettings(ServiceSettings):
     representative_link_url: str | None = Field(
         None,
         description="Where the representative's mailed link points (its token added as `?token=`); default:"
-        " `<portal_url>/v1/representative-approval`.",
+        " `<portal_url>/representative`, the portal's page for it.",
     )
     link_seal_keys: SecretStr = Field(
         SecretStr("development-only-seal:development-only-link-sealing-key"),
@@ -70,4 +70,4 @@ class NotifySettings(ServiceSettings):
     @property
     def link_url(self) -> str:
         """The base of the representative's mailed link."""
-        return self.representative_link_url or self.portal_url.rstrip("/") + "/v1/representative-approval"
+        return self.representative_link_url or self.portal_url.rstrip("/") + "/representative"

@@ -18,7 +18,7 @@ from jobbro.testing import unique
 async def running_stack(infra: Infrastructure, topic_prefix: str, tmp_path: Path) -> AsyncIterator[Layout]:
     """The stack, ready; afterwards its processes stopped (by pid file) and its databases dropped."""
     layout = Layout(local=tmp_path / "local", ports=stack.free_ports(), database_prefix=unique("e2e") + "_")
-    databases = [layout.database_prefix + service.name for service in layout.services if service.has_health]
+    databases = [layout.database_prefix + service.name for service in layout.services if service.has_database]
     await stack.on_server(infra, [f'CREATE DATABASE "{name}"' for name in databases])
     stack.prepare(layout)
     try:

@@ -1,0 +1,615 @@
+"""The portal's process: DKFDS pages over the services' APIs, the login with the identity provider, the session.
+
+Every page but the login's own needs a signed-in session; without one the browser is sent to log in and then back.
+Forms carry the session's CSRF token. The pages hold no domain data: each request reads the services' APIs with the
+user's own access token (refreshed when it is about to expire) and renders what they answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import httpx
+import structlog
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from jobbro.auth import OidcAuthenticator
+from jobbro.log import configure_logging
+from jobbro.principal import Role, Unauthenticated
+from services.portal import labels, newapplication
+from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
+from services.portal.oidc import LoginFailed, OidcClient, new_login
+from services.portal.services import ActivationApi, ApiRefused, SubsidyApi
+from services.portal.sessions import COOKIE, Session, SessionStore
+from services.portal.settings import PortalSettings
+
+log = structlog.get_logger(__name__)
+HERE = Path(__file__).parent
+DKFDS = HERE / "node_modules" / "dkfds" / "dist"
+LANGUAGE_COOKIE = "jobbro_portal_language"
+_REFRESH_BEFORE_SECONDS = 30
+_MAX_REMARK = 4000
+_MAX_REASON = 2000
+_COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+_MOMENT_FORMATS = {"da": "d. MMM y 'kl.' HH.mm", "en": "d MMM y, HH:mm"}
+WAITING_FOR_CASEWORKER = ("referred", "position_referred")
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self' http: https:",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class _NeedsLogin(Exception):
+    """The page needs a signed-in session; the browser is sent to log in, then back to `next_path`."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class _PageError(Exception):
+    """A page the user sees instead of the one asked for (not found, not allowed, a service unavailable)."""
+
+    def __init__(self, status: int, title: str, text: str) -> None:
+        self.status, self.title, self.text = status, title, text
+
+
+def create_app(
+    settings: PortalSettings,
+    *,
+    oidc_transport: httpx.AsyncBaseTransport | None = None,
+    api_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The portal's ASGI app; the transports let a test answer for the provider or the services."""
+    if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file():
+        raise RuntimeError(f"DKFDS is not installed in {DKFDS}: run scripts/bootstrap-node")
+    configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line names the URL, the link's token with it
+    catalogs = Catalogs()
+    sessions = SessionStore(settings.session_idle_seconds)
+    oidc = OidcClient(settings, transport=oidc_transport)
+    authenticator = OidcAuthenticator(settings.oidc_issuer, settings.oidc_audience, transport=oidc_transport)
+    subsidy = SubsidyApi(settings.subsidy_url, settings.http_timeout_seconds, transport=api_transport)
+    activation = ActivationApi(settings.activation_url, settings.http_timeout_seconds, transport=api_transport)
+    pages = _environment(catalogs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("portal_started", public_url=settings.public_url, issuer=settings.oidc_issuer)
+        yield
+        await oidc.close()
+        await subsidy.close()
+        await activation.close()
+
+    app = FastAPI(title="Jobbro portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static/dkfds", StaticFiles(directory=DKFDS), name="dkfds")
+    app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="portal")
+
+    @app.middleware("http")
+    async def language_and_headers(request: Request, call_next: Any) -> Response:
+        catalogs.use(request.cookies.get(LANGUAGE_COOKIE, DEFAULT))
+        response: Response = await call_next(request)
+        if not request.url.path.startswith(("/static/", "/health/")):
+            # the path only: query strings carry the representative's link token and the login's code
+            log.info("request", method=request.method, path=request.url.path, status=response.status_code)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return render_for(request, sessions.get(request.cookies.get(COOKIE)), template, status, **context)
+
+    def render_for(
+        request: Request, session: Session | None, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        common = {
+            "session": session if session and session.signed_in else None,
+            "csrf": session.csrf if session else "",
+            "language": catalogs.language,
+            "languages": LANGUAGES,
+            "language_names": NAMES,
+            "path": _local_path(request),
+            "labels": labels,
+            "waiting_for_caseworker": WAITING_FOR_CASEWORKER,
+            "errors": {},
+            "entered": {},
+        }
+        html = pages.get_template(template).render(common | context)
+        return HTMLResponse(html, status_code=status)
+
+    def set_session_cookie(response: Response, session: Session) -> None:
+        response.set_cookie(COOKIE, session.id, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+
+    async def signed_in(request: Request) -> Session:
+        """The request's signed-in session with an access token good for a while yet."""
+        session = sessions.get(request.cookies.get(COOKIE))
+        if session is None or not session.signed_in or session.tokens is None:
+            raise _NeedsLogin(_local_path(request))
+        if session.tokens.expires_at - time.time() < _REFRESH_BEFORE_SECONDS:
+            try:
+                session.tokens = await oidc.refresh(session.tokens)
+            except LoginFailed:
+                sessions.drop(session)
+                raise _NeedsLogin(_local_path(request)) from None
+        return session
+
+    def token(session: Session) -> str:
+        assert session.tokens is not None
+        return session.tokens.access_token
+
+    async def posted_by(request: Request, role: Role) -> tuple[Session, dict[str, str]]:
+        """The signed-in session holding `role` that posted the request, and its form once the CSRF token is right."""
+        session = await signed_in(request)
+        form = await _check_csrf(request, session)
+        _require(session, role)
+        return session, form
+
+    async def token_of(request: Request, role: Role) -> str:
+        """The access token of the request's signed-in user, who must hold `role` for the page."""
+        session = await signed_in(request)
+        _require(session, role)
+        return token(session)
+
+    @app.exception_handler(_NeedsLogin)
+    async def to_login(_request: Request, exc: _NeedsLogin) -> Response:
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    @app.exception_handler(_PageError)
+    async def error_page(request: Request, exc: _PageError) -> Response:
+        return render(request, "error.html", exc.status, title=exc.title, text=exc.text)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        return render(request, "error.html", 404, **_NOT_FOUND)
+
+    @app.get("/health/live")
+    @app.get("/health/ready")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/")
+    async def home(request: Request) -> Response:
+        session = await signed_in(request)
+        assert session.principal is not None
+        if session.principal.has(Role.EMPLOYER):
+            return RedirectResponse("/applications", status_code=303)
+        if session.principal.has(Role.CASEWORKER):
+            return RedirectResponse("/caseworker", status_code=303)
+        if session.principal.has(Role.MANAGER):
+            return RedirectResponse("/dashboard", status_code=303)
+        return render(request, "no_access.html", 403)
+
+    @app.get("/login")
+    async def login(request: Request, next: str = "/") -> Response:
+        session = sessions.get(request.cookies.get(COOKIE)) or sessions.new()
+        pending = new_login(_safe_next(next))
+        sessions.remember(session, pending)
+        try:
+            url = await oidc.authorization_url(pending, catalogs.language)
+        except LoginFailed as exc:
+            log.warning("login_unavailable", error=str(exc))
+            raise _PageError(503, _UNAVAILABLE["title"], _UNAVAILABLE["text"]) from None
+        response = RedirectResponse(url, status_code=303)
+        set_session_cookie(response, session)
+        return response
+
+    @app.get("/auth/callback")
+    async def callback(request: Request, state: str = "", code: str = "", error: str = "") -> Response:
+        session = sessions.get(request.cookies.get(COOKIE))
+        pending = session.pending.pop(state, None) if session and state else None
+        if session is None or pending is None or error or not code:
+            log.info("login_refused", reason="unknown_state" if pending is None else (error or "no_code"))
+            return render(request, "login_failed.html", 400)
+        try:
+            tokens = await oidc.exchange(code, pending)
+            principal = await authenticator.authenticate(tokens.access_token)
+        except (LoginFailed, Unauthenticated) as exc:
+            log.warning("login_failed", error=str(exc))
+            return render(request, "login_failed.html", 400)
+        fresh = sessions.renew(session)
+        fresh.tokens, fresh.principal = tokens, principal
+        log.info("logged_in", subject=principal.subject, roles=sorted(principal.roles))
+        response = RedirectResponse(pending.next_path, status_code=303)
+        set_session_cookie(response, fresh)
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        session = sessions.get(request.cookies.get(COOKIE))
+        await _check_csrf(request, session)
+        assert session is not None
+        after = f"{settings.public_url.rstrip('/')}/logged-out"
+        url = await oidc.end_session_url(session.tokens.id_token, after) if session.tokens else None
+        sessions.drop(session)
+        response = RedirectResponse(url or after, status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.get("/logged-out")
+    async def logged_out(request: Request) -> Response:
+        return render(request, "logged_out.html")
+
+    @app.get("/language/{language}")
+    async def choose_language(language: str, next: str = "/") -> Response:
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        if language in LANGUAGES:
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                language,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+            )
+        return response
+
+    @app.get("/applications")
+    async def employer_applications(request: Request) -> Response:
+        found = await _read(subsidy.applications(await token_of(request, Role.EMPLOYER)))
+        return render(request, "applications.html", applications=found)
+
+    @app.get("/applications/new")
+    async def new_application(request: Request) -> Response:
+        await token_of(request, Role.EMPLOYER)
+        return render(request, "new_application.html", **_form_context({}, {}))
+
+    @app.post("/applications/new")
+    async def review_application(request: Request) -> Response:
+        session, form = await posted_by(request, Role.EMPLOYER)
+        entered = {path: form.get(path, "").strip() for path in newapplication.BY_PATH}
+        errors = newapplication.missing(entered)
+        if errors:
+            return render(request, "new_application.html", 422, **_form_context(entered, errors))
+        assert session.principal is not None and session.principal.cvr is not None
+        document = newapplication.document(entered, session.principal.cvr)
+        return render(request, "review.html", **_review_context(entered, document, str(uuid4()), {}))
+
+    @app.post("/applications/new/edit")
+    async def edit_application(request: Request) -> Response:
+        _session, form = await posted_by(request, Role.EMPLOYER)
+        return render(request, "new_application.html", **_form_context(_entered(form), {}))
+
+    @app.post("/applications/new/submit")
+    async def submit_application(request: Request) -> Response:
+        session, form = await posted_by(request, Role.EMPLOYER)
+        try:
+            document = json.loads(form.get("document", ""))
+        except ValueError:
+            raise _PageError(400, **_EXPIRED) from None
+        entered = _entered(form)
+        key = form.get("idempotency_key", "")
+        try:
+            found = await subsidy.submit(token(session), document, form.get("signature", ""), key)
+        except ApiRefused as exc:
+            if exc.status != 422:
+                raise _page_for(exc) from None
+            if exc.code == "request_invalid":
+                errors = newapplication.field_errors(exc.errors)
+                return render(request, "new_application.html", 422, **_form_context(entered, errors))
+            errors = {"key-file": labels.signature_refusal(exc.code)}
+            return render(request, "review.html", 422, **_review_context(entered, document, key, errors))
+        return RedirectResponse(f"/applications/{found['id']}?submitted=1", status_code=303)
+
+    @app.get("/applications/{application_id}")
+    async def employer_application(request: Request, application_id: UUID) -> Response:
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
+        confirmed = request.query_params.get("confirmed") == "1"
+        submitted = request.query_params.get("submitted") == "1"
+        context = {"application": found, "caseworker": False, "confirmed": confirmed, "submitted": submitted}
+        return render(request, "application.html", **context)
+
+    @app.get("/applications/{application_id}/confirm")
+    async def employer_confirm_page(request: Request, application_id: UUID) -> Response:
+        """The approval mail's link: what the employer signs as final approval, and the signing in the browser."""
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
+        if found["state"] != "approved":
+            return RedirectResponse(f"/applications/{application_id}", status_code=303)
+        return render(request, "confirm.html", application=found, document=_confirmation(found))
+
+    @app.post("/applications/{application_id}/confirm")
+    async def employer_confirms(request: Request, application_id: UUID) -> Response:
+        session, form = await posted_by(request, Role.EMPLOYER)
+        try:
+            await subsidy.confirm(token(session), application_id, form.get("signature", ""))
+        except ApiRefused as exc:
+            if exc.status not in (409, 422):
+                raise _page_for(exc) from None
+            found = await _read(subsidy.application(token(session), application_id))
+            errors = {"key-file": labels.signature_refusal(exc.code)}
+            context = {"application": found, "document": _confirmation(found), "errors": errors}
+            return render(request, "confirm.html", 422, **context)
+        return RedirectResponse(f"/applications/{application_id}?confirmed=1", status_code=303)
+
+    @app.get("/caseworker")
+    async def caseworker_inbox(request: Request) -> Response:
+        access = await token_of(request, Role.CASEWORKER)
+        found = [item for state in WAITING_FOR_CASEWORKER for item in await _read(subsidy.applications(access, state))]
+        found.sort(key=lambda item: item["submitted_at"])
+        return render(request, "inbox.html", applications=found)
+
+    @app.get("/caseworker/applications/{application_id}")
+    async def caseworker_case(request: Request, application_id: UUID) -> Response:
+        found = await _read(subsidy.application(await token_of(request, Role.CASEWORKER), application_id))
+        decided = request.query_params.get("decided") == "1"
+        return render(request, "application.html", application=found, caseworker=True, decided=decided)
+
+    @app.post("/caseworker/applications/{application_id}/decision")
+    async def caseworker_decides(request: Request, application_id: UUID) -> Response:
+        session, form = await posted_by(request, Role.CASEWORKER)
+        verdict, remark = form.get("verdict", ""), form.get("remark", "").strip()
+        errors = _decision_errors(verdict, remark)
+        if not errors:
+            try:
+                await subsidy.decide(token(session), application_id, approve=verdict == "approve", remark=remark)
+            except ApiRefused as exc:
+                if exc.status != 409:
+                    raise _page_for(exc) from None
+                errors["verdict-approve"] = _NO_LONGER_WAITING
+            else:
+                return RedirectResponse(f"/caseworker/applications/{application_id}?decided=1", status_code=303)
+        found = await _read(subsidy.application(token(session), application_id))
+        entered = {"verdict": verdict, "remark": remark}
+        context = {"application": found, "caseworker": True, "errors": errors, "entered": entered}
+        return render(request, "application.html", 422, **context)
+
+    @app.get("/dashboard")
+    async def manager_dashboard(request: Request) -> Response:
+        session = await signed_in(request)
+        _require(session, Role.MANAGER)
+        assert session.principal is not None
+        municipality = session.principal.municipality or ""
+        found = await _read(activation.statistics(token(session), municipality))
+        mine = next((m for m in found["municipalities"] if m["municipality_code"] == municipality), None)
+        return render(request, "dashboard.html", window=found, numbers=mine, municipality=municipality)
+
+    @app.get("/representative")
+    async def representative(request: Request, token: str = "") -> Response:
+        try:
+            found = await subsidy.for_representative(token) if token else None
+        except ApiRefused as exc:
+            return render(request, "link_refused.html", _LINK_STATUS.get(exc.status, 404), **_link_page(exc.status))
+        except httpx.HTTPError:
+            raise _PageError(503, **_UNAVAILABLE) from None
+        if found is None:
+            return render(request, "link_refused.html", 404, **_link_page(403))
+        if found["state"] not in AWAITING_REPRESENTATIVE:
+            return render(request, "link_refused.html", 409, **_link_page(409))
+        session = sessions.get(request.cookies.get(COOKIE)) or sessions.new()
+        response = render_for(request, session, "representative.html", asked=found, link_token=token)
+        set_session_cookie(response, session)
+        return response
+
+    @app.post("/representative")
+    async def representative_answers(request: Request) -> Response:
+        session = sessions.get(request.cookies.get(COOKIE))
+        form = await _check_csrf(request, session)
+        assert session is not None
+        link_token, answer, reason = form.get("token", ""), form.get("answer", ""), form.get("reason", "").strip()
+        errors = _representative_errors(answer, reason)
+        try:
+            if errors:
+                found = await subsidy.for_representative(link_token)
+                context = {"asked": found, "link_token": link_token, "errors": errors}
+                context["entered"] = {"answer": answer, "reason": reason}
+                return render_for(request, session, "representative.html", 422, **context)
+            found = await subsidy.answer_as_representative(
+                link_token, approve=answer == "approve", reason=reason or None
+            )
+        except ApiRefused as exc:
+            return render(request, "link_refused.html", _LINK_STATUS.get(exc.status, 404), **_link_page(exc.status))
+        except httpx.HTTPError:
+            raise _PageError(503, **_UNAVAILABLE) from None
+        log.info("representative_answered", application_id=found["application_id"], approve=answer == "approve")
+        return render(request, "representative_done.html", asked=found, approved=answer == "approve", reason=reason)
+
+    return app
+
+
+_LINK_STATUS = {409: 409, 410: 410}
+AWAITING_REPRESENTATIVE = ("awaiting_representative", "position_awaiting_representative")
+
+
+def _link_page(status: int) -> dict[str, str]:
+    """Why a representative's link leads nowhere: used, expired, or not a link Jobbro made."""
+    if status == 409:
+        return {
+            "title": labels.N_("The link has been used"),
+            "text": labels.N_("An answer has already been given through this link. It can be used only once."),
+        }
+    if status == 410:
+        return {
+            "title": labels.N_("The link has expired"),
+            "text": labels.N_(
+                "The deadline for answering has passed. The jobcentre's caseworker now handles the application."
+            ),
+        }
+    return {
+        "title": labels.N_("The link does not work"),
+        "text": labels.N_("Check that the whole link from the mail was copied into the address field."),
+    }
+
+
+def _representative_errors(answer: str, reason: str) -> dict[str, str]:
+    errors = {}
+    if answer not in ("approve", "decline"):
+        errors["answer-approve"] = labels.N_("Choose whether you approve or decline.")
+    elif answer == "decline" and not reason:
+        errors["reason"] = labels.N_("Write why you decline: the employer and the jobcentre are told.")
+    if len(reason) > _MAX_REASON:
+        errors["reason"] = labels.N_("The remark can be at most 2,000 characters long.")
+    return errors
+
+
+_NOT_FOUND = {
+    "title": labels.N_("Page not found"),
+    "text": labels.N_(
+        "The page does not exist, or it is not one you may see. Check the address, or go to the front page."
+    ),
+}
+_FORBIDDEN = {
+    "title": labels.N_("Not for your role"),
+    "text": labels.N_("Your login does not give access to this page."),
+}
+_EXPIRED = {"title": labels.N_("The form has expired"), "text": labels.N_("Reload the page and try again.")}
+_NO_LONGER_WAITING = labels.N_("The case no longer waits for a decision: it may have been decided.")
+_UNAVAILABLE = {
+    "title": labels.N_("Try again shortly"),
+    "text": labels.N_("A service the portal needs does not answer right now. Please try again in a few minutes."),
+}
+
+
+def _require(session: Session, role: Role) -> None:
+    assert session.principal is not None
+    if not session.principal.has(role):
+        raise _PageError(403, **_FORBIDDEN)
+
+
+async def _read(call: Any) -> Any:
+    """A service's answer, or the page that says why there is none (another CVR's application is not found)."""
+    try:
+        return await call
+    except ApiRefused as exc:
+        raise _page_for(exc) from None
+    except httpx.HTTPError as exc:
+        log.warning("service_unreachable", error=type(exc).__name__)
+        raise _PageError(503, **_UNAVAILABLE) from None
+
+
+def _entered(form: dict[str, str]) -> dict[str, str]:
+    """What the employer typed, carried through the review page as JSON (only the form's own fields)."""
+    try:
+        carried = json.loads(form.get("entered", ""))
+    except ValueError:
+        raise _PageError(400, **_EXPIRED) from None
+    return {path: str(carried.get(path, "")) for path in newapplication.BY_PATH} if isinstance(carried, dict) else {}
+
+
+def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    return {
+        "fields": newapplication.FIELDS,
+        "purpose": newapplication.PURPOSE,
+        "entered": entered,
+        "errors": errors,
+    }
+
+
+def _review_context(
+    entered: dict[str, str], document: dict[str, Any], key: str, errors: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "fields": newapplication.FIELDS,
+        "purpose": newapplication.PURPOSE,
+        "entered": entered,
+        "document": document,
+        "idempotency_key": key,
+        "errors": errors,
+    }
+
+
+def _confirmation(application: dict[str, Any]) -> dict[str, str]:
+    """What the employer signs as final approval: the subsidy API's `confirmation_document`."""
+    cvr = application["terms"]["employer_cvr"]
+    return {"statement": "final_confirmation", "application_id": str(application["id"]), "employer_cvr": cvr}
+
+
+def _page_for(exc: ApiRefused) -> _PageError:
+    """Not found for what the user may not see (403 too: whether it exists is not theirs to learn), else unavailable."""
+    if exc.status in (403, 404):
+        return _PageError(404, **_NOT_FOUND)
+    log.warning("service_refused", status=exc.status, code=exc.code)
+    return _PageError(503, **_UNAVAILABLE)
+
+
+async def _check_csrf(request: Request, session: Session | None) -> dict[str, str]:
+    """The posted form's fields, once its CSRF token is this session's."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
+        raise _PageError(403, **_EXPIRED)
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+def _decision_errors(verdict: str, remark: str) -> dict[str, str]:
+    """The caseworker form's field errors, as message ids, by field id."""
+    errors = {}
+    if verdict not in ("approve", "reject"):
+        errors["verdict-approve"] = labels.N_("Choose whether to approve or reject the application.")
+    if not remark:
+        errors["remark"] = labels.N_("Write the reasons for the decision: they are sent to the employer.")
+    elif len(remark) > _MAX_REMARK:
+        errors["remark"] = labels.N_("The reasons can be at most 4,000 characters long.")
+    return errors
+
+
+def _local_path(request: Request) -> str:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return request.url.path + query
+
+
+def _safe_next(next_path: str) -> str:
+    """Only a path on this site (no `//host`, no scheme): the login's return cannot be sent elsewhere."""
+    if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return "/"
+    return next_path
+
+
+def _environment(catalogs: Catalogs) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(catalogs.gettext, catalogs.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+    def day(value: str | None) -> str:
+        return format_date(date.fromisoformat(value[:10]), format="long", locale=catalogs.language) if value else ""
+
+    def moment(value: str | None) -> str:
+        """A time as Danes read it: in Copenhagen's time zone, `4. dec. 2026 kl. 16.23`."""
+        if not value:
+            return ""
+        pattern = _MOMENT_FORMATS.get(catalogs.language, _MOMENT_FORMATS["en"])
+        return format_datetime(datetime.fromisoformat(value), pattern, tzinfo=_COPENHAGEN, locale=catalogs.language)
+
+    def kroner(ore: int | None) -> str:
+        return format_currency(ore / 100, "DKK", locale=catalogs.language) if ore is not None else ""
+
+    def hours(value: Any) -> str:
+        return format_decimal(float(value), locale=catalogs.language)
+
+    def scheme_name(key: str) -> str:
+        return catalogs.gettext(labels.SCHEMES.get(key, key))
+
+    def group_name(key: str | None) -> str:
+        return catalogs.gettext(labels.TARGET_GROUPS.get(key, key) if key else labels.N_("Not stated"))
+
+    def group_counts(groups: list[dict[str, Any]]) -> dict[str | None, int]:
+        return {group["target_group"]: sum(group["active_by_scheme"].values()) for group in groups}
+
+    env.filters.update(day=day, moment=moment, kroner=kroner, hours=hours)
+
+    def choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
+        return [(key, catalogs.gettext(message)) for key, message in mapping.items()]
+
+    env.globals.update(scheme_name=scheme_name, group_name=group_name, group_counts=group_counts, choices=choices)
+    return env

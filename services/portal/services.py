@@ -1,0 +1,126 @@
+"""The services' HTTP APIs as the portal calls them: always with the signed-in user's own access token."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+
+class ApiRefused(Exception):
+    """The service answered with a problem (RFC 9457); `status` and `code` pick the page the user sees."""
+
+    def __init__(self, status: int, code: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+        self.errors = errors or []
+        """The problem's field errors (`location`, `message`), when it has them."""
+
+
+class SubsidyApi:
+    """The subsidy service's `/v1` routes the pages read."""
+
+    def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def applications(self, token: str, state: str | None = None) -> list[dict[str, Any]]:
+        params = {"state": state} if state else {}
+        return await self._get("/v1/applications", token, params)
+
+    async def application(self, token: str, application_id: UUID) -> dict[str, Any]:
+        return await self._get(f"/v1/applications/{application_id}", token, {})
+
+    async def decide(self, token: str, application_id: UUID, *, approve: bool, remark: str) -> dict[str, Any]:
+        """A caseworker's decision on a referred application, with the reasons told to the employer."""
+        response = await self._http.post(
+            f"/v1/applications/{application_id}/caseworker-decision",
+            json={"approve": approve, "remark": remark},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+    async def submit(self, token: str, application: dict[str, Any], signature: str, key: str) -> dict[str, Any]:
+        """A signed application; `key` is the Idempotency-Key, so a repeated POST makes one application."""
+        response = await self._http.post(
+            "/v1/applications",
+            json={"application": application, "signature": signature},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+        )
+        if response.status_code not in (200, 201):
+            body = _body(response)
+            raise ApiRefused(response.status_code, _code(response), body.get("errors") if body else None)
+        return response.json()
+
+    async def confirm(self, token: str, application_id: UUID, signature: str) -> dict[str, Any]:
+        """The employer's signed final approval of an approved application."""
+        response = await self._http.post(
+            f"/v1/applications/{application_id}/confirmation",
+            json={"signature": signature},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+    async def for_representative(self, link_token: str) -> dict[str, Any]:
+        """What the representative's link asks them to confirm (reading does not use the link up)."""
+        response = await self._http.get("/v1/representative-approval", headers={"X-Approval-Token": link_token})
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+    async def answer_as_representative(self, link_token: str, *, approve: bool, reason: str | None) -> dict[str, Any]:
+        """The representative's answer through the link's token; the link works once."""
+        body = {"token": link_token, "approve": approve, "reason": reason}
+        response = await self._http.post("/v1/representative-approval", json=body)
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+    async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
+        response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()
+
+
+def _body(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return "unreadable"
+    return str(body.get("code", "unknown")) if isinstance(body, dict) else "unknown"
+
+
+class ActivationApi:
+    """The activation service's statistics, for a jobcentre manager."""
+
+    def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def statistics(self, token: str, municipality: str) -> dict[str, Any]:
+        """Placements and timeliness of one municipality, per target group, over the last year."""
+        response = await self._http.get(
+            "/statistics", params={"municipality": municipality}, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code != 200:
+            raise ApiRefused(response.status_code, _code(response))
+        return response.json()

@@ -1,0 +1,441 @@
+"""The portal in Debian's Chromium on a whole stack: people log in through Keycloak's own form, read their pages
+in Danish (and English), and every page passes axe-core's WCAG 2.1 A/AA rules and fits 320 px.
+
+The applications are made first through the subsidy API, as an employer's system would (demo/application.py signs
+them with the stack's development certificates): an internship the rules approve and the employer confirms, a
+second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
+another company (Nordisk Logistik), which Hansen VVS must not see. The tests run in file order on these cases:
+the employer reads the referred case before the caseworker decides it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page
+
+from demo import application, citizens, logins, mailbox
+from jobbro.stack import Layout
+from tests.portal.browser import assert_accessible, assert_fits, log_in
+
+MUNICIPALITY = "751"
+_SETTLE_SECONDS = 90
+
+
+@dataclass(frozen=True)
+class Cases:
+    confirmed: str
+    referred: str
+    others: str
+    """Nordisk Logistik's application: not Hansen VVS's to see; its employee representative is asked by mail."""
+    representative: str
+    """The representative's mail address."""
+    approved: str
+    """Hansen VVS's internship at another workplace, approved and waiting for the employer's final approval."""
+
+
+@pytest.fixture(scope="module")
+async def cases(portal_stack: Layout, oidc_issuer: str) -> Cases:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await _make_cases(http, portal_stack, logins.Logins(http, oidc_issuer))
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    found = await context.new_page()
+    yield found
+    await context.close()
+
+
+async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to_english_and_logs_out(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await page.goto(f"{portal}/")
+    assert "/realms/jobbro/protocol/openid-connect/auth" in page.url, "an anonymous visitor is sent to log in"
+    await log_in(page, logins.SIGNER)
+
+    await page.wait_for_url(f"{portal}/applications")
+    [cookie] = [c for c in await page.context.cookies(portal) if c["name"] == "jobbro_portal_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax", "no script reads it, no cross-site POST"
+    assert len(cookie["value"]) >= 40 and "." not in cookie["value"], "a random id, not the tokens"
+    assert await page.locator("html").get_attribute("lang") == "da"
+    assert await page.locator("h1").inner_text() == "Jeres ansøgninger"
+    rows = page.locator("tbody tr")
+    assert await rows.count() == 3, "Hansen VVS's three applications, not Nordisk Logistik's"
+    assert "Forløbet er i gang" in await page.locator("tbody").inner_text()
+    await _checked(page, screenshots, "employer-applications")
+
+    await page.click(f"a[href='/applications/{cases.confirmed}']")
+    await page.wait_for_url(f"{portal}/applications/{cases.confirmed}")
+    assert await page.locator("h1").inner_text() == "VVS-assistent"
+    text = await page.locator("main").inner_text()
+    assert "Status: Forløbet er i gang" in text
+    assert "Afgjort automatisk efter reglerne" in text
+    assert "Rimelighedskravet" in text or "Forholdet mellem ordinært ansatte" in text, "each rule named in Danish"
+    assert "Opfyldt" in text
+    await _checked(page, screenshots, "employer-application")
+
+    response = await page.goto(f"{portal}/applications/{cases.others}")
+    assert response is not None and response.status == 404
+    assert await page.locator("h1").inner_text() == "Siden findes ikke"
+    assert "Lagermedarbejder" not in await page.content()
+    await _checked(page, screenshots, "not-found")
+
+    await page.goto(f"{portal}/applications/{cases.referred}")
+    await page.click("a[lang='en']")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}")
+    assert await page.locator("html").get_attribute("lang") == "en"
+    assert "Status: With a caseworker" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-application-referred-en")
+    await page.click("a[lang='da']")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}")
+    assert "Status: Hos en sagsbehandler" in await page.locator("main").inner_text()
+
+    await page.click("button.log-off")
+    await page.wait_for_url(f"{portal}/logged-out")
+    assert await page.locator("h1").inner_text() == "Du er logget af"
+    await _checked(page, screenshots, "logged-out")
+    await page.goto(f"{portal}/applications")
+    assert "/realms/jobbro/protocol/openid-connect/auth" in page.url, "logged out of Keycloak too: asked to log in"
+
+
+async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_expired_certificate_is_refused(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    await _logged_in(page, f"{portal}/applications/{cases.approved}", logins.SIGNER)
+    await page.click("a:has-text('Giv endelig godkendelse')")
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}/confirm")
+    assert "Det underskriver du" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-confirm")
+
+    await _sign(page, pki, "expired-12345678", "Underskriv og giv endelig godkendelse")
+    await page.wait_for_selector("#error-summary")
+    assert "Certifikatet var udløbet" in await page.locator("#error-summary").inner_text()
+    await _checked(page, screenshots, "employer-confirm-expired")
+
+    await _sign(page, pki, "employer-12345678", "Underskriv og giv endelig godkendelse")
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}?confirmed=1")
+    text = await page.locator("main").inner_text()
+    assert "Din endelige godkendelse er registreret" in text and "Status: Forløbet er i gang" in text
+    await _checked(page, screenshots, "employer-confirmed")
+
+
+async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_browser(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    await _logged_in(page, f"{portal}/applications", logins.SIGNER)
+    await page.click("a:has-text('Søg om virksomhedspraktik')")
+    await page.wait_for_url(f"{portal}/applications/new")
+    await _checked(page, screenshots, "employer-new-application")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert "Udfyld feltet." in await page.locator("#error-summary").inner_text()
+    assert await page.locator("#citizen-cpr-error").count() == 1
+    await _checked(page, screenshots, "employer-new-application-errors")
+
+    start = date.today() + timedelta(days=21)
+    values = {
+        "#citizen-cpr": citizens.random_cpr(date(1988, 3, 14)),
+        "#citizen-consent_reference": "S-2291",
+        "#employer-name": "Hansen VVS ApS",
+        "#employer-production_unit": _p_number(),
+        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
+        "#employer-company_employees": "1",
+        "#employer-ordinary_employees_fte": "1",
+        "#municipality": MUNICIPALITY,
+        "#position_title": "Kundeservicemedarbejder",
+        "#tasks": "Besvare telefoner og hjælpe kunder i butikken.",
+        "#employment_goal": "Job i kundeservice",
+        "#period-start": start.isoformat(),
+        "#period-end": (start + timedelta(days=13)).isoformat(),
+        "#hours": "30",
+    }
+    for selector, value in values.items():
+        await page.fill(selector, value)
+    await page.check("#purpose-toward_job")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+    assert "Kundeservicemedarbejder" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-review")
+    await page.click("button:has-text('Ret ansøgningen')")
+    assert await page.input_value("#position_title") == "Kundeservicemedarbejder", "what was typed is kept"
+    await page.fill("#hours", "32")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+
+    await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
+    await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
+    text = await page.locator("main").inner_text()
+    assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text
+    await _checked(page, screenshots, "employer-submitted")
+
+
+async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await _logged_in(page, f"{portal}/caseworker", logins.CASEWORKER, f"{portal}/caseworker")
+    assert await page.locator("h1").inner_text() == "Sager til afgørelse"
+    inbox = await page.locator("tbody").inner_text()
+    assert "Lærling" in inbox and "12345678" in inbox
+    assert "VVS-assistent" not in inbox, "only cases waiting for a caseworker"
+    await _checked(page, screenshots, "caseworker-inbox")
+
+    await page.click(f"a[href='/caseworker/applications/{cases.referred}']")
+    await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}")
+    text = await page.locator("main").inner_text()
+    assert "Status: Hos en sagsbehandler" in text
+    assert "En sagsbehandler skal vurdere" in text or "Advarsel" in text, "the questioned rule is shown"
+    assert "De oplysninger, reglerne brugte" in text, "a caseworker sees the facts the rules read"
+    await _checked(page, screenshots, "caseworker-case")
+
+    await page.click("button:has-text('Registrér afgørelsen')")
+    summary = page.locator("#error-summary")
+    assert "Vælg, om ansøgningen skal godkendes eller afvises." in await summary.inner_text()
+    assert "Skriv begrundelsen for afgørelsen" in await summary.inner_text()
+    assert await page.locator("#remark-error").count() == 1, "the field's own message beside it"
+    await _checked(page, screenshots, "caseworker-case-errors")
+
+    await page.check("#verdict-approve")
+    await page.fill("#remark", "Godkendt: praktikforløbene følger efter hinanden og overlapper ikke.")
+    await page.click("button:has-text('Registrér afgørelsen')")
+    await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}?decided=1")
+    text = await page.locator("main").inner_text()
+    assert "Din afgørelse er registreret" in text
+    assert "Status: Godkendt" in text and "Godkendt: praktikforløbene" in text
+    await _checked(page, screenshots, "caseworker-case-decided")
+    await page.goto(f"{portal}/caseworker")
+    assert "Lærling" not in await page.locator("main").inner_text(), "a decided case leaves the inbox"
+
+    response = await page.goto(f"{portal}/applications")
+    assert response is not None and response.status == 403, "the employer's pages are not a caseworker's"
+    await _checked(page, screenshots, "wrong-role")
+
+
+async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_and_the_link_is_then_used(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    token = await _link_token(portal_stack.mail, cases.representative)
+    await page.goto(f"{portal}/representative?token={token}")
+    assert await page.locator("h1").inner_text() == "Godkend ansøgningen"
+    text = await page.locator("main").inner_text()
+    assert "Nordisk Logistik A/S" in text and "Lagermedarbejder" in text and "37 timer om ugen" in text
+    await _checked(page, screenshots, "representative")
+
+    await page.check("#answer-decline")
+    await page.click("button:has-text('Send mit svar')")
+    assert "Skriv, hvorfor du afviser" in await page.locator("#error-summary").inner_text()
+    await _checked(page, screenshots, "representative-errors")
+
+    await page.check("#answer-approve")
+    await page.fill("#reason", "Vi har drøftet det på personalemødet.")
+    await page.click("button:has-text('Send mit svar')")
+    assert await page.locator("h1").inner_text() == "Dit svar er modtaget"
+    assert "Du har godkendt ansøgningen." in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "representative-receipt")
+
+    response = await page.goto(f"{portal}/representative?token={token}")
+    assert response is not None and response.status == 409
+    assert await page.locator("h1").inner_text() == "Linket er allerede brugt"
+    await _checked(page, screenshots, "representative-link-used")
+
+    response = await page.goto(f"{portal}/representative?token={token[:-4]}AAAA")
+    assert response is not None and response.status == 404
+    assert await page.locator("h1").inner_text() == "Linket virker ikke"
+    logged = portal_stack.service("portal").log_file.read_text()
+    assert '"path": "/representative"' in logged, "the portal logs its requests"
+    assert token[-20:] not in logged and "token=" not in logged, "the link's token never reaches the log"
+    assert "code=" not in logged, "nor the login's authorization code"
+
+
+async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await _logged_in(page, f"{portal}/", logins.MANAGER, f"{portal}/dashboard")
+    assert await page.locator("h1").inner_text() == "Statistik for jobcentret"
+    tables = await page.locator("main table").all_inner_texts()
+    assert any("Virksomhedspraktik" in table for table in tables), tables
+    assert any("Dagpenge" in table for table in tables), "the confirmed intern's target group is counted"
+    assert await page.locator("svg.bar-chart").count() == 2
+    await _checked(page, screenshots, "manager-dashboard")
+
+
+async def test_the_keyboard_reaches_the_skip_link_first_and_it_leads_to_the_content(
+    portal_stack: Layout, page: Page
+) -> None:
+    await page.goto(portal_stack.service("portal").url + "/logged-out")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skipnav"
+    assert await page.evaluate("document.activeElement.textContent") == "Gå til sidens indhold"
+    await page.keyboard.press("Enter")
+    assert page.url.endswith("#main-content")
+    assert await page.evaluate("document.activeElement.id") == "main-content"
+
+
+async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stack: Layout, page: Page) -> None:
+    portal = portal_stack.service("portal").url
+    response = await page.goto(f"{portal}/auth/callback?state=forged&code=stolen")
+    assert response is not None and response.status == 400
+    assert await page.locator("h1").inner_text() == "Login blev ikke gennemført"
+    await assert_accessible(page)
+
+
+async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
+    """Choose the development PKI's key `name` and its chain (certificate, then the CA) and press `button`."""
+    await page.set_input_files("#key-file", pki / f"{name}.key.pem")
+    await page.set_input_files("#chain-file", [pki / f"{name}.pem", pki / "ca.pem"])
+    await page.click(f"button:has-text('{button}')")
+
+
+async def _logged_in(page: Page, url: str, username: str, lands_on: str | None = None) -> None:
+    """Open `url`, log in at Keycloak's form as `username`, and wait to be back (on `lands_on`, else `url`)."""
+    await page.goto(url)
+    await log_in(page, username)
+    await page.wait_for_url(lands_on or url)
+
+
+async def _checked(page: Page, screenshots: Path | None, name: str) -> None:
+    """axe-core at full width and at 320 px, and the page's pictures when screenshots are asked for."""
+    await assert_accessible(page)
+    if screenshots:
+        screenshots.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+    await assert_fits(page, 320)
+    await assert_accessible(page)
+    if screenshots:
+        await page.screenshot(path=screenshots / f"{name}-320.png", full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.Logins) -> Cases:
+    today = date.today()
+    first = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(90))
+    second = citizens.citizen(
+        "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
+    )
+    third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(120))
+    imported = await http.post(
+        layout.service("benefits").url + "/admin/citizens/import",
+        json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY), third.row(MUNICIPALITY)],
+        headers=await accounts.headers(logins.OPERATOR),
+    )
+    assert imported.status_code == 200, imported.text
+    hansen = _company(layout, "12345678", "Hansen VVS ApS", "Industrivej 1, 8000 Aarhus C", employees=1)
+    nordisk = _company(layout, "87654321", "Nordisk Logistik A/S", "Havnevej 12, 8000 Aarhus C", employees=35)
+    subsidy = layout.service("subsidy").url
+    employer = await accounts.headers(logins.SIGNER)
+
+    async def submit(who: application.Employer, user: str, form: dict[str, Any]) -> str:
+        body = {"application": form, "signature": who.sign(form)}
+        headers = {**await accounts.headers(user), "Idempotency-Key": str(uuid4())}
+        response = await http.post(f"{subsidy}/v1/applications", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    async def settled(application_id: str, state: str) -> None:
+        found = ""
+        for _ in range(_SETTLE_SECONDS * 2):
+            response = await http.get(f"{subsidy}/v1/applications/{application_id}", headers=employer)
+            found = response.json()["state"]
+            if found == state:
+                return
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"application {application_id} is {found}, not {state}")
+
+    internship = application.internship(
+        hansen, first.cpr, start=today, weeks=2, municipality=MUNICIPALITY, position="VVS-assistent"
+    )
+    confirmed = await submit(hansen, logins.SIGNER, internship)
+    await settled(confirmed, "approved")
+    signature = hansen.sign(application.confirmation(UUID(confirmed), hansen.cvr))
+    answer = await http.post(
+        f"{subsidy}/v1/applications/{confirmed}/confirmation", json={"signature": signature}, headers=employer
+    )
+    assert answer.status_code == 200, answer.text
+
+    overridden = application.internship(
+        hansen,
+        second.cpr,
+        start=today + timedelta(days=14),
+        weeks=2,
+        municipality=MUNICIPALITY,
+        position="Lærling",
+        ratio_override_remark="Vores første praktikant slutter dagen før denne praktik begynder.",
+    )
+    referred = await submit(hansen, logins.SIGNER, overridden)
+    await settled(referred, "referred")
+
+    theirs = application.internship(
+        nordisk,
+        citizens.random_cpr(date(1990, 5, 17)),
+        start=today,
+        weeks=2,
+        municipality=MUNICIPALITY,
+        position="Lagermedarbejder",
+    )
+    workshop = _company(layout, "12345678", "Hansen VVS ApS", "Værkstedsvej 3, 8200 Aarhus N", employees=1)
+    elsewhere = application.internship(
+        workshop, third.cpr, start=today + timedelta(days=7), weeks=2, municipality=MUNICIPALITY, position="Montør"
+    )
+    approved = await submit(workshop, logins.SIGNER, elsewhere)
+    await settled(approved, "approved")
+
+    representative = f"tillid.{secrets.token_hex(4)}@nordisk-logistik.example"
+    theirs["representative"] = {"name": "Mette Jensen", "email": representative}
+    others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
+    return Cases(
+        confirmed=confirmed, referred=referred, others=others, representative=representative, approved=approved
+    )
+
+
+def _company(layout: Layout, cvr: str, name: str, workplace: str, *, employees: int) -> application.Employer:
+    """A development employer signing with the stack's certificate for `cvr`, at a fresh production unit."""
+    fte = f"{max(employees - 5, 1)}.00"
+    return application.load_employer(
+        layout.pki,
+        cvr,
+        name=name,
+        workplace=workplace,
+        company_employees=employees,
+        production_unit=_p_number(),
+        ordinary_fte=fte,
+        email=None,
+    )
+
+
+async def _link_token(folder: Path, address: str) -> str:
+    """The token of the approval link in the mail notify sent the representative (read from the mail sink)."""
+    for _ in range(_SETTLE_SECONDS * 2):
+        found = [mail for mail in mailbox.mails(folder) if mail.to == address]
+        link = found[0].link("token=") if found else None
+        if link:
+            return httpx.URL(link).params["token"]
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no mail with an approval link to {address} in {folder}")
+
+
+def _p_number() -> str:
+    """A fresh production unit, so the ratio rule counts this test's placements only."""
+    return "10" + "".join(str(secrets.randbelow(10)) for _ in range(8))
+
+
+async def test_axe_reports_what_it_should(page: Page) -> None:
+    """The accessibility check can fail: an unlabelled field and an image without text are violations."""
+    await page.set_content('<html lang="da"><body><main><img src="x.png"><input type="text"></main></body></html>')
+    with pytest.raises(AssertionError, match="image-alt"):
+        await assert_accessible(page)
