@@ -62,8 +62,11 @@ async def wage_reports(infra: Infrastructure, layout: Layout) -> dict[str, int]:
         await conn.close()
 
 
-async def reconciliation(http: httpx.AsyncClient, layout: Layout, month: str) -> dict[str, Any]:
-    response = await http.get(layout.service("benefits").url + f"/ledger/reconciliation/{month}")
+async def reconciliation(
+    http: httpx.AsyncClient, layout: Layout, month: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The month's ledger totals, read with `headers` (an auditor's token)."""
+    response = await http.get(layout.service("benefits").url + f"/ledger/reconciliation/{month}", headers=headers)
     response.raise_for_status()
     return response.json()
 

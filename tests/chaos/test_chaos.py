@@ -237,8 +237,9 @@ async def _each_payment_was_made_exactly_once(
         f"{wage_month:%Y-%m}": (len(wages), len(wages) * per_wage),
         f"{benefit_month:%Y-%m}": (len(registered), sum(case.citizen.monthly_rate_ore for case in registered)),
     }
+    auditor = await logins.Logins(http, stack.oidc_issuer()).headers(logins.AUDITOR)
     for month, (count, ore) in expected.items():
-        total = (await evidence.reconciliation(http, layout, month))["total"]
+        total = (await evidence.reconciliation(http, layout, month, auditor))["total"]
         assert (total["instructions"], total["issued_ore"], total["settled_ore"]) == (count, ore, ore), (
             f"ledger {month}: {total}, expected {count} instructions of {ore} øre in all, all settled {said}"
         )

@@ -11,13 +11,14 @@ import io
 import json
 import selectors
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from jobbro.principal import Role
 from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import PSEUDONYM_KEY
 from tests.benefits.factories import import_rows
@@ -61,9 +62,18 @@ async def _connect(process: Process) -> tuple[asyncio.StreamReader, asyncio.Stre
     return await asyncio.open_connection("127.0.0.1", process.port)
 
 
-def _head(path: str, media_type: str, length: int | None) -> bytes:
+@pytest.fixture(scope="module")
+def operator(token_for: Callable[..., str]) -> str:
+    """A real operator's access token: the import admits operators only, and checks the role before the body."""
+    return token_for(Role.OPERATOR)
+
+
+def _head(path: str, media_type: str, length: int | None, token: str) -> bytes:
     framing = f"content-length: {length}" if length is not None else "transfer-encoding: chunked"
-    return f"POST {path} HTTP/1.1\r\nhost: benefits\r\ncontent-type: {media_type}\r\n{framing}\r\n\r\n".encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nhost: benefits\r\nauthorization: Bearer {token}\r\n"
+        f"content-type: {media_type}\r\n{framing}\r\n\r\n"
+    ).encode()
 
 
 async def _answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -78,9 +88,11 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], di
     return int(status_line.split()[1]), headers, json.loads(body)
 
 
-async def test_a_10_mb_json_import_is_refused_with_413_before_its_body_is_sent(benefits: Process) -> None:
+async def test_a_10_mb_json_import_is_refused_with_413_before_its_body_is_sent(
+    benefits: Process, operator: str
+) -> None:
     reader, writer = await _connect(benefits)
-    writer.write(_head("/admin/citizens/import", "application/json", 10 * 1024 * 1024))
+    writer.write(_head("/admin/citizens/import", "application/json", 10 * 1024 * 1024, operator))
     await writer.drain()
 
     status, headers, problem = await _answer(reader)  # not a byte of the body sent
@@ -91,8 +103,10 @@ async def test_a_10_mb_json_import_is_refused_with_413_before_its_body_is_sent(b
     writer.close()
 
 
-async def test_a_chunked_json_import_is_refused_with_413_before_it_is_all_sent(benefits: Process) -> None:
-    sent, answer = await asyncio.to_thread(_send_chunked_until_answered, benefits.port, 16 * 1024 * 1024)
+async def test_a_chunked_json_import_is_refused_with_413_before_it_is_all_sent(
+    benefits: Process, operator: str
+) -> None:
+    sent, answer = await asyncio.to_thread(_send_chunked_until_answered, benefits.port, 16 * 1024 * 1024, operator)
 
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line.split()[1] == b"413"
@@ -100,13 +114,13 @@ async def test_a_chunked_json_import_is_refused_with_413_before_it_is_all_sent(b
     assert sent < 16 * 1024 * 1024  # answered at its 1 MiB limit; what was sent meanwhile sat in socket buffers
 
 
-def _send_chunked_until_answered(port: int, total: int) -> tuple[int, bytes]:
+def _send_chunked_until_answered(port: int, total: int, token: str) -> tuple[int, bytes]:
     """Send a chunked JSON body of `total` bytes, stopping as soon as an answer arrives; bytes sent and the answer."""
     piece = b"[" + b" " * (64 * 1024 - 1)
     chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
     sent, answer = 0, b""
     with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_SECONDS) as sock:
-        sock.sendall(_head("/admin/citizens/import", "application/json", None))
+        sock.sendall(_head("/admin/citizens/import", "application/json", None, token))
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
             while not answer and (events := selector.select(ANSWER_SECONDS)):
@@ -131,10 +145,10 @@ def _send_chunked_until_answered(port: int, total: int) -> tuple[int, bytes]:
     return sent, answer
 
 
-async def test_a_slow_body_is_cut_with_408_and_the_connection_closed(benefits: Process) -> None:
+async def test_a_slow_body_is_cut_with_408_and_the_connection_closed(benefits: Process, operator: str) -> None:
     reader, writer = await _connect(benefits)
     header = ",".join(import_rows(1)[0]).encode() + b"\n"
-    writer.write(_head("/admin/citizens/import", "text/csv", 4096) + header)  # and then nothing
+    writer.write(_head("/admin/citizens/import", "text/csv", 4096, operator) + header)  # and then nothing
     await writer.drain()
 
     status, headers, problem = await _answer(reader)
@@ -145,7 +159,7 @@ async def test_a_slow_body_is_cut_with_408_and_the_connection_closed(benefits: P
     writer.close()
 
 
-async def test_a_large_csv_import_succeeds_while_every_liveness_probe_answers(benefits: Process) -> None:
+async def test_a_large_csv_import_succeeds_while_every_liveness_probe_answers(benefits: Process, operator: str) -> None:
     rows = import_rows(200_000)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
@@ -170,7 +184,9 @@ async def test_a_large_csv_import_succeeds_while_every_liveness_probe_answers(be
     try:
         async with httpx.AsyncClient(base_url=base, timeout=600) as client:
             response = await client.post(
-                "/admin/citizens/import", content=content, headers={"content-type": "text/csv"}
+                "/admin/citizens/import",
+                content=content,
+                headers={"content-type": "text/csv", "authorization": f"Bearer {operator}"},
             )
     finally:
         importing = False
@@ -181,8 +197,9 @@ async def test_a_large_csv_import_succeeds_while_every_liveness_probe_answers(be
     assert answered > 0
 
 
-async def test_no_log_line_holds_a_token_sent_in_a_query_string(benefits: Process) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{benefits.port}", timeout=ANSWER_SECONDS) as client:
+async def test_no_log_line_holds_a_token_sent_in_a_query_string(benefits: Process, operator: str) -> None:
+    base, bearer = f"http://127.0.0.1:{benefits.port}", {"authorization": f"Bearer {operator}"}
+    async with httpx.AsyncClient(base_url=base, timeout=ANSWER_SECONDS, headers=bearer) as client:
         answers = [
             await client.get(f"/health/live?token={TOKEN}"),
             await client.get(f"/ledger/reconciliation/not-a-month?token={TOKEN}"),

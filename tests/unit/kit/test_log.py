@@ -70,9 +70,10 @@ def test_redacts_a_compact_jws_or_jwe_anywhere() -> None:
 
 
 def test_an_access_log_line_keeps_no_link_token(capsys: pytest.CaptureFixture[str]) -> None:
-    """uvicorn's access logger, as the services run it, through the kit's chain."""
+    """uvicorn's access logger, should it be turned on again, through the kit's chain (the services run it off and
+    at WARNING: `jobbro.http_limits.serve`)."""
     configure_logging("test", json=True)
-    logging.getLogger("uvicorn.access").info(
+    logging.getLogger("uvicorn.access").warning(
         '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/v1/representative-approval?token={JWT}", "1.1", 200
     )
     out = capsys.readouterr().err
