@@ -75,7 +75,7 @@ async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_
     [to_representative] = box.to(request.representative_email)
     assert to_representative["Subject"] == "Godkend ansøgning om løntilskud hos Hansen VVS ApS"
     assert to_representative["Content-Language"] == "da"
-    assert "https://jobbro.example/v1/representative-approval?token=the.link.token" in to_representative.get_content()
+    assert "https://jobbro.example/representative?token=the.link.token" in to_representative.get_content()
     [to_team] = box.to(team)
     assert to_team["Subject"].startswith("Ansøgning venter på sagsbehandling")
     assert f"/caseworker/applications/{application.application_id}" in to_team.get_content()
