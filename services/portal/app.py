@@ -7,8 +7,10 @@ user's own access token (refreshed when it is about to expire) and renders what 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jobbro.auth import OidcAuthenticator
 from jobbro.log import configure_logging
 from jobbro.principal import Role, Unauthenticated
-from services.portal import labels, newapplication
+from services.portal import inbox, labels, newapplication
 from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
 from services.portal.oidc import LoginFailed, OidcClient, new_login
 from services.portal.services import ActivationApi, ApiRefused, SubsidyApi
@@ -48,7 +50,7 @@ _MAX_REMARK = 4000
 _MAX_REASON = 2000
 _COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 _MOMENT_FORMATS = {"da": "d. MMM y 'kl.' HH.mm", "en": "d MMM y, HH:mm"}
-WAITING_FOR_CASEWORKER = ("referred", "position_referred")
+WAITING_FOR_CASEWORKER = inbox.WAITING_FOR_CASEWORKER
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self' http: https:",
@@ -340,10 +342,29 @@ def create_app(
 
     @app.get("/caseworker")
     async def caseworker_inbox(request: Request) -> Response:
+        """The referred cases of the caseworker's municipality, filtered and sorted by the query string."""
         access = await token_of(request, Role.CASEWORKER)
-        found = [item for state in WAITING_FOR_CASEWORKER for item in await _read(subsidy.applications(access, state))]
-        found.sort(key=lambda item: item["submitted_at"])
-        return render(request, "inbox.html", applications=found)
+        query = inbox.InboxQuery.of(request.query_params, labels.SCHEMES)
+        found = [item for state in query.states for item in await _read(subsidy.applications(access, state))]
+        views = await asyncio.gather(*(_read(subsidy.application(access, item["id"])) for item in found))
+        lines = [item | {"questioned": inbox.questioned(view)} for item, view in zip(found, views, strict=True)]
+        shown, rules = inbox.arrange(lines, query), inbox.rules_in(lines, query.rule)
+        context = {"applications": shown, "query": query, "rules": rules, "sorts": inbox.SORTS}
+        return render(request, "inbox.html", waiting=len(lines), **context)
+
+    @app.get("/caseworker/overdue")
+    async def caseworker_overdue(request: Request) -> Response:
+        """The citizens of the municipality whose offer is overdue, longest overdue first."""
+        found = await _read(activation.overdue(await token_of(request, Role.CASEWORKER)))
+        return render(request, "overdue.html", overdue=found)
+
+    @app.get("/caseworker/citizens/{citizen_ref}/plan")
+    async def caseworker_plan(request: Request, citizen_ref: str) -> Response:
+        """The citizen's plan (their offers) and whether the right and duty's deadline is met."""
+        found = await _read(activation.plan(await token_of(request, Role.CASEWORKER), citizen_ref))
+        back = request.query_params.get("from", "")
+        back = back if re.fullmatch(r"[0-9a-f-]{36}", back) else ""
+        return render(request, "plan.html", plan=found, from_application=back)
 
     @app.get("/caseworker/applications/{application_id}")
     async def caseworker_case(request: Request, application_id: UUID) -> Response:

@@ -121,6 +121,9 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     assert "Det underskriver du" in await page.locator("main").inner_text()
     await _checked(page, screenshots, "employer-confirm")
 
+    response = await page.goto(f"{portal}/caseworker/overdue")
+    assert response is not None and response.status == 403, "the caseworker's pages are not an employer's"
+    await page.goto(f"{portal}/applications/{cases.approved}/confirm")
     await _sign(page, pki, "expired-12345678", "Underskriv og giv endelig godkendelse")
     await page.wait_for_selector("#error-summary")
     assert "Certifikatet var udløbet" in await page.locator("#error-summary").inner_text()
@@ -192,7 +195,40 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     inbox = await page.locator("tbody").inner_text()
     assert "Lærling" in inbox and "12345678" in inbox
     assert "VVS-assistent" not in inbox, "only cases waiting for a caseworker"
+    row = page.locator("tbody tr", has_text="Lærling")
+    assert "rimelighedskravet" in await row.inner_text(), "the inbox names the rule the case was referred for"
     await _checked(page, screenshots, "caseworker-inbox")
+
+    await page.select_option("#scheme", "wage_subsidy_private")
+    await page.click("button:has-text('Vis sager')")
+    await page.wait_for_url(re.compile(r".*/caseworker\?.*scheme=wage_subsidy_private"))
+    assert "Ingen sager passer til filtrene." in await page.locator("main").inner_text(), "filtered on the server"
+    await _checked(page, screenshots, "caseworker-inbox-filtered-empty")
+    await page.select_option("#scheme", "internship")
+    await page.select_option("#rule", "ratio")
+    await page.select_option("#sort", "-submitted_at")
+    await page.focus("#sort")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*/caseworker\?.*rule=ratio.*sort=-submitted_at"))
+    assert "Lærling" in await page.locator("tbody").inner_text(), "the keyboard alone filters and sorts"
+    assert await page.input_value("#rule") == "ratio", "the chosen filters stay chosen"
+    await _checked(page, screenshots, "caseworker-inbox-filtered")
+
+    await page.click("a:has-text('Borgere med overskredet tilbudsfrist')")
+    await page.wait_for_url(f"{portal}/caseworker/overdue")
+    assert await page.locator("h1").inner_text() == "Borgere med overskredet tilbudsfrist"
+    overdue = page.locator("tbody tr", has_text="Forsikret ledig")
+    assert await overdue.count() >= 1, "the Montør's citizen, on dagpenge for 220 days without an offer"
+    await _checked(page, screenshots, "caseworker-overdue")
+    await overdue.first.locator("a").click()
+    await page.wait_for_url(re.compile(r".*/caseworker/citizens/c-[0-9a-f]+/plan$"))
+    assert await page.locator("h1").inner_text() == "Borgerens plan"
+    assert "dage over fristen" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "caseworker-plan-overdue")
+    response = await page.goto(f"{portal}/caseworker/citizens/c-0000000000000000/plan")
+    assert response is not None and response.status == 404, "a citizen activation does not know"
+    await page.goto(f"{portal}/caseworker")
 
     await page.click(f"a[href='/caseworker/applications/{cases.referred}']")
     await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}")
@@ -201,6 +237,12 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     assert "En sagsbehandler skal vurdere" in text or "Advarsel" in text, "the questioned rule is shown"
     assert "De oplysninger, reglerne brugte" in text, "a caseworker sees the facts the rules read"
     await _checked(page, screenshots, "caseworker-case")
+    await page.click("a:has-text('Se borgerens plan')")
+    await page.wait_for_url(re.compile(rf".*/caseworker/citizens/c-[0-9a-f]+/plan\?from={cases.referred}$"))
+    assert "Ret og pligt til tilbud" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "caseworker-plan")
+    await page.click("a:has-text('Tilbage til sagen')")
+    await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}")
 
     await page.click("button:has-text('Registrér afgørelsen')")
     summary = page.locator("#error-summary")
@@ -328,7 +370,7 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     second = citizens.citizen(
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
     )
-    third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(120))
+    third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(220))
     imported = await http.post(
         layout.service("benefits").url + "/admin/citizens/import",
         json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY), third.row(MUNICIPALITY)],
