@@ -34,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jobbro.auth import OidcAuthenticator
 from jobbro.log import configure_logging
 from jobbro.principal import Role, Unauthenticated
-from services.portal import inbox, labels, newapplication
+from services.portal import inbox, labels, newapplication, steps
 from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
 from services.portal.oidc import LoginFailed, OidcClient, new_login
 from services.portal.services import ActivationApi, ApiRefused, SubsidyApi
@@ -163,6 +163,11 @@ def create_app(
         form = await _check_csrf(request, session)
         _require(session, role)
         return session, form
+
+    def can_sign(request: Request) -> bool:
+        """Whether the signed-in user holds the employer's signing right (the pages offer signed steps only then)."""
+        session = sessions.get(request.cookies.get(COOKIE))
+        return bool(session and session.principal and session.principal.has(Role.EMPLOYER_SIGNER))
 
     async def token_of(request: Request, role: Role) -> str:
         """The access token of the request's signed-in user, who must hold `role` for the page."""
@@ -315,8 +320,43 @@ def create_app(
         found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
         confirmed = request.query_params.get("confirmed") == "1"
         submitted = request.query_params.get("submitted") == "1"
+        changed = steps.STEPS.get(request.query_params.get("changed", ""))
         context = {"application": found, "caseworker": False, "confirmed": confirmed, "submitted": submitted}
-        return render(request, "application.html", **context)
+        offered = [step for step in steps.STEPS.values() if step.offered(found, can_sign(request))]
+        return render(
+            request, "application.html", **context, changed=changed, steps=offered, can_sign=can_sign(request)
+        )
+
+    @app.get("/applications/{application_id}/steps/{name}")
+    async def employer_step_page(request: Request, application_id: UUID, name: str) -> Response:
+        """The form of a later step (withdraw, end, extend, hours, wages), if the application and user allow it."""
+        step = _step(name)
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
+        if not step.offered(found, can_sign(request)):
+            return RedirectResponse(f"/applications/{application_id}", status_code=303)
+        return render(
+            request, "step.html", application=found, step=step, fields=step.fields_for(found["terms"]["scheme"])
+        )
+
+    @app.post("/applications/{application_id}/steps/{name}")
+    async def employer_takes_step(request: Request, application_id: UUID, name: str) -> Response:
+        step = _step(name)
+        session, form = await posted_by(request, Role.EMPLOYER_SIGNER if step.signer else Role.EMPLOYER)
+        found = await _read(subsidy.application(token(session), application_id))
+        scheme = found["terms"]["scheme"]
+        entered = {field.id: form.get(field.id, "").strip() for field in step.fields_for(scheme)}
+        errors = steps.check(step, scheme, entered)
+        if not errors:
+            try:
+                await subsidy.change(token(session), application_id, step.route, step.body(entered))
+            except ApiRefused as exc:
+                if exc.status not in (409, 422):
+                    raise _page_for(exc) from None
+                errors = steps.refused(step, scheme, exc.code, exc.errors)
+            else:
+                return RedirectResponse(f"/applications/{application_id}?changed={step.name}", status_code=303)
+        context = {"application": found, "step": step, "fields": step.fields_for(scheme)}
+        return render(request, "step.html", 422, errors=errors, entered=entered, **context)
 
     @app.get("/applications/{application_id}/confirm")
     async def employer_confirm_page(request: Request, application_id: UUID) -> Response:
@@ -328,7 +368,7 @@ def create_app(
 
     @app.post("/applications/{application_id}/confirm")
     async def employer_confirms(request: Request, application_id: UUID) -> Response:
-        session, form = await posted_by(request, Role.EMPLOYER)
+        session, form = await posted_by(request, Role.EMPLOYER_SIGNER)
         try:
             await subsidy.confirm(token(session), application_id, form.get("signature", ""))
         except ApiRefused as exc:
@@ -497,6 +537,12 @@ _UNAVAILABLE = {
 }
 
 
+def _step(name: str) -> steps.Step:
+    if name not in steps.STEPS:
+        raise _PageError(404, **_NOT_FOUND)
+    return steps.STEPS[name]
+
+
 def _require(session: Session, role: Role) -> None:
     assert session.principal is not None
     if not session.principal.has(role):
@@ -633,4 +679,5 @@ def _environment(catalogs: Catalogs) -> Environment:
         return [(key, catalogs.gettext(message)) for key, message in mapping.items()]
 
     env.globals.update(scheme_name=scheme_name, group_name=group_name, group_counts=group_counts, choices=choices)
+    env.globals.update(end_reasons=steps.END_REASONS)
     return env

@@ -70,6 +70,16 @@ class SubsidyApi:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()
 
+    async def change(self, token: str, application_id: UUID, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A later step on the employer's application (`withdrawal`, `end`, `extension`, `hours`, `wage-reports`)."""
+        response = await self._http.post(
+            f"/v1/applications/{application_id}/{route}", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code not in (200, 201):
+            found = _body(response)
+            raise ApiRefused(response.status_code, _code(response), found.get("errors") if found else None)
+        return response.json()
+
     async def for_representative(self, link_token: str) -> dict[str, Any]:
         """What the representative's link asks them to confirm (reading does not use the link up)."""
         response = await self._http.get("/v1/representative-approval", headers={"X-Approval-Token": link_token})

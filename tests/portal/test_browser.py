@@ -304,6 +304,81 @@ async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_a
     assert "code=" not in logged, "nor the login's authorization code"
 
 
+async def test_a_viewer_without_the_signing_right_sees_no_signing_step_and_a_forged_post_is_refused(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await _logged_in(page, f"{portal}/applications/{cases.confirmed}", logins.VIEWER)
+    main = await page.locator("main").inner_text()
+    assert "Status: Forløbet er i gang" in main
+    assert "Forlæng forløbet" not in main and "Afslut forløbet" not in main, "no signed step for a viewer"
+    await _checked(page, screenshots, "viewer-application")
+    await page.goto(f"{portal}/applications/{cases.confirmed}/steps/extend")
+    assert page.url == f"{portal}/applications/{cases.confirmed}", "the step's page is not offered either"
+
+    csrf = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert csrf
+    forged = await page.context.request.post(
+        f"{portal}/applications/{cases.confirmed}/steps/extend",
+        form={"csrf_token": csrf, "new_end": (date.today() + timedelta(days=30)).isoformat()},
+    )
+    assert forged.status == 403 and "Ikke for din rolle" in await forged.text()
+    confirm = f"{portal}/applications/{cases.approved}/confirm"
+    forged = await page.context.request.post(confirm, form={"csrf_token": csrf})
+    assert forged.status == 403, "nor a final approval"
+
+
+async def test_employer_changes_a_running_placement_ends_one_early_and_withdraws_an_approved_application(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, today = portal_stack.service("portal").url, date.today()
+    await _logged_in(page, f"{portal}/applications/{cases.confirmed}", logins.SIGNER)
+    await _checked(page, screenshots, "employer-application-running")
+    await page.click("a:has-text('Forlæng forløbet')")
+    await page.wait_for_url(f"{portal}/applications/{cases.confirmed}/steps/extend")
+    await _checked(page, screenshots, "employer-extend")
+    await page.fill("#new_end", today.isoformat())
+    await page.click("button:has-text('Forlæng forløbet')")
+    summary = await page.locator("#error-summary").inner_text()
+    assert "Den nye slutdato skal ligge efter den nuværende slutdato." in summary, "the API's refusal, in Danish"
+    assert await page.locator("#new_end-error").count() == 1
+    await _checked(page, screenshots, "employer-extend-errors")
+
+    await page.goto(f"{portal}/applications/{cases.confirmed}/steps/hours")
+    await page.fill("#from_date", (today + timedelta(days=3)).isoformat())
+    await page.fill("#hours_per_week", "abc")
+    await page.click("button:has-text('Ændr timerne')")
+    assert "Skriv et tal" in await page.locator("#error-summary").inner_text()
+    await page.fill("#hours_per_week", "30,5")
+    await page.click("button:has-text('Ændr timerne')")
+    await page.wait_for_url(f"{portal}/applications/{cases.confirmed}?changed=hours")
+    main = await page.locator("main").inner_text()
+    assert "Det nye timetal pr. uge er registreret." in main and "30,5 timer om ugen" in main
+    await _checked(page, screenshots, "employer-hours-changed")
+
+    await page.goto(f"{portal}/applications/{cases.approved}/steps/end")
+    await page.fill("#last_day", (today + timedelta(days=10)).isoformat())
+    await page.click("button:has-text('Afslut forløbet')")
+    assert "Vælg en årsag" in await page.locator("#error-summary").inner_text(), "an early end needs a reason"
+    await _checked(page, screenshots, "employer-end-errors")
+    await page.select_option("#reason", "illness")
+    await page.click("button:has-text('Afslut forløbet')")
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}?changed=end")
+    assert "Forløbets afslutning er registreret." in await page.locator("main").inner_text()
+
+    await page.goto(f"{portal}/applications/{cases.referred}")
+    await page.click("a:has-text('Træk ansøgningen tilbage')")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}/steps/withdraw")
+    await _checked(page, screenshots, "employer-withdraw")
+    await page.fill("#reason", "Lærlingen har fået en læreplads et andet sted.")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}?changed=withdraw")
+    main = await page.locator("main").inner_text()
+    assert "Ansøgningen er trukket tilbage." in main and "Træk ansøgningen tilbage" not in main
+    await _checked(page, screenshots, "employer-withdrawn")
+
+
 async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
