@@ -242,6 +242,8 @@ def _parses(parse: Callable[[str], Any], value: str) -> bool:
 
 REFUSALS: Mapping[str, tuple[str, str]] = {
     "extension_not_later": ("new_end", N_("The new end date must be after the current end date.")),
+    "extension_breaks_rule": ("new_end", N_("The new end date breaks a rule, for example the longest period allowed.")),
+    "hours_break_rule": ("hours_per_week", N_("The new hours break a rule, for example an internship's most hours.")),
     "hours_outside_placement": ("from_date", N_("The new hours must start within the placement's period.")),
     "end_outside_placement": ("last_day", N_("The last day must lie within the placement's period.")),
     "end_reason": ("reason", N_("Choose a reason when the placement ends before the planned end, and none if not.")),

@@ -58,4 +58,5 @@ def test_the_apis_refusals_land_on_their_fields_in_plain_language() -> None:
     assert refused(STEPS["withdraw"], "internship", "transition_not_allowed", []) == {
         "reason": "The application can no longer be changed this way: its state has changed."
     }
+    assert list(refused(STEPS["hours"], "internship", "hours_break_rule", [])) == ["hours_per_week"]
     assert list(refused(STEPS["end"], "internship", "something_new", [])) == ["last_day"], "never an empty summary"
