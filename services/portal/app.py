@@ -276,7 +276,8 @@ def create_app(
     @app.get("/applications/new")
     async def new_application(request: Request) -> Response:
         await token_of(request, Role.EMPLOYER)
-        return render(request, "new_application.html", **_form_context({}, {}))
+        scheme = newapplication.scheme_of(request.query_params.get("scheme", ""))
+        return render(request, "new_application.html", **_form_context({"scheme": scheme}, {}))
 
     @app.post("/applications/new")
     async def review_application(request: Request) -> Response:
@@ -570,10 +571,14 @@ def _entered(form: dict[str, str]) -> dict[str, str]:
 
 
 def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The application form's fields for the scheme applied for (a wage subsidy's wage; an internship's purpose)."""
+    scheme = newapplication.scheme_of(entered.get("scheme", ""))
     return {
-        "fields": newapplication.FIELDS,
-        "purpose": newapplication.PURPOSE,
-        "entered": entered,
+        "fields": newapplication.fields_for(scheme),
+        "purpose": newapplication.PURPOSE if scheme == "internship" else None,
+        "scheme": scheme,
+        "form_title": newapplication.TITLES[scheme],
+        "entered": entered | {"scheme": scheme},
         "errors": errors,
     }
 
@@ -581,14 +586,7 @@ def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, 
 def _review_context(
     entered: dict[str, str], document: dict[str, Any], key: str, errors: dict[str, str]
 ) -> dict[str, Any]:
-    return {
-        "fields": newapplication.FIELDS,
-        "purpose": newapplication.PURPOSE,
-        "entered": entered,
-        "document": document,
-        "idempotency_key": key,
-        "errors": errors,
-    }
+    return _form_context(entered, errors) | {"document": document, "idempotency_key": key}
 
 
 def _confirmation(application: dict[str, Any]) -> dict[str, str]:

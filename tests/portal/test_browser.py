@@ -186,6 +186,57 @@ async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_brow
     await _checked(page, screenshots, "employer-submitted")
 
 
+async def test_employer_applies_for_a_wage_subsidy_with_wage_and_wage_costs_and_signs_it(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    await _logged_in(page, f"{portal}/applications", logins.SIGNER)
+    await page.click("a:has-text('Søg om løntilskud')")
+    await page.wait_for_url(f"{portal}/applications/new?scheme=wage_subsidy_private")
+    assert await page.locator("h1").inner_text() == "Søg om løntilskud, privat arbejdsgiver"
+    assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
+    await _checked(page, screenshots, "employer-new-wage-subsidy")
+
+    start = date.today() + timedelta(days=28)
+    values = {
+        "#citizen-cpr": citizens.random_cpr(date(1979, 6, 2)),
+        "#citizen-consent_reference": "S-3310",
+        "#employer-name": "Hansen VVS ApS",
+        "#employer-production_unit": _p_number(),
+        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
+        "#employer-company_employees": "1",
+        "#employer-ordinary_employees_fte": "1",
+        "#municipality": MUNICIPALITY,
+        "#position_title": "Lagerassistent",
+        "#tasks": "Varemodtagelse og pluk.",
+        "#employment_goal": "Job på lager",
+        "#period-start": start.isoformat(),
+        "#period-end": (start + timedelta(days=90)).isoformat(),
+        "#hours": "37",
+        "#wage-hourly_wage_ore": "mange",
+        "#wage-hourly_wage_costs_ore": "195,00",
+        "#employer-headcounts_fte": "1 1 1 1 1 1 1 1 1 1 1 1",
+    }
+    for selector, value in values.items():
+        await page.fill(selector, value)
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert "Skriv et beløb i kroner" in await page.locator("#error-summary").inner_text()
+    assert await page.locator("#wage-hourly_wage_ore-error").count() == 1
+    assert await page.input_value("#position_title") == "Lagerassistent", "what was typed is kept"
+    await _checked(page, screenshots, "employer-new-wage-subsidy-errors")
+
+    await page.fill("#wage-hourly_wage_ore", "160,00")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+    text = await page.locator("main").inner_text()
+    assert "Løntilskud, privat arbejdsgiver" in text and '"hourly_wage_ore": 16000' in await page.content()
+    await _checked(page, screenshots, "employer-review-wage-subsidy")
+    await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
+    await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
+    text = await page.locator("main").inner_text()
+    assert "Din ansøgning er sendt" in text and "Lagerassistent" in text and "Timeløn" in text
+
+
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
