@@ -4,7 +4,8 @@ in Danish (and English), and every page passes axe-core's WCAG 2.1 A/AA rules an
 The applications are made first through the subsidy API, as an employer's system would (demo/application.py signs
 them with the stack's development certificates): an internship the rules approve and the employer confirms, a
 second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
-another company (Nordisk Logistik), which Hansen VVS must not see. The tests run in file order on these cases:
+another company (Nordisk Logistik), which Hansen VVS must not see; the third citizen has been on dagpenge for
+220 days without an offer, so the overdue list names them. The tests run in file order on these cases:
 the employer reads the referred case before the caseworker decides it.
 """
 
@@ -149,23 +150,9 @@ async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_brow
     assert await page.locator("#citizen-cpr-error").count() == 1
     await _checked(page, screenshots, "employer-new-application-errors")
 
-    start = date.today() + timedelta(days=21)
-    values = {
-        "#citizen-cpr": citizens.random_cpr(date(1988, 3, 14)),
-        "#citizen-consent_reference": "S-2291",
-        "#employer-name": "Hansen VVS ApS",
-        "#employer-production_unit": _p_number(),
-        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
-        "#employer-company_employees": "1",
-        "#employer-ordinary_employees_fte": "1",
-        "#municipality": MUNICIPALITY,
-        "#position_title": "Kundeservicemedarbejder",
-        "#tasks": "Besvare telefoner og hjælpe kunder i butikken.",
-        "#employment_goal": "Job i kundeservice",
-        "#period-start": start.isoformat(),
-        "#period-end": (start + timedelta(days=13)).isoformat(),
-        "#hours": "30",
-    }
+    values = _application_fields(
+        "Kundeservicemedarbejder", "Besvare telefoner og hjælpe kunder i butikken.", "Job i kundeservice", days=13
+    ) | {"#hours": "30"}
     for selector, value in values.items():
         await page.fill(selector, value)
     await page.check("#purpose-toward_job")
@@ -197,22 +184,7 @@ async def test_employer_applies_for_a_wage_subsidy_with_wage_and_wage_costs_and_
     assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
     await _checked(page, screenshots, "employer-new-wage-subsidy")
 
-    start = date.today() + timedelta(days=28)
-    values = {
-        "#citizen-cpr": citizens.random_cpr(date(1979, 6, 2)),
-        "#citizen-consent_reference": "S-3310",
-        "#employer-name": "Hansen VVS ApS",
-        "#employer-production_unit": _p_number(),
-        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
-        "#employer-company_employees": "1",
-        "#employer-ordinary_employees_fte": "1",
-        "#municipality": MUNICIPALITY,
-        "#position_title": "Lagerassistent",
-        "#tasks": "Varemodtagelse og pluk.",
-        "#employment_goal": "Job på lager",
-        "#period-start": start.isoformat(),
-        "#period-end": (start + timedelta(days=90)).isoformat(),
-        "#hours": "37",
+    values = _application_fields("Lagerassistent", "Varemodtagelse og pluk.", "Job på lager", days=90) | {
         "#wage-hourly_wage_ore": "mange",
         "#wage-hourly_wage_costs_ore": "195,00",
         "#employer-headcounts_fte": "1 1 1 1 1 1 1 1 1 1 1 1",
@@ -461,6 +433,27 @@ async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stac
     assert response is not None and response.status == 400
     assert await page.locator("h1").inner_text() == "Login blev ikke gennemført"
     await assert_accessible(page)
+
+
+def _application_fields(position: str, tasks: str, goal: str, *, days: int) -> dict[str, str]:
+    """The application form's fields as Hansen VVS fills them: a fresh citizen and P-number, 37 hours a week."""
+    start = date.today() + timedelta(days=21)
+    return {
+        "#citizen-cpr": citizens.random_cpr(date(1988, 3, 14)),
+        "#citizen-consent_reference": "S-2291",
+        "#employer-name": "Hansen VVS ApS",
+        "#employer-production_unit": _p_number(),
+        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
+        "#employer-company_employees": "1",
+        "#employer-ordinary_employees_fte": "1",
+        "#municipality": MUNICIPALITY,
+        "#position_title": position,
+        "#tasks": tasks,
+        "#employment_goal": goal,
+        "#period-start": start.isoformat(),
+        "#period-end": (start + timedelta(days=days)).isoformat(),
+        "#hours": "37",
+    }
 
 
 async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
