@@ -7,8 +7,10 @@ user's own access token (refreshed when it is about to expire) and renders what 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jobbro.auth import OidcAuthenticator
 from jobbro.log import configure_logging
 from jobbro.principal import Role, Unauthenticated
-from services.portal import labels, newapplication
+from services.portal import inbox, labels, newapplication, steps
 from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
 from services.portal.oidc import LoginFailed, OidcClient, new_login
 from services.portal.services import ActivationApi, ApiRefused, SubsidyApi
@@ -48,7 +50,7 @@ _MAX_REMARK = 4000
 _MAX_REASON = 2000
 _COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 _MOMENT_FORMATS = {"da": "d. MMM y 'kl.' HH.mm", "en": "d MMM y, HH:mm"}
-WAITING_FOR_CASEWORKER = ("referred", "position_referred")
+WAITING_FOR_CASEWORKER = inbox.WAITING_FOR_CASEWORKER
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self' http: https:",
@@ -162,6 +164,11 @@ def create_app(
         _require(session, role)
         return session, form
 
+    def can_sign(request: Request) -> bool:
+        """Whether the signed-in user holds the employer's signing right (the pages offer signed steps only then)."""
+        session = sessions.get(request.cookies.get(COOKIE))
+        return bool(session and session.principal and session.principal.has(Role.EMPLOYER_SIGNER))
+
     async def token_of(request: Request, role: Role) -> str:
         """The access token of the request's signed-in user, who must hold `role` for the page."""
         session = await signed_in(request)
@@ -269,7 +276,8 @@ def create_app(
     @app.get("/applications/new")
     async def new_application(request: Request) -> Response:
         await token_of(request, Role.EMPLOYER)
-        return render(request, "new_application.html", **_form_context({}, {}))
+        scheme = newapplication.scheme_of(request.query_params.get("scheme", ""))
+        return render(request, "new_application.html", **_form_context({"scheme": scheme}, {}))
 
     @app.post("/applications/new")
     async def review_application(request: Request) -> Response:
@@ -313,8 +321,43 @@ def create_app(
         found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
         confirmed = request.query_params.get("confirmed") == "1"
         submitted = request.query_params.get("submitted") == "1"
+        changed = steps.STEPS.get(request.query_params.get("changed", ""))
         context = {"application": found, "caseworker": False, "confirmed": confirmed, "submitted": submitted}
-        return render(request, "application.html", **context)
+        offered = [step for step in steps.STEPS.values() if step.offered(found, can_sign(request))]
+        return render(
+            request, "application.html", **context, changed=changed, steps=offered, can_sign=can_sign(request)
+        )
+
+    @app.get("/applications/{application_id}/steps/{name}")
+    async def employer_step_page(request: Request, application_id: UUID, name: str) -> Response:
+        """The form of a later step (withdraw, end, extend, hours, wages), if the application and user allow it."""
+        step = _step(name)
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
+        if not step.offered(found, can_sign(request)):
+            return RedirectResponse(f"/applications/{application_id}", status_code=303)
+        return render(
+            request, "step.html", application=found, step=step, fields=step.fields_for(found["terms"]["scheme"])
+        )
+
+    @app.post("/applications/{application_id}/steps/{name}")
+    async def employer_takes_step(request: Request, application_id: UUID, name: str) -> Response:
+        step = _step(name)
+        session, form = await posted_by(request, Role.EMPLOYER_SIGNER if step.signer else Role.EMPLOYER)
+        found = await _read(subsidy.application(token(session), application_id))
+        scheme = found["terms"]["scheme"]
+        entered = {field.id: form.get(field.id, "").strip() for field in step.fields_for(scheme)}
+        errors = steps.check(step, scheme, entered)
+        if not errors:
+            try:
+                await subsidy.change(token(session), application_id, step.route, step.body(entered))
+            except ApiRefused as exc:
+                if exc.status not in (409, 422):
+                    raise _page_for(exc) from None
+                errors = steps.refused(step, scheme, exc.code, exc.errors)
+            else:
+                return RedirectResponse(f"/applications/{application_id}?changed={step.name}", status_code=303)
+        context = {"application": found, "step": step, "fields": step.fields_for(scheme)}
+        return render(request, "step.html", 422, errors=errors, entered=entered, **context)
 
     @app.get("/applications/{application_id}/confirm")
     async def employer_confirm_page(request: Request, application_id: UUID) -> Response:
@@ -326,7 +369,7 @@ def create_app(
 
     @app.post("/applications/{application_id}/confirm")
     async def employer_confirms(request: Request, application_id: UUID) -> Response:
-        session, form = await posted_by(request, Role.EMPLOYER)
+        session, form = await posted_by(request, Role.EMPLOYER_SIGNER)
         try:
             await subsidy.confirm(token(session), application_id, form.get("signature", ""))
         except ApiRefused as exc:
@@ -340,10 +383,29 @@ def create_app(
 
     @app.get("/caseworker")
     async def caseworker_inbox(request: Request) -> Response:
+        """The referred cases of the caseworker's municipality, filtered and sorted by the query string."""
         access = await token_of(request, Role.CASEWORKER)
-        found = [item for state in WAITING_FOR_CASEWORKER for item in await _read(subsidy.applications(access, state))]
-        found.sort(key=lambda item: item["submitted_at"])
-        return render(request, "inbox.html", applications=found)
+        query = inbox.InboxQuery.of(request.query_params, labels.SCHEMES)
+        found = [item for state in query.states for item in await _read(subsidy.applications(access, state))]
+        views = await asyncio.gather(*(_read(subsidy.application(access, item["id"])) for item in found))
+        lines = [item | {"questioned": inbox.questioned(view)} for item, view in zip(found, views, strict=True)]
+        shown, rules = inbox.arrange(lines, query), inbox.rules_in(lines, query.rule)
+        context = {"applications": shown, "query": query, "rules": rules, "sorts": inbox.SORTS}
+        return render(request, "inbox.html", waiting=len(lines), **context)
+
+    @app.get("/caseworker/overdue")
+    async def caseworker_overdue(request: Request) -> Response:
+        """The citizens of the municipality whose offer is overdue, longest overdue first."""
+        found = await _read(activation.overdue(await token_of(request, Role.CASEWORKER)))
+        return render(request, "overdue.html", overdue=found)
+
+    @app.get("/caseworker/citizens/{citizen_ref}/plan")
+    async def caseworker_plan(request: Request, citizen_ref: str) -> Response:
+        """The citizen's plan (their offers) and whether the right and duty's deadline is met."""
+        found = await _read(activation.plan(await token_of(request, Role.CASEWORKER), citizen_ref))
+        back = request.query_params.get("from", "")
+        back = back if re.fullmatch(r"[0-9a-f-]{36}", back) else ""
+        return render(request, "plan.html", plan=found, from_application=back)
 
     @app.get("/caseworker/applications/{application_id}")
     async def caseworker_case(request: Request, application_id: UUID) -> Response:
@@ -476,6 +538,12 @@ _UNAVAILABLE = {
 }
 
 
+def _step(name: str) -> steps.Step:
+    if name not in steps.STEPS:
+        raise _PageError(404, **_NOT_FOUND)
+    return steps.STEPS[name]
+
+
 def _require(session: Session, role: Role) -> None:
     assert session.principal is not None
     if not session.principal.has(role):
@@ -503,10 +571,14 @@ def _entered(form: dict[str, str]) -> dict[str, str]:
 
 
 def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The application form's fields for the scheme applied for (a wage subsidy's wage; an internship's purpose)."""
+    scheme = newapplication.scheme_of(entered.get("scheme", ""))
     return {
-        "fields": newapplication.FIELDS,
-        "purpose": newapplication.PURPOSE,
-        "entered": entered,
+        "fields": newapplication.fields_for(scheme),
+        "purpose": newapplication.PURPOSE if scheme == "internship" else None,
+        "scheme": scheme,
+        "form_title": newapplication.TITLES[scheme],
+        "entered": entered | {"scheme": scheme},
         "errors": errors,
     }
 
@@ -514,14 +586,7 @@ def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, 
 def _review_context(
     entered: dict[str, str], document: dict[str, Any], key: str, errors: dict[str, str]
 ) -> dict[str, Any]:
-    return {
-        "fields": newapplication.FIELDS,
-        "purpose": newapplication.PURPOSE,
-        "entered": entered,
-        "document": document,
-        "idempotency_key": key,
-        "errors": errors,
-    }
+    return _form_context(entered, errors) | {"document": document, "idempotency_key": key}
 
 
 def _confirmation(application: dict[str, Any]) -> dict[str, str]:
@@ -612,4 +677,5 @@ def _environment(catalogs: Catalogs) -> Environment:
         return [(key, catalogs.gettext(message)) for key, message in mapping.items()]
 
     env.globals.update(scheme_name=scheme_name, group_name=group_name, group_counts=group_counts, choices=choices)
+    env.globals.update(end_reasons=steps.END_REASONS)
     return env

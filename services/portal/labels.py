@@ -80,6 +80,18 @@ TARGET_GROUPS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+DEADLINES: Mapping[str, str] = MappingProxyType(
+    {
+        "young_without_education": N_("Young person without education"),
+        "insured_unemployed": N_("Insured unemployed person"),
+    }
+)
+"""The right and duty's deadlines (rules/activation_timeliness) by name."""
+
+PLAN_STATUSES: Mapping[str, str] = MappingProxyType(
+    {"recorded": N_("Running or planned"), "ended": N_("Ended"), "cancelled": N_("Cancelled")}
+)
+
 PURPOSES: Mapping[str, str] = MappingProxyType(
     {
         "clarify_job_goal": N_("Clarify a job goal"),

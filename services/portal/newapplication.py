@@ -1,4 +1,4 @@
-"""The employer's application form for an internship: its fields, and the document they make for signing.
+"""The employer's application form for an internship or a wage subsidy: its fields, and the document they make.
 
 The fields are named by their path in the subsidy API's `ApplicationForm` (`employer.production_unit`), so the
 API's validation problems (`location` … `employer`, `production_unit`) come back to the field they concern.
@@ -6,7 +6,9 @@ API's validation problems (`location` … `employer`, `production_unit`) come ba
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.portal.labels import N_
@@ -59,16 +61,53 @@ FIELDS = (
     ),
     Field("representative.email", N_("The employee representative's e-mail"), "email", optional=True),
 )
+WAGE_FIELDS = (
+    Field("wage.hourly_wage_ore", N_("Hourly wage (kr.)"), hint=N_("For example 160,00.")),
+    Field(
+        "wage.hourly_wage_costs_ore",
+        N_("Wage costs per paid hour (kr.)"),
+        hint=N_("Wage, pension and holiday pay together, for example 195,00."),
+    ),
+    Field(
+        "employer.headcounts_fte",
+        N_("Ordinary employees in each of the last 12 months (full-time equivalents)"),
+        hint=N_("Oldest month first, separated by spaces, for example 4 4 4,5 5."),
+        optional=True,
+    ),
+)
 PURPOSE = Field("purpose", N_("Purpose of the internship"), "radio")
-BY_PATH = {field.path: field for field in (*FIELDS, PURPOSE)}
+SCHEME = Field("scheme", N_("Scheme"), "hidden")
+BY_PATH = {field.path: field for field in (*FIELDS, *WAGE_FIELDS, PURPOSE, SCHEME)}
+SCHEMES = ("internship", "wage_subsidy_private", "wage_subsidy_public")
+"""The schemes the form applies for; a wage subsidy adds wage, wage costs and headcounts, an internship a purpose."""
+TITLES = {
+    "internship": N_("Apply for an internship"),
+    "wage_subsidy_private": N_("Apply for a wage subsidy, private employer"),
+    "wage_subsidy_public": N_("Apply for a wage subsidy, public employer"),
+}
+
+
+def scheme_of(value: str) -> str:
+    """The form's scheme; anything else is an internship, the form's first use."""
+    return value if value in SCHEMES else "internship"
+
+
+def fields_for(scheme: str) -> tuple[Field, ...]:
+    return FIELDS + WAGE_FIELDS if scheme != "internship" else FIELDS
 
 
 def missing(entered: dict[str, str]) -> dict[str, str]:
-    """Field id → message id for every required field left empty."""
+    """Field id → message id for every required field left empty, and every amount that is none."""
+    scheme = scheme_of(entered.get("scheme", ""))
     errors = {
-        field.id: N_("Fill in this field.") for field in FIELDS if not field.optional and not entered.get(field.path)
+        field.id: N_("Fill in this field.")
+        for field in fields_for(scheme)
+        if not field.optional and not entered.get(field.path)
     }
-    if not entered.get("purpose"):
+    for field in WAGE_FIELDS[:2] if scheme != "internship" else ():
+        if entered.get(field.path) and not isinstance(_ore(entered[field.path]), int):
+            errors[field.id] = N_("Write an amount in kroner, for example 25.000 or 25.000,50.")
+    if scheme == "internship" and not entered.get("purpose"):
         errors["purpose-" + "clarify_job_goal"] = N_("Choose the purpose of the internship.")
     return errors
 
@@ -85,8 +124,11 @@ def document(entered: dict[str, str], cvr: str) -> dict[str, Any]:
     }
     if entered.get("employer.email"):
         employer["email"] = entered["employer.email"]
+    scheme = scheme_of(entered.get("scheme", ""))
+    if scheme != "internship" and entered.get("employer.headcounts_fte"):
+        employer["headcounts_fte"] = [fte.replace(",", ".") for fte in entered["employer.headcounts_fte"].split()]
     form: dict[str, Any] = {
-        "scheme": "internship",
+        "scheme": scheme,
         "citizen": {
             "cpr": entered["citizen.cpr"].replace("-", ""),
             "consent_reference": entered["citizen.consent_reference"],
@@ -95,11 +137,17 @@ def document(entered: dict[str, str], cvr: str) -> dict[str, Any]:
         "municipality": entered["municipality"],
         "position_title": entered["position_title"],
         "tasks": entered["tasks"],
-        "purpose": entered["purpose"],
         "employment_goal": entered["employment_goal"],
         "period": {"start": entered["period.start"], "end": entered["period.end"]},
         "weekly_hours": [{"from_date": entered["period.start"], "hours_per_week": entered["hours"].replace(",", ".")}],
     }
+    if scheme == "internship":
+        form["purpose"] = entered["purpose"]
+    else:
+        form["wage"] = {
+            "hourly_wage_ore": _ore(entered["wage.hourly_wage_ore"]),
+            "hourly_wage_costs_ore": _ore(entered["wage.hourly_wage_costs_ore"]),
+        }
     if entered.get("representative.name") or entered.get("representative.email"):
         form["representative"] = {"name": entered["representative.name"], "email": entered["representative.email"]}
     return form
@@ -113,6 +161,8 @@ def field_errors(problem_errors: list[dict[str, Any]]) -> dict[str, str]:
         path = ".".join(location[location.index("application") + 1 :]) if "application" in location else ""
         if path.startswith("weekly_hours"):
             path = "hours"
+        elif path.startswith("employer.headcounts_fte"):
+            path = "employer.headcounts_fte"
         field = BY_PATH.get(path)
         if field is not None:
             errors[field.id if field.kind != "radio" else "purpose-clarify_job_goal"] = N_(
@@ -123,3 +173,12 @@ def field_errors(problem_errors: list[dict[str, Any]]) -> dict[str, str]:
 
 def _number(value: str) -> int | str:
     return int(value) if value.strip().isdigit() else value
+
+
+def _ore(kroner: str) -> int | str:
+    """Danish kroner (`25.000,50`) as øre; what is not an amount stays as typed, for the API to refuse."""
+    digits = kroner.replace(".", "").replace(" ", "").replace(",", ".")
+    try:
+        return int(Decimal(digits) * 100) if re.fullmatch(r"\d+(\.\d{1,2})?", digits) else kroner
+    except InvalidOperation:
+        return kroner

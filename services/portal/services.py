@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import httpx
@@ -69,6 +70,16 @@ class SubsidyApi:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()
 
+    async def change(self, token: str, application_id: UUID, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A later step on the employer's application (`withdrawal`, `end`, `extension`, `hours`, `wage-reports`)."""
+        response = await self._http.post(
+            f"/v1/applications/{application_id}/{route}", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code not in (200, 201):
+            found = _body(response)
+            raise ApiRefused(response.status_code, _code(response), found.get("errors") if found else None)
+        return response.json()
+
     async def for_representative(self, link_token: str) -> dict[str, Any]:
         """What the representative's link asks them to confirm (reading does not use the link up)."""
         response = await self._http.get("/v1/representative-approval", headers={"X-Approval-Token": link_token})
@@ -108,7 +119,7 @@ def _code(response: httpx.Response) -> str:
 
 
 class ActivationApi:
-    """The activation service's statistics, for a jobcentre manager."""
+    """The activation service's reads: a citizen's plan, the overdue list and the statistics of a municipality."""
 
     def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
@@ -118,9 +129,18 @@ class ActivationApi:
 
     async def statistics(self, token: str, municipality: str) -> dict[str, Any]:
         """Placements and timeliness of one municipality, per target group, over the last year."""
-        response = await self._http.get(
-            "/statistics", params={"municipality": municipality}, headers={"Authorization": f"Bearer {token}"}
-        )
+        return await self._get("/statistics", token, {"municipality": municipality})
+
+    async def plan(self, token: str, citizen_ref: str) -> dict[str, Any]:
+        """The citizen's plan entries and the timeliness of their offers today (a caseworker's own municipality)."""
+        return await self._get(f"/citizens/{quote(citizen_ref, safe='')}/plan", token, {})
+
+    async def overdue(self, token: str) -> dict[str, Any]:
+        """The citizens of the caller's municipality without the offer due by today, longest overdue first."""
+        return await self._get("/overdue", token, {})
+
+    async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
+        response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
         if response.status_code != 200:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()

@@ -4,7 +4,8 @@ in Danish (and English), and every page passes axe-core's WCAG 2.1 A/AA rules an
 The applications are made first through the subsidy API, as an employer's system would (demo/application.py signs
 them with the stack's development certificates): an internship the rules approve and the employer confirms, a
 second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
-another company (Nordisk Logistik), which Hansen VVS must not see. The tests run in file order on these cases:
+another company (Nordisk Logistik), which Hansen VVS must not see; the third citizen has been on dagpenge for
+220 days without an offer, so the overdue list names them. The tests run in file order on these cases:
 the employer reads the referred case before the caseworker decides it.
 """
 
@@ -121,6 +122,9 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     assert "Det underskriver du" in await page.locator("main").inner_text()
     await _checked(page, screenshots, "employer-confirm")
 
+    response = await page.goto(f"{portal}/caseworker/overdue")
+    assert response is not None and response.status == 403, "the caseworker's pages are not an employer's"
+    await page.goto(f"{portal}/applications/{cases.approved}/confirm")
     await _sign(page, pki, "expired-12345678", "Underskriv og giv endelig godkendelse")
     await page.wait_for_selector("#error-summary")
     assert "Certifikatet var udløbet" in await page.locator("#error-summary").inner_text()
@@ -146,23 +150,9 @@ async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_brow
     assert await page.locator("#citizen-cpr-error").count() == 1
     await _checked(page, screenshots, "employer-new-application-errors")
 
-    start = date.today() + timedelta(days=21)
-    values = {
-        "#citizen-cpr": citizens.random_cpr(date(1988, 3, 14)),
-        "#citizen-consent_reference": "S-2291",
-        "#employer-name": "Hansen VVS ApS",
-        "#employer-production_unit": _p_number(),
-        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
-        "#employer-company_employees": "1",
-        "#employer-ordinary_employees_fte": "1",
-        "#municipality": MUNICIPALITY,
-        "#position_title": "Kundeservicemedarbejder",
-        "#tasks": "Besvare telefoner og hjælpe kunder i butikken.",
-        "#employment_goal": "Job i kundeservice",
-        "#period-start": start.isoformat(),
-        "#period-end": (start + timedelta(days=13)).isoformat(),
-        "#hours": "30",
-    }
+    values = _application_fields(
+        "Kundeservicemedarbejder", "Besvare telefoner og hjælpe kunder i butikken.", "Job i kundeservice", days=13
+    ) | {"#hours": "30"}
     for selector, value in values.items():
         await page.fill(selector, value)
     await page.check("#purpose-toward_job")
@@ -183,6 +173,42 @@ async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_brow
     await _checked(page, screenshots, "employer-submitted")
 
 
+async def test_employer_applies_for_a_wage_subsidy_with_wage_and_wage_costs_and_signs_it(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    await _logged_in(page, f"{portal}/applications", logins.SIGNER)
+    await page.click("a:has-text('Søg om løntilskud')")
+    await page.wait_for_url(f"{portal}/applications/new?scheme=wage_subsidy_private")
+    assert await page.locator("h1").inner_text() == "Søg om løntilskud, privat arbejdsgiver"
+    assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
+    await _checked(page, screenshots, "employer-new-wage-subsidy")
+
+    values = _application_fields("Lagerassistent", "Varemodtagelse og pluk.", "Job på lager", days=90) | {
+        "#wage-hourly_wage_ore": "mange",
+        "#wage-hourly_wage_costs_ore": "195,00",
+        "#employer-headcounts_fte": "1 1 1 1 1 1 1 1 1 1 1 1",
+    }
+    for selector, value in values.items():
+        await page.fill(selector, value)
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert "Skriv et beløb i kroner" in await page.locator("#error-summary").inner_text()
+    assert await page.locator("#wage-hourly_wage_ore-error").count() == 1
+    assert await page.input_value("#position_title") == "Lagerassistent", "what was typed is kept"
+    await _checked(page, screenshots, "employer-new-wage-subsidy-errors")
+
+    await page.fill("#wage-hourly_wage_ore", "160,00")
+    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+    text = await page.locator("main").inner_text()
+    assert "Løntilskud, privat arbejdsgiver" in text and '"hourly_wage_ore": 16000' in await page.content()
+    await _checked(page, screenshots, "employer-review-wage-subsidy")
+    await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
+    await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
+    text = await page.locator("main").inner_text()
+    assert "Din ansøgning er sendt" in text and "Lagerassistent" in text and "Timeløn" in text
+
+
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
@@ -192,7 +218,40 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     inbox = await page.locator("tbody").inner_text()
     assert "Lærling" in inbox and "12345678" in inbox
     assert "VVS-assistent" not in inbox, "only cases waiting for a caseworker"
+    row = page.locator("tbody tr", has_text="Lærling")
+    assert "rimelighedskravet" in await row.inner_text(), "the inbox names the rule the case was referred for"
     await _checked(page, screenshots, "caseworker-inbox")
+
+    await page.select_option("#scheme", "wage_subsidy_private")
+    await page.click("button:has-text('Vis sager')")
+    await page.wait_for_url(re.compile(r".*/caseworker\?.*scheme=wage_subsidy_private"))
+    assert "Ingen sager passer til filtrene." in await page.locator("main").inner_text(), "filtered on the server"
+    await _checked(page, screenshots, "caseworker-inbox-filtered-empty")
+    await page.select_option("#scheme", "internship")
+    await page.select_option("#rule", "ratio")
+    await page.select_option("#sort", "-submitted_at")
+    await page.focus("#sort")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*/caseworker\?.*rule=ratio.*sort=-submitted_at"))
+    assert "Lærling" in await page.locator("tbody").inner_text(), "the keyboard alone filters and sorts"
+    assert await page.input_value("#rule") == "ratio", "the chosen filters stay chosen"
+    await _checked(page, screenshots, "caseworker-inbox-filtered")
+
+    await page.click("a:has-text('Borgere med overskredet tilbudsfrist')")
+    await page.wait_for_url(f"{portal}/caseworker/overdue")
+    assert await page.locator("h1").inner_text() == "Borgere med overskredet tilbudsfrist"
+    overdue = page.locator("tbody tr", has_text="Forsikret ledig")
+    assert await overdue.count() >= 1, "the Montør's citizen, on dagpenge for 220 days without an offer"
+    await _checked(page, screenshots, "caseworker-overdue")
+    await overdue.first.locator("a").click()
+    await page.wait_for_url(re.compile(r".*/caseworker/citizens/c-[0-9a-f]+/plan$"))
+    assert await page.locator("h1").inner_text() == "Borgerens plan"
+    assert "dage over fristen" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "caseworker-plan-overdue")
+    response = await page.goto(f"{portal}/caseworker/citizens/c-0000000000000000/plan")
+    assert response is not None and response.status == 404, "a citizen activation does not know"
+    await page.goto(f"{portal}/caseworker")
 
     await page.click(f"a[href='/caseworker/applications/{cases.referred}']")
     await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}")
@@ -201,6 +260,12 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     assert "En sagsbehandler skal vurdere" in text or "Advarsel" in text, "the questioned rule is shown"
     assert "De oplysninger, reglerne brugte" in text, "a caseworker sees the facts the rules read"
     await _checked(page, screenshots, "caseworker-case")
+    await page.click("a:has-text('Se borgerens plan')")
+    await page.wait_for_url(re.compile(rf".*/caseworker/citizens/c-[0-9a-f]+/plan\?from={cases.referred}$"))
+    assert "Ret og pligt til tilbud" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "caseworker-plan")
+    await page.click("a:has-text('Tilbage til sagen')")
+    await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}")
 
     await page.click("button:has-text('Registrér afgørelsen')")
     summary = page.locator("#error-summary")
@@ -262,6 +327,81 @@ async def test_representative_approves_from_the_mailed_link_and_gets_a_receipt_a
     assert "code=" not in logged, "nor the login's authorization code"
 
 
+async def test_a_viewer_without_the_signing_right_sees_no_signing_step_and_a_forged_post_is_refused(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal = portal_stack.service("portal").url
+    await _logged_in(page, f"{portal}/applications/{cases.confirmed}", logins.VIEWER)
+    main = await page.locator("main").inner_text()
+    assert "Status: Forløbet er i gang" in main
+    assert "Forlæng forløbet" not in main and "Afslut forløbet" not in main, "no signed step for a viewer"
+    await _checked(page, screenshots, "viewer-application")
+    await page.goto(f"{portal}/applications/{cases.confirmed}/steps/extend")
+    assert page.url == f"{portal}/applications/{cases.confirmed}", "the step's page is not offered either"
+
+    csrf = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert csrf
+    forged = await page.context.request.post(
+        f"{portal}/applications/{cases.confirmed}/steps/extend",
+        form={"csrf_token": csrf, "new_end": (date.today() + timedelta(days=30)).isoformat()},
+    )
+    assert forged.status == 403 and "Ikke for din rolle" in await forged.text()
+    confirm = f"{portal}/applications/{cases.approved}/confirm"
+    forged = await page.context.request.post(confirm, form={"csrf_token": csrf})
+    assert forged.status == 403, "nor a final approval"
+
+
+async def test_employer_changes_a_running_placement_ends_one_early_and_withdraws_an_approved_application(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, today = portal_stack.service("portal").url, date.today()
+    await _logged_in(page, f"{portal}/applications/{cases.confirmed}", logins.SIGNER)
+    await _checked(page, screenshots, "employer-application-running")
+    await page.click("a:has-text('Forlæng forløbet')")
+    await page.wait_for_url(f"{portal}/applications/{cases.confirmed}/steps/extend")
+    await _checked(page, screenshots, "employer-extend")
+    await page.fill("#new_end", today.isoformat())
+    await page.click("button:has-text('Forlæng forløbet')")
+    summary = await page.locator("#error-summary").inner_text()
+    assert "Den nye slutdato skal ligge efter den nuværende slutdato." in summary, "the API's refusal, in Danish"
+    assert await page.locator("#new_end-error").count() == 1
+    await _checked(page, screenshots, "employer-extend-errors")
+
+    await page.goto(f"{portal}/applications/{cases.confirmed}/steps/hours")
+    await page.fill("#from_date", (today + timedelta(days=3)).isoformat())
+    await page.fill("#hours_per_week", "abc")
+    await page.click("button:has-text('Ændr timerne')")
+    assert "Skriv et tal" in await page.locator("#error-summary").inner_text()
+    await page.fill("#hours_per_week", "30,5")
+    await page.click("button:has-text('Ændr timerne')")
+    await page.wait_for_url(f"{portal}/applications/{cases.confirmed}?changed=hours")
+    main = await page.locator("main").inner_text()
+    assert "Det nye timetal pr. uge er registreret." in main and "30,5 timer om ugen" in main
+    await _checked(page, screenshots, "employer-hours-changed")
+
+    await page.goto(f"{portal}/applications/{cases.approved}/steps/end")
+    await page.fill("#last_day", (today + timedelta(days=10)).isoformat())
+    await page.click("button:has-text('Afslut forløbet')")
+    assert "Vælg en årsag" in await page.locator("#error-summary").inner_text(), "an early end needs a reason"
+    await _checked(page, screenshots, "employer-end-errors")
+    await page.select_option("#reason", "illness")
+    await page.click("button:has-text('Afslut forløbet')")
+    await page.wait_for_url(f"{portal}/applications/{cases.approved}?changed=end")
+    assert "Forløbets afslutning er registreret." in await page.locator("main").inner_text()
+
+    await page.goto(f"{portal}/applications/{cases.referred}")
+    await page.click("a:has-text('Træk ansøgningen tilbage')")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}/steps/withdraw")
+    await _checked(page, screenshots, "employer-withdraw")
+    await page.fill("#reason", "Lærlingen har fået en læreplads et andet sted.")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{portal}/applications/{cases.referred}?changed=withdraw")
+    main = await page.locator("main").inner_text()
+    assert "Ansøgningen er trukket tilbage." in main and "Træk ansøgningen tilbage" not in main
+    await _checked(page, screenshots, "employer-withdrawn")
+
+
 async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
@@ -293,6 +433,27 @@ async def test_a_login_that_returns_with_an_unknown_state_is_refused(portal_stac
     assert response is not None and response.status == 400
     assert await page.locator("h1").inner_text() == "Login blev ikke gennemført"
     await assert_accessible(page)
+
+
+def _application_fields(position: str, tasks: str, goal: str, *, days: int) -> dict[str, str]:
+    """The application form's fields as Hansen VVS fills them: a fresh citizen and P-number, 37 hours a week."""
+    start = date.today() + timedelta(days=21)
+    return {
+        "#citizen-cpr": citizens.random_cpr(date(1988, 3, 14)),
+        "#citizen-consent_reference": "S-2291",
+        "#employer-name": "Hansen VVS ApS",
+        "#employer-production_unit": _p_number(),
+        "#employer-workplace": "Smedevej 7, 8000 Aarhus C",
+        "#employer-company_employees": "1",
+        "#employer-ordinary_employees_fte": "1",
+        "#municipality": MUNICIPALITY,
+        "#position_title": position,
+        "#tasks": tasks,
+        "#employment_goal": goal,
+        "#period-start": start.isoformat(),
+        "#period-end": (start + timedelta(days=days)).isoformat(),
+        "#hours": "37",
+    }
 
 
 async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
@@ -328,7 +489,7 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     second = citizens.citizen(
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
     )
-    third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(120))
+    third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(220))
     imported = await http.post(
         layout.service("benefits").url + "/admin/citizens/import",
         json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY), third.row(MUNICIPALITY)],

@@ -56,3 +56,28 @@ def test_the_apis_validation_problems_land_on_their_fields() -> None:
 def test_a_problem_on_no_field_of_the_form_is_still_shown() -> None:
     errors = newapplication.field_errors([{"location": ["body", "signature"], "message": "missing"}])
     assert list(errors) == ["citizen-cpr"]
+
+
+WAGE = {k: v for k, v in ENTERED.items() if k != "purpose"} | {
+    "scheme": "wage_subsidy_private",
+    "wage.hourly_wage_ore": "160,00",
+    "wage.hourly_wage_costs_ore": "1.195,50",
+    "employer.headcounts_fte": "2 2,5 3",
+}
+
+
+def test_a_wage_subsidy_states_wage_wage_costs_and_headcounts_and_no_purpose() -> None:
+    document = newapplication.document(WAGE, "12345678")
+    assert document["scheme"] == "wage_subsidy_private" and "purpose" not in document
+    assert document["wage"] == {"hourly_wage_ore": 16_000, "hourly_wage_costs_ore": 119_550}
+    assert document["employer"]["headcounts_fte"] == ["2", "2.5", "3"]
+    assert newapplication.missing(WAGE) == {}, "no purpose asked of a wage subsidy"
+
+
+def test_a_wage_subsidy_needs_its_wage_as_an_amount() -> None:
+    errors = newapplication.missing(WAGE | {"wage.hourly_wage_ore": "", "wage.hourly_wage_costs_ore": "mange"})
+    assert errors == {
+        "wage-hourly_wage_ore": "Fill in this field.",
+        "wage-hourly_wage_costs_ore": "Write an amount in kroner, for example 25.000 or 25.000,50.",
+    }
+    assert newapplication.scheme_of("lottery") == "internship"
