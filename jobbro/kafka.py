@@ -33,6 +33,7 @@ from jobbro.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 DLQ_SUFFIX = ".dlq"
+DLQ_HEADER_PREFIX = "dlq_"
 EventHandler = Callable[[Any, Metadata, UnitOfWork], Awaitable[None]]
 """Records the effects of one event in the unit of work; the consumer commits it."""
 
@@ -64,6 +65,22 @@ def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:
 
 def dead_letter_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
+
+
+def dead_letter_headers(record: ConsumerRecord, group: str, exc: BaseException) -> dict[str, str]:
+    """The record's own headers, and `dlq_*` headers saying where it came from and why it failed (redacted);
+    `jobbro.dead_letters` drops the `dlq_*` ones again when an operator replays it."""
+    headers = {name: raw.decode("utf-8", "backslashreplace") for name, raw in record.headers}
+    return headers | {
+        DLQ_HEADER_PREFIX + "original_topic": record.topic,
+        DLQ_HEADER_PREFIX + "original_partition": str(record.partition),
+        DLQ_HEADER_PREFIX + "original_offset": str(record.offset),
+        DLQ_HEADER_PREFIX + "consumer_group": group,
+        DLQ_HEADER_PREFIX + "error_class": type(exc).__name__,
+        DLQ_HEADER_PREFIX + "error_message": logs.redact(str(exc))[:2000],
+        DLQ_HEADER_PREFIX + "error_trace": logs.redact("".join(traceback.format_exception(exc)))[-4000:],
+        DLQ_HEADER_PREFIX + "failed_at": datetime.now(UTC).isoformat(),
+    }
 
 
 async def _tolerant_parse(
@@ -240,17 +257,7 @@ class EventConsumer:
             await uow.commit()
 
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
-        headers = {name: raw.decode("utf-8", "backslashreplace") for name, raw in record.headers}
-        headers |= {
-            "dlq_original_topic": record.topic,
-            "dlq_original_partition": str(record.partition),
-            "dlq_original_offset": str(record.offset),
-            "dlq_consumer_group": self.group,
-            "dlq_error_class": type(exc).__name__,
-            "dlq_error_message": logs.redact(str(exc))[:2000],
-            "dlq_error_trace": logs.redact("".join(traceback.format_exception(exc)))[-4000:],
-            "dlq_failed_at": datetime.now(UTC).isoformat(),
-        }
+        headers = dead_letter_headers(record, self.group, exc)
         await self._broker.publish(record.value, topic=dead_letter_topic(record.topic), key=record.key, headers=headers)
         log.warning(
             "event_dead_lettered",
