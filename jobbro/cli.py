@@ -79,7 +79,7 @@ def _print_status(kafka: KafkaAccess) -> None:
     table = Table("service", "pid", "ready", "url", "consumer lag")
     for row in asyncio.run(stack.status(kafka)):
         lag = ", ".join(f"{group}={n}" for group, n in sorted(row.lag.items())) or "-"
-        ready = "[green]ready[/]" if row.ready else "[red]not ready[/]"
+        ready = "[green]ready[/]" if row.ready else f"[red]not ready[/]: {row.reason}"
         table.add_row(row.service.name, str(row.pid or "-"), ready, row.service.url, lag)
     console.print(table)
 

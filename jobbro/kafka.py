@@ -21,6 +21,7 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
+from prometheus_client import Counter
 
 from contracts.envelope import EnvelopeError, Event, Metadata, decode
 from jobbro import inbox
@@ -38,10 +39,11 @@ EventHandler = Callable[[Any, Metadata, UnitOfWork], Awaitable[None]]
 """Records the effects of one event in the unit of work; the consumer commits it."""
 
 
-def create_broker(settings: ServiceSettings) -> KafkaBroker:
+def create_broker(settings: ServiceSettings, middlewares: Sequence[Any] = ()) -> KafkaBroker:
     """A broker whose producer is idempotent and waits for acks from all in-sync replicas."""
     return KafkaBroker(
         settings.kafka_bootstrap,
+        middlewares=tuple(middlewares),
         security=settings.kafka.faststream_security(),
         acks="all",
         enable_idempotence=True,
@@ -142,6 +144,7 @@ class EventConsumer:
         unit_of_work: Callable[[Metadata | None], UnitOfWork],
         broker: KafkaBroker,
         settings: ServiceSettings,
+        dead_letters: Counter | None = None,
     ) -> None:
         self.group = group
         self.topic = topic
@@ -150,11 +153,13 @@ class EventConsumer:
         self._unit_of_work = unit_of_work
         self._broker = broker
         self._settings = settings
+        self._dead_letters = dead_letters
+        self._subscriber: Any = None
 
     def subscribe(self) -> None:
         """Register with the broker: offsets are committed after `handle_batch` returns, sought back if it raises."""
 
-        @self._broker.subscriber(
+        self._subscriber = self._broker.subscriber(
             self.topic,
             group_id=self.group,
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -166,8 +171,20 @@ class EventConsumer:
             parser=_tolerant_parse,
             decoder=_records,
         )
+
+        @self._subscriber
         async def _on_records(records: Any) -> None:
             await self.handle_batch(records)
+
+    async def lag(self) -> dict[int, int]:
+        """Per assigned partition: records behind the high watermark not fetched yet (nothing when not running)."""
+        consumer = getattr(self._subscriber, "consumer", None)
+        if consumer is None:
+            return {}
+        return {
+            tp.partition: max((consumer.highwater(tp) or 0) - await consumer.position(tp), 0)
+            for tp in consumer.assignment()
+        }
 
     async def handle_batch(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle fetched records; return normally once their effects are durable or they are dead-lettered.
@@ -259,6 +276,8 @@ class EventConsumer:
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
         headers = dead_letter_headers(record, self.group, exc)
         await self._broker.publish(record.value, topic=dead_letter_topic(record.topic), key=record.key, headers=headers)
+        if self._dead_letters is not None:
+            self._dead_letters.labels(topic=record.topic, group=self.group).inc()
         log.warning(
             "event_dead_lettered",
             topic=record.topic,

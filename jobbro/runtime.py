@@ -1,8 +1,10 @@
 """A service process's resources — pool, broker, outbox relay — owned by its lifespan, not created at import."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from contracts.envelope import Event, Metadata
 from jobbro import access, db, problems
@@ -19,6 +22,7 @@ from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
+from jobbro.metrics import Metrics, read_outbox
 from jobbro.outbox import OutboxRelay
 from jobbro.principal import Authenticator
 from jobbro.retry import until_reachable
@@ -28,6 +32,23 @@ from jobbro.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class Check:
+    """One dependency's readiness: whether it answered, how long the check took, and why not."""
+
+    ok: bool
+    seconds: float
+    reason: str | None = None
+
+    @classmethod
+    def passed(cls, started: float) -> "Check":
+        return cls(True, round(time.monotonic() - started, 3))
+
+    @classmethod
+    def failed(cls, started: float, reason: str) -> "Check":
+        return cls(False, round(time.monotonic() - started, 3), reason)
+
+
 class Runtime:
     """Everything one service process shares between its entrypoints (subscribers, HTTP API, relay)."""
 
@@ -35,12 +56,15 @@ class Runtime:
 
     def __init__(self, settings: ServiceSettings, sql_dir: Path | None = None) -> None:
         self.settings = settings
-        self.broker: KafkaBroker = create_broker(settings)
+        self.metrics = Metrics(settings.service)
+        self.broker: KafkaBroker = create_broker(settings, middlewares=[self.metrics.broker_middleware()])
         self._sql_dirs = [sql_dir] if sql_dir else []
         self._pool: asyncpg.Pool | None = None
         self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self.consumers: list[EventConsumer] = []
+        self.metrics.probe(lambda: read_outbox(self.metrics, self.pool))
+        self.metrics.probe(self._read_lag)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -71,8 +95,10 @@ class Runtime:
             unit_of_work=self.unit_of_work,
             broker=self.broker,
             settings=self.settings,
+            dead_letters=self.metrics.dead_letters,
         )
         consumer.subscribe()
+        self.metrics.dead_letters.labels(topic=consumer.topic, group=consumer.group)  # 0 until one: the series exists
         self.consumers.append(consumer)
         return consumer
 
@@ -124,15 +150,43 @@ class Runtime:
             await self._pool.close()
         log.info("service_stopped")
 
-    async def readiness(self) -> dict[str, bool]:
-        """Whether PostgreSQL and Kafka answer now."""
+    async def readiness(self) -> dict[str, Check]:
+        """Whether PostgreSQL and Kafka answer now, each within `readiness_timeout_seconds`, and if not, why."""
+        postgres, kafka = await asyncio.gather(self._check_postgres(), self._check_kafka())
+        for name, check in (("postgres", postgres), ("kafka", kafka)):
+            self.metrics.ready.labels(dependency=name).set(check.ok)
+        return {"postgres": postgres, "kafka": kafka}
+
+    async def _check_postgres(self) -> Check:
+        timeout, started = self.settings.readiness_timeout_seconds, time.monotonic()
+        if self._pool is None:
+            return Check.failed(started, "not connected yet (starting)")
         try:
-            async with self.pool.acquire() as conn:
-                postgres = await conn.fetchval("SELECT true")
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
-            postgres = False
-        kafka = await self.broker.ping(timeout=2.0)
-        return {"postgres": bool(postgres), "kafka": kafka}
+            async with self._pool.acquire(timeout=timeout) as conn:
+                waited = time.monotonic() - started
+                await conn.fetchval("SELECT true", timeout=max(timeout - waited, 0.1))
+        except TimeoutError:
+            busy = self._pool.get_size() - self._pool.get_idle_size()
+            return Check.failed(
+                started,
+                f"no answer within {timeout:g} s ({busy} of {self._pool.get_max_size()} pool connections in use)",
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return Check.failed(started, f"{type(exc).__name__}: {exc}")
+        return Check.passed(started)
+
+    async def _check_kafka(self) -> Check:
+        timeout, started = self.settings.readiness_timeout_seconds, time.monotonic()
+        if await self.broker.ping(timeout=timeout):
+            return Check.passed(started)
+        return Check.failed(started, f"the broker did not answer within {timeout:g} s")
+
+    async def _read_lag(self) -> None:
+        for consumer in self.consumers:
+            for partition, lag in (await consumer.lag()).items():
+                self.metrics.consumer_lag.labels(topic=consumer.topic, group=consumer.group, partition=partition).set(
+                    lag
+                )
 
 
 def create_http_app(
@@ -180,8 +234,16 @@ def create_http_app(
     @app.get("/health/ready", tags=["health"])
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
-        ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "unready", **checks}, status_code=200 if ok else 503)
+        ok = all(check.ok for check in checks.values())
+        body = {"status": "ready" if ok else "unready", "checks": {name: asdict(c) for name, c in checks.items()}}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        await runtime.readiness()
+        return Response(await runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    runtime.metrics.instrument(app)
 
     for router in routers:
         app.include_router(router)

@@ -80,6 +80,9 @@ class ServiceSettings(BaseSettings):
     )
     retry_attempts: int = Field(5, description="Tries of a transient failure before the record is redelivered.")
     retry_base_seconds: float = 0.1
+    readiness_timeout_seconds: float = Field(
+        2.0, gt=0, description="How long a readiness check waits for each dependency (a pool connection included)."
+    )
     startup_patience_seconds: float = Field(
         300.0, description="How long a starting service waits for PostgreSQL and Kafka before it gives up and exits."
     )

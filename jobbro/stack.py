@@ -287,6 +287,8 @@ class ServiceStatus:
     ready: bool
     lag: dict[str, int]
     """Records not yet handled, per consumer group of the service."""
+    reason: str = ""
+    """Why it is not ready: which dependency failed its check, after how long, and why (from `/health/ready`)."""
 
 
 def _running_pid(service: Service) -> int | None:
@@ -390,7 +392,7 @@ async def wait_ready(service: Service, timeout: float = 90.0) -> None:
     while asyncio.get_running_loop().time() < deadline:
         if not Path(f"/proc/{pid}").exists():  # not the cmdline: it may read empty while the process execs
             raise RuntimeError(f"{service.name} exited:\n{_tail(service.log_file)}")
-        if await _ready(service):
+        if (await _readiness(service))[0]:
             return
         await asyncio.sleep(0.3)
     raise RuntimeError(f"{service.name} not ready after {timeout:.0f}s:\n{_tail(service.log_file)}")
@@ -403,29 +405,44 @@ async def status(kafka: KafkaAccess, layout: Layout = DEFAULT) -> list[ServiceSt
     except KafkaError as exc:  # the status of the processes is still worth showing
         log.warning("consumer_lag_unknown", error=repr(exc))
         lags = {}
+    pids = [_running_pid(service) for service in layout.services]
+    readiness = await asyncio.gather(
+        *(_readiness(service) if pid else _not_running() for service, pid in zip(layout.services, pids, strict=True))
+    )
     result = []
-    for service in layout.services:
-        pid = _running_pid(service)
-        ready = bool(pid) and await _ready(service)
+    for service, pid, (ready, reason) in zip(layout.services, pids, readiness, strict=True):
         own = {
             group.removeprefix(prefix): lag
             for group, lag in lags.items()
             if group.startswith(prefix + service.principal + ".")
         }
-        result.append(ServiceStatus(service, pid, ready, own))
+        result.append(ServiceStatus(service, pid, ready, own, reason))
     return result
 
 
-async def _ready(service: Service) -> bool:
+async def _not_running() -> tuple[bool, str]:
+    return False, "not running"
+
+
+async def _readiness(service: Service) -> tuple[bool, str]:
+    """Ready or not, and why not: the failed checks of `/health/ready` (dependency, seconds, reason)."""
     try:
         if not service.has_health:
             _, writer = await asyncio.open_connection("127.0.0.1", service.port)
             writer.close()
-            return True
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            return (await client.get(service.url + "/health/ready")).status_code == 200
-    except (OSError, httpx.TransportError):
-        return False
+            return True, ""
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(service.url + "/health/ready")
+    except (OSError, httpx.TransportError) as exc:
+        return False, f"no answer: {type(exc).__name__}"
+    if response.status_code == 200:
+        return True, ""
+    try:
+        checks = response.json().get("checks", {})
+    except ValueError:
+        return False, f"HTTP {response.status_code}"
+    failed = (f"{name}: {c.get('reason')} ({c.get('seconds')} s)" for name, c in checks.items() if not c.get("ok"))
+    return False, "; ".join(failed) or f"HTTP {response.status_code}"
 
 
 async def consumer_lag(kafka: KafkaAccess, group_prefixes: tuple[str, ...]) -> dict[str, int]:

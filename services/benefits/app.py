@@ -57,6 +57,15 @@ def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
             payments.PaymentFailed: partial(handlers.on_payment_failed, ctx=ctx),
         },
     )
+    runtime.metrics.query_gauge(
+        "jobbro_payment_instructions",
+        "Payment instructions of this month and the last by month and state: a payment run's progress and its"
+        " settlements.",
+        ["month", "state"],
+        """SELECT to_char(month, 'YYYY-MM'), state, count(*) FROM payment_instructions
+           WHERE month >= date_trunc('month', now()) - interval '1 month' GROUP BY 1, 2""",
+        lambda: runtime.pool,
+    )
     return runtime
 
 

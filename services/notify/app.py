@@ -60,6 +60,13 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
             catalog=EVENT_TYPES,
             handlers={model: partial(projections.get(model, handlers.on_event), ctx=context) for model in topic.events},
         )
+    runtime.metrics.query_gauge(
+        "jobbro_deliveries",
+        "Notices and webhook deliveries by channel and status (pending, sent, failed, dead).",
+        ["channel", "status"],
+        "SELECT channel, status, count(*) FROM delivery GROUP BY channel, status",
+        lambda: runtime.pool,
+    )
     return runtime
 
 

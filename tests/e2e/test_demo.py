@@ -1,6 +1,7 @@
 """End to end: the demo's scenario on the whole stack as separate processes, on real Kafka and PostgreSQL, checked
 through the services' APIs and by reading the topics of its own namespace (so every event read is this run's)."""
 
+import asyncio
 import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -8,6 +9,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
+import yaml
 from rich.console import Console
 
 from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
@@ -22,10 +24,11 @@ from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK
 from jobbro.stack import Layout
 from jobbro.testing import read_events
+from tests.prometheus import ALERTS, metric_names, scraping
 
 
 async def test_the_demo_scenario_runs_through_every_service(
-    running_stack: Layout, infra: Infrastructure, topic_prefix: str
+    running_stack: Layout, infra: Infrastructure, topic_prefix: str, tmp_path: Path
 ) -> None:
     result = await scenario.run(running_stack, infra, topic_prefix)
 
@@ -42,6 +45,7 @@ async def test_the_demo_scenario_runs_through_every_service(
         "/jobbro/backoffice",
     }
     _the_report_shows_it_without_cpr_numbers(result)
+    await _prometheus_scrapes_every_process_and_evaluates_every_alert(running_stack, tmp_path / "prometheus")
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -166,3 +170,22 @@ def _the_report_shows_it_without_cpr_numbers(result: DemoResult) -> None:
     report = out.getvalue()
     assert all(outcome.label in report for outcome in result.applications)
     assert "Reconciliation" in report and "with a valid HMAC signature, 0 refused" in report
+
+
+async def _prometheus_scrapes_every_process_and_evaluates_every_alert(layout: Layout, directory: Path) -> None:
+    """A real Prometheus scrapes the stack's processes; every metric the alert rules read has values, and every rule
+    evaluates without error."""
+    targets = [f"127.0.0.1:{service.port}" for service in layout.services if service.has_database]
+    async with scraping(targets, directory) as prometheus:
+        await prometheus.until('up{job="jobbro"} == 1', len(targets))
+        for name in sorted(metric_names() - {"up"}):
+            assert await prometheus.until(name, 1), name
+        assert await prometheus.until('jobbro_deliveries{channel="email", status="sent"} > 0', 1)
+        assert await prometheus.until('jobbro_ready{dependency="postgres"} == 1', len(targets))
+        for _ in range(60):
+            rules = await prometheus.rules()
+            if all(rule["health"] != "unknown" for rule in rules):
+                break
+            await asyncio.sleep(0.5)
+    assert len(rules) == len(yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"])
+    assert [rule["name"] for rule in rules if rule["health"] != "ok"] == []
