@@ -62,6 +62,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LegalReference(_Frozen):
+    """Where in the law a rule's numbers come from: the act (with its number and date) and the paragraph."""
+
+    act: str = Field(min_length=1)
+    paragraph: str = Field(min_length=1)
+
+
 class RuleVersion(_Frozen):
     """The fields every rule file carries: which version it is, when it holds, and where it comes from."""
 
@@ -70,6 +77,8 @@ class RuleVersion(_Frozen):
     valid_to: date | None = None
     sources: tuple[str, ...] = Field(min_length=1)
     unconfirmed: tuple[str, ...] = ()
+    legal_reference: LegalReference | None = None
+    """Optional until every rule file names one."""
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> Self:

@@ -138,7 +138,7 @@ def test_a_start_date_without_rule_data_needs_a_caseworker(rulebook: Rulebook, e
 def test_refers_a_private_wage_subsidy_while_no_rate_is_known_for_its_start(
     rulebook: Rulebook, employer: Employer
 ) -> None:
-    no_rates = wage_subsidy(employer, start=date(2025, 3, 3), end=date(2025, 8, 1))  # 2025: no rates held
+    no_rates = wage_subsidy(employer, start=date(2022, 3, 7), end=date(2022, 8, 5))  # 2022: no rates held
     made = decision.evaluate(_answered(no_rates), (), rulebook, NOW)
 
     assert _by_rule(made)["state_aid_cap"] is Outcome.NEEDS_JUDGEMENT

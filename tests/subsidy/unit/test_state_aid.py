@@ -27,7 +27,7 @@ def test_does_not_cap_a_public_employer(rulebook: Rulebook) -> None:
 
 
 def test_needs_a_caseworker_while_the_rate_for_the_start_date_is_missing(rulebook: Rulebook) -> None:
-    result = check_state_aid_cap(Sector.PRIVATE, Decimal("300.00"), date(2025, 4, 7), rulebook)  # 2025: no rates held
+    result = check_state_aid_cap(Sector.PRIVATE, Decimal("300.00"), date(2022, 4, 4), rulebook)  # 2022: no rates held
 
     assert result.outcome is Outcome.NEEDS_JUDGEMENT
-    assert "2025-04-07" in result.reason
+    assert "2022-04-04" in result.reason
