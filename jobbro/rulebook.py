@@ -56,6 +56,9 @@ class RuleResult:
     outcome: Outcome
     reason: str
     rule_set_version: str
+    also_read: tuple[str, ...] = ()
+    """Versions of other rules' data the verdict used (the state-aid cap reads the rates), so a decision names
+    them among its rule-set versions rather than only in a reason text."""
 
 
 class _Frozen(BaseModel):

@@ -315,6 +315,7 @@ def check_state_aid_cap(sector: Sector, hourly_wage_costs: Decimal, starts_on: d
         f"the subsidy of {rate} DKK per paid hour ({rates.rule_set_version}) against {share:.0%} of wage costs "
         f"of {hourly_wage_costs} DKK per paid hour, {cap:.3f} DKK",
         rule.rule_set_version,
+        also_read=(rates.rule_set_version,),
     )
 
 

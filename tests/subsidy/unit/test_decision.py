@@ -153,6 +153,15 @@ def test_records_the_rule_set_versions_and_the_inputs(rulebook: Rulebook, employ
     assert made.inputs.application.production_unit.ordinary_fte == 20
 
 
+def test_a_wage_subsidys_rule_set_versions_name_the_rates_the_state_aid_cap_read(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    made = decision.evaluate(_answered(wage_subsidy(employer, start=START, end=date(2026, 9, 4))), (), rulebook, NOW)
+
+    assert "subsidy-rates-2026.0-unconfirmed" in made.rule_set_versions
+    assert "state-aid-2018.1" in made.rule_set_versions
+
+
 def test_an_extension_past_the_maximum_breaks_the_duration_rule(rulebook: Rulebook, employer: Employer) -> None:
     application = _answered(internship(employer, start=START))
     before = application.terms
