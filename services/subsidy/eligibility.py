@@ -319,6 +319,28 @@ def check_state_aid_cap(sector: Sector, hourly_wage_costs: Decimal, starts_on: d
     )
 
 
+@dataclass(frozen=True)
+class MissingRule:
+    """A rule without which a month's subsidy cannot be worked out, and why."""
+
+    rule: str
+    detail: str
+
+
+def missing_payment_rule(sector: Sector, month_start: date, rulebook: Rulebook) -> MissingRule | None:
+    """What benefits would lack to pay a month of wage subsidy: a rate for the sector, or a state-aid cap, in force
+    on the month's first day (the day benefits looks both up on); None when the month can be paid."""
+    try:
+        rulebook.in_force(SubsidyRates, month_start).hourly_rate(sector.value)
+    except (RuleNotInForce, NotInRuleData) as exc:
+        return MissingRule("subsidy_rates", str(exc))
+    try:
+        rulebook.in_force(StateAidRule, month_start)
+    except RuleNotInForce as exc:
+        return MissingRule("state_aid", str(exc))
+    return None
+
+
 def evaluate(application: ApplicationFacts, citizen: CitizenFacts | None, rulebook: Rulebook, today: date) -> Decision:
     """Combine the rules: any failure rejects, listing every one; else any judgement refers; else approve."""
     on = application.starts_on
