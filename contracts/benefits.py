@@ -18,12 +18,14 @@ from contracts.common import (
     CitizenRef,
     Cpr,
     Cvr,
+    Hours,
     OpenPeriod,
     Ore,
     Period,
     PersonalData,
     RuleResult,
     Scheme,
+    Value,
     personal,
 )
 from contracts.envelope import Event
@@ -193,6 +195,70 @@ class PaymentPurpose(StrEnum):
     BENEFIT_TOP_UP = "benefit_top_up"
 
 
+CALCULATION_EXAMPLE = {
+    "report_id": "7d9f1b3d-5f70-4c2e-8a6b-0d1f4a3c9e5b",
+    "revision": 1,
+    "rate_category": "private",
+    "hourly_rate_ore": 8616,
+    "paid_hours": "102.50",
+    "hours_limit": "158.57",
+    "subsidised_hours": "102.50",
+    "gross_ore": 883140,
+    "refunds_ore": 900,
+    "state_aid_reduction_ore": 0,
+    "payable_ore": 882240,
+    "paid_before_ore": 0,
+    "offset_ore": 0,
+    "rule_set_versions": ["state-aid-2018.1", "subsidy-rates-2026.0-unconfirmed"],
+    "arithmetic": "86.16 DKK/h (private) × 102.50 h (paid 102.50 h, at most 158.57 h by the weekly hours) = "
+    "883140 øre; − 900 øre refunds − 0 øre over the state-aid cap = 882240 øre for the month; − 0 øre by earlier "
+    "reports − 0 øre owed back = 882240 øre to pay",
+}
+
+
+class PaymentCalculation(Value):
+    """How a wage-subsidy payment was worked out from the employer's wage report, so that the back-office and an
+    auditor can redo it: gross = rate × subsidised hours (half up to whole øre); payable = gross − refunds −
+    state-aid reduction; amount = payable − paid before − offset."""
+
+    report_id: UUID = Field(
+        description="The wage report the payment is for.", examples=[CALCULATION_EXAMPLE["report_id"]]
+    )
+    revision: int = Field(ge=1, description="1 for a month's first report, then one more per correction.", examples=[1])
+    rate_category: str = Field(
+        min_length=1, description="The rate data's category: the sector, or `<sector>_special`.", examples=["private"]
+    )
+    hourly_rate_ore: Ore = Field(gt=0, description="Subsidy per subsidised hour, in øre.", examples=[8616])
+    paid_hours: Hours = Field(description="Hours the employer paid wages for in the month.", examples=["102.50"])
+    hours_limit: Hours = Field(
+        description="The placement's weekly hours × its days in the month ÷ 7, rounded down to 0.01 hour.",
+        examples=["158.57"],
+    )
+    subsidised_hours: Hours = Field(description="The paid hours, at most the limit.", examples=["102.50"])
+    gross_ore: Ore = Field(description="Rate × subsidised hours, rounded half up to whole øre.", examples=[883140])
+    refunds_ore: Ore = Field(description="Refunds the employer received for the month (sickness).", examples=[900])
+    state_aid_reduction_ore: Ore = Field(description="What the state-aid cap cut from the month.", examples=[0])
+    payable_ore: Ore = Field(description="What the month is entitled to by this report.", examples=[882240])
+    paid_before_ore: Ore = Field(description="What the month was entitled to by its earlier reports.", examples=[0])
+    offset_ore: Ore = Field(
+        description="What the employer owed back from earlier corrections, kept back from this payment.", examples=[0]
+    )
+    rule_set_versions: tuple[str, ...] = Field(
+        min_length=1,
+        description="Versions of the rule data used: the rates and the state-aid cap.",
+        examples=[CALCULATION_EXAMPLE["rule_set_versions"]],
+    )
+    arithmetic: str = Field(
+        min_length=1, description="The same steps in one line of words.", examples=[CALCULATION_EXAMPLE["arithmetic"]]
+    )
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> PaymentCalculation:
+        if self.gross_ore - self.refunds_ore - self.state_aid_reduction_ore != self.payable_ore:
+            raise ValueError("payable_ore must be gross_ore − refunds_ore − state_aid_reduction_ore")
+        return self
+
+
 class PaymentInstructionIssued(Event):
     """The back-office must pay this amount; it carries a CPR number only when the payee is a citizen."""
 
@@ -225,12 +291,25 @@ class PaymentInstructionIssued(Event):
         description="The placement the payment belongs to, if any.", examples=[_APPLICATION_ID]
     )
     due_on: date = Field(description="Pay no later than this day.", examples=["2026-04-10"])
+    calculation: PaymentCalculation | None = Field(
+        default=None,
+        description="How a wage-subsidy payment was worked out (rate, hours, rule versions, the arithmetic); null "
+        "for a benefit payment, and in instructions issued before this field existed.",
+        examples=[CALCULATION_EXAMPLE],
+    )
 
     @model_validator(mode="after")
     def _one_payee(self) -> PaymentInstructionIssued:
         citizen = self.payee_kind is PayeeKind.CITIZEN
         if citizen != (self.payee_cpr is not None) or citizen == (self.payee_cvr is not None):
             raise ValueError("a citizen payee has a CPR number only, an employer payee a CVR number only")
+        return self
+
+    @model_validator(mode="after")
+    def _calculation_pays_the_amount(self) -> PaymentInstructionIssued:
+        found = self.calculation
+        if found is not None and found.payable_ore - found.paid_before_ore - found.offset_ore != self.amount_ore:
+            raise ValueError("amount_ore must be the calculation's payable_ore − paid_before_ore − offset_ore")
         return self
 
 

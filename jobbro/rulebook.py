@@ -56,10 +56,20 @@ class RuleResult:
     outcome: Outcome
     reason: str
     rule_set_version: str
+    also_read: tuple[str, ...] = ()
+    """Versions of other rules' data the verdict used (the state-aid cap reads the rates), so a decision names
+    them among its rule-set versions rather than only in a reason text."""
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LegalReference(_Frozen):
+    """Where in the law a rule's numbers come from: the act (with its number and date) and the paragraph."""
+
+    act: str = Field(min_length=1)
+    paragraph: str = Field(min_length=1)
 
 
 class RuleVersion(_Frozen):
@@ -70,6 +80,8 @@ class RuleVersion(_Frozen):
     valid_to: date | None = None
     sources: tuple[str, ...] = Field(min_length=1)
     unconfirmed: tuple[str, ...] = ()
+    legal_reference: LegalReference | None = None
+    """Optional until every rule file names one."""
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> Self:

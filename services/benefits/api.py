@@ -1,11 +1,12 @@
-"""HTTP: the registry import and reissuing for operators; the ledger's monthly reconciliation for operators and
-auditors."""
+"""HTTP: the registry import and reissuing for operators; for operators and auditors the ledger's monthly
+reconciliation, each payment instruction with its calculation, and a placement's wage reports."""
 
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from jobbro.access import requires
@@ -14,7 +15,7 @@ from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from services.benefits import handlers, store
-from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction
+from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction, UnknownPlacement
 from services.benefits.handlers import Context
 from services.benefits.registry import ImportFormat, ImportRejected, ImportTooLarge
 from services.benefits.rules import Month
@@ -29,6 +30,7 @@ _FORMATS = {
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     ImportRejected: (422, "The import was rejected; nothing was imported"),
     UnknownInstruction: (404, "No such payment instruction"),
+    UnknownPlacement: (404, "No such placement"),
     NotReissuable: (409, "Only a failed instruction can be reissued"),
     ValueError: (422, "Invalid request"),
 }
@@ -87,6 +89,29 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
             "total": {field: sum(p[field] for p in purposes) for field in fields},
             "recoverable_ore": recoverable,
         }
+
+    @api.get("/ledger/payment-instructions/{instruction_id}", tags=["ledger"])
+    async def payment_instruction(instruction_id: UUID, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
+        """A payment instruction, its state, and how it was worked out: for a wage subsidy the rate, the hours, the
+        rule versions and the arithmetic (`calculation`, as on its event); null for a benefit payment."""
+        async with runtime.pool.acquire() as conn:
+            row = await store.instruction(conn, instruction_id)
+        if row is None:
+            return _domain_problem(UnknownInstruction(f"no payment instruction {instruction_id} was issued"))
+        found = dict(row)
+        period = {"start": found.pop("period_start"), "end": found.pop("period_end")}
+        return jsonable_encoder({**found, "month": f"{found['month']:%Y-%m}", "period": period})
+
+    @api.get("/ledger/placements/{application_id}/wage-reports", tags=["ledger"])
+    async def wage_reports(application_id: UUID, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
+        """A placement's wage reports, oldest first: each with its calculation and the instructions that paid it."""
+        async with runtime.pool.acquire() as conn:
+            if not await store.placement_known(conn, application_id):
+                return _domain_problem(UnknownPlacement(f"placement {application_id} was never confirmed"))
+            rows = await store.wage_reports(conn, application_id)
+        return jsonable_encoder(
+            [{**row, "month": f"{row['month']:%Y-%m}", "paid_hours": str(row["paid_hours"])} for row in map(dict, rows)]
+        )
 
     @api.post("/admin/payment-instructions/{instruction_id}/reissue", status_code=201, tags=["ledger"])
     async def reissue(instruction_id: UUID, _: Principal = requires(Role.OPERATOR)) -> Any:

@@ -402,6 +402,10 @@ class SubsidyPayment:
     payable_ore: int
     pay_ore: int
     recoverable_ore: int
+    paid_before_ore: int = 0
+    """What the month was entitled to by its earlier reports (and so was paid, or offset, already)."""
+    offset_ore: int = 0
+    """What the employer owed back from earlier corrections, kept back from this payment."""
 
 
 def subsidy_payment(
@@ -409,12 +413,27 @@ def subsidy_payment(
 ) -> SubsidyPayment:
     """Pay only the difference to what the month was entitled to before; a negative difference is owed back and
     offset against the placement's later payments, as is anything owed back already."""
-    difference = calculation.payable_ore - (previous.payable_ore if previous else 0)
+    paid_before = previous.payable_ore if previous else 0
+    difference = calculation.payable_ore - paid_before
     revision = previous.revision + 1 if previous else 1
     if difference < 0:
-        return SubsidyPayment(revision, calculation.payable_ore, 0, recoverable_ore - difference)
+        return SubsidyPayment(revision, calculation.payable_ore, 0, recoverable_ore - difference, paid_before)
     offset = min(recoverable_ore, difference)
-    return SubsidyPayment(revision, calculation.payable_ore, difference - offset, recoverable_ore - offset)
+    return SubsidyPayment(
+        revision, calculation.payable_ore, difference - offset, recoverable_ore - offset, paid_before, offset
+    )
+
+
+def subsidy_arithmetic(calculation: SubsidyCalculation, payment: SubsidyPayment) -> str:
+    """The payment's arithmetic in one line, step by step, so the back-office and an auditor can redo it."""
+    c = calculation
+    return (
+        f"{c.hourly_rate} DKK/h ({c.rate_category}) × {c.subsidised_hours:.2f} h (paid {c.paid_hours:.2f} h, at most "
+        f"{c.hours_limit:.2f} h by the weekly hours) = {c.gross_ore} øre; − {c.refunds_ore} øre refunds "
+        f"− {c.state_aid_reduction_ore} øre over the state-aid cap = {c.payable_ore} øre for the month; "
+        f"− {payment.paid_before_ore} øre by earlier reports − {payment.offset_ore} øre owed back "
+        f"= {payment.pay_ore} øre to pay"
+    )
 
 
 def subsidy_instruction(placement: Placement, month: Month, period: Period, payment: SubsidyPayment) -> Instruction:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from types import MappingProxyType
 from uuid import UUID, uuid4
 
 import structlog
@@ -17,6 +18,7 @@ from contracts.benefits import (
     BenefitAdjusted,
     CitizenAssessed,
     PayeeKind,
+    PaymentCalculation,
     PaymentInstructionIssued,
     PaymentPurpose,
     TargetGroup,
@@ -53,6 +55,7 @@ from services.benefits.domain import (
     PseudonymMismatch,
     SettlementMismatch,
     State,
+    SubsidyPayment,
     UnknownInstruction,
     UnknownPlacement,
     assess,
@@ -61,12 +64,13 @@ from services.benefits.domain import (
     placement_ended,
     placement_started,
     settlement_mismatch,
+    subsidy_arithmetic,
     subsidy_instruction,
     subsidy_payment,
     year_to_date,
 )
 from services.benefits.registry import CitizenRow, ImportFormat, Rejection, RowReader
-from services.benefits.rules import HoursStep, Month, Period, SubsidyReport, monthly_subsidy
+from services.benefits.rules import HoursStep, Month, Period, SubsidyCalculation, SubsidyReport, monthly_subsidy
 
 log = structlog.get_logger(__name__)
 
@@ -262,8 +266,9 @@ async def on_wage_report_submitted(
     )
     await store.save_placement(uow.conn, replace(placement, recoverable_ore=payment.recoverable_ore))
     if payment.pay_ore > 0:
-        period = Period(event.month.start, event.month.end)
-        await _issue(uow, [subsidy_instruction(placement, month, period, payment)], ctx, {})
+        instruction = subsidy_instruction(placement, month, Period(event.month.start, event.month.end), payment)
+        explained = _calculation_out(event.report_id, calculation, payment)
+        await _issue(uow, [instruction], ctx, {}, {instruction.instruction_id: explained})
     log.info(
         "wage_report_handled",
         application_id=str(event.application_id),
@@ -324,7 +329,9 @@ async def reissue(instruction_id: UUID, uow: UnitOfWork, ctx: Context) -> Instru
     await store.add_replacement(uow.conn, entry.instruction, replacement)
     ref = replacement.citizen_ref
     payee_cpr = ctx.cipher.open(await store.sealed_cpr(uow.conn, ref), ref) if ref else None
-    uow.publish(_instruction_event(replacement, payee_cpr))
+    found = await store.calculation(uow.conn, instruction_id)
+    calculation = PaymentCalculation.model_validate(found) if found is not None else None
+    uow.publish(_instruction_event(replacement, payee_cpr, calculation))
     log.info("instruction_reissued", instruction_id=str(instruction_id), replacement=str(replacement.instruction_id))
     return replacement
 
@@ -366,18 +373,52 @@ async def _adjust(uow: UnitOfWork, placement: Placement, decide: Callable[[str],
 
 
 async def _issue(
-    uow: UnitOfWork, instructions: list[Instruction], ctx: Context, sealed: Mapping[str, bytes]
+    uow: UnitOfWork,
+    instructions: list[Instruction],
+    ctx: Context,
+    sealed: Mapping[str, bytes],
+    calculations: Mapping[UUID, PaymentCalculation] = MappingProxyType({}),
 ) -> list[Instruction]:
-    """Enter instructions in the ledger and publish those new to it; `sealed` holds the citizen payees' CPR."""
+    """Enter instructions in the ledger and publish those new to it; `sealed` holds the citizen payees' CPR and
+    `calculations` how wage-subsidy instructions were worked out (kept beside them and sent on their events)."""
     fresh = await store.add_instructions(uow.conn, instructions)
     for instruction in fresh:
         ref = instruction.citizen_ref
-        uow.publish(_instruction_event(instruction, ctx.cipher.open(sealed[ref], ref) if ref else None))
+        calculation = calculations.get(instruction.instruction_id)
+        if calculation is not None:
+            await store.add_calculation(
+                uow.conn, instruction.instruction_id, calculation.report_id, calculation.model_dump(mode="json")
+            )
+        uow.publish(_instruction_event(instruction, ctx.cipher.open(sealed[ref], ref) if ref else None, calculation))
     return fresh
 
 
-def _instruction_event(instruction: Instruction, payee_cpr: str | None) -> PaymentInstructionIssued:
-    """The instruction as the back-office reads it: a citizen payee by CPR number, an employer by CVR number."""
+def _calculation_out(report_id: UUID, calculation: SubsidyCalculation, payment: SubsidyPayment) -> PaymentCalculation:
+    """A wage-subsidy payment's calculation as its event and the ledger's API show it."""
+    return PaymentCalculation(
+        report_id=report_id,
+        revision=payment.revision,
+        rate_category=calculation.rate_category,
+        hourly_rate_ore=int((calculation.hourly_rate * 100).to_integral_exact()),
+        paid_hours=calculation.paid_hours,
+        hours_limit=calculation.hours_limit,
+        subsidised_hours=calculation.subsidised_hours,
+        gross_ore=calculation.gross_ore,
+        refunds_ore=calculation.refunds_ore,
+        state_aid_reduction_ore=calculation.state_aid_reduction_ore,
+        payable_ore=calculation.payable_ore,
+        paid_before_ore=payment.paid_before_ore,
+        offset_ore=payment.offset_ore,
+        rule_set_versions=calculation.rule_set_versions,
+        arithmetic=subsidy_arithmetic(calculation, payment),
+    )
+
+
+def _instruction_event(
+    instruction: Instruction, payee_cpr: str | None, calculation: PaymentCalculation | None = None
+) -> PaymentInstructionIssued:
+    """The instruction as the back-office reads it: a citizen payee by CPR number, an employer by CVR number; a
+    wage subsidy with its calculation."""
     assert instruction.period.end is not None  # instructions cover closed periods
     return PaymentInstructionIssued(
         instruction_id=instruction.instruction_id,
@@ -390,6 +431,7 @@ def _instruction_event(instruction: Instruction, payee_cpr: str | None) -> Payme
         purpose=PaymentPurpose(instruction.purpose),
         application_id=instruction.application_id,
         due_on=instruction.due_on,
+        calculation=calculation,
     )
 
 

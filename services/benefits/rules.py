@@ -147,7 +147,12 @@ class YearToDate:
 class SubsidyCalculation:
     """One month's subsidy, step by step, so a caseworker and the employer can follow it."""
 
+    rate_category: str
+    """The rate data's category: the sector, or `<sector>_special`."""
     hourly_rate: Decimal
+    paid_hours: Decimal
+    hours_limit: Decimal
+    """The placement's weekly hours × its days in the month / 7: paid hours above it are not subsidised."""
     subsidised_hours: Decimal
     gross_ore: int
     refunds_ore: int
@@ -206,7 +211,8 @@ def monthly_subsidy(
     rates = rulebook.in_force(SubsidyRates, on)
     category = f"{placement.sector}_special" if placement.special_rate else str(placement.sector)
     rate = rates.hourly_rate(category)
-    hours = min(report.paid_hours, _hours_limit(placement, report.month))
+    limit = _hours_limit(placement, report.month)
+    hours = min(report.paid_hours, limit)
     gross = int((rate * hours * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     refunds = min(report.refunds_ore, gross)
     after_refunds = gross - refunds
@@ -217,7 +223,10 @@ def monthly_subsidy(
         cap = floor(state_aid.max_subsidy_share_of_wage_costs * year_wage_costs)
         payable = min(after_refunds, max(cap - year_to_date.subsidy_paid_ore, 0))
     return SubsidyCalculation(
+        rate_category=category,
         hourly_rate=rate,
+        paid_hours=report.paid_hours,
+        hours_limit=limit,
         subsidised_hours=hours,
         gross_ore=gross,
         refunds_ore=refunds,

@@ -156,6 +156,10 @@ def _hours_json(hours: Iterable[HoursStep]) -> list[dict[str, str]]:
     return [{"from_date": step.from_date.isoformat(), "hours_per_week": str(step.hours_per_week)} for step in hours]
 
 
+async def placement_known(conn: asyncpg.Connection, application_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM placements WHERE application_id = $1", application_id))
+
+
 async def report_known(conn: asyncpg.Connection, report_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM wage_reports WHERE report_id = $1", report_id))
 
@@ -247,6 +251,57 @@ async def add_replacement(conn: asyncpg.Connection, failed: Instruction, replace
     )
     await conn.execute(
         "UPDATE payment_instructions SET state = $2 WHERE instruction_id = $1", failed.instruction_id, State.REISSUED
+    )
+    await conn.execute(
+        """INSERT INTO payment_calculations (instruction_id, report_id, calculation)
+           SELECT $2, report_id, calculation FROM payment_calculations WHERE instruction_id = $1""",
+        failed.instruction_id,
+        replacement.instruction_id,
+    )
+
+
+async def add_calculation(
+    conn: asyncpg.Connection, instruction_id: UUID, report_id: UUID, calculation: dict[str, Any]
+) -> None:
+    """Keep how a wage-subsidy instruction was worked out, beside the instruction."""
+    await conn.execute(
+        "INSERT INTO payment_calculations (instruction_id, report_id, calculation) VALUES ($1, $2, $3)",
+        instruction_id,
+        report_id,
+        calculation,
+    )
+
+
+async def calculation(conn: asyncpg.Connection, instruction_id: UUID) -> dict[str, Any] | None:
+    """How an instruction was worked out; None for a benefit payment."""
+    return await conn.fetchval("SELECT calculation FROM payment_calculations WHERE instruction_id = $1", instruction_id)
+
+
+async def instruction(conn: asyncpg.Connection, instruction_id: UUID) -> asyncpg.Record | None:
+    """An instruction as the ledger holds it, with its calculation (null for a benefit payment)."""
+    return await conn.fetchrow(
+        """SELECT i.instruction_id, i.idempotency_key, i.purpose, i.month, i.period_start, i.period_end, i.amount_ore,
+                  i.due_on, i.citizen_ref, i.application_id, i.payee_cvr, i.state, i.settled_ore, i.settled_on,
+                  i.replaces, c.calculation
+           FROM payment_instructions i LEFT JOIN payment_calculations c USING (instruction_id)
+           WHERE i.instruction_id = $1""",
+        instruction_id,
+    )
+
+
+async def wage_reports(conn: asyncpg.Connection, application_id: UUID) -> list[asyncpg.Record]:
+    """A placement's wage reports, oldest first, each with its calculation and the instructions that paid it."""
+    return await conn.fetch(
+        """SELECT r.report_id, r.month, r.revision, r.paid_hours, r.wage_costs_ore, r.refunds_ore, r.payable_ore,
+                  r.received_at, r.calculation,
+                  coalesce(array_agg(c.instruction_id ORDER BY i.issued_at) FILTER (WHERE c.instruction_id IS NOT NULL),
+                           '{}') AS instruction_ids
+           FROM wage_reports r
+           LEFT JOIN payment_calculations c ON c.report_id = r.report_id
+           LEFT JOIN payment_instructions i ON i.instruction_id = c.instruction_id
+           WHERE r.application_id = $1
+           GROUP BY r.report_id ORDER BY r.month, r.revision""",
+        application_id,
     )
 
 

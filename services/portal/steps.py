@@ -240,6 +240,9 @@ def _parses(parse: Callable[[str], Any], value: str) -> bool:
     return re.fullmatch(r"[\d.,\s]+", value) is not None
 
 
+_NO_PAYMENT_RULES = N_(
+    "The subsidy for this month cannot be worked out yet: the rules for it are not in place. Contact the jobcentre."
+)
 REFUSALS: Mapping[str, tuple[str, str]] = {
     "extension_not_later": ("new_end", N_("The new end date must be after the current end date.")),
     "extension_breaks_rule": ("new_end", N_("The new end date breaks a rule, for example the longest period allowed.")),
@@ -249,6 +252,8 @@ REFUSALS: Mapping[str, tuple[str, str]] = {
     "end_reason": ("reason", N_("Choose a reason when the placement ends before the planned end, and none if not.")),
     "month_outside_placement": ("month", N_("The month is outside the placement's period.")),
     "month_not_over": ("month", N_("A month can be reported once it is over.")),
+    "subsidy_rates_not_in_force": ("month", _NO_PAYMENT_RULES),
+    "state_aid_not_in_force": ("month", _NO_PAYMENT_RULES),
     "transition_not_allowed": ("", N_("The application can no longer be changed this way: its state has changed.")),
 }
 """The subsidy service's refusal codes (problem `code`) as a field and a message in plain language."""

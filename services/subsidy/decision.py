@@ -145,7 +145,7 @@ def _citizen_duration(
 
 
 def _recorded(result: RuleResult) -> RuleOutcome:
-    return RuleOutcome(result.rule, result.outcome, result.reason, result.rule_set_version)
+    return RuleOutcome(result.rule, result.outcome, result.reason, result.rule_set_version, also_read=result.also_read)
 
 
 def _ratio_override(result: RuleOutcome, remark: str | None) -> RuleOutcome:

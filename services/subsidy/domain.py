@@ -204,6 +204,8 @@ class RuleOutcome:
     reason: str
     rule_set_version: str
     evaluated_by: str = "subsidy"
+    also_read: tuple[str, ...] = ()
+    """Versions of other rules' data the result used (the state-aid cap reads the rates)."""
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,8 @@ class Decision:
     @property
     def rule_set_versions(self) -> tuple[str, ...]:
         """Every rule-set version the results were evaluated with."""
-        return tuple(sorted({r.rule_set_version for r in self.results} - {NOT_RULE_DATA}))
+        versions = {version for r in self.results for version in (r.rule_set_version, *r.also_read)}
+        return tuple(sorted(versions - {NOT_RULE_DATA}))
 
     @property
     def failures(self) -> tuple[RuleOutcome, ...]:

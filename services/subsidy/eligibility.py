@@ -315,7 +315,30 @@ def check_state_aid_cap(sector: Sector, hourly_wage_costs: Decimal, starts_on: d
         f"the subsidy of {rate} DKK per paid hour ({rates.rule_set_version}) against {share:.0%} of wage costs "
         f"of {hourly_wage_costs} DKK per paid hour, {cap:.3f} DKK",
         rule.rule_set_version,
+        also_read=(rates.rule_set_version,),
     )
+
+
+@dataclass(frozen=True)
+class MissingRule:
+    """A rule without which a month's subsidy cannot be worked out, and why."""
+
+    rule: str
+    detail: str
+
+
+def missing_payment_rule(sector: Sector, month_start: date, rulebook: Rulebook) -> MissingRule | None:
+    """What benefits would lack to pay a month of wage subsidy: a rate for the sector, or a state-aid cap, in force
+    on the month's first day (the day benefits looks both up on); None when the month can be paid."""
+    try:
+        rulebook.in_force(SubsidyRates, month_start).hourly_rate(sector.value)
+    except (RuleNotInForce, NotInRuleData) as exc:
+        return MissingRule("subsidy_rates", str(exc))
+    try:
+        rulebook.in_force(StateAidRule, month_start)
+    except RuleNotInForce as exc:
+        return MissingRule("state_aid", str(exc))
+    return None
 
 
 def evaluate(application: ApplicationFacts, citizen: CitizenFacts | None, rulebook: Rulebook, today: date) -> Decision:

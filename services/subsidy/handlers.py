@@ -24,7 +24,7 @@ from contracts.subsidy import Withdrawer
 from jobbro.pseudonym import citizen_ref
 from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
-from services.subsidy import decision, events, store
+from services.subsidy import decision, eligibility, events, store
 from services.subsidy.domain import (
     Actor,
     Application,
@@ -307,6 +307,7 @@ async def report_wages(
     application = await _load(uow.conn, application_id, employer)
     year, month = (int(part) for part in body.month.split("-"))
     start, end_ = application.report_wages(year, month, employer, now)
+    _require_payment_rules(ctx.rulebook, application.terms, date(year, month, 1))
     report = store.WageReport(
         uuid4(), start, end_, body.paid_hours, body.wage_costs_ore, body.sickness_refunds_ore, now
     )
@@ -486,6 +487,16 @@ def _require_rules_hold(application: Application, before: Terms, rulebook: Ruleb
     failed = decision.check_changed_terms(application, before, rulebook)
     if failed:
         raise ChangeRefused("The change breaks a rule: " + "; ".join(r.reason for r in failed) + ".", code)
+
+
+def _require_payment_rules(rulebook: Rulebook, terms: Terms, month_start: date) -> None:
+    """A month that benefits could not pay is refused now, naming the missing rule, rather than accepted and lost."""
+    missing = eligibility.missing_payment_rule(terms.scheme.sector, month_start, rulebook)
+    if missing is not None:
+        raise ChangeRefused(
+            f"{month_start:%Y-%m} cannot be paid until an operator adds the rule data: {missing.detail}.",
+            f"{missing.rule}_not_in_force",
+        )
 
 
 def _hourly_rate(rulebook: Rulebook, terms: Terms) -> Decimal | None:

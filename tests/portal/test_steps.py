@@ -60,3 +60,7 @@ def test_the_apis_refusals_land_on_their_fields_in_plain_language() -> None:
     }
     assert list(refused(STEPS["hours"], "internship", "hours_break_rule", [])) == ["hours_per_week"]
     assert list(refused(STEPS["end"], "internship", "something_new", [])) == ["last_day"], "never an empty summary"
+    assert refused(STEPS["wages"], "wage_subsidy_private", "subsidy_rates_not_in_force", []) == {
+        "month": "The subsidy for this month cannot be worked out yet: the rules for it are not in place. "
+        "Contact the jobcentre."
+    }

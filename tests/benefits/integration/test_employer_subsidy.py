@@ -1,8 +1,14 @@
-"""The employer's subsidy on real Kafka and PostgreSQL: a report pays once, a correction only its difference."""
+"""The employer's subsidy on real Kafka and PostgreSQL: a report pays once, a correction only its difference, and
+every payment explains itself on its event and through the ledger's API."""
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
+from uuid import uuid4
+
+import httpx
 
 from contracts import subsidy
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
@@ -13,8 +19,9 @@ from jobbro.runtime import Runtime
 from jobbro.testing import produce, publish, read_events, read_topic
 from services.benefits import store
 from services.benefits.rules import Month
-from tests.benefits.events import CVR, placement_confirmed, wage_report
+from tests.benefits.events import CVR, failed, placement_confirmed, wage_report
 from tests.benefits.integration.conftest import eventually
+from tests.identity import Callers
 
 
 async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_the_difference(
@@ -93,3 +100,85 @@ async def test_a_wage_report_for_a_placement_never_confirmed_is_dead_lettered(
         topic_prefix + "benefits.placements",
         "UnknownPlacement",
     )
+
+
+async def test_a_wage_subsidy_payment_explains_itself_on_its_event_and_through_the_ledgers_api(
+    service: Runtime,
+    kafka: KafkaAccess,
+    topic_prefix: str,
+    http: Callable[..., httpx.AsyncClient],
+    callers: Callers,
+) -> None:
+    placement = placement_confirmed(
+        "c-0123456789abcdef", Scheme.WAGE_SUBSIDY_PRIVATE, date(2023, 3, 1), date(2023, 8, 31)
+    )
+    march = wage_report(placement, date(2023, 3, 1), date(2023, 3, 31), "160")
+    raised = wage_report(placement, date(2023, 3, 1), date(2023, 3, 31), "170")  # more than 37 h × 31 days / 7
+    await publish(kafka, topic_prefix, placement, march, raised)
+    found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=2)
+    first, correction = sorted(
+        (e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.idempotency_key
+    )
+    application = placement.application_id
+
+    # the correction, step by step: 163.85 subsidised hours (not the 170 paid) at 86.16 DKK, less what March had
+    calculation = correction.calculation
+    assert calculation is not None and calculation.report_id == raised.report_id
+    assert (calculation.revision, calculation.rate_category, calculation.hourly_rate_ore) == (2, "private", 8616)
+    assert (calculation.paid_hours, calculation.hours_limit, calculation.subsidised_hours) == (
+        Decimal("170.00"),
+        Decimal("163.85"),
+        Decimal("163.85"),
+    )
+    assert (calculation.gross_ore, calculation.payable_ore, calculation.paid_before_ore) == (
+        1_411_732,  # 86.16 × 163.85 = 14 117.316 DKK, half up to whole øre
+        1_411_732,
+        1_378_560,  # 86.16 × 160
+    )
+    assert correction.amount_ore == 1_411_732 - 1_378_560
+    assert calculation.rule_set_versions == ("subsidy-rates-2023.1", "state-aid-2018.1")
+    assert calculation.arithmetic.endswith(f"= {correction.amount_ore} øre to pay")
+    assert first.calculation is not None and first.calculation.report_id == march.report_id
+
+    await publish(kafka, topic_prefix, failed(correction.instruction_id, correction.idempotency_key, retryable=False))
+    await eventually(
+        lambda: service.pool.fetchval(
+            "SELECT state = 'failed' FROM payment_instructions WHERE instruction_id = $1", correction.instruction_id
+        )
+    )
+    async with http(callers.operator()) as operator:
+        reissued = await operator.post(f"/admin/payment-instructions/{correction.instruction_id}/reissue")
+    replacement_id = reissued.json()["instruction_id"]
+    async with http(callers.auditor()) as auditor:
+        shown = await auditor.get(f"/ledger/payment-instructions/{correction.instruction_id}")
+        replacement = await auditor.get(f"/ledger/payment-instructions/{replacement_id}")
+        reports = await auditor.get(f"/ledger/placements/{application}/wage-reports")
+        unknown = await auditor.get(f"/ledger/placements/{uuid4()}/wage-reports")
+    resent = [
+        e
+        for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
+        if isinstance(e, PaymentInstructionIssued) and str(e.instruction_id) == replacement_id
+    ]
+
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert (body["state"], body["amount_ore"], body["month"], body["payee_cvr"]) == (
+        "reissued",
+        correction.amount_ore,
+        "2023-03",
+        CVR,
+    )
+    assert body["period"] == {"start": "2023-03-01", "end": "2023-03-31"}
+    assert body["calculation"] == calculation.model_dump(mode="json")
+    assert replacement.json()["calculation"] == body["calculation"]
+    assert replacement.json()["replaces"] == str(correction.instruction_id)
+    assert [e.calculation for e in resent] == [calculation]
+    assert reports.status_code == 200, reports.text
+    assert [(r["month"], r["revision"], r["paid_hours"], r["payable_ore"]) for r in reports.json()] == [
+        ("2023-03", 1, "160.00", 1_378_560),
+        ("2023-03", 2, "170.00", 1_411_732),
+    ]
+    assert reports.json()[0]["instruction_ids"] == [str(first.instruction_id)]
+    assert reports.json()[1]["instruction_ids"] == [str(correction.instruction_id), replacement_id]
+    assert reports.json()[1]["calculation"]["hourly_rate"] == "86.16"
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_placement"

@@ -20,6 +20,7 @@ from services.benefits.domain import (
     benefit_instructions,
     placement_ended,
     placement_started,
+    subsidy_arithmetic,
     subsidy_instruction,
     subsidy_payment,
     year_to_date,
@@ -317,3 +318,17 @@ def test_a_month_reads_and_prints_as_year_dash_month() -> None:
     assert (str(NOVEMBER), str(NOVEMBER.next), str(Month(2026, 12).next)) == ("2026-11", "2026-12", "2027-01")
     with pytest.raises(ValueError, match="not a month"):
         Month.parse("2026-13")
+
+
+def test_a_correction_explains_its_arithmetic_from_rate_and_hours_to_the_amount_paid(rulebook: Rulebook) -> None:
+    first = ReportedMonth(Month(2023, 3), 1, 1_378_560, 3_000_000)
+    calculation = _calculation(rulebook, "162")
+
+    payment = subsidy_payment(first, calculation, 5_000)
+
+    assert (payment.paid_before_ore, payment.offset_ore, payment.pay_ore) == (1_378_560, 5_000, 12_232)
+    assert subsidy_arithmetic(calculation, payment) == (
+        "86.16 DKK/h (private) × 162.00 h (paid 162.00 h, at most 163.85 h by the weekly hours) = 1395792 øre; "
+        "− 0 øre refunds − 0 øre over the state-aid cap = 1395792 øre for the month; "
+        "− 1378560 øre by earlier reports − 5000 øre owed back = 12232 øre to pay"
+    )

@@ -138,7 +138,7 @@ def test_a_start_date_without_rule_data_needs_a_caseworker(rulebook: Rulebook, e
 def test_refers_a_private_wage_subsidy_while_no_rate_is_known_for_its_start(
     rulebook: Rulebook, employer: Employer
 ) -> None:
-    no_rates = wage_subsidy(employer, start=date(2025, 3, 3), end=date(2025, 8, 1))  # 2025: no rates held
+    no_rates = wage_subsidy(employer, start=date(2022, 3, 7), end=date(2022, 8, 5))  # 2022: no rates held
     made = decision.evaluate(_answered(no_rates), (), rulebook, NOW)
 
     assert _by_rule(made)["state_aid_cap"] is Outcome.NEEDS_JUDGEMENT
@@ -151,6 +151,15 @@ def test_records_the_rule_set_versions_and_the_inputs(rulebook: Rulebook, employ
     assert made.inputs.today == NOW.date()
     assert made.inputs.citizen.target_group == "kontanthjaelp_job_ready"
     assert made.inputs.application.production_unit.ordinary_fte == 20
+
+
+def test_a_wage_subsidys_rule_set_versions_name_the_rates_the_state_aid_cap_read(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    made = decision.evaluate(_answered(wage_subsidy(employer, start=START, end=date(2026, 9, 4))), (), rulebook, NOW)
+
+    assert "subsidy-rates-2026.0-unconfirmed" in made.rule_set_versions
+    assert "state-aid-2018.1" in made.rule_set_versions
 
 
 def test_an_extension_past_the_maximum_breaks_the_duration_rule(rulebook: Rulebook, employer: Employer) -> None:

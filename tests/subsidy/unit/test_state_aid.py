@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from jobbro.rulebook import Outcome, Rulebook, Sector
-from services.subsidy.eligibility import check_state_aid_cap
+from services.subsidy.eligibility import check_state_aid_cap, missing_payment_rule
 
 START_2023 = date(2023, 3, 1)  # the 2023 private rate is 86.16 DKK per hour
 
@@ -27,7 +27,14 @@ def test_does_not_cap_a_public_employer(rulebook: Rulebook) -> None:
 
 
 def test_needs_a_caseworker_while_the_rate_for_the_start_date_is_missing(rulebook: Rulebook) -> None:
-    result = check_state_aid_cap(Sector.PRIVATE, Decimal("300.00"), date(2025, 4, 7), rulebook)  # 2025: no rates held
+    result = check_state_aid_cap(Sector.PRIVATE, Decimal("300.00"), date(2022, 4, 4), rulebook)  # 2022: no rates held
 
     assert result.outcome is Outcome.NEEDS_JUDGEMENT
-    assert "2025-04-07" in result.reason
+    assert "2022-04-04" in result.reason
+
+
+def test_names_the_rule_a_month_could_not_be_paid_without(rulebook: Rulebook) -> None:
+    missing = missing_payment_rule(Sector.PRIVATE, date(2022, 1, 1), rulebook)  # 2022: no rates held
+
+    assert missing is not None and missing.rule == "subsidy_rates" and "2022-01-01" in missing.detail
+    assert missing_payment_rule(Sector.PUBLIC, date(2026, 11, 1), rulebook) is None

@@ -53,26 +53,26 @@ def test_refuses_a_year_without_published_rates_naming_the_neighbours(rulebook: 
         RuleNotInForce, match=r"subsidy-rates-2018\.1 ended 2018-12-31; the next, subsidy-rates-2021\.1"
     ):
         rulebook.in_force(SubsidyRates, date(2019, 1, 1))
-    with pytest.raises(RuleNotInForce, match=r"subsidy-rates-2023\.1 ended 2023-12-31; the next, subsidy-rates-2026"):
-        rulebook.in_force(SubsidyRates, date(2024, 1, 1))
-    with pytest.raises(RuleNotInForce, match=r"ended 2026-12-31; none later"):
-        rulebook.in_force(SubsidyRates, date(2027, 1, 1))
+    with pytest.raises(RuleNotInForce, match=r"subsidy-rates-2027\.0-unconfirmed ended 2027-12-31; none later"):
+        rulebook.in_force(SubsidyRates, date(2028, 1, 1))
 
 
 def test_adding_a_rate_year_is_a_data_change(rules_dir: Path) -> None:
-    (rules_dir / "subsidy_rates" / "2024.toml").write_text(
-        'rule_set_version = "subsidy-rates-2024.1"\n'
-        "valid_from = 2024-01-01\n"
-        "valid_to = 2024-12-31\n"
-        'sources = ["Vejledning om satser 2024"]\n'
+    (rules_dir / "subsidy_rates" / "2028.toml").write_text(
+        'rule_set_version = "subsidy-rates-2028.1"\n'
+        "valid_from = 2028-01-01\n"
+        "valid_to = 2028-12-31\n"
+        'sources = ["Vejledning om satser 2028"]\n'
+        'legal_reference = { act = "lov om en aktiv beskæftigelsesindsats", paragraph = "kapitel 12" }\n'
         "[hourly_rates]\n"
         "private = 88.50\n"
         "public = 128.52\n"
     )
 
-    rates = Rulebook.load(rules_dir).in_force(SubsidyRates, date(2024, 3, 1))
+    rates = Rulebook.load(rules_dir).in_force(SubsidyRates, date(2028, 3, 1))
 
     assert rates.hourly_rate("public") == Decimal("128.52")
+    assert rates.legal_reference is not None and rates.legal_reference.paragraph == "kapitel 12"
 
 
 def test_reads_rates_exactly_not_as_binary_floats(rulebook: Rulebook) -> None:
@@ -203,3 +203,19 @@ def test_age_counts_whole_years_and_leap_day_birthdays_turn_on_1_march() -> None
 
 def _write(path: Path, text: str) -> None:
     path.write_text("\n".join(line.strip() for line in text.strip().splitlines()) + "\n")
+
+
+@pytest.mark.parametrize("year", [2018, 2021, 2023, 2024, 2025, 2026, 2027])
+def test_every_rate_year_names_the_act_and_paragraph_it_comes_from(rulebook: Rulebook, year: int) -> None:
+    reference = rulebook.in_force(SubsidyRates, date(year, 6, 1)).legal_reference
+
+    assert reference is not None and "aktiv beskæftigelsesindsats" in reference.act and reference.paragraph
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026, 2027])
+def test_a_rate_year_carried_forward_says_so_in_its_version_and_notes(rulebook: Rulebook, year: int) -> None:
+    rates = rulebook.in_force(SubsidyRates, date(year, 6, 1))
+
+    assert rates.rule_set_version == f"subsidy-rates-{year}.0-unconfirmed"
+    assert any(note.startswith("hourly_rates: 2023 values carried forward") for note in rates.unconfirmed)
+    assert rates.hourly_rates == rulebook.in_force(SubsidyRates, date(2023, 6, 1)).hourly_rates
