@@ -1,6 +1,7 @@
 """The Kubernetes manifests against the Kubernetes schemas (kubernetes-validate ships them) and the hardening every
 pod must have; no cluster is needed (none is on the development machines)."""
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ SERVICES = ("subsidy", "benefits", "activation", "notify")
 _SECRET_NAME = re.compile(r"(PASSWORD|SECRET|_KEYS?|TOKEN)$")
 
 
+@functools.cache
 def _documents() -> list[tuple[Path, dict[str, Any]]]:
+    """Parsed once: the tests only read them."""
     return [(path, doc) for path in sorted(K8S.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
