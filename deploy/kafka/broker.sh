@@ -18,7 +18,7 @@ PRINCIPALS="admin subsidy benefits activation notify payment-back-office integra
 DATA=/var/lib/kafka/data
 CONFIG=/tmp/server.properties
 secret() { tr -d '\n' <"$KAFKA_SECRETS/${KAFKA_SECRET_PREFIX:-}$1"; }
-for name in $PRINCIPALS controller keystore; do # the committed placeholders of deploy/k8s/05-secrets.yaml
+for name in $PRINCIPALS controller keystore; do # the placeholders of deploy/k8s/secrets/placeholders.yaml
 	case "$(secret "$name")" in development-only-*)
 		echo "broker.sh: the password of $name is a placeholder (development-only-…): set a real one" >&2
 		exit 1

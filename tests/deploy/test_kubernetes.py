@@ -3,7 +3,9 @@ pod must have; no cluster is needed (none is on the development machines)."""
 
 import functools
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ _SECRET_NAME = re.compile(r"(PASSWORD|SECRET|_KEYS?|TOKEN)$")
 @functools.cache
 def _documents() -> list[tuple[Path, dict[str, Any]]]:
     """Parsed once: the tests only read them."""
-    return [(path, doc) for path in sorted(K8S.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return [(path, doc) for path in sorted(K8S.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
 def _of(kind: str) -> dict[str, dict[str, Any]]:
@@ -244,3 +246,46 @@ def test_only_the_ingress_controller_reaches_the_http_entrypoints_from_outside_t
                     labels = peer.get("namespaceSelector", {}).get("matchLabels", {})
                     assert labels == {"kubernetes.io/metadata.name": "ingress-nginx"}, policy["metadata"]["name"]
     assert outside == {*SERVICES, "portal", "keycloak"}
+
+
+def test_kubectl_apply_of_the_manifests_never_overwrites_a_secret() -> None:
+    """Secrets live in deploy/k8s/secrets/, which `kubectl apply -f deploy/k8s/` (not recursive) does not read."""
+    applied = [doc for path in K8S.glob("*.yaml") for doc in yaml.safe_load_all(path.read_text()) if doc]
+    assert applied and not [doc for doc in applied if doc["kind"] == "Secret"]
+
+
+def _run_create(tmp_path: Path, existing: set[str]) -> dict[str, dict[str, str]]:
+    """deploy/k8s/secrets/create against a stand-in `kubectl` that knows `existing` and records what is created."""
+    log = tmp_path / "created.jsonl"
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        "args = sys.argv[1:]\n"
+        "if args[2:4] == ['get', 'secret']:\n"
+        f"    sys.exit(0 if args[4] in {sorted(existing)!r} else 1)\n"
+        "assert args[2:5] == ['create', 'secret', 'generic'], args\n"
+        "pairs = dict(arg.removeprefix('--from-literal=').split('=', 1) for arg in args[6:])\n"
+        f"open({str(log)!r}, 'a').write(json.dumps({{'name': args[5], 'data': pairs}}) + '\\n')\n"
+    )
+    kubectl.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    subprocess.run([K8S / "secrets" / "create"], check=True, env=env, capture_output=True)
+    lines = log.read_text().splitlines() if log.exists() else []
+    return {entry["name"]: entry["data"] for entry in map(json.loads, lines)}
+
+
+def test_the_secrets_script_creates_every_secret_and_key_the_workloads_read_with_random_values(tmp_path: Path) -> None:
+    created = _run_create(tmp_path, existing=set())
+    placeholders = {name: set(secret["stringData"]) for name, secret in _of("Secret").items()}
+    assert {name: set(data) for name, data in created.items()} == placeholders
+    values = [value for data in created.values() for value in data.values()]
+    assert len(set(values)) == len(values) and not any(value.startswith("development-only-") for value in values)
+    [(key_id, key)] = json.loads(created["jobbro-keys"]["cpr-keys"]).items()
+    assert key_id and len(key) >= 32
+    assert re.fullmatch(r"\d{4}-\d{2}:[\w-]{32,}", created["jobbro-keys"]["link-keys"])
+
+
+def test_the_secrets_script_never_replaces_a_secret_that_exists(tmp_path: Path) -> None:
+    created = _run_create(tmp_path, existing={"jobbro-keys", "jobbro-database"})
+    assert "jobbro-keys" not in created and "jobbro-database" not in created and "jobbro-kafka" in created

@@ -62,7 +62,7 @@ def _compose() -> dict[str, Any]:
 
 
 def _k8s() -> list[dict[str, Any]]:
-    files = sorted((DEPLOY / "k8s").glob("*.yaml"))
+    files = sorted((DEPLOY / "k8s").rglob("*.yaml"))
     return [doc for path in files for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
