@@ -50,7 +50,7 @@ def test_every_image_is_a_fixed_version(name: str) -> None:
     image = SERVICES[name]["image"]
     tag = image.rpartition(":")[2]
     exact = r"\d+\.\d+" if image.startswith("postgres:") else r"v?\d+\.\d+\.\d+"  # PostgreSQL's have two parts
-    assert re.fullmatch(exact + r"(-[a-z0-9.]+)?", tag), f"{name}: {image}"
+    assert re.fullmatch(exact + r"(-[a-z0-9.-]+)?", tag), f"{name}: {image}"
 
 
 def test_the_portal_runs_in_production_with_its_secret_from_a_docker_secret() -> None:

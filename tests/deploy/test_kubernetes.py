@@ -123,7 +123,7 @@ def test_every_image_is_a_fixed_version_and_none_is_a_development_build() -> Non
         tag = image.split("@")[0].rpartition(":")[2]
         # PostgreSQL's exact versions have two parts (15.14), every other's three
         exact = r"\d+\.\d+" if image.startswith("postgres:") else r"v?\d+\.\d+\.\d+"
-        assert "@sha256:" in image or re.fullmatch(exact + r"(-[a-z0-9.]+)?", tag), f"{name}: {image}"
+        assert "@sha256:" in image or re.fullmatch(exact + r"(-[a-z0-9.-]+)?", tag), f"{name}: {image}"
         assert not image.startswith("jobbro:"), f"{name}: a local development image"
 
 
