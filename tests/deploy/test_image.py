@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from jobbro.infra import REPO
 
@@ -117,3 +118,12 @@ def test_the_cli_runs_with_only_the_packages_the_image_copies(command: list[str]
     result = subprocess.run([sys.executable, "-c", script, *command], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Usage: jobbro" in result.stdout
+
+
+def test_notifys_letters_go_to_a_directory_the_image_gives_its_user() -> None:
+    """A fresh compose volume takes the ownership of the image's directory; elsewhere the user could not write."""
+    compose = yaml.safe_load((REPO / "deploy" / "compose" / "compose.yaml").read_text())
+    directory = compose["services"]["notify"]["environment"]["NOTIFY_DIGITAL_POST_DIR"]
+    [run] = [" ".join(words) for words in _instructions() if words[0] == "RUN" and "useradd" in words]
+    assert f"install -d -o 10001 -g 10001 -m 0750 {directory}" in run
+    assert f"digital-post:{directory}" in compose["services"]["notify"]["volumes"]
