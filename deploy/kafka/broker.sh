@@ -18,6 +18,13 @@ PRINCIPALS="admin subsidy benefits activation notify payment-back-office integra
 DATA=/var/lib/kafka/data
 CONFIG=/tmp/server.properties
 secret() { tr -d '\n' <"$KAFKA_SECRETS/${KAFKA_SECRET_PREFIX:-}$1"; }
+for name in $PRINCIPALS controller keystore; do # the placeholders of deploy/k8s/secrets/placeholders.yaml
+	case "$(secret "$name")" in development-only-*)
+		echo "broker.sh: the password of $name is a placeholder (development-only-…): set a real one" >&2
+		exit 1
+		;;
+	esac
+done
 
 if [ ! -s "$KAFKA_TLS/broker.p12" ] && [ "${KAFKA_DEVELOPMENT_TLS:-false}" = true ]; then
 	echo "broker.sh: making a DEVELOPMENT CA and certificate for $KAFKA_ADVERTISED_HOST in $KAFKA_TLS" >&2
