@@ -238,7 +238,9 @@ def test_the_network_refuses_what_no_process_needs(source: str, target: str, por
 
 def test_only_the_ingress_controller_reaches_the_http_entrypoints_from_outside_the_namespace() -> None:
     outside = set()
-    for policy in _of("NetworkPolicy").values():
+    for name, policy in _of("NetworkPolicy").items():
+        if name == "metrics":
+            continue
         for rule in policy["spec"].get("ingress", []):
             for peer in rule.get("from", []):
                 if "namespaceSelector" in peer or "ipBlock" in peer:
@@ -246,6 +248,16 @@ def test_only_the_ingress_controller_reaches_the_http_entrypoints_from_outside_t
                     labels = peer.get("namespaceSelector", {}).get("matchLabels", {})
                     assert labels == {"kubernetes.io/metadata.name": "ingress-nginx"}, policy["metadata"]["name"]
     assert outside == {*SERVICES, "portal", "keycloak"}
+
+
+def test_only_the_monitoring_namespace_scrapes_metrics_and_only_on_the_http_port() -> None:
+    spec = _of("NetworkPolicy")["metrics"]["spec"]
+    assert spec["policyTypes"] == ["Ingress"]
+    [selector] = spec["podSelector"]["matchExpressions"]
+    assert set(selector["values"]) == {*SERVICES, "backoffice"} and selector["operator"] == "In"
+    [rule] = spec["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert rule["ports"] == [{"port": 8000, "protocol": "TCP"}]
 
 
 def test_kubectl_apply_of_the_manifests_never_overwrites_a_secret() -> None:
