@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from jobbro.rulebook import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
-from services.subsidy import eligibility
+from services.subsidy import eligibility, timing
 from services.subsidy.domain import (
     NOT_RULE_DATA,
     Application,
@@ -54,6 +54,7 @@ def evaluate(
         results += _citizen_results(application.assessment)
     if application.plan_check is not None:
         results += _plan_results(application.plan_check)
+    results += (timing.check_start(terms.starts_on, today),)
     missing = _missing_answers(application)
     results += tuple(
         RuleOutcome(name, Outcome.NEEDS_JUDGEMENT, f"{who} had not answered by {now:%Y-%m-%d %H:%M} UTC", NOT_RULE_DATA)

@@ -270,6 +270,8 @@ class Decision:
     results: tuple[RuleOutcome, ...]
     inputs: DecisionInputs
     remark: str | None = None
+    start_exception: str | None = None
+    """A caseworker's justification for approving a start before the decision (see `timing`)."""
 
     @property
     def rule_set_versions(self) -> tuple[str, ...]:
@@ -432,7 +434,9 @@ class Application:
         self._require_move("refer after the deadline", self._state_after(Verdict.REFERRED))
         self._decided(replace(decision, verdict=Verdict.REFERRED), "referred_after_deadline", "timer")
 
-    def decide_as_caseworker(self, approve: bool, remark: str, by: Actor, now: datetime) -> None:
+    def decide_as_caseworker(
+        self, approve: bool, remark: str, by: Actor, now: datetime, *, start_exception: str | None = None
+    ) -> None:
         """A caseworker's verdict on a referred case (or position), with the reasons and the results they weighed."""
         self._require_state("decide as caseworker", State.REFERRED, State.POSITION_REFERRED)
         referred = self.decision if self.citizen_named else self.position_decision
@@ -443,6 +447,7 @@ class Application:
             decided_by=Decider.CASEWORKER,
             decided_at=now,
             remark=remark,
+            start_exception=start_exception,
         )
         self._decided(decision, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
 

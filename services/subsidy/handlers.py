@@ -24,7 +24,7 @@ from contracts.subsidy import Withdrawer
 from jobbro.pseudonym import citizen_ref
 from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
-from services.subsidy import decision, events, store
+from services.subsidy import decision, events, store, timing
 from services.subsidy.domain import (
     Actor,
     Application,
@@ -235,8 +235,14 @@ async def for_representative(ctx: Context, conn: asyncpg.Connection, token: str)
 async def decide_as_caseworker(
     ctx: Context, uow: UnitOfWork, application_id: UUID, body: CaseworkerDecision, caseworker: Actor
 ) -> None:
+    """A caseworker's verdict; an approval is refused where confirmation would be, or where it starts too early."""
+    now = ctx.clock()
     application = await _load(uow.conn, application_id, caseworker)
-    application.decide_as_caseworker(body.approve, body.remark, caseworker, ctx.clock())
+    exception = body.start_exception.justification if body.start_exception else None
+    application.decide_as_caseworker(body.approve, body.remark, caseworker, now, start_exception=exception)
+    if body.approve:
+        timing.require_start_allowed(application.terms.starts_on, now.date(), exception)
+        _hourly_rate(ctx.rulebook, application.terms)
     uow.publish(events.decided(application))
     await store.save(uow.conn, application)
     log.info("application_decided", application_id=str(application_id), verdict=application.state.value)
