@@ -234,6 +234,8 @@ class Assessment:
     unemployed_weeks: int
     has_qualifying_education: bool | None
     municipality_code: str | None
+    unemployed_since: date | None = None
+    """The registry's date, from benefits; None in assessments sent before benefits sent it."""
 
 
 @dataclass(frozen=True)
@@ -245,11 +247,13 @@ class CitizenFacts:
     assessed_on: date
     unemployed_weeks: int
     has_qualifying_education: bool | None
+    registered_unemployed_since: date | None = None
+    """The registry's date; None from assessments sent before benefits sent it."""
 
     @property
     def unemployed_since(self) -> date:
-        """When the total unemployment would have begun had it run without a break up to the assessment."""
-        return self.assessed_on - timedelta(weeks=self.unemployed_weeks)
+        """The registry's date; for an older assessment, counted back in whole weeks (up to 6 days late)."""
+        return self.registered_unemployed_since or self.assessed_on - timedelta(weeks=self.unemployed_weeks)
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitO
         assessed_on=event.assessed_on,
         target_group=event.target_group.value,
         unemployed_weeks=event.unemployed_weeks,
+        unemployed_since=event.unemployed_since,
         has_qualifying_education=event.has_qualifying_education,
         municipality_code=event.municipality_code,
     )

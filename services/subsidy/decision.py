@@ -85,12 +85,13 @@ def application_facts(
 
 
 def citizen_facts(birth_date: date, answer: CitizenAnswer) -> eligibility.CitizenFacts:
-    """The citizen as benefits assessed them; whether they graduated recently is not in the answer."""
-    return eligibility.CitizenFacts(
-        target_group=answer.target_group,
-        birth_date=birth_date,
-        unemployed_since=answer.assessed_on - timedelta(weeks=answer.unemployed_weeks),
-    )
+    """The citizen as benefits assessed them; whether they graduated recently is not in the answer.
+
+    The unemployment start is the registry's date; only an answer from before benefits sent it is counted back
+    in whole weeks.
+    """
+    since = answer.unemployed_since or answer.assessed_on - timedelta(weeks=answer.unemployed_weeks)
+    return eligibility.CitizenFacts(target_group=answer.target_group, birth_date=birth_date, unemployed_since=since)
 
 
 def check_changed_terms(application: Application, before: Terms, rulebook: Rulebook) -> tuple[RuleOutcome, ...]:

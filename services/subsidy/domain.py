@@ -217,6 +217,8 @@ class CitizenAnswer:
     eligible: bool
     max_duration_weeks: int | None
     results: tuple[RuleOutcome, ...]
+    unemployed_since: date | None = None
+    """The registry's date; None from answers sent before benefits sent it (then only the whole weeks are known)."""
 
 
 @dataclass(frozen=True)

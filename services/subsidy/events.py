@@ -219,6 +219,7 @@ def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
         assessed_on=event.assessed_on,
         target_group=event.target_group.value,
         unemployed_weeks=event.unemployed_weeks,
+        unemployed_since=event.unemployed_since,
         eligible=event.eligible,
         max_duration_weeks=event.max_duration_weeks,
         results=tuple(

@@ -1,19 +1,20 @@
-"""Defects found from outside (issue #15), each shown through the API: starts before the decision (D4), approvals
-confirmation would refuse (D5), changes that break a rule (D3).
+"""Defects found from outside (issue #15), each shown through the API: dates that drifted (D1), starts before the
+decision (D4), approvals confirmation would refuse (D5), changes that break a rule (D3).
 
 The module's rule data holds wage-subsidy rates for 2018 only, so no rate is in force for any start it uses.
 """
 
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR
-from tests.subsidy.factories import TODAY, Employer, assessed, internship, plan_checked, wage_subsidy
+from contracts.benefits import TargetGroup
+from jobbro.rulebook import REPOSITORY_RULES_DIR, months_later
+from tests.subsidy.factories import TODAY, Employer, assessed, internship, plan_checked, random_cpr, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
 
@@ -77,3 +78,22 @@ async def test_d5_a_caseworker_cannot_approve_what_confirmation_would_refuse(ser
 
     assert _code(approved, 422) == "subsidy_rate_unknown"
     assert rejected.json()["state"] == "rejected", rejected.text
+
+
+async def test_d1_an_eight_week_internship_over_50_unemployed_twelve_months_on_the_start_is_approved(
+    service: Subsidy,
+) -> None:
+    employer = service.pki.employer()
+    start = TODAY + timedelta(days=30)
+    since = months_later(start, -12)  # 12 months on the start date; 52 whole weeks count back to a later day
+    form = internship(employer, cpr=random_cpr(date(1970, 2, 3)), start=start, weeks=8)
+    application = await service.submitted(form, employer)
+    answer = assessed(application, target_group=TargetGroup.DAGPENGE, max_weeks=8).model_copy(
+        update={"assessed_on": start, "unemployed_weeks": (start - since).days // 7, "unemployed_since": since}
+    )
+
+    await service.answer(answer, plan_checked(application))
+    decided = await service.until(application, service.issuer.caseworker(), "approved")
+
+    duration = next(r for r in decided["decision"]["results"] if r["rule"] == "max_duration")
+    assert duration["outcome"] == "passed" and "8 weeks" in duration["reason"]
