@@ -190,17 +190,16 @@ def _citizen_results(answer: CitizenAnswer) -> tuple[RuleOutcome, ...]:
 
 def _plan_results(answer: PlanAnswer) -> tuple[RuleOutcome, ...]:
     """Not at the citizen's latest employer, and not overlapping another offer in their plan."""
+    version = answer.rule_set_version or NOT_RULE_DATA
     results = []
     for rule, kind, fine in _PLAN_RULES:
         found = [conflict.description for conflict in answer.conflicts if conflict.kind == kind]
         outcome = Outcome.FAILED if found else Outcome.PASSED
-        results.append(RuleOutcome(rule, outcome, "; ".join(found) or fine, NOT_RULE_DATA, "activation"))
+        results.append(RuleOutcome(rule, outcome, "; ".join(found) or fine, version, "activation"))
     known = {kind for _, kind, _ in _PLAN_RULES}
     unknown = [conflict.description for conflict in answer.conflicts if conflict.kind not in known]
     if unknown:
-        results.append(
-            RuleOutcome("plan_conflict", Outcome.NEEDS_JUDGEMENT, "; ".join(unknown), NOT_RULE_DATA, "activation")
-        )
+        results.append(RuleOutcome("plan_conflict", Outcome.NEEDS_JUDGEMENT, "; ".join(unknown), version, "activation"))
     return tuple(results)
 
 

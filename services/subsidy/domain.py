@@ -234,6 +234,8 @@ class PlanAnswer:
     """Activation's check of the application against the citizen's plan; no conflicts means it fits."""
 
     conflicts: tuple[PlanConflict, ...]
+    rule_set_version: str | None = None
+    """The plan-check rules activation used; None from answers sent before it said."""
 
 
 class Verdict(StrEnum):

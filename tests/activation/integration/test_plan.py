@@ -173,6 +173,7 @@ async def test_an_application_is_checked_against_the_plan_and_the_applications_s
         "Virksomhedspraktik 2026-03-02 til 2026-03-27 overlapper"
     )
     assert _kinds(checks[touching_after_both_closed.application_id]) == []
+    assert {check.rule_set_version for check in checks.values()} == {"plan-checks-2018.1"}
 
 
 def _kinds(check: ActivationChecked) -> list[tuple[ConflictKind, UUID | None]]:

@@ -97,3 +97,18 @@ async def test_d1_an_eight_week_internship_over_50_unemployed_twelve_months_on_t
 
     duration = next(r for r in decided["decision"]["results"] if r["rule"] == "max_duration")
     assert duration["outcome"] == "passed" and "8 weeks" in duration["reason"]
+
+
+async def test_activations_plan_checks_carry_their_rule_set_version(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer), employer)
+    checked = plan_checked(application).model_copy(update={"rule_set_version": "plan-checks-2018.1"})
+
+    await service.answer(assessed(application), checked)
+    decided = await service.until(application, service.issuer.caseworker(), "approved")
+
+    by_activation = {
+        r["rule"]: r["rule_set_version"] for r in decided["decision"]["results"] if r["evaluated_by"] == "activation"
+    }
+    assert by_activation == {"not_latest_employer": "plan-checks-2018.1", "no_plan_overlap": "plan-checks-2018.1"}
+    assert "plan-checks-2018.1" in decided["decision"]["rule_set_versions"]
