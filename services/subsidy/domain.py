@@ -515,6 +515,15 @@ class Application:
         self._move("end", State.ENDED, now, by, f"last day {last_day}")
         return early
 
+    def complete(self, now: datetime) -> None:
+        """The placement ran to its planned end: ended on that day, told by the clock the day after."""
+        self._require_move("complete", State.ENDED)
+        if now.date() <= self.terms.ends_on:
+            raise ChangeRefused(f"The placement runs until {self.terms.ends_on}.", "placement_running")
+        self.last_day = self.terms.ends_on
+        self.state, self.deadline_at = State.ENDED, None
+        self._note(now, "completed", "timer", f"last day {self.last_day}")
+
     def withdraw(self, by: Actor, reason: str | None, now: datetime) -> None:
         """Withdraw an application before the placement starts."""
         self._move("withdraw", State.WITHDRAWN, now, by, reason)

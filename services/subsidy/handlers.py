@@ -366,6 +366,18 @@ async def on_deadline(ctx: Context, uow: UnitOfWork, application_id: UUID) -> No
     log.info("application_referred_after_deadline", application_id=str(application_id))
 
 
+async def on_planned_end(ctx: Context, uow: UnitOfWork, application_id: UUID) -> None:
+    """A placement still running after its planned last day ended then: it is completed, and the others told."""
+    now = ctx.clock()
+    application = await store.get(uow.conn, application_id, for_update=True)
+    if application is None or application.state is not State.CONFIRMED or application.terms.ends_on >= now.date():
+        return  # ended, or extended, since the timer looked
+    application.complete(now)
+    uow.publish(events.ended(application, False, None, None, None, None))
+    await store.save(uow.conn, application)
+    log.info("placement_completed", application_id=str(application_id))
+
+
 async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> ApplicationView:
     """An application as `actor` may see it: the decision's inputs only for caseworkers and auditors."""
     application = await _load(conn, application_id, actor, for_update=False)

@@ -164,6 +164,18 @@ async def due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[UUID]
     ]
 
 
+async def past_planned_end(conn: asyncpg.Connection, today: date, limit: int) -> list[UUID]:
+    """Confirmed placements whose planned last day is over, the longest over first."""
+    return [
+        row["id"]
+        for row in await conn.fetch(
+            "SELECT id FROM applications WHERE state = 'confirmed' AND ends_on < $1 ORDER BY ends_on LIMIT $2",
+            today,
+            limit,
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class IdempotencyKey:
     """A submission's key: the body it was used with and the application it made."""

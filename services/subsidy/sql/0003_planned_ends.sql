@@ -1,0 +1,3 @@
+-- The timer ends confirmed placements whose planned last day is over (PlacementEnded, planned), looking them up by
+-- their end; only confirmed placements are looked for.
+CREATE INDEX applications_running_by_end ON applications (ends_on) WHERE state = 'confirmed';
