@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from jobbro.rulebook import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
+from jobbro.rulebook import Outcome, Rulebook, RuleNotInForce, RuleResult
 from services.subsidy import eligibility, timing
 from services.subsidy.domain import (
     NOT_RULE_DATA,
@@ -50,7 +50,7 @@ def evaluate(
     else:
         results = _citizen_duration(facts, citizen, rulebook)
     if application.assessment is not None:
-        results = _reconcile_duration(results, application.assessment, terms)
+        results = reconcile_duration(results, application.assessment, terms)
         results += _citizen_results(application.assessment)
     if application.plan_check is not None:
         results += _plan_results(application.plan_check)
@@ -92,22 +92,6 @@ def citizen_facts(birth_date: date, answer: CitizenAnswer) -> eligibility.Citize
     """
     since = answer.unemployed_since or answer.assessed_on - timedelta(weeks=answer.unemployed_weeks)
     return eligibility.CitizenFacts(target_group=answer.target_group, birth_date=birth_date, unemployed_since=since)
-
-
-def check_changed_terms(application: Application, before: Terms, rulebook: Rulebook) -> tuple[RuleOutcome, ...]:
-    """The failed rules among those a changed placement must still meet: its length and its weekly hours.
-
-    The length is checked only where benefits' assessment gave the citizen's target group.
-    """
-    terms = application.terms
-    facts = application_facts(terms, ())
-    results: list[RuleResult] = []
-    citizen = _citizen(application)
-    if terms.ends_on != before.ends_on and citizen is not None:
-        results.append(eligibility.check_max_duration(facts, citizen, rulebook))
-    if terms.weekly_hours != before.weekly_hours and terms.scheme is Scheme.INTERNSHIP:
-        results.append(eligibility.check_internship_hours(facts, rulebook.in_force(InternshipRule, terms.starts_on)))
-    return tuple(_recorded(r) for r in results if r.outcome is Outcome.FAILED)
 
 
 def _own_rules(
@@ -157,7 +141,7 @@ def _ratio_override(result: RuleOutcome, remark: str | None) -> RuleOutcome:
     return replace(result, outcome=Outcome.NEEDS_JUDGEMENT if remark else Outcome.FAILED)
 
 
-def _reconcile_duration(
+def reconcile_duration(
     results: tuple[RuleOutcome, ...], answer: CitizenAnswer, terms: Terms
 ) -> tuple[RuleOutcome, ...]:
     """Benefits knows facts this service does not (a recent graduate): a longer maximum from it needs a caseworker."""

@@ -24,7 +24,7 @@ from contracts.subsidy import Withdrawer
 from jobbro.pseudonym import citizen_ref
 from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
-from services.subsidy import decision, events, store, timing
+from services.subsidy import changes, decision, events, store, timing
 from services.subsidy.domain import (
     Actor,
     Application,
@@ -265,20 +265,20 @@ async def confirm(
 
 
 async def extend(ctx: Context, uow: UnitOfWork, application_id: UUID, body: Extension, employer: Actor) -> None:
+    """A new end, allowed only if every rule it can affect still holds."""
     application = await _load(uow.conn, application_id, employer)
-    before = application.terms
     previous_end = application.extend(body.new_end, employer, ctx.clock())
-    _require_rules_hold(application, before, ctx.rulebook, "extension_breaks_rule")
+    await _require_change_allowed(uow.conn, application, ctx.rulebook, "extension_breaks_rule")
     uow.publish(events.extended(application, previous_end))
     await store.save(uow.conn, application)
 
 
 async def change_hours(ctx: Context, uow: UnitOfWork, application_id: UUID, body: HoursChange, employer: Actor) -> None:
+    """New weekly hours, allowed only if every rule they can affect still holds."""
     application = await _load(uow.conn, application_id, employer)
-    before = application.terms
     steps = hours_steps(body.weekly_hours)
     application.change_hours(steps, employer, ctx.clock())
-    _require_rules_hold(application, before, ctx.rulebook, "hours_break_rule")
+    await _require_change_allowed(uow.conn, application, ctx.rulebook, "hours_break_rule")
     uow.publish(events.hours_changed(application, steps[0].starts_on))
     await store.save(uow.conn, application)
 
@@ -500,10 +500,16 @@ async def _claim_once(uow: UnitOfWork, signature: VerifiedSignature, application
         raise SignatureReplayed("This signed document was already used.")
 
 
-def _require_rules_hold(application: Application, before: Terms, rulebook: Rulebook, code: str) -> None:
-    failed = decision.check_changed_terms(application, before, rulebook)
-    if failed:
-        raise ChangeRefused("The change breaks a rule: " + "; ".join(r.reason for r in failed) + ".", code)
+async def _require_change_allowed(
+    conn: asyncpg.Connection, application: Application, rulebook: Rulebook, code: str
+) -> None:
+    """Re-run the rules a changed placement must meet, over its production unit and the citizen's placements."""
+    terms = application.terms
+    first, last = terms.starts_on, terms.ends_on
+    unit = await store.placements_at(conn, terms.production_unit, application.id, first, last)
+    assert application.citizen_ref is not None  # a running placement names its citizen
+    others = await store.citizen_placements(conn, application.citizen_ref, application.id, first, last)
+    changes.require_allowed(changes.recheck(application, unit, others, rulebook), code)
 
 
 def _hourly_rate(rulebook: Rulebook, terms: Terms) -> Decimal | None:

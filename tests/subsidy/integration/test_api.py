@@ -398,7 +398,7 @@ async def test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_n
     end = months_later(start, 5) - timedelta(days=1)
     application = await service.submitted(wage_subsidy(employer, start=start, end=end), employer)
     await service.answer(assessed(application), plan_checked(application))
-    await service.until(application, service.issuer.employer(employer.cvr), "approved")
+    await service.until(application, service.issuer.employer(employer.cvr), "referred")  # began before the decision
     url = f"/v1/applications/{application['id']}"
     document = confirmation_document(UUID(application["id"]), other.cvr)
     steps = {
@@ -424,4 +424,4 @@ async def test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_n
 
     for answer in answers.values():
         _problem(answer, 404, "application_not_found")
-    assert (await service.view(application, service.issuer.employer(employer.cvr)))["state"] == "approved"
+    assert (await service.view(application, service.issuer.employer(employer.cvr)))["state"] == "referred"

@@ -8,13 +8,25 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
 from contracts.benefits import TargetGroup
 from jobbro.rulebook import REPOSITORY_RULES_DIR, months_later
-from tests.subsidy.factories import TODAY, Employer, assessed, internship, plan_checked, random_cpr, wage_subsidy
+from services.subsidy.schemas import confirmation_document
+from services.subsidy.signing import sign
+from tests.subsidy.factories import (
+    TODAY,
+    Employer,
+    assessed,
+    internship,
+    plan_checked,
+    random_cpr,
+    random_digits,
+    wage_subsidy,
+)
 from tests.subsidy.integration.conftest import Subsidy
 
 
@@ -112,3 +124,58 @@ async def test_activations_plan_checks_carry_their_rule_set_version(service: Sub
     }
     assert by_activation == {"not_latest_employer": "plan-checks-2018.1", "no_plan_overlap": "plan-checks-2018.1"}
     assert "plan-checks-2018.1" in decided["decision"]["rule_set_versions"]
+
+
+async def _approved(service: Subsidy, form: dict[str, Any], employer: Employer) -> dict[str, Any]:
+    """Submitted for a citizen on sickness benefit (up to 13 weeks) and approved by the rules."""
+    application = await service.submitted(form, employer)
+    await service.answer(assessed(application, target_group=TargetGroup.SYGEDAGPENGE), plan_checked(application))
+    return await service.until(application, service.issuer.employer(employer.cvr), "approved")
+
+
+async def _confirmed(service: Subsidy, form: dict[str, Any], employer: Employer) -> dict[str, Any]:
+    application = await _approved(service, form, employer)
+    document = confirmation_document(UUID(application["id"]), employer.cvr)
+    response = await service.client.post(
+        f"/v1/applications/{application['id']}/confirmation",
+        json={"signature": sign(document, employer.signer.key, [employer.signer.cert])},
+        headers=service.issuer.employer(employer.cvr),
+    )
+    assert response.json()["state"] == "confirmed", response.text
+    return response.json()
+
+
+async def _extend(service: Subsidy, application: dict[str, Any], employer: Employer, days: int) -> httpx.Response:
+    new_end = date.fromisoformat(application["terms"]["ends_on"]) + timedelta(days=days)
+    return await service.client.post(
+        f"/v1/applications/{application['id']}/extension",
+        json={"new_end": new_end.isoformat()},
+        headers=service.issuer.employer(employer.cvr),
+    )
+
+
+async def test_d3_an_extension_into_the_next_intern_at_a_one_fte_unit_breaks_the_ratio(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    unit = {"production_unit": random_digits(10), "ordinary_fte": "1.00"}
+    start = TODAY + timedelta(days=30)
+    first = await _confirmed(service, internship(employer, start=start, weeks=4, **unit), employer)
+    await _approved(service, internship(employer, start=start + timedelta(weeks=4), weeks=4, **unit), employer)
+
+    extended = await _extend(service, first, employer, 14)
+
+    assert _code(extended, 422) == "extension_breaks_rule"
+    assert "production unit may host 1" in extended.json()["detail"]
+
+
+async def test_d3_an_extension_into_the_citizens_next_internship_is_refused(service: Subsidy) -> None:
+    employer, other = service.pki.employer(), service.pki.employer()
+    cpr, start = random_cpr(), TODAY + timedelta(days=30)
+    first = await _confirmed(service, internship(employer, cpr=cpr, start=start, weeks=4), employer)
+    await _confirmed(service, internship(other, cpr=cpr, start=start + timedelta(weeks=4), weeks=4), other)
+
+    overlapping = await _extend(service, first, employer, 7)
+    within = await _extend(service, first, employer, -3)
+
+    assert _code(overlapping, 422) == "extension_breaks_rule"
+    assert "overlaps the citizen's internship" in overlapping.json()["detail"]
+    assert _code(within, 422) == "extension_not_later"

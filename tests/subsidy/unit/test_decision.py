@@ -154,16 +154,6 @@ def test_records_the_rule_set_versions_and_the_inputs(rulebook: Rulebook, employ
     assert made.inputs.application.production_unit.ordinary_fte == 20
 
 
-def test_an_extension_past_the_maximum_breaks_the_duration_rule(rulebook: Rulebook, employer: Employer) -> None:
-    application = _answered(internship(employer, start=START))
-    before = application.terms
-    application.terms = replace(before, ends_on=before.ends_on + timedelta(days=7))
-
-    failed = decision.check_changed_terms(application, before, rulebook)
-
-    assert [r.rule for r in failed] == ["max_duration"]
-
-
 def test_decides_a_position_on_the_employers_side_alone(rulebook: Rulebook, employer: Employer) -> None:
     made = decision.evaluate(position(internship(employer, start=START)), (), rulebook, NOW)
 
