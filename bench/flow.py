@@ -40,7 +40,8 @@ class Kind(StrEnum):
     INTERNSHIP = "internship"
     """Approved by the rules, confirmed."""
     WAGE_SUBSIDY = "wage_subsidy"
-    """Approved by the rules, confirmed, a month's wages reported: the employer is paid a subsidy."""
+    """Begun last month, so referred by the rules; approved by a caseworker with a start exception, confirmed, a
+    month's wages reported: the employer is paid a subsidy."""
     UNKNOWN_CITIZEN = "unknown_citizen"
     """Rejected by the rules: the benefit registry does not hold the citizen."""
 
@@ -54,12 +55,13 @@ EXPECTED: dict[Kind, dict[str, int]] = {
         "benefit adjusted": 1,
         "payment instruction": 1,
         "payment settled": 1,
-        "all notices": 4,
+        "all notices": 6,
     },
     Kind.UNKNOWN_CITIZEN: {"decision": 1, "all notices": 1},
 }
 """The milestones each kind reaches; notices: approval to employer and citizen, the citizen's benefit change, the
-employer's subsidy payment (or, rejected, the employer's rejection)."""
+employer's subsidy payment (or, rejected, the employer's rejection); a wage subsidy's referral to employer and
+caseworker."""
 
 
 class Refused(RuntimeError):
@@ -194,6 +196,9 @@ class Employers:
         await self.submit(case, due)
         assert case.application_id is not None
         case.decision = await milestones.decision(case.application_id)
+        if case.decision == "referred" and case.kind is Kind.WAGE_SUBSIDY:
+            await self.approve_start(case)
+            case.decision = await milestones.decision(case.application_id, nth=1)
         if case.decision != "approved":
             return
         await self.confirm(case)
@@ -213,6 +218,18 @@ class Employers:
         if response.status_code not in (200, 201):
             raise Refused(f"submitting application {case.n}: HTTP {response.status_code} {response.text[:500]}")
         case.application_id = response.json()["id"]
+
+    async def approve_start(self, case: Case) -> None:
+        """A caseworker approves a placement begun before its decision, recording why; a repeat finding it decided
+        already is done too."""
+        exception = {"justification": "Begun last month under the jobcentre's written promise."}
+        body = {"approve": True, "remark": "Approved from its start.", "start_exception": exception}
+        url = f"{self._url}/{case.application_id}/caseworker-decision"
+        response = await self._send("POST", url, body, await self._logins.headers(logins.CASEWORKER))
+        assert response is not None  # asked without `already`
+        again = response.status_code == 409 and response.json().get("current_state") == "approved"
+        if response.status_code != 200 and not again:
+            raise Refused(f"approving application {case.n}: HTTP {response.status_code} {response.text[:500]}")
 
     async def confirm(self, case: Case) -> None:
         """The employer's signed final approval; a repeat finding it confirmed already is done too."""

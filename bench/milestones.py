@@ -38,8 +38,9 @@ class Milestones:
         self.notices: dict[str, dict[str, float]] = defaultdict(dict)
         self._applications_of_instructions: dict[str, str] = {}
         self._settled_first: dict[str, Seen] = {}
-        self._verdicts: dict[str, str] = {}
-        self._waiting: dict[str, asyncio.Future[str]] = {}
+        self._verdicts: dict[str, list[str]] = defaultdict(list)
+        self._verdict_ids: set[str] = set()
+        self._waiting: dict[tuple[str, int], asyncio.Future[str]] = {}
 
     def record(self, seen: Seen) -> None:
         """Take one record off the tape."""
@@ -61,18 +62,21 @@ class Milestones:
         milestone = _MILESTONE_OF.get(seen.type)
         if milestone:
             self.at[application_id].setdefault(milestone, seen.timestamp)
-        if seen.type in VERDICTS and application_id not in self._verdicts:
-            self._verdicts[application_id] = VERDICTS[seen.type]
-            waiting = self._waiting.pop(application_id, None)
+        if seen.type in VERDICTS and seen.id not in self._verdict_ids:  # a relay may repeat a record
+            self._verdict_ids.add(seen.id)
+            verdicts = self._verdicts[application_id]
+            verdicts.append(VERDICTS[seen.type])
+            waiting = self._waiting.pop((application_id, len(verdicts) - 1), None)
             if waiting and not waiting.done():
-                waiting.set_result(VERDICTS[seen.type])
+                waiting.set_result(verdicts[-1])
 
-    async def decision(self, application_id: str) -> str:
-        """The verdict on the application, once it is on the topic."""
-        if application_id in self._verdicts:
-            return self._verdicts[application_id]
-        waiting = self._waiting.setdefault(application_id, asyncio.get_running_loop().create_future())
-        return await waiting
+    async def decision(self, application_id: str, nth: int = 0) -> str:
+        """The application's `nth` verdict (0: the rules', 1: the caseworker's after a referral), once on the topic."""
+        verdicts = self._verdicts[application_id]
+        if nth < len(verdicts):
+            return verdicts[nth]
+        key = (application_id, nth)
+        return await self._waiting.setdefault(key, asyncio.get_running_loop().create_future())
 
     def missing(self, application_id: str, expected: dict[str, int]) -> list[str]:
         """The expected milestones the application has not reached (`all notices`: that many notices)."""

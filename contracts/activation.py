@@ -85,6 +85,14 @@ class ActivationChecked(PlanEvent):
             ]
         ],
     )
+    rule_set_version: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The version of the plan-check rules the application was checked with (in force on its start "
+        "date); null when none was in force then (only overlaps were checked), or in events published before this "
+        "field existed.",
+        examples=["plan-checks-2018.1"],
+    )
 
 
 class ActivationRecorded(PlanEvent):

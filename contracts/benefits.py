@@ -101,6 +101,14 @@ class CitizenAssessed(Event):
         examples=[30],
         json_schema_extra=personal(PersonalData.SENSITIVE),
     )
+    unemployed_since: date | None = Field(
+        default=None,
+        description="The day the citizen's current unemployment began, as the registry holds it; null when not "
+        "registered as unemployed, or in events published before this field existed. Rules read this date, never "
+        "`unemployed_weeks`, which is rounded down to whole weeks.",
+        examples=["2025-07-14"],
+        json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
     rule_results: tuple[RuleResult, ...] = Field(
         description="Every citizen-side rule evaluated, passed or failed.",
         examples=[

@@ -1,8 +1,9 @@
 """The demo: a real scenario on a running stack, over the public HTTP APIs, the topics and the documented CLI only.
 
 Citizens are imported with fresh CPR numbers, then four applications run their course: (1) an internship the
-rules approve on their own; (2) a wage-subsidy job that waits for the employee representative, who answers through
-the link in the mail notify sent; (3) a second internship at the same one-employee workplace, overlapping the first:
+rules approve on their own; (2) a wage-subsidy job from last month that waits for the employee representative, who
+answers through the link in the mail notify sent, and, as it began before any decision, for a caseworker who records
+why it may; (3) a second internship at the same one-employee workplace, overlapping the first:
 the ratio rule fails and it is rejected with reasons; (4) one starting after the first ends, so the ratio rule only
 warns, overridden by the employer's remark, which a caseworker must weigh and approves. The employers confirm
 (signed), report a month's wages, the month's citizen payments are run, the back-office stand-in settles every
@@ -65,7 +66,7 @@ WEBHOOK_TYPES = tuple(
 INTERNSHIP, WAGE_SUBSIDY, RATIO_BROKEN, JUDGEMENT = "(1)", "(2)", "(3)", "(4)"
 LABELS = {
     INTERNSHIP: "(1) internship, approved by the rules",
-    WAGE_SUBSIDY: "(2) wage subsidy, after the employee representative",
+    WAGE_SUBSIDY: "(2) wage subsidy from last month, after the employee representative and a caseworker",
     RATIO_BROKEN: "(3) internship breaking the ratio rule",
     JUDGEMENT: "(4) internship overriding a ratio warning, decided by a caseworker",
 }
@@ -80,6 +81,8 @@ EXPECTED_NOTICES: dict[str, Counter[str]] = {
     WAGE_SUBSIDY: Counter(
         {
             "approval-requested.representative.v1": 1,
+            "application-referred.employer.v1": 1,
+            "application-referred.caseworker.v1": 1,
             "application-approved.employer.v1": 1,
             "application-approved.citizen.v1": 1,
             "benefit-adjusted.citizen.v1": 2,
@@ -104,6 +107,7 @@ EXPECTED_WEBHOOKS: dict[str, Counter[str]] = {
     INTERNSHIP: Counter({"application-approved": 1, "placement-confirmed": 1, "activation-recorded": 1}),
     WAGE_SUBSIDY: Counter(
         {
+            "application-referred": 1,
             "application-approved": 1,
             "placement-confirmed": 1,
             "activation-recorded": 1,
@@ -350,7 +354,11 @@ async def _wage_subsidy_after_representative(demo: _Run) -> None:
     await _submit(demo, WAGE_SUBSIDY, nordisk, form)
     await _await_state(demo, WAGE_SUBSIDY, "awaiting_representative")
     await _representative_approves(demo, representative[1])
-    await _await_state(demo, WAGE_SUBSIDY, "approved")
+    await _await_state(demo, WAGE_SUBSIDY, "referred")  # it began before any decision
+    exception = {"justification": "The citizen began last month under the jobcentre's written promise."}
+    await _caseworker_approves(
+        demo, WAGE_SUBSIDY, {"approve": True, "remark": "Approved from its start.", "start_exception": exception}
+    )
     await _confirm(demo, WAGE_SUBSIDY)
 
 
@@ -412,14 +420,19 @@ async def _referred_then_approved(demo: _Run) -> None:
     await _submit(demo, JUDGEMENT, hansen, form)
     await _await_state(demo, JUDGEMENT, "referred")
     decision = {"approve": True, "remark": "Approved: the internships follow each other and do not overlap."}
-    path = f"/v1/applications/{demo.applications[JUDGEMENT]}/caseworker-decision"
+    await _caseworker_approves(demo, JUDGEMENT, decision)
+    await _confirm(demo, JUDGEMENT)
+
+
+async def _caseworker_approves(demo: _Run, key: str, decision: dict[str, Any]) -> None:
+    """A caseworker of the deciding municipality approves a referred case."""
+    path = f"/v1/applications/{demo.applications[key]}/caseworker-decision"
     _require(
         await demo.http.post(demo.url("subsidy", path), json=decision, headers=await demo.caseworker_token()),
         200,
-        "deciding as caseworker",
+        f"deciding {LABELS[key]} as caseworker",
     )
-    await _await_state(demo, JUDGEMENT, "approved")
-    await _confirm(demo, JUDGEMENT)
+    await _await_state(demo, key, "approved")
 
 
 async def _report_wages(demo: _Run) -> None:

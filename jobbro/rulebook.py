@@ -251,6 +251,19 @@ class TimelinessRule(RuleVersion):
         return frozenset(group for deadline in self.deadlines for group in deadline.target_groups).union(exempted)
 
 
+class RecentEmployer(_Frozen):
+    """Which applications may not be at the employer of the citizen's latest placement of which schemes."""
+
+    schemes: frozenset[str] = Field(min_length=1)
+    earlier_schemes: frozenset[str] = Field(min_length=1)
+
+
+class PlanCheckRule(RuleVersion):
+    """Activation's checks of an application against the citizen's plan: overlaps and the latest employer."""
+
+    recent_employer: RecentEmployer
+
+
 class TargetGroups(RuleVersion):
     """The target groups in force, and which group each group of the previous version became."""
 
@@ -282,6 +295,7 @@ _KINDS: dict[str, type[RuleVersion]] = {
     "state_aid": StateAidRule,
     "subsidy_rates": SubsidyRates,
     "activation_timeliness": TimelinessRule,
+    "plan_checks": PlanCheckRule,
     "target_groups": TargetGroups,
 }
 _KIND_NAMES = {kind: name for name, kind in _KINDS.items()}

@@ -1,5 +1,6 @@
 """The activation service's process: what it consumes, and its HTTP entrypoint."""
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from services.activation.settings import ActivationSettings
 SQL = Path(__file__).parent / "sql"
 
 
-def create_runtime(settings: ActivationSettings) -> Runtime:
+def create_runtime(settings: ActivationSettings, rulebook: Rulebook) -> Runtime:
     """Placements and applications build the plan; assessments give deadlines and statistics their facts."""
     runtime = Runtime(settings, SQL)
     runtime.consume(
@@ -24,7 +25,7 @@ def create_runtime(settings: ActivationSettings) -> Runtime:
         group="activation.plans",
         catalog=EVENT_TYPES,
         handlers={
-            subsidy.ApplicationSubmitted: handlers.on_application_submitted,
+            subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted, rulebook=rulebook),
             subsidy.ApplicationRejected: handlers.on_application_turned_down,
             subsidy.RepresentativeDeclined: handlers.on_application_turned_down,
             subsidy.ApplicationWithdrawn: handlers.on_application_withdrawn,
@@ -44,7 +45,6 @@ def create_runtime(settings: ActivationSettings) -> Runtime:
 
 
 def create_app(settings: ActivationSettings, *, authenticator: Authenticator | None = None) -> FastAPI:
-    runtime = create_runtime(settings)
-    return create_http_app(
-        runtime, create_router(runtime, Rulebook.load(settings.rules_dir)), authenticator=authenticator
-    )
+    rulebook = Rulebook.load(settings.rules_dir)
+    runtime = create_runtime(settings, rulebook)
+    return create_http_app(runtime, create_router(runtime, rulebook), authenticator=authenticator)

@@ -12,15 +12,13 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
-from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce
+from jobbro.rulebook import NotInRuleData, PlanCheckRule, Rulebook, RuleNotInForce
 from services.activation.rules import JobseekerFacts, OfferDue, Period, offer_due, overlaps
 
 _ACTIVATION_IDS = UUID("6a0b7c1e-2d3f-4e5a-9b8c-7d6e5f4a3b2c")
 
-INTERNSHIP = "internship"
-WAGE_SUBSIDY = frozenset({"wage_subsidy_private", "wage_subsidy_public"})
 SCHEME_NAMES = {
-    INTERNSHIP: "Virksomhedspraktik",
+    "internship": "Virksomhedspraktik",
     "wage_subsidy_private": "Løntilskud hos privat arbejdsgiver",
     "wage_subsidy_public": "Løntilskud hos offentlig arbejdsgiver",
 }
@@ -171,9 +169,12 @@ class Conflict:
         return activation_id_for(self.application_id)
 
 
-def conflicts(application: Application, entries: Iterable[PlanEntry], pending: Iterable[Application]) -> list[Conflict]:
+def conflicts(
+    application: Application, entries: Iterable[PlanEntry], pending: Iterable[Application], rule: PlanCheckRule | None
+) -> list[Conflict]:
     """Every collision of `application` with the plan's entries and with the citizen's applications still
-    being decided (two employers could otherwise both be approved for the same weeks)."""
+    being decided (two employers could otherwise both be approved for the same weeks), under `rule`; without a
+    rule in force (a start before every version) only the overlaps."""
     live = [entry for entry in entries if not entry.cancelled and entry.application_id != application.application_id]
     found = [
         _conflict(ConflictKind.OVERLAPPING_PERIOD, entry.application_id, entry.scheme, entry.period, "overlapper")
@@ -185,8 +186,11 @@ def conflicts(application: Application, entries: Iterable[PlanEntry], pending: I
         for other in pending
         if other.application_id != application.application_id and overlaps(application.period, other.period)
     ]
-    recent = _latest_wage_subsidy_before(application.period.start, live)
-    if application.scheme == INTERNSHIP and recent is not None and recent.employer_cvr == application.employer_cvr:
+    if rule is None:
+        return found
+    checked = rule.recent_employer
+    recent = _latest_before(application.period.start, live, checked.earlier_schemes)
+    if application.scheme in checked.schemes and recent is not None and recent.employer_cvr == application.employer_cvr:
         says = f"var det seneste job med løntilskud, hos samme arbejdsgiver (CVR {recent.employer_cvr})"
         found.append(_conflict(ConflictKind.RECENT_EMPLOYER, recent.application_id, recent.scheme, recent.period, says))
     return found
@@ -200,10 +204,10 @@ def _conflict(kind: ConflictKind, application_id: UUID, scheme: str, period: Per
     return Conflict(kind, application_id, scheme, period, description)
 
 
-def _latest_wage_subsidy_before(day: date, entries: Iterable[PlanEntry]) -> PlanEntry | None:
-    """The citizen's latest wage-subsidy job begun before `day`: no internship at that employer (we do not
-    see ordinary jobs, so a later ordinary employer cannot lift the conflict here)."""
-    earlier = [entry for entry in entries if entry.scheme in WAGE_SUBSIDY and entry.start < day]
+def _latest_before(day: date, entries: Iterable[PlanEntry], schemes: frozenset[str]) -> PlanEntry | None:
+    """The citizen's latest placement of `schemes` begun before `day` (we do not see ordinary jobs, so a later
+    ordinary employer cannot lift the conflict here)."""
+    earlier = [entry for entry in entries if entry.scheme in schemes and entry.start < day]
     return max(earlier, key=lambda entry: entry.start, default=None)
 
 
@@ -234,6 +238,8 @@ class Assessment:
     unemployed_weeks: int
     has_qualifying_education: bool | None
     municipality_code: str | None
+    unemployed_since: date | None = None
+    """The registry's date, from benefits; None in assessments sent before benefits sent it."""
 
 
 @dataclass(frozen=True)
@@ -245,11 +251,13 @@ class CitizenFacts:
     assessed_on: date
     unemployed_weeks: int
     has_qualifying_education: bool | None
+    registered_unemployed_since: date | None = None
+    """The registry's date; None from assessments sent before benefits sent it."""
 
     @property
     def unemployed_since(self) -> date:
-        """When the total unemployment would have begun had it run without a break up to the assessment."""
-        return self.assessed_on - timedelta(weeks=self.unemployed_weeks)
+        """The registry's date; for an older assessment, counted back in whole weeks (up to 6 days late)."""
+        return self.registered_unemployed_since or self.assessed_on - timedelta(weeks=self.unemployed_weeks)
 
 
 @dataclass(frozen=True)

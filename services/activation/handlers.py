@@ -1,6 +1,7 @@
 """One function per consumed event: load the citizen's plan, decide in the domain, record it; the kit commits."""
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import structlog
@@ -25,6 +26,7 @@ from contracts.subsidy import (
     PlacementHoursChanged,
     RepresentativeDeclined,
 )
+from jobbro.rulebook import PlanCheckRule, Rulebook, RuleNotInForce
 from jobbro.uow import UnitOfWork
 from services.activation import store
 from services.activation.domain import (
@@ -46,8 +48,11 @@ log = structlog.get_logger(__name__)
 PlacementUpdate = PlacementExtended | PlacementHoursChanged | PlacementEnded | ApplicationWithdrawn
 
 
-async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork) -> None:
-    """Tell the deciding caseworker what the application collides with in the citizen's plan and applications."""
+async def on_application_submitted(
+    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, rulebook: Rulebook
+) -> None:
+    """Tell the deciding caseworker what the application collides with in the citizen's plan and applications,
+    under the plan-check rules in force on its start date."""
     await store.lock_plan(uow.conn, event.citizen_ref, birth_date_from_cpr(event.citizen_cpr))
     period = Period(event.period.start, event.period.end)
     application = Application(event.application_id, event.scheme.value, period, event.employer_cvr)
@@ -56,14 +61,23 @@ async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, 
         return
     entries = await store.plan_entries(uow.conn, event.citizen_ref)
     pending = await store.pending_applications(uow.conn, event.citizen_ref)
-    found = conflicts(application, entries, pending)
+    rule = _plan_checks(rulebook, period.start)
+    found = conflicts(application, entries, pending, rule)
     uow.publish(
         ActivationChecked(
             citizen_ref=event.citizen_ref,
             application_id=event.application_id,
             conflicts=tuple(_conflict_out(conflict) for conflict in found),
+            rule_set_version=rule.rule_set_version if rule else None,
         )
     )
+
+
+def _plan_checks(rulebook: Rulebook, starts_on: date) -> PlanCheckRule | None:
+    try:
+        return rulebook.in_force(PlanCheckRule, starts_on)
+    except RuleNotInForce:
+        return None
 
 
 async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork) -> None:
@@ -139,6 +153,7 @@ async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitO
         assessed_on=event.assessed_on,
         target_group=event.target_group.value,
         unemployed_weeks=event.unemployed_weeks,
+        unemployed_since=event.unemployed_since,
         has_qualifying_education=event.has_qualifying_education,
         municipality_code=event.municipality_code,
     )

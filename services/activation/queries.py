@@ -203,6 +203,7 @@ def _timeliness(facts: asyncpg.Record, offers: list[Period], rulebook: Rulebook,
         assessed_on=facts["assessed_on"],
         unemployed_weeks=facts["unemployed_weeks"],
         has_qualifying_education=facts["has_qualifying_education"],
+        registered_unemployed_since=facts["unemployed_since"],
     )
     return timeliness(citizen, offers, rulebook, on)
 
@@ -210,8 +211,8 @@ def _timeliness(facts: asyncpg.Record, offers: list[Period], rulebook: Rulebook,
 _LATEST_FACTS = """
     SELECT * FROM (
         SELECT DISTINCT ON (a.citizen_ref)
-               a.citizen_ref, a.target_group, a.assessed_on, a.unemployed_weeks, a.has_qualifying_education,
-               a.municipality_code, c.birth_date
+               a.citizen_ref, a.target_group, a.assessed_on, a.unemployed_weeks, a.unemployed_since,
+               a.has_qualifying_education, a.municipality_code, c.birth_date
         FROM assessments a LEFT JOIN citizens c USING (citizen_ref)
         ORDER BY a.citizen_ref, a.assessed_on DESC, a.seq DESC
     ) latest"""

@@ -130,8 +130,8 @@ async def add_assessment(conn: asyncpg.Connection, assessment: Assessment) -> No
     await conn.execute(
         """INSERT INTO assessments
                (assessment_id, citizen_ref, application_id, assessed_on, target_group, unemployed_weeks,
-                has_qualifying_education, municipality_code)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (assessment_id) DO NOTHING""",
+                has_qualifying_education, municipality_code, unemployed_since)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (assessment_id) DO NOTHING""",
         assessment.assessment_id,
         assessment.citizen_ref,
         assessment.application_id,
@@ -140,6 +140,7 @@ async def add_assessment(conn: asyncpg.Connection, assessment: Assessment) -> No
         assessment.unemployed_weeks,
         assessment.has_qualifying_education,
         assessment.municipality_code,
+        assessment.unemployed_since,
     )
 
 

@@ -175,6 +175,7 @@ async def on_application_submitted(
             target_group=TargetGroup(citizen.target_group if citizen else UNREGISTERED),
             benefit=Benefit(citizen.benefit if citizen else NO_BENEFIT),
             unemployed_weeks=assessment.unemployed_weeks,
+            unemployed_since=citizen.unemployed_since if citizen else None,
             rule_results=tuple(
                 RuleResultOut(rule=r.rule, passed=passed(r), reason=r.reason, rule_set_version=r.rule_set_version)
                 for r in assessment.results

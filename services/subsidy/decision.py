@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from jobbro.rulebook import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
-from services.subsidy import eligibility
+from jobbro.rulebook import Outcome, Rulebook, RuleNotInForce, RuleResult
+from services.subsidy import eligibility, timing
 from services.subsidy.domain import (
     NOT_RULE_DATA,
     Application,
@@ -50,10 +50,11 @@ def evaluate(
     else:
         results = _citizen_duration(facts, citizen, rulebook)
     if application.assessment is not None:
-        results = _reconcile_duration(results, application.assessment, terms)
+        results = reconcile_duration(results, application.assessment, terms)
         results += _citizen_results(application.assessment)
     if application.plan_check is not None:
         results += _plan_results(application.plan_check)
+    results += (timing.check_start(terms.starts_on, today),)
     missing = _missing_answers(application)
     results += tuple(
         RuleOutcome(name, Outcome.NEEDS_JUDGEMENT, f"{who} had not answered by {now:%Y-%m-%d %H:%M} UTC", NOT_RULE_DATA)
@@ -84,28 +85,13 @@ def application_facts(
 
 
 def citizen_facts(birth_date: date, answer: CitizenAnswer) -> eligibility.CitizenFacts:
-    """The citizen as benefits assessed them; whether they graduated recently is not in the answer."""
-    return eligibility.CitizenFacts(
-        target_group=answer.target_group,
-        birth_date=birth_date,
-        unemployed_since=answer.assessed_on - timedelta(weeks=answer.unemployed_weeks),
-    )
+    """The citizen as benefits assessed them; whether they graduated recently is not in the answer.
 
-
-def check_changed_terms(application: Application, before: Terms, rulebook: Rulebook) -> tuple[RuleOutcome, ...]:
-    """The failed rules among those a changed placement must still meet: its length and its weekly hours.
-
-    The length is checked only where benefits' assessment gave the citizen's target group.
+    The unemployment start is the registry's date; only an answer from before benefits sent it is counted back
+    in whole weeks.
     """
-    terms = application.terms
-    facts = application_facts(terms, ())
-    results: list[RuleResult] = []
-    citizen = _citizen(application)
-    if terms.ends_on != before.ends_on and citizen is not None:
-        results.append(eligibility.check_max_duration(facts, citizen, rulebook))
-    if terms.weekly_hours != before.weekly_hours and terms.scheme is Scheme.INTERNSHIP:
-        results.append(eligibility.check_internship_hours(facts, rulebook.in_force(InternshipRule, terms.starts_on)))
-    return tuple(_recorded(r) for r in results if r.outcome is Outcome.FAILED)
+    since = answer.unemployed_since or answer.assessed_on - timedelta(weeks=answer.unemployed_weeks)
+    return eligibility.CitizenFacts(target_group=answer.target_group, birth_date=birth_date, unemployed_since=since)
 
 
 def _own_rules(
@@ -155,7 +141,7 @@ def _ratio_override(result: RuleOutcome, remark: str | None) -> RuleOutcome:
     return replace(result, outcome=Outcome.NEEDS_JUDGEMENT if remark else Outcome.FAILED)
 
 
-def _reconcile_duration(
+def reconcile_duration(
     results: tuple[RuleOutcome, ...], answer: CitizenAnswer, terms: Terms
 ) -> tuple[RuleOutcome, ...]:
     """Benefits knows facts this service does not (a recent graduate): a longer maximum from it needs a caseworker."""
@@ -188,17 +174,16 @@ def _citizen_results(answer: CitizenAnswer) -> tuple[RuleOutcome, ...]:
 
 def _plan_results(answer: PlanAnswer) -> tuple[RuleOutcome, ...]:
     """Not at the citizen's latest employer, and not overlapping another offer in their plan."""
+    version = answer.rule_set_version or NOT_RULE_DATA
     results = []
     for rule, kind, fine in _PLAN_RULES:
         found = [conflict.description for conflict in answer.conflicts if conflict.kind == kind]
         outcome = Outcome.FAILED if found else Outcome.PASSED
-        results.append(RuleOutcome(rule, outcome, "; ".join(found) or fine, NOT_RULE_DATA, "activation"))
+        results.append(RuleOutcome(rule, outcome, "; ".join(found) or fine, version, "activation"))
     known = {kind for _, kind, _ in _PLAN_RULES}
     unknown = [conflict.description for conflict in answer.conflicts if conflict.kind not in known]
     if unknown:
-        results.append(
-            RuleOutcome("plan_conflict", Outcome.NEEDS_JUDGEMENT, "; ".join(unknown), NOT_RULE_DATA, "activation")
-        )
+        results.append(RuleOutcome("plan_conflict", Outcome.NEEDS_JUDGEMENT, "; ".join(unknown), version, "activation"))
     return tuple(results)
 
 

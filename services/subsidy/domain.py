@@ -219,6 +219,8 @@ class CitizenAnswer:
     eligible: bool
     max_duration_weeks: int | None
     results: tuple[RuleOutcome, ...]
+    unemployed_since: date | None = None
+    """The registry's date; None from answers sent before benefits sent it (then only the whole weeks are known)."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ class PlanAnswer:
     """Activation's check of the application against the citizen's plan; no conflicts means it fits."""
 
     conflicts: tuple[PlanConflict, ...]
+    rule_set_version: str | None = None
+    """The plan-check rules activation used; None from answers sent before it said."""
 
 
 class Verdict(StrEnum):
@@ -272,6 +276,8 @@ class Decision:
     results: tuple[RuleOutcome, ...]
     inputs: DecisionInputs
     remark: str | None = None
+    start_exception: str | None = None
+    """A caseworker's justification for approving a start before the decision (see `timing`)."""
 
     @property
     def rule_set_versions(self) -> tuple[str, ...]:
@@ -435,7 +441,9 @@ class Application:
         self._require_move("refer after the deadline", self._state_after(Verdict.REFERRED))
         self._decided(replace(decision, verdict=Verdict.REFERRED), "referred_after_deadline", "timer")
 
-    def decide_as_caseworker(self, approve: bool, remark: str, by: Actor, now: datetime) -> None:
+    def decide_as_caseworker(
+        self, approve: bool, remark: str, by: Actor, now: datetime, *, start_exception: str | None = None
+    ) -> None:
         """A caseworker's verdict on a referred case (or position), with the reasons and the results they weighed."""
         self._require_state("decide as caseworker", State.REFERRED, State.POSITION_REFERRED)
         referred = self.decision if self.citizen_named else self.position_decision
@@ -446,6 +454,7 @@ class Application:
             decided_by=Decider.CASEWORKER,
             decided_at=now,
             remark=remark,
+            start_exception=start_exception,
         )
         self._decided(decision, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
 
@@ -508,6 +517,15 @@ class Application:
         self.last_day = last_day
         self._move("end", State.ENDED, now, by, f"last day {last_day}")
         return early
+
+    def complete(self, now: datetime) -> None:
+        """The placement ran to its planned end: ended on that day, told by the clock the day after."""
+        self._require_move("complete", State.ENDED)
+        if now.date() <= self.terms.ends_on:
+            raise ChangeRefused(f"The placement runs until {self.terms.ends_on}.", "placement_running")
+        self.last_day = self.terms.ends_on
+        self.state, self.deadline_at = State.ENDED, None
+        self._note(now, "completed", "timer", f"last day {self.last_day}")
 
     def withdraw(self, by: Actor, reason: str | None, now: datetime) -> None:
         """Withdraw an application before the placement starts."""

@@ -219,6 +219,7 @@ def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
         assessed_on=event.assessed_on,
         target_group=event.target_group.value,
         unemployed_weeks=event.unemployed_weeks,
+        unemployed_since=event.unemployed_since,
         eligible=event.eligible,
         max_duration_weeks=event.max_duration_weeks,
         results=tuple(
@@ -232,7 +233,8 @@ def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
 
 def plan_answer(event: ActivationChecked) -> PlanAnswer:
     """Activation's check as the decision reads it."""
-    return PlanAnswer(tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts))
+    conflicts = tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts)
+    return PlanAnswer(conflicts, event.rule_set_version)
 
 
 def _position_decided(application: Application) -> subsidy.PositionDecided:

@@ -24,7 +24,7 @@ from contracts.subsidy import Withdrawer
 from jobbro.pseudonym import citizen_ref
 from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
-from services.subsidy import decision, eligibility, events, store
+from services.subsidy import changes, decision, eligibility, events, store, timing
 from services.subsidy.domain import (
     Actor,
     Application,
@@ -235,8 +235,14 @@ async def for_representative(ctx: Context, conn: asyncpg.Connection, token: str)
 async def decide_as_caseworker(
     ctx: Context, uow: UnitOfWork, application_id: UUID, body: CaseworkerDecision, caseworker: Actor
 ) -> None:
+    """A caseworker's verdict; an approval is refused where confirmation would be, or where it starts too early."""
+    now = ctx.clock()
     application = await _load(uow.conn, application_id, caseworker)
-    application.decide_as_caseworker(body.approve, body.remark, caseworker, ctx.clock())
+    exception = body.start_exception.justification if body.start_exception else None
+    application.decide_as_caseworker(body.approve, body.remark, caseworker, now, start_exception=exception)
+    if body.approve:
+        timing.require_start_allowed(application.terms.starts_on, now.date(), exception)
+        _hourly_rate(ctx.rulebook, application.terms)
     uow.publish(events.decided(application))
     await store.save(uow.conn, application)
     log.info("application_decided", application_id=str(application_id), verdict=application.state.value)
@@ -259,20 +265,20 @@ async def confirm(
 
 
 async def extend(ctx: Context, uow: UnitOfWork, application_id: UUID, body: Extension, employer: Actor) -> None:
+    """A new end, allowed only if every rule it can affect still holds."""
     application = await _load(uow.conn, application_id, employer)
-    before = application.terms
     previous_end = application.extend(body.new_end, employer, ctx.clock())
-    _require_rules_hold(application, before, ctx.rulebook, "extension_breaks_rule")
+    await _require_change_allowed(uow.conn, application, ctx.rulebook, "extension_breaks_rule")
     uow.publish(events.extended(application, previous_end))
     await store.save(uow.conn, application)
 
 
 async def change_hours(ctx: Context, uow: UnitOfWork, application_id: UUID, body: HoursChange, employer: Actor) -> None:
+    """New weekly hours, allowed only if every rule they can affect still holds."""
     application = await _load(uow.conn, application_id, employer)
-    before = application.terms
     steps = hours_steps(body.weekly_hours)
     application.change_hours(steps, employer, ctx.clock())
-    _require_rules_hold(application, before, ctx.rulebook, "hours_break_rule")
+    await _require_change_allowed(uow.conn, application, ctx.rulebook, "hours_break_rule")
     uow.publish(events.hours_changed(application, steps[0].starts_on))
     await store.save(uow.conn, application)
 
@@ -359,6 +365,18 @@ async def on_deadline(ctx: Context, uow: UnitOfWork, application_id: UUID) -> No
     uow.publish(events.decided(application))
     await store.save(uow.conn, application)
     log.info("application_referred_after_deadline", application_id=str(application_id))
+
+
+async def on_planned_end(ctx: Context, uow: UnitOfWork, application_id: UUID) -> None:
+    """A placement still running after its planned last day ended then: it is completed, and the others told."""
+    now = ctx.clock()
+    application = await store.get(uow.conn, application_id, for_update=True)
+    if application is None or application.state is not State.CONFIRMED or application.terms.ends_on >= now.date():
+        return  # ended, or extended, since the timer looked
+    application.complete(now)
+    uow.publish(events.ended(application, False, None, None, None, None))
+    await store.save(uow.conn, application)
+    log.info("placement_completed", application_id=str(application_id))
 
 
 async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> ApplicationView:
@@ -483,10 +501,16 @@ async def _claim_once(uow: UnitOfWork, signature: VerifiedSignature, application
         raise SignatureReplayed("This signed document was already used.")
 
 
-def _require_rules_hold(application: Application, before: Terms, rulebook: Rulebook, code: str) -> None:
-    failed = decision.check_changed_terms(application, before, rulebook)
-    if failed:
-        raise ChangeRefused("The change breaks a rule: " + "; ".join(r.reason for r in failed) + ".", code)
+async def _require_change_allowed(
+    conn: asyncpg.Connection, application: Application, rulebook: Rulebook, code: str
+) -> None:
+    """Re-run the rules a changed placement must meet, over its production unit and the citizen's placements."""
+    terms = application.terms
+    first, last = terms.starts_on, terms.ends_on
+    unit = await store.placements_at(conn, terms.production_unit, application.id, first, last)
+    assert application.citizen_ref is not None  # a running placement names its citizen
+    others = await store.citizen_placements(conn, application.citizen_ref, application.id, first, last)
+    changes.require_allowed(changes.recheck(application, unit, others, rulebook), code)
 
 
 def _require_payment_rules(rulebook: Rulebook, terms: Terms, month_start: date) -> None:

@@ -180,11 +180,20 @@ class RepresentativeAnswer(_Body):
         return self
 
 
+class StartException(_Body):
+    """Why a placement may start before the caseworker's decision."""
+
+    justification: str = Field(min_length=1, max_length=4000, description="The reason, kept with the decision.")
+
+
 class CaseworkerDecision(_Body):
     """A caseworker's decision on a referred application."""
 
     approve: bool
     remark: str = Field(min_length=1, max_length=4000, description="The reasons, told to the employer.")
+    start_exception: StartException | None = Field(
+        default=None, description="Needed to approve a placement that starts before the day of this decision."
+    )
 
 
 class FinalConfirmation(_Body):
@@ -287,6 +296,7 @@ class DecisionView(BaseModel):
     decided_by: str
     decided_at: datetime
     remark: str | None
+    start_exception: str | None = Field(default=None, description="The justification for a start before the decision.")
     rule_set_versions: tuple[str, ...]
     results: tuple[RuleOutcome, ...]
     inputs: DecisionInputs | None = Field(description="The facts the rules read; shown to caseworkers only.")
@@ -298,6 +308,7 @@ class DecisionView(BaseModel):
             decided_by=decision.decided_by.value,
             decided_at=decision.decided_at,
             remark=decision.remark,
+            start_exception=decision.start_exception,
             rule_set_versions=decision.rule_set_versions,
             results=decision.results,
             inputs=decision.inputs if with_inputs else None,

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import TypeAdapter
 
+from services.subsidy.changes import CitizenPlacement
 from services.subsidy.domain import PLACED_STATES, Application, Change, Scheme, State
 from services.subsidy.eligibility import ExistingPlacement
 from services.subsidy.signing import VerifiedSignature
@@ -154,12 +155,41 @@ async def placements_at(
     return tuple(ExistingPlacement(Scheme(row["scheme"]).rule_scheme, row["starts_on"], row["ends_on"]) for row in rows)
 
 
+async def citizen_placements(
+    conn: asyncpg.Connection, citizen_ref: str, excluding: UUID, first_day: date, last_day: date
+) -> tuple[CitizenPlacement, ...]:
+    """The citizen's other applications pending, running or run within a period: one placement at a time."""
+    rows = await conn.fetch(
+        """SELECT id, scheme, starts_on, ends_on FROM applications
+           WHERE aggregate->>'citizen_ref' = $1 AND id <> $2 AND state = ANY($3::text[])
+             AND starts_on <= $5 AND ends_on >= $4""",
+        citizen_ref,
+        excluding,
+        [state.value for state in PLACED_STATES],
+        first_day,
+        last_day,
+    )
+    return tuple(CitizenPlacement(r["id"], Scheme(r["scheme"]), r["starts_on"], r["ends_on"]) for r in rows)
+
+
 async def due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[UUID]:
     """Applications whose deadline has passed, oldest deadline first."""
     return [
         row["id"]
         for row in await conn.fetch(
             "SELECT id FROM applications WHERE deadline_at <= $1 ORDER BY deadline_at LIMIT $2", now, limit
+        )
+    ]
+
+
+async def past_planned_end(conn: asyncpg.Connection, today: date, limit: int) -> list[UUID]:
+    """Confirmed placements whose planned last day is over, the longest over first."""
+    return [
+        row["id"]
+        for row in await conn.fetch(
+            "SELECT id FROM applications WHERE state = 'confirmed' AND ends_on < $1 ORDER BY ends_on LIMIT $2",
+            today,
+            limit,
         )
     ]
 

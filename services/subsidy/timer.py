@@ -1,7 +1,8 @@
-"""The saga's clock: a loop that refers cases whose deadline passed, reading the deadlines from the database.
+"""The saga's clock: a loop that refers cases whose deadline passed and completes placements whose planned end is
+over, reading both from the database.
 
 Nothing waits in memory, so a restart loses no deadline, and replicas may all run the loop: each case is
-handled under its row lock and only while it is still due.
+handled under its row lock and only while it is still due, its events written to the outbox in that transaction.
 """
 
 from __future__ import annotations
@@ -22,17 +23,20 @@ BATCH = 100
 
 
 async def fire_due(runtime: SubsidyRuntime) -> int:
-    """Refer every case due now, each in its own transaction; return how many were due."""
+    """Refer every case due now and complete every placement past its planned end, each in its own transaction;
+    return how many were due."""
     ctx = runtime.context
+    now = ctx.clock()
     async with runtime.pool.acquire() as conn:
-        due = await store.due(conn, ctx.clock(), BATCH)
-    for application_id in due:
+        due = [(handlers.on_deadline, found) for found in await store.due(conn, now, BATCH)]
+        due += [(handlers.on_planned_end, found) for found in await store.past_planned_end(conn, now.date(), BATCH)]
+    for handler, application_id in due:
         try:
             async with runtime.unit_of_work() as uow:
-                await handlers.on_deadline(ctx, uow, application_id)
+                await handler(ctx, uow, application_id)
                 await uow.commit()
         except Exception:  # one broken case must not hold up the others
-            log.exception("deadline_failed", application_id=str(application_id))
+            log.exception("timer_failed", handler=handler.__name__, application_id=str(application_id))
     return len(due)
 
 

@@ -135,6 +135,7 @@ def assessed(
     target_group: TargetGroup = TargetGroup.DAGPENGE,
     municipality_code: str | None = "101",
     has_qualifying_education: bool | None = None,
+    unemployed_since: date | None = None,
 ) -> CitizenAssessed:
     return CitizenAssessed(
         assessment_id=uuid.uuid4(),
@@ -145,6 +146,7 @@ def assessed(
         target_group=target_group,
         benefit=Benefit.DAGPENGE if target_group is TargetGroup.DAGPENGE else Benefit.KONTANTHJAELP,
         unemployed_weeks=unemployed_weeks,
+        unemployed_since=unemployed_since,
         rule_results=(),
         eligible=True,
         max_duration_weeks=None,

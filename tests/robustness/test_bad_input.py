@@ -31,6 +31,7 @@ from contracts.envelope import Event, Metadata, encode
 from contracts.examples import example
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
+from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, running
 from services.activation import app as activation_app
@@ -140,11 +141,11 @@ async def test_malformed_records_are_dead_lettered_per_group_while_valid_events_
 
 
 def _runtimes(stack: Stack, benefits_ctx: BenefitsContext) -> dict[str, Runtime]:
-    notify_settings = stack.notify()
+    notify_settings, activation_settings = stack.notify(), stack.activation()
     return {
         "subsidy": subsidy_app.create_runtime(stack.subsidy()),
         "benefits": benefits_app.create_runtime(stack.benefits(), benefits_ctx),
-        "activation": activation_app.create_runtime(stack.activation()),
+        "activation": activation_app.create_runtime(activation_settings, Rulebook.load(activation_settings.rules_dir)),
         "notify": notify_app.create_runtime(notify_settings, notify_app.create_context(notify_settings)),
     }
 

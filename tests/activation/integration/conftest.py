@@ -72,7 +72,7 @@ async def activation(
         outbox_poll_seconds=0.1,
         retry_base_seconds=0.05,
     )
-    runtime = create_runtime(settings)
+    runtime = create_runtime(settings, Rulebook.load(settings.rules_dir))
     api = create_http_app(
         runtime, create_router(runtime, Rulebook.load(settings.rules_dir)), authenticator=authenticator
     )

@@ -173,6 +173,7 @@ async def test_an_application_is_checked_against_the_plan_and_the_applications_s
         "Virksomhedspraktik 2026-03-02 til 2026-03-27 overlapper"
     )
     assert _kinds(checks[touching_after_both_closed.application_id]) == []
+    assert {check.rule_set_version for check in checks.values()} == {"plan-checks-2018.1"}
 
 
 def _kinds(check: ActivationChecked) -> list[tuple[ConflictKind, UUID | None]]:
@@ -206,3 +207,16 @@ async def test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_
     assert hidden.json()["detail"] == "There is no such citizen."
     assert unknown.status_code == 404
     assert [response.status_code for response in refused] == [401, 403]
+
+
+async def test_the_offer_deadline_counts_from_the_registrys_unemployment_start(activation: Activation) -> None:
+    """D1: 6 months from 1 March is 1 September; counted back in whole weeks from 5 March it came out 5 September."""
+    ref = citizen()
+    application = submitted(ref, BORN, date(2026, 3, 5), date(2026, 4, 1))
+    answer = assessed(application, assessed_on=date(2026, 3, 5), unemployed_weeks=0, unemployed_since=date(2026, 3, 1))
+    await activation.publish(application, answer)
+    await activation.wait_handled(2)
+
+    plan = (await activation.http.get(f"/citizens/{ref}/plan")).json()
+
+    assert plan["timeliness"]["due_on"] == "2026-09-01"

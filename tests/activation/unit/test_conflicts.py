@@ -4,8 +4,11 @@ from datetime import date
 
 import pytest
 
+from jobbro.rulebook import REPOSITORY_RULES_DIR, PlanCheckRule, Rulebook
 from services.activation.domain import ConflictKind, activation_id_for, conflicts
 from tests.activation.unit.plan import application, entry, march
+
+RULE = Rulebook.load(REPOSITORY_RULES_DIR).in_force(PlanCheckRule, march(1))
 
 
 @pytest.mark.parametrize(
@@ -24,7 +27,7 @@ from tests.activation.unit.plan import application, entry, march
 def test_an_application_collides_with_a_plan_entry_sharing_a_day(start: date, end: date | None, collides: bool) -> None:
     planned = entry(march(1), march(10))
 
-    found = conflicts(application(start, end), [planned], [])
+    found = conflicts(application(start, end), [planned], [], RULE)
 
     assert [(c.kind, c.application_id) for c in found] == (
         [(ConflictKind.OVERLAPPING_PERIOD, planned.application_id)] if collides else []
@@ -34,7 +37,7 @@ def test_an_application_collides_with_a_plan_entry_sharing_a_day(start: date, en
 def test_a_conflict_names_the_entry_and_describes_it_for_the_caseworker() -> None:
     planned = entry(march(2), march(13), scheme="wage_subsidy_private")
 
-    (found,) = conflicts(application(march(9), march(20)), [planned], [])
+    (found,) = conflicts(application(march(9), march(20)), [planned], [], RULE)
 
     assert found.activation_id == planned.activation_id == activation_id_for(planned.application_id)
     assert (found.scheme, found.period.start, found.period.end) == ("wage_subsidy_private", march(2), march(13))
@@ -45,14 +48,14 @@ def test_an_entry_ended_early_no_longer_blocks_its_planned_weeks() -> None:
     ended = entry(march(1), march(31))
     ended.end(march(10), early=True)
 
-    assert conflicts(application(march(11), march(20)), [ended], []) == []
+    assert conflicts(application(march(11), march(20)), [ended], [], RULE) == []
 
 
 def test_a_cancelled_entry_blocks_nothing() -> None:
     cancelled = entry(march(1), march(31))
     cancelled.cancel()
 
-    assert conflicts(application(march(5), march(20)), [cancelled], []) == []
+    assert conflicts(application(march(5), march(20)), [cancelled], [], RULE) == []
 
 
 def test_another_pending_application_for_the_same_weeks_is_reported_but_not_the_application_itself() -> None:
@@ -60,7 +63,7 @@ def test_another_pending_application_for_the_same_weeks_is_reported_but_not_the_
     other = application(march(20), date(2026, 4, 30), scheme="wage_subsidy_public")
     later = application(date(2026, 4, 1), date(2026, 4, 30))
 
-    found = conflicts(checked, [], [checked, other, later])
+    found = conflicts(checked, [], [checked, other, later], RULE)
 
     assert [(c.kind, c.application_id) for c in found] == [(ConflictKind.OVERLAPPING_APPLICATION, other.application_id)]
     assert found[0].description.endswith("overlapper en ansøgning under behandling")
@@ -69,7 +72,7 @@ def test_another_pending_application_for_the_same_weeks_is_reported_but_not_the_
 def test_no_internship_at_the_employer_of_the_latest_wage_subsidy_job() -> None:
     job = entry(date(2025, 6, 1), date(2025, 11, 30), scheme="wage_subsidy_private", employer_cvr="87654321")
 
-    found = conflicts(application(march(1), march(31), cvr="87654321"), [job], [])
+    found = conflicts(application(march(1), march(31), cvr="87654321"), [job], [], RULE)
 
     assert [(c.kind, c.application_id) for c in found] == [(ConflictKind.RECENT_EMPLOYER, job.application_id)]
 
@@ -89,4 +92,10 @@ def test_an_earlier_wage_subsidy_employer_is_no_conflict_otherwise(
     if later_job_elsewhere:
         plan.append(entry(date(2025, 8, 1), date(2025, 12, 31), scheme="wage_subsidy_public", employer_cvr="33334444"))
 
-    assert conflicts(application(march(1), march(31), scheme=scheme, cvr=cvr), plan, []) == []
+    assert conflicts(application(march(1), march(31), scheme=scheme, cvr=cvr), plan, [], RULE) == []
+
+
+def test_without_plan_check_rules_in_force_only_overlaps_are_checked() -> None:
+    job = entry(date(2025, 6, 1), date(2025, 11, 30), scheme="wage_subsidy_private", employer_cvr="87654321")
+
+    assert conflicts(application(march(1), march(31), cvr="87654321"), [job], [], None) == []

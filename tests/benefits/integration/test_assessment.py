@@ -43,6 +43,8 @@ async def test_assesses_registered_and_unknown_citizens_of_applications(
         31,
     )
     assert (first.municipality_code, first.has_qualifying_education, first.max_duration_weeks) == ("751", False, 26)
+    assert first.unemployed_since == date(2025, 9, 1)  # the registry's date, not 31 whole weeks back (D1)
+    assert unknown.unemployed_since is None
     assert [(r.rule, r.passed, r.rule_set_version) for r in first.rule_results] == [
         ("prior_unemployment", True, "prior-unemployment-2018.1"),
         ("max_duration", True, "wage-subsidy-duration-2018.1"),

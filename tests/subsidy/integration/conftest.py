@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import tomllib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -24,14 +27,14 @@ from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
-from jobbro.rulebook import REPOSITORY_RULES_DIR
+from jobbro.rulebook import REPOSITORY_RULES_DIR, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
 from tests.identity import Callers
-from tests.subsidy.factories import Employer, Pki, make_pki
+from tests.subsidy.factories import TODAY, Employer, Pki, make_pki
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +63,27 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def rules_dir() -> Path:
-    return REPOSITORY_RULES_DIR
+def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's rules, with wage-subsidy rates for the starts the tests use even where none are held."""
+    return rules_with_rates(tmp_path_factory.mktemp("rules") / "rules", TODAY + timedelta(days=120))
+
+
+def rules_with_rates(directory: Path, through: date) -> Path:
+    """A copy of the repository's rules; where no rates are held for `through`, the latest held rates carried
+    forward as a test version, so a test of other rules does not depend on which years' rates the repository holds
+    (confirmation and caseworkers' approvals need a rate, D5)."""
+    shutil.copytree(REPOSITORY_RULES_DIR, directory)
+    try:
+        Rulebook.load(directory).in_force(SubsidyRates, through)
+    except RuleNotInForce:
+        held = [tomllib.loads(path.read_text()) for path in (directory / "subsidy_rates").glob("*.toml")]
+        latest = max(held, key=lambda version: version["valid_from"])
+        rates = "\n".join(f"{category} = {rate}" for category, rate in latest["hourly_rates"].items())
+        (directory / "subsidy_rates" / "test.toml").write_text(
+            f'rule_set_version = "subsidy-rates-test"\nvalid_from = {latest["valid_to"] + timedelta(days=1)}\n'
+            f'sources = ["tests: {latest["rule_set_version"]} carried forward"]\n\n[hourly_rates]\n{rates}\n'
+        )
+    return directory
 
 
 @dataclass

@@ -312,8 +312,14 @@ async def test_a_wage_subsidy_placement_from_approval_to_its_early_end(service: 
     end = months_later(start, 5) - timedelta(days=1)
     application = await service.submitted(wage_subsidy(employer, start=start, end=end), employer)
     await service.answer(assessed(application), plan_checked(application))
-    await service.until(application, headers, "approved")
+    await service.until(application, headers, "referred")  # it started before the decision
     url = f"/v1/applications/{application['id']}"
+    exception = {"justification": "Hired under the jobcentre's written promise before the application."}
+    approval = {"approve": True, "remark": "ok", "start_exception": exception}
+    approved = await service.client.post(
+        url + "/caseworker-decision", json=approval, headers=service.issuer.caseworker()
+    )
+    assert approved.json()["state"] == "approved", approved.text
     document = confirmation_document(UUID(application["id"]), employer.cvr)
 
     async def post(path: str, body: dict[str, Any]) -> httpx.Response:
@@ -344,9 +350,10 @@ async def test_a_wage_subsidy_placement_from_approval_to_its_early_end(service: 
     _problem(not_over, 422, "month_not_over")
     assert ended.json()["state"] == "ended", ended.text
     assert ended.json()["wage_reports"][0]["period"]["start"] == start.isoformat()
-    events = await service.published(application, expect=7)
+    events = await service.published(application, expect=8)
     assert [type(e).__name__ for e in events] == [
         "ApplicationSubmitted",
+        "ApplicationReferred",
         "ApplicationApproved",
         "PlacementConfirmed",
         "PlacementExtended",
@@ -354,7 +361,7 @@ async def test_a_wage_subsidy_placement_from_approval_to_its_early_end(service: 
         "WageReportSubmitted",
         "PlacementEnded",
     ]
-    assert events[2].subsidy_hourly_rate_ore == 8616  # rules/subsidy_rates/2026.toml, private
+    assert events[3].subsidy_hourly_rate_ore == 8616  # rules/subsidy_rates/2026.toml, private
     assert events[-1].kind is subsidy.EndKind.EARLY
 
 
@@ -391,7 +398,7 @@ async def test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_n
     end = months_later(start, 5) - timedelta(days=1)
     application = await service.submitted(wage_subsidy(employer, start=start, end=end), employer)
     await service.answer(assessed(application), plan_checked(application))
-    await service.until(application, service.issuer.employer(employer.cvr), "approved")
+    await service.until(application, service.issuer.employer(employer.cvr), "referred")  # began before the decision
     url = f"/v1/applications/{application['id']}"
     document = confirmation_document(UUID(application["id"]), other.cvr)
     steps = {
@@ -417,4 +424,4 @@ async def test_a_signer_of_another_cvr_takes_no_step_on_a_placement_and_learns_n
 
     for answer in answers.values():
         _problem(answer, 404, "application_not_found")
-    assert (await service.view(application, service.issuer.employer(employer.cvr)))["state"] == "approved"
+    assert (await service.view(application, service.issuer.employer(employer.cvr)))["state"] == "referred"

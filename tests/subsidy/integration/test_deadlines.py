@@ -1,12 +1,17 @@
-"""Nothing waits forever: missing answers, or a silent representative, send the case to a caseworker in time."""
+"""Nothing waits forever: missing answers, or a silent representative, send the case to a caseworker in time; a
+placement past its planned end is completed by the clock."""
 
 import asyncio
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
-from tests.subsidy.factories import assessed, internship, plan_checked
+from contracts.subsidy import EndKind, PlacementEnded
+from services.subsidy.schemas import confirmation_document
+from services.subsidy.signing import sign
+from tests.subsidy.factories import TODAY, assessed, internship, plan_checked
 from tests.subsidy.integration.conftest import Subsidy
 
 ANSWER_TIMEOUT = timedelta(seconds=2)
@@ -81,3 +86,30 @@ async def test_refers_a_position_whose_representative_never_answers(service: Sub
     decided = (await service.published(position, expect=3))[-1]
     assert decided.verdict.value == "referred"
     assert [r.rule for r in decided.reasons] == ["representative_approval"]
+
+
+async def test_a_placement_past_its_planned_end_is_completed_by_the_clock(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    application = await service.submitted(internship(employer, start=TODAY - timedelta(days=14), weeks=1), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, headers, "referred", timeout=15)
+    url = f"/v1/applications/{application['id']}"
+    exception = {"justification": "Registered late; the citizen was there that week."}
+    decision = {"approve": True, "remark": "ok", "start_exception": exception}
+    approved = await service.client.post(
+        url + "/caseworker-decision", json=decision, headers=service.issuer.caseworker()
+    )
+    assert approved.status_code == 200, approved.text
+    document = confirmation_document(UUID(application["id"]), employer.cvr)
+    signature = sign(document, employer.signer.key, [employer.signer.cert])
+    confirmed = await service.client.post(url + "/confirmation", json={"signature": signature}, headers=headers)
+    assert confirmed.status_code == 200, confirmed.text
+
+    ended = await service.until(application, headers, "ended", timeout=15)
+
+    assert ended["history"][-1]["action"] == "completed"
+    last = [e for e in await service.published(application, expect=5) if isinstance(e, PlacementEnded)]
+    assert [(e.kind, e.last_day.isoformat(), e.reason) for e in last] == [
+        (EndKind.PLANNED, application["terms"]["ends_on"], None)
+    ]

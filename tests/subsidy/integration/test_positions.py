@@ -59,6 +59,7 @@ async def test_a_position_approved_by_the_rules_is_filled_decided_and_confirmed(
         "ratio",
         "internship_hours",
         "max_duration.any_target_group",
+        "start_after_decision",
     }
 
     cpr = random_cpr()
@@ -75,6 +76,7 @@ async def test_a_position_approved_by_the_rules_is_filled_decided_and_confirmed(
         "max_duration",
         "not_latest_employer",
         "no_plan_overlap",
+        "start_after_decision",
     }
     assert cpr not in named.text
     events = await service.published(position, expect=7)

@@ -42,7 +42,8 @@ async def test_approves_after_the_representative_and_both_answers(service: Subsi
     assert events[-1].decided_by is subsidy.Decider.AUTOMATIC
     assert all(result.passed for result in events[-1].rule_results)
     rules = {result["rule"] for result in approved["decision"]["results"]}
-    assert rules == {"ratio", "internship_hours", "max_duration", "not_latest_employer", "no_plan_overlap"}
+    own = {"ratio", "internship_hours", "max_duration", "start_after_decision"}
+    assert rules == own | {"not_latest_employer", "no_plan_overlap"}
     assert approved["decision"]["rule_set_versions"] == ["internship-2018.1", "ratio-2018.1"]
 
 

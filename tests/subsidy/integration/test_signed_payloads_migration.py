@@ -29,7 +29,7 @@ async def test_the_migration_claims_the_signatures_already_kept(database: str, p
             await store.insert(conn, application)
             await store.add_signature(conn, application.id, "application", signature, now)
 
-        assert await migrate(pool, SQL) == ["subsidy/0002_signed_payloads.sql"]
+        assert (await migrate(pool, SQL))[0] == "subsidy/0002_signed_payloads.sql"
         async with pool.acquire() as conn:
             first = await store.claim_signed_payload(conn, signature.payload_sha256, application.id, "application")
     finally:

@@ -63,8 +63,15 @@ async def test_refuses_a_wage_report_for_a_month_without_a_rate_or_state_aid_cap
         wage_subsidy(employer, start=START, end=months_later(START, 5) - timedelta(days=1)), employer
     )
     await service.answer(assessed(application), plan_checked(application))
-    await service.until(application, headers, "approved")
+    await service.until(application, headers, "referred")  # it started before the decision
     url = f"/v1/applications/{application['id']}"
+    exception = {"justification": "Hired under the jobcentre's written promise before the application."}
+    approved = await service.client.post(
+        url + "/caseworker-decision",
+        json={"approve": True, "remark": "ok", "start_exception": exception},
+        headers=service.issuer.caseworker(),
+    )
+    assert approved.json()["state"] == "approved", approved.text
     document = confirmation_document(UUID(application["id"]), employer.cvr)
     confirmed = await service.client.post(
         url + "/confirmation",

@@ -46,6 +46,7 @@ def test_approves_an_internship_when_every_rule_and_answer_passes(rulebook: Rule
         "max_duration",
         "not_latest_employer",
         "no_plan_overlap",
+        "start_after_decision",
     }
 
 
@@ -162,21 +163,11 @@ def test_a_wage_subsidys_rule_set_versions_name_the_rates_the_state_aid_cap_read
     assert "state-aid-2018.1" in made.rule_set_versions
 
 
-def test_an_extension_past_the_maximum_breaks_the_duration_rule(rulebook: Rulebook, employer: Employer) -> None:
-    application = _answered(internship(employer, start=START))
-    before = application.terms
-    application.terms = replace(before, ends_on=before.ends_on + timedelta(days=7))
-
-    failed = decision.check_changed_terms(application, before, rulebook)
-
-    assert [r.rule for r in failed] == ["max_duration"]
-
-
 def test_decides_a_position_on_the_employers_side_alone(rulebook: Rulebook, employer: Employer) -> None:
     made = decision.evaluate(position(internship(employer, start=START)), (), rulebook, NOW)
 
     assert made.verdict is Verdict.APPROVED
-    assert set(_by_rule(made)) == {"ratio", "internship_hours", "max_duration.any_target_group"}
+    assert set(_by_rule(made)) == {"ratio", "internship_hours", "max_duration.any_target_group", "start_after_decision"}
     assert made.inputs.citizen is None and made.inputs.answers_missing == ()
 
 
@@ -212,7 +203,7 @@ def test_a_named_positions_decision_asks_only_about_the_citizen(rulebook: Rulebo
     made = decision.evaluate(application, (), rulebook, NOW)
 
     assert made.verdict is Verdict.APPROVED
-    assert set(_by_rule(made)) == {"max_duration", "not_latest_employer", "no_plan_overlap"}
+    assert set(_by_rule(made)) == {"max_duration", "not_latest_employer", "no_plan_overlap", "start_after_decision"}
 
 
 def test_a_named_position_still_fails_its_citizens_maximum(rulebook: Rulebook, employer: Employer) -> None:
