@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
-from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce
+from rules import NotInRuleData, Rulebook, RuleNotInForce
 from services.activation.rules import JobseekerFacts, OfferDue, Period, offer_due, overlaps
 
 _ACTIVATION_IDS = UUID("6a0b7c1e-2d3f-4e5a-9b8c-7d6e5f4a3b2c")
@@ -205,21 +205,6 @@ def _latest_wage_subsidy_before(day: date, entries: Iterable[PlanEntry]) -> Plan
     see ordinary jobs, so a later ordinary employer cannot lift the conflict here)."""
     earlier = [entry for entry in entries if entry.scheme in WAGE_SUBSIDY and entry.start < day]
     return max(earlier, key=lambda entry: entry.start, default=None)
-
-
-def birth_date_from_cpr(cpr: str) -> date | None:
-    """The birth date a CPR number encodes (DDMMYY, century from the seventh digit); None if it encodes none."""
-    day, month, year, seventh = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
-    if seventh <= 3:
-        century = 1900
-    elif seventh in (4, 9):
-        century = 2000 if year <= 36 else 1900
-    else:
-        century = 2000 if year <= 57 else 1800
-    try:
-        return date(century + year, month, day)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

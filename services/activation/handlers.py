@@ -26,6 +26,7 @@ from contracts.subsidy import (
     RepresentativeDeclined,
 )
 from jobbro.uow import UnitOfWork
+from rules import birth_date_from_cpr
 from services.activation import store
 from services.activation.domain import (
     Application,
@@ -36,7 +37,6 @@ from services.activation.domain import (
     HoursStep,
     PlanEntry,
     activation_id_for,
-    birth_date_from_cpr,
     conflicts,
 )
 from services.activation.rules import Period

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from jobbro.rulebook import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
+from rules import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
 from services.subsidy import eligibility
 from services.subsidy.domain import (
     NOT_RULE_DATA,

@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID, uuid4
 
-from jobbro.rulebook import Outcome, Sector
+from rules import Outcome, Sector
 from services.subsidy import eligibility
 from services.subsidy.eligibility import HoursStep
 
@@ -581,15 +581,3 @@ _POSITION_STATES = MappingProxyType(
 
 _AWAITING_ANSWERS = frozenset({State.AWAITING_REPRESENTATIVE, State.ASSESSING, State.REFERRED})
 """States in which answers from benefits and activation are still recorded (a referred case may get late ones)."""
-
-
-def birth_date_from_cpr(cpr: str) -> date:
-    """The birth date a CPR number encodes: DDMMYY, with the century read from the 7th digit."""
-    day, month, year, century_digit = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
-    if century_digit <= 3:
-        century = 1900
-    elif century_digit in (4, 9):
-        century = 2000 if year <= 36 else 1900
-    else:
-        century = 2000 if year <= 57 else 1800
-    return date(century + year, month, day)

@@ -10,7 +10,7 @@ from contracts import subsidy
 from contracts.activation import ActivationChecked
 from contracts.benefits import CitizenAssessed
 from contracts.common import HoursStep, Period, RuleResult, Scheme
-from jobbro.rulebook import Outcome
+from rules import Outcome
 from services.subsidy.domain import (
     Application,
     CitizenAnswer,

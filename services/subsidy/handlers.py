@@ -22,8 +22,8 @@ from contracts.benefits import CitizenAssessed
 from contracts.envelope import Metadata
 from contracts.subsidy import Withdrawer
 from jobbro.pseudonym import citizen_ref
-from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
+from rules import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates, birth_date_from_cpr
 from services.subsidy import decision, events, store
 from services.subsidy.domain import (
     Actor,
@@ -34,7 +34,6 @@ from services.subsidy.domain import (
     Scheme,
     State,
     Terms,
-    birth_date_from_cpr,
 )
 from services.subsidy.eligibility import ExistingPlacement
 from services.subsidy.links import RepresentativeLinks
@@ -449,10 +448,10 @@ def _may_see(actor: Actor, terms: Terms) -> bool:
 
 
 def _birth_date(cpr: str) -> date:
-    try:
-        return birth_date_from_cpr(cpr)
-    except ValueError as exc:
-        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid") from exc
+    born = birth_date_from_cpr(cpr)
+    if born is None:
+        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid")
+    return born
 
 
 def _require_signed(signature: VerifiedSignature, form: ApplicationForm) -> None:

@@ -6,7 +6,8 @@ from uuid import uuid4
 
 import pytest
 
-from services.activation.domain import EntryClosed, HoursStep, Outcome, activation_id_for, birth_date_from_cpr
+from rules import birth_date_from_cpr
+from services.activation.domain import EntryClosed, HoursStep, Outcome, activation_id_for
 from tests.activation.unit.plan import entry, march
 
 

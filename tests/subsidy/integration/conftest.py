@@ -24,9 +24,9 @@ from contracts.envelope import Event, decode
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
-from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
+from rules import REPOSITORY_RULES_DIR
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign

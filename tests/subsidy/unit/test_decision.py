@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from uuid import uuid4
 
-from jobbro.rulebook import Outcome, Rulebook
+from rules import Outcome, Rulebook
 from services.subsidy import decision
 from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Verdict
 from services.subsidy.eligibility import ExistingPlacement, Scheme

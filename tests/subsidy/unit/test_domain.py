@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from jobbro.rulebook import Outcome
+from rules import Outcome, birth_date_from_cpr
 from services.subsidy.domain import (
     TRANSITIONS,
     Actor,
@@ -22,7 +22,6 @@ from services.subsidy.domain import (
     State,
     TransitionNotAllowed,
     Verdict,
-    birth_date_from_cpr,
 )
 from services.subsidy.eligibility import HoursStep
 from tests.subsidy.factories import Employer, internship, wage_subsidy

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jobbro.rulebook import (
+from rules import (
     REPOSITORY_RULES_DIR,
     InternshipRule,
     RatioRule,
@@ -65,6 +65,7 @@ def test_adding_a_rate_year_is_a_data_change(rules_dir: Path) -> None:
         "valid_from = 2024-01-01\n"
         "valid_to = 2024-12-31\n"
         'sources = ["Vejledning om satser 2024"]\n'
+        'legal_reference = { act = "LAB-loven", paragraph = "kapitel 12" }\n'
         "[hourly_rates]\n"
         "private = 88.50\n"
         "public = 128.52\n"
@@ -119,6 +120,7 @@ def test_a_table_from_2027_is_looked_up_under_the_new_group_names(rules_dir: Pat
         rule_set_version = "internship-2027.1"
         valid_from = 2027-01-01
         sources = ["test"]
+        legal_reference = { act = "test act", paragraph = "§ 1" }
         max_hours_per_week = 37
         [max_weeks]
         insured_unemployed = 6

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jobbro.rulebook import (
+from rules import (
     InternshipRule,
     NetAdditionalEmploymentRule,
     Outcome,
