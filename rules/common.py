@@ -120,3 +120,12 @@ def _text(value: object) -> str:
     if isinstance(value, tuple | list):
         return ", ".join(_text(item) for item in value)
     return str(value)
+
+
+def observed(found: RuleResult) -> dict[str, str]:
+    """A result as an example compares it: the outcome, the version, and every fact by name."""
+    return {
+        "outcome": found.outcome.value,
+        "rule_set_version": found.rule_set_version,
+        **{fact.name: fact.value for fact in found.facts},
+    }

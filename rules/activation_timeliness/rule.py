@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from math import floor
+from typing import TYPE_CHECKING
 
 from pydantic import NonNegativeInt, PositiveInt
 
 from rules.common import Frozen, RuleVersion, Share
 from rules.dates import age_on, months_later
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 
 class OfferDeadline(Frozen):
@@ -88,3 +92,33 @@ def _covers(deadline: OfferDeadline, jobseeker: Jobseeker) -> bool:
     )
     education_fits = not (deadline.only_without_qualifying_education and jobseeker.has_qualifying_education)
     return jobseeker.target_group in deadline.target_groups and young_enough and education_fits
+
+
+class Example(Frozen):
+    """A citizen's first offer deadline, as an example (examples.toml) writes the citizen."""
+
+    target_group: str
+    birth_date: date
+    unemployed_since: date
+    has_qualifying_education: bool = False
+    exempted: bool = False
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The deadline under the version in force on the unemployment start, or that none applies."""
+        rule = rulebook.in_force(TimelinessRule, self.unemployed_since)
+        jobseeker = Jobseeker(
+            rulebook.group_key(rule, self.target_group),
+            self.birth_date,
+            self.unemployed_since,
+            self.has_qualifying_education,
+            self.exempted,
+        )
+        due = offer_due(rule, jobseeker)
+        if due is None:
+            return {"due_on": "none"}
+        return {
+            "due_on": due.due_on.isoformat(),
+            "deadline": due.deadline,
+            "continuous": "true" if due.continuous else "false",
+            "rule_set_version": due.rule_set_version,
+        }

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import Field, PositiveInt, model_validator
 
-from rules.common import Frozen, NotInRuleData, Outcome, RuleResult, RuleVersion, result
+from rules.common import Frozen, NotInRuleData, Outcome, RuleResult, RuleVersion, observed, result
 from rules.dates import age_on, months_later
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 RULE = "internship_hours"
 
@@ -132,3 +135,25 @@ def _schedule_problems(
                 )
             )
     return problems
+
+
+class Step(Frozen):
+    """A step of weekly hours, in an example."""
+
+    starts_on: date
+    hours_per_week: Decimal
+
+
+class Example(Frozen):
+    """The weekly-hours check's inputs as an example (examples.toml) writes them."""
+
+    starts_on: date
+    ends_on: date
+    weekly_hours: tuple[Step, ...]
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The rule's answer with the version in force on the start date."""
+        steps = tuple(HoursStep(step.starts_on, step.hours_per_week) for step in self.weekly_hours)
+        return observed(
+            check_hours(rulebook.in_force(InternshipRule, self.starts_on), self.starts_on, self.ends_on, steps)
+        )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from rules.common import NotInRuleData, Outcome, RuleResult, Sector, result
+from rules.common import Frozen, NotInRuleData, Outcome, RuleResult, Sector, observed, result
 from rules.dates import months_later
 from rules.internship.rule import InternshipRule
 from rules.target_groups.rule import TargetGroups
@@ -155,3 +155,21 @@ def _longest_maximum(
 
 def _da(limit: str) -> str:
     return limit.replace("weeks", "uger").replace("months", "måneder")
+
+
+class Example(Frozen):
+    """The maximum-duration check's inputs as an example (examples.toml) writes them."""
+
+    scheme: str
+    sector: Sector = Sector.PRIVATE
+    starts_on: date
+    ends_on: date
+    target_group: str
+    birth_date: date
+    unemployed_since: date | None = None
+    newly_graduated: bool = False
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The rule's answer with the versions in force on the start date."""
+        citizen = Citizen(self.target_group, self.birth_date, self.unemployed_since, self.newly_graduated)
+        return observed(check(rulebook, self.scheme, self.starts_on, self.ends_on, self.sector, citizen))

@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import PositiveInt
 
-from rules.common import Outcome, RuleResult, RuleVersion, Sector, result
+from rules.common import Frozen, Outcome, RuleResult, RuleVersion, Sector, observed, result
 from rules.dates import months_later
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 
 class NetAdditionalEmploymentRule(RuleVersion):
@@ -131,3 +135,24 @@ def check_public_attestation(rule: NetAdditionalEmploymentRule, employer: Employ
 
 def _sector_da(sector: Sector) -> str:
     return "privat" if sector is Sector.PRIVATE else "offentlig"
+
+
+class Example(Frozen):
+    """One of the three checks, with the employer as an example (examples.toml) writes it."""
+
+    check: Literal["headcount", "vacated_post", "public_attestation"]
+    starts_on: date
+    sector: Sector = Sector.PRIVATE
+    monthly_ordinary_fte: tuple[Decimal, ...] = ()
+    vacated_post_on: date | None = None
+    net_addition_attested: bool = False
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The check's answer with the version in force on the start date."""
+        rule = rulebook.in_force(NetAdditionalEmploymentRule, self.starts_on)
+        employer = Employer(self.sector, self.monthly_ordinary_fte, self.vacated_post_on, self.net_addition_attested)
+        if self.check == "headcount":
+            return observed(check_headcount(rule, employer))
+        if self.check == "vacated_post":
+            return observed(check_vacated_post(rule, employer, self.starts_on))
+        return observed(check_public_attestation(rule, employer))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pydantic import PositiveInt
 
-from rules.common import Outcome, RuleResult, RuleVersion, result
+from rules.common import Frozen, Outcome, RuleResult, RuleVersion, observed, result
 from rules.dates import age_on, months_later
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 RULE = "prior_unemployment"
 
@@ -95,3 +99,26 @@ def _exemption(jobseeker: Jobseeker, starts_on: date, rule: PriorUnemploymentRul
     ):
         return "no upper-secondary or vocational education", "ingen ungdomsuddannelse eller erhvervsuddannelse"
     return None
+
+
+class Example(Frozen):
+    """The prior-unemployment check's inputs as an example (examples.toml) writes them."""
+
+    starts_on: date
+    target_group: str
+    birth_date: date
+    unemployed_since: date | None = None
+    single_parent: bool = False
+    has_upper_secondary_or_vocational_education: bool = True
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The rule's answer with the version in force on the start date."""
+        rule = rulebook.in_force(PriorUnemploymentRule, self.starts_on)
+        jobseeker = Jobseeker(
+            rulebook.group_key(rule, self.target_group),
+            self.birth_date,
+            self.unemployed_since,
+            self.single_parent,
+            self.has_upper_secondary_or_vocational_education,
+        )
+        return observed(check(rule, jobseeker, self.starts_on))

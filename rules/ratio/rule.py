@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from math import floor
+from typing import TYPE_CHECKING
 
 from pydantic import PositiveInt
 
-from rules.common import Outcome, RuleResult, RuleVersion, result
+from rules.common import Frozen, Outcome, RuleResult, RuleVersion, observed, result
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 RULE = "ratio"
 
@@ -157,3 +161,37 @@ def _peak(placements: tuple[ExistingPlacement, ...], first: date, last: date) ->
         if running > peak:
             peak, peak_day = running, day
     return peak, peak_day
+
+
+class Span(Frozen):
+    """A placement already at the unit, in an example."""
+
+    starts_on: date
+    ends_on: date | None = None
+
+
+class Example(Frozen):
+    """The ratio rule's inputs as an example (examples.toml) writes them."""
+
+    ordinary_fte: Decimal
+    placements: tuple[Span, ...] = ()
+    starts_on: date
+    ends_on: date
+    today: date
+    override_remark: str | None = None
+    under_integration_act: bool = False
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The rule's answer with the version in force on the start date."""
+        placed = tuple(ExistingPlacement("internship", span.starts_on, span.ends_on) for span in self.placements)
+        return observed(
+            check(
+                rulebook.in_force(RatioRule, self.starts_on),
+                ProductionUnit(self.ordinary_fte, placed),
+                self.starts_on,
+                self.ends_on,
+                self.today,
+                override_remark=self.override_remark,
+                under_integration_act=self.under_integration_act,
+            )
+        )

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from rules.common import NotInRuleData, Outcome, RuleResult, RuleVersion, Sector, Share, result
+from jobbro.rulebook import RuleNotInForce
+from rules.common import Frozen, NotInRuleData, Outcome, RuleResult, RuleVersion, Sector, Share, observed, result
 from rules.subsidy_rates.rule import SubsidyRates
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 RULE = "state_aid_cap"
 
@@ -61,3 +67,20 @@ def check_cap(
         rule,
         facts,
     )
+
+
+class Example(Frozen):
+    """The cap's inputs as an example (examples.toml) writes them."""
+
+    starts_on: date
+    sector: Sector
+    hourly_wage_costs_dkk: Decimal
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The cap with the versions (and rates) in force on the start date."""
+        try:
+            rates: SubsidyRates | NotInRuleData = rulebook.in_force(SubsidyRates, self.starts_on)
+        except RuleNotInForce as exc:
+            rates = NotInRuleData(str(exc))
+        rule = rulebook.in_force(StateAidRule, self.starts_on)
+        return observed(check_cap(rule, rates, self.sector, self.hourly_wage_costs_dkk))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Self
+from datetime import date
+from typing import TYPE_CHECKING, Self
 
 from pydantic import Field, model_validator
 
-from rules.common import NotInRuleData, RuleVersion
+from rules.common import Frozen, NotInRuleData, RuleVersion
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 
 class TargetGroups(RuleVersion):
@@ -29,3 +33,18 @@ class TargetGroups(RuleVersion):
         if registered in self.replaces:
             return self.replaces[registered]
         raise NotInRuleData(f"target group {registered!r} is not known to {self.rule_set_version}")
+
+
+class Example(Frozen):
+    """A registered group's name under the groups in force on a day (examples.toml)."""
+
+    on: date
+    registered: str
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The group's name then, or why there is none."""
+        groups = rulebook.in_force(TargetGroups, self.on)
+        try:
+            return {"group": groups.name_of(self.registered), "rule_set_version": groups.rule_set_version}
+        except NotInRuleData as exc:
+            return {"error": type(exc).__name__}

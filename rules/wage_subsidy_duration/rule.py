@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 from pydantic import PositiveInt
 
 from rules.common import Frozen, NotInRuleData, RuleVersion, Sector
+
+if TYPE_CHECKING:
+    from rules import Rulebook
 
 
 class SectorMonths(Frozen):
@@ -33,3 +39,19 @@ class WageSubsidyDurationRule(RuleVersion):
                 f"{target_group!r}"
             )
         return found
+
+
+class Example(Frozen):
+    """A maximum looked up for a start day, a sector and a registered target group (examples.toml)."""
+
+    starts_on: date
+    sector: Sector
+    target_group: str
+
+    def run(self, rulebook: Rulebook) -> dict[str, str]:
+        """The maximum in months, or why there is none."""
+        rule = rulebook.in_force(WageSubsidyDurationRule, self.starts_on)
+        try:
+            return {"max_months": str(rule.max_months_for(self.sector, rulebook.group_key(rule, self.target_group)))}
+        except NotInRuleData as exc:
+            return {"error": type(exc).__name__}
