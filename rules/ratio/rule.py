@@ -22,8 +22,10 @@ RULE = "ratio"
 class RatioRule(RuleVersion):
     """The formula's thresholds, in full-time equivalents (FTE) of ordinary staff N:
 
+    ```
     allowed = max(minimum_placements, floor(min(N, tier_limit_fte) / fte_per_placement_up_to_limit)
                                     + floor(max(N - tier_limit_fte, 0) / fte_per_placement_above_limit))
+    ```
     """
 
     minimum_placements: PositiveInt
