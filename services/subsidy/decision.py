@@ -68,7 +68,7 @@ def application_facts(
 ) -> eligibility.ApplicationFacts:
     """The application as the eligibility rules read it."""
     return eligibility.ApplicationFacts(
-        scheme=terms.scheme.rule_scheme,
+        scheme=terms.scheme,
         starts_on=terms.starts_on,
         ends_on=terms.ends_on,
         employer=eligibility.Employer(
@@ -116,7 +116,7 @@ def _own_rules(
     today: date,
 ) -> tuple[RuleOutcome, ...]:
     try:
-        results = list(eligibility.evaluate(facts, citizen, rulebook, today).results)
+        results = list(eligibility.evaluate(facts, citizen, rulebook, today))
         if terms.scheme is not Scheme.INTERNSHIP:
             costs = Decimal(terms.hourly_wage_costs_ore or 0) / 100
             results.append(eligibility.check_state_aid_cap(terms.scheme.sector, costs, terms.starts_on, rulebook))

@@ -13,11 +13,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
-from rules import Outcome, Sector
-from services.subsidy import eligibility
-from services.subsidy.eligibility import HoursStep
+from rules import Outcome, RuleResult, Sector
+from rules.internship.rule import HoursStep
+from rules.max_duration.rule import INTERNSHIP, WAGE_SUBSIDY
+
+if TYPE_CHECKING:
+    from services.subsidy import eligibility
 
 NOT_RULE_DATA = "-"
 """The rule-set version of a result that no rule file produced: a missing answer, an unversioned plan conflict."""
@@ -31,9 +35,9 @@ class Scheme(StrEnum):
     WAGE_SUBSIDY_PUBLIC = "wage_subsidy_public"
 
     @property
-    def rule_scheme(self) -> eligibility.Scheme:
-        """The scheme as the eligibility rules name it."""
-        return eligibility.Scheme.INTERNSHIP if self is Scheme.INTERNSHIP else eligibility.Scheme.WAGE_SUBSIDY
+    def rule_scheme(self) -> str:
+        """The scheme as the rules name it (rules/max_duration): the sector is the rules' other input."""
+        return INTERNSHIP if self is Scheme.INTERNSHIP else WAGE_SUBSIDY
 
     @property
     def sector(self) -> Sector:
@@ -286,7 +290,7 @@ class Decision:
         return tuple(r for r in self.results if r.outcome in (Outcome.FAILED, Outcome.NEEDS_JUDGEMENT))
 
 
-def verdict_of(results: tuple[RuleOutcome, ...]) -> Verdict:
+def verdict_of(results: tuple[RuleOutcome, ...] | tuple[RuleResult, ...]) -> Verdict:
     """Any failure rejects (listing every one); else any judgement refers; else the rules approve."""
     outcomes = {result.outcome for result in results}
     if Outcome.FAILED in outcomes:

@@ -8,13 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from rules import (
     InternshipRule,
     NetAdditionalEmploymentRule,
     NotInRuleData,
-    Outcome,
     RatioRule,
     Rulebook,
     RuleNotInForce,
@@ -30,22 +28,7 @@ from rules.net_additional_employment.rule import Employer
 from rules.ratio import rule as ratio
 from rules.ratio.rule import ExistingPlacement, ProductionUnit, allowed_placements
 from rules.state_aid.rule import check_cap
-
-
-class Scheme(StrEnum):
-    """The kinds of supported placement; all three count toward the ratio rule."""
-
-    INTERNSHIP = "internship"
-    WAGE_SUBSIDY = "wage_subsidy"
-    UTILITY_WORK = "utility_work"
-
-
-class Verdict(StrEnum):
-    """What the rules together say about an application."""
-
-    APPROVE = "approve"
-    REJECT = "reject"
-    REFER_TO_CASEWORKER = "refer_to_caseworker"
+from services.subsidy.domain import Scheme
 
 
 @dataclass(frozen=True)
@@ -75,20 +58,6 @@ class CitizenFacts:
     def for_duration(self) -> duration.Citizen:
         """The citizen as the maximum-duration rule reads them."""
         return duration.Citizen(self.target_group, self.birth_date, self.unemployed_since, self.newly_graduated)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The combined verdict, every rule's result, and the rules left until a citizen is named."""
-
-    verdict: Verdict
-    results: tuple[RuleResult, ...]
-    deferred_rules: tuple[str, ...] = ()
-
-    @property
-    def failures(self) -> tuple[RuleResult, ...]:
-        """The results that make this a rejection."""
-        return tuple(result for result in self.results if result.outcome is Outcome.FAILED)
 
 
 def check_ratio(
@@ -125,7 +94,7 @@ def check_max_duration(application: ApplicationFacts, citizen: CitizenFacts, rul
     """The maximum length for the scheme, the citizen's group and the sector (rules/max_duration)."""
     return duration.check(
         rulebook,
-        application.scheme,
+        application.scheme.rule_scheme,
         application.starts_on,
         application.ends_on,
         application.employer.sector,
@@ -136,7 +105,11 @@ def check_max_duration(application: ApplicationFacts, citizen: CitizenFacts, rul
 def check_longest_duration(application: ApplicationFacts, rulebook: Rulebook) -> RuleResult | None:
     """A position's length against the longest maximum of any target group (rules/max_duration)."""
     return duration.check_any_target_group(
-        rulebook, application.scheme, application.starts_on, application.ends_on, application.employer.sector
+        rulebook,
+        application.scheme.rule_scheme,
+        application.starts_on,
+        application.ends_on,
+        application.employer.sector,
     )
 
 
@@ -154,8 +127,13 @@ def check_state_aid_cap(sector: Sector, hourly_wage_costs: Decimal, starts_on: d
     return check_cap(rulebook.in_force(StateAidRule, starts_on), rates, sector, hourly_wage_costs)
 
 
-def evaluate(application: ApplicationFacts, citizen: CitizenFacts | None, rulebook: Rulebook, today: date) -> Decision:
-    """Combine the rules: any failure rejects, listing every one; else any judgement refers; else approve."""
+def evaluate(
+    application: ApplicationFacts, citizen: CitizenFacts | None, rulebook: Rulebook, today: date
+) -> tuple[RuleResult, ...]:
+    """Every rule of this service on the application; without a citizen, the longest stay any citizen could have.
+
+    The verdict over them is `domain.verdict_of`: any failure rejects, listing every one; else any judgement refers.
+    """
     on = application.starts_on
     results = [
         check_ratio(
@@ -167,31 +145,19 @@ def evaluate(application: ApplicationFacts, citizen: CitizenFacts | None, rulebo
     ]
     if application.scheme is Scheme.INTERNSHIP:
         results.append(check_internship_hours(application, rulebook.in_force(InternshipRule, on)))
-    if application.scheme is Scheme.WAGE_SUBSIDY:
+    else:
         net_addition_rule = rulebook.in_force(NetAdditionalEmploymentRule, on)
         results += [
             check_headcount(application.employer, net_addition_rule),
             check_vacated_post(application.employer, on, net_addition_rule),
             check_public_attestation(application.employer, net_addition_rule),
         ]
-    deferred: tuple[str, ...] = ()
-    if application.scheme is not Scheme.UTILITY_WORK:
-        if citizen is None:
-            deferred = ("max_duration",)
-            longest = check_longest_duration(application, rulebook)
-            results += [longest] if longest else []
-        else:
-            results.append(check_max_duration(application, citizen, rulebook))
-    return Decision(_verdict(results), tuple(results), deferred)
-
-
-def _verdict(results: list[RuleResult]) -> Verdict:
-    outcomes = {result.outcome for result in results}
-    if Outcome.FAILED in outcomes:
-        return Verdict.REJECT
-    if Outcome.NEEDS_JUDGEMENT in outcomes:
-        return Verdict.REFER_TO_CASEWORKER
-    return Verdict.APPROVE
+    if citizen is None:
+        longest = check_longest_duration(application, rulebook)
+        results += [longest] if longest else []
+    else:
+        results.append(check_max_duration(application, citizen, rulebook))
+    return tuple(results)
 
 
 __all__ = ["ExistingPlacement", "HoursStep", "ProductionUnit", "allowed_placements"]

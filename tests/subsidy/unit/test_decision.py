@@ -7,7 +7,7 @@ from uuid import uuid4
 from rules import Outcome, Rulebook
 from services.subsidy import decision
 from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Verdict
-from services.subsidy.eligibility import ExistingPlacement, Scheme
+from services.subsidy.eligibility import ExistingPlacement
 from tests.subsidy.factories import Employer, internship, wage_subsidy
 from tests.subsidy.unit.conftest import NOW, position, submitted
 
@@ -81,7 +81,7 @@ def test_refers_a_public_employers_attestation_to_a_caseworker(rulebook: Ruleboo
 
 
 def test_refers_a_ratio_warning_the_applicant_overrode(rulebook: Rulebook, employer: Employer) -> None:
-    leaving = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), START - timedelta(days=1)),)
+    leaving = (ExistingPlacement("internship", date(2026, 2, 2), START - timedelta(days=1)),)
     form = internship(employer, start=START, ordinary_fte="5.00", ratio_override_remark="She leaves before we start")
 
     made = decision.evaluate(_answered(form), leaving, rulebook, NOW)
@@ -91,7 +91,7 @@ def test_refers_a_ratio_warning_the_applicant_overrode(rulebook: Rulebook, emplo
 
 
 def test_rejects_a_ratio_warning_not_overridden(rulebook: Rulebook, employer: Employer) -> None:
-    leaving = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), START - timedelta(days=1)),)
+    leaving = (ExistingPlacement("internship", date(2026, 2, 2), START - timedelta(days=1)),)
 
     made = decision.evaluate(_answered(internship(employer, start=START, ordinary_fte="5.00")), leaving, rulebook, NOW)
 
@@ -100,7 +100,7 @@ def test_rejects_a_ratio_warning_not_overridden(rulebook: Rulebook, employer: Em
 
 
 def test_counts_pending_and_running_placements_at_the_production_unit(rulebook: Rulebook, employer: Employer) -> None:
-    placed = tuple(ExistingPlacement(Scheme.WAGE_SUBSIDY, date(2026, 1, 5), None) for _ in range(4))
+    placed = tuple(ExistingPlacement("wage_subsidy", date(2026, 1, 5), None) for _ in range(4))
 
     made = decision.evaluate(_answered(internship(employer, start=START)), placed, rulebook, NOW)
 
@@ -174,7 +174,7 @@ def test_decides_a_position_on_the_employers_side_alone(rulebook: Rulebook, empl
 def test_rejects_a_position_listing_every_failed_employer_rule(rulebook: Rulebook, employer: Employer) -> None:
     form = wage_subsidy(employer, start=START, end=date(2026, 12, 1), ordinary_fte="4.00")
     form["employer"]["vacated_post_on"] = "2026-03-01"
-    running = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), None),)
+    running = (ExistingPlacement("internship", date(2026, 2, 2), None),)
 
     made = decision.evaluate(position(form), running, rulebook, NOW)
 
