@@ -13,36 +13,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
-from rules import Outcome, RuleResult, Sector
+from rules import Outcome, RuleResult
 from rules.internship.rule import HoursStep
-from rules.max_duration.rule import INTERNSHIP, WAGE_SUBSIDY
-
-if TYPE_CHECKING:
-    from services.subsidy import eligibility
+from services.subsidy import eligibility
+from services.subsidy.eligibility import Scheme
 
 NOT_RULE_DATA = "-"
 """The rule-set version of a result that no rule file produced: a missing answer, an unversioned plan conflict."""
-
-
-class Scheme(StrEnum):
-    """The schemes an employer applies for; the values are those of the published events."""
-
-    INTERNSHIP = "internship"
-    WAGE_SUBSIDY_PRIVATE = "wage_subsidy_private"
-    WAGE_SUBSIDY_PUBLIC = "wage_subsidy_public"
-
-    @property
-    def rule_scheme(self) -> str:
-        """The scheme as the rules name it (rules/max_duration): the sector is the rules' other input."""
-        return INTERNSHIP if self is Scheme.INTERNSHIP else WAGE_SUBSIDY
-
-    @property
-    def sector(self) -> Sector:
-        """The employer's sector as the rules see it; only wage subsidy distinguishes public employers."""
-        return Sector.PUBLIC if self is Scheme.WAGE_SUBSIDY_PUBLIC else Sector.PRIVATE
 
 
 class Purpose(StrEnum):
@@ -210,6 +189,50 @@ class RuleOutcome:
     evaluated_by: str = "subsidy"
 
 
+class Source(StrEnum):
+    """Where a fact a rule read came from."""
+
+    EMPLOYER = "employer"
+    """Declared by the employer in the signed application."""
+    SUBSIDY = "subsidy"
+    """This service's own records (the placements at the production unit)."""
+    BENEFITS = "benefits"
+    """Benefits' assessment of the citizen, from the benefit registry."""
+    ACTIVATION = "activation"
+    """Activation's check against the citizen's plan."""
+    CASEWORKER = "caseworker"
+    """Set by a caseworker, with a justification."""
+    RULE = "rule"
+    """Worked out by the rule from its data and the other facts."""
+
+
+PERSONAL_SOURCES = frozenset({Source.BENEFITS})
+"""Facts from these sources are about the citizen: never published on an event."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact a rule read, where it came from, and the event that brought it (None: no event, a record or rule)."""
+
+    name: str
+    value: str
+    source: Source
+    event_id: UUID | None = None
+    justification: str | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How one rule's result came about: the rule, its version and law, its outcome, and every fact it read."""
+
+    rule: str
+    outcome: Outcome
+    rule_set_version: str
+    legal_reference: str | None
+    evaluated_by: str
+    facts: tuple[Evidence, ...] = ()
+
+
 @dataclass(frozen=True)
 class CitizenAnswer:
     """Benefits' assessment of the citizen, as far as the decision uses it."""
@@ -221,6 +244,8 @@ class CitizenAnswer:
     eligible: bool
     max_duration_weeks: int | None
     results: tuple[RuleOutcome, ...]
+    event_id: UUID | None = None
+    """The CitizenAssessed event this answer came in."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +261,8 @@ class PlanAnswer:
     """Activation's check of the application against the citizen's plan; no conflicts means it fits."""
 
     conflicts: tuple[PlanConflict, ...]
+    event_id: UUID | None = None
+    """The ActivationChecked event this answer came in."""
 
 
 class Verdict(StrEnum):
@@ -274,6 +301,8 @@ class Decision:
     results: tuple[RuleOutcome, ...]
     inputs: DecisionInputs
     remark: str | None = None
+    derivation: tuple[Derivation, ...] = ()
+    """For each rule, the facts it read and where each came from."""
 
     @property
     def rule_set_versions(self) -> tuple[str, ...]:
@@ -341,6 +370,8 @@ class Application:
     """The decision on the employer's side of an application for a position, taken before a citizen was named."""
     deadline_at: datetime | None = None
     last_day: date | None = None
+    submitted_event_id: UUID | None = None
+    """The event that published what the employer declared (the application, or the naming of its citizen)."""
     changes: list[Change] = field(default_factory=list)
     """History lines not yet stored."""
 
@@ -447,6 +478,7 @@ class Application:
             decided_by=Decider.CASEWORKER,
             decided_at=now,
             remark=remark,
+            derivation=(*referred.derivation, _caseworker_derivation(approve, remark, referred.verdict)),
         )
         self._decided(decision, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
 
@@ -585,3 +617,19 @@ _POSITION_STATES = MappingProxyType(
 
 _AWAITING_ANSWERS = frozenset({State.AWAITING_REPRESENTATIVE, State.ASSESSING, State.REFERRED})
 """States in which answers from benefits and activation are still recorded (a referred case may get late ones)."""
+
+
+def _caseworker_derivation(approve: bool, remark: str, referred: Verdict) -> Derivation:
+    """The caseworker's verdict as the last step of the derivation, with their written reasons as its justification."""
+    verdict = Verdict.APPROVED if approve else Verdict.REJECTED
+    return Derivation(
+        rule="caseworker_decision",
+        outcome=Outcome.PASSED if approve else Outcome.FAILED,
+        rule_set_version=NOT_RULE_DATA,
+        legal_reference=None,
+        evaluated_by="caseworker",
+        facts=(
+            Evidence("referred_verdict", referred.value, Source.RULE),
+            Evidence("verdict", verdict.value, Source.CASEWORKER, justification=remark),
+        ),
+    )

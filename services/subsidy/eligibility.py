@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 
 from rules import (
     InternshipRule,
@@ -23,12 +24,30 @@ from rules import (
 )
 from rules.internship.rule import HoursStep, check_hours
 from rules.max_duration import rule as duration
+from rules.max_duration.rule import INTERNSHIP, WAGE_SUBSIDY
 from rules.net_additional_employment import rule as net_addition
 from rules.net_additional_employment.rule import Employer
 from rules.ratio import rule as ratio
 from rules.ratio.rule import ExistingPlacement, ProductionUnit, allowed_placements
 from rules.state_aid.rule import check_cap
-from services.subsidy.domain import Scheme
+
+
+class Scheme(StrEnum):
+    """The schemes an employer applies for; the values are those of the published events."""
+
+    INTERNSHIP = "internship"
+    WAGE_SUBSIDY_PRIVATE = "wage_subsidy_private"
+    WAGE_SUBSIDY_PUBLIC = "wage_subsidy_public"
+
+    @property
+    def rule_scheme(self) -> str:
+        """The scheme as the rules name it (rules/max_duration): the sector is the rules' other input."""
+        return INTERNSHIP if self is Scheme.INTERNSHIP else WAGE_SUBSIDY
+
+    @property
+    def sector(self) -> Sector:
+        """The employer's sector as the rules see it; only wage subsidy distinguishes public employers."""
+        return Sector.PUBLIC if self is Scheme.WAGE_SUBSIDY_PUBLIC else Sector.PRIVATE
 
 
 @dataclass(frozen=True)

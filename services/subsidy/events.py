@@ -212,8 +212,8 @@ def wage_reported(
     )
 
 
-def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
-    """Benefits' assessment as the decision reads it."""
+def citizen_answer(event: CitizenAssessed, event_id: UUID) -> CitizenAnswer:
+    """Benefits' assessment as the decision reads it, with the id of the event it came in."""
     return CitizenAnswer(
         assessment_id=event.assessment_id,
         assessed_on=event.assessed_on,
@@ -227,12 +227,13 @@ def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
             )
             for r in event.rule_results
         ),
+        event_id=event_id,
     )
 
 
-def plan_answer(event: ActivationChecked) -> PlanAnswer:
-    """Activation's check as the decision reads it."""
-    return PlanAnswer(tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts))
+def plan_answer(event: ActivationChecked, event_id: UUID) -> PlanAnswer:
+    """Activation's check as the decision reads it, with the id of the event it came in."""
+    return PlanAnswer(tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts), event_id)
 
 
 def _position_decided(application: Application) -> subsidy.PositionDecided:
