@@ -206,7 +206,7 @@ class Source(StrEnum):
     """Worked out by the rule from its data and the other facts."""
 
 
-PERSONAL_SOURCES = frozenset({Source.BENEFITS})
+PERSONAL_SOURCES = frozenset({Source.BENEFITS, Source.ACTIVATION})
 """Facts from these sources are about the citizen: never published on an event."""
 
 

@@ -3,6 +3,8 @@ and the event it came from; for the municipality's caseworkers and for auditors 
 
 from typing import Any
 
+from contracts import subsidy
+from contracts.common import FactSource
 from tests.subsidy.factories import assessed, plan_checked, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
@@ -53,3 +55,21 @@ async def test_a_caseworker_and_an_auditor_read_how_a_decision_came_about(servic
     assert rules["net_additional_employment.public_attestation"]["outcome"] == "needs_judgement"
     caseworker_step = _facts(rules["caseworker_decision"])["verdict"]
     assert caseworker_step["source"] == "caseworker" and caseworker_step["justification"] == "Attestation checked."
+
+
+async def test_the_decision_event_carries_the_derivation_without_facts_about_the_citizen(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    assessment, _ = await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, service.issuer.caseworker("751"), "referred")
+
+    referred = (await service.published(application, expect=2))[-1]
+
+    assert isinstance(referred, subsidy.ApplicationReferred) and referred.derivation is not None
+    steps = {step.rule: {fact.name: fact for fact in step.facts} for step in referred.derivation}
+    assert steps["ratio"]["ordinary_fte"].value is not None
+    assert steps["ratio"]["ordinary_fte"].source is FactSource.EMPLOYER
+    target_group = steps["max_duration"]["target_group"]
+    assert target_group.value is None and target_group.event_id == assessment.id
+    assert steps["max_duration"]["latest_end"].value is None
+    assert all(fact.value is None for fact in steps["no_plan_overlap"].values())
