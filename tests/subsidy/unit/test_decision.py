@@ -6,7 +6,7 @@ from uuid import uuid4
 
 from rules import Outcome, Rulebook
 from services.subsidy import decision
-from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Verdict
+from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Source, Verdict
 from services.subsidy.eligibility import ExistingPlacement
 from tests.subsidy.factories import Employer, internship, wage_subsidy
 from tests.subsidy.unit.conftest import NOW, position, submitted
@@ -217,3 +217,46 @@ def test_a_named_position_still_fails_its_citizens_maximum(rulebook: Rulebook, e
 
     assert made.verdict is Verdict.REJECTED
     assert [r.rule for r in made.failures] == ["max_duration"]
+
+
+def test_the_derivation_names_each_facts_source_and_the_event_it_came_in(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    submitted_in, assessed_in, checked_in = uuid4(), uuid4(), uuid4()
+    application = submitted(internship(employer, start=START))
+    application.submitted_event_id = submitted_in
+    application.record_assessment(_answer(event_id=assessed_in), NOW)
+    application.record_plan_check(PlanAnswer((), event_id=checked_in), NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    steps = {step.rule: step for step in made.derivation}
+    assert [step.rule for step in made.derivation] == [result.rule for result in made.results]
+    assert [step.outcome for step in made.derivation] == [result.outcome for result in made.results]
+    ratio = {fact.name: fact for fact in steps["ratio"].facts}
+    assert (ratio["ordinary_fte"].source, ratio["ordinary_fte"].event_id) == (Source.EMPLOYER, submitted_in)
+    assert ratio["placements_at_peak_with_this"].source is Source.SUBSIDY
+    assert ratio["allowed_placements"].source is Source.RULE
+    assert steps["ratio"].legal_reference is not None and "LAB-loven" in steps["ratio"].legal_reference
+    duration = {fact.name: fact for fact in steps["max_duration"].facts}
+    assert (duration["target_group"].source, duration["target_group"].event_id) == (Source.BENEFITS, assessed_in)
+    assert steps["no_plan_overlap"].facts[0].event_id == checked_in
+
+
+def test_a_caseworkers_verdict_ends_the_derivation_with_their_justification(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    application = _answered(wage_subsidy(employer, start=START, public=True))
+    application.record_decision(decision.evaluate(application, (), rulebook, NOW))
+
+    application.decide_as_caseworker(True, "The attestation holds.", CASEWORKER, NOW)
+
+    assert application.decision is not None
+    last = application.decision.derivation[-1]
+    assert last.rule == "caseworker_decision" and last.evaluated_by == "caseworker"
+    verdict = {fact.name: fact for fact in last.facts}["verdict"]
+    assert (verdict.value, verdict.source, verdict.justification) == (
+        "approved",
+        Source.CASEWORKER,
+        "The attestation holds.",
+    )
