@@ -123,9 +123,11 @@ def _text(value: object) -> str:
 
 
 def observed(found: RuleResult) -> dict[str, str]:
-    """A result as an example compares it: the outcome, the version, and every fact by name."""
+    """A result as an example compares it: the outcome, the reasons, the version, and every fact by name."""
     return {
         "outcome": found.outcome.value,
+        "reason": found.reason,
+        "reason_da": found.reason_da,
         "rule_set_version": found.rule_set_version,
         **{fact.name: fact.value for fact in found.facts},
     }

@@ -31,7 +31,7 @@ class Example:
 
     def observe(self, rulebook: Rulebook) -> dict[str, str]:
         """What the rule answers for these inputs, limited to what the example expects."""
-        inputs = _module(self.rule).Example.model_validate(self.given)
+        inputs = rule_module(self.rule).Example.model_validate(self.given)
         found = inputs.run(rulebook)
         return {key: found.get(key, "(not given)") for key in self.expect}
 
@@ -54,7 +54,7 @@ def examples(rule: str, directory: Path = REPOSITORY_RULES_DIR) -> list[Example]
 
 def render(rule: str, rulebook: Rulebook, directory: Path = REPOSITORY_RULES_DIR) -> str:
     """The rule's README: what it is, where its law, data and code are, and its examples as a table."""
-    module = _module(rule)
+    module = rule_module(rule)
     title, _, rest = (module.__doc__ or rule).strip().partition("\n")
     lines = [f"# {rule}", "", title, *([rest.strip(), ""] if rest.strip() else [""])]
     lines += [
@@ -114,7 +114,8 @@ def _versions(rule: str, rulebook: Rulebook, directory: Path) -> list[tuple[Path
     return sorted(found, key=lambda pair: pair[1].valid_from)  # type: ignore[arg-type, return-value]
 
 
-def _module(rule: str) -> ModuleType:
+def rule_module(rule: str) -> ModuleType:
+    """A rule's `rule.py`."""
     return importlib.import_module(f"rules.{rule}.rule")
 
 

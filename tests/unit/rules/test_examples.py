@@ -3,7 +3,7 @@
 import pytest
 
 from rules import KINDS, REPOSITORY_RULES_DIR, Rulebook
-from rules.examples import README, Example, examples, render, rule_names
+from rules.examples import README, Example, examples, render, rule_module, rule_names
 
 ALL = [example for rule in rule_names() for example in examples(rule)]
 
@@ -11,6 +11,14 @@ ALL = [example for rule in rule_names() for example in examples(rule)]
 @pytest.mark.parametrize("example", ALL, ids=[f"{example.rule}: {example.name}" for example in ALL])
 def test_the_rule_answers_as_its_example_says(example: Example, rulebook: Rulebook) -> None:
     assert example.observe(rulebook) == example.expect
+
+
+@pytest.mark.parametrize("example", ALL, ids=[f"{example.rule}: {example.name}" for example in ALL])
+def test_a_rule_with_an_outcome_gives_its_reason_in_english_and_danish(example: Example, rulebook: Rulebook) -> None:
+    found = rule_module(example.rule).Example.model_validate(example.given).run(rulebook)
+
+    if "outcome" in found:
+        assert found["reason"] and found["reason_da"] and found["reason"] != found["reason_da"]
 
 
 def test_every_rule_with_data_has_code_and_examples_in_its_folder() -> None:
