@@ -1,6 +1,7 @@
-"""Whether a subsidised placement may be granted: the eligibility rules as pure functions over plain facts.
+"""Whether a subsidised placement may be granted: this service's rules applied to an application, pure.
 
-Every rule is read from the rule version in force on the placement's start date.
+The rules themselves (data, schema, function, examples) are in `rules/`; this module names the scheme applied for,
+gathers the application's facts, picks each rule's version in force on the start date and calls the rule.
 """
 
 from __future__ import annotations
@@ -180,3 +181,4 @@ def evaluate(
 
 
 __all__ = ["ExistingPlacement", "HoursStep", "ProductionUnit", "allowed_placements"]
+"""The rules' inputs this service's other modules name through eligibility."""
