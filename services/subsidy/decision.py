@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from rules import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult
+from rules import InternshipRule, Outcome, Rulebook, RuleNotInForce, RuleResult, RuleVersion
 from services.subsidy import eligibility
 from services.subsidy.domain import (
     NOT_RULE_DATA,
@@ -64,7 +64,7 @@ def evaluate(
         results = _reconcile_duration(results, application.assessment, terms)
     derivation = tuple(
         _derived(raw, recorded.outcome, application) for raw, recorded in zip(own, results[: len(own)], strict=True)
-    )
+    ) or tuple(_without_facts(result) for result in results)
     if application.assessment is not None:
         answered = _citizen_results(application.assessment)
         results += answered
@@ -74,6 +74,7 @@ def evaluate(
             application.assessment.assessed_on.isoformat(),
             Source.BENEFITS,
             application.assessment.event_id,
+            rulebook,
         )
     if application.plan_check is not None:
         checked = _plan_results(application.plan_check)
@@ -84,12 +85,15 @@ def evaluate(
             str(len(application.plan_check.conflicts)),
             Source.ACTIVATION,
             application.plan_check.event_id,
+            rulebook,
         )
     missing = _missing_answers(application)
-    results += tuple(
+    unanswered = tuple(
         RuleOutcome(name, Outcome.NEEDS_JUDGEMENT, f"{who} had not answered by {now:%Y-%m-%d %H:%M} UTC", NOT_RULE_DATA)
         for name, who in missing
     )
+    results += unanswered
+    derivation += tuple(_without_facts(result) for result in unanswered)
     inputs = DecisionInputs(today, facts, citizen, terms.hourly_wage_costs_ore, tuple(name for name, _ in missing))
     return Decision(verdict_of(results), Decider.AUTOMATIC, now, results, inputs, derivation=derivation)
 
@@ -200,15 +204,26 @@ def _evidence(name: str, value: str, application: Application) -> Evidence:
 
 
 def _answer_derivations(
-    results: tuple[RuleOutcome, ...], fact: str, value: str, source: Source, event_id: UUID | None
+    results: tuple[RuleOutcome, ...], fact: str, value: str, source: Source, event_id: UUID | None, rulebook: Rulebook
 ) -> tuple[Derivation, ...]:
-    """Another service's results: their rule and version, and the answer (its event) they came in."""
+    """Another service's results: their rule, version and law, and the answer (its event) they came in."""
+    evidence = (Evidence(fact, value, source, event_id),)
     return tuple(
-        Derivation(
-            r.rule, r.outcome, r.rule_set_version, None, r.evaluated_by, (Evidence(fact, value, source, event_id),)
-        )
+        Derivation(r.rule, r.outcome, r.rule_set_version, _law(rulebook, r.rule_set_version), r.evaluated_by, evidence)
         for r in results
     )
+
+
+def _without_facts(result: RuleOutcome) -> Derivation:
+    """A result no rule worked out from facts: an answer not in, or rule data missing for the start date."""
+    return Derivation(result.rule, result.outcome, result.rule_set_version, None, result.evaluated_by)
+
+
+def _law(rulebook: Rulebook, rule_set_version: str) -> str | None:
+    """The legal reference of the rule version another service named, where this service holds that version."""
+    found = (v for v in rulebook.versions() if isinstance(v, RuleVersion) and v.rule_set_version == rule_set_version)
+    version = next(found, None)
+    return None if version is None else str(version.legal_reference)
 
 
 def _recorded(result: RuleResult) -> RuleOutcome:

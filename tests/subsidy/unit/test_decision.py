@@ -260,3 +260,19 @@ def test_a_caseworkers_verdict_ends_the_derivation_with_their_justification(
         Source.CASEWORKER,
         "The attestation holds.",
     )
+
+
+def test_every_result_has_its_step_in_the_derivation_and_benefits_rules_their_law(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    prior = RuleOutcome("prior_unemployment", Outcome.PASSED, "reached", "prior-unemployment-2018.1", "benefits")
+    application = submitted(wage_subsidy(employer, start=START))
+    application.record_assessment(_answer(results=(prior,)), NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    assert [step.rule for step in made.derivation] == [result.rule for result in made.results]
+    steps = {step.rule: step for step in made.derivation}
+    assert steps["prior_unemployment"].legal_reference is not None
+    assert "kapitel 12" in steps["prior_unemployment"].legal_reference
+    assert steps["plan_check"].facts == () and steps["plan_check"].outcome is Outcome.NEEDS_JUDGEMENT
