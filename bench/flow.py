@@ -25,7 +25,7 @@ from bench.milestones import Milestones
 from demo import application, logins
 from demo.application import Employer
 from demo.citizens import Citizen
-from jobbro.rulebook import months_later
+from rules import months_later
 
 CVRS = ("12345678", "87654321")
 """The development PKI's two employers with a valid certificate: one mailed, one told by Digital Post."""

@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any
+from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -158,6 +159,76 @@ class RuleResult(Value):
         description="Version (effective date) of the rule data the rule was evaluated with.",
         examples=["2026-01-01"],
     )
+
+
+class FactSource(StrEnum):
+    """Where a fact a rule read came from."""
+
+    EMPLOYER = "employer"
+    SUBSIDY = "subsidy"
+    BENEFITS = "benefits"
+    ACTIVATION = "activation"
+    CASEWORKER = "caseworker"
+    RULE = "rule"
+
+
+class RuleOutcome(StrEnum):
+    """What one rule said."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NEEDS_JUDGEMENT = "needs_judgement"
+    WARNING = "warning"
+
+
+class DerivedFact(Value):
+    """One fact a rule read: its name, its value (none for a fact about the citizen), its source and its event."""
+
+    name: str = Field(min_length=1, description="The fact's name.", examples=["ordinary_fte"])
+    value: str | None = Field(
+        description="The fact as text; null where it is about the citizen (events never carry it).", examples=["20"]
+    )
+    source: FactSource = Field(description="Where the fact came from.", examples=["employer"])
+    event_id: UUID | None = Field(
+        description="The id of the event that brought the fact, if an event did.",
+        examples=["6f1c1b1e-9a57-4c49-9b53-1e1b2a8f4c11"],
+    )
+
+
+class RuleDerivation(Value):
+    """How one rule's result came about: the rule, its version and legal reference, its outcome, its facts."""
+
+    rule: str = Field(min_length=1, description="Rule identifier.", examples=["ratio"])
+    outcome: RuleOutcome = Field(description="What the rule said.", examples=["passed"])
+    rule_set_version: str = Field(min_length=1, description="The rule data's version.", examples=["ratio-2018.1"])
+    legal_reference: str | None = Field(
+        description="The act and paragraph the rule applies, where the rule data names them.",
+        examples=["kapitel 11 og 12, rimelighedskravet, Lov om en aktiv beskæftigelsesindsats"],
+    )
+    evaluated_by: str = Field(description="The service (or caseworker) that evaluated it.", examples=["subsidy"])
+    facts: tuple[DerivedFact, ...] = Field(
+        description="Every fact the rule read.",
+        examples=[[{"name": "ordinary_fte", "value": "20", "source": "employer", "event_id": None}]],
+    )
+
+
+_EVENT_ID_EXAMPLE = "6f1c1b1e-9a57-4c49-9b53-1e1b2a8f4c11"
+DERIVATION_EXAMPLE = {
+    "rule": "ratio",
+    "outcome": "passed",
+    "rule_set_version": "ratio-2018.1",
+    "legal_reference": "kapitel 11 og 12, rimelighedskravet, Lov om en aktiv beskæftigelsesindsats",
+    "evaluated_by": "subsidy",
+    "facts": [
+        {
+            "name": "ordinary_fte",
+            "value": "20",
+            "source": "employer",
+            "event_id": "6f1c1b1e-9a57-4c49-9b53-1e1b2a8f4c11",
+        },
+        {"name": "allowed_placements", "value": "4", "source": "rule", "event_id": None},
+    ],
+}
 
 
 RULE_RESULT_EXAMPLE = {

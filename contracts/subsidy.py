@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from contracts.common import (
+    DERIVATION_EXAMPLE,
     RULE_RESULT_EXAMPLE,
     WEEKLY_HOURS_EXAMPLE,
     CitizenRef,
@@ -28,6 +29,7 @@ from contracts.common import (
     Period,
     PersonalData,
     PNumber,
+    RuleDerivation,
     RuleResult,
     Scheme,
     WeeklyHours,
@@ -242,6 +244,12 @@ class ApplicationReferred(SubsidyEvent):
         ],
         json_schema_extra=personal(PersonalData.SENSITIVE),
     )
+    derivation: tuple[RuleDerivation, ...] | None = Field(
+        default=None,
+        description="How the decision came about, rule by rule, without any fact about the citizen; the whole"
+        " derivation is at the API's /v1/applications/{id}/derivation.",
+        examples=[[DERIVATION_EXAMPLE]],
+    )
 
 
 class ApplicationApproved(SubsidyEvent):
@@ -260,6 +268,12 @@ class ApplicationApproved(SubsidyEvent):
         default=None,
         description="The caseworker's remark, if any.",
         examples=["Godkendt efter gennemgang af erklæring."],
+    )
+    derivation: tuple[RuleDerivation, ...] | None = Field(
+        default=None,
+        description="How the decision came about, rule by rule, without any fact about the citizen; the whole"
+        " derivation is at the API's /v1/applications/{id}/derivation.",
+        examples=[[DERIVATION_EXAMPLE]],
     )
 
 
@@ -287,6 +301,12 @@ class ApplicationRejected(SubsidyEvent):
     )
     remark: str | None = Field(
         default=None, description="The caseworker's remark, if any.", examples=["Rimelighedskravet er ikke opfyldt."]
+    )
+    derivation: tuple[RuleDerivation, ...] | None = Field(
+        default=None,
+        description="How the decision came about, rule by rule, without any fact about the citizen; the whole"
+        " derivation is at the API's /v1/applications/{id}/derivation.",
+        examples=[[DERIVATION_EXAMPLE]],
     )
 
 
@@ -333,6 +353,12 @@ class PositionDecided(SubsidyEvent):
     )
     remark: str | None = Field(
         default=None, description="The caseworker's remark, if any.", examples=["Stillingen er ny; godkendt."]
+    )
+    derivation: tuple[RuleDerivation, ...] | None = Field(
+        default=None,
+        description="How the decision came about, rule by rule, without any fact about the citizen; the whole"
+        " derivation is at the API's /v1/applications/{id}/derivation.",
+        examples=[[DERIVATION_EXAMPLE]],
     )
 
     @model_validator(mode="after")

@@ -41,8 +41,8 @@ from demo.webhooks import WebhookReceiver
 from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import redact
-from jobbro.rulebook import months_later
 from jobbro.stack import Layout
+from rules import months_later
 
 MUNICIPALITY = "751"
 """Aarhus: where the citizens live and the jobcenter that decides."""

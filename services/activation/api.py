@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from jobbro.access import not_found, own_municipality, requires, sees_municipality
 from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
-from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime
+from rules import Rulebook
 from services.activation import queries
 from services.activation.domain import PlanEntry, Timeliness
 from services.activation.queries import (

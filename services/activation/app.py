@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from contracts import benefits, subsidy
 from contracts.catalog import EVENT_TYPES
 from jobbro.principal import Authenticator
-from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
+from rules import Rulebook
 from services.activation import handlers
 from services.activation.api import create_router
 from services.activation.settings import ActivationSettings

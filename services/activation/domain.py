@@ -12,7 +12,8 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
-from jobbro.rulebook import NotInRuleData, PlanCheckRule, Rulebook, RuleNotInForce
+from rules import NotInRuleData, PlanCheckRule, Rulebook, RuleNotInForce
+from rules.plan_checks.rule import Placement, same_recent_employer
 from services.activation.rules import JobseekerFacts, OfferDue, Period, offer_due, overlaps
 
 _ACTIVATION_IDS = UUID("6a0b7c1e-2d3f-4e5a-9b8c-7d6e5f4a3b2c")
@@ -188,9 +189,10 @@ def conflicts(
     ]
     if rule is None:
         return found
-    checked = rule.recent_employer
-    recent = _latest_before(application.period.start, live, checked.earlier_schemes)
-    if application.scheme in checked.schemes and recent is not None and recent.employer_cvr == application.employer_cvr:
+    earlier = {Placement(entry.scheme, entry.start, entry.employer_cvr): entry for entry in live}
+    latest = same_recent_employer(rule, application.scheme, application.period.start, application.employer_cvr, earlier)
+    if latest is not None:
+        recent = earlier[latest]
         says = f"var det seneste job med løntilskud, hos samme arbejdsgiver (CVR {recent.employer_cvr})"
         found.append(_conflict(ConflictKind.RECENT_EMPLOYER, recent.application_id, recent.scheme, recent.period, says))
     return found
@@ -202,28 +204,6 @@ _PENDING = "overlapper en ansøgning under behandling"
 def _conflict(kind: ConflictKind, application_id: UUID, scheme: str, period: Period, says: str) -> Conflict:
     description = f"{SCHEME_NAMES[scheme]} {period.start} til {period.end} {says}"
     return Conflict(kind, application_id, scheme, period, description)
-
-
-def _latest_before(day: date, entries: Iterable[PlanEntry], schemes: frozenset[str]) -> PlanEntry | None:
-    """The citizen's latest placement of `schemes` begun before `day` (we do not see ordinary jobs, so a later
-    ordinary employer cannot lift the conflict here)."""
-    earlier = [entry for entry in entries if entry.scheme in schemes and entry.start < day]
-    return max(earlier, key=lambda entry: entry.start, default=None)
-
-
-def birth_date_from_cpr(cpr: str) -> date | None:
-    """The birth date a CPR number encodes (DDMMYY, century from the seventh digit); None if it encodes none."""
-    day, month, year, seventh = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
-    if seventh <= 3:
-        century = 1900
-    elif seventh in (4, 9):
-        century = 2000 if year <= 36 else 1900
-    else:
-        century = 2000 if year <= 57 else 1800
-    try:
-        return date(century + year, month, day)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from contracts.subsidy import (
     PlacementHoursChanged,
     RepresentativeDeclined,
 )
-from jobbro.rulebook import PlanCheckRule, Rulebook, RuleNotInForce
 from jobbro.uow import UnitOfWork
+from rules import PlanCheckRule, Rulebook, RuleNotInForce, birth_date_from_cpr
 from services.activation import store
 from services.activation.domain import (
     Application,
@@ -38,7 +38,6 @@ from services.activation.domain import (
     HoursStep,
     PlanEntry,
     activation_id_for,
-    birth_date_from_cpr,
     conflicts,
 )
 from services.activation.rules import Period

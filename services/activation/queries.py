@@ -15,7 +15,7 @@ from datetime import date
 
 import asyncpg
 
-from jobbro.rulebook import Rulebook, months_later
+from rules import Rulebook, months_later
 from services.activation import store
 from services.activation.domain import SCHEME_NAMES, CitizenFacts, PlanEntry, Timeliness, timeliness
 from services.activation.rules import Period

@@ -5,8 +5,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.settings import ServiceSettings
+from rules import REPOSITORY_RULES_DIR
 
 
 class ActivationSettings(ServiceSettings):

@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from contracts import payments, subsidy
 from contracts.catalog import EVENT_TYPES
 from jobbro.principal import Authenticator
-from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
+from rules import Rulebook
 from services.benefits import api, handlers
 from services.benefits.cpr import CprCipher
 from services.benefits.handlers import Context

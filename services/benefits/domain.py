@@ -10,17 +10,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid5
 
-from jobbro.rulebook import (
-    InternshipRule,
-    NotInRuleData,
-    Outcome,
-    Rulebook,
-    RuleResult,
-    Sector,
-    TargetGroups,
-    WageSubsidyDurationRule,
-    months_later,
-)
+from rules import NotInRuleData, Outcome, Rulebook, RuleResult, Sector, TargetGroups
+from rules.max_duration import rule as duration
 from services.benefits.rules import (
     CitizenFacts,
     HoursStep,
@@ -30,7 +21,6 @@ from services.benefits.rules import (
     WageSubsidyPlacement,
     YearToDate,
     check_prior_unemployment,
-    internship_max_weeks,
     prorate,
 )
 
@@ -178,33 +168,17 @@ def assess(citizen: Citizen | None, sector: Sector | None, period: Period, ruleb
 def _max_duration(
     citizen: CitizenFacts, sector: Sector | None, period: Period, rulebook: Rulebook
 ) -> tuple[RuleResult, int | None]:
-    """Whether the planned period fits the longest placement the citizen may have, and that length in weeks."""
+    """Whether the planned period fits the longest placement the citizen may have (rules/max_duration), in weeks."""
+    scheme = duration.INTERNSHIP if sector is None else duration.WAGE_SUBSIDY
+    who = duration.Citizen(citizen.target_group, citizen.birth_date, citizen.unemployed_since, citizen.newly_graduated)
     starts_on = period.start
-    if sector is None:
-        version = rulebook.in_force(InternshipRule, starts_on).rule_set_version
-        try:
-            weeks = internship_max_weeks(citizen, starts_on, rulebook)
-        except NotInRuleData as exc:
-            return _duration(Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", version), None
-        if weeks is None:
-            return _duration(Outcome.PASSED, "no maximum for the citizen's target group", version), None
-        limit, latest_end = f"{weeks} weeks", starts_on + timedelta(weeks=weeks, days=-1)
-    else:
-        rule = rulebook.in_force(WageSubsidyDurationRule, starts_on)
-        version = rule.rule_set_version
-        try:
-            months = rule.max_months_for(sector, rulebook.group_key(rule, citizen.target_group))
-        except NotInRuleData as exc:
-            return _duration(Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", version), None
-        limit, latest_end = f"{months} months", months_later(starts_on, months) - timedelta(days=1)
-        weeks = ((latest_end - starts_on).days + 1) // 7
-    outcome = Outcome.PASSED if period.end is not None and period.end <= latest_end else Outcome.FAILED
-    reason = f"ends {period.end}; the maximum is {limit}, ending at the latest {latest_end}"
-    return _duration(outcome, reason, version), weeks
-
-
-def _duration(outcome: Outcome, reason: str, version: str) -> RuleResult:
-    return RuleResult("max_duration", outcome, reason, version)
+    ends_on = period.end or date.max
+    result = duration.check(rulebook, scheme, starts_on, ends_on, sector or Sector.PRIVATE, who)
+    try:
+        _, last_day = duration.latest_end(rulebook, scheme, starts_on, sector or Sector.PRIVATE, who)
+    except NotInRuleData:
+        return result, None
+    return result, None if last_day is None else ((last_day - starts_on).days + 1) // 7
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from contracts.subsidy import (
     WageReportSubmitted,
 )
 from jobbro.pseudonym import citizen_ref
-from jobbro.rulebook import Rulebook, Sector
 from jobbro.uow import UnitOfWork
+from rules import Rulebook, Sector
 from services.benefits import store
 from services.benefits.cpr import CprCipher
 from services.benefits.domain import (

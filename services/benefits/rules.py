@@ -1,4 +1,4 @@
-"""The benefits service's rules: prior unemployment, internship length, the employer's subsidy, benefit proration.
+"""The benefits service's rules: prior unemployment (from rules/), the employer's subsidy, benefit proration.
 
 Money is integer øre. Rates are exact Decimals from the rule data; an amount is rounded once, at the end.
 """
@@ -13,8 +13,7 @@ from fractions import Fraction
 from functools import cached_property
 from math import floor
 
-from jobbro.rulebook import (
-    InternshipRule,
+from rules import (
     NotInRuleData,
     Outcome,
     PriorUnemploymentRule,
@@ -23,9 +22,8 @@ from jobbro.rulebook import (
     Sector,
     StateAidRule,
     SubsidyRates,
-    age_on,
-    months_later,
 )
+from rules.prior_unemployment import rule as prior_unemployment
 
 
 @dataclass(frozen=True)
@@ -162,39 +160,27 @@ class SubsidyCalculation:
 
 
 def check_prior_unemployment(citizen: CitizenFacts, starts_on: date, rulebook: Rulebook) -> RuleResult:
-    """Whether the citizen has been unemployed long enough for a wage-subsidy job starting on `starts_on`."""
+    """Whether the citizen has been unemployed long enough for a wage-subsidy job (rules/prior_unemployment)."""
     rule = rulebook.in_force(PriorUnemploymentRule, starts_on)
     try:
         group = rulebook.group_key(rule, citizen.target_group)
     except NotInRuleData as exc:
-        return _prior_unemployment(Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", rule)
-    if group not in rule.applies_to_target_groups:
-        return _prior_unemployment(Outcome.PASSED, f"not required for target group {group}", rule)
-    exemption = _exemption(citizen, starts_on, rule)
-    if exemption:
-        return _prior_unemployment(Outcome.PASSED, f"required from day 1: {exemption}", rule)
-    if citizen.unemployed_since is None:
-        return _prior_unemployment(Outcome.FAILED, "the citizen is not registered as unemployed", rule)
-    reached_on = months_later(citizen.unemployed_since, rule.min_months)
-    outcome = Outcome.PASSED if reached_on <= starts_on else Outcome.FAILED
-    return _prior_unemployment(
-        outcome,
-        f"unemployed since {citizen.unemployed_since}: {rule.min_months} months are reached on {reached_on}, "
-        f"the job starts {starts_on}",
-        rule,
-    )
-
-
-def internship_max_weeks(citizen: CitizenFacts, starts_on: date, rulebook: Rulebook) -> int | None:
-    """The longest internship the citizen may start on `starts_on`, in weeks; None when there is no maximum."""
-    rule = rulebook.in_force(InternshipRule, starts_on)
-    return rule.max_weeks_for(
-        rulebook.group_key(rule, citizen.target_group),
-        newly_graduated=citizen.newly_graduated,
+        return RuleResult(
+            prior_unemployment.RULE,
+            Outcome.NEEDS_JUDGEMENT,
+            f"a caseworker must decide: {exc}",
+            rule.rule_set_version,
+            "en sagsbehandler skal afgøre det: målgruppen er ukendt for reglen",
+            rule.legal_reference,
+        )
+    jobseeker = prior_unemployment.Jobseeker(
+        target_group=group,
         birth_date=citizen.birth_date,
         unemployed_since=citizen.unemployed_since,
-        on=starts_on,
+        single_parent=citizen.single_parent,
+        has_upper_secondary_or_vocational_education=citizen.has_upper_secondary_or_vocational_education,
     )
+    return prior_unemployment.check(rule, jobseeker, starts_on)
 
 
 def monthly_subsidy(
@@ -272,19 +258,3 @@ def _hours_limit(placement: WageSubsidyPlacement, month: Month) -> Decimal:
         days = max((step_last - max(first, step.from_date)).days + 1, 0)
         hour_days += Fraction(step.hours_per_week) * days
     return Decimal(floor(hour_days * 100 / 7)) / 100
-
-
-def _exemption(citizen: CitizenFacts, starts_on: date, rule: PriorUnemploymentRule) -> str | None:
-    if age_on(citizen.birth_date, starts_on) >= rule.exempt_from_age:
-        return f"aged {rule.exempt_from_age} or more"
-    if rule.exempt_single_parents and citizen.single_parent:
-        return "single parent"
-    if rule.exempt_without_upper_secondary_or_vocational_education and not (
-        citizen.has_upper_secondary_or_vocational_education
-    ):
-        return "no upper-secondary or vocational education"
-    return None
-
-
-def _prior_unemployment(outcome: Outcome, reason: str, rule: PriorUnemploymentRule) -> RuleResult:
-    return RuleResult("prior_unemployment", outcome, reason, rule.rule_set_version)

@@ -5,8 +5,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.settings import DEVELOPMENT_PREFIX, PseudonymKeySettings, ServiceSettings
+from rules import REPOSITORY_RULES_DIR
 from services.benefits.cpr import INITIAL_KEY_ID
 
 

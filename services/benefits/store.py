@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from jobbro.rulebook import Sector
+from rules import Sector
 from services.benefits.domain import (
     NO_BENEFIT,
     Citizen,

@@ -27,6 +27,7 @@ from services.subsidy.schemas import (
     ApplicationView,
     CaseworkerDecision,
     CitizenNaming,
+    DerivationView,
     EndOfPlacement,
     Extension,
     FinalConfirmation,
@@ -112,6 +113,7 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     signer = acting_as(Access.EMPLOYER_SIGNER)
     reader = acting_as(Access.EMPLOYER, Access.CASEWORKER, Access.AUDITOR)
     caseworker = acting_as(Access.CASEWORKER)
+    overseer = acting_as(Access.CASEWORKER, Access.AUDITOR)
     withdrawer = acting_as(Access.EMPLOYER, Access.CASEWORKER)
 
     async def in_unit_of_work(command: Callable[[UnitOfWork], Awaitable[T]]) -> T:
@@ -155,6 +157,13 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     async def get_application(application_id: UUID, actor: Actor = reader) -> ApplicationView:
         """State, terms, decision with every rule's result, and history."""
         return await view(application_id, actor)
+
+    @router.get("/applications/{application_id}/derivation", tags=["caseworker", "auditor"])
+    async def get_derivation(application_id: UUID, actor: Actor = overseer) -> DerivationView:
+        """How the decision came about: each rule's version, legal reference and outcome, and every fact it read
+        with its source and the event it came from (a caseworker: their municipality's applications)."""
+        async with runtime.pool.acquire() as conn:
+            return await handlers.derivation(conn, application_id, actor)
 
     @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"])
     async def decide(application_id: UUID, body: CaseworkerDecision, actor: Actor = caseworker) -> ApplicationView:

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from contracts import activation, benefits
 from contracts.catalog import EVENT_TYPES
 from jobbro.principal import Authenticator
-from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime, create_http_app
+from rules import Rulebook
 from services.subsidy import api, handlers, timer
 from services.subsidy.handlers import Context
 from services.subsidy.links import RepresentativeLinks

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from jobbro.rulebook import InternshipRule, Outcome, RatioRule, Rulebook, RuleNotInForce, RuleResult
+from rules import InternshipRule, Outcome, RatioRule, Rulebook, RuleNotInForce, RuleResult
 from services.subsidy import decision, eligibility
 from services.subsidy.domain import NOT_RULE_DATA, Application, ChangeRefused, RuleOutcome, Scheme
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
-from jobbro.rulebook import Outcome, Rulebook, RuleNotInForce, RuleResult
+from rules import Outcome, Rulebook, RuleNotInForce, RuleResult, RuleVersion
 from services.subsidy import eligibility, timing
 from services.subsidy.domain import (
     NOT_RULE_DATA,
@@ -19,9 +20,12 @@ from services.subsidy.domain import (
     Decider,
     Decision,
     DecisionInputs,
+    Derivation,
+    Evidence,
     PlanAnswer,
     RuleOutcome,
     Scheme,
+    Source,
     State,
     Terms,
     verdict_of,
@@ -45,23 +49,56 @@ def evaluate(
     terms, today = application.terms, now.date()
     facts = application_facts(terms, placements)
     citizen = _citizen(application)
-    if application.position_decision is None:
-        results = _own_rules(terms, facts, citizen, rulebook, today)
-    else:
-        results = _citizen_duration(facts, citizen, rulebook)
+    try:
+        if application.position_decision is None:
+            own = _own_rules(terms, facts, citizen, rulebook, today)
+        else:
+            own = _citizen_duration(facts, citizen, rulebook)
+        results = tuple(_ratio_override(_recorded(result), terms.ratio_override_remark) for result in own)
+    except RuleNotInForce as exc:
+        own = ()
+        results = (
+            RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),
+        )
     if application.assessment is not None:
         results = reconcile_duration(results, application.assessment, terms)
-        results += _citizen_results(application.assessment)
+    derivation = tuple(
+        _derived(raw, recorded.outcome, application) for raw, recorded in zip(own, results[: len(own)], strict=True)
+    ) or tuple(_without_facts(result) for result in results)
+    if application.assessment is not None:
+        answered = _citizen_results(application.assessment)
+        results += answered
+        derivation += _answer_derivations(
+            answered,
+            "assessed_on",
+            application.assessment.assessed_on.isoformat(),
+            Source.BENEFITS,
+            application.assessment.event_id,
+            rulebook,
+        )
     if application.plan_check is not None:
-        results += _plan_results(application.plan_check)
-    results += (timing.check_start(terms.starts_on, today),)
+        checked = _plan_results(application.plan_check)
+        results += checked
+        derivation += _answer_derivations(
+            checked,
+            "conflicts",
+            str(len(application.plan_check.conflicts)),
+            Source.ACTIVATION,
+            application.plan_check.event_id,
+            rulebook,
+        )
+    started = timing.check_start(terms.starts_on, today)
+    results += (started,)
+    derivation += (_start_derivation(started, terms.starts_on, today),)
     missing = _missing_answers(application)
-    results += tuple(
+    unanswered = tuple(
         RuleOutcome(name, Outcome.NEEDS_JUDGEMENT, f"{who} had not answered by {now:%Y-%m-%d %H:%M} UTC", NOT_RULE_DATA)
         for name, who in missing
     )
+    results += unanswered
+    derivation += tuple(_without_facts(result) for result in unanswered)
     inputs = DecisionInputs(today, facts, citizen, terms.hourly_wage_costs_ore, tuple(name for name, _ in missing))
-    return Decision(verdict_of(results), Decider.AUTOMATIC, now, results, inputs)
+    return Decision(verdict_of(results), Decider.AUTOMATIC, now, results, inputs, derivation=derivation)
 
 
 def application_facts(
@@ -69,7 +106,7 @@ def application_facts(
 ) -> eligibility.ApplicationFacts:
     """The application as the eligibility rules read it."""
     return eligibility.ApplicationFacts(
-        scheme=terms.scheme.rule_scheme,
+        scheme=terms.scheme,
         starts_on=terms.starts_on,
         ends_on=terms.ends_on,
         employer=eligibility.Employer(
@@ -100,15 +137,13 @@ def _own_rules(
     citizen: eligibility.CitizenFacts | None,
     rulebook: Rulebook,
     today: date,
-) -> tuple[RuleOutcome, ...]:
-    try:
-        results = list(eligibility.evaluate(facts, citizen, rulebook, today).results)
-        if terms.scheme is not Scheme.INTERNSHIP:
-            costs = Decimal(terms.hourly_wage_costs_ore or 0) / 100
-            results.append(eligibility.check_state_aid_cap(terms.scheme.sector, costs, terms.starts_on, rulebook))
-    except RuleNotInForce as exc:
-        return (RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),)
-    return tuple(_ratio_override(_recorded(result), terms.ratio_override_remark) for result in results)
+) -> tuple[RuleResult, ...]:
+    """This service's rules on the application (RuleNotInForce where the data for the start date is missing)."""
+    results = eligibility.evaluate(facts, citizen, rulebook, today)
+    if terms.scheme is Scheme.INTERNSHIP:
+        return results
+    costs = Decimal(terms.hourly_wage_costs_ore or 0) / 100
+    return (*results, eligibility.check_state_aid_cap(terms.scheme.sector, costs, terms.starts_on, rulebook))
 
 
 def _citizen(application: Application) -> eligibility.CitizenFacts | None:
@@ -120,14 +155,72 @@ def _citizen(application: Application) -> eligibility.CitizenFacts | None:
 
 def _citizen_duration(
     facts: eligibility.ApplicationFacts, citizen: eligibility.CitizenFacts | None, rulebook: Rulebook
-) -> tuple[RuleOutcome, ...]:
+) -> tuple[RuleResult, ...]:
     """The one rule of this service that depends on the citizen: the maximum length for their target group."""
-    if citizen is None:
-        return ()
-    try:
-        return (_recorded(eligibility.check_max_duration(facts, citizen, rulebook)),)
-    except RuleNotInForce as exc:
-        return (RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),)
+    return () if citizen is None else (eligibility.check_max_duration(facts, citizen, rulebook),)
+
+
+_CITIZEN_FACTS = frozenset({"target_group", "unemployed_since", "newly_graduated", "under_integration_act"})
+"""Facts about the citizen: benefits assessed them."""
+_RECORDED_FACTS = frozenset({"placements_at_peak_with_this", "placements_today_with_this"})
+"""Facts counted from this service's records of the placements at the production unit."""
+_WORKED_OUT = frozenset({"allowed_placements", "latest_end", "hourly_rate_dkk", "rates_version", "max_hours_per_week"})
+"""Facts a rule works out from its data and the other facts."""
+
+
+def _derived(result: RuleResult, outcome: Outcome, application: Application) -> Derivation:
+    """One of this service's rules as it was applied: each fact it read with its source and event."""
+    return Derivation(
+        rule=result.rule,
+        outcome=outcome,
+        rule_set_version=result.rule_set_version,
+        legal_reference=None if result.legal_reference is None else str(result.legal_reference),
+        evaluated_by="subsidy",
+        facts=tuple(_evidence(fact.name, fact.value, application) for fact in result.facts),
+    )
+
+
+def _evidence(name: str, value: str, application: Application) -> Evidence:
+    if name in _CITIZEN_FACTS:
+        answer = application.assessment
+        return Evidence(name, value, Source.BENEFITS, answer.event_id if answer else None)
+    if name in _RECORDED_FACTS:
+        return Evidence(name, value, Source.SUBSIDY)
+    if name in _WORKED_OUT:
+        return Evidence(name, value, Source.RULE)
+    return Evidence(name, value, Source.EMPLOYER, application.submitted_event_id)
+
+
+def _answer_derivations(
+    results: tuple[RuleOutcome, ...], fact: str, value: str, source: Source, event_id: UUID | None, rulebook: Rulebook
+) -> tuple[Derivation, ...]:
+    """Another service's results: their rule, version and law, and the answer (its event) they came in."""
+    evidence = (Evidence(fact, value, source, event_id),)
+    return tuple(
+        Derivation(r.rule, r.outcome, r.rule_set_version, _law(rulebook, r.rule_set_version), r.evaluated_by, evidence)
+        for r in results
+    )
+
+
+def _start_derivation(result: RuleOutcome, starts_on: date, decided_on: date) -> Derivation:
+    """The start-date rule: the employer's first day against the day of the decision."""
+    facts = (
+        Evidence("starts_on", starts_on.isoformat(), Source.EMPLOYER),
+        Evidence("decided_on", decided_on.isoformat(), Source.RULE),
+    )
+    return Derivation(result.rule, result.outcome, result.rule_set_version, None, result.evaluated_by, facts)
+
+
+def _without_facts(result: RuleOutcome) -> Derivation:
+    """A result no rule worked out from facts: an answer not in, or rule data missing for the start date."""
+    return Derivation(result.rule, result.outcome, result.rule_set_version, None, result.evaluated_by)
+
+
+def _law(rulebook: Rulebook, rule_set_version: str) -> str | None:
+    """The legal reference of the rule version another service named, where this service holds that version."""
+    found = (v for v in rulebook.versions() if isinstance(v, RuleVersion) and v.rule_set_version == rule_set_version)
+    version = next(found, None)
+    return None if version is None else str(version.legal_reference)
 
 
 def _recorded(result: RuleResult) -> RuleOutcome:

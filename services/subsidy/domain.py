@@ -15,30 +15,13 @@ from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID, uuid4
 
-from jobbro.rulebook import Outcome, Sector
+from rules import Outcome, RuleResult
+from rules.internship.rule import HoursStep
 from services.subsidy import eligibility
-from services.subsidy.eligibility import HoursStep
+from services.subsidy.eligibility import Scheme
 
 NOT_RULE_DATA = "-"
 """The rule-set version of a result that no rule file produced: a missing answer, an unversioned plan conflict."""
-
-
-class Scheme(StrEnum):
-    """The schemes an employer applies for; the values are those of the published events."""
-
-    INTERNSHIP = "internship"
-    WAGE_SUBSIDY_PRIVATE = "wage_subsidy_private"
-    WAGE_SUBSIDY_PUBLIC = "wage_subsidy_public"
-
-    @property
-    def rule_scheme(self) -> eligibility.Scheme:
-        """The scheme as the eligibility rules name it."""
-        return eligibility.Scheme.INTERNSHIP if self is Scheme.INTERNSHIP else eligibility.Scheme.WAGE_SUBSIDY
-
-    @property
-    def sector(self) -> Sector:
-        """The employer's sector as the rules see it; only wage subsidy distinguishes public employers."""
-        return Sector.PUBLIC if self is Scheme.WAGE_SUBSIDY_PUBLIC else Sector.PRIVATE
 
 
 class Purpose(StrEnum):
@@ -208,6 +191,50 @@ class RuleOutcome:
     """Versions of other rules' data the result used (the state-aid cap reads the rates)."""
 
 
+class Source(StrEnum):
+    """Where a fact a rule read came from."""
+
+    EMPLOYER = "employer"
+    """Declared by the employer in the signed application."""
+    SUBSIDY = "subsidy"
+    """This service's own records (the placements at the production unit)."""
+    BENEFITS = "benefits"
+    """Benefits' assessment of the citizen, from the benefit registry."""
+    ACTIVATION = "activation"
+    """Activation's check against the citizen's plan."""
+    CASEWORKER = "caseworker"
+    """Set by a caseworker, with a justification."""
+    RULE = "rule"
+    """Worked out by the rule from its data and the other facts."""
+
+
+PERSONAL_SOURCES = frozenset({Source.BENEFITS, Source.ACTIVATION})
+"""Facts from these sources are about the citizen: never published on an event."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact a rule read, where it came from, and the event that brought it (None: no event, a record or rule)."""
+
+    name: str
+    value: str
+    source: Source
+    event_id: UUID | None = None
+    justification: str | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How one rule's result came about: the rule, its version and law, its outcome, and every fact it read."""
+
+    rule: str
+    outcome: Outcome
+    rule_set_version: str
+    legal_reference: str | None
+    evaluated_by: str
+    facts: tuple[Evidence, ...] = ()
+
+
 @dataclass(frozen=True)
 class CitizenAnswer:
     """Benefits' assessment of the citizen, as far as the decision uses it."""
@@ -221,6 +248,8 @@ class CitizenAnswer:
     results: tuple[RuleOutcome, ...]
     unemployed_since: date | None = None
     """The registry's date; None from answers sent before benefits sent it (then only the whole weeks are known)."""
+    event_id: UUID | None = None
+    """The CitizenAssessed event this answer came in."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +267,8 @@ class PlanAnswer:
     conflicts: tuple[PlanConflict, ...]
     rule_set_version: str | None = None
     """The plan-check rules activation used; None from answers sent before it said."""
+    event_id: UUID | None = None
+    """The ActivationChecked event this answer came in."""
 
 
 class Verdict(StrEnum):
@@ -278,6 +309,8 @@ class Decision:
     remark: str | None = None
     start_exception: str | None = None
     """A caseworker's justification for approving a start before the decision (see `timing`)."""
+    derivation: tuple[Derivation, ...] = ()
+    """For each rule, the facts it read and where each came from."""
 
     @property
     def rule_set_versions(self) -> tuple[str, ...]:
@@ -295,7 +328,7 @@ class Decision:
         return tuple(r for r in self.results if r.outcome in (Outcome.FAILED, Outcome.NEEDS_JUDGEMENT))
 
 
-def verdict_of(results: tuple[RuleOutcome, ...]) -> Verdict:
+def verdict_of(results: tuple[RuleOutcome, ...] | tuple[RuleResult, ...]) -> Verdict:
     """Any failure rejects (listing every one); else any judgement refers; else the rules approve."""
     outcomes = {result.outcome for result in results}
     if Outcome.FAILED in outcomes:
@@ -346,6 +379,8 @@ class Application:
     """The decision on the employer's side of an application for a position, taken before a citizen was named."""
     deadline_at: datetime | None = None
     last_day: date | None = None
+    submitted_event_id: UUID | None = None
+    """The event that published what the employer declared (the application, or the naming of its citizen)."""
     changes: list[Change] = field(default_factory=list)
     """History lines not yet stored."""
 
@@ -455,6 +490,10 @@ class Application:
             decided_at=now,
             remark=remark,
             start_exception=start_exception,
+            derivation=(
+                *referred.derivation,
+                _caseworker_derivation(approve, remark, referred.verdict, start_exception),
+            ),
         )
         self._decided(decision, "approved_by_caseworker" if approve else "rejected_by_caseworker", by, remark)
 
@@ -604,13 +643,22 @@ _AWAITING_ANSWERS = frozenset({State.AWAITING_REPRESENTATIVE, State.ASSESSING, S
 """States in which answers from benefits and activation are still recorded (a referred case may get late ones)."""
 
 
-def birth_date_from_cpr(cpr: str) -> date:
-    """The birth date a CPR number encodes: DDMMYY, with the century read from the 7th digit."""
-    day, month, year, century_digit = int(cpr[0:2]), int(cpr[2:4]), int(cpr[4:6]), int(cpr[6])
-    if century_digit <= 3:
-        century = 1900
-    elif century_digit in (4, 9):
-        century = 2000 if year <= 36 else 1900
-    else:
-        century = 2000 if year <= 57 else 1800
-    return date(century + year, month, day)
+def _caseworker_derivation(
+    approve: bool, remark: str, referred: Verdict, start_exception: str | None = None
+) -> Derivation:
+    """The caseworker's verdict as the last step of the derivation, with their written reasons as its justification
+    (and, for a start before the decision, the exception they granted with its own)."""
+    verdict = Verdict.APPROVED if approve else Verdict.REJECTED
+    exception = (Evidence("start_exception", "granted", Source.CASEWORKER, justification=start_exception),)
+    return Derivation(
+        rule="caseworker_decision",
+        outcome=Outcome.PASSED if approve else Outcome.FAILED,
+        rule_set_version=NOT_RULE_DATA,
+        legal_reference=None,
+        evaluated_by="caseworker",
+        facts=(
+            Evidence("referred_verdict", referred.value, Source.RULE),
+            Evidence("verdict", verdict.value, Source.CASEWORKER, justification=remark),
+            *(exception if start_exception else ()),
+        ),
+    )

@@ -9,16 +9,30 @@ from uuid import UUID
 from contracts import subsidy
 from contracts.activation import ActivationChecked
 from contracts.benefits import CitizenAssessed
-from contracts.common import HoursStep, Period, RuleResult, Scheme
-from jobbro.rulebook import Outcome
+from contracts.common import (
+    DerivedFact,
+    FactSource,
+    HoursStep,
+    Period,
+    RuleDerivation,
+    RuleResult,
+    Scheme,
+)
+from contracts.common import (
+    RuleOutcome as PublishedOutcome,
+)
+from rules import Outcome
 from services.subsidy.domain import (
+    PERSONAL_SOURCES,
     Application,
     CitizenAnswer,
     Decider,
     Decision,
+    Derivation,
     PlanAnswer,
     PlanConflict,
     RuleOutcome,
+    Source,
     Verdict,
 )
 
@@ -113,6 +127,7 @@ def decided(
             decided_by=by,
             rule_results=_results(decision.results),
             remark=decision.remark,
+            derivation=_derivation(decision),
         )
     if decision.verdict is Verdict.REJECTED:
         return subsidy.ApplicationRejected(
@@ -121,9 +136,12 @@ def decided(
             decided_by=by,
             failed_rules=_failed(decision),
             remark=decision.remark,
+            derivation=_derivation(decision),
         )
     return subsidy.ApplicationReferred(
-        application_id=application.id, reasons=_results(decision.open_questions or decision.results)
+        application_id=application.id,
+        reasons=_results(decision.open_questions or decision.results),
+        derivation=_derivation(decision),
     )
 
 
@@ -212,8 +230,8 @@ def wage_reported(
     )
 
 
-def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
-    """Benefits' assessment as the decision reads it."""
+def citizen_answer(event: CitizenAssessed, event_id: UUID) -> CitizenAnswer:
+    """Benefits' assessment as the decision reads it, with the id of the event it came in."""
     return CitizenAnswer(
         assessment_id=event.assessment_id,
         assessed_on=event.assessed_on,
@@ -228,13 +246,14 @@ def citizen_answer(event: CitizenAssessed) -> CitizenAnswer:
             )
             for r in event.rule_results
         ),
+        event_id=event_id,
     )
 
 
-def plan_answer(event: ActivationChecked) -> PlanAnswer:
-    """Activation's check as the decision reads it."""
+def plan_answer(event: ActivationChecked, event_id: UUID) -> PlanAnswer:
+    """Activation's check as the decision reads it, with its rules' version and the id of the event it came in."""
     conflicts = tuple(PlanConflict(c.kind.value, c.description) for c in event.conflicts)
-    return PlanAnswer(conflicts, event.rule_set_version)
+    return PlanAnswer(conflicts, event.rule_set_version, event_id)
 
 
 def _position_decided(application: Application) -> subsidy.PositionDecided:
@@ -248,6 +267,7 @@ def _position_decided(application: Application) -> subsidy.PositionDecided:
         rule_results=_results(decision.results),
         reasons=reasons,
         remark=decision.remark,
+        derivation=_derivation(decision),
     )
 
 
@@ -270,6 +290,32 @@ def _results(results: tuple[RuleOutcome, ...]) -> tuple[RuleResult, ...]:
             rule=r.rule, passed=r.outcome is Outcome.PASSED, reason=r.reason, rule_set_version=r.rule_set_version
         )
         for r in results
+    )
+
+
+def _derivation(decision: Decision) -> tuple[RuleDerivation, ...]:
+    """The derivation as integrators may read it: a fact about the citizen, or worked out from one, has no value."""
+    return tuple(_published(step) for step in decision.derivation)
+
+
+def _published(step: Derivation) -> RuleDerivation:
+    about_citizen = any(fact.source in PERSONAL_SOURCES for fact in step.facts)
+    hidden = PERSONAL_SOURCES | ({Source.RULE} if about_citizen else set())
+    return RuleDerivation(
+        rule=step.rule,
+        outcome=PublishedOutcome(step.outcome.value),
+        rule_set_version=step.rule_set_version,
+        legal_reference=step.legal_reference,
+        evaluated_by=step.evaluated_by,
+        facts=tuple(
+            DerivedFact(
+                name=fact.name,
+                value=None if fact.source in hidden else fact.value,
+                source=FactSource(fact.source.value),
+                event_id=fact.event_id,
+            )
+            for fact in step.facts
+        ),
     )
 
 

@@ -22,8 +22,8 @@ from contracts.benefits import CitizenAssessed
 from contracts.envelope import Metadata
 from contracts.subsidy import Withdrawer
 from jobbro.pseudonym import citizen_ref
-from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
+from rules import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates, birth_date_from_cpr
 from services.subsidy import changes, decision, eligibility, events, store, timing
 from services.subsidy.domain import (
     Actor,
@@ -34,7 +34,6 @@ from services.subsidy.domain import (
     Scheme,
     State,
     Terms,
-    birth_date_from_cpr,
 )
 from services.subsidy.eligibility import ExistingPlacement
 from services.subsidy.links import RepresentativeLinks
@@ -44,6 +43,7 @@ from services.subsidy.schemas import (
     ApplicationView,
     CaseworkerDecision,
     CitizenNaming,
+    DerivationView,
     EndOfPlacement,
     Extension,
     FinalConfirmation,
@@ -133,11 +133,12 @@ async def submit_application(
         await store.point_idempotency_key(uow.conn, employer.cvr, idempotency_key, first)
         return Submission(await _get(uow.conn, first), replayed=True)
     application = _new_application(ctx, application_id, form, employer, now)
-    uow.publish(
+    submitted = uow.publish(
         events.submitted(application, form.citizen.cpr, signature.signed_at)
         if form.citizen
         else events.position_submitted(application, signature.signed_at)
     )
+    application.submitted_event_id = submitted.id
     pending = application.representative_request
     if pending is not None:
         to = application.terms.representative
@@ -192,7 +193,7 @@ async def name_citizen(
     signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
     await _claim_once(uow, signature, application.id, "citizen_named")
     await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
-    uow.publish(events.submitted(application, body.cpr, signature.signed_at))
+    application.submitted_event_id = uow.publish(events.submitted(application, body.cpr, signature.signed_at)).id
     await store.save(uow.conn, application)
     log.info("citizen_named", application_id=str(application.id))
 
@@ -332,22 +333,22 @@ async def report_wages(
     return wage_report_out(report)
 
 
-async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, _meta: Metadata, uow: UnitOfWork) -> None:
+async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, meta: Metadata, uow: UnitOfWork) -> None:
     """Benefits answered; the first answer counts, in any order with activation's."""
     application = await _answered(uow.conn, event.application_id, event.citizen_ref, "citizen_assessed")
     now = ctx.clock()
-    if application is None or not application.record_assessment(events.citizen_answer(event), now):
+    if application is None or not application.record_assessment(events.citizen_answer(event, meta.id), now):
         log.info("answer_ignored", answer="citizen_assessed", application_id=str(event.application_id))
         return
     await _decide_if_ready(ctx, uow, application, now)
     await store.save(uow.conn, application)
 
 
-async def on_activation_checked(ctx: Context, event: ActivationChecked, _meta: Metadata, uow: UnitOfWork) -> None:
+async def on_activation_checked(ctx: Context, event: ActivationChecked, meta: Metadata, uow: UnitOfWork) -> None:
     """Activation answered; the first answer counts, in any order with benefits'."""
     application = await _answered(uow.conn, event.application_id, event.citizen_ref, "activation_checked")
     now = ctx.clock()
-    if application is None or not application.record_plan_check(events.plan_answer(event), now):
+    if application is None or not application.record_plan_check(events.plan_answer(event, meta.id), now):
         log.info("answer_ignored", answer="activation_checked", application_id=str(event.application_id))
         return
     await _decide_if_ready(ctx, uow, application, now)
@@ -389,6 +390,15 @@ async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> 
         reports,
         with_inputs=actor.role in (Role.CASEWORKER, Role.AUDITOR),
     )
+
+
+async def derivation(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> DerivationView:
+    """How the application's decision (a position's, until its citizen is named) came about."""
+    application = await _load(conn, application_id, actor, for_update=False)
+    decided = application.decision if application.citizen_named else application.position_decision
+    if decided is None:
+        raise ChangeRefused("The application has not been decided yet.", "not_decided")
+    return DerivationView.of(application.id, decided)
 
 
 async def listing(conn: asyncpg.Connection, actor: Actor, state: State | None) -> list[ApplicationSummary]:
@@ -468,10 +478,10 @@ def _may_see(actor: Actor, terms: Terms) -> bool:
 
 
 def _birth_date(cpr: str) -> date:
-    try:
-        return birth_date_from_cpr(cpr)
-    except ValueError as exc:
-        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid") from exc
+    born = birth_date_from_cpr(cpr)
+    if born is None:
+        raise ChangeRefused("The CPR number does not hold a valid birth date.", "cpr_invalid")
+    return born
 
 
 def _require_signed(signature: VerifiedSignature, form: ApplicationForm) -> None:

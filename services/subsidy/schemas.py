@@ -17,6 +17,7 @@ from services.subsidy.domain import (
     Change,
     Decision,
     DecisionInputs,
+    Derivation,
     Purpose,
     Representative,
     RuleOutcome,
@@ -312,6 +313,31 @@ class DecisionView(BaseModel):
             rule_set_versions=decision.rule_set_versions,
             results=decision.results,
             inputs=decision.inputs if with_inputs else None,
+        )
+
+
+class DerivationView(BaseModel):
+    """How a decision came about: for every rule, its version and law, its outcome, and each fact it read with the
+    fact's source and the id of the event that brought it. For caseworkers and auditors."""
+
+    application_id: UUID
+    verdict: Verdict
+    decided_by: str
+    decided_at: datetime
+    remark: str | None = Field(description="A caseworker's written reasons, the justification of their verdict.")
+    rule_set_versions: tuple[str, ...]
+    rules: tuple[Derivation, ...]
+
+    @classmethod
+    def of(cls, application_id: UUID, decision: Decision) -> DerivationView:
+        return cls(
+            application_id=application_id,
+            verdict=decision.verdict,
+            decided_by=decision.decided_by.value,
+            decided_at=decision.decided_at,
+            remark=decision.remark,
+            rule_set_versions=decision.rule_set_versions,
+            rules=decision.derivation,
         )
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR
 from jobbro.settings import PseudonymKeySettings, ServiceSettings
+from rules import REPOSITORY_RULES_DIR
 
 
 class SubsidySettings(ServiceSettings, PseudonymKeySettings):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from jobbro.rulebook import Outcome
+from rules import Outcome
 from services.subsidy.domain import NOT_RULE_DATA, ChangeRefused, RuleOutcome
 
 RULE = "start_after_decision"

@@ -34,8 +34,8 @@ from contracts.payments import PaymentFailed, PaymentSettled
 from demo import logins
 from jobbro import stack
 from jobbro.infra import REPO, Infrastructure
-from jobbro.rulebook import months_later
 from jobbro.stack import Layout
+from rules import months_later
 from services.notify.settings import NotifySettings
 from tests.chaos import evidence
 from tests.chaos.broker import LocalBroker, NotOurBroker

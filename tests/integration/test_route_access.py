@@ -210,6 +210,8 @@ CROSS_TENANT = {
     "subsidy GET /v1/applications": _OTHER_MUNICIPALITY,
     f"subsidy GET {_APPLICATION}": _OTHER_CVR,
     f"subsidy POST {_APPLICATION}/caseworker-decision": _OTHER_MUNICIPALITY,
+    f"subsidy GET {_APPLICATION}/derivation": "tests.subsidy.integration.test_derivation::"
+    + "test_a_caseworker_and_an_auditor_read_how_a_decision_came_about",
     f"subsidy POST {_APPLICATION}/citizen": _NAMING,
     **{
         f"subsidy POST {_APPLICATION}/{step}": _OTHER_SIGNER

@@ -31,9 +31,9 @@ from contracts.envelope import Event, Metadata, encode
 from contracts.examples import example
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
-from jobbro.rulebook import Rulebook
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, running
+from rules import Rulebook
 from services.activation import app as activation_app
 from services.benefits import app as benefits_app
 from services.benefits import payment_run

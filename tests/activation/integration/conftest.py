@@ -13,9 +13,9 @@ from contracts.activation import TOPIC
 from contracts.envelope import Event, Metadata
 from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
-from jobbro.rulebook import Rulebook
 from jobbro.runtime import create_http_app
 from jobbro.testing import publish, read_events, running
+from rules import Rulebook
 from services.activation.api import create_router
 from services.activation.app import create_runtime
 from services.activation.settings import ActivationSettings

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR, Rulebook
+from rules import REPOSITORY_RULES_DIR, Rulebook
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR, PlanCheckRule, Rulebook
+from rules import REPOSITORY_RULES_DIR, PlanCheckRule, Rulebook
 from services.activation.domain import ConflictKind, activation_id_for, conflicts
 from tests.activation.unit.plan import application, entry, march
 

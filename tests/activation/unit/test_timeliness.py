@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jobbro.rulebook import Rulebook
+from rules import Rulebook
 from services.activation.domain import CitizenFacts, timeliness
 from services.activation.rules import Period
 
@@ -119,6 +119,7 @@ def test_the_deadline_follows_the_rule_version_in_force_when_the_unemployment_be
         'rule_set_version = "timeliness-2027.test"\n'
         "valid_from = 2027-01-01\n"
         'sources = ["test"]\n'
+        'legal_reference = { act = "test act", paragraph = "§ 1" }\n'
         "[[deadlines]]\n"
         'name = "insured_unemployed"\n'
         'target_groups = ["insured_unemployed"]\n'

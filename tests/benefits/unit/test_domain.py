@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR, Outcome, Rulebook, Sector
+from rules import REPOSITORY_RULES_DIR, Outcome, Rulebook, Sector
 from services.benefits.domain import (
     Change,
     Instruction,

@@ -23,13 +23,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from contracts import subsidy
 from contracts.catalog import EVENT_TYPES
-from contracts.envelope import Event, decode
+from contracts.envelope import Event, Metadata, decode
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
-from jobbro.rulebook import REPOSITORY_RULES_DIR, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
+from rules import REPOSITORY_RULES_DIR, Rulebook, RuleNotInForce, SubsidyRates
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
@@ -145,9 +145,9 @@ class Subsidy:
         sealer = link_sealer(self.settings.link_seal_keys, setting="test")
         return json.loads(sealer.open(event.sealed_link))["token"]
 
-    async def answer(self, *events: Event) -> None:
-        """Publish answers as benefits and activation would."""
-        await publish(self.settings.kafka, self.settings.topic_prefix, *events, source="/test/stand-in")
+    async def answer(self, *events: Event) -> list[Metadata]:
+        """Publish answers as benefits and activation would; their envelopes, in order."""
+        return await publish(self.settings.kafka, self.settings.topic_prefix, *events, source="/test/stand-in")
 
     async def published(self, application: dict[str, Any], expect: int, timeout: float = 30.0) -> list[Event]:
         """The application's events on the subsidy topic, in order: at least `expect`, plus any that follow soon."""

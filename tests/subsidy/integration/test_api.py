@@ -11,7 +11,7 @@ import pytest
 
 from contracts import subsidy
 from contracts.activation import ConflictKind
-from jobbro.rulebook import months_later
+from rules import months_later
 from services.subsidy import store
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign

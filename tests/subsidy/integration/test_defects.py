@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from contracts.benefits import TargetGroup
-from jobbro.rulebook import REPOSITORY_RULES_DIR, months_later
+from rules import REPOSITORY_RULES_DIR, months_later
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
 from tests.subsidy.factories import (

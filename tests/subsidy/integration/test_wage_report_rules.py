@@ -14,7 +14,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR, months_later
+from rules import REPOSITORY_RULES_DIR, months_later
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
 from tests.subsidy.factories import TODAY, assessed, plan_checked, wage_subsidy
@@ -41,6 +41,7 @@ def rules_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"valid_from = {START}\n"
         f"valid_to = {_last_day(SECOND)}\n"
         'sources = ["test"]\n'
+        'legal_reference = { act = "LAB-loven", paragraph = "kapitel 12" }\n'
         "[hourly_rates]\n"
         "private = 86.16\n"
         "public = 125.13\n"

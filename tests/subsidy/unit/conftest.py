@@ -6,8 +6,8 @@ from uuid import uuid4
 
 import pytest
 
-from jobbro.rulebook import REPOSITORY_RULES_DIR, Rulebook
-from services.subsidy.domain import Actor, Application, Role, birth_date_from_cpr
+from rules import REPOSITORY_RULES_DIR, Rulebook, birth_date_from_cpr
+from services.subsidy.domain import Actor, Application, Role
 from services.subsidy.schemas import ApplicationForm
 from tests.subsidy.factories import Employer, Pki, make_pki
 

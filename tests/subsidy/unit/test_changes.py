@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from jobbro.rulebook import Outcome, Rulebook
+from rules import Outcome, Rulebook
 from services.subsidy import changes
 from services.subsidy.domain import Application, ChangeRefused, CitizenAnswer, PlanAnswer, Scheme
 from services.subsidy.eligibility import ExistingPlacement, HoursStep

@@ -4,10 +4,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 from uuid import uuid4
 
-from jobbro.rulebook import Outcome, Rulebook
+from rules import Outcome, Rulebook
 from services.subsidy import decision
-from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Verdict
-from services.subsidy.eligibility import ExistingPlacement, Scheme
+from services.subsidy.domain import Actor, CitizenAnswer, PlanAnswer, PlanConflict, Role, RuleOutcome, Source, Verdict
+from services.subsidy.eligibility import ExistingPlacement
 from tests.subsidy.factories import Employer, internship, wage_subsidy
 from tests.subsidy.unit.conftest import NOW, position, submitted
 
@@ -82,7 +82,7 @@ def test_refers_a_public_employers_attestation_to_a_caseworker(rulebook: Ruleboo
 
 
 def test_refers_a_ratio_warning_the_applicant_overrode(rulebook: Rulebook, employer: Employer) -> None:
-    leaving = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), START - timedelta(days=1)),)
+    leaving = (ExistingPlacement("internship", date(2026, 2, 2), START - timedelta(days=1)),)
     form = internship(employer, start=START, ordinary_fte="5.00", ratio_override_remark="She leaves before we start")
 
     made = decision.evaluate(_answered(form), leaving, rulebook, NOW)
@@ -92,7 +92,7 @@ def test_refers_a_ratio_warning_the_applicant_overrode(rulebook: Rulebook, emplo
 
 
 def test_rejects_a_ratio_warning_not_overridden(rulebook: Rulebook, employer: Employer) -> None:
-    leaving = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), START - timedelta(days=1)),)
+    leaving = (ExistingPlacement("internship", date(2026, 2, 2), START - timedelta(days=1)),)
 
     made = decision.evaluate(_answered(internship(employer, start=START, ordinary_fte="5.00")), leaving, rulebook, NOW)
 
@@ -101,7 +101,7 @@ def test_rejects_a_ratio_warning_not_overridden(rulebook: Rulebook, employer: Em
 
 
 def test_counts_pending_and_running_placements_at_the_production_unit(rulebook: Rulebook, employer: Employer) -> None:
-    placed = tuple(ExistingPlacement(Scheme.WAGE_SUBSIDY, date(2026, 1, 5), None) for _ in range(4))
+    placed = tuple(ExistingPlacement("wage_subsidy", date(2026, 1, 5), None) for _ in range(4))
 
     made = decision.evaluate(_answered(internship(employer, start=START)), placed, rulebook, NOW)
 
@@ -174,7 +174,7 @@ def test_decides_a_position_on_the_employers_side_alone(rulebook: Rulebook, empl
 def test_rejects_a_position_listing_every_failed_employer_rule(rulebook: Rulebook, employer: Employer) -> None:
     form = wage_subsidy(employer, start=START, end=date(2026, 12, 1), ordinary_fte="4.00")
     form["employer"]["vacated_post_on"] = "2026-03-01"
-    running = (ExistingPlacement(Scheme.INTERNSHIP, date(2026, 2, 2), None),)
+    running = (ExistingPlacement("internship", date(2026, 2, 2), None),)
 
     made = decision.evaluate(position(form), running, rulebook, NOW)
 
@@ -217,3 +217,62 @@ def test_a_named_position_still_fails_its_citizens_maximum(rulebook: Rulebook, e
 
     assert made.verdict is Verdict.REJECTED
     assert [r.rule for r in made.failures] == ["max_duration"]
+
+
+def test_the_derivation_names_each_facts_source_and_the_event_it_came_in(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    submitted_in, assessed_in, checked_in = uuid4(), uuid4(), uuid4()
+    application = submitted(internship(employer, start=START))
+    application.submitted_event_id = submitted_in
+    application.record_assessment(_answer(event_id=assessed_in), NOW)
+    application.record_plan_check(PlanAnswer((), event_id=checked_in), NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    steps = {step.rule: step for step in made.derivation}
+    assert [step.rule for step in made.derivation] == [result.rule for result in made.results]
+    assert [step.outcome for step in made.derivation] == [result.outcome for result in made.results]
+    ratio = {fact.name: fact for fact in steps["ratio"].facts}
+    assert (ratio["ordinary_fte"].source, ratio["ordinary_fte"].event_id) == (Source.EMPLOYER, submitted_in)
+    assert ratio["placements_at_peak_with_this"].source is Source.SUBSIDY
+    assert ratio["allowed_placements"].source is Source.RULE
+    assert steps["ratio"].legal_reference is not None and "LAB-loven" in steps["ratio"].legal_reference
+    duration = {fact.name: fact for fact in steps["max_duration"].facts}
+    assert (duration["target_group"].source, duration["target_group"].event_id) == (Source.BENEFITS, assessed_in)
+    assert steps["no_plan_overlap"].facts[0].event_id == checked_in
+
+
+def test_a_caseworkers_verdict_ends_the_derivation_with_their_justification(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    application = _answered(wage_subsidy(employer, start=START, public=True))
+    application.record_decision(decision.evaluate(application, (), rulebook, NOW))
+
+    application.decide_as_caseworker(True, "The attestation holds.", CASEWORKER, NOW)
+
+    assert application.decision is not None
+    last = application.decision.derivation[-1]
+    assert last.rule == "caseworker_decision" and last.evaluated_by == "caseworker"
+    verdict = {fact.name: fact for fact in last.facts}["verdict"]
+    assert (verdict.value, verdict.source, verdict.justification) == (
+        "approved",
+        Source.CASEWORKER,
+        "The attestation holds.",
+    )
+
+
+def test_every_result_has_its_step_in_the_derivation_and_benefits_rules_their_law(
+    rulebook: Rulebook, employer: Employer
+) -> None:
+    prior = RuleOutcome("prior_unemployment", Outcome.PASSED, "reached", "prior-unemployment-2018.1", "benefits")
+    application = submitted(wage_subsidy(employer, start=START))
+    application.record_assessment(_answer(results=(prior,)), NOW)
+
+    made = decision.evaluate(application, (), rulebook, NOW)
+
+    assert [step.rule for step in made.derivation] == [result.rule for result in made.results]
+    steps = {step.rule: step for step in made.derivation}
+    assert steps["prior_unemployment"].legal_reference is not None
+    assert "kapitel 12" in steps["prior_unemployment"].legal_reference
+    assert steps["plan_check"].facts == () and steps["plan_check"].outcome is Outcome.NEEDS_JUDGEMENT

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from jobbro.rulebook import Outcome
+from rules import Outcome
 from services.subsidy.domain import (
     TRANSITIONS,
     Actor,
@@ -22,7 +22,6 @@ from services.subsidy.domain import (
     State,
     TransitionNotAllowed,
     Verdict,
-    birth_date_from_cpr,
 )
 from services.subsidy.eligibility import HoursStep
 from tests.subsidy.factories import Employer, internship, wage_subsidy
@@ -251,18 +250,3 @@ def test_an_internship_has_no_wage_reports(employer: Employer) -> None:
         application.report_wages(2026, 4, EMPLOYER, NOW.replace(month=6))
 
     assert refused.value.code == "not_a_wage_subsidy"
-
-
-@pytest.mark.parametrize(
-    ("cpr", "birth"),
-    [
-        ("1705901234", date(1990, 5, 17)),
-        ("0101054321", date(2005, 1, 1)),
-        ("0101504321", date(1950, 1, 1)),
-        ("3112369999", date(2036, 12, 31)),
-        ("3112379999", date(1937, 12, 31)),
-        ("0101585000", date(1858, 1, 1)),
-    ],
-)
-def test_reads_the_birth_date_and_century_from_a_cpr_number(cpr: str, birth: date) -> None:
-    assert birth_date_from_cpr(cpr) == birth

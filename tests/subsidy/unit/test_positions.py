@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 
-from jobbro.rulebook import Outcome
+from rules import Outcome
 from services.subsidy.domain import (
     Actor,
     Application,

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from jobbro.rulebook import Outcome, Rulebook, Sector
+from rules import Outcome, Rulebook, Sector
 from services.subsidy.eligibility import check_state_aid_cap, missing_payment_rule
 
 START_2023 = date(2023, 3, 1)  # the 2023 private rate is 86.16 DKK per hour

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from jobbro.rulebook import Outcome, Rulebook
+from rules import Outcome, Rulebook
 from services.subsidy import decision, timing
 from services.subsidy.domain import ChangeRefused, CitizenAnswer, PlanAnswer, Verdict
 from tests.subsidy.factories import Employer, internship

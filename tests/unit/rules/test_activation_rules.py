@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jobbro.rulebook import Rulebook
+from rules import Rulebook
 from services.activation.rules import JobseekerFacts, Period, exemption_quota, offer_due, overlaps
 
 
@@ -73,6 +73,7 @@ def test_keeps_the_deadline_of_the_version_in_force_when_unemployment_began(rule
         'rule_set_version = "timeliness-2027.test"\n'
         "valid_from = 2027-01-01\n"
         'sources = ["test"]\n'
+        'legal_reference = { act = "test act", paragraph = "§ 1" }\n'
         "[[deadlines]]\n"
         'name = "insured_unemployed"\n'
         'target_groups = ["insured_unemployed"]\n'

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from jobbro.rulebook import NotInRuleData, Outcome, Rulebook, RuleNotInForce, Sector
+from rules import NotInRuleData, Outcome, Rulebook, RuleNotInForce, Sector
+from rules.max_duration import rule as duration
 from services.benefits.rules import (
     CitizenFacts,
     Month,
@@ -18,7 +19,6 @@ from services.benefits.rules import (
     YearToDate,
     check_prior_unemployment,
     correction_difference,
-    internship_max_weeks,
     monthly_subsidy,
     prorate,
 )
@@ -31,6 +31,13 @@ FULL_TIME_PRIVATE = WageSubsidyPlacement(Sector.PRIVATE, Period(date(2021, 1, 4)
 def _citizen(**changes: Any) -> CitizenFacts:
     citizen = CitizenFacts(target_group="dagpenge", birth_date=date(1990, 5, 17), unemployed_since=date(2025, 10, 6))
     return replace(citizen, **changes)
+
+
+def internship_max_weeks(citizen: CitizenFacts, starts_on: date, rulebook: Rulebook) -> int | None:
+    """The longest internship in weeks, as the maximum-duration rule gives it to benefits."""
+    who = duration.Citizen(citizen.target_group, citizen.birth_date, citizen.unemployed_since, citizen.newly_graduated)
+    _, last_day = duration.latest_end(rulebook, duration.INTERNSHIP, starts_on, Sector.PRIVATE, who)
+    return None if last_day is None else ((last_day - starts_on).days + 1) // 7
 
 
 def _report(paid_hours: str, **changes: Any) -> SubsidyReport:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jobbro.rulebook import (
+from rules import (
+    EXAMPLES,
     REPOSITORY_RULES_DIR,
     InternshipRule,
     RatioRule,
@@ -23,11 +24,12 @@ from jobbro.rulebook import (
 
 
 def test_every_repository_rule_file_states_sources_and_version(rulebook: Rulebook) -> None:
-    files = sorted(REPOSITORY_RULES_DIR.glob("*/*.toml"))
+    files = sorted(path for path in REPOSITORY_RULES_DIR.glob("*/*.toml") if path.name != EXAMPLES)
     assert len(files) >= 13
     for path in files:
         data = tomllib.loads(path.read_text())
         assert data["sources"] and data["rule_set_version"] and data["valid_from"], path
+        assert data["legal_reference"]["act"] and data["legal_reference"]["paragraph"], path
     for kind in (RatioRule, InternshipRule, TimelinessRule, TargetGroups, SubsidyRates):
         version = rulebook.in_force(kind, date(2023, 6, 1))
         assert version.sources and version.rule_set_version
@@ -119,6 +121,7 @@ def test_a_table_from_2027_is_looked_up_under_the_new_group_names(rules_dir: Pat
         rule_set_version = "internship-2027.1"
         valid_from = 2027-01-01
         sources = ["test"]
+        legal_reference = { act = "test act", paragraph = "§ 1" }
         max_hours_per_week = 37
         [max_weeks]
         insured_unemployed = 6
