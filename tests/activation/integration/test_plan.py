@@ -206,3 +206,12 @@ async def test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_
     assert hidden.json()["detail"] == "There is no such citizen."
     assert unknown.status_code == 404
     assert [response.status_code for response in refused] == [401, 403]
+
+
+async def test_the_plan_of_an_unknown_citizen_asked_for_by_cpr_number_does_not_repeat_it(
+    activation: Activation,
+) -> None:
+    refused = await activation.http.get("/citizens/010190-1234/plan")
+
+    assert refused.status_code == 404 and refused.json()["code"] == "citizen_not_found"
+    assert "010190" not in refused.text
