@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from contracts import activation, benefits, notify, payments, subsidy
+from contracts import activation, audit, benefits, notify, payments, subsidy
 from contracts.envelope import Event
 from contracts.schema import event_schema, personal_fields
 
@@ -33,6 +33,7 @@ def _retention(days: int) -> Mapping[str, str]:
 
 EVENT_STREAM = _retention(400)
 SHORT_LIVED = _retention(30)
+ACCESS_AUDIT = _retention(400)
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,23 @@ TOPICS: tuple[Topic, ...] = (
         config=SHORT_LIVED,
         description="Webhook deliveries that failed every attempt, with the event each carried, for operators.",
     ),
+    *(
+        Topic(
+            name=event.topic,
+            owner=service,
+            key="access_id: each access once",
+            events=(event,),
+            consumers=(),
+            config=ACCESS_AUDIT,
+            description=f"Who read or changed which citizen's personal data through {service}'s API, and why; read"
+            " by the SIEM as an operator's tool.",
+        )
+        for service, event in audit.BY_SERVICE.items()
+    ),
 )
 
 ALL_EVENTS: tuple[type[Event], ...] = (
-    subsidy.EVENTS + benefits.EVENTS + payments.EVENTS + activation.EVENTS + notify.EVENTS
+    subsidy.EVENTS + benefits.EVENTS + payments.EVENTS + activation.EVENTS + notify.EVENTS + audit.EVENTS
 )
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType({model.type: model for model in ALL_EVENTS})
 """CloudEvents type → model: the catalog a consumer passes to `contracts.envelope.decode`."""

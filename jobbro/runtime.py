@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
-from jobbro import access, db, problems
+from jobbro import access, audit, db, problems
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
@@ -183,6 +183,6 @@ def create_http_app(
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "unready", **checks}, status_code=200 if ok else 503)
 
-    for router in routers:
+    for router in (*routers, audit.router(runtime)):
         app.include_router(router)
     return app
