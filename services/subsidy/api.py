@@ -146,6 +146,11 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
             raise
         return result
 
+    async def step(route: str, application_id: UUID, body: Any, actor: Actor, handler: Any) -> ApplicationView:
+        """One step of an application by its handler, recorded as a change; answered with the application."""
+        await audited(route, application_id, actor, lambda uow: handler(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor, None)
+
     async def view(application_id: UUID, actor: Actor, route: str | None = _READ_ROUTE) -> ApplicationView:
         """The application as `actor` sees it; recorded as a read in the access audit, before it is answered,
         unless the route recorded its change already (`route` None)."""
@@ -205,85 +210,45 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"])
     async def decide(application_id: UUID, body: CaseworkerDecision, actor: Actor = caseworker) -> ApplicationView:
         """Approve or reject a referred application or position, with reasons."""
-        await audited(
-            "POST /v1/applications/{application_id}/caseworker-decision",
-            application_id,
-            actor,
-            lambda uow: handlers.decide_as_caseworker(ctx, uow, application_id, body, actor),
+        return await step(
+            f"POST {_APPLICATION}/caseworker-decision", application_id, body, actor, handlers.decide_as_caseworker
         )
-        return await view(application_id, actor, None)
 
     @router.post("/applications/{application_id}/citizen", tags=["employer"])
     async def name_citizen(application_id: UUID, body: CitizenNaming, actor: Actor = signer) -> ApplicationView:
         """Name the citizen, with their consent and a signature, for an approved position: then it is decided."""
-        await audited(
-            "POST /v1/applications/{application_id}/citizen",
-            application_id,
-            actor,
-            lambda uow: handlers.name_citizen(ctx, uow, application_id, body, actor),
-        )
-        return await view(application_id, actor, None)
+        return await step(f"POST {_APPLICATION}/citizen", application_id, body, actor, handlers.name_citizen)
 
     @router.post("/applications/{application_id}/confirmation", tags=["employer"])
     async def confirm(application_id: UUID, body: FinalConfirmation, actor: Actor = signer) -> ApplicationView:
         """The employer's signed final approval of an approved application: the placement may start."""
-        await audited(
-            "POST /v1/applications/{application_id}/confirmation",
-            application_id,
-            actor,
-            lambda uow: handlers.confirm(ctx, uow, application_id, body, actor),
-        )
-        return await view(application_id, actor, None)
+        return await step(f"POST {_APPLICATION}/confirmation", application_id, body, actor, handlers.confirm)
 
     @router.post("/applications/{application_id}/extension", tags=["employer"])
     async def extend(application_id: UUID, body: Extension, actor: Actor = signer) -> ApplicationView:
         """A later end date for a running placement."""
-        await audited(
-            "POST /v1/applications/{application_id}/extension",
-            application_id,
-            actor,
-            lambda uow: handlers.extend(ctx, uow, application_id, body, actor),
-        )
-        return await view(application_id, actor, None)
+        return await step(f"POST {_APPLICATION}/extension", application_id, body, actor, handlers.extend)
 
     @router.post("/applications/{application_id}/hours", tags=["employer"])
     async def change_hours(application_id: UUID, body: HoursChange, actor: Actor = signer) -> ApplicationView:
         """New weekly hours for a running placement, from the first step's date."""
-        await audited(
-            "POST /v1/applications/{application_id}/hours",
-            application_id,
-            actor,
-            lambda uow: handlers.change_hours(ctx, uow, application_id, body, actor),
-        )
-        return await view(application_id, actor, None)
+        return await step(f"POST {_APPLICATION}/hours", application_id, body, actor, handlers.change_hours)
 
     @router.post("/applications/{application_id}/end", tags=["employer"])
     async def end(application_id: UUID, body: EndOfPlacement, actor: Actor = signer) -> ApplicationView:
         """End a running placement, early (with a reason) or as planned."""
-        await audited(
-            "POST /v1/applications/{application_id}/end",
-            application_id,
-            actor,
-            lambda uow: handlers.end(ctx, uow, application_id, body, actor),
-        )
-        return await view(application_id, actor, None)
+        return await step(f"POST {_APPLICATION}/end", application_id, body, actor, handlers.end)
 
     @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"])
     async def withdraw(application_id: UUID, body: Withdrawal, actor: Actor = withdrawer) -> ApplicationView:
         """Withdraw an application before the placement is confirmed."""
-        await audited(
-            "POST /v1/applications/{application_id}/withdrawal",
-            application_id,
-            actor,
-            lambda uow: handlers.withdraw(ctx, uow, application_id, body, actor),
-        )
-        return await view(application_id, actor, None)
+        return await step(f"POST {_APPLICATION}/withdrawal", application_id, body, actor, handlers.withdraw)
 
     @router.post("/applications/{application_id}/wage-reports", status_code=201, tags=["employer"])
     async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = signer) -> WageReportOut:
         """A month's paid hours, wage costs and sickness refunds of a wage-subsidy placement, in arrears."""
         return await audited(
-            "POST /v1/applications/{application_id}/wage-reports",
+            f"POST {_APPLICATION}/wage-reports",
             application_id,
             actor,
             lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor),
@@ -319,7 +284,8 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     return router
 
 
-_READ_ROUTE = "GET /v1/applications/{application_id}"
+_APPLICATION = "/v1/applications/{application_id}"
+_READ_ROUTE = f"GET {_APPLICATION}"
 _PURPOSE = {Role.EMPLOYER: "employer_application", Role.CASEWORKER: "case_handling", Role.AUDITOR: "supervision"}
 """Why each capacity processes an application's personal data, as the access audit records it."""
 
