@@ -166,10 +166,13 @@ def _cef_value(text: str) -> str:
     return text.replace("\\", "\\\\").replace("=", "\\=").replace("\r", "\\r").replace("\n", "\\n")
 
 
-def router(runtime: Runtime) -> APIRouter:
-    """`GET /v1/audit/access` for auditors on every service; the query itself is recorded too."""
-    api = APIRouter(prefix="/v1/audit", tags=["audit"])
+def routers(runtime: Runtime) -> tuple[APIRouter, ...]:
+    """`GET /v1/audit/access` for auditors, on every service that keeps an access audit (not on the demo's
+    back-office stand-in); the query itself is recorded too."""
     service: str = runtime.settings.service
+    if service not in BY_SERVICE:
+        return ()
+    api = APIRouter(prefix="/v1/audit", tags=["audit"])
 
     @api.get("/access", response_model=None)
     async def accesses(
@@ -202,7 +205,7 @@ def router(runtime: Runtime) -> APIRouter:
             return PlainTextResponse("".join(cef_line(service, event) + "\n" for event in found))
         return {"accesses": [event.model_dump(mode="json") for event in found]}
 
-    return api
+    return (api,)
 
 
 def _citizens(found: Iterable[AccessRecorded], asked: str | None) -> tuple[str, ...]:

@@ -183,6 +183,6 @@ def create_http_app(
         ok = all(checks.values())
         return JSONResponse({"status": "ready" if ok else "unready", **checks}, status_code=200 if ok else 503)
 
-    for router in (*routers, audit.router(runtime)):
+    for router in (*routers, *audit.routers(runtime)):
         app.include_router(router)
     return app
