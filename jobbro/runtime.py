@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
-from jobbro import access, audit, db, problems
+from jobbro import access, audit, db, problems, retention
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
@@ -41,6 +41,9 @@ class Runtime:
         self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self.consumers: list[EventConsumer] = []
+        self._sweeps: list[retention.Sweep] = list(retention.KIT_SWEEPS)
+        self._retention: retention.RetentionJob | None = None
+        self._retention_task: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -76,6 +79,10 @@ class Runtime:
         self.consumers.append(consumer)
         return consumer
 
+    def retain(self, *sweeps: retention.Sweep) -> None:
+        """Prune the service's own data classes too, by their periods in `jobbro/retention.toml` (before `start`)."""
+        self._sweeps.extend(sweeps)
+
     async def start(self) -> None:
         """Connect, migrate, then start relaying and consuming (in that order: handlers need the schema)."""
         settings, patience = self.settings, self.settings.startup_patience_seconds
@@ -94,6 +101,14 @@ class Runtime:
             poll_seconds=self.settings.outbox_poll_seconds,
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.settings.service}-outbox-relay")
+        self._retention = retention.RetentionJob(
+            self._pool,
+            self._sweeps,
+            interval=settings.retention_interval_seconds,
+            batch_size=settings.retention_batch_size,
+            max_batches=settings.retention_max_batches,
+        )
+        self._retention_task = asyncio.create_task(self._retention.run(), name=f"{settings.service}-retention")
         log.info(
             "service_started",
             consumers=[c.group for c in self.consumers],
@@ -119,6 +134,10 @@ class Runtime:
             except TimeoutError:  # the broker or the database is not answering: its rows are sent again later
                 self._relay_task.cancel()
             await asyncio.gather(self._relay_task, return_exceptions=True)
+        if self._retention and self._retention_task:  # a batch in flight rolls back: it is deleted next time
+            self._retention.stop()
+            self._retention_task.cancel()
+            await asyncio.gather(self._retention_task, return_exceptions=True)
         await self.broker.stop()
         if self._pool:
             await self._pool.close()
