@@ -99,7 +99,7 @@ async def sweep(
         if isinstance(found, TableSweep):
             count = await _delete_rows(pool, found.sql, before, batch_size, max_batches)
         else:
-            count = await asyncio.to_thread(_delete_files, found, before, batch_size * max_batches)
+            count = await asyncio.to_thread(delete_files, found, before, batch_size * max_batches)
         deleted[found.data_class] = deleted.get(found.data_class, 0) + count
     return deleted
 
@@ -115,7 +115,8 @@ async def _delete_rows(pool: asyncpg.Pool, sql: str, before: datetime, batch_siz
     return total
 
 
-def _delete_files(found: FileSweep, before: datetime, limit: int) -> int:
+def delete_files(found: FileSweep, before: datetime, limit: int) -> int:
+    """Delete at most `limit` of the sweep's files last modified before `before`; how many were deleted."""
     if not found.directory.is_dir():
         return 0
     cutoff, count = before.timestamp(), 0
