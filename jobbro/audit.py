@@ -109,7 +109,7 @@ async def query(
     """Recorded accesses, newest first: of one citizen (named in the object or the answer), by one actor, in a time."""
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM access_audit
-             WHERE ($1::text IS NULL OR $1 = ANY(citizen_refs) OR object_ref = $1)
+             WHERE ($1::text IS NULL OR citizen_refs @> ARRAY[$1::text] OR object_ref = $1)
                AND ($2::text IS NULL OR actor = $2)
                AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
              ORDER BY at DESC LIMIT $5""",
