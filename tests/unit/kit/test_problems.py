@@ -1,6 +1,10 @@
 """The problem documents' safety net: whatever a refusal's text holds, no CPR number or token leaves in it."""
 
 import json
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jobbro.log import CPR_MASK, TOKEN_MASK
 from jobbro.problems import problem
@@ -26,3 +30,10 @@ def test_a_problem_masks_cpr_numbers_and_tokens_in_its_detail_title_and_extensio
 def test_a_problem_keeps_numbers_that_are_not_cpr_numbers() -> None:
     body = json.loads(problem(404, "not_found", "no production unit 1013456789, instruction 12345678901").body)
     assert body["detail"] == "no production unit 1013456789, instruction 12345678901"
+
+
+@given(birth=st.dates(min_value=date(1858, 1, 1), max_value=date(2057, 12, 31)), serial=st.integers(0, 9999))
+def test_no_cpr_number_leaves_in_a_problem_whatever_a_refusal_says(birth: date, serial: int) -> None:
+    cpr = f"{birth:%d%m%y}{serial:04d}"
+    response = problem(422, "refused", f"not a month: {cpr!r}", rejected=[{"value": f"{cpr[:6]}-{cpr[6:]}"}])
+    assert cpr[:6] not in response.body.decode()
