@@ -1,12 +1,12 @@
 """The published catalog: every topic with its one producer, key, events, configuration and known consumers.
 
-Retention: topics are event streams, never compacted (compaction would keep only the last event of each
-aggregate). No topic keeps data forever: the log is transport, each service's database is the record, and two
-topics carry CPR numbers. 400 days outlives the longest placement (12 months) plus its application, so a
-consumer can be rebuilt from the log for every live aggregate and a year of payments can be reconciled;
-notifications have no downstream state to rebuild and keep 30 days. A dead-letter topic `<topic>.dlq`, written
-by that topic's consumers, keeps its topic's configuration, so a dead letter outlives its investigation as long
-as the original would.
+Retention (periods from `jobbro/retention.toml`): topics are event streams, never compacted (compaction would keep
+only the last event of each aggregate). No topic keeps data forever: the log is transport, each service's database
+is the record, and two topics carry CPR numbers. 400 days outlives the longest placement (12 months) plus its
+application, so a consumer can be rebuilt from the log for every live aggregate and a year of payments can be
+reconciled; notifications have no downstream state to rebuild and keep 30 days; access audits keep five years. A
+dead-letter topic `<topic>.dlq`, written by that topic's consumers, keeps its topic's configuration, so a dead
+letter outlives its investigation as long as the original would.
 
 CPR numbers: only where the consumer must act on the person (see `CPR_ALLOWED`); everywhere else the citizen
 is the pseudonymous `citizen_ref`. Every personal-data field is marked `x-personal-data` in its schema
@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from contracts import activation, benefits, notify, payments, subsidy
+from contracts import activation, audit, benefits, notify, payments, subsidy
 from contracts.envelope import Event
 from contracts.schema import event_schema, personal_fields
+from jobbro.retention import policies
 
 DEFAULT_PARTITIONS = 3
 _DAY_MS = 24 * 60 * 60 * 1000
@@ -31,8 +32,10 @@ def _retention(days: int) -> Mapping[str, str]:
     return MappingProxyType({"cleanup.policy": "delete", "retention.ms": str(days * _DAY_MS)})
 
 
-EVENT_STREAM = _retention(400)
-SHORT_LIVED = _retention(30)
+EVENT_STREAM = _retention(policies()["topics"].days)
+SHORT_LIVED = _retention(policies()["notifications"].days)
+ACCESS_AUDIT = _retention(policies()["access_audit"].days)
+"""Periods from `jobbro/retention.toml`, the one place each data class's period and legal basis are set."""
 
 
 @dataclass(frozen=True)
@@ -132,10 +135,23 @@ TOPICS: tuple[Topic, ...] = (
         config=SHORT_LIVED,
         description="Webhook deliveries that failed every attempt, with the event each carried, for operators.",
     ),
+    *(
+        Topic(
+            name=event.topic,
+            owner=service,
+            key="access_id: each access once",
+            events=(event,),
+            consumers=(),
+            config=ACCESS_AUDIT,
+            description=f"Who read or changed which citizen's personal data through {service}'s API, and why; read"
+            " by the SIEM as an operator's tool.",
+        )
+        for service, event in audit.BY_SERVICE.items()
+    ),
 )
 
 ALL_EVENTS: tuple[type[Event], ...] = (
-    subsidy.EVENTS + benefits.EVENTS + payments.EVENTS + activation.EVENTS + notify.EVENTS
+    subsidy.EVENTS + benefits.EVENTS + payments.EVENTS + activation.EVENTS + notify.EVENTS + audit.EVENTS
 )
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType({model.type: model for model in ALL_EVENTS})
 """CloudEvents type → model: the catalog a consumer passes to `contracts.envelope.decode`."""

@@ -1,10 +1,11 @@
 """Create every catalog topic and its dead-letter topic, and the ACLs the catalog implies; idempotent.
 
-Topics that exist keep their configuration. The ACLs (the broker runs the StandardAuthorizer and allows nothing no
-ACL allows) follow the catalog: a topic's `owner` alone writes it; each of its `consumers` reads it, writes its
-`.dlq` (consumers dead-letter there) and uses the consumer groups named `<prefix><principal>.…`; integrators read
-the public topics (`PUBLIC_TOPICS`) only. Nobody else, and no anonymous client, gets anything. Creating an ACL that
-exists changes nothing, so running provisioning again is harmless.
+Topics that exist are given the catalog's configuration again (their retention from `jobbro/retention.toml`, so
+a changed period reaches the broker), and keep their partitions. The ACLs (the broker runs the StandardAuthorizer
+and allows nothing no ACL allows) follow the catalog: a topic's `owner` alone writes it; each of its `consumers`
+reads it, writes its `.dlq` (consumers dead-letter there) and uses the consumer groups named
+`<prefix><principal>.…`; integrators read the public topics (`PUBLIC_TOPICS`) only. Nobody else, and no anonymous
+client, gets anything. Creating an ACL that exists changes nothing, so running provisioning again is harmless.
 
 `python -m contracts.provision --bootstrap HOST:PORT` runs it against a real broker, as the super user named by
 `--username` (password in `JOBBRO_KAFKA_SASL_PASSWORD`), over SASL_SSL when `--ca-file` or `--sasl-ssl` says so.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.protocol.admin import (
     CreateAclsRequest,
@@ -146,8 +148,8 @@ async def provision(
     replication_factor: int = 1,
     prefix: str = "",
 ) -> Provisioned:
-    """Create the topics that are missing (topics that exist keep whatever configuration they have), and on a
-    broker with authentication, the catalog's ACLs. `kafka` must be a super user.
+    """Create the topics that are missing, set the catalog's configuration on those that exist, and on a broker
+    with authentication, the catalog's ACLs. `kafka` must be a super user.
 
     A `prefix` gives a whole deployment (or one test) its own set of topics and ACLs on a shared broker.
     """
@@ -163,6 +165,7 @@ async def provision(
         present = set(await admin.list_topics())
         missing = [topic for topic in wanted if topic.name not in present]
         raced = await _create(admin, missing) if missing else set()
+        await _configure(admin, [topic for topic in wanted if topic.name in present])
     finally:
         await admin.close()
     created = tuple(t.name for t in missing if t.name not in raced)
@@ -180,6 +183,17 @@ async def remove_acls(kafka: KafkaAccess, topics: Iterable[Topic] = TOPICS, pref
         await _send_acls(admin, _DeleteAcls(acls(topics, prefix)))
     finally:
         await admin.close()
+
+
+async def _configure(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
+    """Set each existing topic's configuration to the catalog's (the whole set: AlterConfigs replaces it)."""
+    if not topics:
+        return
+    resources = [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=dict(t.topic_configs)) for t in topics]
+    for response in await admin.alter_configs(resources):
+        for resource in response.to_object()["resources"]:
+            if resource["error_code"]:
+                raise for_code(resource["error_code"])(f"{resource['resource_name']}: {resource['error_message']}")
 
 
 _ANY = 1

@@ -9,9 +9,11 @@ from typing import Any
 
 import structlog
 
-# Ten digits, optionally DDMMYY-SSSS, not embedded in a longer digit run (so ids and øre amounts survive).
-_CPR = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+# DDMMYY-SSSS or DDMMYYSSSS, not embedded in a longer digit run (so ids and øre amounts survive); `_is_cpr` then
+# keeps only those whose first six digits are a date, so P-numbers and other ten-digit numbers that are not pass.
+_CPR_CANDIDATE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})-?\d{4}(?!\d)")
 CPR_MASK = "<cpr>"
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # A token in a URL's query (the representative's mailed link, OAuth redirects), and any compact JWS or JWE, whose
 # protected header always begins `{"` (`eyJ` in base64url): an access log line or an error then holds no token.
 _TOKEN_PARAMETER = re.compile(r"(?i)([?&;](?:token|access_token|id_token|refresh_token|code)=)[^&;#\s\"']+")
@@ -23,12 +25,24 @@ def redact(value: Any) -> Any:
     """Mask every CPR number and token in a string, or in the strings inside a mapping or sequence."""
     if isinstance(value, str):
         masked = _COMPACT_JOSE.sub(TOKEN_MASK, _TOKEN_PARAMETER.sub(rf"\1{TOKEN_MASK}", value))
-        return _CPR.sub(CPR_MASK, masked)
+        return mask_cpr(masked)
     if isinstance(value, Mapping):
         return {key: redact(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(redact(item) for item in value)
     return value
+
+
+def mask_cpr(text: str) -> str:
+    """`text` with every CPR number masked: ten digits (a dash after the sixth or not) whose date part is a date."""
+    return _CPR_CANDIDATE.sub(lambda found: CPR_MASK if _is_cpr(found) else found.group(0), text)
+
+
+def _is_cpr(found: re.Match[str]) -> bool:
+    """Whether DDMMYY is a day and month of the calendar, 29 February in any year, as the registry accepts them
+    (`services.benefits.registry`); no control digit is checked, since numbers issued after 2007 may fail it."""
+    day, month, _year = (int(part) for part in found.groups())
+    return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
 
 
 def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 `create_http_app` installs the defaults for every service — invalid requests, unknown routes and methods, and
 anything unexpected — so no error leaves as FastAPI's plain JSON; a service adds (or overrides) handlers for its
-own refusals. Error bodies are bounded: they never echo the input and list only the first few invalid fields.
+own refusals. Error bodies are bounded: they never echo the input and list only the first few invalid fields; and
+whatever a refusal's text says, `problem` masks any CPR number and token in it before it leaves (`jobbro.log.redact`).
 """
 
 import re
@@ -16,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from jobbro.log import redact
+
 log = structlog.get_logger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -27,7 +30,10 @@ MAX_TEXT = 200
 
 
 def problem(status: int, code: str, detail: str, title: str | None = None, **extensions: Any) -> JSONResponse:
-    """The response for one problem; `code` is stable, `detail` a sentence a person understands."""
+    """The response for one problem; `code` is stable, `detail` a sentence a person understands.
+
+    Every text in it is redacted, a safety net under the refusals that already name no personal data.
+    """
     body = {
         "type": TYPE_PREFIX + code,
         "title": title or HTTPStatus(status).phrase,
@@ -36,7 +42,7 @@ def problem(status: int, code: str, detail: str, title: str | None = None, **ext
         "detail": bounded(detail, 5 * MAX_TEXT),
         **extensions,
     }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(redact(body), status_code=status, media_type=MEDIA_TYPE)
 
 
 def code_of(exc: Exception) -> str:

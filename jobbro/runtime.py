@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from contracts.envelope import Event, Metadata
-from jobbro import access, db, problems
+from jobbro import access, audit, db, problems, retention
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
@@ -65,6 +65,9 @@ class Runtime:
         self.consumers: list[EventConsumer] = []
         self.metrics.probe(lambda: read_outbox(self.metrics, self.pool))
         self.metrics.probe(self._read_lag)
+        self._sweeps: list[retention.Sweep] = list(retention.KIT_SWEEPS)
+        self._retention: retention.RetentionJob | None = None
+        self._retention_task: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -102,6 +105,10 @@ class Runtime:
         self.consumers.append(consumer)
         return consumer
 
+    def retain(self, *sweeps: retention.Sweep) -> None:
+        """Prune the service's own data classes too, by their periods in `jobbro/retention.toml` (before `start`)."""
+        self._sweeps.extend(sweeps)
+
     async def start(self) -> None:
         """Connect, migrate, then start relaying and consuming (in that order: handlers need the schema)."""
         settings, patience = self.settings, self.settings.startup_patience_seconds
@@ -120,6 +127,14 @@ class Runtime:
             poll_seconds=self.settings.outbox_poll_seconds,
         )
         self._relay_task = asyncio.create_task(relay.run(), name=f"{self.settings.service}-outbox-relay")
+        self._retention = retention.RetentionJob(
+            self._pool,
+            self._sweeps,
+            interval=settings.retention_interval_seconds,
+            batch_size=settings.retention_batch_size,
+            max_batches=settings.retention_max_batches,
+        )
+        self._retention_task = asyncio.create_task(self._retention.run(), name=f"{settings.service}-retention")
         log.info(
             "service_started",
             consumers=[c.group for c in self.consumers],
@@ -145,6 +160,10 @@ class Runtime:
             except TimeoutError:  # the broker or the database is not answering: its rows are sent again later
                 self._relay_task.cancel()
             await asyncio.gather(self._relay_task, return_exceptions=True)
+        if self._retention and self._retention_task:  # a batch in flight rolls back: it is deleted next time
+            self._retention.stop()
+            self._retention_task.cancel()
+            await asyncio.gather(self._retention_task, return_exceptions=True)
         await self.broker.stop()
         if self._pool:
             await self._pool.close()
@@ -245,6 +264,6 @@ def create_http_app(
 
     runtime.metrics.instrument(app)
 
-    for router in routers:
+    for router in (*routers, *audit.routers(runtime)):
         app.include_router(router)
     return app

@@ -86,6 +86,13 @@ class ServiceSettings(BaseSettings):
     startup_patience_seconds: float = Field(
         300.0, description="How long a starting service waits for PostgreSQL and Kafka before it gives up and exits."
     )
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the retention job deletes data older than jobbro/retention.toml allows."
+    )
+    retention_batch_size: int = Field(1000, ge=1, description="Rows (or files) one retention batch deletes at most.")
+    retention_max_batches: int = Field(
+        100, ge=1, description="Batches per data class in one run at most: a backlog is caught up over several runs."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     http_max_body_bytes: int = Field(

@@ -6,6 +6,7 @@ auditors read every municipality.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -14,10 +15,14 @@ import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from contracts.audit import AccessOutcome
+from jobbro import audit
 from jobbro.access import not_found, own_municipality, requires, sees_municipality
+from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
+from jobbro.uow import UnitOfWork
 from rules import Rulebook
 from services.activation import queries
 from services.activation.domain import PlanEntry, Timeliness
@@ -39,6 +44,7 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     InvalidWindow: (422, "Invalid statistics window"),
 }
 """Each read error and the problem+json status and title it becomes."""
+_PLAN_ROUTE = "GET /citizens/{citizen_ref}/plan"
 
 
 def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
@@ -50,16 +56,24 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
         on: date | None = None,
         principal: Principal = requires(Role.CASEWORKER, Role.AUDITOR),
     ) -> dict[str, Any] | JSONResponse:
-        """The citizen's plan entries and the timeliness of their offers on `on` (default: today)."""
-        day = on or _today()
-
-        async def query(conn: asyncpg.Connection) -> CitizenPlan:
-            found = await queries.citizen_plan(conn, citizen_ref, rulebook, day)
-            if not sees_municipality(principal, found.municipality_code):
-                raise not_found("citizen")
-            return found
-
-        return await _read(runtime, query, _plan)
+        """The citizen's plan entries and the timeliness of their offers on `on` (default: today); every asking is
+        recorded in the access audit, a refused or unknown one too (an unknown path is not recorded: it may be a CPR
+        number)."""
+        day, access = on or _today(), Access(_PLAN_ROUTE, "plan_follow_up", "citizen_plan")
+        async with runtime.unit_of_work() as uow:
+            try:
+                found = await queries.citizen_plan(uow.conn, citizen_ref, rulebook, day)
+            except CitizenNotFound as exc:
+                await _audit(uow, principal, replace(access, outcome=AccessOutcome.NOT_FOUND))
+                return _problem(exc)
+            seen = sees_municipality(principal, found.municipality_code)
+            outcome = AccessOutcome.GRANTED if seen else AccessOutcome.REFUSED
+            await _audit(
+                uow, principal, replace(access, object_ref=citizen_ref, citizen_refs=(citizen_ref,), outcome=outcome)
+            )
+        if not seen:
+            raise not_found("citizen")
+        return _plan(found)
 
     @router.get("/overdue", response_model=None)
     async def overdue(
@@ -70,11 +84,13 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
         """Citizens without the offer due by `on` (default: today), longest overdue first; a caseworker's or
         manager's own municipality (asking for another is refused), any or all for an auditor."""
         day, scope = on or _today(), own_municipality(principal, municipality)
-        return await _read(
-            runtime,
-            lambda conn: queries.overdue(conn, rulebook, day, scope),
-            lambda found: {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in found]},
-        )
+        async with runtime.unit_of_work() as uow:
+            found = await queries.overdue(uow.conn, rulebook, day, scope)
+            refs = tuple(citizen.citizen_ref for citizen in found)
+            await _audit(
+                uow, principal, Access("GET /overdue", "timeliness_follow_up", "overdue_list", citizen_refs=refs)
+            )
+        return {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in found]}
 
     @router.get("/statistics", response_model=None)
     async def statistics(
@@ -104,8 +120,18 @@ async def _read(
         async with runtime.pool.acquire() as conn:
             return present(await query(conn))
     except tuple(_PROBLEMS) as exc:
-        status, title = _PROBLEMS[type(exc)]
-        return problem(status, code_of(exc), str(exc), title)
+        return _problem(exc)
+
+
+def _problem(exc: Exception) -> JSONResponse:
+    status, title = _PROBLEMS[type(exc)]
+    return problem(status, code_of(exc), str(exc), title)
+
+
+async def _audit(uow: UnitOfWork, principal: Principal, access: Access) -> None:
+    """Record a read of citizens' data and commit it, before the answer leaves."""
+    await audit.record(uow, "activation", Caller.of(principal), access)
+    await uow.commit()
 
 
 def _today() -> date:

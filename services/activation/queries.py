@@ -126,7 +126,7 @@ async def citizen_plan(conn: asyncpg.Connection, citizen_ref: str, rulebook: Rul
     entries = await store.plan_entries(conn, citizen_ref)
     facts = await conn.fetchrow(f"{_LATEST_FACTS} WHERE citizen_ref = $1", citizen_ref)
     if not entries and facts is None:
-        raise CitizenNotFound(f"no plan entry or assessment of citizen {citizen_ref}")
+        raise CitizenNotFound("no plan entry or assessment of this citizen")  # the path may hold a CPR number
     offers = [entry.period for entry in entries if not entry.cancelled]
     return CitizenPlan(
         citizen_ref=citizen_ref,

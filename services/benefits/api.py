@@ -1,7 +1,7 @@
 """HTTP: the registry import and reissuing for operators; for operators and auditors the ledger's monthly
 reconciliation, each payment instruction with its calculation, and a placement's wage reports."""
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
@@ -9,11 +9,15 @@ from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from contracts.audit import AccessAction
+from jobbro import audit
 from jobbro.access import requires
+from jobbro.audit import Access, Caller
 from jobbro.http_limits import streamed_body, too_large
 from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
+from jobbro.uow import UnitOfWork
 from services.benefits import handlers, store
 from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction, UnknownPlacement
 from services.benefits.handlers import Context
@@ -64,6 +68,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
                     ctx,
                     max_json_bytes=settings.import_json_max_bytes,
                 )
+                await _audit(uow, principal, _IMPORT, object_ref=str(done.import_id))
                 await uow.commit()
         except ImportTooLarge as exc:
             return too_large(exc.max_bytes)
@@ -114,17 +119,32 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         )
 
     @api.post("/admin/payment-instructions/{instruction_id}/reissue", status_code=201, tags=["ledger"])
-    async def reissue(instruction_id: UUID, _: Principal = requires(Role.OPERATOR)) -> Any:
-        """Issue a failed payment instruction again, under a new idempotency key."""
+    async def reissue(instruction_id: UUID, principal: Principal = requires(Role.OPERATOR)) -> Any:
+        """Issue a failed payment instruction again, under a new idempotency key (to a citizen: their CPR number
+        opened for it, so the change is recorded in the access audit)."""
         try:
             async with runtime.unit_of_work() as uow:
                 replacement = await handlers.reissue(instruction_id, uow, ctx)
+                citizens = (replacement.citizen_ref,) if replacement.citizen_ref else ()
+                await _audit(uow, principal, _REISSUE, object_ref=str(instruction_id), citizen_refs=citizens)
                 await uow.commit()
         except BenefitsError as exc:
             return _domain_problem(exc)
         return {"instruction_id": str(replacement.instruction_id), "idempotency_key": replacement.idempotency_key}
 
     return api
+
+
+_IMPORT = Access("POST /admin/citizens/import", "citizen_registry", "citizen_import", AccessAction.CHANGE)
+"""An import changes the registry; its citizens are found by the import id the registry keeps with each."""
+_REISSUE = Access(
+    "POST /admin/payment-instructions/{instruction_id}/reissue", "payment", "payment_instruction", AccessAction.CHANGE
+)
+
+
+async def _audit(uow: UnitOfWork, principal: Principal, access: Access, **what: Any) -> None:
+    """Record a change of citizens' data in the transaction that makes it."""
+    await audit.record(uow, "benefits", Caller.of(principal), replace(access, **what))
 
 
 def _domain_problem(exc: Exception, **extra: Any) -> JSONResponse:

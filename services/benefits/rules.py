@@ -52,7 +52,7 @@ class Month:
             year, month = (int(part) for part in text.split("-"))
             return cls.of(date(year, month, 1))
         except ValueError as exc:
-            raise ValueError(f"not a month (YYYY-MM): {text!r}") from exc
+            raise ValueError("not a month (YYYY-MM)") from exc  # the text is not repeated: it may be anything
 
     @classmethod
     def of(cls, day: date) -> Month:

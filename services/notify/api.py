@@ -11,10 +11,14 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from contracts.audit import AccessAction
+from jobbro import audit
 from jobbro.access import requires
+from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
+from jobbro.uow import UnitOfWork
 from services.notify import handlers
 from services.notify.domain import EventTypeNotGranted, Subscription, SubscriptionRefused, UnknownSubscription
 
@@ -62,6 +66,18 @@ def _problem(exc: Exception) -> JSONResponse:
     return problem(status, code_of(exc), str(exc), title)
 
 
+_ONE = "/webhooks/subscriptions/{subscription_id}"
+
+
+async def _audit(
+    uow: UnitOfWork, principal: Principal, route: str, subscription_id: UUID, action: AccessAction
+) -> None:
+    """Record a subscription's read or change in the access audit: a subscription is a grant to receive events
+    about citizens (their references, and sensitive fields for some integrators)."""
+    access = Access(route, "integration", "webhook_subscription", action, object_ref=str(subscription_id))
+    await audit.record(uow, "notify", Caller.of(principal), access)
+
+
 def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
     router = APIRouter(prefix="/webhooks/subscriptions", tags=["webhooks"])
 
@@ -75,6 +91,7 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
                 subscription = await handlers.subscribe(
                     request.url, request.event_types, secret, principal, uow, context
                 )
+                await _audit(uow, principal, "POST /webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
@@ -87,6 +104,8 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
         try:
             async with runtime.unit_of_work() as uow:
                 subscription = await handlers.subscription(subscription_id, principal, uow)
+                await _audit(uow, principal, f"GET {_ONE}", subscription_id, AccessAction.READ)
+                await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return SubscriptionView.of(subscription)
@@ -101,6 +120,7 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
         try:
             async with runtime.unit_of_work() as uow:
                 subscription = await handlers.reactivate(subscription_id, url, principal, uow, context)
+                await _audit(uow, principal, f"POST {_ONE}/reactivate", subscription_id, AccessAction.CHANGE)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
@@ -111,6 +131,7 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
         try:
             async with runtime.unit_of_work() as uow:
                 await handlers.cancel(subscription_id, principal, uow)
+                await _audit(uow, principal, f"DELETE {_ONE}", subscription_id, AccessAction.CHANGE)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)

@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from contracts.catalog import EVENT_TYPES
 from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted
 from jobbro.principal import Authenticator
+from jobbro.retention import FileSweep
 from jobbro.runtime import Runtime, create_http_app
-from services.notify import api, handlers, notices
+from services.notify import api, handlers, notices, store
 from services.notify.delivery import DeliveryWorker
 from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
 from services.notify.domain import Channel, Recipient, RetryPolicy, Role
@@ -53,6 +54,7 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
         PositionApplicationSubmitted: handlers.on_position_submitted,
     }
     runtime = Runtime(settings, SQL)
+    runtime.retain(*store.RETAINED, FileSweep("letters", settings.digital_post_dir, "*.json"))
     for topic in notices.CONSUMED:
         runtime.consume(
             topic.name,

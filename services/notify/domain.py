@@ -186,11 +186,14 @@ def check_granted(event_types: Iterable[str], granted: frozenset[str]) -> None:
         raise EventTypeNotGranted("your grant does not name every event type asked for")
 
 
-def check_event_types(event_types: Iterable[str], offered: frozenset[str]) -> None:
-    """Refuse event types not offered to webhooks (where a URL may point is `targets.TargetGuard`'s to say)."""
-    unknown = sorted(set(event_types) - offered)
-    if unknown:
-        raise SubscriptionRefused(f"event types not offered to webhooks: {', '.join(unknown)}")
+def check_event_types(event_types: Iterable[str], offered: frozenset[str], known: frozenset[str]) -> None:
+    """Refuse event types not offered to webhooks (where a URL may point is `targets.TargetGuard`'s to say); the
+    refusal names those of the catalog (`known`) and only counts the others, which could be anything sent."""
+    refused = set(event_types) - offered
+    if refused:
+        named, unnamed = sorted(refused & known), len(refused - known)
+        parts = [*named, *([f"{unnamed} not in the catalog"] if unnamed else [])]
+        raise SubscriptionRefused(f"event types not offered to webhooks: {', '.join(parts)}")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import structlog
 
+from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, Metadata
 from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted, RepresentativeApprovalRequested
 from jobbro.principal import Principal
@@ -184,7 +185,7 @@ async def subscribe(
 
 async def _check(url: str, event_types: Sequence[str], ctx: Context) -> None:
     """Refuse a malformed URL, event types not offered, and a target that is not public (resolving its name)."""
-    check_event_types(event_types, notices.FORWARDED)
+    check_event_types(event_types, notices.FORWARDED, frozenset(EVENT_TYPES))
     try:
         await ctx.targets.check(url)
     except TargetRefused as refused:

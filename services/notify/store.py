@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.envelope import Metadata
+from jobbro.retention import TableSweep, older_rows
 from services.notify.domain import (
     Audience,
     Channel,
@@ -18,6 +19,9 @@ from services.notify.domain import (
     Subscription,
     SubscriptionStatus,
 )
+
+RETAINED = (TableSweep("deliveries", older_rows("delivery", "created_at", "status <> 'pending'")),)
+"""Notify's data classes the retention job prunes (its letters are files: `app.create_runtime` names them)."""
 
 
 async def save_audience(conn: asyncpg.Connection, audience: Audience) -> None:

@@ -8,16 +8,19 @@ link's token instead. No problem ever repeats a token: refusals of links are fix
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
 
+from contracts.audit import AccessAction, AccessOutcome
+from jobbro import audit
 from jobbro.access import AccessRefused, requires
 from jobbro.principal import Principal
 from jobbro.principal import Role as Access
 from jobbro.uow import UnitOfWork
-from services.subsidy import handlers
+from services.subsidy import handlers, store
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
 from services.subsidy.handlers import Forbidden, NotFound, SignatureReplayed
 from services.subsidy.links import LinkRefused
@@ -122,9 +125,50 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
             await uow.commit()
         return result
 
-    async def view(application_id: UUID, actor: Actor) -> ApplicationView:
-        async with runtime.pool.acquire() as conn:
-            return await handlers.view(conn, application_id, actor)
+    async def audited(
+        route: str,
+        application_id: UUID | Callable[[T], UUID],
+        actor: Actor,
+        command: Callable[[UnitOfWork], Awaitable[T]],
+    ) -> T:
+        """Run a change of an application and record it in the access audit in the same transaction; a refused or
+        unknown application is recorded in a transaction of its own (the change's rolls back). A submission names
+        its application by the function of the result that gives its id."""
+        try:
+            async with runtime.unit_of_work() as uow:
+                result = await command(uow)
+                changed = application_id if isinstance(application_id, UUID) else application_id(result)
+                application = await store.get(uow.conn, changed)
+                refs = (application.citizen_ref,) if application and application.citizen_ref else ()
+                await _audit(uow, actor, _change(route, actor, changed, refs))
+                await uow.commit()
+        except (NotFound, Forbidden) as refused:
+            access = _change(route, actor, application_id if isinstance(application_id, UUID) else None, (), refused)
+            await in_unit_of_work(lambda uow: _audit(uow, actor, access))
+            raise
+        return result
+
+    async def step(route: str, application_id: UUID, body: Any, actor: Actor, handler: Any) -> ApplicationView:
+        """One step of an application by its handler, recorded as a change; answered with the application."""
+        await audited(route, application_id, actor, lambda uow: handler(ctx, uow, application_id, body, actor))
+        return await view(application_id, actor, None)
+
+    async def view(application_id: UUID, actor: Actor, route: str | None = _READ_ROUTE) -> ApplicationView:
+        """The application as `actor` sees it; recorded as a read in the access audit, before it is answered,
+        unless the route recorded its change already (`route` None)."""
+        try:
+            async with runtime.unit_of_work() as uow:
+                found = await handlers.view(uow.conn, application_id, actor)
+                if route:
+                    refs = (found.citizen_ref,) if found.citizen_ref else ()
+                    await _audit(uow, actor, _read(route, actor, application_id, refs))
+                    await uow.commit()
+        except (NotFound, Forbidden) as refused:
+            if route:
+                access = _read(route, actor, application_id, (), refused)
+                await in_unit_of_work(lambda uow: _audit(uow, actor, access))
+            raise
+        return found
 
     @router.post("/applications", status_code=201, tags=["employer"])
     async def submit_application(
@@ -137,21 +181,28 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
 
         Replaying an `Idempotency-Key` returns the first application (200).
         """
-        submission = await in_unit_of_work(
-            lambda uow: handlers.submit_application(ctx, uow, body, idempotency_key, actor)
+        submission = await audited(
+            "POST /v1/applications",
+            lambda submission: submission.application.id,
+            actor,
+            lambda uow: handlers.submit_application(ctx, uow, body, idempotency_key, actor),
         )
         if submission.replayed:
             response.status_code = 200
         response.headers["Location"] = f"/v1/applications/{submission.application.id}"
-        return await view(submission.application.id, actor)
+        return await view(submission.application.id, actor, None)
 
     @router.get("/applications", tags=["employer", "caseworker", "auditor"])
     async def list_applications(
         state: Annotated[State | None, Query()] = None, actor: Actor = reader
     ) -> list[ApplicationSummary]:
         """An employer's own applications, those of a caseworker's municipality, or all (auditor), newest first."""
-        async with runtime.pool.acquire() as conn:
-            return await handlers.listing(conn, actor, state)
+        async with runtime.unit_of_work() as uow:
+            found = await handlers.listing(uow.conn, actor, state)
+            listed = replace(_read("GET /v1/applications", actor, None, ()), object_kind="applications")
+            await _audit(uow, actor, listed)  # a summary names no citizen
+            await uow.commit()
+        return found
 
     @router.get("/applications/{application_id}", tags=["employer", "caseworker", "auditor"])
     async def get_application(application_id: UUID, actor: Actor = reader) -> ApplicationView:
@@ -168,49 +219,49 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"])
     async def decide(application_id: UUID, body: CaseworkerDecision, actor: Actor = caseworker) -> ApplicationView:
         """Approve or reject a referred application or position, with reasons."""
-        await in_unit_of_work(lambda uow: handlers.decide_as_caseworker(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(
+            f"POST {_APPLICATION}/caseworker-decision", application_id, body, actor, handlers.decide_as_caseworker
+        )
 
     @router.post("/applications/{application_id}/citizen", tags=["employer"])
     async def name_citizen(application_id: UUID, body: CitizenNaming, actor: Actor = signer) -> ApplicationView:
         """Name the citizen, with their consent and a signature, for an approved position: then it is decided."""
-        await in_unit_of_work(lambda uow: handlers.name_citizen(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(f"POST {_APPLICATION}/citizen", application_id, body, actor, handlers.name_citizen)
 
     @router.post("/applications/{application_id}/confirmation", tags=["employer"])
     async def confirm(application_id: UUID, body: FinalConfirmation, actor: Actor = signer) -> ApplicationView:
         """The employer's signed final approval of an approved application: the placement may start."""
-        await in_unit_of_work(lambda uow: handlers.confirm(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(f"POST {_APPLICATION}/confirmation", application_id, body, actor, handlers.confirm)
 
     @router.post("/applications/{application_id}/extension", tags=["employer"])
     async def extend(application_id: UUID, body: Extension, actor: Actor = signer) -> ApplicationView:
         """A later end date for a running placement."""
-        await in_unit_of_work(lambda uow: handlers.extend(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(f"POST {_APPLICATION}/extension", application_id, body, actor, handlers.extend)
 
     @router.post("/applications/{application_id}/hours", tags=["employer"])
     async def change_hours(application_id: UUID, body: HoursChange, actor: Actor = signer) -> ApplicationView:
         """New weekly hours for a running placement, from the first step's date."""
-        await in_unit_of_work(lambda uow: handlers.change_hours(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(f"POST {_APPLICATION}/hours", application_id, body, actor, handlers.change_hours)
 
     @router.post("/applications/{application_id}/end", tags=["employer"])
     async def end(application_id: UUID, body: EndOfPlacement, actor: Actor = signer) -> ApplicationView:
         """End a running placement, early (with a reason) or as planned."""
-        await in_unit_of_work(lambda uow: handlers.end(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(f"POST {_APPLICATION}/end", application_id, body, actor, handlers.end)
 
     @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"])
     async def withdraw(application_id: UUID, body: Withdrawal, actor: Actor = withdrawer) -> ApplicationView:
         """Withdraw an application before the placement is confirmed."""
-        await in_unit_of_work(lambda uow: handlers.withdraw(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor)
+        return await step(f"POST {_APPLICATION}/withdrawal", application_id, body, actor, handlers.withdraw)
 
     @router.post("/applications/{application_id}/wage-reports", status_code=201, tags=["employer"])
     async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = signer) -> WageReportOut:
         """A month's paid hours, wage costs and sickness refunds of a wage-subsidy placement, in arrears."""
-        return await in_unit_of_work(lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor))
+        return await audited(
+            f"POST {_APPLICATION}/wage-reports",
+            application_id,
+            actor,
+            lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor),
+        )
 
     @router.get("/representative-approval", tags=["representative"])
     async def for_representative(
@@ -240,6 +291,44 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
             return await handlers.for_representative(ctx, conn, body.token)
 
     return router
+
+
+_APPLICATION = "/v1/applications/{application_id}"
+_READ_ROUTE = f"GET {_APPLICATION}"
+_PURPOSE = {Role.EMPLOYER: "employer_application", Role.CASEWORKER: "case_handling", Role.AUDITOR: "supervision"}
+"""Why each capacity processes an application's personal data, as the access audit records it."""
+
+
+def _read(
+    route: str, actor: Actor, application_id: UUID | None, refs: tuple[str, ...], refused: Exception | None = None
+) -> audit.Access:
+    """A read of one application (or a list, `application_id` None) in the access audit."""
+    return audit.Access(
+        route,
+        _PURPOSE[actor.role],
+        "application",
+        object_ref=str(application_id) if application_id else None,
+        citizen_refs=refs,
+        outcome=_outcome(refused),
+    )
+
+
+def _change(
+    route: str, actor: Actor, application_id: UUID | None, refs: tuple[str, ...], refused: Exception | None = None
+) -> audit.Access:
+    return replace(_read(route, actor, application_id, refs, refused), action=AccessAction.CHANGE)
+
+
+def _outcome(refused: Exception | None) -> AccessOutcome:
+    if refused is None:
+        return AccessOutcome.GRANTED
+    return AccessOutcome.NOT_FOUND if isinstance(refused, NotFound) else AccessOutcome.REFUSED
+
+
+async def _audit(uow: UnitOfWork, actor: Actor, access: audit.Access) -> None:
+    """Record `access` by `actor` in `uow`'s transaction."""
+    caller = audit.Caller(actor.subject, (actor.role.value,), actor.municipality)
+    await audit.record(uow, "subsidy", caller, access)
 
 
 def install_problems(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ from contracts.catalog import EVENT_TYPES
 from jobbro.principal import Authenticator
 from jobbro.runtime import Runtime, create_http_app
 from rules import Rulebook
-from services.subsidy import api, handlers, timer
+from services.subsidy import api, handlers, store, timer
 from services.subsidy.handlers import Context
 from services.subsidy.links import RepresentativeLinks
 from services.subsidy.settings import SubsidySettings
@@ -50,6 +50,7 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
         trust=TrustFiles(settings.trust_anchors, settings.trust_intermediates, settings.trust_crls),
     )
     runtime = SubsidyRuntime(settings, context)
+    runtime.retain(*store.RETAINED)
     runtime.consume(
         benefits.ASSESSMENTS,
         group="subsidy.assessments",

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import TypeAdapter
 
+from jobbro.retention import TableSweep
 from services.subsidy.changes import CitizenPlacement
 from services.subsidy.domain import PLACED_STATES, Application, Change, Scheme, State
 from services.subsidy.eligibility import ExistingPlacement
@@ -23,6 +24,16 @@ from services.subsidy.signing import VerifiedSignature
 _AGGREGATE = TypeAdapter(Application)
 _CHANGE = TypeAdapter(Change)
 _EXCLUDED = {"changes"}
+
+RETAINED = (
+    TableSweep(
+        "evidence",
+        """DELETE FROM signatures WHERE ctid = ANY(ARRAY(
+               SELECT s.ctid FROM signatures s JOIN applications a ON a.id = s.application_id
+                WHERE a.ends_on < ($1::timestamptz)::date LIMIT $2))""",
+    ),
+)
+"""Subsidy's data classes the retention job prunes: the signed documents, five years after the placement's end."""
 
 
 async def insert(conn: asyncpg.Connection, application: Application) -> None:

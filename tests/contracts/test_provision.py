@@ -59,6 +59,23 @@ async def test_creates_each_topic_and_its_dlq_once_with_its_configuration(kafka:
         await _delete(kafka, names)
 
 
+async def test_an_existing_topic_is_given_the_retention_of_the_catalog_again(kafka: KafkaAccess) -> None:
+    prefix = f"test-{uuid4().hex[:8]}."
+    [topic] = [replace(topic, name=prefix + topic.name) for topic in TOPICS[:1]]
+    shorter = replace(topic, config={**topic.config, "retention.ms": str(24 * 60 * 60 * 1000)})
+    try:
+        await provision(kafka, [topic])
+        again = await provision(kafka, [shorter])
+
+        assert again.created == ()
+        described = await _describe(kafka, [topic.name, topic.dlq])
+        assert {name: config["retention.ms"] for name, (_, config) in described.items()} == {
+            topic.name: shorter.config["retention.ms"], topic.dlq: shorter.config["retention.ms"],
+        }  # fmt: skip
+    finally:
+        await _delete(kafka, [topic.name, topic.dlq])
+
+
 async def test_the_catalog_topics_exist_after_provisioning(kafka: KafkaAccess) -> None:
     result = await provision(kafka)
     names = [name for topic in TOPICS for name in (topic.name, topic.dlq)]

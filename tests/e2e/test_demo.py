@@ -21,7 +21,7 @@ from demo.result import DemoResult
 from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
 from jobbro import stack
 from jobbro.infra import Infrastructure
-from jobbro.log import CPR_MASK
+from jobbro.log import CPR_MASK, mask_cpr
 from jobbro.stack import Layout
 from jobbro.testing import read_events
 from tests.prometheus import ALERTS, metric_names, scraping
@@ -46,6 +46,7 @@ async def test_the_demo_scenario_runs_through_every_service(
     }
     _the_report_shows_it_without_cpr_numbers(result)
     await _prometheus_scrapes_every_process_and_evaluates_every_alert(running_stack, tmp_path / "prometheus")
+    await _every_access_was_audited(running_stack, infra, topic_prefix, result)
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -152,6 +153,25 @@ async def _people_and_integrators_were_told(
     forwarded = [e for e in sent if e.channel.value == "webhook"]
     assert len(forwarded) == len(result.webhooks)
     assert len(result.webhook_log.read_text().splitlines()) == len(result.webhooks)
+
+
+async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefix: str, result: DemoResult) -> None:
+    """The caseworker's decision and the plan reads above are in the access audit, as JSON and as CEF lines."""
+    judgement = result.outcome(JUDGEMENT)
+    async with httpx.AsyncClient(base_url=layout.service("subsidy").url) as subsidy:
+        auditor = await logins.Logins(subsidy, stack.oidc_issuer()).headers(logins.AUDITOR)
+        about = await subsidy.get("/v1/audit/access", params={"citizen_ref": judgement.citizen_ref}, headers=auditor)
+        cef = (await subsidy.get("/v1/audit/access", params={"format": "cef"}, headers=auditor)).text
+    async with httpx.AsyncClient(base_url=layout.service("activation").url) as activation:
+        plans = await activation.get("/v1/audit/access", params={"citizen_ref": judgement.citizen_ref}, headers=auditor)
+    decided = [a for a in about.json()["accesses"] if a["route"].endswith("/caseworker-decision")]
+    assert [(a["object_ref"], a["municipality"], a["outcome"]) for a in decided] == [
+        (str(judgement.application_id), "751", "granted")
+    ]
+    assert f"duid={judgement.application_id}" in cef and "access.change" in cef and mask_cpr(cef) == cef
+    assert any(a["route"] == "GET /citizens/{citizen_ref}/plan" for a in plans.json()["accesses"])
+    audited = await read_events(infra.kafka, prefix + "subsidy.access-audit.v1", expect=len(cef.splitlines()))
+    assert {str(event.access_id) for _, event in audited} >= {a["access_id"] for a in decided}
 
 
 async def _caseworker(http: httpx.AsyncClient) -> dict[str, str]:

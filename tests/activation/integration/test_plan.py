@@ -220,3 +220,12 @@ async def test_the_offer_deadline_counts_from_the_registrys_unemployment_start(a
     plan = (await activation.http.get(f"/citizens/{ref}/plan")).json()
 
     assert plan["timeliness"]["due_on"] == "2026-09-01"
+
+
+async def test_the_plan_of_an_unknown_citizen_asked_for_by_cpr_number_does_not_repeat_it(
+    activation: Activation,
+) -> None:
+    refused = await activation.http.get("/citizens/010190-1234/plan")
+
+    assert refused.status_code == 404 and refused.json()["code"] == "citizen_not_found"
+    assert "010190" not in refused.text

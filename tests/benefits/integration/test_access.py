@@ -76,3 +76,13 @@ async def test_only_an_operator_reissues_a_payment(
         answers = [await client.post(url) for client in (anonymous, auditor, operator)]
 
     assert [response.status_code for response in answers] == [401, 403, 404]
+
+
+async def test_a_month_shaped_like_a_cpr_number_is_refused_without_repeating_it(
+    service: Runtime, http: Callable[..., httpx.AsyncClient], callers: Callers
+) -> None:
+    async with http(callers.auditor()) as auditor:
+        refused = [await auditor.get(f"/ledger/reconciliation/{cpr}") for cpr in ("0101901234", "010190-1234")]
+
+    assert [response.status_code for response in refused] == [422, 422]
+    assert not any(digits in response.text for response in refused for digits in ("010190", "1234"))

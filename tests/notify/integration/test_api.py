@@ -7,6 +7,7 @@ import httpx
 
 from contracts.subsidy import ApplicationApproved, ApplicationSubmitted, RepresentativeApprovalRequested
 from jobbro.principal import Authenticator
+from tests.identity import Callers
 from tests.notify.integration.conftest import SettingsFactory, running_notify
 
 SUBSCRIPTIONS = "/webhooks/subscriptions"
@@ -52,3 +53,35 @@ async def test_refusals_are_problem_documents_with_the_reason(
     assert plain_http.json()["detail"] == "the URL must use https"
     assert cpr.json()["detail"] == f"event types not offered to webhooks: {ApplicationSubmitted.type}"
     assert RepresentativeApprovalRequested.type in link.json()["detail"]
+
+
+async def test_a_refused_event_type_shaped_like_a_cpr_number_is_not_repeated(
+    settings_for: SettingsFactory, authenticator: Authenticator, callers: Callers
+) -> None:
+    cpr = "0101901234"
+    async with running_notify(settings_for(), authenticator, callers.integrator(cpr)) as api:
+        refused = await api.post(SUBSCRIPTIONS, json={"url": "https://erp.example/hook", "event_types": [cpr]})
+
+    assert refused.status_code == 422
+    assert cpr not in refused.text and refused.json()["detail"] == (
+        "event types not offered to webhooks: 1 not in the catalog"
+    )
+
+
+async def test_a_subscriptions_creation_read_and_cancelling_are_recorded_for_the_auditor(
+    settings_for: SettingsFactory, authenticator: Authenticator, integrator: dict[str, str], callers: Callers
+) -> None:
+    async with running_notify(settings_for(webhook_require_https=True), authenticator, integrator) as api:
+        body = {"url": "https://erp.example/hook", "event_types": [ApplicationApproved.type]}
+        created = (await api.post(SUBSCRIPTIONS, json=body)).json()
+        await api.get(f"{SUBSCRIPTIONS}/{created['id']}")
+        await api.delete(f"{SUBSCRIPTIONS}/{created['id']}")
+        refused = await api.get("/v1/audit/access")
+        accesses = (await api.get("/v1/audit/access", headers=callers.auditor())).json()["accesses"]
+
+    assert refused.status_code == 403
+    assert [(a["action"], a["route"], a["object_ref"], a["roles"]) for a in reversed(accesses)] == [
+        ("change", "POST /webhooks/subscriptions", created["id"], ["integrator"]),
+        ("read", "GET /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("change", "DELETE /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+    ]

@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from contracts import notify as published
-from contracts.catalog import CPR_ALLOWED
+from contracts.catalog import CPR_ALLOWED, EVENT_TYPES
 from contracts.common import HoursStep
 from contracts.examples import example
 from contracts.subsidy import (
@@ -112,5 +112,11 @@ def test_integrators_are_never_offered_cpr_numbers_or_the_representatives_link()
 def test_a_subscription_to_event_types_not_offered_is_refused_naming_them() -> None:
     submitted = "dk.jobbro.subsidy.application-submitted.v1"
     with pytest.raises(SubscriptionRefused, match=f"not offered to webhooks: {submitted}"):
-        check_event_types([submitted], notices.FORWARDED)
-    check_event_types([ApplicationApproved.type], notices.FORWARDED)
+        check_event_types([submitted], notices.FORWARDED, frozenset(EVENT_TYPES))
+    check_event_types([ApplicationApproved.type], notices.FORWARDED, frozenset(EVENT_TYPES))
+
+
+def test_a_refusal_counts_event_types_outside_the_catalog_without_repeating_them() -> None:
+    with pytest.raises(SubscriptionRefused) as refused:
+        check_event_types(["0101901234", "dk.jobbro.nothing.v1"], notices.FORWARDED, frozenset(EVENT_TYPES))
+    assert str(refused.value) == "event types not offered to webhooks: 2 not in the catalog"

@@ -1,9 +1,12 @@
 import json
 import logging
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jobbro.log import CPR_MASK, TOKEN_MASK, configure_logging, message_bound, redact
 
@@ -79,3 +82,38 @@ def test_an_access_log_line_keeps_no_link_token(capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().err
     assert JWT not in out and JWT.split(".")[2] not in out
     assert json.loads(out.strip().splitlines()[-1])["event"].endswith(f'?token={TOKEN_MASK} HTTP/1.1" 200')
+
+
+_BIRTH_DATES = st.dates(min_value=date(1858, 1, 1), max_value=date(2057, 12, 31)) | st.sampled_from(
+    [date(2000, 2, 29), date(1904, 2, 29)]
+)
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Nd",)), max_size=20)
+"""Text around a number holds no digit: a digit next to ten would make a longer run, which is not a CPR number."""
+
+
+@given(birth=_BIRTH_DATES, serial=st.integers(0, 9999), dash=st.booleans(), before=_TEXT, after=_TEXT)
+def test_never_lets_a_cpr_number_through(birth: date, serial: int, dash: bool, before: str, after: str) -> None:
+    cpr = f"{birth:%d%m%y}{'-' if dash else ''}{serial:04d}"
+    masked = redact({"note": [before + cpr + after]})["note"][0]
+    assert cpr not in masked and cpr.replace("-", "") not in masked
+
+
+@given(day=st.integers(32, 99) | st.just(0), rest=st.integers(0, 99_999_999))
+def test_lets_ten_digit_numbers_without_a_day_through(day: int, rest: int) -> None:
+    number = f"{day:02d}{rest:08d}"
+    assert redact(f"unit {number}") == f"unit {number}"
+
+
+@given(month=st.integers(13, 99) | st.just(0), day=st.integers(1, 31), rest=st.integers(0, 999_999))
+def test_lets_ten_digit_numbers_without_a_month_through(month: int, day: int, rest: int) -> None:
+    number = f"{day:02d}{month:02d}{rest:06d}"
+    assert redact(number) == number
+
+
+@pytest.mark.parametrize("p_number", ["1013456789", "1017894561", "3102123456", "3104567890"])
+def test_lets_p_numbers_and_impossible_dates_through(p_number: str) -> None:
+    assert redact(f"production unit {p_number}") == f"production unit {p_number}"
+
+
+def test_masks_29_february_of_any_year_as_the_registry_accepts_it() -> None:
+    assert redact("2902011234") == CPR_MASK

@@ -1,0 +1,43 @@
+"""The access audit of subsidy: a caseworker's reads and decision of a case are recorded with who, in which
+municipality, why and how it ended; another municipality's look is recorded as not found; the auditor reads it all."""
+
+from contracts.audit import TOPICS, SubsidyAccessRecorded
+from jobbro.testing import read_events
+from tests.subsidy.factories import assessed, plan_checked, wage_subsidy
+from tests.subsidy.integration.conftest import Subsidy
+
+
+async def test_a_caseworkers_reads_and_decision_are_recorded_and_queried_by_citizen(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    referred = await service.until(application, service.issuer.caseworker("751"), "referred")
+    url, ref = f"/v1/applications/{application['id']}", referred["citizen_ref"]
+
+    other = await service.client.get(url, headers=service.issuer.caseworker("101"))
+    decided = await service.client.post(
+        url + "/caseworker-decision", json={"approve": True, "remark": "ok"}, headers=service.issuer.caseworker("751")
+    )
+    about = await service.client.get("/v1/audit/access", params={"citizen_ref": ref}, headers=service.issuer.auditor())
+    everything = await service.client.get("/v1/audit/access", headers=service.issuer.auditor())
+
+    assert (other.status_code, decided.status_code, about.status_code) == (404, 200, 200)
+    accesses = about.json()["accesses"]
+    assert {(a["action"], a["route"], a["municipality"], a["purpose"]) for a in accesses} >= {
+        ("read", "GET /v1/applications/{application_id}", "751", "case_handling"),
+        ("change", "POST /v1/applications/{application_id}/caseworker-decision", "751", "case_handling"),
+        ("change", "POST /v1/applications", None, "employer_application"),
+    }
+    assert all(a["object_ref"] == application["id"] and a["outcome"] == "granted" for a in accesses)
+    refused = [
+        a for a in everything.json()["accesses"] if a["object_ref"] == application["id"] and a["municipality"] == "101"
+    ]
+    assert [(a["outcome"], a["citizen_refs"]) for a in refused] == [("not_found", [])]
+    published = await read_events(
+        service.settings.kafka, service.settings.topic_prefix + TOPICS["subsidy"], expect=len(accesses)
+    )
+    decision = next(a for a in accesses if a["action"] == "change" and a["municipality"] == "751")
+    assert any(
+        isinstance(event, SubsidyAccessRecorded) and str(event.access_id) == decision["access_id"]
+        for _, event in published
+    )
