@@ -131,6 +131,13 @@ class CitizenAssessed(Event):
         examples=[False],
         json_schema_extra=personal(PersonalData.SENSITIVE),
     )
+    birth_date: date | None = Field(
+        default=None,
+        description="The citizen's birth date from the registry, which age-dependent deadlines need (activation read"
+        " it from the CPR number of `application-submitted.v1`); null when the registry does not hold the citizen.",
+        examples=["1990-01-01"],
+        json_schema_extra=personal(PersonalData.IDENTITY),
+    )
 
 
 class Adjustment(StrEnum):

@@ -24,7 +24,8 @@ def create_runtime(settings: ActivationSettings) -> Runtime:
         group="activation.plans",
         catalog=EVENT_TYPES,
         handlers={
-            subsidy.ApplicationSubmitted: handlers.on_application_submitted,
+            subsidy.ApplicationSubmitted: handlers.on_application_submitted_v1,
+            subsidy.ApplicationSubmittedV2: handlers.on_application_submitted,
             subsidy.ApplicationRejected: handlers.on_application_turned_down,
             subsidy.RepresentativeDeclined: handlers.on_application_turned_down,
             subsidy.ApplicationWithdrawn: handlers.on_application_withdrawn,

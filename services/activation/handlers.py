@@ -17,6 +17,7 @@ from contracts.envelope import Metadata
 from contracts.subsidy import (
     ApplicationRejected,
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     ApplicationWithdrawn,
     EndKind,
     PlacementConfirmed,
@@ -46,9 +47,17 @@ log = structlog.get_logger(__name__)
 PlacementUpdate = PlacementExtended | PlacementHoursChanged | PlacementEnded | ApplicationWithdrawn
 
 
-async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork) -> None:
-    """Tell the deciding caseworker what the application collides with in the citizen's plan and applications."""
+async def on_application_submitted_v1(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork) -> None:
+    """A v1 event (read until it leaves the topic): keep the birth date its CPR number encodes, then as v2."""
     await store.lock_plan(uow.conn, event.citizen_ref, birth_date_from_cpr(event.citizen_cpr))
+    await on_application_submitted(event, meta, uow)
+
+
+async def on_application_submitted(
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork
+) -> None:
+    """Tell the deciding caseworker what the application collides with in the citizen's plan and applications."""
+    await store.lock_plan(uow.conn, event.citizen_ref)
     period = Period(event.period.start, event.period.end)
     application = Application(event.application_id, event.scheme.value, period, event.employer_cvr)
     if not await store.add_application(uow.conn, event.citizen_ref, application):
@@ -131,7 +140,9 @@ async def on_application_turned_down(
 
 
 async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitOfWork) -> None:
-    """Keep the facts deadlines and statistics need; deadlines are computed when read, from the rule data."""
+    """Keep the facts deadlines and statistics need (the birth date comes from the registry through benefits);
+    deadlines are computed when read, from the rule data."""
+    await store.lock_plan(uow.conn, event.citizen_ref, event.birth_date)
     assessment = Assessment(
         assessment_id=event.assessment_id,
         citizen_ref=event.citizen_ref,

@@ -29,6 +29,7 @@ from contracts.envelope import Metadata
 from contracts.payments import PaymentFailed, PaymentSettled
 from contracts.subsidy import (
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     PlacementConfirmed,
     PlacementEnded,
     PlacementExtended,
@@ -152,12 +153,20 @@ async def _register(uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: l
     return len(rows)
 
 
-async def on_application_submitted(
+async def on_application_submitted_v1(
     event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, ctx: Context
 ) -> None:
-    """Assess the named citizen; one the registry does not hold fails the rule `citizen_unknown` (an outcome)."""
+    """A v1 event (read until it leaves the topic): its CPR number only checks the reference, then as v2."""
     if citizen_ref(event.citizen_cpr, ctx.pseudonym_key) != event.citizen_ref:
         raise PseudonymMismatch(f"application {event.application_id}: citizen_ref is not ours for its CPR number")
+    await on_application_submitted(event, meta, uow, ctx=ctx)
+
+
+async def on_application_submitted(
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+) -> None:
+    """Assess the citizen the registry holds under the event's reference; one it does not hold fails the rule
+    `citizen_unknown` (an outcome)."""
     citizen = await store.citizen_for_update(uow.conn, event.citizen_ref)
     period = Period(event.period.start, event.period.end)
     assessment = assess(citizen, _SECTORS[event.scheme], period, ctx.rulebook)
@@ -179,6 +188,7 @@ async def on_application_submitted(
             max_duration_weeks=assessment.max_duration_weeks,
             municipality_code=citizen.municipality if citizen else None,
             has_qualifying_education=citizen.qualifying_education if citizen else None,
+            birth_date=citizen.birth_date if citizen else None,
         )
     )
     log.info("citizen_assessed", application_id=str(event.application_id), eligible=assessment.eligible)

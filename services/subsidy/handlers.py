@@ -134,7 +134,7 @@ async def submit_application(
         return Submission(await _get(uow.conn, first), replayed=True)
     application = _new_application(ctx, application_id, form, employer, now)
     uow.publish(
-        events.submitted(application, form.citizen.cpr, signature.signed_at)
+        events.submitted(application, signature.signed_at)
         if form.citizen
         else events.position_submitted(application, signature.signed_at)
     )
@@ -192,7 +192,7 @@ async def name_citizen(
     signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
     await _claim_once(uow, signature, application.id, "citizen_named")
     await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
-    uow.publish(events.submitted(application, body.cpr, signature.signed_at))
+    uow.publish(events.submitted(application, signature.signed_at))
     await store.save(uow.conn, application)
     log.info("citizen_named", application_id=str(application.id))
 
