@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -80,6 +80,34 @@ async def read_topic(kafka: KafkaAccess, topic: str, *, expect: int, timeout: fl
                 records.extend(part)
             if settle_until is None and len(records) >= expect:
                 settle_until = loop.time() + 1.0
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def read_namespace(kafka: KafkaAccess, prefix: str) -> list[ConsumerRecord]:
+    """Every record now on every topic of a namespace (dead-letter topics too), undecoded, as any reader sees it.
+
+    Read up to the end offsets taken first, so nothing written meanwhile is waited for and nothing before is missed.
+    """
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
+    try:
+        topics = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        while [part for part, end in ends.items() if await consumer.position(part) < end]:
+            for part in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(part)
         return records
     finally:
         await consumer.stop()

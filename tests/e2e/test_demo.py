@@ -2,16 +2,20 @@
 through the services' APIs and by reading the topics of its own namespace (so every event read is this run's)."""
 
 import io
+import json
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
+from aiokafka import ConsumerRecord
 from rich.console import Console
 
-from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
-from contracts.notify import NotificationFailed, NotificationSent
+from contracts.benefits import PAYMENT_INSTRUCTIONS, BenefitAdjusted, PaymentInstructionIssued
+from contracts.catalog import TOPICS
+from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent
 from contracts.payments import PaymentSettled
 from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2
 from demo import logins, scenario, trail
@@ -21,7 +25,7 @@ from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK
 from jobbro.stack import Layout
-from jobbro.testing import read_events
+from jobbro.testing import read_events, read_namespace
 
 
 async def test_the_demo_scenario_runs_through_every_service(
@@ -42,6 +46,9 @@ async def test_the_demo_scenario_runs_through_every_service(
         "/jobbro/backoffice",
     }
     _the_report_shows_it_without_cpr_numbers(result)
+    _cpr_numbers_travel_only_on_citizens_payment_instructions(
+        await read_namespace(infra.kafka, topic_prefix), topic_prefix
+    )
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -166,3 +173,42 @@ def _the_report_shows_it_without_cpr_numbers(result: DemoResult) -> None:
     report = out.getvalue()
     assert all(outcome.label in report for outcome in result.applications)
     assert "Reconciliation" in report and "with a valid HMAC signature, 0 refused" in report
+
+
+def _cpr_numbers_travel_only_on_citizens_payment_instructions(records: list[ConsumerRecord], prefix: str) -> None:
+    """Every topic read raw, as any reader could: the CPR numbers any record names (in a field named for them) occur
+    in no record, header or key but the back-office's instructions to pay a citizen."""
+    cprs = {cpr for record in records for cpr in _cpr_fields(json.loads(record.value or b"null"))}
+    carriers = [record for record in records if any(cpr.encode() in _raw(record) for cpr in cprs)]
+    to_citizens = [
+        record
+        for record in records
+        if _type(record) == PaymentInstructionIssued.type and json.loads(record.value)["payee_kind"] == "citizen"
+    ]
+    written = {topic.name for topic in TOPICS if topic.name != WEBHOOK_DEAD_LETTERS}
+    assert {record.topic.removeprefix(prefix) for record in records} >= written and len(to_citizens) == 5
+    assert cprs == {json.loads(record.value)["payee_cpr"] for record in to_citizens}
+    assert [(record.topic, _type(record)) for record in carriers] == [
+        (prefix + PAYMENT_INSTRUCTIONS, PaymentInstructionIssued.type)
+    ] * 5
+    assert carriers == to_citizens
+
+
+def _cpr_fields(node: object) -> Iterator[str]:
+    """The values of every field whose name says it holds a CPR number, however deep."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if "cpr" in name.lower() and isinstance(value, str):
+                yield value
+            yield from _cpr_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _cpr_fields(value)
+
+
+def _raw(record: ConsumerRecord) -> bytes:
+    return b"\0".join([record.key or b"", record.value or b"", *(value for _, value in record.headers)])
+
+
+def _type(record: ConsumerRecord) -> str:
+    return dict(record.headers).get("ce_type", b"").decode()
