@@ -65,8 +65,9 @@ async def unseal(conn: asyncpg.Connection, citizen_ref: str, sealed: bytes) -> b
     return open_with(await _key(conn, citizen_ref), citizen_ref, sealed)
 
 
-async def erase(conn: asyncpg.Connection, erasure: Erasure) -> datetime:
-    """Destroy the citizen's key and record the request; erasing again changes nothing and tells the first time."""
+async def erase(conn: asyncpg.Connection, erasure: Erasure) -> tuple[UUID, datetime]:
+    """Destroy the citizen's key and record the request; erasing again changes nothing and tells the first erasure
+    (its id and time)."""
     await conn.execute("DELETE FROM citizen_keys WHERE citizen_ref = $1", erasure.citizen_ref)
     await conn.execute(
         """INSERT INTO citizen_erasures (citizen_ref, erasure_id, reason, requested_by) VALUES ($1, $2, $3, $4)
@@ -76,7 +77,10 @@ async def erase(conn: asyncpg.Connection, erasure: Erasure) -> datetime:
         erasure.reason,
         erasure.requested_by,
     )
-    return await conn.fetchval("SELECT erased_at FROM citizen_erasures WHERE citizen_ref = $1", erasure.citizen_ref)
+    first = await conn.fetchrow(
+        "SELECT erasure_id, erased_at FROM citizen_erasures WHERE citizen_ref = $1", erasure.citizen_ref
+    )
+    return first["erasure_id"], first["erased_at"]
 
 
 async def _key(conn: asyncpg.Connection, citizen_ref: str) -> bytes:

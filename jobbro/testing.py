@@ -1,6 +1,7 @@
 """Test helpers: throw-away databases and topic namespaces, publishing and reading topics, a running service."""
 
 import asyncio
+import base64
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,34 @@ async def drop_database(infra: Infrastructure, dsn: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def encodings(secret: str) -> list[str]:
+    """How `secret` can show in a row's text: as is, as hex (a bytea), or base64 / base64url inside a longer
+    encoded value (a JWS payload) at each of the three alignments."""
+    raw = secret.encode()
+    found = [secret, raw.hex()]
+    for offset in range(3):
+        start, end = -(-8 * offset // 6), (8 * offset + 8 * len(raw)) // 6
+        for to_base64 in (base64.b64encode, base64.urlsafe_b64encode):
+            found.append(to_base64(b"\0" * offset + raw).decode()[start:end])
+    return found
+
+
+async def tables_holding(conn: asyncpg.Connection, secret: str) -> list[str]:
+    """The tables of the database (every schema but the system's) one of whose rows' text holds `secret` in any of
+    its `encodings`: a search of every stored value, as a dump of the database would show it."""
+    forms = encodings(secret)
+    tables = await conn.fetch(
+        """SELECT table_schema, table_name FROM information_schema.tables
+           WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"""
+    )
+    holding = []
+    for schema, table in tables:
+        rows = await conn.fetch(f'SELECT t::text AS row FROM "{schema}"."{table}" t')
+        if any(form in row["row"] for row in rows for form in forms):
+            holding.append(f"{schema}.{table}")
+    return holding
 
 
 async def create_topics(kafka: KafkaAccess, *names: str, partitions: int = 3) -> None:

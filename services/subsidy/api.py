@@ -28,6 +28,8 @@ from services.subsidy.schemas import (
     CaseworkerDecision,
     CitizenNaming,
     EndOfPlacement,
+    ErasureRequest,
+    ErasureView,
     Extension,
     FinalConfirmation,
     ForRepresentative,
@@ -202,6 +204,12 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = signer) -> WageReportOut:
         """A month's paid hours, wage costs and sickness refunds of a wage-subsidy placement, in arrears."""
         return await in_unit_of_work(lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor))
+
+    @router.post("/erasures", status_code=201, tags=["operator"])
+    async def erase_citizen(body: ErasureRequest, principal: Principal = requires(Access.OPERATOR)) -> ErasureView:
+        """Erase a citizen's personal data kept here (the signed documents naming them) by destroying their data
+        key, with the reason; their applications and decisions stay under `citizen_ref`."""
+        return await in_unit_of_work(lambda uow: handlers.erase_citizen(ctx, uow, body, principal.subject))
 
     @router.get("/representative-approval", tags=["representative"])
     async def for_representative(

@@ -21,6 +21,7 @@ from contracts.activation import ActivationChecked
 from contracts.benefits import CitizenAssessed
 from contracts.envelope import Metadata
 from contracts.subsidy import Withdrawer
+from jobbro import shredding
 from jobbro.pseudonym import citizen_ref
 from jobbro.rulebook import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates
 from jobbro.uow import UnitOfWork
@@ -45,6 +46,8 @@ from services.subsidy.schemas import (
     CaseworkerDecision,
     CitizenNaming,
     EndOfPlacement,
+    ErasureRequest,
+    ErasureView,
     Extension,
     FinalConfirmation,
     ForRepresentative,
@@ -146,7 +149,7 @@ async def submit_application(
         uow.publish(events.representative_requested(application, sealed))
     await _decide_if_ready(ctx, uow, application, now)
     await store.insert(uow.conn, application)
-    await store.add_signature(uow.conn, application.id, "application", signature, now)
+    await store.add_signature(uow.conn, application.id, "application", signature, now, application.citizen_ref)
     log.info("application_submitted", application_id=str(application.id), state=application.state.value)
     return Submission(application, replayed=False)
 
@@ -191,10 +194,20 @@ async def name_citizen(
     expected = citizen_document(application.id, cvr, body.cpr, body.consent_reference)
     signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
     await _claim_once(uow, signature, application.id, "citizen_named")
-    await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
+    await store.add_signature(uow.conn, application.id, "citizen_named", signature, now, application.citizen_ref)
     uow.publish(events.submitted(application, signature.signed_at))
     await store.save(uow.conn, application)
     log.info("citizen_named", application_id=str(application.id))
+
+
+async def erase_citizen(ctx: Context, uow: UnitOfWork, body: ErasureRequest, operator: str) -> ErasureView:
+    """Destroy the citizen's data key: the signed documents naming them can no longer be opened, while their
+    applications, decisions and placements stay, by `citizen_ref`. Erasing again tells the first erasure."""
+    ref = citizen_ref(body.cpr, ctx.settings.pseudonym_key)
+    erasure = shredding.Erasure(uuid4(), ref, body.reason, operator)
+    erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
+    log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
+    return ErasureView(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at)
 
 
 async def answer_as_representative(ctx: Context, uow: UnitOfWork, answer: RepresentativeAnswer) -> Application:

@@ -28,6 +28,7 @@ async def test_erasing_a_citizen_destroys_their_key_and_only_theirs(database: st
 
             erasure = Erasure(uuid4(), erased, "the citizen's request under GDPR art. 17", "operator-1")
             first = await shredding.erase(conn, erasure)
+            assert first[0] == erasure.erasure_id
             assert await shredding.erase(conn, Erasure(uuid4(), erased, "again", "operator-2")) == first
 
             with pytest.raises(CitizenErased):

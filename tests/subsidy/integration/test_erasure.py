@@ -1,0 +1,54 @@
+"""Erasing a citizen on real PostgreSQL: the signed evidence naming them is sealed under their data key, and the
+operator's erasure destroys the key; the application and its decision stay under the citizen's reference."""
+
+from uuid import UUID
+
+import pytest
+
+from jobbro.shredding import CitizenErased
+from jobbro.testing import tables_holding
+from services.subsidy import store
+from services.subsidy.signing import sign
+from tests.subsidy.factories import assessed, internship, plan_checked
+from tests.subsidy.integration.conftest import Subsidy
+
+REASON = "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0042"
+
+
+async def test_an_erased_citizens_cpr_number_is_in_no_row_and_the_application_stays_by_reference(
+    service: Subsidy,
+) -> None:
+    employer = service.pki.employer()
+    form = internship(employer, employees=1)
+    cpr = form["citizen"]["cpr"]
+    signature = sign(form, employer.signer.key, [employer.signer.cert])
+    application = (await service.submit(form, employer, signature=signature)).json()
+    await service.answer(assessed(application), plan_checked(application))
+    approved = await service.until(application, service.issuer.caseworker(), "approved")
+    application_id = UUID(application["id"])
+    async with service.runtime.pool.acquire() as conn:
+        assert await store.signature(conn, application_id, "application") == signature  # kept, and it opens
+        assert await tables_holding(conn, cpr) == []  # but sealed: not in the clear, hex or base64 in any row
+        assert await tables_holding(conn, signature.split(".")[1][:40]) == []
+
+    erasure = {"cpr": cpr, "reason": REASON}
+    refused = await service.client.post("/v1/erasures", json=erasure, headers=service.issuer.caseworker())
+    erased = await service.client.post("/v1/erasures", json=erasure, headers=service.issuer.operator())
+    again = await service.client.post("/v1/erasures", json=erasure, headers=service.issuer.operator())
+
+    assert refused.status_code == 403
+    assert erased.status_code == 201 and erased.json()["citizen_ref"] == application["citizen_ref"]
+    assert again.json() == erased.json() and cpr not in erased.text
+    async with service.runtime.pool.acquire() as conn:
+        with pytest.raises(CitizenErased):
+            await store.signature(conn, application_id, "application")
+        assert await tables_holding(conn, cpr) == []
+        ref = approved["citizen_ref"]
+        assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", ref) == 0
+        assert await conn.fetchval("SELECT reason FROM citizen_erasures WHERE citizen_ref = $1", ref) == REASON
+    after = await service.view(application, service.issuer.caseworker())
+    assert (after["state"], after["citizen_ref"], after["decision"]) == (
+        "approved",
+        application["citizen_ref"],
+        approved["decision"],
+    )
