@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import asyncpg
 import httpx
 from aiokafka import ConsumerRecord
 from rich.console import Console
@@ -25,7 +26,7 @@ from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK
 from jobbro.stack import Layout
-from jobbro.testing import read_events, read_namespace
+from jobbro.testing import read_events, read_namespace, tables_holding
 
 
 async def test_the_demo_scenario_runs_through_every_service(
@@ -46,9 +47,9 @@ async def test_the_demo_scenario_runs_through_every_service(
         "/jobbro/backoffice",
     }
     _the_report_shows_it_without_cpr_numbers(result)
-    _cpr_numbers_travel_only_on_citizens_payment_instructions(
-        await read_namespace(infra.kafka, topic_prefix), topic_prefix
-    )
+    records = await read_namespace(infra.kafka, topic_prefix)
+    _cpr_numbers_travel_only_on_citizens_payment_instructions(records, topic_prefix)
+    await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(running_stack, infra, records, result)
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -212,3 +213,37 @@ def _raw(record: ConsumerRecord) -> bytes:
 
 def _type(record: ConsumerRecord) -> str:
     return dict(record.headers).get("ce_type", b"").decode()
+
+
+async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
+    layout: Layout, infra: Infrastructure, records: list[ConsumerRecord], result: DemoResult
+) -> None:
+    """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, the CPR
+    number is in no row of any Jobbro database (the back-office stand-in keeps what it paid: it is not Jobbro), and
+    the month's reconciliation is what it was."""
+    instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssued.type]
+    cpr = min(instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"])
+    erasure = {"cpr": cpr, "reason": "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0099"}
+    async with httpx.AsyncClient() as http:
+        headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
+        erased = [
+            await http.post(layout.service("subsidy").url + "/v1/erasures", json=erasure, headers=headers),
+            await http.post(layout.service("benefits").url + "/admin/erasures", json=erasure, headers=headers),
+        ]
+        month = await http.get(
+            layout.service("benefits").url + f"/ledger/reconciliation/{result.month}", headers=headers
+        )
+    assert [response.status_code for response in erased] == [201, 201]
+    [ref] = {response.json()["citizen_ref"] for response in erased}
+    assert ref in {outcome.citizen_ref for outcome in result.applications}
+    assert month.json()["total"] == result.reconciliation["total"]
+    for service in layout.services:
+        if not service.has_database or service.name == "backoffice":
+            continue
+        conn = await asyncpg.connect(infra.database_dsn(layout.database_prefix + service.name))
+        try:
+            assert await tables_holding(conn, cpr) == [], service.name
+            if service.name in ("subsidy", "benefits"):
+                assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", ref) == 0
+        finally:
+            await conn.close()
