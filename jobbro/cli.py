@@ -237,19 +237,22 @@ def payment_run(month: Annotated[str, typer.Option(help="The month to pay, YYYY-
 @app.command()
 def erase(
     reason: Annotated[str, typer.Option(help="Why, with its basis (e.g. GDPR art. 17 and the case number); kept.")],
-    url: Annotated[str | None, typer.Option(help="The subsidy service (default: the local stack's).")] = None,
+    subsidy: Annotated[str | None, typer.Option(help="The subsidy service (default: the local stack's).")] = None,
+    benefits: Annotated[str | None, typer.Option(help="The benefits service (default: the local stack's).")] = None,
 ) -> None:
-    """Erase a citizen's personal data kept by subsidy (the signed documents naming them) as the development
-    operator: their data key is destroyed. The CPR number is asked for, never taken from the command line."""
+    """Erase a citizen's personal data as the development operator: subsidy's signed documents naming them, then
+    benefits' registry entry (each service destroys the citizen's data key). The CPR number is asked for, never
+    taken from the command line."""
     cpr = typer.prompt("CPR number", hide_input=True)
     token = logins.token_sync(stack.oidc_issuer(), logins.OPERATOR)
-    response = httpx.post(
-        (url or stack.service("subsidy").url) + "/v1/erasures",
-        json={"cpr": cpr, "reason": reason},
-        headers={"authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    _print_response(response)
+    for endpoint in (
+        (subsidy or stack.service("subsidy").url) + "/v1/erasures",
+        (benefits or stack.service("benefits").url) + "/admin/erasures",
+    ):
+        response = httpx.post(
+            endpoint, json={"cpr": cpr, "reason": reason}, headers={"authorization": f"Bearer {token}"}, timeout=30
+        )
+        _print_response(response)
 
 
 @app.command()
