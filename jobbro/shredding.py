@@ -48,6 +48,11 @@ def open_with(data_key: bytes, citizen_ref: str, sealed: bytes) -> bytes:
     return AESGCM(data_key).decrypt(nonce, ciphertext, citizen_ref.encode())
 
 
+def seal_forgotten(citizen_ref: str, plaintext: bytes) -> bytes:
+    """Sealed under a key nobody keeps: what erasing a citizen makes of a value stored before it had a data key."""
+    return seal_with(AESGCM.generate_key(bit_length=256), citizen_ref, plaintext)
+
+
 async def seal(conn: asyncpg.Connection, citizen_ref: str, plaintext: bytes) -> bytes:
     """Seal under the citizen's key, made on first use; raises `CitizenErased` for an erased citizen."""
     await conn.execute(

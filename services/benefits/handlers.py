@@ -370,6 +370,7 @@ async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, c
     run pays them; their placements and ledger stay under `citizen_ref`. Erasing again tells the first erasure."""
     ref = citizen_ref(cpr, ctx.pseudonym_key)
     erasure_id, erased_at = await shredding.erase(uow.conn, shredding.Erasure(uuid4(), ref, reason, operator))
+    await store.shred_ring_sealed_cpr(uow.conn, ref)
     log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
     return Erased(erasure_id, ref, erased_at)
 

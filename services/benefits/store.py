@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from jobbro import shredding
 from jobbro.rulebook import Sector
 from services.benefits.domain import (
     NO_BENEFIT,
@@ -123,6 +124,22 @@ async def sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> StoredCpr:
         citizen_ref,
     )
     return _stored_cpr(row["cpr_sealed"], row["cpr_shreddable"], row["data_key"])
+
+
+async def shred_ring_sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> bool:
+    """For an erased citizen imported before data keys: their ring-sealed CPR number sealed again under a key
+    nobody keeps, so it is gone like the others; False if their row has a data key's seal already (or none)."""
+    ring_sealed = await conn.fetchval(
+        "SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1 AND cpr_sealed IS NOT NULL FOR UPDATE", citizen_ref
+    )
+    if ring_sealed is None:
+        return False
+    await conn.execute(
+        "UPDATE citizens SET cpr_sealed = NULL, cpr_shreddable = $2 WHERE citizen_ref = $1",
+        citizen_ref,
+        shredding.seal_forgotten(citizen_ref, ring_sealed),
+    )
+    return True
 
 
 _STORED_CPR = "c.cpr_sealed, c.cpr_shreddable, k.data_key"

@@ -206,6 +206,7 @@ async def erase_citizen(ctx: Context, uow: UnitOfWork, body: ErasureRequest, ope
     ref = citizen_ref(body.cpr, ctx.settings.pseudonym_key)
     erasure = shredding.Erasure(uuid4(), ref, body.reason, operator)
     erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
+    await store.shred_clear_evidence(uow.conn, ref)
     log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
     return ErasureView(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at)
 

@@ -263,6 +263,32 @@ async def add_signature(
     )
 
 
+async def shred_clear_evidence(conn: asyncpg.Connection, citizen_ref: str) -> int:
+    """For an erased citizen: the signed documents naming them that were kept as received (before data keys) sealed
+    under a key nobody keeps, so they are gone like the others; how many there were."""
+    rows = await conn.fetch(
+        """SELECT s.application_id, s.purpose, s.jws FROM signatures s JOIN applications a ON a.id = s.application_id
+           WHERE s.jws IS NOT NULL AND s.purpose IN ('application', 'citizen_named')
+             AND a.aggregate ->> 'citizen_ref' = $1
+           FOR UPDATE OF s""",
+        citizen_ref,
+    )
+    await conn.executemany(
+        """UPDATE signatures SET jws = NULL, citizen_ref = $3, jws_sealed = $4
+           WHERE application_id = $1 AND purpose = $2""",
+        [
+            (
+                row["application_id"],
+                row["purpose"],
+                citizen_ref,
+                shredding.seal_forgotten(citizen_ref, row["jws"].encode()),
+            )
+            for row in rows
+        ],
+    )
+    return len(rows)
+
+
 async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str) -> str | None:
     """The stored JWS of a signature, as received; raises `CitizenErased` for a citizen's erased evidence."""
     row = await conn.fetchrow(

@@ -5,12 +5,14 @@ import json
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
+from jobbro.shredding import CitizenErased
 from jobbro.testing import read_events, tables_holding
-from services.benefits import payment_run
+from services.benefits import payment_run, store
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
@@ -63,3 +65,26 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
         e.amount_ore for e in issued
     )
     assert again.status_code == 422 and "erased" in again.text and erased_row["cpr"] not in again.text
+
+
+async def test_a_citizen_imported_before_data_keys_has_the_ring_sealed_number_shredded_when_erased(
+    service: Runtime, ctx: Context, http: Callable[..., httpx.AsyncClient], callers: Callers
+) -> None:
+    [row] = import_rows(1)
+    [ref] = await register(service.pool, ctx, row)
+    await service.pool.execute(  # as imported before migration 0004: the ring alone
+        "UPDATE citizens SET cpr_sealed = $2, cpr_shreddable = NULL WHERE citizen_ref = $1",
+        ref,
+        ctx.cipher.seal(row["cpr"], ref),
+    )
+    async with service.pool.acquire() as conn:
+        assert ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref) == row["cpr"]
+
+    async with http(callers.operator()) as operator:
+        erased = await operator.post("/admin/erasures", json={"cpr": row["cpr"], "reason": REASON})
+
+    assert erased.status_code == 201
+    async with service.pool.acquire() as conn:
+        with pytest.raises(CitizenErased):
+            ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref)
+        assert await conn.fetchval("SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1", ref) is None

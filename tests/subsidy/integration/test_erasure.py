@@ -52,3 +52,30 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_and_the_application_st
         application["citizen_ref"],
         approved["decision"],
     )
+
+
+async def test_evidence_kept_as_received_before_data_keys_is_shredded_too_when_its_citizen_is_erased(
+    service: Subsidy,
+) -> None:
+    employer = service.pki.employer()
+    form = internship(employer, employees=1)
+    signature = sign(form, employer.signer.key, [employer.signer.cert])
+    application = (await service.submit(form, employer, signature=signature)).json()
+    application_id = UUID(application["id"])
+    async with service.runtime.pool.acquire() as conn:  # as kept before migration 0004
+        await conn.execute(
+            """UPDATE signatures SET jws = $2, jws_sealed = NULL, citizen_ref = NULL
+               WHERE application_id = $1 AND purpose = 'application'""",
+            application_id,
+            signature,
+        )
+        assert await tables_holding(conn, form["citizen"]["cpr"]) == ["public.signatures"]  # the scan sees it
+
+    erasure = {"cpr": form["citizen"]["cpr"], "reason": REASON}
+    erased = await service.client.post("/v1/erasures", json=erasure, headers=service.issuer.operator())
+
+    assert erased.status_code == 201
+    async with service.runtime.pool.acquire() as conn:
+        with pytest.raises(CitizenErased):
+            await store.signature(conn, application_id, "application")
+        assert await tables_holding(conn, form["citizen"]["cpr"]) == []
