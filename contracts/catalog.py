@@ -71,11 +71,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         name=benefits.ASSESSMENTS,
         owner="benefits",
-        key="citizen_ref: one citizen's assessments in order",
-        events=(benefits.CitizenAssessed,),
+        key="citizen_ref: one citizen's assessments, and their erasure, in order",
+        events=(benefits.CitizenAssessed, benefits.CitizenErased),
         consumers=("subsidy", "activation"),
         config=EVENT_STREAM,
-        description="Citizen-side eligibility of each application's citizen.",
+        description="Citizen-side eligibility of each application's citizen, and citizens erased from the registry"
+        " (each reader destroys what it keeps sealed for them).",
     ),
     Topic(
         name=benefits.ADJUSTMENTS,

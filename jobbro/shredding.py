@@ -20,7 +20,7 @@ _FORMAT = 1
 _NONCE_BYTES = 12
 
 
-class CitizenErased(LookupError):
+class KeyDestroyed(LookupError):
     """The citizen's data key was destroyed: what was sealed under it cannot be opened, nor anything new sealed."""
 
 
@@ -54,7 +54,7 @@ def seal_forgotten(citizen_ref: str, plaintext: bytes) -> bytes:
 
 
 async def seal(conn: asyncpg.Connection, citizen_ref: str, plaintext: bytes) -> bytes:
-    """Seal under the citizen's key, made on first use; raises `CitizenErased` for an erased citizen."""
+    """Seal under the citizen's key, made on first use; raises `KeyDestroyed` for an erased citizen."""
     await conn.execute(
         """INSERT INTO citizen_keys (citizen_ref, data_key)
            SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM citizen_erasures WHERE citizen_ref = $1)
@@ -66,7 +66,7 @@ async def seal(conn: asyncpg.Connection, citizen_ref: str, plaintext: bytes) -> 
 
 
 async def unseal(conn: asyncpg.Connection, citizen_ref: str, sealed: bytes) -> bytes:
-    """Open a value sealed for the citizen; raises `CitizenErased` once their key is destroyed."""
+    """Open a value sealed for the citizen; raises `KeyDestroyed` once their key is destroyed."""
     return open_with(await _key(conn, citizen_ref), citizen_ref, sealed)
 
 
@@ -91,5 +91,5 @@ async def erase(conn: asyncpg.Connection, erasure: Erasure) -> tuple[UUID, datet
 async def _key(conn: asyncpg.Connection, citizen_ref: str) -> bytes:
     key = await conn.fetchval("SELECT data_key FROM citizen_keys WHERE citizen_ref = $1", citizen_ref)
     if key is None:
-        raise CitizenErased("the citizen's personal data was erased")
+        raise KeyDestroyed("the citizen's personal data was erased")
     return key

@@ -39,7 +39,10 @@ def create_runtime(settings: ActivationSettings) -> Runtime:
         benefits.ASSESSMENTS,
         group="activation.assessments",
         catalog=EVENT_TYPES,
-        handlers={benefits.CitizenAssessed: handlers.on_citizen_assessed},
+        handlers={
+            benefits.CitizenAssessed: handlers.on_citizen_assessed,
+            benefits.CitizenErased: handlers.on_citizen_erased,
+        },
     )
     return runtime
 

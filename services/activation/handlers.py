@@ -8,7 +8,7 @@ import structlog
 from contracts.activation import ActivationChecked, ActivationEnded, ActivationOutcome, ActivationRecorded
 from contracts.activation import Conflict as ConflictOut
 from contracts.activation import ConflictKind as ConflictKindOut
-from contracts.benefits import CitizenAssessed
+from contracts.benefits import CitizenAssessed, CitizenErased
 from contracts.catalog import EVENT_TYPES
 from contracts.common import HoursStep as HoursStepOut
 from contracts.common import Period as PeriodOut
@@ -154,6 +154,11 @@ async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitO
         municipality_code=event.municipality_code,
     )
     await store.add_assessment(uow.conn, assessment)
+
+
+async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: UnitOfWork) -> None:
+    """Benefits erased the citizen: forget their birth date; the plan and the assessments stay, by reference."""
+    await store.forget_birth_date(uow.conn, event.citizen_ref)
 
 
 async def _entry_or_park(event: PlacementUpdate, uow: UnitOfWork) -> PlanEntry | None:

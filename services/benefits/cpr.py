@@ -67,11 +67,11 @@ class CprCipher:
         return data_key, shredding.seal_with(data_key, citizen_ref, self.seal(cpr, citizen_ref))
 
     def open_stored(self, stored: StoredCpr, citizen_ref: str) -> str:
-        """The CPR number as the registry keeps it; raises `jobbro.shredding.CitizenErased` for an erased citizen."""
+        """The CPR number as the registry keeps it; raises `jobbro.shredding.KeyDestroyed` for an erased citizen."""
         if not stored.shreddable:
             return self.open(stored.sealed, citizen_ref)
         if stored.data_key is None:
-            raise shredding.CitizenErased("the citizen's personal data was erased")
+            raise shredding.KeyDestroyed("the citizen's personal data was erased")
         return self.open(shredding.open_with(stored.data_key, citizen_ref, stored.sealed), citizen_ref)
 
 

@@ -16,6 +16,7 @@ from contracts.benefits import (
     Benefit,
     BenefitAdjusted,
     CitizenAssessed,
+    CitizenErased,
     PayeeKind,
     PaymentInstructionIssued,
     PaymentPurpose,
@@ -187,6 +188,8 @@ async def on_application_submitted(
     citizen = await store.citizen_for_update(uow.conn, event.citizen_ref)
     period = Period(event.period.start, event.period.end)
     assessment = assess(citizen, _SECTORS[event.scheme], period, ctx.rulebook)
+    erased = await store.erased_among(uow.conn, [event.citizen_ref])
+    birth_date = citizen.birth_date if citizen and not erased else None  # an erased citizen's is not told again
     uow.publish(
         CitizenAssessed(
             assessment_id=uuid4(),
@@ -205,7 +208,7 @@ async def on_application_submitted(
             max_duration_weeks=assessment.max_duration_weeks,
             municipality_code=citizen.municipality if citizen else None,
             has_qualifying_education=citizen.qualifying_education if citizen else None,
-            birth_date=citizen.birth_date if citizen else None,
+            birth_date=birth_date,
         )
     )
     log.info("citizen_assessed", application_id=str(event.application_id), eligible=assessment.eligible)
@@ -367,10 +370,15 @@ class Erased:
 
 async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, ctx: Context) -> Erased:
     """Destroy the citizen's data key: the registry's CPR number for them can no longer be opened, and no payment
-    run pays them; their placements and ledger stay under `citizen_ref`. Erasing again tells the first erasure."""
+    run pays them; their placements and ledger stay under `citizen_ref`. The first erasure is published, so every
+    service destroys its own key for the citizen; erasing again tells the first erasure."""
     ref = citizen_ref(cpr, ctx.pseudonym_key)
-    erasure_id, erased_at = await shredding.erase(uow.conn, shredding.Erasure(uuid4(), ref, reason, operator))
-    await store.shred_ring_sealed_cpr(uow.conn, ref)
+    await store.citizen_for_update(uow.conn, ref)  # the citizen's events leave in order
+    erasure = shredding.Erasure(uuid4(), ref, reason, operator)
+    erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
+    if erasure_id == erasure.erasure_id:
+        await store.shred_ring_sealed_cpr(uow.conn, ref)
+        uow.publish(CitizenErased(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at))
     log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
     return Erased(erasure_id, ref, erased_at)
 

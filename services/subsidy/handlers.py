@@ -18,7 +18,7 @@ import structlog
 from pydantic import ValidationError
 
 from contracts.activation import ActivationChecked
-from contracts.benefits import CitizenAssessed
+from contracts.benefits import CitizenAssessed, CitizenErased
 from contracts.envelope import Metadata
 from contracts.subsidy import Withdrawer
 from jobbro import shredding
@@ -348,6 +348,14 @@ async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, _meta: Metad
         return
     await _decide_if_ready(ctx, uow, application, now)
     await store.save(uow.conn, application)
+
+
+async def on_citizen_erased(ctx: Context, event: CitizenErased, _meta: Metadata, uow: UnitOfWork) -> None:
+    """Benefits erased the citizen: destroy subsidy's key for them too, under benefits' erasure id."""
+    erasure = shredding.Erasure(event.erasure_id, event.citizen_ref, "erased in benefits' registry", "benefits")
+    await shredding.erase(uow.conn, erasure)
+    await store.shred_clear_evidence(uow.conn, event.citizen_ref)
+    log.info("citizen_erased", erasure_id=str(event.erasure_id), citizen_ref=event.citizen_ref)
 
 
 async def on_activation_checked(ctx: Context, event: ActivationChecked, _meta: Metadata, uow: UnitOfWork) -> None:

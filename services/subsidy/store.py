@@ -290,7 +290,7 @@ async def shred_clear_evidence(conn: asyncpg.Connection, citizen_ref: str) -> in
 
 
 async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str) -> str | None:
-    """The stored JWS of a signature, as received; raises `CitizenErased` for a citizen's erased evidence."""
+    """The stored JWS of a signature, as received; raises `KeyDestroyed` for a citizen's erased evidence."""
     row = await conn.fetchrow(
         "SELECT jws, citizen_ref, jws_sealed FROM signatures WHERE application_id = $1 AND purpose = $2",
         application_id,

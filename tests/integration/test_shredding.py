@@ -7,7 +7,7 @@ from cryptography.exceptions import InvalidTag
 
 from jobbro import shredding
 from jobbro.db import create_pool, migrate
-from jobbro.shredding import CitizenErased, Erasure
+from jobbro.shredding import Erasure, KeyDestroyed
 
 
 def _citizen() -> str:
@@ -31,9 +31,9 @@ async def test_erasing_a_citizen_destroys_their_key_and_only_theirs(database: st
             assert first[0] == erasure.erasure_id
             assert await shredding.erase(conn, Erasure(uuid4(), erased, "again", "operator-2")) == first
 
-            with pytest.raises(CitizenErased):
+            with pytest.raises(KeyDestroyed):
                 await shredding.unseal(conn, erased, sealed)
-            with pytest.raises(CitizenErased):
+            with pytest.raises(KeyDestroyed):
                 await shredding.seal(conn, erased, b"a late event")  # no new key for an erased citizen
             assert await shredding.unseal(conn, kept, other) == b"0202902345"
             reason = await conn.fetchval("SELECT reason FROM citizen_erasures WHERE citizen_ref = $1", erased)

@@ -1,10 +1,11 @@
 """The citizen's plan on real Kafka and PostgreSQL: recorded once, updated, cancelled, checked for conflicts."""
 
 from dataclasses import replace
-from datetime import date
-from uuid import UUID
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
 
 from contracts.activation import ActivationChecked, ActivationEnded, ActivationOutcome, ActivationRecorded, ConflictKind
+from contracts.benefits import CitizenErased
 from contracts.common import Scheme
 from contracts.envelope import encode
 from contracts.subsidy import TOPIC as SUBSIDY_TOPIC
@@ -70,6 +71,19 @@ async def test_the_birth_date_comes_from_the_registrys_assessment_or_a_v1_submis
     assert {event.citizen_ref for event in checked} == {by_reference, by_cpr}
     query = "SELECT birth_date FROM citizens WHERE citizen_ref = $1"
     assert [await activation.fetchval(query, ref) for ref in (by_reference, by_cpr)] == [BORN, BORN]
+
+
+async def test_an_erased_citizens_birth_date_is_forgotten_and_their_plan_stays(activation: Activation) -> None:
+    ref = citizen()
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
+    assessment = assessed(application, assessed_on=date(2026, 2, 20), unemployed_weeks=10, born=BORN)
+    erasure = CitizenErased(erasure_id=uuid4(), citizen_ref=ref, erased_at=datetime.now(UTC))
+
+    await activation.publish(application, assessment, confirmed(application), erasure)
+    await activation.wait_handled(4)
+
+    assert await activation.fetchval("SELECT birth_date FROM citizens WHERE citizen_ref = $1", ref) is None
+    assert await activation.fetchval("SELECT count(*) FROM plan_entries WHERE citizen_ref = $1", ref) == 1
 
 
 async def test_an_extension_new_hours_and_an_early_end_update_the_entry(activation: Activation) -> None:

@@ -3,14 +3,15 @@ the ledger still reconciles, no later run pays them, and the registry takes them
 
 import json
 from collections.abc import Callable
+from uuid import UUID
 
 import httpx
 import pytest
 
-from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.benefits import ASSESSMENTS, PAYMENT_INSTRUCTIONS, CitizenErased, PaymentInstructionIssued
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
-from jobbro.shredding import CitizenErased
+from jobbro.shredding import KeyDestroyed
 from jobbro.testing import read_events, tables_holding
 from services.benefits import payment_run, store
 from services.benefits.handlers import Context
@@ -55,6 +56,10 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
 
     assert refused.status_code == 403
     assert erased.status_code == 201 and erased.json()["citizen_ref"] == erased_ref
+    told = [
+        e for _, e in await read_events(kafka, topic_prefix + ASSESSMENTS, expect=1) if isinstance(e, CitizenErased)
+    ]
+    assert [(e.erasure_id, e.citizen_ref) for e in told] == [(UUID(erased.json()["erasure_id"]), erased_ref)]
     async with service.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", erased_ref) == 0
         assert await tables_holding(conn, erased_row["cpr"]) == []
@@ -85,6 +90,6 @@ async def test_a_citizen_imported_before_data_keys_has_the_ring_sealed_number_sh
 
     assert erased.status_code == 201
     async with service.pool.acquire() as conn:
-        with pytest.raises(CitizenErased):
+        with pytest.raises(KeyDestroyed):
             ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref)
         assert await conn.fetchval("SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1", ref) is None

@@ -1,11 +1,14 @@
 """Erasing a citizen on real PostgreSQL: the signed evidence naming them is sealed under their data key, and the
 operator's erasure destroys the key; the application and its decision stay under the citizen's reference."""
 
-from uuid import UUID
+import asyncio
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
 
 import pytest
 
-from jobbro.shredding import CitizenErased
+from contracts import benefits
+from jobbro.shredding import KeyDestroyed
 from jobbro.testing import tables_holding
 from services.subsidy import store
 from services.subsidy.signing import sign
@@ -40,7 +43,7 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_and_the_application_st
     assert erased.status_code == 201 and erased.json()["citizen_ref"] == application["citizen_ref"]
     assert again.json() == erased.json() and cpr not in erased.text
     async with service.runtime.pool.acquire() as conn:
-        with pytest.raises(CitizenErased):
+        with pytest.raises(KeyDestroyed):
             await store.signature(conn, application_id, "application")
         assert await tables_holding(conn, cpr) == []
         ref = approved["citizen_ref"]
@@ -76,6 +79,31 @@ async def test_evidence_kept_as_received_before_data_keys_is_shredded_too_when_i
 
     assert erased.status_code == 201
     async with service.runtime.pool.acquire() as conn:
-        with pytest.raises(CitizenErased):
+        with pytest.raises(KeyDestroyed):
             await store.signature(conn, application_id, "application")
         assert await tables_holding(conn, form["citizen"]["cpr"]) == []
+
+
+async def test_an_erasure_in_benefits_registry_shreds_subsidys_evidence_too(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer, employees=1), employer)
+    erasure_id = uuid4()
+
+    await service.answer(
+        benefits.CitizenErased(
+            erasure_id=erasure_id, citizen_ref=application["citizen_ref"], erased_at=datetime.now(UTC)
+        )
+    )
+
+    for _ in range(300):
+        async with service.runtime.pool.acquire() as conn:
+            recorded = await conn.fetchval(
+                "SELECT erasure_id FROM citizen_erasures WHERE citizen_ref = $1", application["citizen_ref"]
+            )
+            if recorded is not None:
+                break
+        await asyncio.sleep(0.1)
+    assert recorded == erasure_id
+    async with service.runtime.pool.acquire() as conn:
+        with pytest.raises(KeyDestroyed):
+            await store.signature(conn, UUID(application["id"]), "application")
