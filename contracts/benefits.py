@@ -7,7 +7,7 @@ payment instructions are keyed by `instruction_id`, like the back-office's answe
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
@@ -140,6 +140,31 @@ class CitizenAssessed(Event):
         "uddannelse), which decides the young's continuous right and duty to an offer; null when not known.",
         examples=[False],
         json_schema_extra=personal(PersonalData.SENSITIVE),
+    )
+    birth_date: date | None = Field(
+        default=None,
+        description="The citizen's birth date from the registry, which age-dependent deadlines need (activation read"
+        " it from the CPR number of `application-submitted.v1`); null when the registry does not hold the citizen.",
+        examples=["1990-01-01"],
+        json_schema_extra=personal(PersonalData.IDENTITY),
+    )
+
+
+class CitizenErased(Event):
+    """An operator erased the citizen in the registry: every service destroys the data key it holds for them, so
+    what it sealed for them can no longer be read; what it records by `citizen_ref` stays."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.citizen-erased.v1"
+    topic: ClassVar[str] = ASSESSMENTS
+    key_field: ClassVar[str] = "citizen_ref"
+
+    erasure_id: UUID = Field(
+        description="Identifies the erasure; each service records it with its own.",
+        examples=["8e1f3a5c-7b9d-4f2e-a6c8-0d2e4f6a8b1c"],
+    )
+    citizen_ref: CitizenRef
+    erased_at: datetime = Field(
+        description="When benefits destroyed the citizen's data key.", examples=["2026-12-05T08:00:00+00:00"]
     )
 
 
@@ -321,4 +346,4 @@ class PaymentInstructionIssued(Event):
         return self
 
 
-EVENTS: tuple[type[Event], ...] = (CitizenAssessed, BenefitAdjusted, PaymentInstructionIssued)
+EVENTS: tuple[type[Event], ...] = (CitizenAssessed, BenefitAdjusted, PaymentInstructionIssued, CitizenErased)

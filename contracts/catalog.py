@@ -2,9 +2,10 @@
 
 Retention (periods from `jobbro/retention.toml`): topics are event streams, never compacted (compaction would keep
 only the last event of each aggregate). No topic keeps data forever: the log is transport, each service's database
-is the record, and two topics carry CPR numbers. 400 days outlives the longest placement (12 months) plus its
-application, so a consumer can be rebuilt from the log for every live aggregate and a year of payments can be
-reconciled; notifications have no downstream state to rebuild and keep 30 days; access audits keep five years. A
+is the record, and payment instructions carry CPR numbers (as v1 submissions did, see `CPR_ALLOWED`). 400 days
+outlives the longest placement (12 months) plus its application, so a consumer can be rebuilt from the log for every
+live aggregate and a year of payments can be reconciled; notifications have no downstream state to rebuild and keep
+30 days; access audits keep five years. A
 dead-letter topic `<topic>.dlq`, written by that topic's consumers, keeps its topic's configuration, so a dead
 letter outlives its investigation as long as the original would.
 
@@ -74,11 +75,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic(
         name=benefits.ASSESSMENTS,
         owner="benefits",
-        key="citizen_ref: one citizen's assessments in order",
-        events=(benefits.CitizenAssessed,),
+        key="citizen_ref: one citizen's assessments, and their erasure, in order",
+        events=(benefits.CitizenAssessed, benefits.CitizenErased),
         consumers=("subsidy", "activation"),
         config=EVENT_STREAM,
-        description="Citizen-side eligibility of each application's citizen.",
+        description="Citizen-side eligibility of each application's citizen, and citizens erased from the registry"
+        " (each reader destroys what it keeps sealed for them).",
     ),
     Topic(
         name=benefits.ADJUSTMENTS,
@@ -158,12 +160,12 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType({model.type: model for
 
 CPR_ALLOWED: Mapping[str, str] = MappingProxyType(
     {
-        subsidy.ApplicationSubmitted.type: "benefits must assess, and activation must plan for, the citizen named;"
-        " subsidy issues the citizen_ref used everywhere after it",
+        subsidy.ApplicationSubmitted.type: "deprecated, no longer produced: v2 names the citizen by citizen_ref only;"
+        " v1 records stay readable until the topic's retention has removed them (docs/privacy.md)",
         benefits.PaymentInstructionIssued.type: "the back-office pays a citizen by CPR number (NemKonto)",
     }
 )
-"""The only event types that may carry a CPR number, and why their consumers need it."""
+"""The only event types that may carry a CPR number, and why their consumers need it (or why it is still listed)."""
 
 PERSONAL_DATA: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {type_: MappingProxyType(personal_fields(event_schema(model))) for type_, model in EVENT_TYPES.items()}

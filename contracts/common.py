@@ -29,6 +29,8 @@ class PersonalData(StrEnum):
     """A natural person's name or e-mail address."""
     SENSITIVE = "sensitive"
     """A fact about a citizen's social situation: benefit, target group, unemployment."""
+    IDENTITY = "identity"
+    """A fact that, with little else, singles the citizen out: the birth date (the CPR number's first half)."""
 
 
 def personal(kind: PersonalData) -> dict[str, Any]:

@@ -62,20 +62,11 @@ class Decider(StrEnum):
     CASEWORKER = "caseworker"
 
 
-class ApplicationSubmitted(SubsidyEvent):
-    """The employer signed an application naming a citizen who consented.
-
-    It carries the CPR number because benefits must assess, and activation must plan for, the person named;
-    every later event names the citizen only by `citizen_ref`.
-    """
-
-    type: ClassVar[str] = "dk.jobbro.subsidy.application-submitted.v1"
+class _CitizenApplicationSubmitted(SubsidyEvent):
+    """The fields both versions of `ApplicationSubmitted` carry: the terms signed and the citizen's reference."""
 
     scheme: Scheme = Field(description="The scheme applied for.", examples=["wage_subsidy_private"])
     citizen_ref: CitizenRef
-    citizen_cpr: Cpr = Field(
-        description="CPR number of the citizen named, given with the citizen's consent.", examples=["0101901234"]
-    )
     employer_cvr: Cvr = Field(description="CVR number of the employer.", examples=["12345678"])
     production_unit: PNumber = Field(
         description="P-number of the workplace; the ratio rule counts per production unit.", examples=["1012345678"]
@@ -109,6 +100,30 @@ class ApplicationSubmitted(SubsidyEvent):
     )
     citizen_language: Language = Field(
         default=Language.DA, description="The language the citizen is written to in.", examples=["da"]
+    )
+
+
+class ApplicationSubmittedV2(_CitizenApplicationSubmitted):
+    """The employer signed an application naming a citizen who consented; the citizen only by `citizen_ref`.
+
+    Produced instead of v1 from the release that introduced it: benefits finds the citizen in its registry by the
+    reference, so no CPR number travels on this 400-day topic (docs/privacy.md, the migration of v1).
+    """
+
+    type: ClassVar[str] = "dk.jobbro.subsidy.application-submitted.v2"
+
+
+class ApplicationSubmitted(_CitizenApplicationSubmitted):
+    """Deprecated, no longer produced (see `ApplicationSubmittedV2`): the same, with the citizen's CPR number.
+
+    Consumers read it until the last v1 record has left the topic (its retention after v2 production began);
+    then its handlers and this class go, and the type string is never reused.
+    """
+
+    type: ClassVar[str] = "dk.jobbro.subsidy.application-submitted.v1"
+
+    citizen_cpr: Cpr = Field(
+        description="CPR number of the citizen named, given with the citizen's consent.", examples=["0101901234"]
     )
 
 
@@ -528,6 +543,7 @@ class WageReportSubmitted(SubsidyEvent):
 
 EVENTS: tuple[type[Event], ...] = (
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     RepresentativeApprovalRequested,
     RepresentativeApproved,
     RepresentativeDeclined,

@@ -238,6 +238,27 @@ def payment_run(month: Annotated[str, typer.Option(help="The month to pay, YYYY-
 
 
 @app.command()
+def erase(
+    reason: Annotated[str, typer.Option(help="Why, with its basis (e.g. GDPR art. 17 and the case number); kept.")],
+    subsidy: Annotated[str | None, typer.Option(help="The subsidy service (default: the local stack's).")] = None,
+    benefits: Annotated[str | None, typer.Option(help="The benefits service (default: the local stack's).")] = None,
+) -> None:
+    """Erase a citizen's personal data as the development operator: subsidy's signed documents naming them, then
+    benefits' registry entry (each service destroys the citizen's data key). The CPR number is asked for, never
+    taken from the command line."""
+    cpr = typer.prompt("CPR number", hide_input=True)
+    token = logins.token_sync(stack.oidc_issuer(), logins.OPERATOR)
+    for endpoint in (
+        (subsidy or stack.service("subsidy").url) + "/v1/erasures",
+        (benefits or stack.service("benefits").url) + "/admin/erasures",
+    ):
+        response = httpx.post(
+            endpoint, json={"cpr": cpr, "reason": reason}, headers={"authorization": f"Bearer {token}"}, timeout=30
+        )
+        _print_response(response)
+
+
+@app.command()
 def submit(
     application: Annotated[Path, typer.Argument(help="The application form, JSON (see /docs of subsidy).")],
     cvr: Annotated[str, typer.Option(help="The employer submitting (its bearer token names this CVR).")],

@@ -1,6 +1,7 @@
 """Test helpers: throw-away databases and topic namespaces, publishing and reading topics, a running service."""
 
 import asyncio
+import base64
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -47,6 +48,34 @@ async def drop_database(infra: Infrastructure, dsn: str) -> None:
         await conn.close()
 
 
+def encodings(secret: str) -> list[str]:
+    """How `secret` can show in a row's text: as is, as hex (a bytea), or base64 / base64url inside a longer
+    encoded value (a JWS payload) at each of the three alignments."""
+    raw = secret.encode()
+    found = [secret, raw.hex()]
+    for offset in range(3):
+        start, end = -(-8 * offset // 6), (8 * offset + 8 * len(raw)) // 6
+        for to_base64 in (base64.b64encode, base64.urlsafe_b64encode):
+            found.append(to_base64(b"\0" * offset + raw).decode()[start:end])
+    return found
+
+
+async def tables_holding(conn: asyncpg.Connection, secret: str) -> list[str]:
+    """The tables of the database (every schema but the system's) one of whose rows' text holds `secret` in any of
+    its `encodings`: a search of every stored value, as a dump of the database would show it."""
+    forms = encodings(secret)
+    tables = await conn.fetch(
+        """SELECT table_schema, table_name FROM information_schema.tables
+           WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"""
+    )
+    holding = []
+    for schema, table in tables:
+        rows = await conn.fetch(f'SELECT t::text AS row FROM "{schema}"."{table}" t')
+        if any(form in row["row"] for row in rows for form in forms):
+            holding.append(f"{schema}.{table}")
+    return holding
+
+
 async def create_topics(kafka: KafkaAccess, *names: str, partitions: int = 3) -> None:
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
@@ -80,6 +109,34 @@ async def read_topic(kafka: KafkaAccess, topic: str, *, expect: int, timeout: fl
                 records.extend(part)
             if settle_until is None and len(records) >= expect:
                 settle_until = loop.time() + 1.0
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def read_namespace(kafka: KafkaAccess, prefix: str) -> list[ConsumerRecord]:
+    """Every record now on every topic of a namespace (dead-letter topics too), undecoded, as any reader sees it.
+
+    Read up to the end offsets taken first, so nothing written meanwhile is waited for and nothing before is missed.
+    """
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+    await admin.start()
+    try:
+        topics = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        while [part for part, end in ends.items() if await consumer.position(part) < end]:
+            for part in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(part)
         return records
     finally:
         await consumer.stop()

@@ -25,7 +25,8 @@ def create_runtime(settings: ActivationSettings, rulebook: Rulebook) -> Runtime:
         group="activation.plans",
         catalog=EVENT_TYPES,
         handlers={
-            subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted, rulebook=rulebook),
+            subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted_v1, rulebook=rulebook),
+            subsidy.ApplicationSubmittedV2: partial(handlers.on_application_submitted, rulebook=rulebook),
             subsidy.ApplicationRejected: handlers.on_application_turned_down,
             subsidy.RepresentativeDeclined: handlers.on_application_turned_down,
             subsidy.ApplicationWithdrawn: handlers.on_application_withdrawn,
@@ -39,7 +40,10 @@ def create_runtime(settings: ActivationSettings, rulebook: Rulebook) -> Runtime:
         benefits.ASSESSMENTS,
         group="activation.assessments",
         catalog=EVENT_TYPES,
-        handlers={benefits.CitizenAssessed: handlers.on_citizen_assessed},
+        handlers={
+            benefits.CitizenAssessed: handlers.on_citizen_assessed,
+            benefits.CitizenErased: handlers.on_citizen_erased,
+        },
     )
     return runtime
 

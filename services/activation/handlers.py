@@ -9,7 +9,7 @@ import structlog
 from contracts.activation import ActivationChecked, ActivationEnded, ActivationOutcome, ActivationRecorded
 from contracts.activation import Conflict as ConflictOut
 from contracts.activation import ConflictKind as ConflictKindOut
-from contracts.benefits import CitizenAssessed
+from contracts.benefits import CitizenAssessed, CitizenErased
 from contracts.catalog import EVENT_TYPES
 from contracts.common import HoursStep as HoursStepOut
 from contracts.common import Period as PeriodOut
@@ -18,6 +18,7 @@ from contracts.envelope import Metadata
 from contracts.subsidy import (
     ApplicationRejected,
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     ApplicationWithdrawn,
     EndKind,
     PlacementConfirmed,
@@ -47,12 +48,20 @@ log = structlog.get_logger(__name__)
 PlacementUpdate = PlacementExtended | PlacementHoursChanged | PlacementEnded | ApplicationWithdrawn
 
 
-async def on_application_submitted(
+async def on_application_submitted_v1(
     event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, rulebook: Rulebook
+) -> None:
+    """A v1 event (read until it leaves the topic): keep the birth date its CPR number encodes, then as v2."""
+    await store.lock_plan(uow.conn, event.citizen_ref, birth_date_from_cpr(event.citizen_cpr))
+    await on_application_submitted(event, meta, uow, rulebook=rulebook)
+
+
+async def on_application_submitted(
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, *, rulebook: Rulebook
 ) -> None:
     """Tell the deciding caseworker what the application collides with in the citizen's plan and applications,
     under the plan-check rules in force on its start date."""
-    await store.lock_plan(uow.conn, event.citizen_ref, birth_date_from_cpr(event.citizen_cpr))
+    await store.lock_plan(uow.conn, event.citizen_ref)
     period = Period(event.period.start, event.period.end)
     application = Application(event.application_id, event.scheme.value, period, event.employer_cvr)
     if not await store.add_application(uow.conn, event.citizen_ref, application):
@@ -144,7 +153,9 @@ async def on_application_turned_down(
 
 
 async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitOfWork) -> None:
-    """Keep the facts deadlines and statistics need; deadlines are computed when read, from the rule data."""
+    """Keep the facts deadlines and statistics need (the birth date comes from the registry through benefits);
+    deadlines are computed when read, from the rule data."""
+    await store.lock_plan(uow.conn, event.citizen_ref, event.birth_date)
     assessment = Assessment(
         assessment_id=event.assessment_id,
         citizen_ref=event.citizen_ref,
@@ -157,6 +168,11 @@ async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitO
         municipality_code=event.municipality_code,
     )
     await store.add_assessment(uow.conn, assessment)
+
+
+async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: UnitOfWork) -> None:
+    """Benefits erased the citizen: forget their birth date; the plan and the assessments stay, by reference."""
+    await store.forget_birth_date(uow.conn, event.citizen_ref)
 
 
 async def _entry_or_park(event: PlacementUpdate, uow: UnitOfWork) -> PlanEntry | None:

@@ -21,6 +21,11 @@ async def lock_plan(conn: asyncpg.Connection, citizen_ref: str, birth_date: date
     )
 
 
+async def forget_birth_date(conn: asyncpg.Connection, citizen_ref: str) -> None:
+    """An erased citizen's birth date (read from a CPR number, or the registry) is kept no longer."""
+    await conn.execute("UPDATE citizens SET birth_date = NULL WHERE citizen_ref = $1", citizen_ref)
+
+
 async def add_application(conn: asyncpg.Connection, citizen_ref: str, application: Application) -> bool:
     """Keep a submitted application as pending; False if it was already known."""
     inserted = await conn.fetchval(

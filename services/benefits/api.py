@@ -8,8 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.audit import AccessAction
+from contracts.common import Cpr
 from jobbro import audit
 from jobbro.access import requires
 from jobbro.audit import Access, Caller
@@ -38,6 +40,19 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     NotReissuable: (409, "Only a failed instruction can be reissued"),
     ValueError: (422, "Invalid request"),
 }
+
+
+class ErasureRequest(BaseModel):
+    """An operator's request to erase a citizen's personal data kept by benefits, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpr: Cpr = Field(description="The citizen's CPR number (10 digits); it is not kept.")
+    reason: str = Field(
+        min_length=10,
+        max_length=1000,
+        description="Why, with its basis (e.g. the citizen's request under GDPR art. 17 and its case number); kept.",
+    )
 
 
 def router(runtime: Runtime, ctx: Context) -> APIRouter:
@@ -131,6 +146,19 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         except BenefitsError as exc:
             return _domain_problem(exc)
         return {"instruction_id": str(replacement.instruction_id), "idempotency_key": replacement.idempotency_key}
+
+    @api.post("/admin/erasures", status_code=201, tags=["registry"])
+    async def erase_citizen(body: ErasureRequest, principal: Principal = requires(Role.OPERATOR)) -> Any:
+        """Erase a citizen's CPR number in the registry by destroying their data key, with the reason; they are
+        paid no more, and their placements and ledger stay under `citizen_ref`."""
+        async with runtime.unit_of_work() as uow:
+            erased = await handlers.erase_citizen(body.cpr, body.reason, principal.subject, uow, ctx)
+            await uow.commit()
+        return {
+            "erasure_id": str(erased.erasure_id),
+            "citizen_ref": erased.citizen_ref,
+            "erased_at": erased.erased_at.isoformat(),
+        }
 
     return api
 

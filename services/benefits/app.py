@@ -34,7 +34,10 @@ def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
         subsidy.TOPIC,
         group="benefits.assessment",
         catalog=EVENT_TYPES,
-        handlers={subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted, ctx=ctx)},
+        handlers={
+            subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted_v1, ctx=ctx),
+            subsidy.ApplicationSubmittedV2: partial(handlers.on_application_submitted, ctx=ctx),
+        },
     )
     runtime.consume(
         subsidy.TOPIC,

@@ -5,6 +5,9 @@ A sealed CPR number names the key that sealed it: `0x01`, the key id's length (o
 nonce and the AES-GCM ciphertext. The key ring (`BENEFITS_CPR_KEYS`, key id → secret) seals with its first key and
 opens with whichever key a value names, so a new key goes first and the old ones stay until nothing names them.
 Values sealed before key ids were recorded were given the key id `initial` by migration 0002.
+
+On import the ring-sealed number is sealed again under a data key of the citizen's own (`jobbro.shredding`), so
+erasing the citizen (destroying that key) makes it unrecoverable whatever the ring still holds.
 """
 
 import os
@@ -14,6 +17,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
+
+from jobbro import shredding
+from services.benefits.domain import StoredCpr
 
 _FORMAT = 1
 _NONCE_BYTES = 12
@@ -54,6 +60,19 @@ class CprCipher:
         if aead is None:
             raise UnknownCprKey(f"no CPR key {kid!r} in the ring")
         return aead.decrypt(rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], citizen_ref.encode()).decode()
+
+    def seal_for_citizen(self, cpr: str, citizen_ref: str) -> tuple[bytes, bytes]:
+        """A new data key for the citizen, and the CPR number sealed under the ring and then under that key."""
+        data_key = AESGCM.generate_key(bit_length=256)
+        return data_key, shredding.seal_with(data_key, citizen_ref, self.seal(cpr, citizen_ref))
+
+    def open_stored(self, stored: StoredCpr, citizen_ref: str) -> str:
+        """The CPR number as the registry keeps it; raises `jobbro.shredding.KeyDestroyed` for an erased citizen."""
+        if not stored.shreddable:
+            return self.open(stored.sealed, citizen_ref)
+        if stored.data_key is None:
+            raise shredding.KeyDestroyed("the citizen's personal data was erased")
+        return self.open(shredding.open_with(stored.data_key, citizen_ref, stored.sealed), citizen_ref)
 
 
 def key_id(sealed: bytes) -> str:

@@ -292,6 +292,16 @@ class Instruction:
 
 
 @dataclass(frozen=True)
+class StoredCpr:
+    """A registered citizen's CPR number as kept: under the key ring and the citizen's data key (`data_key` None
+    once the citizen is erased), or, imported before data keys, under the ring alone (`shreddable` False)."""
+
+    sealed: bytes
+    shreddable: bool
+    data_key: bytes | None
+
+
+@dataclass(frozen=True)
 class PayableCitizen:
     """A citizen in a payment run: the benefit, its rates, and the wage-subsidy jobs overlapping the month."""
 
@@ -300,7 +310,7 @@ class PayableCitizen:
     monthly_rate_ore: int
     top_up_monthly_ore: int
     wage_subsidy_periods: tuple[Period, ...]
-    sealed_cpr: bytes
+    sealed_cpr: StoredCpr
 
 
 def benefit_instructions(citizen: PayableCitizen, month: Month) -> list[Instruction]:

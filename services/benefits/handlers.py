@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
@@ -17,6 +17,7 @@ from contracts.benefits import (
     Benefit,
     BenefitAdjusted,
     CitizenAssessed,
+    CitizenErased,
     PayeeKind,
     PaymentCalculation,
     PaymentInstructionIssued,
@@ -31,12 +32,14 @@ from contracts.envelope import Metadata
 from contracts.payments import PaymentFailed, PaymentSettled
 from contracts.subsidy import (
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     PlacementConfirmed,
     PlacementEnded,
     PlacementExtended,
     PlacementHoursChanged,
     WageReportSubmitted,
 )
+from jobbro import shredding
 from jobbro.pseudonym import citizen_ref
 from jobbro.uow import UnitOfWork
 from rules import Rulebook, Sector
@@ -55,6 +58,7 @@ from services.benefits.domain import (
     PseudonymMismatch,
     SettlementMismatch,
     State,
+    StoredCpr,
     SubsidyPayment,
     UnknownInstruction,
     UnknownPlacement,
@@ -69,7 +73,7 @@ from services.benefits.domain import (
     subsidy_payment,
     year_to_date,
 )
-from services.benefits.registry import CitizenRow, ImportFormat, Rejection, RowReader
+from services.benefits.registry import CitizenRow, ImportFormat, ImportRejected, Rejection, RowReader
 from services.benefits.rules import HoursStep, Month, Period, SubsidyCalculation, SubsidyReport, monthly_subsidy
 
 log = structlog.get_logger(__name__)
@@ -94,6 +98,10 @@ async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, 
     """Register validated rows in the caller's one transaction (all or nothing); a known citizen is replaced."""
     import_id = uuid4()
     citizens = [_sealed(row, ctx) for row in rows]
+    erased = await store.erased_among(uow.conn, [citizen.citizen_ref for citizen, _key, _sealed in citizens])
+    if erased:
+        numbers = (n for n, (citizen, _k, _s) in enumerate(citizens, start=1) if citizen.citizen_ref in erased)
+        raise ImportRejected([Rejection(number, "cpr", _ERASED) for number in numbers])
     await store.upsert_citizens(uow.conn, import_id, citizens)
     await store.record_import(uow.conn, import_id, source, len(citizens))
     log.info("citizens_imported", import_id=str(import_id), citizens=len(citizens), source=source)
@@ -131,40 +139,61 @@ async def import_file(
     return Imported(import_id, citizens)
 
 
-def _read_sealed(reader: RowReader, ctx: Context, chunk: bytes | None) -> list[tuple[int, Citizen, bytes]]:
+def _read_sealed(reader: RowReader, ctx: Context, chunk: bytes | None) -> list[tuple[int, Citizen, bytes, bytes]]:
     """The rows `chunk` completes (None: the file ended), each sealed: the CPU-bound part of an import."""
     return [(number, *_sealed(row, ctx)) for number, row in (reader.close() if chunk is None else reader.feed(chunk))]
 
 
-def _sealed(row: CitizenRow, ctx: Context) -> tuple[Citizen, bytes]:
-    """The registry's record of a row, under its citizen reference, and the CPR number sealed to it."""
+def _sealed(row: CitizenRow, ctx: Context) -> tuple[Citizen, bytes, bytes]:
+    """The registry's record of a row, under its citizen reference, a new data key of the citizen's, and the CPR
+    number sealed under the ring and that key."""
     ref = citizen_ref(row.cpr, ctx.pseudonym_key)
-    return row.citizen(ref), ctx.cipher.seal(row.cpr, ref)
+    return row.citizen(ref), *ctx.cipher.seal_for_citizen(row.cpr, ref)
 
 
-async def _register(uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes]]) -> int:
+_ERASED = "this citizen was erased; the registry takes them in no more"
+
+
+async def _register(
+    uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes, bytes]]
+) -> int:
     """Write rows read (none once a row is rejected: the import is rolled back anyway); how many were written."""
     if not rows:
         return 0
-    numbers = [number for number, _citizen, _sealed_cpr in rows]
-    earlier = await store.earlier_rows(uow.conn, [citizen.citizen_ref for _n, citizen, _s in rows], numbers)
+    numbers = [number for number, *_ in rows]
+    refs = [citizen.citizen_ref for _n, citizen, *_ in rows]
+    earlier = await store.earlier_rows(uow.conn, refs, numbers)
     for number, first in earlier.items():
         reader.reject(Rejection(number, "cpr", f"the same citizen as row {first}"))
+    erased = await store.erased_among(uow.conn, refs)
+    for number, ref in zip(numbers, refs, strict=True):
+        if ref in erased:
+            reader.reject(Rejection(number, "cpr", _ERASED))
     if reader.rejections:
         return 0
-    await store.upsert_citizens(uow.conn, import_id, [(citizen, sealed) for _n, citizen, sealed in rows])
+    await store.upsert_citizens(uow.conn, import_id, [(citizen, key, sealed) for _n, citizen, key, sealed in rows])
     return len(rows)
 
 
-async def on_application_submitted(
+async def on_application_submitted_v1(
     event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, ctx: Context
 ) -> None:
-    """Assess the named citizen; one the registry does not hold fails the rule `citizen_unknown` (an outcome)."""
+    """A v1 event (read until it leaves the topic): its CPR number only checks the reference, then as v2."""
     if citizen_ref(event.citizen_cpr, ctx.pseudonym_key) != event.citizen_ref:
         raise PseudonymMismatch(f"application {event.application_id}: citizen_ref is not ours for its CPR number")
+    await on_application_submitted(event, meta, uow, ctx=ctx)
+
+
+async def on_application_submitted(
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+) -> None:
+    """Assess the citizen the registry holds under the event's reference; one it does not hold fails the rule
+    `citizen_unknown` (an outcome)."""
     citizen = await store.citizen_for_update(uow.conn, event.citizen_ref)
     period = Period(event.period.start, event.period.end)
     assessment = assess(citizen, _SECTORS[event.scheme], period, ctx.rulebook)
+    erased = await store.erased_among(uow.conn, [event.citizen_ref])
+    birth_date = citizen.birth_date if citizen and not erased else None  # an erased citizen's is not told again
     uow.publish(
         CitizenAssessed(
             assessment_id=uuid4(),
@@ -184,6 +213,7 @@ async def on_application_submitted(
             max_duration_weeks=assessment.max_duration_weeks,
             municipality_code=citizen.municipality if citizen else None,
             has_qualifying_education=citizen.qualifying_education if citizen else None,
+            birth_date=birth_date,
         )
     )
     log.info("citizen_assessed", application_id=str(event.application_id), eligible=assessment.eligible)
@@ -329,12 +359,36 @@ async def reissue(instruction_id: UUID, uow: UnitOfWork, ctx: Context) -> Instru
     replacement = entry.instruction.reissued()
     await store.add_replacement(uow.conn, entry.instruction, replacement)
     ref = replacement.citizen_ref
-    payee_cpr = ctx.cipher.open(await store.sealed_cpr(uow.conn, ref), ref) if ref else None
+    payee_cpr = ctx.cipher.open_stored(await store.sealed_cpr(uow.conn, ref), ref) if ref else None
     found = await store.calculation(uow.conn, instruction_id)
     calculation = PaymentCalculation.model_validate(found) if found is not None else None
     uow.publish(_instruction_event(replacement, payee_cpr, calculation))
     log.info("instruction_reissued", instruction_id=str(instruction_id), replacement=str(replacement.instruction_id))
     return replacement
+
+
+@dataclass(frozen=True)
+class Erased:
+    """The erasure done (the first, if the citizen was erased before)."""
+
+    erasure_id: UUID
+    citizen_ref: str
+    erased_at: datetime
+
+
+async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, ctx: Context) -> Erased:
+    """Destroy the citizen's data key: the registry's CPR number for them can no longer be opened, and no payment
+    run pays them; their placements and ledger stay under `citizen_ref`. The first erasure is published, so every
+    service destroys its own key for the citizen; erasing again tells the first erasure."""
+    ref = citizen_ref(cpr, ctx.pseudonym_key)
+    await store.citizen_for_update(uow.conn, ref)  # the citizen's events leave in order
+    erasure = shredding.Erasure(uuid4(), ref, reason, operator)
+    erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
+    if erasure_id == erasure.erasure_id:
+        await store.shred_ring_sealed_cpr(uow.conn, ref)
+        uow.publish(CitizenErased(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at))
+    log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
+    return Erased(erasure_id, ref, erased_at)
 
 
 async def _placement(uow: UnitOfWork, application_id: UUID) -> Placement:
@@ -377,7 +431,7 @@ async def _issue(
     uow: UnitOfWork,
     instructions: list[Instruction],
     ctx: Context,
-    sealed: Mapping[str, bytes],
+    sealed: Mapping[str, StoredCpr],
     calculations: Mapping[UUID, PaymentCalculation] = MappingProxyType({}),
 ) -> list[Instruction]:
     """Enter instructions in the ledger and publish those new to it; `sealed` holds the citizen payees' CPR and
@@ -390,7 +444,9 @@ async def _issue(
             await store.add_calculation(
                 uow.conn, instruction.instruction_id, calculation.report_id, calculation.model_dump(mode="json")
             )
-        uow.publish(_instruction_event(instruction, ctx.cipher.open(sealed[ref], ref) if ref else None, calculation))
+        uow.publish(
+            _instruction_event(instruction, ctx.cipher.open_stored(sealed[ref], ref) if ref else None, calculation)
+        )
     return fresh
 
 

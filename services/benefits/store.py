@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from jobbro import shredding
 from rules import Sector
 from services.benefits.domain import (
     NO_BENEFIT,
@@ -19,6 +20,7 @@ from services.benefits.domain import (
     Purpose,
     ReportedMonth,
     State,
+    StoredCpr,
     Totals,
 )
 from services.benefits.rules import HoursStep, Month, Period
@@ -30,14 +32,23 @@ _CITIZEN_FIELDS = (
 _CITIZEN_UPDATES = ", ".join(f"EXCLUDED.{name}" for name in _CITIZEN_FIELDS.split(", "))
 
 
-async def upsert_citizens(conn: asyncpg.Connection, import_id: UUID, citizens: Iterable[tuple[Citizen, bytes]]) -> None:
-    """Write imported citizens with their sealed CPR numbers; a citizen imported before is replaced."""
+async def upsert_citizens(
+    conn: asyncpg.Connection, import_id: UUID, citizens: Iterable[tuple[Citizen, bytes, bytes]]
+) -> None:
+    """Write imported citizens with their data keys and CPR numbers sealed under them; a citizen imported before is
+    replaced (a new key, a new seal)."""
+    citizens = list(citizens)
     await conn.executemany(
-        f"""INSERT INTO citizens (citizen_ref, cpr_sealed, import_id, {_CITIZEN_FIELDS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        """INSERT INTO citizen_keys (citizen_ref, data_key) VALUES ($1, $2)
+           ON CONFLICT (citizen_ref) DO UPDATE SET data_key = EXCLUDED.data_key, created_at = now()""",
+        [(c.citizen_ref, data_key) for c, data_key, _sealed in citizens],
+    )
+    await conn.executemany(
+        f"""INSERT INTO citizens (citizen_ref, cpr_sealed, cpr_shreddable, import_id, {_CITIZEN_FIELDS})
+            VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
             ON CONFLICT (citizen_ref) DO UPDATE SET
-                cpr_sealed = EXCLUDED.cpr_sealed, import_id = EXCLUDED.import_id, updated_at = now(),
-                ({_CITIZEN_FIELDS}) = ({_CITIZEN_UPDATES})""",
+                cpr_sealed = NULL, cpr_shreddable = EXCLUDED.cpr_shreddable, import_id = EXCLUDED.import_id,
+                updated_at = now(), ({_CITIZEN_FIELDS}) = ({_CITIZEN_UPDATES})""",
         [
             (
                 c.citizen_ref,
@@ -55,9 +66,15 @@ async def upsert_citizens(conn: asyncpg.Connection, import_id: UUID, citizens: I
                 c.newly_graduated,
                 c.qualifying_education,
             )
-            for c, sealed in citizens
+            for c, _data_key, sealed in citizens
         ],
     )
+
+
+async def erased_among(conn: asyncpg.Connection, refs: Sequence[str]) -> set[str]:
+    """The references of these citizens that were erased: the registry takes them in no more."""
+    rows = await conn.fetch("SELECT citizen_ref FROM citizen_erasures WHERE citizen_ref = ANY($1::text[])", refs)
+    return {row["citizen_ref"] for row in rows}
 
 
 async def stage_import(conn: asyncpg.Connection) -> None:
@@ -100,9 +117,39 @@ async def citizen_for_update(conn: asyncpg.Connection, citizen_ref: str) -> Citi
     return Citizen(**row) if row else None
 
 
-async def sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> bytes:
+async def sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> StoredCpr:
     """The sealed CPR number of a registered citizen (the registry never forgets a citizen it paid)."""
-    return await conn.fetchval("SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1", citizen_ref)
+    row = await conn.fetchrow(
+        f"SELECT {_STORED_CPR} FROM citizens c LEFT JOIN citizen_keys k USING (citizen_ref) WHERE citizen_ref = $1",
+        citizen_ref,
+    )
+    return _stored_cpr(row["cpr_sealed"], row["cpr_shreddable"], row["data_key"])
+
+
+async def shred_ring_sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> bool:
+    """For an erased citizen imported before data keys: their ring-sealed CPR number sealed again under a key
+    nobody keeps, so it is gone like the others; False if their row has a data key's seal already (or none)."""
+    ring_sealed = await conn.fetchval(
+        "SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1 AND cpr_sealed IS NOT NULL FOR UPDATE", citizen_ref
+    )
+    if ring_sealed is None:
+        return False
+    await conn.execute(
+        "UPDATE citizens SET cpr_sealed = NULL, cpr_shreddable = $2 WHERE citizen_ref = $1",
+        citizen_ref,
+        shredding.seal_forgotten(citizen_ref, ring_sealed),
+    )
+    return True
+
+
+_STORED_CPR = "c.cpr_sealed, c.cpr_shreddable, k.data_key"
+
+
+def _stored_cpr(ring_sealed: bytes | None, shreddable: bytes | None, data_key: bytes | None) -> StoredCpr:
+    if shreddable is None:
+        assert ring_sealed is not None  # the table's check: one of the two
+        return StoredCpr(ring_sealed, shreddable=False, data_key=None)
+    return StoredCpr(shreddable, shreddable=True, data_key=data_key)
 
 
 async def add_placement(conn: asyncpg.Connection, placement: Placement) -> bool:
@@ -368,7 +415,11 @@ async def recoverable_ore(conn: asyncpg.Connection) -> int:
 
 
 async def count_payable(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT count(*) FROM citizens WHERE benefit <> $1", NO_BENEFIT)
+    return await conn.fetchval(
+        """SELECT count(*) FROM citizens c WHERE benefit <> $1
+           AND NOT EXISTS (SELECT 1 FROM citizen_erasures e WHERE e.citizen_ref = c.citizen_ref)""",
+        NO_BENEFIT,
+    )
 
 
 async def payable_citizens(
@@ -380,9 +431,10 @@ async def payable_citizens(
     The month's jobs are grouped once and merged in, not looked up per citizen; citizens come in reference order,
     so the ledger's idempotency keys are appended to their index rather than scattered over it."""
     cursor = await conn.cursor(
-        """SELECT c.citizen_ref, c.benefit, c.monthly_rate_ore, c.top_up_monthly_ore, c.cpr_sealed,
-                  coalesce(ws.starts, '{}') AS starts, coalesce(ws.ends, '{}') AS ends
+        f"""SELECT c.citizen_ref, c.benefit, c.monthly_rate_ore, c.top_up_monthly_ore, {_STORED_CPR},
+                  coalesce(ws.starts, '{{}}') AS starts, coalesce(ws.ends, '{{}}') AS ends
            FROM citizens c
+           LEFT JOIN citizen_keys k ON k.citizen_ref = c.citizen_ref
            LEFT JOIN (
                SELECT p.citizen_ref, array_agg(p.starts_on ORDER BY p.starts_on) AS starts,
                       array_agg(p.ends_on ORDER BY p.starts_on) AS ends
@@ -391,6 +443,7 @@ async def payable_citizens(
                GROUP BY p.citizen_ref
            ) ws ON ws.citizen_ref = c.citizen_ref
            WHERE c.benefit <> $3
+             AND NOT EXISTS (SELECT 1 FROM citizen_erasures e WHERE e.citizen_ref = c.citizen_ref)
            ORDER BY c.citizen_ref""",
         month.first_day,
         month.last_day,
@@ -398,6 +451,8 @@ async def payable_citizens(
     )
     while rows := await cursor.fetch(batch_size):
         yield [
-            PayableCitizen(ref, benefit, rate_ore, top_up_ore, tuple(map(Period, starts, ends)), sealed)
-            for ref, benefit, rate_ore, top_up_ore, sealed, starts, ends in rows
+            PayableCitizen(
+                ref, benefit, rate_ore, top_up_ore, tuple(map(Period, starts, ends)), _stored_cpr(ring, shred, key)
+            )
+            for ref, benefit, rate_ore, top_up_ore, ring, shred, key, starts, ends in rows
         ]

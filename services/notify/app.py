@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.catalog import EVENT_TYPES
-from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted
+from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2, PositionApplicationSubmitted
 from jobbro.principal import Authenticator
 from jobbro.retention import FileSweep
 from jobbro.runtime import Runtime, create_http_app
@@ -51,6 +51,7 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
     """Every event of the topics read goes to `on_event` (notices and webhooks), the submissions to the projection."""
     projections = {
         ApplicationSubmitted: handlers.on_application_submitted,
+        ApplicationSubmittedV2: handlers.on_application_submitted,
         PositionApplicationSubmitted: handlers.on_position_submitted,
     }
     runtime = Runtime(settings, SQL)

@@ -13,7 +13,12 @@ import structlog
 
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, Metadata
-from contracts.subsidy import ApplicationSubmitted, PositionApplicationSubmitted, RepresentativeApprovalRequested
+from contracts.subsidy import (
+    ApplicationSubmitted,
+    ApplicationSubmittedV2,
+    PositionApplicationSubmitted,
+    RepresentativeApprovalRequested,
+)
 from jobbro.principal import Principal
 from jobbro.principal import Role as AccessRole
 from jobbro.uow import UnitOfWork
@@ -56,10 +61,13 @@ class Context:
         uow.after_commit(self.deliveries_due.ring)
 
 
-async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
-    """Remember whom to tell about the application, and in which language; its CPR number is not kept.
+async def on_application_submitted(
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, ctx: Context
+) -> None:
+    """Remember whom to tell about the application, and in which language; a v1 event's CPR number is not kept.
 
-    For an application that began as a position, this completes its audience with the citizen.
+    For an application that began as a position, this completes its audience with the citizen. Webhooks get v2 like
+    any event (v1 carries a CPR number, so it is not offered to them).
     """
     audience = Audience(
         application_id=event.application_id,
@@ -75,6 +83,7 @@ async def on_application_submitted(event: ApplicationSubmitted, meta: Metadata, 
         employer_language=event.employer_language.value,
     )
     await store.save_audience(uow.conn, audience)
+    await on_event(event, meta, uow, ctx)
 
 
 async def on_position_submitted(

@@ -32,6 +32,8 @@ from services.subsidy.schemas import (
     CitizenNaming,
     DerivationView,
     EndOfPlacement,
+    ErasureRequest,
+    ErasureView,
     Extension,
     FinalConfirmation,
     ForRepresentative,
@@ -262,6 +264,12 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
             actor,
             lambda uow: handlers.report_wages(ctx, uow, application_id, body, actor),
         )
+
+    @router.post("/erasures", status_code=201, tags=["operator"])
+    async def erase_citizen(body: ErasureRequest, principal: Principal = requires(Access.OPERATOR)) -> ErasureView:
+        """Erase a citizen's personal data kept here (the signed documents naming them) by destroying their data
+        key, with the reason; their applications and decisions stay under `citizen_ref`."""
+        return await in_unit_of_work(lambda uow: handlers.erase_citizen(ctx, uow, body, principal.subject))
 
     @router.get("/representative-approval", tags=["representative"])
     async def for_representative(

@@ -55,7 +55,10 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
         benefits.ASSESSMENTS,
         group="subsidy.assessments",
         catalog=EVENT_TYPES,
-        handlers={benefits.CitizenAssessed: partial(handlers.on_citizen_assessed, context)},
+        handlers={
+            benefits.CitizenAssessed: partial(handlers.on_citizen_assessed, context),
+            benefits.CitizenErased: partial(handlers.on_citizen_erased, context),
+        },
     )
     runtime.consume(
         activation.TOPIC,

@@ -37,14 +37,13 @@ from services.subsidy.domain import (
 )
 
 
-def submitted(application: Application, cpr: str, signed_at: datetime) -> subsidy.ApplicationSubmitted:
-    """The one event that carries the CPR number: benefits and activation must act on the person."""
+def submitted(application: Application, signed_at: datetime) -> subsidy.ApplicationSubmittedV2:
+    """The citizen by reference only: benefits finds them in its registry, which holds the CPR number."""
     terms = application.terms
-    return subsidy.ApplicationSubmitted(
+    return subsidy.ApplicationSubmittedV2(
         application_id=application.id,
         scheme=Scheme(terms.scheme.value),
         citizen_ref=_citizen_ref(application),
-        citizen_cpr=cpr,
         employer_cvr=terms.employer_cvr,
         production_unit=terms.production_unit,
         employer_name=terms.employer_name,

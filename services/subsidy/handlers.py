@@ -18,9 +18,10 @@ import structlog
 from pydantic import ValidationError
 
 from contracts.activation import ActivationChecked
-from contracts.benefits import CitizenAssessed
+from contracts.benefits import CitizenAssessed, CitizenErased
 from contracts.envelope import Metadata
 from contracts.subsidy import Withdrawer
+from jobbro import shredding
 from jobbro.pseudonym import citizen_ref
 from jobbro.uow import UnitOfWork
 from rules import NotInRuleData, Rulebook, RuleNotInForce, SubsidyRates, birth_date_from_cpr
@@ -45,6 +46,8 @@ from services.subsidy.schemas import (
     CitizenNaming,
     DerivationView,
     EndOfPlacement,
+    ErasureRequest,
+    ErasureView,
     Extension,
     FinalConfirmation,
     ForRepresentative,
@@ -134,7 +137,7 @@ async def submit_application(
         return Submission(await _get(uow.conn, first), replayed=True)
     application = _new_application(ctx, application_id, form, employer, now)
     submitted = uow.publish(
-        events.submitted(application, form.citizen.cpr, signature.signed_at)
+        events.submitted(application, signature.signed_at)
         if form.citizen
         else events.position_submitted(application, signature.signed_at)
     )
@@ -147,7 +150,7 @@ async def submit_application(
         uow.publish(events.representative_requested(application, sealed))
     await _decide_if_ready(ctx, uow, application, now)
     await store.insert(uow.conn, application)
-    await store.add_signature(uow.conn, application.id, "application", signature, now)
+    await store.add_signature(uow.conn, application.id, "application", signature, now, application.citizen_ref)
     log.info("application_submitted", application_id=str(application.id), state=application.state.value)
     return Submission(application, replayed=False)
 
@@ -192,10 +195,21 @@ async def name_citizen(
     expected = citizen_document(application.id, cvr, body.cpr, body.consent_reference)
     signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
     await _claim_once(uow, signature, application.id, "citizen_named")
-    await store.add_signature(uow.conn, application.id, "citizen_named", signature, now)
-    application.submitted_event_id = uow.publish(events.submitted(application, body.cpr, signature.signed_at)).id
+    await store.add_signature(uow.conn, application.id, "citizen_named", signature, now, application.citizen_ref)
+    application.submitted_event_id = uow.publish(events.submitted(application, signature.signed_at)).id
     await store.save(uow.conn, application)
     log.info("citizen_named", application_id=str(application.id))
+
+
+async def erase_citizen(ctx: Context, uow: UnitOfWork, body: ErasureRequest, operator: str) -> ErasureView:
+    """Destroy the citizen's data key: the signed documents naming them can no longer be opened, while their
+    applications, decisions and placements stay, by `citizen_ref`. Erasing again tells the first erasure."""
+    ref = citizen_ref(body.cpr, ctx.settings.pseudonym_key)
+    erasure = shredding.Erasure(uuid4(), ref, body.reason, operator)
+    erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
+    await store.shred_clear_evidence(uow.conn, ref)
+    log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
+    return ErasureView(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at)
 
 
 async def answer_as_representative(ctx: Context, uow: UnitOfWork, answer: RepresentativeAnswer) -> Application:
@@ -342,6 +356,14 @@ async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, meta: Metada
         return
     await _decide_if_ready(ctx, uow, application, now)
     await store.save(uow.conn, application)
+
+
+async def on_citizen_erased(ctx: Context, event: CitizenErased, _meta: Metadata, uow: UnitOfWork) -> None:
+    """Benefits erased the citizen: destroy subsidy's key for them too, under benefits' erasure id."""
+    erasure = shredding.Erasure(event.erasure_id, event.citizen_ref, "erased in benefits' registry", "benefits")
+    await shredding.erase(uow.conn, erasure)
+    await store.shred_clear_evidence(uow.conn, event.citizen_ref)
+    log.info("citizen_erased", erasure_id=str(event.erasure_id), citizen_ref=event.citizen_ref)
 
 
 async def on_activation_checked(ctx: Context, event: ActivationChecked, meta: Metadata, uow: UnitOfWork) -> None:

@@ -438,3 +438,23 @@ class Problem(BaseModel):
 def hours_steps(weekly_hours: WeeklyHours) -> tuple[HoursStep, ...]:
     """The wire's weekly-hours steps as the domain's."""
     return tuple(HoursStep(step.from_date, step.hours_per_week) for step in weekly_hours)
+
+
+class ErasureRequest(_Body):
+    """An operator's request to erase a citizen's personal data kept by subsidy, and why."""
+
+    cpr: Cpr = Field(description="The citizen's CPR number (10 digits); it is not kept.", examples=["0101901234"])
+    reason: str = Field(
+        min_length=10,
+        max_length=1000,
+        description="Why, with its basis (e.g. the citizen's request under GDPR art. 17 and its case number); kept.",
+        examples=["Borgerens anmodning om sletning, GDPR art. 17, sag 2026-1234"],
+    )
+
+
+class ErasureView(_Body):
+    """The erasure done: the evidence naming the citizen can no longer be opened; decisions stay, by reference."""
+
+    erasure_id: UUID = Field(description="Identifies the erasure (the first, if the citizen was erased before).")
+    citizen_ref: str = Field(description="The citizen's pseudonymous reference, which the kept records use.")
+    erased_at: datetime = Field(description="When the citizen's data key was destroyed.")

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import TypeAdapter
 
+from jobbro import shredding
 from jobbro.retention import TableSweep
 from services.subsidy.changes import CitizenPlacement
 from services.subsidy.domain import PLACED_STATES, Application, Change, Scheme, State
@@ -275,16 +276,25 @@ async def point_idempotency_key(conn: asyncpg.Connection, employer_cvr: str, key
 
 
 async def add_signature(
-    conn: asyncpg.Connection, application_id: UUID, purpose: str, signature: VerifiedSignature, received_at: datetime
+    conn: asyncpg.Connection,
+    application_id: UUID,
+    purpose: str,
+    signature: VerifiedSignature,
+    received_at: datetime,
+    citizen_ref: str | None = None,
 ) -> None:
-    """Keep a signature as evidence, exactly as received."""
+    """Keep a signature as evidence, exactly as received; one whose document names a citizen (`citizen_ref`) sealed
+    under that citizen's data key, so erasing the citizen makes it unreadable."""
+    sealed = None if citizen_ref is None else await shredding.seal(conn, citizen_ref, signature.jws.encode())
     await conn.execute(
-        """INSERT INTO signatures (application_id, purpose, jws, signer, cert_serial, fingerprint, alg, signed_at,
-                                   received_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        """INSERT INTO signatures (application_id, purpose, jws, citizen_ref, jws_sealed, signer, cert_serial,
+                                   fingerprint, alg, signed_at, received_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
         application_id,
         purpose,
-        signature.jws,
+        signature.jws if sealed is None else None,
+        citizen_ref,
+        sealed,
         signature.signer,
         Decimal(signature.cert_serial),
         signature.fingerprint,
@@ -294,11 +304,42 @@ async def add_signature(
     )
 
 
-async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str) -> str | None:
-    """The stored JWS of a signature, as received."""
-    return await conn.fetchval(
-        "SELECT jws FROM signatures WHERE application_id = $1 AND purpose = $2", application_id, purpose
+async def shred_clear_evidence(conn: asyncpg.Connection, citizen_ref: str) -> int:
+    """For an erased citizen: the signed documents naming them that were kept as received (before data keys) sealed
+    under a key nobody keeps, so they are gone like the others; how many there were."""
+    rows = await conn.fetch(
+        """SELECT s.application_id, s.purpose, s.jws FROM signatures s JOIN applications a ON a.id = s.application_id
+           WHERE s.jws IS NOT NULL AND s.purpose IN ('application', 'citizen_named')
+             AND a.aggregate ->> 'citizen_ref' = $1
+           FOR UPDATE OF s""",
+        citizen_ref,
     )
+    await conn.executemany(
+        """UPDATE signatures SET jws = NULL, citizen_ref = $3, jws_sealed = $4
+           WHERE application_id = $1 AND purpose = $2""",
+        [
+            (
+                row["application_id"],
+                row["purpose"],
+                citizen_ref,
+                shredding.seal_forgotten(citizen_ref, row["jws"].encode()),
+            )
+            for row in rows
+        ],
+    )
+    return len(rows)
+
+
+async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str) -> str | None:
+    """The stored JWS of a signature, as received; raises `KeyDestroyed` for a citizen's erased evidence."""
+    row = await conn.fetchrow(
+        "SELECT jws, citizen_ref, jws_sealed FROM signatures WHERE application_id = $1 AND purpose = $2",
+        application_id,
+        purpose,
+    )
+    if row is None or row["jws_sealed"] is None:
+        return None if row is None else row["jws"]
+    return (await shredding.unseal(conn, row["citizen_ref"], row["jws_sealed"])).decode()
 
 
 @dataclass(frozen=True)

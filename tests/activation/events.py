@@ -11,6 +11,7 @@ from contracts.common import HoursStep, Period, RuleResult, Scheme
 from contracts.subsidy import (
     ApplicationRejected,
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     ApplicationWithdrawn,
     Decider,
     EndKind,
@@ -41,18 +42,16 @@ def hours(start: date, per_week: str = "30.00") -> tuple[HoursStep, ...]:
 
 def submitted(
     citizen_ref: str,
-    born: date,
     start: date,
     end: date,
     scheme: Scheme = Scheme.INTERNSHIP,
     cvr: str = "12345678",
     application_id: UUID | None = None,
-) -> ApplicationSubmitted:
-    return ApplicationSubmitted(
+) -> ApplicationSubmittedV2:
+    return ApplicationSubmittedV2(
         application_id=application_id or uuid.uuid4(),
         scheme=scheme,
         citizen_ref=citizen_ref,
-        citizen_cpr=cpr_born(born),
         employer_cvr=cvr,
         production_unit="1012345678",
         employer_name="Hansen VVS ApS",
@@ -65,7 +64,12 @@ def submitted(
     )
 
 
-def confirmed(application: ApplicationSubmitted) -> PlacementConfirmed:
+def as_v1(application: ApplicationSubmittedV2, born: date) -> ApplicationSubmitted:
+    """The same application as subsidy published it before v2: with a CPR number of someone born on `born`."""
+    return ApplicationSubmitted(**application.model_dump(), citizen_cpr=cpr_born(born))
+
+
+def confirmed(application: ApplicationSubmittedV2) -> PlacementConfirmed:
     return PlacementConfirmed(
         application_id=application.application_id,
         citizen_ref=application.citizen_ref,
@@ -80,7 +84,7 @@ def confirmed(application: ApplicationSubmitted) -> PlacementConfirmed:
     )
 
 
-def rejected(application: ApplicationSubmitted) -> ApplicationRejected:
+def rejected(application: ApplicationSubmittedV2) -> ApplicationRejected:
     failed = RuleResult(rule="ratio", passed=False, reason="2 of 1 allowed placements", rule_set_version="ratio-2018.1")
     return ApplicationRejected(
         application_id=application.application_id,
@@ -121,14 +125,14 @@ def ended(placement: PlacementConfirmed, last_day: date, *, early: bool) -> Plac
     )
 
 
-def withdrawn(placement: PlacementConfirmed | ApplicationSubmitted) -> ApplicationWithdrawn:
+def withdrawn(placement: PlacementConfirmed | ApplicationSubmittedV2) -> ApplicationWithdrawn:
     return ApplicationWithdrawn(
         application_id=placement.application_id, citizen_ref=placement.citizen_ref, withdrawn_by=Withdrawer.EMPLOYER
     )
 
 
 def assessed(
-    application: ApplicationSubmitted,
+    application: ApplicationSubmittedV2,
     *,
     assessed_on: date,
     unemployed_weeks: int,
@@ -136,6 +140,7 @@ def assessed(
     municipality_code: str | None = "101",
     has_qualifying_education: bool | None = None,
     unemployed_since: date | None = None,
+    born: date | None = None,
 ) -> CitizenAssessed:
     return CitizenAssessed(
         assessment_id=uuid.uuid4(),
@@ -152,4 +157,5 @@ def assessed(
         max_duration_weeks=None,
         municipality_code=municipality_code,
         has_qualifying_education=has_qualifying_education,
+        birth_date=born,
     )

@@ -8,6 +8,7 @@ from contracts.common import HoursStep, Period, Scheme
 from contracts.payments import FailureCode, PaymentFailed, PaymentSettled
 from contracts.subsidy import (
     ApplicationSubmitted,
+    ApplicationSubmittedV2,
     EndKind,
     EndReason,
     PlacementConfirmed,
@@ -22,12 +23,12 @@ PSEUDONYM_KEY = "development-only-pseudonym-key"
 CVR = "12345678"
 
 
-def application_submitted(cpr: str, scheme: Scheme, start: date, end: date) -> ApplicationSubmitted:
-    return ApplicationSubmitted(
+def application_submitted(cpr: str, scheme: Scheme, start: date, end: date) -> ApplicationSubmittedV2:
+    """As subsidy publishes it: the citizen by the reference of `cpr` only."""
+    return ApplicationSubmittedV2(
         application_id=uuid4(),
         scheme=scheme,
         citizen_ref=citizen_ref(cpr, PSEUDONYM_KEY),
-        citizen_cpr=cpr,
         employer_cvr=CVR,
         production_unit="1012345678",
         employer_name="Hansen VVS ApS",
@@ -38,6 +39,11 @@ def application_submitted(cpr: str, scheme: Scheme, start: date, end: date) -> A
         ordinary_employees_fte=Decimal(12),
         signed_at=datetime(2026, 2, 10, 9, 15, tzinfo=UTC),
     )
+
+
+def application_submitted_v1(cpr: str, scheme: Scheme, start: date, end: date) -> ApplicationSubmitted:
+    """As subsidy published it before v2, with the CPR number; such records stay on the topic until retention."""
+    return ApplicationSubmitted(**application_submitted(cpr, scheme, start, end).model_dump(), citizen_cpr=cpr)
 
 
 def placement_confirmed(ref: str, scheme: Scheme, start: date, end: date, hours: str = "37") -> PlacementConfirmed:

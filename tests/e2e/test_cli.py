@@ -11,7 +11,7 @@ from jobbro.cli import app
 from jobbro.stack import Layout
 
 
-def test_import_citizens_takes_every_row_or_none_and_submit_signs_as_the_employer(
+def test_import_citizens_takes_every_row_or_none_submit_signs_as_the_employer_and_erase_shreds_the_evidence(
     running_stack: Layout, tmp_path: Path
 ) -> None:
     benefits, subsidy = running_stack.service("benefits").url, running_stack.service("subsidy").url
@@ -65,3 +65,13 @@ def test_import_citizens_takes_every_row_or_none_and_submit_signs_as_the_employe
     assert submitted.exit_code == 0, submitted.output
     assert json.loads(again.output)["id"] == json.loads(submitted.output)["id"]  # a replay, not a second application
     assert as_other.exit_code == 1 and json.loads(as_other.output)["status"] in (403, 422)
+
+    erase = ["erase", "--reason", "Borgerens anmodning, GDPR art. 17, sag 2026-0007"]
+    erased = runner.invoke(app, [*erase, "--subsidy", subsidy, "--benefits", benefits], input=person.cpr + "\n")
+    assert erased.exit_code == 0, erased.output
+    answers, text = [], erased.output[erased.output.index("{") :]
+    while text.strip():
+        answer, end = json.JSONDecoder().raw_decode(text)
+        answers, text = [*answers, answer], text[end:].lstrip()
+    assert [answer["citizen_ref"] for answer in answers] == [json.loads(submitted.output)["citizen_ref"]] * 2
+    assert person.cpr not in erased.output

@@ -3,19 +3,24 @@ through the services' APIs and by reading the topics of its own namespace (so ev
 
 import asyncio
 import io
+import json
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import asyncpg
 import httpx
 import yaml
+from aiokafka import ConsumerRecord
 from rich.console import Console
 
-from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
-from contracts.notify import NotificationFailed, NotificationSent
+from contracts.benefits import PAYMENT_INSTRUCTIONS, BenefitAdjusted, PaymentInstructionIssued
+from contracts.catalog import TOPICS
+from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent
 from contracts.payments import PaymentSettled
-from contracts.subsidy import ApplicationSubmitted
+from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2
 from demo import logins, scenario, trail
 from demo.result import DemoResult
 from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
@@ -23,7 +28,7 @@ from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK, mask_cpr
 from jobbro.stack import Layout
-from jobbro.testing import read_events
+from jobbro.testing import read_events, read_namespace, tables_holding
 from tests.prometheus import ALERTS, metric_names, scraping
 
 
@@ -47,6 +52,9 @@ async def test_the_demo_scenario_runs_through_every_service(
     _the_report_shows_it_without_cpr_numbers(result)
     await _prometheus_scrapes_every_process_and_evaluates_every_alert(running_stack, tmp_path / "prometheus")
     await _every_access_was_audited(running_stack, infra, topic_prefix, result)
+    records = await read_namespace(infra.kafka, topic_prefix)
+    _cpr_numbers_travel_only_on_citizens_payment_instructions(records, topic_prefix)
+    await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(running_stack, infra, records, result)
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -181,9 +189,9 @@ async def _caseworker(http: httpx.AsyncClient) -> dict[str, str]:
 
 
 def _the_report_shows_it_without_cpr_numbers(result: DemoResult) -> None:
-    submitted = [s.event for s in result.events if isinstance(s.event, ApplicationSubmitted)]
+    submitted = [s.event for s in result.events if isinstance(s.event, ApplicationSubmittedV2)]
     paid = [s.event for s in result.events if isinstance(s.event, PaymentInstructionIssued) and s.event.payee_cpr]
-    assert len(submitted) == 4 and {e.citizen_cpr for e in submitted} == {CPR_MASK}
+    assert len(submitted) == 4 and not [s for s in result.events if isinstance(s.event, ApplicationSubmitted)]
     assert len(paid) == 5 and {e.payee_cpr for e in paid} == {CPR_MASK}
     out = io.StringIO()
     trail.print_report(Console(file=out, width=200), result)
@@ -209,3 +217,76 @@ async def _prometheus_scrapes_every_process_and_evaluates_every_alert(layout: La
             await asyncio.sleep(0.5)
     assert len(rules) == len(yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"])
     assert [rule["name"] for rule in rules if rule["health"] != "ok"] == []
+
+
+def _cpr_numbers_travel_only_on_citizens_payment_instructions(records: list[ConsumerRecord], prefix: str) -> None:
+    """Every topic read raw, as any reader could: the CPR numbers any record names (in a field named for them) occur
+    in no record, header or key but the back-office's instructions to pay a citizen."""
+    cprs = {cpr for record in records for cpr in _cpr_fields(json.loads(record.value or b"null"))}
+    carriers = [record for record in records if any(cpr.encode() in _raw(record) for cpr in cprs)]
+    to_citizens = [
+        record
+        for record in records
+        if _type(record) == PaymentInstructionIssued.type and json.loads(record.value)["payee_kind"] == "citizen"
+    ]
+    written = {topic.name for topic in TOPICS if topic.name != WEBHOOK_DEAD_LETTERS}
+    assert {record.topic.removeprefix(prefix) for record in records} >= written and len(to_citizens) == 5
+    assert cprs == {json.loads(record.value)["payee_cpr"] for record in to_citizens}
+    assert [(record.topic, _type(record)) for record in carriers] == [
+        (prefix + PAYMENT_INSTRUCTIONS, PaymentInstructionIssued.type)
+    ] * 5
+    assert carriers == to_citizens
+
+
+def _cpr_fields(node: object) -> Iterator[str]:
+    """The values of every field whose name says it holds a CPR number, however deep."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if "cpr" in name.lower() and isinstance(value, str):
+                yield value
+            yield from _cpr_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _cpr_fields(value)
+
+
+def _raw(record: ConsumerRecord) -> bytes:
+    return b"\0".join([record.key or b"", record.value or b"", *(value for _, value in record.headers)])
+
+
+def _type(record: ConsumerRecord) -> str:
+    return dict(record.headers).get("ce_type", b"").decode()
+
+
+async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
+    layout: Layout, infra: Infrastructure, records: list[ConsumerRecord], result: DemoResult
+) -> None:
+    """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, the CPR
+    number is in no row of any Jobbro database (the back-office stand-in keeps what it paid: it is not Jobbro), and
+    the month's reconciliation is what it was."""
+    instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssued.type]
+    cpr = min(instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"])
+    erasure = {"cpr": cpr, "reason": "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0099"}
+    async with httpx.AsyncClient() as http:
+        headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
+        erased = [
+            await http.post(layout.service("subsidy").url + "/v1/erasures", json=erasure, headers=headers),
+            await http.post(layout.service("benefits").url + "/admin/erasures", json=erasure, headers=headers),
+        ]
+        month = await http.get(
+            layout.service("benefits").url + f"/ledger/reconciliation/{result.month}", headers=headers
+        )
+    assert [response.status_code for response in erased] == [201, 201]
+    [ref] = {response.json()["citizen_ref"] for response in erased}
+    assert ref in {outcome.citizen_ref for outcome in result.applications}
+    assert month.json()["total"] == result.reconciliation["total"]
+    for service in layout.services:
+        if not service.has_database or service.name == "backoffice":
+            continue
+        conn = await asyncpg.connect(infra.database_dsn(layout.database_prefix + service.name))
+        try:
+            assert await tables_holding(conn, cpr) == [], service.name
+            if service.name in ("subsidy", "benefits"):
+                assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", ref) == 0
+        finally:
+            await conn.close()

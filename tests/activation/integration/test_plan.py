@@ -1,16 +1,18 @@
 """The citizen's plan on real Kafka and PostgreSQL: recorded once, updated, cancelled, checked for conflicts."""
 
 from dataclasses import replace
-from datetime import date
-from uuid import UUID
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
 
 from contracts.activation import ActivationChecked, ActivationEnded, ActivationOutcome, ActivationRecorded, ConflictKind
+from contracts.benefits import CitizenErased
 from contracts.common import Scheme
 from contracts.envelope import encode
 from contracts.subsidy import TOPIC as SUBSIDY_TOPIC
 from jobbro.testing import produce, read_topic
 from services.activation.domain import activation_id_for
 from tests.activation.events import (
+    as_v1,
     assessed,
     citizen,
     confirmed,
@@ -29,7 +31,7 @@ BORN = date(1984, 6, 1)
 
 async def test_a_confirmed_placement_delivered_twice_is_recorded_once(activation: Activation) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 5, 29), scheme=Scheme.WAGE_SUBSIDY_PRIVATE)
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29), scheme=Scheme.WAGE_SUBSIDY_PRIVATE)
     confirmation = confirmed(application)
     _, record = encode(confirmation, source="/jobbro/subsidy")
     record = replace(record, topic=activation.settings.topic_prefix + record.topic)
@@ -53,9 +55,40 @@ async def test_a_confirmed_placement_delivered_twice_is_recorded_once(activation
     ]
 
 
+async def test_the_birth_date_comes_from_the_registrys_assessment_or_a_v1_submissions_cpr_number(
+    activation: Activation,
+) -> None:
+    by_reference, by_cpr = citizen(), citizen()
+    application = submitted(by_reference, date(2026, 3, 2), date(2026, 5, 29))
+    assessment = assessed(application, assessed_on=date(2026, 2, 20), unemployed_weeks=10, born=BORN)
+    old = as_v1(submitted(by_cpr, date(2026, 3, 2), date(2026, 5, 29)), BORN)
+
+    await activation.publish(application, assessment, old)
+    await activation.wait_handled(3)
+
+    checked = await activation.published(expect=2)
+    assert all(isinstance(event, ActivationChecked) for event in checked)
+    assert {event.citizen_ref for event in checked} == {by_reference, by_cpr}
+    query = "SELECT birth_date FROM citizens WHERE citizen_ref = $1"
+    assert [await activation.fetchval(query, ref) for ref in (by_reference, by_cpr)] == [BORN, BORN]
+
+
+async def test_an_erased_citizens_birth_date_is_forgotten_and_their_plan_stays(activation: Activation) -> None:
+    ref = citizen()
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
+    assessment = assessed(application, assessed_on=date(2026, 2, 20), unemployed_weeks=10, born=BORN)
+    erasure = CitizenErased(erasure_id=uuid4(), citizen_ref=ref, erased_at=datetime.now(UTC))
+
+    await activation.publish(application, assessment, confirmed(application), erasure)
+    await activation.wait_handled(4)
+
+    assert await activation.fetchval("SELECT birth_date FROM citizens WHERE citizen_ref = $1", ref) is None
+    assert await activation.fetchval("SELECT count(*) FROM plan_entries WHERE citizen_ref = $1", ref) == 1
+
+
 async def test_an_extension_new_hours_and_an_early_end_update_the_entry(activation: Activation) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 5, 29))
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
     placement = confirmed(application)
 
     await activation.publish(
@@ -92,7 +125,7 @@ async def test_an_extension_new_hours_and_an_early_end_update_the_entry(activati
 
 async def test_updates_that_arrive_before_the_confirmation_are_applied_when_it_arrives(activation: Activation) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 5, 29))
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
     placement = confirmed(application)
 
     await activation.publish(
@@ -114,7 +147,7 @@ async def test_updates_that_arrive_before_the_confirmation_are_applied_when_it_a
 
 async def test_a_placement_withdrawn_before_it_began_is_cancelled(activation: Activation) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 5, 29))
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
     placement = confirmed(application)
 
     await activation.publish(application, placement, withdrawn(placement))
@@ -129,7 +162,7 @@ async def test_a_placement_withdrawn_before_it_began_is_cancelled(activation: Ac
 
 async def test_an_extension_after_the_end_is_dead_lettered_with_the_reason(activation: Activation) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 5, 29))
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
     placement = confirmed(application)
 
     await activation.publish(
@@ -150,17 +183,17 @@ async def test_an_application_is_checked_against_the_plan_and_the_applications_s
     activation: Activation,
 ) -> None:
     ref = citizen()
-    in_plan = submitted(ref, BORN, date(2026, 3, 2), date(2026, 3, 27))
-    pending = submitted(ref, BORN, date(2026, 4, 1), date(2026, 4, 30), scheme=Scheme.WAGE_SUBSIDY_PUBLIC)
+    in_plan = submitted(ref, date(2026, 3, 2), date(2026, 3, 27))
+    pending = submitted(ref, date(2026, 4, 1), date(2026, 4, 30), scheme=Scheme.WAGE_SUBSIDY_PUBLIC)
     await activation.publish(in_plan, confirmed(in_plan), pending)
     await activation.wait_handled(3)
 
-    overlapping = submitted(ref, BORN, date(2026, 3, 27), date(2026, 4, 10))
+    overlapping = submitted(ref, date(2026, 3, 27), date(2026, 4, 10))
     await activation.publish(overlapping)
     await activation.wait_handled(4)
     await activation.publish(rejected(pending), withdrawn(overlapping))
     await activation.wait_handled(6)
-    touching_after_both_closed = submitted(ref, BORN, date(2026, 3, 28), date(2026, 4, 17))
+    touching_after_both_closed = submitted(ref, date(2026, 3, 28), date(2026, 4, 17))
     await activation.publish(touching_after_both_closed)
     await activation.wait_handled(7)
 
@@ -184,7 +217,7 @@ async def test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_
     activation: Activation, callers: Callers
 ) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 3, 27))
+    application = submitted(ref, date(2026, 3, 2), date(2026, 3, 27))
     events = (
         application,
         assessed(application, assessed_on=date(2026, 2, 20), unemployed_weeks=10, municipality_code="751"),

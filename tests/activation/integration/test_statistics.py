@@ -98,7 +98,7 @@ def _events(seed: Seed) -> tuple[str, list[Event]]:
     """The events subsidy and benefits would publish for the seed's applications, in the order they would."""
     ref, events = citizen(), []
     for number, offer in enumerate(seed.offers, start=1):
-        application = submitted(ref, seed.born, offer.start, offer.end, scheme=offer.scheme)
+        application = submitted(ref, offer.start, offer.end, scheme=offer.scheme)
         weeks = 4 * number
         events += [
             application,
@@ -109,6 +109,7 @@ def _events(seed: Seed) -> tuple[str, list[Event]]:
                 target_group=seed.group,
                 municipality_code=offer.municipality or seed.municipality,
                 has_qualifying_education=seed.education,
+                born=seed.born,
             ),
         ]
         if offer.decision == "rejected":

@@ -8,12 +8,12 @@ from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
 from services.benefits.handlers import Context
-from tests.benefits.events import application_submitted
+from tests.benefits.events import application_submitted, application_submitted_v1
 from tests.benefits.factories import import_row, random_cpr
 from tests.benefits.integration.conftest import register
 
 
-async def test_assesses_registered_and_unknown_citizens_of_applications(
+async def test_assesses_registered_and_unknown_citizens_of_applications_by_reference_or_v1_cpr_number(
     service: Runtime, ctx: Context, kafka: KafkaAccess, topic_prefix: str
 ) -> None:
     long_unemployed = import_row(unemployed_since="2025-09-01", qualifying_education=False, municipality="751")
@@ -23,7 +23,7 @@ async def test_assesses_registered_and_unknown_citizens_of_applications(
     applications = [
         application_submitted(long_unemployed["cpr"], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 4, 6), date(2026, 10, 5)),
         application_submitted(single_parent["cpr"], Scheme.WAGE_SUBSIDY_PRIVATE, date(2026, 4, 6), date(2026, 10, 5)),
-        application_submitted(
+        application_submitted_v1(  # published before v2, still read from the topic
             recently_unemployed["cpr"], Scheme.WAGE_SUBSIDY_PUBLIC, date(2026, 4, 6), date(2026, 7, 5)
         ),
         application_submitted(random_cpr(), Scheme.INTERNSHIP, date(2026, 4, 6), date(2026, 5, 1)),
@@ -45,6 +45,7 @@ async def test_assesses_registered_and_unknown_citizens_of_applications(
     assert (first.municipality_code, first.has_qualifying_education, first.max_duration_weeks) == ("751", False, 26)
     assert first.unemployed_since == date(2025, 9, 1)  # the registry's date, not 31 whole weeks back (D1)
     assert unknown.unemployed_since is None
+    assert (first.birth_date, third.birth_date, unknown.birth_date) == (date(1990, 5, 17), date(1990, 5, 17), None)
     assert [(r.rule, r.passed, r.rule_set_version) for r in first.rule_results] == [
         ("prior_unemployment", True, "prior-unemployment-2018.1"),
         ("max_duration", True, "wage-subsidy-duration-2018.1"),

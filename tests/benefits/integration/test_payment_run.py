@@ -130,8 +130,8 @@ async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the
     await register(pool, ctx, *rows)
     cpr_of = {citizen_ref(row["cpr"], PSEUDONYM_KEY): row["cpr"] for row in rows}
     sixteenth = await pool.fetchval("SELECT citizen_ref FROM citizens ORDER BY citizen_ref OFFSET 15 LIMIT 1")
-    misplaced = ctx.cipher.seal(cpr_of[sixteenth], "c-another-citizen")  # a sealed value copied from another row
-    await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, misplaced)
+    _, misplaced = ctx.cipher.seal_for_citizen(cpr_of[sixteenth], "c-another-citizen")  # copied from another row
+    await pool.execute("UPDATE citizens SET cpr_shreddable = $2 WHERE citizen_ref = $1", sixteenth, misplaced)
 
     with pytest.raises(InvalidTag):  # the sixteenth CPR number does not open: its batch of five rolls back
         await payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source)
@@ -140,8 +140,9 @@ async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the
     assert committed % 5 == 0 and 15 <= committed < 15 + 5 * payment_run.IN_FLIGHT  # before it, perhaps beside it
     assert await pool.fetchval("SELECT count(*) FROM outbox") == committed
     assert pool.get_idle_size() == pool.get_size()  # the batches beside it gave their connections back
-    sealed = ctx.cipher.seal(cpr_of[sixteenth], sixteenth)
-    await pool.execute("UPDATE citizens SET cpr_sealed = $2 WHERE citizen_ref = $1", sixteenth, sealed)
+    key, sealed = ctx.cipher.seal_for_citizen(cpr_of[sixteenth], sixteenth)
+    await pool.execute("UPDATE citizens SET cpr_shreddable = $2 WHERE citizen_ref = $1", sixteenth, sealed)
+    await pool.execute("UPDATE citizen_keys SET data_key = $2 WHERE citizen_ref = $1", sixteenth, key)
 
     rerun = await payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source)
 

@@ -16,6 +16,7 @@ from jobbro.infra import REPO
 from jobbro.pseudonym import citizen_ref
 from jobbro.uow import UnitOfWork
 from services.benefits import handlers
+from services.benefits.domain import StoredCpr
 from services.benefits.handlers import Context
 from services.benefits.registry import ImportFormat, ImportRejected
 from services.benefits.settings import BenefitsSettings
@@ -34,7 +35,10 @@ async def _import_command(settings: BenefitsSettings, path: Path) -> subprocess.
 async def _citizens(database: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(database)
     try:
-        return await conn.fetch("SELECT citizen_ref, cpr_sealed, benefit, municipality FROM citizens")
+        return await conn.fetch(
+            """SELECT c.citizen_ref, c.cpr_sealed, c.cpr_shreddable, k.data_key, c.benefit, c.municipality
+               FROM citizens c LEFT JOIN citizen_keys k USING (citizen_ref)"""
+        )
     finally:
         await conn.close()
 
@@ -73,8 +77,10 @@ async def test_the_command_imports_a_csv_file_with_each_cpr_number_sealed_and_fo
     stored = {row["citizen_ref"]: row for row in await _citizens(database)}
     for row in rows:
         ref = citizen_ref(row["cpr"], PSEUDONYM_KEY)
-        assert row["cpr"].encode() not in stored[ref]["cpr_sealed"]
-        assert ctx.cipher.open(stored[ref]["cpr_sealed"], ref) == row["cpr"]
+        sealed = stored[ref]["cpr_shreddable"]  # under the ring and the citizen's own data key
+        assert stored[ref]["cpr_sealed"] is None and row["cpr"].encode() not in sealed
+        stored_cpr = StoredCpr(sealed, shreddable=True, data_key=stored[ref]["data_key"])
+        assert ctx.cipher.open_stored(stored_cpr, ref) == row["cpr"]
         assert stored[ref]["benefit"] == row["benefit"]
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from jobbro.shredding import KeyDestroyed
 from services.benefits.cpr import CprCipher
+from services.benefits.domain import StoredCpr
 from services.benefits.registry import (
     MAX_RECORD_BYTES,
     MAX_REJECTIONS,
@@ -140,6 +142,21 @@ def test_a_sealed_cpr_number_opens_only_with_its_key_and_citizen_reference() -> 
     ):
         with pytest.raises(InvalidTag):
             wrong()
+
+
+def test_a_cpr_number_sealed_for_its_citizen_opens_with_their_data_key_and_never_once_it_is_destroyed() -> None:
+    cipher = CprCipher({"initial": "development-only-cpr-key"})
+
+    data_key, sealed = cipher.seal_for_citizen("1705901234", "c-1")
+
+    assert b"1705901234" not in sealed
+    assert cipher.open_stored(StoredCpr(sealed, shreddable=True, data_key=data_key), "c-1") == "1705901234"
+    with pytest.raises(KeyDestroyed):
+        cipher.open_stored(StoredCpr(sealed, shreddable=True, data_key=None), "c-1")
+    with pytest.raises(InvalidTag):
+        cipher.open_stored(StoredCpr(sealed, shreddable=True, data_key=cipher.seal_for_citizen("x", "c-1")[0]), "c-1")
+    legacy = cipher.seal("1705901234", "c-1")  # imported before data keys: the ring alone
+    assert cipher.open_stored(StoredCpr(legacy, shreddable=False, data_key=None), "c-1") == "1705901234"
 
 
 def _read_in_pieces(content: bytes, fmt: ImportFormat, size: int) -> tuple[list[tuple[int, str]], RowReader]:

@@ -26,7 +26,7 @@ from contracts.envelope import Event
 from contracts.examples import example
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationEvent
-from contracts.subsidy import ApplicationSubmitted
+from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2
 from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
 from jobbro.principal import Authenticator
@@ -198,7 +198,7 @@ async def running_notify(
             yield client
 
 
-def submitted(**changes: Any) -> ApplicationSubmitted:
+def submitted(**changes: Any) -> ApplicationSubmittedV2:
     """An application with fresh ids, as subsidy publishes it."""
     values = {
         "application_id": uuid4(),
@@ -207,7 +207,12 @@ def submitted(**changes: Any) -> ApplicationSubmitted:
         "employer_language": Language.DA,
         "citizen_language": Language.DA,
     }
-    return example(ApplicationSubmitted).model_copy(update=values | changes)
+    return example(ApplicationSubmittedV2).model_copy(update=values | changes)
+
+
+def submitted_v1(**changes: Any) -> ApplicationSubmitted:
+    """An application as subsidy published it before v2, with the citizen's CPR number."""
+    return ApplicationSubmitted(**submitted(**changes).model_dump(), citizen_cpr="0101901234")
 
 
 def sealed_link(settings: NotifySettings, request_id: UUID, to: str, token: str) -> str:
@@ -216,7 +221,7 @@ def sealed_link(settings: NotifySettings, request_id: UUID, to: str, token: str)
     return sealer.seal(json.dumps({"token": token, "request_id": str(request_id), "to": to}))
 
 
-def about(model: type[Event], application: ApplicationSubmitted, **changes: Any) -> Event:
+def about(model: type[Event], application: ApplicationSubmitted | ApplicationSubmittedV2, **changes: Any) -> Event:
     """The catalog example of `model`, about `application`."""
     fields = model.model_fields
     values = {name: getattr(application, name) for name in ("application_id", "citizen_ref") if name in fields}

@@ -8,13 +8,13 @@ from contracts.common import Language
 from contracts.subsidy import ApplicationApproved, PlacementEnded
 from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
-from tests.notify.integration.conftest import SettingsFactory, about, notifications, running_notify, submitted
+from tests.notify.integration.conftest import SettingsFactory, about, notifications, running_notify, submitted_v1
 
 
 async def test_each_letter_is_one_file_and_the_same_event_twice_is_still_one_letter(
     kafka: KafkaAccess, topic_prefix: str, settings_for: SettingsFactory
 ) -> None:
-    application = submitted(employer_email=None, citizen_language=Language.EN)
+    application = submitted_v1(employer_email=None, citizen_language=Language.EN)  # v1: the CPR number stays out
     approved = about(ApplicationApproved, application)
     later = about(PlacementEnded, application)
     settings = settings_for()

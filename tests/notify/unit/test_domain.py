@@ -107,6 +107,7 @@ def test_integrators_are_never_offered_cpr_numbers_or_the_representatives_link()
     assert RepresentativeApprovalRequested.type not in notices.FORWARDED
     assert ApplicationApproved.type in notices.FORWARDED
     assert {PositionApplicationSubmitted.type, PositionDecided.type, PositionWithdrawn.type} <= notices.FORWARDED
+    assert "dk.jobbro.subsidy.application-submitted.v2" in notices.FORWARDED
 
 
 def test_a_subscription_to_event_types_not_offered_is_refused_naming_them() -> None:

@@ -352,7 +352,7 @@ async def test_a_wage_subsidy_placement_from_approval_to_its_early_end(service: 
     assert ended.json()["wage_reports"][0]["period"]["start"] == start.isoformat()
     events = await service.published(application, expect=8)
     assert [type(e).__name__ for e in events] == [
-        "ApplicationSubmitted",
+        "ApplicationSubmittedV2",
         "ApplicationReferred",
         "ApplicationApproved",
         "PlacementConfirmed",
@@ -378,7 +378,7 @@ async def test_an_employer_withdraws_before_confirmation_and_late_answers_change
 
     assert response.json()["state"] == "withdrawn"
     events = await service.published(application, expect=2)
-    assert [type(e).__name__ for e in events] == ["ApplicationSubmitted", "ApplicationWithdrawn"]
+    assert [type(e).__name__ for e in events] == ["ApplicationSubmittedV2", "ApplicationWithdrawn"]
     assert events[-1].withdrawn_by is subsidy.Withdrawer.EMPLOYER
 
 

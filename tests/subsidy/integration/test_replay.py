@@ -46,7 +46,7 @@ async def test_the_same_signed_application_with_another_idempotency_key_makes_no
     assert (replay_again.status_code, replay_again.json()["id"]) == (200, made)
     assert await _listed(service, employer) == [made]
     submitted = [
-        e for e in await service.published(first.json(), expect=1) if isinstance(e, subsidy.ApplicationSubmitted)
+        e for e in await service.published(first.json(), expect=1) if isinstance(e, subsidy.ApplicationSubmittedV2)
     ]
     assert len(submitted) == 1
 
@@ -152,4 +152,4 @@ async def test_a_citizen_naming_sent_again_or_signed_again_names_once(service: S
     assert first.status_code == 200, first.text
     assert [r.status_code for r in (again, resigned)] == [409, 409]
     events = await service.published(position, expect=2)
-    assert [type(e).__name__ for e in events].count("ApplicationSubmitted") == 1
+    assert [type(e).__name__ for e in events].count("ApplicationSubmittedV2") == 1

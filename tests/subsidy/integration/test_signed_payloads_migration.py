@@ -2,6 +2,7 @@
 
 import shutil
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from jobbro.db import create_pool, migrate
@@ -27,7 +28,19 @@ async def test_the_migration_claims_the_signatures_already_kept(database: str, p
         await migrate(pool, before)
         async with pool.acquire() as conn:
             await store.insert(conn, application)
-            await store.add_signature(conn, application.id, "application", signature, now)
+            await conn.execute(  # as the code of 0001's time kept it
+                """INSERT INTO signatures (application_id, purpose, jws, signer, cert_serial, fingerprint, alg,
+                                           signed_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                application.id,
+                "application",
+                signature.jws,
+                signature.signer,
+                Decimal(signature.cert_serial),
+                signature.fingerprint,
+                signature.alg,
+                signature.signed_at,
+                now,
+            )
 
         assert (await migrate(pool, SQL))[0] == "subsidy/0002_signed_payloads.sql"
         async with pool.acquire() as conn:

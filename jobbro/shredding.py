@@ -1,0 +1,95 @@
+"""Crypto-shredding: a citizen's personal data stored sealed under a data key of their own, so that erasing the
+citizen is destroying one key. Every sealed copy (the row, a dump, a backup of the row) becomes unreadable, while
+the pseudonymous records that name the citizen by `citizen_ref` (decisions, payments, plans) stay consistent.
+
+A sealed value is `0x01`, a 12-byte nonce and the AES-256-GCM ciphertext, bound to the citizen reference as
+associated data (a value copied to another citizen does not open). The keys are rows of `citizen_keys` in the
+service's own database; an erased citizen stays in `citizen_erasures` with the operator's reason, so a late event
+cannot make them a new key. Keys and erasures are the service's: each service that keeps personal data erases it.
+"""
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_FORMAT = 1
+_NONCE_BYTES = 12
+
+
+class KeyDestroyed(LookupError):
+    """The citizen's data key was destroyed: what was sealed under it cannot be opened, nor anything new sealed."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """An operator's request to erase a citizen's personal data, and why (kept; it holds no personal data)."""
+
+    erasure_id: UUID
+    citizen_ref: str
+    reason: str
+    requested_by: str
+
+
+def seal_with(data_key: bytes, citizen_ref: str, plaintext: bytes) -> bytes:
+    """The plaintext sealed under `data_key`, bound to the citizen."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return bytes([_FORMAT]) + nonce + AESGCM(data_key).encrypt(nonce, plaintext, citizen_ref.encode())
+
+
+def open_with(data_key: bytes, citizen_ref: str, sealed: bytes) -> bytes:
+    """The plaintext; raises `cryptography.exceptions.InvalidTag` for another key, citizen or tampering."""
+    if not sealed or sealed[0] != _FORMAT:
+        raise ValueError("not a sealed value of a known format")
+    nonce, ciphertext = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+    return AESGCM(data_key).decrypt(nonce, ciphertext, citizen_ref.encode())
+
+
+def seal_forgotten(citizen_ref: str, plaintext: bytes) -> bytes:
+    """Sealed under a key nobody keeps: what erasing a citizen makes of a value stored before it had a data key."""
+    return seal_with(AESGCM.generate_key(bit_length=256), citizen_ref, plaintext)
+
+
+async def seal(conn: asyncpg.Connection, citizen_ref: str, plaintext: bytes) -> bytes:
+    """Seal under the citizen's key, made on first use; raises `KeyDestroyed` for an erased citizen."""
+    await conn.execute(
+        """INSERT INTO citizen_keys (citizen_ref, data_key)
+           SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM citizen_erasures WHERE citizen_ref = $1)
+           ON CONFLICT (citizen_ref) DO NOTHING""",
+        citizen_ref,
+        AESGCM.generate_key(bit_length=256),
+    )
+    return seal_with(await _key(conn, citizen_ref), citizen_ref, plaintext)
+
+
+async def unseal(conn: asyncpg.Connection, citizen_ref: str, sealed: bytes) -> bytes:
+    """Open a value sealed for the citizen; raises `KeyDestroyed` once their key is destroyed."""
+    return open_with(await _key(conn, citizen_ref), citizen_ref, sealed)
+
+
+async def erase(conn: asyncpg.Connection, erasure: Erasure) -> tuple[UUID, datetime]:
+    """Destroy the citizen's key and record the request; erasing again changes nothing and tells the first erasure
+    (its id and time)."""
+    await conn.execute("DELETE FROM citizen_keys WHERE citizen_ref = $1", erasure.citizen_ref)
+    await conn.execute(
+        """INSERT INTO citizen_erasures (citizen_ref, erasure_id, reason, requested_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (citizen_ref) DO NOTHING""",
+        erasure.citizen_ref,
+        erasure.erasure_id,
+        erasure.reason,
+        erasure.requested_by,
+    )
+    first = await conn.fetchrow(
+        "SELECT erasure_id, erased_at FROM citizen_erasures WHERE citizen_ref = $1", erasure.citizen_ref
+    )
+    return first["erasure_id"], first["erased_at"]
+
+
+async def _key(conn: asyncpg.Connection, citizen_ref: str) -> bytes:
+    key = await conn.fetchval("SELECT data_key FROM citizen_keys WHERE citizen_ref = $1", citizen_ref)
+    if key is None:
+        raise KeyDestroyed("the citizen's personal data was erased")
+    return key
