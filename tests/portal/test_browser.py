@@ -137,71 +137,90 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     await _checked(page, screenshots, "employer-confirmed")
 
 
-async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_browser(
+async def test_employer_fills_in_the_steps_goes_back_and_on_reviews_and_signs_a_new_application(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal, pki = portal_stack.service("portal").url, portal_stack.pki
     await _logged_in(page, f"{portal}/applications", logins.SIGNER)
     await page.click("a:has-text('Søg om virksomhedspraktik')")
-    await page.wait_for_url(f"{portal}/applications/new")
+    await page.wait_for_url(f"{portal}/applications/new/scheme")
+    assert await page.locator("ol.step-indicator li").count() == 6, "no wage step for an internship"
+    assert "Ordning" in await page.locator("li.current [aria-current=step]").inner_text()
     await _checked(page, screenshots, "employer-new-application")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    await page.check("#applies_for-citizen")
+    await _next(page, f"{portal}/applications/new/citizen")
+    await page.click("button:has-text('Næste')")
     assert "Udfyld feltet." in await page.locator("#error-summary").inner_text()
     assert await page.locator("#citizen-cpr-error").count() == 1
+    assert await page.locator("#employer-name").count() == 0, "only this step's fields"
     await _checked(page, screenshots, "employer-new-application-errors")
 
+    start = date.today() + timedelta(days=21)
     values = _application_fields(
         "Kundeservicemedarbejder", "Besvare telefoner og hjælpe kunder i butikken.", "Job i kundeservice", days=13
-    ) | {"#hours": "30"}
-    for selector, value in values.items():
-        await page.fill(selector, value)
-    await page.check("#purpose-toward_job")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    ) | {"#hours": "20", "#hours_up-1-from_date": (start + timedelta(days=7)).isoformat(), "#hours_up-1-hours": "30"}
+    await _through_steps(page, portal, values | {"#purpose-toward_job": "check"}, until="period")
+    await _fill(page, values)
+    await _checked(page, screenshots, "employer-new-application-hours")
+    await page.click("button:has-text('Forrige')")
+    await page.wait_for_url(f"{portal}/applications/new/workplace")
+    assert await page.input_value("#employer-workplace") == values["#employer-workplace"], "what was typed is kept"
+    await _through_steps(page, portal, {}, until="review")
     assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
-    assert "Kundeservicemedarbejder" in await page.locator("main").inner_text()
+    main = await page.locator("main").inner_text()
+    assert "Kundeservicemedarbejder" in main and "Timerne stiger fra" in main
+    assert '"hours_per_week": "30"' in await page.content(), "the step up is part of what is signed"
     await _checked(page, screenshots, "employer-review")
-    await page.click("button:has-text('Ret ansøgningen')")
-    assert await page.input_value("#position_title") == "Kundeservicemedarbejder", "what was typed is kept"
-    await page.fill("#hours", "32")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
-    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+    await page.click("a:has-text('Ret periode og timer')")
+    await page.wait_for_url(f"{portal}/applications/new/period")
+    assert await page.input_value("#hours_up-1-hours") == "30", "what was typed is kept"
+    await page.fill("#hours_up-1-hours", "32")
+    await _through_steps(page, portal, {}, until="review")
 
     await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
     await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
     text = await page.locator("main").inner_text()
-    assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text
+    assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text and "32 timer om ugen" in text
     await _checked(page, screenshots, "employer-submitted")
 
 
-async def test_employer_applies_for_a_wage_subsidy_with_wage_and_wage_costs_and_signs_it(
+async def test_employer_applies_for_a_wage_subsidy_and_the_apis_refusal_lands_on_its_step(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal, pki = portal_stack.service("portal").url, portal_stack.pki
     await _logged_in(page, f"{portal}/applications", logins.SIGNER)
     await page.click("a:has-text('Søg om løntilskud')")
-    await page.wait_for_url(f"{portal}/applications/new?scheme=wage_subsidy_private")
-    assert await page.locator("h1").inner_text() == "Søg om løntilskud, privat arbejdsgiver"
-    assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
-    await _checked(page, screenshots, "employer-new-wage-subsidy")
-
+    await page.wait_for_url(f"{portal}/applications/new/scheme")
+    assert await page.locator("h1").inner_text() == "Ordning"
+    assert await page.is_checked("#scheme-wage_subsidy_private")
     values = _application_fields("Lagerassistent", "Varemodtagelse og pluk.", "Job på lager", days=90) | {
+        "#applies_for-citizen": "check",
+        "#municipality": "75",
         "#wage-hourly_wage_ore": "mange",
         "#wage-hourly_wage_costs_ore": "195,00",
         "#employer-headcounts_fte": "1 1 1 1 1 1 1 1 1 1 1 1",
     }
-    for selector, value in values.items():
-        await page.fill(selector, value)
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    await _through_steps(page, portal, values, until="wage")
+    await _fill(page, values)
+    assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
+    await page.click("button:has-text('Næste')")
     assert "Skriv et beløb i kroner" in await page.locator("#error-summary").inner_text()
     assert await page.locator("#wage-hourly_wage_ore-error").count() == 1
-    assert await page.input_value("#position_title") == "Lagerassistent", "what was typed is kept"
+    assert await page.input_value("#wage-hourly_wage_costs_ore") == "195,00", "what was typed is kept"
     await _checked(page, screenshots, "employer-new-wage-subsidy-errors")
 
     await page.fill("#wage-hourly_wage_ore", "160,00")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
-    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
-    text = await page.locator("main").inner_text()
-    assert "Løntilskud, privat arbejdsgiver" in text and '"hourly_wage_ore": 16000' in await page.content()
+    await _through_steps(page, portal, {}, until="review")
+    assert '"hourly_wage_ore": 16000' in await page.content()
+    await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
+    await page.wait_for_url(f"{portal}/applications/new/workplace")
+    assert "Tjek feltet" in await page.locator("#error-summary").inner_text(), "the API's problem, on its step"
+    assert await page.locator("#municipality-error").count() == 1
+    assert await page.locator("li.error").count() == 1, "the step indicator marks the step"
+    await _checked(page, screenshots, "employer-new-wage-subsidy-refused")
+    await page.fill("#municipality", MUNICIPALITY)
+    await _through_steps(page, portal, {}, until="review")
+    assert "Løntilskud, privat arbejdsgiver" in await page.locator("main").inner_text()
     await _checked(page, screenshots, "employer-review-wage-subsidy")
     await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
     await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
@@ -454,6 +473,31 @@ def _application_fields(position: str, tasks: str, goal: str, *, days: int) -> d
         "#period-end": (start + timedelta(days=days)).isoformat(),
         "#hours": "37",
     }
+
+
+async def _next(page: Page, url: str) -> None:
+    async with page.expect_navigation():
+        await page.click("button:has-text('Næste')")
+    assert page.url == url, await page.locator("main").inner_text()
+
+
+async def _through_steps(page: Page, portal: str, values: dict[str, str], *, until: str) -> None:
+    """On each step of the application form fill what `values` has for it, and go on until the step `until`."""
+    for _step in range(8):
+        if page.url == f"{portal}/applications/new/{until}":
+            return
+        await _fill(page, values)
+        async with page.expect_navigation():
+            await page.click("button:has-text('Næste')")
+        assert await page.locator("#error-summary").count() == 0, await page.locator("main").inner_text()
+    raise AssertionError(f"the form did not reach its step {until}: {page.url}")
+
+
+async def _fill(page: Page, values: dict[str, str]) -> None:
+    """Fill those of `values` the page has ("check" a radio)."""
+    for selector, value in values.items():
+        if await page.locator(selector).count():
+            await (page.check(selector) if value == "check" else page.fill(selector, value))
 
 
 async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
