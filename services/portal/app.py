@@ -43,6 +43,7 @@ from services.portal.settings import PortalSettings
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
 DKFDS = HERE / "node_modules" / "dkfds" / "dist"
+FORGE = HERE / "node_modules" / "node-forge" / "dist"
 LANGUAGE_COOKIE = "jobbro_portal_language"
 _REFRESH_BEFORE_SECONDS = 30
 _MAX_REMARK = 4000
@@ -80,8 +81,10 @@ def create_app(
     api_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The portal's ASGI app; the transports let a test answer for the provider or the services."""
-    if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file():
-        raise RuntimeError(f"DKFDS is not installed in {DKFDS}: run scripts/bootstrap-node")
+    if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file() or not (FORGE / "forge.min.js").is_file():
+        raise RuntimeError(
+            f"DKFDS or node-forge is not installed in {HERE / 'node_modules'}: run scripts/bootstrap-node"
+        )
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line names the URL, the link's token with it
     catalogs = Catalogs()
@@ -102,6 +105,7 @@ def create_app(
 
     app = FastAPI(title="Jobbro portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static/dkfds", StaticFiles(directory=DKFDS), name="dkfds")
+    app.mount("/static/forge", StaticFiles(directory=FORGE), name="forge")
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="portal")
 
     @app.middleware("http")

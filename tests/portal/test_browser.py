@@ -23,6 +23,10 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from playwright.async_api import Browser, Page
 
 from demo import application, citizens, logins, mailbox
@@ -226,6 +230,63 @@ async def test_employer_applies_for_a_wage_subsidy_and_the_apis_refusal_lands_on
     await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
     text = await page.locator("main").inner_text()
     assert "Din ansøgning er sendt" in text and "Lagerassistent" in text and "Timeløn" in text
+
+
+async def test_employer_applies_for_a_position_and_names_its_citizen_signing_with_a_pkcs12_file(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None, tmp_path: Path
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    p12 = _pkcs12(pki, "employer-12345678", tmp_path / "hansen.p12", b"hemmelig")
+    await _logged_in(page, f"{portal}/applications", logins.SIGNER)
+    await page.click("a:has-text('Søg om virksomhedspraktik')")
+    await page.wait_for_url(f"{portal}/applications/new/scheme")
+    fields = _application_fields("Tømrerlærling", "Opmåling og montage.", "Job som tømrer", days=13)
+    values = {key: value for key, value in fields.items() if not key.startswith("#citizen")}
+    position = values | {"#applies_for-position": "check", "#purpose-toward_job": "check"}
+    await _through_steps(page, portal, position, until="citizen")
+    assert await page.locator("#citizen-cpr").count() == 0, "a position names no citizen yet"
+    await _through_steps(page, portal, position, until="review")
+    assert "En stilling" in await page.locator("main").inner_text() and '"citizen": null' in await page.content()
+
+    await _sign_pkcs12(page, p12, "forkert", "Underskriv og send ansøgningen")
+    await page.wait_for_selector("#sign-error:not([hidden])")
+    assert "kunne ikke åbnes" in await page.locator("#sign-error").inner_text(), "a wrong passphrase says so"
+    await _checked(page, screenshots, "employer-sign-pkcs12-passphrase")
+    await _sign_pkcs12(page, p12, "hemmelig", "Underskriv og send ansøgningen")
+    await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
+    application_id = page.url.split("/applications/")[1].split("?")[0]
+    for _ in range(_SETTLE_SECONDS * 2):
+        if await page.locator("a:has-text('Navngiv borgeren')").count():
+            break
+        await asyncio.sleep(0.5)
+        await page.goto(f"{portal}/applications/{application_id}")
+    assert "Status: Stilling godkendt" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-position-approved")
+
+    await page.click("a:has-text('Navngiv borgeren')")
+    await page.wait_for_url(f"{portal}/applications/{application_id}/citizen")
+    await _checked(page, screenshots, "employer-name-citizen")
+    await page.fill("#cpr", "12")
+    await page.click("button:has-text('Fortsæt til underskrift')")
+    summary = await page.locator("#error-summary").inner_text()
+    assert "Skriv CPR-nummeret som 10 cifre" in summary and "Udfyld feltet." in summary
+    await _checked(page, screenshots, "employer-name-citizen-errors")
+    cpr = citizens.random_cpr(date(1995, 8, 2))
+    await page.fill("#cpr", cpr)
+    await page.fill("#consent", "S-3001")
+    await page.click("button:has-text('Fortsæt til underskrift')")
+    assert cpr in await page.locator("main").inner_text(), "what is signed, the CPR number with it"
+
+    await page.set_input_files("#key-file", pki / "employer-87654321.key.pem")
+    await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
+    await page.click("button:has-text('Underskriv og navngiv borgeren')")
+    await page.wait_for_selector("#error-summary")
+    assert "Underskriften passer ikke til certifikatet" in await page.locator("#error-summary").inner_text()
+    await _checked(page, screenshots, "employer-name-citizen-wrong-key")
+    await _sign_pkcs12(page, p12, "hemmelig", "Underskriv og navngiv borgeren")
+    await page.wait_for_url(f"{portal}/applications/{application_id}?named=1")
+    assert "Borgeren er navngivet" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-citizen-named")
 
 
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
@@ -505,6 +566,25 @@ async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
     await page.set_input_files("#key-file", pki / f"{name}.key.pem")
     await page.set_input_files("#chain-file", [pki / f"{name}.pem", pki / "ca.pem"])
     await page.click(f"button:has-text('{button}')")
+
+
+async def _sign_pkcs12(page: Page, p12: Path, passphrase: str, button: str) -> None:
+    """Choose a PKCS#12 file alone (it holds the chain), type its passphrase and press `button`."""
+    await page.set_input_files("#key-file", p12)
+    await page.set_input_files("#chain-file", [])
+    await page.fill("#passphrase", passphrase)
+    await page.click(f"button:has-text('{button}')")
+
+
+def _pkcs12(pki: Path, name: str, out: Path, passphrase: bytes) -> Path:
+    """The development PKI's key `name` with its certificate and the CA in a PKCS#12 file, as a CA hands it out."""
+    key = serialization.load_pem_private_key((pki / f"{name}.key.pem").read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    cert = x509.load_pem_x509_certificate((pki / f"{name}.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
+    encryption = serialization.BestAvailableEncryption(passphrase)
+    out.write_bytes(pkcs12.serialize_key_and_certificates(name.encode(), key, cert, [ca], encryption))
+    return out
 
 
 async def _logged_in(page: Page, url: str, username: str, lands_on: str | None = None) -> None:
