@@ -5,8 +5,9 @@ The applications are made first through the subsidy API, as an employer's system
 them with the stack's development certificates): an internship the rules approve and the employer confirms, a
 second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
 another company (Nordisk Logistik), which Hansen VVS must not see; the third citizen has been on dagpenge for
-220 days without an offer, so the overdue list names them. The tests run in file order on these cases:
-the employer reads the referred case before the caseworker decides it.
+220 days without an offer, so the overdue list names them; a wage subsidy running since last month has a month to
+report. A fifth citizen is only registered: the employer applies for them in the browser's form. The tests run in
+file order on these cases: the employer reads the referred case before the caseworker decides it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,6 +48,10 @@ class Cases:
     """The representative's mail address."""
     approved: str
     """Hansen VVS's internship at another workplace, approved and waiting for the employer's final approval."""
+    wage_subsidy: str
+    """Hansen VVS's wage subsidy, confirmed and running since the first day of last month (a month that is over)."""
+    applicant: str
+    """The CPR number of a registered citizen on dagpenge whom the employer applies for in the browser."""
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +83,7 @@ async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to
     assert await page.locator("html").get_attribute("lang") == "da"
     assert await page.locator("h1").inner_text() == "Jeres ansøgninger"
     rows = page.locator("tbody tr")
-    assert await rows.count() == 3, "Hansen VVS's three applications, not Nordisk Logistik's"
+    assert await rows.count() == 4, "Hansen VVS's four applications, not Nordisk Logistik's"
     assert "Forløbet er i gang" in await page.locator("tbody").inner_text()
     await _checked(page, screenshots, "employer-applications")
 
@@ -141,7 +146,7 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     await _checked(page, screenshots, "employer-confirmed")
 
 
-async def test_employer_fills_in_the_steps_goes_back_and_on_reviews_and_signs_a_new_application(
+async def test_employer_fills_in_the_steps_goes_back_and_on_signs_sees_the_decision_and_confirms(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal, pki = portal_stack.service("portal").url, portal_stack.pki
@@ -162,7 +167,12 @@ async def test_employer_fills_in_the_steps_goes_back_and_on_reviews_and_signs_a_
     start = date.today() + timedelta(days=21)
     values = _application_fields(
         "Kundeservicemedarbejder", "Besvare telefoner og hjælpe kunder i butikken.", "Job i kundeservice", days=13
-    ) | {"#hours": "20", "#hours_up-1-from_date": (start + timedelta(days=7)).isoformat(), "#hours_up-1-hours": "30"}
+    ) | {
+        "#citizen-cpr": cases.applicant,
+        "#hours": "20",
+        "#hours_up-1-from_date": (start + timedelta(days=7)).isoformat(),
+        "#hours_up-1-hours": "30",
+    }
     await _through_steps(page, portal, values | {"#purpose-toward_job": "check"}, until="period")
     await _fill(page, values)
     await _checked(page, screenshots, "employer-new-application-hours")
@@ -186,6 +196,19 @@ async def test_employer_fills_in_the_steps_goes_back_and_on_reviews_and_signs_a_
     text = await page.locator("main").inner_text()
     assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text and "32 timer om ugen" in text
     await _checked(page, screenshots, "employer-submitted")
+
+    submitted = page.url.split("?")[0]
+    for _ in range(_SETTLE_SECONDS * 2):
+        if await page.locator("a:has-text('Giv endelig godkendelse')").count():
+            break
+        await asyncio.sleep(0.5)
+        await page.goto(submitted)
+    text = await page.locator("main").inner_text()
+    assert "Afgjort automatisk efter reglerne" in text and "Status: Godkendt" in text, "the decision, with its rules"
+    await page.click("a:has-text('Giv endelig godkendelse')")
+    await _sign(page, pki, "employer-12345678", "Underskriv og giv endelig godkendelse")
+    await page.wait_for_url(f"{submitted}?confirmed=1")
+    assert "Status: Forløbet er i gang" in await page.locator("main").inner_text()
 
 
 async def test_employer_applies_for_a_wage_subsidy_and_the_apis_refusal_lands_on_its_step(
@@ -482,6 +505,31 @@ async def test_employer_changes_a_running_placement_ends_one_early_and_withdraws
     await _checked(page, screenshots, "employer-withdrawn")
 
 
+async def test_employer_reports_a_months_wages_of_a_running_wage_subsidy(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, today = portal_stack.service("portal").url, date.today()
+    await _logged_in(page, f"{portal}/applications/{cases.wage_subsidy}", logins.SIGNER)
+    assert "Status: Forløbet er i gang" in await page.locator("main").inner_text()
+    await page.click("a:has-text('Indberet en måneds løn')")
+    await page.wait_for_url(f"{portal}/applications/{cases.wage_subsidy}/steps/wages")
+    await _checked(page, screenshots, "employer-wage-report")
+    await page.fill("#month", f"{today:%Y-%m}")
+    await page.fill("#paid_hours", "148")
+    await page.fill("#wage_costs_ore", "28.860,00")
+    await page.click("button:has-text('Send lønindberetningen')")
+    assert "En måned kan indberettes, når den er slut." in await page.locator("#error-summary").inner_text()
+    assert await page.locator("#month-error").count() == 1, "the API's refusal on its field, in Danish"
+    await _checked(page, screenshots, "employer-wage-report-errors")
+
+    last_month = today.replace(day=1) - timedelta(days=1)
+    await page.fill("#month", f"{last_month:%Y-%m}")
+    await page.click("button:has-text('Send lønindberetningen')")
+    await page.wait_for_url(f"{portal}/applications/{cases.wage_subsidy}?changed=wages")
+    assert "Lønindberetningen er registreret." in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-wage-reported")
+
+
 async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
@@ -614,9 +662,19 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
     )
     third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(220))
+    fifth = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(90))
+    fourth = citizens.citizen(
+        "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(420)
+    )
     imported = await http.post(
         layout.service("benefits").url + "/admin/citizens/import",
-        json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY), third.row(MUNICIPALITY)],
+        json=[
+            first.row(MUNICIPALITY),
+            second.row(MUNICIPALITY),
+            third.row(MUNICIPALITY),
+            fourth.row(MUNICIPALITY),
+            fifth.row(MUNICIPALITY),
+        ],
         headers=await accounts.headers(logins.OPERATOR),
     )
     assert imported.status_code == 200, imported.text
@@ -683,9 +741,51 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     representative = f"tillid.{secrets.token_hex(4)}@nordisk-logistik.example"
     theirs["representative"] = {"name": "Mette Jensen", "email": representative}
     others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
+    running = await _running_wage_subsidy(http, layout, fourth.cpr, employer, submit, settled)
     return Cases(
-        confirmed=confirmed, referred=referred, others=others, representative=representative, approved=approved
+        confirmed=confirmed,
+        referred=referred,
+        others=others,
+        representative=representative,
+        approved=approved,
+        wage_subsidy=running,
+        applicant=fifth.cpr,
     )
+
+
+async def _running_wage_subsidy(
+    http: httpx.AsyncClient,
+    layout: Layout,
+    cpr: str,
+    employer: dict[str, str],
+    submit: Callable[[application.Employer, str, dict[str, Any]], Awaitable[str]],
+    settled: Callable[[str, str], Awaitable[None]],
+) -> str:
+    """Hansen VVS's wage subsidy from the first day of last month, approved and confirmed: a running placement
+    with a month that is over, so its wages can be reported. (All of its setup is here, for the day a start before
+    the decision goes to a caseworker first.)"""
+    start = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    store = _company(layout, "12345678", "Hansen VVS ApS", "Butiksgade 9, 8000 Aarhus C", employees=1)
+    form = application.wage_subsidy(
+        store,
+        cpr,
+        start=start,
+        end=start + timedelta(days=120),
+        municipality=MUNICIPALITY,
+        position="Butiksassistent",
+        representative=("", ""),
+    )
+    del form["representative"]  # one employee: no representative to ask
+    running = await submit(store, logins.SIGNER, form)
+    await settled(running, "approved")
+    signature = store.sign(application.confirmation(UUID(running), store.cvr))
+    answer = await http.post(
+        f"{layout.service('subsidy').url}/v1/applications/{running}/confirmation",
+        json={"signature": signature},
+        headers=employer,
+    )
+    assert answer.status_code == 200, answer.text
+    return running
 
 
 def _company(layout: Layout, cvr: str, name: str, workplace: str, *, employees: int) -> application.Employer:
