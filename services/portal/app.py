@@ -304,7 +304,8 @@ def create_app(
         if not session.draft:
             return RedirectResponse("/applications/new", status_code=303)
         step = _form_step(name, session.draft)
-        return render(request, "new_application.html", **_step_context(session, step, session.draft_errors))
+        context = _step_context(session, step, session.draft_errors)
+        return render(request, "new_application.html", **context, refused=bool(context["errors"]))
 
     @app.post("/applications/new/submit")
     async def submit_application(request: Request) -> Response:

@@ -88,24 +88,28 @@ WORKPLACE = (
     ),
     Field("municipality", N_("Municipality code of the jobcentre"), hint=N_("3 digits, for example 751 for Aarhus.")),
 )
-STEP_UPS = 3
-"""How many times the weekly hours may step up during the period, as the form offers it."""
+STEP_UPS = (
+    (N_("First step up: from"), N_("First step up: hours a week")),
+    (N_("Second step up: from"), N_("Second step up: hours a week")),
+    (N_("Third step up: from"), N_("Third step up: hours a week")),
+)
+"""The times the weekly hours may step up during the period, as the form offers them: each a day and the hours."""
 PERIOD = (
     Field("period.start", N_("First day"), "date"),
     Field("period.end", N_("Last day"), "date"),
     Field("hours", N_("Hours a week"), hint=N_("From the first day. At most 37.")),
     *(
         field
-        for number in range(1, STEP_UPS + 1)
+        for number, (day, hours) in enumerate(STEP_UPS, start=1)
         for field in (
             Field(
                 f"hours_up.{number}.from_date",
-                N_("Hours step up from"),
+                day,
                 "date",
                 N_("Optional: the day the weekly hours step up."),
                 optional=True,
             ),
-            Field(f"hours_up.{number}.hours", N_("Hours a week from that day"), optional=True),
+            Field(f"hours_up.{number}.hours", hours, optional=True),
         )
     ),
 )
@@ -206,7 +210,7 @@ def missing(step: FormStep, entered: Mapping[str, str]) -> dict[str, str]:
     for field in (*WAGE_FIELDS[:2],) if step.name == "wage" else ():
         if entered.get(field.path) and not isinstance(_ore(entered[field.path]), int):
             errors[field.id] = _NOT_AN_AMOUNT
-    for number in range(1, STEP_UPS + 1) if step.name == "period" else ():
+    for number in range(1, len(STEP_UPS) + 1) if step.name == "period" else ():
         day, hours = entered.get(f"hours_up.{number}.from_date"), entered.get(f"hours_up.{number}.hours")
         if bool(day) != bool(hours):
             errors[BY_PATH[f"hours_up.{number}.{'hours' if day else 'from_date'}"].id] = N_(
@@ -271,7 +275,7 @@ def weekly_hours(entered: Mapping[str, str]) -> list[dict[str, str]]:
             "from_date": entered[f"hours_up.{n}.from_date"],
             "hours_per_week": entered[f"hours_up.{n}.hours"].replace(",", "."),
         }
-        for n in range(1, STEP_UPS + 1)
+        for n in range(1, len(STEP_UPS) + 1)
         if entered.get(f"hours_up.{n}.from_date") and entered.get(f"hours_up.{n}.hours")
     ]
 
@@ -280,7 +284,7 @@ def field_errors(problem_errors: list[dict[str, Any]], entered: Mapping[str, str
     """The API's validation problems, each on the form field whose path ends its `location`."""
     step_ups = [
         n
-        for n in range(1, STEP_UPS + 1)
+        for n in range(1, len(STEP_UPS) + 1)
         if entered.get(f"hours_up.{n}.from_date") and entered.get(f"hours_up.{n}.hours")
     ]
     errors = {}

@@ -182,7 +182,7 @@ async def test_employer_fills_in_the_steps_goes_back_and_on_signs_sees_the_decis
     await _through_steps(page, portal, {}, until="review")
     assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
     main = await page.locator("main").inner_text()
-    assert "Kundeservicemedarbejder" in main and "Timerne stiger fra" in main
+    assert "Kundeservicemedarbejder" in main and "Første stigning: fra" in main
     assert '"hours_per_week": "30"' in await page.content(), "the step up is part of what is signed"
     await _checked(page, screenshots, "employer-review")
     await page.click("a:has-text('Ret periode og timer')")
