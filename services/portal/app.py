@@ -299,6 +299,7 @@ def create_app(
 
     @app.get("/applications/new/{name}")
     async def application_step(request: Request, name: str) -> Response:
+        """A step of the form with what the draft holds for it, and the API's refusals that concern it."""
         session = await signed_in(request)
         _require(session, Role.EMPLOYER)
         if not session.draft:
@@ -339,11 +340,14 @@ def create_app(
         if not session.draft:
             return RedirectResponse("/applications/new", status_code=303)
         step = _form_step(name, session.draft)
-        sent = {field.path: form.get(field.path, "").strip() for field in step.fields}
+        if step == newapplication.REVIEW:
+            return RedirectResponse("/applications/new/review", status_code=303)
+        shown = newapplication.fields_of(step, session.draft)  # a hidden field keeps what the draft has
+        sent = {field.path: form.get(field.path, "").strip() for field in shown}
         if any(session.draft.get(path, "") != value for path, value in sent.items()):
             session.draft_key = str(uuid4())
         session.draft |= sent
-        ids = {field.id for field in step.fields}
+        ids = {field.id for field in shown}
         session.draft_errors = {key: value for key, value in session.draft_errors.items() if key not in ids}
         before, after = newapplication.neighbours(step, session.draft)
         if form.get("go") == "back" and before is not None:
