@@ -8,7 +8,6 @@ user's own access token (refreshed when it is about to expire) and renders what 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
@@ -44,6 +43,7 @@ from services.portal.settings import PortalSettings
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
 DKFDS = HERE / "node_modules" / "dkfds" / "dist"
+FORGE = HERE / "node_modules" / "node-forge" / "dist"
 LANGUAGE_COOKIE = "jobbro_portal_language"
 _REFRESH_BEFORE_SECONDS = 30
 _MAX_REMARK = 4000
@@ -81,8 +81,10 @@ def create_app(
     api_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The portal's ASGI app; the transports let a test answer for the provider or the services."""
-    if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file():
-        raise RuntimeError(f"DKFDS is not installed in {DKFDS}: run scripts/bootstrap-node")
+    if not (DKFDS / "css" / "dkfds-virkdk.min.css").is_file() or not (FORGE / "forge.min.js").is_file():
+        raise RuntimeError(
+            f"DKFDS or node-forge is not installed in {HERE / 'node_modules'}: run scripts/bootstrap-node"
+        )
     configure_logging(settings.service, json=settings.log_json, level=settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line names the URL, the link's token with it
     catalogs = Catalogs()
@@ -103,6 +105,7 @@ def create_app(
 
     app = FastAPI(title="Jobbro portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static/dkfds", StaticFiles(directory=DKFDS), name="dkfds")
+    app.mount("/static/forge", StaticFiles(directory=FORGE), name="forge")
     app.mount("/static/portal", StaticFiles(directory=HERE / "static"), name="portal")
 
     @app.middleware("http")
@@ -275,57 +278,102 @@ def create_app(
 
     @app.get("/applications/new")
     async def new_application(request: Request) -> Response:
-        await token_of(request, Role.EMPLOYER)
+        """A fresh draft for the scheme asked for, then its first step."""
+        session = await signed_in(request)
+        _require(session, Role.EMPLOYER)
         scheme = newapplication.scheme_of(request.query_params.get("scheme", ""))
-        return render(request, "new_application.html", **_form_context({"scheme": scheme}, {}))
+        session.draft, session.draft_errors, session.draft_key = {"scheme": scheme}, {}, str(uuid4())
+        return RedirectResponse(f"/applications/new/{newapplication.STEPS[0].name}", status_code=303)
 
-    @app.post("/applications/new")
+    @app.get("/applications/new/review")
     async def review_application(request: Request) -> Response:
-        session, form = await posted_by(request, Role.EMPLOYER)
-        entered = {path: form.get(path, "").strip() for path in newapplication.BY_PATH}
-        errors = newapplication.missing(entered)
-        if errors:
-            return render(request, "new_application.html", 422, **_form_context(entered, errors))
-        assert session.principal is not None and session.principal.cvr is not None
-        document = newapplication.document(entered, session.principal.cvr)
-        return render(request, "review.html", **_review_context(entered, document, str(uuid4()), {}))
+        """Exactly what is signed, once every step is filled in; else the first step that is not."""
+        session = await signed_in(request)
+        _require(session, Role.EMPLOYER)
+        if not session.draft:
+            return RedirectResponse("/applications/new", status_code=303)
+        unfinished = _unfinished(session)
+        if unfinished is not None:
+            return RedirectResponse(f"/applications/new/{unfinished.name}", status_code=303)
+        return render(request, "review.html", **_review_context(session, {}))
 
-    @app.post("/applications/new/edit")
-    async def edit_application(request: Request) -> Response:
-        _session, form = await posted_by(request, Role.EMPLOYER)
-        return render(request, "new_application.html", **_form_context(_entered(form), {}))
+    @app.get("/applications/new/{name}")
+    async def application_step(request: Request, name: str) -> Response:
+        """A step of the form with what the draft holds for it, and the API's refusals that concern it."""
+        session = await signed_in(request)
+        _require(session, Role.EMPLOYER)
+        if not session.draft:
+            return RedirectResponse("/applications/new", status_code=303)
+        step = _form_step(name, session.draft)
+        context = _step_context(session, step, session.draft_errors)
+        return render(request, "new_application.html", **context, refused=bool(context["errors"]))
 
     @app.post("/applications/new/submit")
     async def submit_application(request: Request) -> Response:
         session, form = await posted_by(request, Role.EMPLOYER)
+        if not session.draft or _unfinished(session) is not None:
+            return RedirectResponse("/applications/new/review", status_code=303)
+        assert session.principal is not None and session.principal.cvr is not None
+        document = newapplication.document(session.draft, session.principal.cvr)
         try:
-            document = json.loads(form.get("document", ""))
-        except ValueError:
-            raise _PageError(400, **_EXPIRED) from None
-        entered = _entered(form)
-        key = form.get("idempotency_key", "")
-        try:
-            found = await subsidy.submit(token(session), document, form.get("signature", ""), key)
+            found = await subsidy.submit(token(session), document, form.get("signature", ""), session.draft_key)
         except ApiRefused as exc:
             if exc.status != 422:
                 raise _page_for(exc) from None
             if exc.code == "request_invalid":
-                errors = newapplication.field_errors(exc.errors)
-                return render(request, "new_application.html", 422, **_form_context(entered, errors))
-            errors = {"key-file": labels.signature_refusal(exc.code)}
-            return render(request, "review.html", 422, **_review_context(entered, document, key, errors))
+                session.draft_errors = newapplication.field_errors(exc.errors, session.draft)
+                first = newapplication.step_of(next(iter(session.draft_errors)))
+                return RedirectResponse(f"/applications/new/{first.name}", status_code=303)
+            return render(
+                request,
+                "review.html",
+                422,
+                **_review_context(session, {"key-file": labels.signature_refusal(exc.code)}),
+            )
+        session.draft, session.draft_errors, session.draft_key = {}, {}, ""
         return RedirectResponse(f"/applications/{found['id']}?submitted=1", status_code=303)
+
+    @app.post("/applications/new/{name}")
+    async def application_step_sent(request: Request, name: str) -> Response:
+        """Keep what the step's form holds, then go back, or on once the step is complete."""
+        session, form = await posted_by(request, Role.EMPLOYER)
+        if not session.draft:
+            return RedirectResponse("/applications/new", status_code=303)
+        step = _form_step(name, session.draft)
+        if step == newapplication.REVIEW:
+            return RedirectResponse("/applications/new/review", status_code=303)
+        shown = newapplication.fields_of(step, session.draft)  # a hidden field keeps what the draft has
+        sent = {field.path: form.get(field.path, "").strip() for field in shown}
+        if any(session.draft.get(path, "") != value for path, value in sent.items()):
+            session.draft_key = str(uuid4())
+        session.draft |= sent
+        ids = {field.id for field in shown}
+        session.draft_errors = {key: value for key, value in session.draft_errors.items() if key not in ids}
+        before, after = newapplication.neighbours(step, session.draft)
+        if form.get("go") == "back" and before is not None:
+            return RedirectResponse(f"/applications/new/{before.name}", status_code=303)
+        errors = newapplication.missing(step, session.draft)
+        if errors or after is None:
+            return render(request, "new_application.html", 422, **_step_context(session, step, errors))
+        return RedirectResponse(f"/applications/new/{after.name}", status_code=303)
 
     @app.get("/applications/{application_id}")
     async def employer_application(request: Request, application_id: UUID) -> Response:
         found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
         confirmed = request.query_params.get("confirmed") == "1"
         submitted = request.query_params.get("submitted") == "1"
+        named = request.query_params.get("named") == "1"
         changed = steps.STEPS.get(request.query_params.get("changed", ""))
         context = {"application": found, "caseworker": False, "confirmed": confirmed, "submitted": submitted}
         offered = [step for step in steps.STEPS.values() if step.offered(found, can_sign(request))]
         return render(
-            request, "application.html", **context, changed=changed, steps=offered, can_sign=can_sign(request)
+            request,
+            "application.html",
+            **context,
+            changed=changed,
+            named=named,
+            steps=offered,
+            can_sign=can_sign(request),
         )
 
     @app.get("/applications/{application_id}/steps/{name}")
@@ -380,6 +428,42 @@ def create_app(
             context = {"application": found, "document": _confirmation(found), "errors": errors}
             return render(request, "confirm.html", 422, **context)
         return RedirectResponse(f"/applications/{application_id}?confirmed=1", status_code=303)
+
+    @app.get("/applications/{application_id}/citizen")
+    async def employer_names_citizen_page(request: Request, application_id: UUID) -> Response:
+        """For an approved position: the citizen's CPR number and consent, then what is signed."""
+        found = await _read(subsidy.application(await token_of(request, Role.EMPLOYER), application_id))
+        if found["state"] != POSITION_APPROVED or not can_sign(request):
+            return RedirectResponse(f"/applications/{application_id}", status_code=303)
+        return render(request, "citizen.html", application=found)
+
+    @app.post("/applications/{application_id}/citizen")
+    async def employer_names_citizen(request: Request, application_id: UUID) -> Response:
+        """The citizen checked, then shown for signing; once signed, sent to subsidy, which then decides the case."""
+        session, form = await posted_by(request, Role.EMPLOYER_SIGNER)
+        found = await _read(subsidy.application(token(session), application_id))
+        entered = {"cpr": form.get("cpr", "").strip().replace("-", ""), "consent": form.get("consent", "").strip()}
+        errors = _citizen_errors(entered)
+        context = {"application": found, "entered": entered}
+        if form.get("go") == "change":
+            return render(request, "citizen.html", **context)
+        if errors:
+            return render(request, "citizen.html", 422, errors=errors, **context)
+        document = _citizen_named(found, entered)
+        if not form.get("signature"):
+            return render(request, "citizen.html", document=document, **context)
+        body = {"cpr": entered["cpr"], "consent_reference": entered["consent"], "signature": form["signature"]}
+        try:
+            await subsidy.change(token(session), application_id, "citizen", body)
+        except ApiRefused as exc:
+            if exc.status not in (409, 422):
+                raise _page_for(exc) from None
+            if exc.code == "request_invalid":
+                errors = {"cpr": labels.N_("Check this field: the jobcentre cannot accept what it says.")}
+                return render(request, "citizen.html", 422, errors=errors, **context)
+            errors = {"key-file": labels.signature_refusal(exc.code)}
+            return render(request, "citizen.html", 422, errors=errors, document=document, **context)
+        return RedirectResponse(f"/applications/{application_id}?named=1", status_code=303)
 
     @app.get("/caseworker")
     async def caseworker_inbox(request: Request) -> Response:
@@ -486,6 +570,7 @@ def create_app(
 
 
 _LINK_STATUS = {409: 409, 410: 410}
+POSITION_APPROVED = "position_approved"
 AWAITING_REPRESENTATIVE = ("awaiting_representative", "position_awaiting_representative")
 
 
@@ -561,38 +646,90 @@ async def _read(call: Any) -> Any:
         raise _PageError(503, **_UNAVAILABLE) from None
 
 
-def _entered(form: dict[str, str]) -> dict[str, str]:
-    """What the employer typed, carried through the review page as JSON (only the form's own fields)."""
-    try:
-        carried = json.loads(form.get("entered", ""))
-    except ValueError:
-        raise _PageError(400, **_EXPIRED) from None
-    return {path: str(carried.get(path, "")) for path in newapplication.BY_PATH} if isinstance(carried, dict) else {}
+def _form_step(name: str, draft: dict[str, str]) -> newapplication.FormStep:
+    """The form's step by name, if this draft goes through it."""
+    step = newapplication.BY_NAME.get(name)
+    if step is None or step not in newapplication.steps_for(draft):
+        raise _PageError(404, **_NOT_FOUND)
+    return step
 
 
-def _form_context(entered: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
-    """The application form's fields for the scheme applied for (a wage subsidy's wage; an internship's purpose)."""
-    scheme = newapplication.scheme_of(entered.get("scheme", ""))
+def _unfinished(session: Session) -> newapplication.FormStep | None:
+    """The first step with the API's refusal on it or something left to fill in; none when all is ready."""
+    if session.draft_errors:
+        return newapplication.step_of(next(iter(session.draft_errors)))
+    return newapplication.first_incomplete(session.draft)
+
+
+def _indicator(session: Session, current: newapplication.FormStep) -> list[dict[str, Any]]:
+    """DKFDS's step indicator: each step, whether it is the current one, reachable yet, or has errors on it."""
+    order = newapplication.steps_for(session.draft)
+    unfinished = _unfinished(session)
+    reachable = order.index(unfinished) if unfinished in order else len(order) - 1
+    erring = {newapplication.step_of(field).name for field in session.draft_errors}
+    return [
+        {
+            "step": step,
+            "number": index + 1,
+            "current": step == current,
+            "disabled": index > reachable and step != current,
+            "error": step.name in erring,
+        }
+        for index, step in enumerate(order)
+    ]
+
+
+def _step_context(session: Session, step: newapplication.FormStep, errors: dict[str, str]) -> dict[str, Any]:
+    """One step of the application form: its fields for the draft, its errors only, the way back and on."""
+    fields = newapplication.fields_of(step, session.draft)
+    ids = {field.id for field in fields}
+    before, _after = newapplication.neighbours(step, session.draft)
     return {
-        "fields": newapplication.fields_for(scheme),
-        "purpose": newapplication.PURPOSE if scheme == "internship" else None,
-        "scheme": scheme,
-        "form_title": newapplication.TITLES[scheme],
-        "entered": entered | {"scheme": scheme},
-        "errors": errors,
+        "step": step,
+        "fields": fields,
+        "before": before,
+        "indicator": _indicator(session, step),
+        "form_title": newapplication.TITLES[newapplication.scheme_of(session.draft.get("scheme", ""))],
+        "entered": session.draft,
+        "errors": {key: value for key, value in errors.items() if key in ids},
     }
 
 
-def _review_context(
-    entered: dict[str, str], document: dict[str, Any], key: str, errors: dict[str, str]
-) -> dict[str, Any]:
-    return _form_context(entered, errors) | {"document": document, "idempotency_key": key}
+def _review_context(session: Session, errors: dict[str, str]) -> dict[str, Any]:
+    """The review: every step's answers as the employer gave them, and the document they make."""
+    assert session.principal is not None and session.principal.cvr is not None
+    review = newapplication.REVIEW
+    answers = [
+        (step, newapplication.fields_of(step, session.draft)) for step in newapplication.steps_for(session.draft)[:-1]
+    ]
+    document = newapplication.document(session.draft, session.principal.cvr)
+    return _step_context(session, review, {}) | {"answers": answers, "document": document, "errors": errors}
 
 
 def _confirmation(application: dict[str, Any]) -> dict[str, str]:
     """What the employer signs as final approval: the subsidy API's `confirmation_document`."""
     cvr = application["terms"]["employer_cvr"]
     return {"statement": "final_confirmation", "application_id": str(application["id"]), "employer_cvr": cvr}
+
+
+def _citizen_errors(entered: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    if not re.fullmatch(r"\d{10}", entered["cpr"]):
+        errors["cpr"] = labels.N_("Write the CPR number as 10 digits, for example 0101901234.")
+    if not entered["consent"]:
+        errors["consent"] = labels.N_("Fill in this field.")
+    return errors
+
+
+def _citizen_named(application: dict[str, Any], entered: dict[str, str]) -> dict[str, str]:
+    """What the employer signs to name the citizen of an approved position: the subsidy API's `citizen_document`."""
+    return {
+        "statement": "citizen_named",
+        "application_id": str(application["id"]),
+        "employer_cvr": application["terms"]["employer_cvr"],
+        "cpr": entered["cpr"],
+        "consent_reference": entered["consent"],
+    }
 
 
 def _page_for(exc: ApiRefused) -> _PageError:

@@ -1,7 +1,7 @@
 """The portal's texts: gettext catalogs (`locale/<lang>/LC_MESSAGES/messages.po`), compiled in memory at start.
 
-Danish is the default; English is switchable. Message ids are English; the Danish catalog translates every one
-(a test checks), the English one may leave an entry empty (gettext then shows the id).
+Danish is the default; English is switchable. Message ids are English; both catalogs fill in every one (a test
+checks), so an English text can be edited in its catalog without changing the code.
 """
 
 from __future__ import annotations

@@ -122,6 +122,8 @@ RULES: Mapping[str, str] = MappingProxyType(
         "ratio": N_("Ratio between ordinary employees and supported persons"),
         "net_additional_employment": N_("The job is additional (net additional employment)"),
         "net_additional_employment.public_attestation": N_("Public employer's attestation of net addition"),
+        "net_additional_employment.headcount": N_("The headcount has grown (net additional employment)"),
+        "net_additional_employment.vacated_post": N_("No post vacated in the last 3 months"),
         "max_duration": N_("Longest period allowed"),
         "internship_hours": N_("Hours of an internship"),
         "state_aid_cap": N_("Ceiling on state aid (de minimis)"),

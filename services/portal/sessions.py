@@ -30,6 +30,12 @@ class Session:
     tokens: Tokens | None = None
     principal: Principal | None = None
     name: str = ""
+    draft: dict[str, str] = field(default_factory=dict)
+    """The application being filled in, step by step: what was typed, by field path."""
+    draft_errors: dict[str, str] = field(default_factory=dict)
+    """The API's refusals of the draft's last submission, by field id, until their step is sent again."""
+    draft_key: str = ""
+    """The Idempotency-Key of the draft as it stands; a change to the draft makes a new one."""
 
     @property
     def signed_in(self) -> bool:

@@ -44,7 +44,20 @@ async def assert_fits(page: Page, width: int = 320) -> None:
     """At `width` CSS pixels the page needs no sideways scrolling (WCAG 1.4.10 reflow)."""
     await page.set_viewport_size({"width": width, "height": 800})
     scroll_width = await page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width, f"{page.url} is {scroll_width}px wide at {width}px"
+    wide = await page.evaluate(_WIDER_THAN, width) if scroll_width > width else []
+    assert scroll_width <= width, f"{page.url} is {scroll_width}px wide at {width}px: {wide}"
+
+
+_WIDER_THAN = """(width) => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), wide = [];
+  for (let node = walker.nextNode(); node && wide.length < 5; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    if (range.getBoundingClientRect().right > width) { wide.push(node.textContent.trim().slice(0, 60)); }
+  }
+  return wide;
+}"""
+"""The texts that reach past `width`: what to fix when a page does not fit."""
 
 
 async def log_in(page: Page, username: str) -> None:

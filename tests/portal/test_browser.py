@@ -5,8 +5,9 @@ The applications are made first through the subsidy API, as an employer's system
 them with the stack's development certificates): an internship the rules approve and the employer confirms, a
 second one whose ratio warning the employer overrides (so it goes to a caseworker of Aarhus, 751), and one of
 another company (Nordisk Logistik), which Hansen VVS must not see; the third citizen has been on dagpenge for
-220 days without an offer, so the overdue list names them. The tests run in file order on these cases:
-the employer reads the referred case before the caseworker decides it.
+220 days without an offer, so the overdue list names them; a wage subsidy running since last month has a month to
+report. A fifth citizen is only registered: the employer applies for them in the browser's form. The tests run in
+file order on these cases: the employer reads the referred case before the caseworker decides it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +24,10 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from playwright.async_api import Browser, Page
 
 from demo import application, citizens, logins, mailbox
@@ -43,6 +48,10 @@ class Cases:
     """The representative's mail address."""
     approved: str
     """Hansen VVS's internship at another workplace, approved and waiting for the employer's final approval."""
+    wage_subsidy: str
+    """Hansen VVS's wage subsidy, confirmed and running since the first day of last month (a month that is over)."""
+    applicant: str
+    """The CPR number of a registered citizen on dagpenge whom the employer applies for in the browser."""
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +83,7 @@ async def test_employer_sees_own_applications_in_danish_not_anothers_switches_to
     assert await page.locator("html").get_attribute("lang") == "da"
     assert await page.locator("h1").inner_text() == "Jeres ansøgninger"
     rows = page.locator("tbody tr")
-    assert await rows.count() == 3, "Hansen VVS's three applications, not Nordisk Logistik's"
+    assert await rows.count() == 4, "Hansen VVS's four applications, not Nordisk Logistik's"
     assert "Forløbet er i gang" in await page.locator("tbody").inner_text()
     await _checked(page, screenshots, "employer-applications")
 
@@ -137,76 +146,170 @@ async def test_employer_gives_final_approval_by_signing_in_the_browser_and_an_ex
     await _checked(page, screenshots, "employer-confirmed")
 
 
-async def test_employer_fills_in_reviews_and_signs_a_new_application_in_the_browser(
+async def test_employer_fills_in_the_steps_goes_back_and_on_signs_sees_the_decision_and_confirms(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal, pki = portal_stack.service("portal").url, portal_stack.pki
     await _logged_in(page, f"{portal}/applications", logins.SIGNER)
     await page.click("a:has-text('Søg om virksomhedspraktik')")
-    await page.wait_for_url(f"{portal}/applications/new")
+    await page.wait_for_url(f"{portal}/applications/new/scheme")
+    assert await page.locator("ol.step-indicator li").count() == 6, "no wage step for an internship"
+    assert "Ordning" in await page.locator("li.current [aria-current=step]").inner_text()
     await _checked(page, screenshots, "employer-new-application")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    await page.check("#applies_for-citizen")
+    await _next(page, f"{portal}/applications/new/citizen")
+    await page.click("button:has-text('Næste')")
     assert "Udfyld feltet." in await page.locator("#error-summary").inner_text()
     assert await page.locator("#citizen-cpr-error").count() == 1
+    assert await page.locator("#employer-name").count() == 0, "only this step's fields"
     await _checked(page, screenshots, "employer-new-application-errors")
 
+    start = date.today() + timedelta(days=21)
     values = _application_fields(
         "Kundeservicemedarbejder", "Besvare telefoner og hjælpe kunder i butikken.", "Job i kundeservice", days=13
-    ) | {"#hours": "30"}
-    for selector, value in values.items():
-        await page.fill(selector, value)
-    await page.check("#purpose-toward_job")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    ) | {
+        "#citizen-cpr": cases.applicant,
+        "#hours": "20",
+        "#hours_up-1-from_date": (start + timedelta(days=7)).isoformat(),
+        "#hours_up-1-hours": "30",
+    }
+    await _through_steps(page, portal, values | {"#purpose-toward_job": "check"}, until="period")
+    await _fill(page, values)
+    await _checked(page, screenshots, "employer-new-application-hours")
+    await page.click("button:has-text('Forrige')")
+    await page.wait_for_url(f"{portal}/applications/new/workplace")
+    assert await page.input_value("#employer-workplace") == values["#employer-workplace"], "what was typed is kept"
+    await _through_steps(page, portal, {}, until="review")
     assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
-    assert "Kundeservicemedarbejder" in await page.locator("main").inner_text()
+    main = await page.locator("main").inner_text()
+    assert "Kundeservicemedarbejder" in main and "Første stigning: fra" in main
+    assert '"hours_per_week": "30"' in await page.content(), "the step up is part of what is signed"
     await _checked(page, screenshots, "employer-review")
-    await page.click("button:has-text('Ret ansøgningen')")
-    assert await page.input_value("#position_title") == "Kundeservicemedarbejder", "what was typed is kept"
-    await page.fill("#hours", "32")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
-    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
+    await page.click("a:has-text('Ret periode og timer')")
+    await page.wait_for_url(f"{portal}/applications/new/period")
+    assert await page.input_value("#hours_up-1-hours") == "30", "what was typed is kept"
+    await page.fill("#hours_up-1-hours", "32")
+    await _through_steps(page, portal, {}, until="review")
 
     await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
     await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
     text = await page.locator("main").inner_text()
-    assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text
+    assert "Din ansøgning er sendt" in text and "Kundeservicemedarbejder" in text and "32 timer om ugen" in text
     await _checked(page, screenshots, "employer-submitted")
 
+    submitted = page.url.split("?")[0]
+    for _ in range(_SETTLE_SECONDS * 2):
+        if await page.locator("a:has-text('Giv endelig godkendelse')").count():
+            break
+        await asyncio.sleep(0.5)
+        await page.goto(submitted)
+    text = await page.locator("main").inner_text()
+    assert "Afgjort automatisk efter reglerne" in text and "Status: Godkendt" in text, "the decision, with its rules"
+    await page.click("a:has-text('Giv endelig godkendelse')")
+    await _sign(page, pki, "employer-12345678", "Underskriv og giv endelig godkendelse")
+    await page.wait_for_url(f"{submitted}?confirmed=1")
+    assert "Status: Forløbet er i gang" in await page.locator("main").inner_text()
 
-async def test_employer_applies_for_a_wage_subsidy_with_wage_and_wage_costs_and_signs_it(
+
+async def test_employer_applies_for_a_wage_subsidy_and_the_apis_refusal_lands_on_its_step(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
     portal, pki = portal_stack.service("portal").url, portal_stack.pki
     await _logged_in(page, f"{portal}/applications", logins.SIGNER)
     await page.click("a:has-text('Søg om løntilskud')")
-    await page.wait_for_url(f"{portal}/applications/new?scheme=wage_subsidy_private")
-    assert await page.locator("h1").inner_text() == "Søg om løntilskud, privat arbejdsgiver"
-    assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
-    await _checked(page, screenshots, "employer-new-wage-subsidy")
-
+    await page.wait_for_url(f"{portal}/applications/new/scheme")
+    assert await page.locator("h1").inner_text() == "Ordning"
+    assert await page.is_checked("#scheme-wage_subsidy_private")
     values = _application_fields("Lagerassistent", "Varemodtagelse og pluk.", "Job på lager", days=90) | {
+        "#applies_for-citizen": "check",
+        "#municipality": "75",
         "#wage-hourly_wage_ore": "mange",
         "#wage-hourly_wage_costs_ore": "195,00",
         "#employer-headcounts_fte": "1 1 1 1 1 1 1 1 1 1 1 1",
     }
-    for selector, value in values.items():
-        await page.fill(selector, value)
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
+    await _through_steps(page, portal, values, until="wage")
+    await _fill(page, values)
+    assert await page.locator("#purpose-toward_job").count() == 0, "a wage subsidy states no purpose"
+    await page.click("button:has-text('Næste')")
     assert "Skriv et beløb i kroner" in await page.locator("#error-summary").inner_text()
     assert await page.locator("#wage-hourly_wage_ore-error").count() == 1
-    assert await page.input_value("#position_title") == "Lagerassistent", "what was typed is kept"
+    assert await page.input_value("#wage-hourly_wage_costs_ore") == "195,00", "what was typed is kept"
     await _checked(page, screenshots, "employer-new-wage-subsidy-errors")
 
     await page.fill("#wage-hourly_wage_ore", "160,00")
-    await page.click("button:has-text('Fortsæt til gennemsyn og underskrift')")
-    assert await page.locator("h1").inner_text() == "Tjek og underskriv ansøgningen"
-    text = await page.locator("main").inner_text()
-    assert "Løntilskud, privat arbejdsgiver" in text and '"hourly_wage_ore": 16000' in await page.content()
+    await _through_steps(page, portal, {}, until="review")
+    assert '"hourly_wage_ore": 16000' in await page.content()
+    await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
+    await page.wait_for_url(f"{portal}/applications/new/workplace")
+    assert "Tjek feltet" in await page.locator("#error-summary").inner_text(), "the API's problem, on its step"
+    assert await page.locator("#municipality-error").count() == 1
+    assert await page.locator("li.error").count() == 1, "the step indicator marks the step"
+    await _checked(page, screenshots, "employer-new-wage-subsidy-refused")
+    await page.fill("#municipality", MUNICIPALITY)
+    await _through_steps(page, portal, {}, until="review")
+    assert "Løntilskud, privat arbejdsgiver" in await page.locator("main").inner_text()
     await _checked(page, screenshots, "employer-review-wage-subsidy")
     await _sign(page, pki, "employer-12345678", "Underskriv og send ansøgningen")
     await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
     text = await page.locator("main").inner_text()
     assert "Din ansøgning er sendt" in text and "Lagerassistent" in text and "Timeløn" in text
+
+
+async def test_employer_applies_for_a_position_and_names_its_citizen_signing_with_a_pkcs12_file(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None, tmp_path: Path
+) -> None:
+    portal, pki = portal_stack.service("portal").url, portal_stack.pki
+    p12 = _pkcs12(pki, "employer-12345678", tmp_path / "hansen.p12", b"hemmelig")
+    await _logged_in(page, f"{portal}/applications", logins.SIGNER)
+    await page.click("a:has-text('Søg om virksomhedspraktik')")
+    await page.wait_for_url(f"{portal}/applications/new/scheme")
+    fields = _application_fields("Tømrerlærling", "Opmåling og montage.", "Job som tømrer", days=13)
+    values = {key: value for key, value in fields.items() if not key.startswith("#citizen")}
+    position = values | {"#applies_for-position": "check", "#purpose-toward_job": "check"}
+    await _through_steps(page, portal, position, until="citizen")
+    assert await page.locator("#citizen-cpr").count() == 0, "a position names no citizen yet"
+    await _through_steps(page, portal, position, until="review")
+    assert "En stilling" in await page.locator("main").inner_text() and '"citizen": null' in await page.content()
+
+    await _sign_pkcs12(page, p12, "forkert", "Underskriv og send ansøgningen")
+    await page.wait_for_selector("#sign-error:not([hidden])")
+    assert "kunne ikke åbnes" in await page.locator("#sign-error").inner_text(), "a wrong passphrase says so"
+    await _checked(page, screenshots, "employer-sign-pkcs12-passphrase")
+    await _sign_pkcs12(page, p12, "hemmelig", "Underskriv og send ansøgningen")
+    await page.wait_for_url(re.compile(r".*/applications/[0-9a-f-]{36}\?submitted=1$"))
+    application_id = page.url.split("/applications/")[1].split("?")[0]
+    for _ in range(_SETTLE_SECONDS * 2):
+        if await page.locator("a:has-text('Navngiv borgeren')").count():
+            break
+        await asyncio.sleep(0.5)
+        await page.goto(f"{portal}/applications/{application_id}")
+    assert "Status: Stilling godkendt" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-position-approved")
+
+    await page.click("a:has-text('Navngiv borgeren')")
+    await page.wait_for_url(f"{portal}/applications/{application_id}/citizen")
+    await _checked(page, screenshots, "employer-name-citizen")
+    await page.fill("#cpr", "12")
+    await page.click("button:has-text('Fortsæt til underskrift')")
+    summary = await page.locator("#error-summary").inner_text()
+    assert "Skriv CPR-nummeret som 10 cifre" in summary and "Udfyld feltet." in summary
+    await _checked(page, screenshots, "employer-name-citizen-errors")
+    cpr = citizens.random_cpr(date(1995, 8, 2))
+    await page.fill("#cpr", cpr)
+    await page.fill("#consent", "S-3001")
+    await page.click("button:has-text('Fortsæt til underskrift')")
+    assert cpr in await page.locator("main").inner_text(), "what is signed, the CPR number with it"
+
+    await page.set_input_files("#key-file", pki / "employer-87654321.key.pem")
+    await page.set_input_files("#chain-file", [pki / "employer-12345678.pem", pki / "ca.pem"])
+    await page.click("button:has-text('Underskriv og navngiv borgeren')")
+    await page.wait_for_selector("#error-summary")
+    assert "Underskriften passer ikke til certifikatet" in await page.locator("#error-summary").inner_text()
+    await _checked(page, screenshots, "employer-name-citizen-wrong-key")
+    await _sign_pkcs12(page, p12, "hemmelig", "Underskriv og navngiv borgeren")
+    await page.wait_for_url(f"{portal}/applications/{application_id}?named=1")
+    assert "Borgeren er navngivet" in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-citizen-named")
 
 
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
@@ -402,6 +505,31 @@ async def test_employer_changes_a_running_placement_ends_one_early_and_withdraws
     await _checked(page, screenshots, "employer-withdrawn")
 
 
+async def test_employer_reports_a_months_wages_of_a_running_wage_subsidy(
+    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+) -> None:
+    portal, today = portal_stack.service("portal").url, date.today()
+    await _logged_in(page, f"{portal}/applications/{cases.wage_subsidy}", logins.SIGNER)
+    assert "Status: Forløbet er i gang" in await page.locator("main").inner_text()
+    await page.click("a:has-text('Indberet en måneds løn')")
+    await page.wait_for_url(f"{portal}/applications/{cases.wage_subsidy}/steps/wages")
+    await _checked(page, screenshots, "employer-wage-report")
+    await page.fill("#month", f"{today:%Y-%m}")
+    await page.fill("#paid_hours", "148")
+    await page.fill("#wage_costs_ore", "28.860,00")
+    await page.click("button:has-text('Send lønindberetningen')")
+    assert "En måned kan indberettes, når den er slut." in await page.locator("#error-summary").inner_text()
+    assert await page.locator("#month-error").count() == 1, "the API's refusal on its field, in Danish"
+    await _checked(page, screenshots, "employer-wage-report-errors")
+
+    last_month = today.replace(day=1) - timedelta(days=1)
+    await page.fill("#month", f"{last_month:%Y-%m}")
+    await page.click("button:has-text('Send lønindberetningen')")
+    await page.wait_for_url(f"{portal}/applications/{cases.wage_subsidy}?changed=wages")
+    assert "Lønindberetningen er registreret." in await page.locator("main").inner_text()
+    await _checked(page, screenshots, "employer-wage-reported")
+
+
 async def test_manager_sees_the_municipalitys_statistics_as_charts_with_tables(
     portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
 ) -> None:
@@ -456,11 +584,55 @@ def _application_fields(position: str, tasks: str, goal: str, *, days: int) -> d
     }
 
 
+async def _next(page: Page, url: str) -> None:
+    async with page.expect_navigation():
+        await page.click("button:has-text('Næste')")
+    assert page.url == url, await page.locator("main").inner_text()
+
+
+async def _through_steps(page: Page, portal: str, values: dict[str, str], *, until: str) -> None:
+    """On each step of the application form fill what `values` has for it, and go on until the step `until`."""
+    for _step in range(8):
+        if page.url == f"{portal}/applications/new/{until}":
+            return
+        await _fill(page, values)
+        async with page.expect_navigation():
+            await page.click("button:has-text('Næste')")
+        assert await page.locator("#error-summary").count() == 0, await page.locator("main").inner_text()
+    raise AssertionError(f"the form did not reach its step {until}: {page.url}")
+
+
+async def _fill(page: Page, values: dict[str, str]) -> None:
+    """Fill those of `values` the page has ("check" a radio)."""
+    for selector, value in values.items():
+        if await page.locator(selector).count():
+            await (page.check(selector) if value == "check" else page.fill(selector, value))
+
+
 async def _sign(page: Page, pki: Path, name: str, button: str) -> None:
     """Choose the development PKI's key `name` and its chain (certificate, then the CA) and press `button`."""
     await page.set_input_files("#key-file", pki / f"{name}.key.pem")
     await page.set_input_files("#chain-file", [pki / f"{name}.pem", pki / "ca.pem"])
     await page.click(f"button:has-text('{button}')")
+
+
+async def _sign_pkcs12(page: Page, p12: Path, passphrase: str, button: str) -> None:
+    """Choose a PKCS#12 file alone (it holds the chain), type its passphrase and press `button`."""
+    await page.set_input_files("#key-file", p12)
+    await page.set_input_files("#chain-file", [])
+    await page.fill("#passphrase", passphrase)
+    await page.click(f"button:has-text('{button}')")
+
+
+def _pkcs12(pki: Path, name: str, out: Path, passphrase: bytes) -> Path:
+    """The development PKI's key `name` with its certificate and the CA in a PKCS#12 file, as a CA hands it out."""
+    key = serialization.load_pem_private_key((pki / f"{name}.key.pem").read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    cert = x509.load_pem_x509_certificate((pki / f"{name}.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
+    encryption = serialization.BestAvailableEncryption(passphrase)
+    out.write_bytes(pkcs12.serialize_key_and_certificates(name.encode(), key, cert, [ca], encryption))
+    return out
 
 
 async def _logged_in(page: Page, url: str, username: str, lands_on: str | None = None) -> None:
@@ -490,9 +662,19 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(200)
     )
     third = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(220))
+    fifth = citizens.citizen("dagpenge", "dagpenge", "dagpenge", 1_972_800, unemployed_since=today - timedelta(90))
+    fourth = citizens.citizen(
+        "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(420)
+    )
     imported = await http.post(
         layout.service("benefits").url + "/admin/citizens/import",
-        json=[first.row(MUNICIPALITY), second.row(MUNICIPALITY), third.row(MUNICIPALITY)],
+        json=[
+            first.row(MUNICIPALITY),
+            second.row(MUNICIPALITY),
+            third.row(MUNICIPALITY),
+            fourth.row(MUNICIPALITY),
+            fifth.row(MUNICIPALITY),
+        ],
         headers=await accounts.headers(logins.OPERATOR),
     )
     assert imported.status_code == 200, imported.text
@@ -559,9 +741,51 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     representative = f"tillid.{secrets.token_hex(4)}@nordisk-logistik.example"
     theirs["representative"] = {"name": "Mette Jensen", "email": representative}
     others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
+    running = await _running_wage_subsidy(http, layout, fourth.cpr, employer, submit, settled)
     return Cases(
-        confirmed=confirmed, referred=referred, others=others, representative=representative, approved=approved
+        confirmed=confirmed,
+        referred=referred,
+        others=others,
+        representative=representative,
+        approved=approved,
+        wage_subsidy=running,
+        applicant=fifth.cpr,
     )
+
+
+async def _running_wage_subsidy(
+    http: httpx.AsyncClient,
+    layout: Layout,
+    cpr: str,
+    employer: dict[str, str],
+    submit: Callable[[application.Employer, str, dict[str, Any]], Awaitable[str]],
+    settled: Callable[[str, str], Awaitable[None]],
+) -> str:
+    """Hansen VVS's wage subsidy from the first day of last month, approved and confirmed: a running placement
+    with a month that is over, so its wages can be reported. (All of its setup is here, for the day a start before
+    the decision goes to a caseworker first.)"""
+    start = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    store = _company(layout, "12345678", "Hansen VVS ApS", "Butiksgade 9, 8000 Aarhus C", employees=1)
+    form = application.wage_subsidy(
+        store,
+        cpr,
+        start=start,
+        end=start + timedelta(days=120),
+        municipality=MUNICIPALITY,
+        position="Butiksassistent",
+        representative=("", ""),
+    )
+    del form["representative"]  # one employee: no representative to ask
+    running = await submit(store, logins.SIGNER, form)
+    await settled(running, "approved")
+    signature = store.sign(application.confirmation(UUID(running), store.cvr))
+    answer = await http.post(
+        f"{layout.service('subsidy').url}/v1/applications/{running}/confirmation",
+        json={"signature": signature},
+        headers=employer,
+    )
+    assert answer.status_code == 200, answer.text
+    return running
 
 
 def _company(layout: Layout, cvr: str, name: str, workplace: str, *, employees: int) -> application.Employer:

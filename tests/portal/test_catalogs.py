@@ -1,4 +1,4 @@
-"""Every text of the portal is in the message catalogs: none written into a template, every one in Danish."""
+"""Every text of the portal is in the message catalogs: none written into a template, each in Danish and English."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def test_every_text_of_the_pages_has_a_danish_translation() -> None:
     danish = _catalog("da")
     missing = sorted(message for message in _extracted() if not danish.get(message))
     assert missing == [], "run pybabel extract/update (services/portal/babel.cfg) and translate these"
+
+
+def test_every_text_of_the_pages_has_its_english_entry_filled() -> None:
+    english = _catalog("en")
+    assert sorted(message for message in _extracted() if not english.get(message)) == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
