@@ -12,20 +12,69 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.applications import Starlette
+from starlette.responses import Response
 
-Probe = Callable[[], Awaitable[None]]
+Probe = Callable[[], Awaitable[object]]
 
 
 class Metrics:
-    """The registry of one process and the metrics the kit keeps itself."""
+    """The registry of one process: HTTP request metrics, and gauges that probes set at each scrape."""
 
     def __init__(self, service: str) -> None:
         self.service = service
         self.registry = CollectorRegistry(auto_describe=True)
         self._probes: list[Probe] = []
+
+    def query_gauge(
+        self, name: str, documentation: str, labels: Sequence[str], query: str, pool: Callable[[], asyncpg.Pool]
+    ) -> Gauge:
+        """A gauge set at each scrape from `query`'s rows: its columns are `labels` in order, then the value."""
+        gauge = Gauge(name, documentation, labels, registry=self.registry)
+
+        async def read() -> None:
+            async with pool().acquire() as conn:
+                rows = await conn.fetch(query)
+            gauge.clear()  # a label set that no longer has rows goes, rather than keeping its last value
+            for row in rows:
+                gauge.labels(*(str(row[i]) for i in range(len(labels)))).set(row[len(labels)])
+
+        self.probe(read)
+        return gauge
+
+    def probe(self, probe: Probe) -> None:
+        """Run `probe` before every scrape: it sets gauges from what the process can read now."""
+        self._probes.append(probe)
+
+    async def exposition(self) -> bytes:
+        for probe in self._probes:
+            await probe()
+        return generate_latest(self.registry)
+
+    def route(self) -> Callable[[], Awaitable[Response]]:
+        """The `/metrics` endpoint: run the probes, then the registry in Prometheus' text format."""
+
+        async def metrics() -> Response:
+            return Response(await self.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+        return metrics
+
+    def instrument(self, app: Starlette) -> None:
+        """Request counts and durations by route template, method and status; health and metrics left out."""
+        Instrumentator(
+            registry=self.registry,
+            excluded_handlers=["/health/live", "/health/ready", "/metrics"],
+            should_group_status_codes=False,
+        ).instrument(app, metric_namespace="jobbro")
+
+
+class ServiceMetrics(Metrics):
+    """A service's registry: also what the kit's runtime keeps (outbox, consumers, dead letters, readiness)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(service)
         self.dead_letters = Counter(
             "jobbro_dead_letters",
             "Records a consumer wrote to a dead-letter topic, by original topic and consumer group.",
@@ -58,45 +107,12 @@ class Metrics:
             registry=self.registry,
         )
 
-    def query_gauge(
-        self, name: str, documentation: str, labels: Sequence[str], query: str, pool: Callable[[], asyncpg.Pool]
-    ) -> Gauge:
-        """A gauge set at each scrape from `query`'s rows: its columns are `labels` in order, then the value."""
-        gauge = Gauge(name, documentation, labels, registry=self.registry)
-
-        async def read() -> None:
-            async with pool().acquire() as conn:
-                rows = await conn.fetch(query)
-            gauge.clear()  # a label set that no longer has rows goes, rather than keeping its last value
-            for row in rows:
-                gauge.labels(*(str(row[i]) for i in range(len(labels)))).set(row[len(labels)])
-
-        self.probe(read)
-        return gauge
-
-    def probe(self, probe: Probe) -> None:
-        """Run `probe` before every scrape: it sets gauges from what the process can read now."""
-        self._probes.append(probe)
-
-    async def exposition(self) -> bytes:
-        for probe in self._probes:
-            await probe()
-        return generate_latest(self.registry)
-
     def broker_middleware(self) -> KafkaPrometheusMiddleware:
         """FastStream's consumer and producer metrics (messages, sizes, durations, exceptions) in this registry."""
         return KafkaPrometheusMiddleware(registry=self.registry, app_name=self.service, metrics_prefix="jobbro")
 
-    def instrument(self, app: Starlette) -> None:
-        """Request counts and durations by route template, method and status; health and metrics left out."""
-        Instrumentator(
-            registry=self.registry,
-            excluded_handlers=["/health/live", "/health/ready", "/metrics"],
-            should_group_status_codes=False,
-        ).instrument(app, metric_namespace="jobbro")
 
-
-async def read_outbox(metrics: Metrics, pool: asyncpg.Pool) -> None:
+async def read_outbox(metrics: ServiceMetrics, pool: asyncpg.Pool) -> None:
     """The outbox's depth, oldest row and refused rows, read in one round trip."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(

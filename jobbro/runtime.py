@@ -12,9 +12,8 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from contracts.envelope import Event, Metadata
 from jobbro import access, audit, db, problems, retention
@@ -22,7 +21,7 @@ from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
 from jobbro.log import configure_logging
-from jobbro.metrics import Metrics, read_outbox
+from jobbro.metrics import ServiceMetrics, read_outbox
 from jobbro.outbox import OutboxRelay
 from jobbro.principal import Authenticator
 from jobbro.retry import until_reachable
@@ -56,7 +55,7 @@ class Runtime:
 
     def __init__(self, settings: ServiceSettings, sql_dir: Path | None = None) -> None:
         self.settings = settings
-        self.metrics = Metrics(settings.service)
+        self.metrics = ServiceMetrics(settings.service)
         self.broker: KafkaBroker = create_broker(settings, middlewares=[self.metrics.broker_middleware()])
         self._sql_dirs = [sql_dir] if sql_dir else []
         self._pool: asyncpg.Pool | None = None
@@ -65,6 +64,7 @@ class Runtime:
         self.consumers: list[EventConsumer] = []
         self.metrics.probe(lambda: read_outbox(self.metrics, self.pool))
         self.metrics.probe(self._read_lag)
+        self.metrics.probe(self.readiness)  # it sets jobbro_ready
         self._sweeps: list[retention.Sweep] = list(retention.KIT_SWEEPS)
         self._retention: retention.RetentionJob | None = None
         self._retention_task: asyncio.Task[None] | None = None
@@ -257,10 +257,7 @@ def create_http_app(
         body = {"status": "ready" if ok else "unready", "checks": {name: asdict(c) for name, c in checks.items()}}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        await runtime.readiness()
-        return Response(await runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    app.add_api_route("/metrics", runtime.metrics.route(), include_in_schema=False)
 
     runtime.metrics.instrument(app)
 

@@ -32,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from jobbro.auth import OidcAuthenticator
 from jobbro.log import configure_logging
+from jobbro.metrics import Metrics
 from jobbro.principal import Role, Unauthenticated
 from services.portal import inbox, labels, newapplication, steps
 from services.portal.i18n import DEFAULT, LANGUAGES, NAMES, Catalogs
@@ -189,6 +190,10 @@ def create_app(
     @app.exception_handler(404)
     async def not_found(request: Request, _exc: Exception) -> Response:
         return render(request, "error.html", 404, **_NOT_FOUND)
+
+    metrics = Metrics("portal")
+    metrics.instrument(app)
+    app.add_api_route("/metrics", metrics.route(), include_in_schema=False)
 
     @app.get("/health/live")
     @app.get("/health/ready")
@@ -501,18 +506,31 @@ def create_app(
     async def caseworker_decides(request: Request, application_id: UUID) -> Response:
         session, form = await posted_by(request, Role.CASEWORKER)
         verdict, remark = form.get("verdict", ""), form.get("remark", "").strip()
+        exception = form.get("start_exception", "").strip()
         errors = _decision_errors(verdict, remark)
+        if len(exception) > _MAX_REMARK:
+            errors["start_exception"] = labels.N_("The justification can be at most 4,000 characters long.")
         if not errors:
             try:
-                await subsidy.decide(token(session), application_id, approve=verdict == "approve", remark=remark)
+                await subsidy.decide(
+                    token(session),
+                    application_id,
+                    approve=verdict == "approve",
+                    remark=remark,
+                    start_exception=exception if verdict == "approve" else "",
+                )
             except ApiRefused as exc:
-                if exc.status != 409:
+                if exc.status == 409:
+                    errors["verdict-approve"] = _NO_LONGER_WAITING
+                elif exc.code in _APPROVAL_REFUSALS:
+                    field, message = _APPROVAL_REFUSALS[exc.code]
+                    errors[field] = message
+                else:
                     raise _page_for(exc) from None
-                errors["verdict-approve"] = _NO_LONGER_WAITING
             else:
                 return RedirectResponse(f"/caseworker/applications/{application_id}?decided=1", status_code=303)
         found = await _read(subsidy.application(token(session), application_id))
-        entered = {"verdict": verdict, "remark": remark}
+        entered = {"verdict": verdict, "remark": remark, "start_exception": exception}
         context = {"application": found, "caseworker": True, "errors": errors, "entered": entered}
         return render(request, "application.html", 422, **context)
 
@@ -747,6 +765,19 @@ async def _check_csrf(request: Request, session: Session | None) -> dict[str, st
     if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
         raise _PageError(403, **_EXPIRED)
     return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+_APPROVAL_REFUSALS = {
+    "start_before_decision": (
+        "start_exception",
+        labels.N_("Write the justification for approving a start before the decision."),
+    ),
+    "subsidy_rate_unknown": (
+        "verdict-approve",
+        labels.N_("The rates for the placement's start are not in place, so it cannot be approved now."),
+    ),
+}
+"""Subsidy's refusals of a caseworker's approval, on the field that can put them right."""
 
 
 def _decision_errors(verdict: str, remark: str) -> dict[str, str]:

@@ -134,6 +134,7 @@ RULES: Mapping[str, str] = MappingProxyType(
         "no_plan_overlap": N_("No overlap with the citizen's other offers"),
         "plan_conflict": N_("Conflict with the citizen's plan"),
         "rule_data": N_("Rule data for the period"),
+        "start_after_decision": N_("The placement does not start before the decision"),
         "benefits_answer": N_("Answer from the benefits service"),
         "activation_answer": N_("Answer from the activation service"),
     }

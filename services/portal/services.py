@@ -36,11 +36,17 @@ class SubsidyApi:
     async def application(self, token: str, application_id: UUID) -> dict[str, Any]:
         return await self._get(f"/v1/applications/{application_id}", token, {})
 
-    async def decide(self, token: str, application_id: UUID, *, approve: bool, remark: str) -> dict[str, Any]:
-        """A caseworker's decision on a referred application, with the reasons told to the employer."""
+    async def decide(
+        self, token: str, application_id: UUID, *, approve: bool, remark: str, start_exception: str = ""
+    ) -> dict[str, Any]:
+        """A caseworker's decision on a referred application, with the reasons told to the employer, and for a start
+        before the decision the justification of that exception."""
+        body: dict[str, Any] = {"approve": approve, "remark": remark}
+        if start_exception:
+            body["start_exception"] = {"justification": start_exception}
         response = await self._http.post(
             f"/v1/applications/{application_id}/caseworker-decision",
-            json={"approve": approve, "remark": remark},
+            json=body,
             headers={"Authorization": f"Bearer {token}"},
         )
         if response.status_code != 200:

@@ -90,3 +90,14 @@ def test_the_portal_is_in_production_unless_told_it_runs_in_development(monkeypa
 
     with pytest.raises(ValidationError, match="PORTAL_OIDC_CLIENT_SECRET"):
         PortalSettings()
+
+
+def test_metrics_count_the_pages_served_by_route_and_status(client: TestClient) -> None:
+    client.get("/applications", follow_redirects=False)
+    client.get("/applications", follow_redirects=False)
+
+    metrics = client.get("/metrics")
+
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    assert 'jobbro_http_requests_total{handler="/applications",method="GET",status="303"} 2.0' in metrics.text
+    assert "jobbro_outbox_depth" not in metrics.text, "the portal has no outbox"

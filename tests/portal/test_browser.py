@@ -741,7 +741,8 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
     representative = f"tillid.{secrets.token_hex(4)}@nordisk-logistik.example"
     theirs["representative"] = {"name": "Mette Jensen", "email": representative}
     others = await submit(nordisk, logins.OTHER_SIGNER, theirs)
-    running = await _running_wage_subsidy(http, layout, fourth.cpr, employer, submit, settled)
+    caseworker = await accounts.headers(logins.CASEWORKER)
+    running = await _running_wage_subsidy(http, layout, fourth.cpr, employer, caseworker, submit, settled)
     return Cases(
         confirmed=confirmed,
         referred=referred,
@@ -758,12 +759,13 @@ async def _running_wage_subsidy(
     layout: Layout,
     cpr: str,
     employer: dict[str, str],
+    caseworker: dict[str, str],
     submit: Callable[[application.Employer, str, dict[str, Any]], Awaitable[str]],
     settled: Callable[[str, str], Awaitable[None]],
 ) -> str:
     """Hansen VVS's wage subsidy from the first day of last month, approved and confirmed: a running placement
-    with a month that is over, so its wages can be reported. (All of its setup is here, for the day a start before
-    the decision goes to a caseworker first.)"""
+    with a month that is over, so its wages can be reported. It starts before the decision, so the rules refer it
+    and a caseworker approves it with a justified exception."""
     start = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
     store = _company(layout, "12345678", "Hansen VVS ApS", "Butiksgade 9, 8000 Aarhus C", employees=1)
     form = application.wage_subsidy(
@@ -777,7 +779,14 @@ async def _running_wage_subsidy(
     )
     del form["representative"]  # one employee: no representative to ask
     running = await submit(store, logins.SIGNER, form)
-    await settled(running, "approved")
+    await settled(running, "referred")
+    exception = {"justification": "Ansat efter jobcentrets skriftlige tilsagn, før ansøgningen blev sendt."}
+    decided = await http.post(
+        f"{layout.service('subsidy').url}/v1/applications/{running}/caseworker-decision",
+        json={"approve": True, "remark": "Godkendt med undtagelse for starten.", "start_exception": exception},
+        headers=caseworker,
+    )
+    assert decided.status_code == 200, decided.text
     signature = store.sign(application.confirmation(UUID(running), store.cvr))
     answer = await http.post(
         f"{layout.service('subsidy').url}/v1/applications/{running}/confirmation",
