@@ -60,7 +60,7 @@ async def test_the_demo_scenario_runs_through_every_service(
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
     expected = {
         INTERNSHIP: ("confirmed", "automatic"),
-        WAGE_SUBSIDY: ("ended", "automatic"),
+        WAGE_SUBSIDY: ("ended", "caseworker"),  # it started before the decision: a caseworker's exception
         RATIO_BROKEN: ("rejected", "automatic"),
         JUDGEMENT: ("confirmed", "caseworker"),
     }

@@ -135,7 +135,8 @@ async def test_malformed_records_are_dead_lettered_per_group_while_valid_events_
         problems = _valid_events_dead_lettered(dead) + _dead_letters_differ(dead, poison, expected, readers)
         problems += await _valid_events_unhandled(stack, runtimes, valid, instruction)
         for name, runtime in runtimes.items():
-            if (ready := await runtime.readiness()) != {"postgres": True, "kafka": True}:
+            ready = await runtime.readiness()
+            if sorted(name for name, check in ready.items() if check.ok) != ["kafka", "postgres"]:
                 problems.append(f"{name} is not ready after the flood: {ready}")
         assert not problems, "\n".join(problems)
 
