@@ -16,8 +16,9 @@ async def test_plan_reads_are_recorded_granted_refused_or_unknown_and_queried_by
     activation: Activation, callers: Callers
 ) -> None:
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 2), date(2026, 5, 29))
-    await activation.publish(application, assessed(application, assessed_on=date(2026, 2, 1), unemployed_weeks=10))
+    application = submitted(ref, date(2026, 3, 2), date(2026, 5, 29))
+    answer = assessed(application, assessed_on=date(2026, 2, 1), unemployed_weeks=10, born=BORN)
+    await activation.publish(application, answer)
     await activation.wait_handled(2)
 
     async with activation.client(callers.caseworker("101")) as own, activation.client(callers.caseworker()) as other:

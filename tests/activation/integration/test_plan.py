@@ -245,8 +245,10 @@ async def test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_
 async def test_the_offer_deadline_counts_from_the_registrys_unemployment_start(activation: Activation) -> None:
     """D1: 6 months from 1 March is 1 September; counted back in whole weeks from 5 March it came out 5 September."""
     ref = citizen()
-    application = submitted(ref, BORN, date(2026, 3, 5), date(2026, 4, 1))
-    answer = assessed(application, assessed_on=date(2026, 3, 5), unemployed_weeks=0, unemployed_since=date(2026, 3, 1))
+    application = submitted(ref, date(2026, 3, 5), date(2026, 4, 1))
+    answer = assessed(
+        application, assessed_on=date(2026, 3, 5), unemployed_weeks=0, unemployed_since=date(2026, 3, 1), born=BORN
+    )
     await activation.publish(application, answer)
     await activation.wait_handled(2)
 
