@@ -41,6 +41,7 @@ async def test_the_demo_scenario_runs_through_every_service(
     await _plans_hold_the_placements(running_stack, result)
     await _benefits_were_adjusted(infra, topic_prefix, result)
     await _payments_were_issued_and_settled(infra, topic_prefix, result)
+    await _the_decision_and_the_payment_explain_themselves(running_stack, infra, topic_prefix, result)
     await _people_and_integrators_were_told(infra, topic_prefix, running_stack, result)
     assert {seen.meta.source for seen in result.events} == {
         "/jobbro/subsidy",
@@ -129,6 +130,43 @@ async def _payments_were_issued_and_settled(infra: Infrastructure, prefix: str, 
     total = result.reconciliation["total"]
     assert total["instructions"] == 6 and total["outstanding_ore"] == 0 and total["failed_ore"] == 0
     assert total["issued_ore"] == total["settled_ore"] == sum(event.amount_ore for event in issued)
+
+
+async def _the_decision_and_the_payment_explain_themselves(
+    layout: Layout, infra: Infrastructure, prefix: str, result: DemoResult
+) -> None:
+    """The auditor reads, through the APIs, how the wage subsidy's decision came about (every rule with its version,
+    law and facts, each fact's source and event, the caseworker's justified start exception) and how its payment was
+    worked out (rate, hours, rule versions, the arithmetic), as on the instruction's event."""
+    application_id = result.outcome(WAGE_SUBSIDY).application_id
+    issued = [e for _, e in await read_events(infra.kafka, prefix + "benefits.payment-instructions.v1", expect=6)]
+    [payment] = [e for e in issued if isinstance(e, PaymentInstructionIssued) and e.purpose.value == "wage_subsidy"]
+    async with httpx.AsyncClient() as http:
+        headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.AUDITOR)
+        subsidy, benefits = layout.service("subsidy").url, layout.service("benefits").url
+        derivation = await http.get(f"{subsidy}/v1/applications/{application_id}/derivation", headers=headers)
+        instruction = await http.get(
+            f"{benefits}/ledger/payment-instructions/{payment.instruction_id}", headers=headers
+        )
+    assert derivation.status_code == 200, derivation.text
+    assert instruction.status_code == 200, instruction.text
+    explained = derivation.json()
+    rules = {rule["rule"]: rule for rule in explained["rules"]}
+    assert (explained["verdict"], explained["decided_by"]) == ("approved", "caseworker")
+    assert {"ratio", "start_after_decision", "caseworker_decision"} <= set(rules)
+    assert all(rule["rule_set_version"] for rule in explained["rules"])
+    assert rules["ratio"]["legal_reference"] and "employer" in {fact["source"] for fact in rules["ratio"]["facts"]}
+    [exception] = [fact for fact in rules["caseworker_decision"]["facts"] if fact["name"] == "start_exception"]
+    assert exception["source"] == "caseworker" and exception["justification"]
+    answers = [
+        fact for rule in explained["rules"] for fact in rule["facts"] if fact["source"] in ("benefits", "activation")
+    ]
+    assert answers and all(fact["event_id"] for fact in answers), "each answer's fact names the event it came in"
+    calculation = instruction.json()["calculation"]
+    assert payment.calculation is not None and calculation == payment.calculation.model_dump(mode="json")
+    arithmetic = calculation["payable_ore"] - calculation["paid_before_ore"] - calculation["offset_ore"]
+    assert arithmetic == instruction.json()["amount_ore"] == payment.amount_ore
+    assert any(version.startswith("subsidy-rates-") for version in calculation["rule_set_versions"])
 
 
 async def _people_and_integrators_were_told(
