@@ -20,17 +20,48 @@ from contracts.envelope import Event
 from contracts.examples import example
 from contracts.schema import event_schema
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 KAFKA_BINDING = "0.5.0"
 HEADERS = "CloudEventsHeaders"
+SECURITY = "scramSha512"
 _CE = "ce_"
+
+SERVERS: dict[str, Any] = {
+    "kubernetes": {
+        "host": "kafka-0.kafka.jobbro.svc:9092",
+        "protocol": "kafka-secure",
+        "protocolVersion": "4.1",
+        "title": "The broker of deploy/k8s",
+        "description": "SASL_SSL: TLS with the CA of the Secret `jobbro-kafka-tls`, then SCRAM-SHA-512 as a principal"
+        " of the catalog's ACLs (`python -m contracts.provision`).",
+        "security": [{"$ref": f"#/components/securitySchemes/{SECURITY}"}],
+    },
+    "local": {
+        "host": "127.0.0.1:19092",
+        "protocol": "kafka-secure",
+        "protocolVersion": "4.1",
+        "title": "The development broker of deploy/local/infra",
+        "description": "SASL_SSL as deployed: `deploy/local/infra env` prints the development credentials and the CA"
+        " (`.local/kafka/tls/ca.pem`).",
+        "security": [{"$ref": f"#/components/securitySchemes/{SECURITY}"}],
+    },
+}
+SECURITY_SCHEMES: dict[str, Any] = {
+    SECURITY: {
+        "type": "scramSha512",
+        "description": "SASL_SSL: SCRAM-SHA-512 over TLS, each client its own principal. A topic's owner alone"
+        " writes it; its consumers read it and write its `.dlq`; an integrator reads only the public topics, in"
+        " consumer groups named `<principal>.…`.",
+    }
+}
 
 _UUID = {"type": "string", "format": "uuid"}
 CLOUDEVENTS_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "CloudEvents 1.0 attributes in the Kafka protocol binding, binary content mode: each attribute is a"
     " header named `ce_<attribute>` with a UTF-8 value, and the record value is the event data as JSON."
-    " Readers ignore headers they do not know.",
+    " Readers ignore headers they do not know. The correlation is `ce_correlationid` alone: records produced before"
+    " catalog 1.1.0 also carry a `correlation_id` header, a random id of the Kafka client's, which nothing reads.",
     "required": [
         f"{_CE}specversion",
         f"{_CE}id",
@@ -57,7 +88,11 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
             "minLength": 1,
             "description": "The aggregate id; equal to the record key.",
         },
-        f"{_CE}{envelope.CORRELATION_ID}": {**_UUID, "description": "The id of the first event of this chain."},
+        f"{_CE}{envelope.CORRELATION_ID}": {
+            **_UUID,
+            "description": "The id of the first event of this chain (the event itself when it starts one): one"
+            " correlation for everything a submission sets off, bound as `correlation_id` in every log line.",
+        },
         f"{_CE}{envelope.CAUSATION_ID}": {**_UUID, "description": "The id of the event that caused this one, if any."},
         f"{_CE}{envelope.TRACEPARENT}": {
             "type": "string",
@@ -70,7 +105,7 @@ CLOUDEVENTS_HEADERS: dict[str, Any] = {
 
 
 def document(topics: Iterable[Topic]) -> dict[str, Any]:
-    """The AsyncAPI document for these topics."""
+    """The AsyncAPI document for these topics, with the brokers they are on and how clients authenticate there."""
     topics = tuple(topics)
     schemas: dict[str, Any] = {HEADERS: CLOUDEVENTS_HEADERS}
     messages: dict[str, Any] = {}
@@ -89,10 +124,11 @@ def document(topics: Iterable[Topic]) -> dict[str, Any]:
             " announced in the catalog before any producer sends it, so readers can upgrade first."
             " Every topic `X` has a dead-letter topic `X.dlq` with the same configuration.",
         },
+        "servers": SERVERS,
         "defaultContentType": envelope.CONTENT_TYPE,
         "channels": {topic.name: _channel(topic) for topic in topics},
         "operations": _operations(topics),
-        "components": {"schemas": schemas, "messages": messages},
+        "components": {"schemas": schemas, "messages": messages, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

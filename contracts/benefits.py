@@ -7,12 +7,14 @@ payment instructions are keyed by `instruction_id`, like the back-office's answe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from contracts.common import (
     CitizenRef,
@@ -39,7 +41,12 @@ _INSTRUCTION_ID = "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f70"
 
 
 class TargetGroup(StrEnum):
-    """The citizen's target group (målgruppe); the rules' durations and conditions depend on it."""
+    """The citizen's target group (målgruppe); the rules' durations and conditions depend on it.
+
+    A group whose citizens receive one benefit is spelled as that benefit. `jobafklaring` and `ressourceforloeb`
+    are deprecated spellings of `jobafklaringsydelse` and `ressourceforloebsydelse`: events of catalog 1.0 carry
+    them, so readers read them as the current spelling; producers never write them.
+    """
 
     DAGPENGE = "dagpenge"
     KONTANTHJAELP_JOB_READY = "kontanthjaelp_job_ready"
@@ -47,14 +54,36 @@ class TargetGroup(StrEnum):
     UDDANNELSESHJAELP_EDUCATION_READY = "uddannelseshjaelp_education_ready"
     UDDANNELSESHJAELP_ACTIVITY_READY = "uddannelseshjaelp_activity_ready"
     SYGEDAGPENGE = "sygedagpenge"
+    JOBAFKLARINGSYDELSE = "jobafklaringsydelse"
+    RESSOURCEFORLOEBSYDELSE = "ressourceforloebsydelse"
     JOBAFKLARING = "jobafklaring"
+    """Deprecated spelling of `jobafklaringsydelse`: read as it, never written."""
     RESSOURCEFORLOEB = "ressourceforloeb"
+    """Deprecated spelling of `ressourceforloebsydelse`: read as it, never written."""
     FLEXJOB_REFERRED = "flexjob_referred"
     FOERTIDSPENSION = "foertidspension"
     SELF_SUPPORTING_JOB_READY = "self_supporting_job_ready"
     SELF_SUPPORTING_ACTIVITY_READY = "self_supporting_activity_ready"
     UNREGISTERED = "unregistered"
     """Not a target group: the citizen is not in the benefit registry, so no group is known."""
+
+
+DEPRECATED_SPELLINGS: Mapping[str, TargetGroup] = MappingProxyType(
+    {
+        TargetGroup.JOBAFKLARING: TargetGroup.JOBAFKLARINGSYDELSE,
+        TargetGroup.RESSOURCEFORLOEB: TargetGroup.RESSOURCEFORLOEBSYDELSE,
+    }
+)
+"""Deprecated spelling → the one spelling of the same group since catalog 1.1.0 (README, "One spelling")."""
+
+
+def current_spelling(group: object) -> object:
+    """A target group as currently spelled; anything else unchanged, for the enum to judge."""
+    return DEPRECATED_SPELLINGS.get(group, group) if isinstance(group, str) else group
+
+
+CurrentTargetGroup = Annotated[TargetGroup, BeforeValidator(current_spelling)]
+"""A target group, read in either spelling and always held (so written) in the current one."""
 
 
 class Benefit(StrEnum):
@@ -85,8 +114,8 @@ class CitizenAssessed(Event):
     application_id: UUID = Field(description="The application the assessment was made for.", examples=[_APPLICATION_ID])
     scheme: Scheme = Field(description="The scheme assessed for.", examples=["wage_subsidy_private"])
     assessed_on: date = Field(description="The day the facts below refer to.", examples=["2026-02-10"])
-    target_group: TargetGroup = Field(
-        description="The citizen's target group.",
+    target_group: CurrentTargetGroup = Field(
+        description="The citizen's target group, in its current spelling (see `TargetGroup`).",
         examples=["dagpenge"],
         json_schema_extra=personal(PersonalData.SENSITIVE),
     )

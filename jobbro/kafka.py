@@ -23,7 +23,7 @@ from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from prometheus_client import Counter
 
-from contracts.envelope import EnvelopeError, Event, Metadata, decode
+from contracts.envelope import CORRELATION_ID, EnvelopeError, Event, Metadata, decode
 from jobbro import inbox
 from jobbro import log as logs
 from jobbro.outbox import Publish
@@ -40,10 +40,12 @@ EventHandler = Callable[[Any, Metadata, UnitOfWork], Awaitable[None]]
 
 
 def create_broker(settings: ServiceSettings, middlewares: Sequence[Any] = ()) -> KafkaBroker:
-    """A broker whose producer is idempotent and waits for acks from all in-sync replicas."""
+    """A broker whose producer is idempotent and waits for acks from all in-sync replicas, and writes no header of
+    its own: FastStream's `correlation_id` (a fresh random id per record) would rival `ce_correlationid`."""
     return KafkaBroker(
         settings.kafka_bootstrap,
         middlewares=tuple(middlewares),
+        id_generator=_no_correlation_header,
         security=settings.kafka.faststream_security(),
         acks="all",
         enable_idempotence=True,
@@ -52,6 +54,11 @@ def create_broker(settings: ServiceSettings, middlewares: Sequence[Any] = ()) ->
         logger=logging.getLogger("faststream.jobbro"),  # propagates to the root handler: redacted, JSON
         log_level=logging.DEBUG,  # "Received"/"Processed" per message is debug detail, not operations news
     )
+
+
+def _no_correlation_header() -> str:
+    """An empty id, which FastStream leaves out of the headers; the correlation is `ce_correlationid`."""
+    return ""
 
 
 def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:
@@ -90,13 +97,23 @@ async def _tolerant_parse(
 ) -> Any:
     """Parse records whose header values are not UTF-8 too: FastStream decodes every header before `handle_batch`
     runs and would drop the whole batch unhandled; `handle_batch` still sees the original bytes and dead-letters
-    such a record."""
+    such a record. The message's correlation is the first record's `ce_correlationid`."""
     try:
-        return await original(records)
+        message = await original(records)
     except UnicodeDecodeError:
         message = await original(tuple(_escaped(record) for record in records))
         message.raw_message = records
-        return message
+    message.correlation_id = _ce_correlation(records[0]) or message.correlation_id
+    return message
+
+
+def _ce_correlation(record: ConsumerRecord) -> str | None:
+    """The record's `ce_correlationid`, for FastStream's own use of a message's correlation (its logs and
+    telemetry), which would otherwise read a `correlation_id` header or make up an id."""
+    for name, raw in record.headers:
+        if name == f"ce_{CORRELATION_ID}":
+            return raw.decode("utf-8", "backslashreplace")
+    return None
 
 
 def _escaped(record: ConsumerRecord) -> ConsumerRecord:

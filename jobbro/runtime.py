@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Event, Metadata
-from jobbro import access, audit, db, problems, retention
+from jobbro import access, audit, catalog_pages, db, problems, retention
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
@@ -212,7 +212,8 @@ def create_http_app(
     runtime: Runtime, *routers: APIRouter, authenticator: Authenticator | None = None, **fastapi_kwargs: Any
 ) -> FastAPI:
     """The process entrypoint: its lifespan owns the runtime; `/health/live` and `/health/ready` for supervisors;
-    every request within the limits of `jobbro.http_limits` and logged once.
+    `/asyncapi` and `/asyncapi.json` for integrators (`jobbro.catalog_pages`); every request within the limits of
+    `jobbro.http_limits` and logged once.
 
     `authenticator` (on `app.state.authenticator`) turns bearer tokens into principals; by default the identity
     provider's tokens, checked against its published keys (`oidc_issuer`, `oidc_audience` of the settings).
@@ -258,6 +259,7 @@ def create_http_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     app.add_api_route("/metrics", runtime.metrics.route(), include_in_schema=False)
+    catalog_pages.install(app, settings.service)
 
     runtime.metrics.instrument(app)
 

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contracts.benefits import Benefit, TargetGroup
+from contracts.benefits import Benefit, CurrentTargetGroup, TargetGroup
 from services.benefits.domain import NO_BENEFIT, TOP_UP_BENEFITS, UNREGISTERED, BenefitsError, Citizen
 
 
@@ -60,7 +60,7 @@ class CitizenRow(BaseModel):
     cpr: str = Field(description="CPR number: ten digits, DDMMYY and four more, optionally with a dash between.")
     municipality: str = Field(pattern=r"^\d{3}$", description="Municipality code (kommunekode).")
     benefit: Benefit
-    target_group: TargetGroup
+    target_group: CurrentTargetGroup
     monthly_rate_ore: int = Field(ge=0, le=_MAX_MONTHLY_ORE, description="The benefit a full month pays, in øre.")
     top_up_monthly_ore: int = Field(
         0, ge=0, le=_MAX_MONTHLY_ORE, description="The top-up a full month pays during a wage-subsidy job."

@@ -73,8 +73,8 @@ TARGET_GROUPS: Mapping[str, str] = MappingProxyType(
         "self_supporting_job_ready": N_("Self-supporting, job-ready"),
         "self_supporting_activity_ready": N_("Self-supporting, activity-ready"),
         "sygedagpenge": N_("Sickness benefit"),
-        "jobafklaring": N_("Job clarification"),
-        "ressourceforloeb": N_("Resource programme"),
+        "jobafklaringsydelse": N_("Job clarification"),
+        "ressourceforloebsydelse": N_("Resource programme"),
         "flexjob_referred": N_("Referred to flexjob"),
         "foertidspension": N_("Early retirement pension"),
     }

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from contracts.benefits import PaymentInstructionIssued
+from contracts.benefits import CitizenAssessed, PaymentInstructionIssued, TargetGroup
 from contracts.catalog import ALL_EVENTS, EVENT_TYPES
 from contracts.common import HoursStep, OpenPeriod, Period
 from contracts.envelope import Event, InvalidPayload, decode, encode
@@ -124,3 +124,20 @@ def test_the_record_key_is_the_aggregate_id() -> None:
     event = example(ApplicationSubmitted).model_copy(update={"application_id": uuid4()})
     meta, record = encode(event, source="/jobbro/tests")
     assert record.key == meta.subject == str(event.application_id)
+
+
+@pytest.mark.parametrize(
+    ("deprecated", "current"),
+    [("jobafklaring", "jobafklaringsydelse"), ("ressourceforloeb", "ressourceforloebsydelse")],
+)
+def test_a_target_group_in_its_deprecated_spelling_is_read_and_written_in_the_current_one(
+    deprecated: str, current: str
+) -> None:
+    old = {**_data(example(CitizenAssessed)), "target_group": deprecated}
+    _, record = encode(example(CitizenAssessed), source="/jobbro/tests")
+
+    _, read = decode(_headers(record), json.dumps(old).encode(), EVENT_TYPES)
+    written = CitizenAssessed.model_validate(old)
+
+    assert read.target_group is written.target_group is TargetGroup(current)
+    assert json.loads(encode(written, source="/jobbro/tests")[1].value)["target_group"] == current

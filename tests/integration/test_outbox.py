@@ -123,3 +123,29 @@ async def test_a_commit_with_outbox_rows_wakes_a_listening_relay(pool: asyncpg.P
     finally:
         await listener.remove_listener(NOTIFY_CHANNEL, hear)
         await pool.release(listener)
+
+
+async def test_a_relayed_record_carries_its_correlation_in_ce_correlationid_alone(
+    pool: asyncpg.Pool, kafka: KafkaAccess
+) -> None:
+    topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
+    await create_topics(kafka, topics.changes)
+    _, changed = topics.bind()
+    async with UnitOfWork(pool, "/test") as uow:
+        first = uow.publish(changed(counter="c", value=1, version=1))
+        await uow.commit()
+    async with UnitOfWork(pool, "/test", cause=first) as uow:
+        second = uow.publish(changed(counter="c", value=2, version=2))
+        await uow.commit()
+    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
+    await broker.connect()
+    try:
+        assert await OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).publish_batch() == 2
+        records = await read_topic(kafka, topics.changes, expect=2)
+    finally:
+        await broker.stop()
+
+    headers = [{name: value.decode() for name, value in record.headers} for record in records]
+    assert [h["ce_correlationid"] for h in headers] == [str(first.id), str(first.id)]
+    assert headers[1]["ce_causationid"] == str(first.id) and headers[1]["ce_id"] == str(second.id)
+    assert all(name.startswith("ce_") or name == "content-type" for h in headers for name in h)

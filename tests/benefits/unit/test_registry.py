@@ -50,6 +50,14 @@ def test_reads_a_json_array_of_citizens() -> None:
     assert (citizen.benefit, citizen.monthly_rate_ore, citizen.qualifying_education) == ("dagpenge", 1_975_000, False)
 
 
+def test_registers_a_target_group_given_in_its_deprecated_spelling_in_the_current_one() -> None:
+    rows = [import_row(target_group="jobafklaring"), import_row(target_group="ressourceforloebsydelse")]
+
+    citizens = parse(_csv(*rows), ImportFormat.CSV)
+
+    assert [c.citizen("ref").target_group for c in citizens] == ["jobafklaringsydelse", "ressourceforloebsydelse"]
+
+
 def test_reads_csv_cells_as_values_and_empty_cells_as_absent() -> None:
     rows = [import_row(unemployed_since=""), import_row(benefit="kontanthjaelp", top_up_monthly_ore=250_000)]
     rows[1]["target_group"] = "kontanthjaelp_job_ready"

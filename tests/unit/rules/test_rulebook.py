@@ -100,13 +100,14 @@ def test_target_groups_are_cut_to_five_from_2027(rulebook: Rulebook) -> None:
 
     assert len(groups.groups) == 5
     assert rulebook.target_group("dagpenge", date(2027, 1, 1)) == "insured_unemployed"
-    assert rulebook.target_group("jobafklaring", date(2027, 1, 1)) == "sick_listed"
+    assert rulebook.target_group("jobafklaringsydelse", date(2027, 1, 1)) == "sick_listed"
     assert rulebook.target_group("job_ready", date(2027, 1, 1)) == "job_ready"
 
 
 def test_every_old_target_group_has_a_2027_group(rulebook: Rulebook) -> None:
-    old = rulebook.in_force(TargetGroups, date(2026, 12, 31)).groups
-    assert set(old) == set(rulebook.in_force(TargetGroups, date(2027, 1, 1)).replaces)
+    old = rulebook.in_force(TargetGroups, date(2026, 12, 31))
+    names = {*old.groups, *old.replaces}  # and the spellings it replaced, which older records may hold
+    assert names == set(rulebook.in_force(TargetGroups, date(2027, 1, 1)).replaces)
 
 
 def test_a_table_from_before_2027_keeps_its_own_group_names(rulebook: Rulebook) -> None:

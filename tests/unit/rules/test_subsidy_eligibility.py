@@ -353,7 +353,7 @@ def test_counts_six_private_wage_subsidy_months_to_the_end_of_february(
     [
         ("dagpenge", date(2026, 8, 5)),
         ("kontanthjaelp_activity_ready", date(2026, 10, 5)),
-        ("jobafklaring", date(2027, 4, 5)),
+        ("jobafklaringsydelse", date(2027, 4, 5)),
     ],
 )
 def test_limits_public_wage_subsidy_by_the_citizens_group(
