@@ -4,12 +4,11 @@ An integrator manages its own subscriptions, for the event types its grant names
 reactivate any (after a receiver's outage).
 """
 
-import secrets
 from uuid import UUID
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from contracts.audit import AccessAction
 from jobbro import audit
@@ -19,7 +18,7 @@ from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
-from services.notify import handlers
+from services.notify import handlers, webhooks
 from services.notify.domain import EventTypeNotGranted, Subscription, SubscriptionRefused, UnknownSubscription
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
@@ -33,8 +32,17 @@ class SubscriptionRequest(BaseModel):
     url: str = Field(description="Where to POST events; https unless the deployment allows http.")
     event_types: list[str] = Field(min_length=1, description="CloudEvents types to receive.")
     secret: str | None = Field(
-        None, min_length=16, description="HMAC key for `Jobbro-Signature`; generated (and shown once) if omitted."
+        None,
+        description="The Standard Webhooks signing secret (`whsec_` and the base64 of 24 to 64 random bytes);"
+        " generated (and shown once) if omitted.",
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _standard_secret(cls, secret: str | None) -> str | None:
+        if secret is not None and (why := webhooks.secret_problem(secret)):
+            raise ValueError(why)
+        return secret
 
 
 class ReactivationRequest(BaseModel):
@@ -58,7 +66,7 @@ class SubscriptionView(BaseModel):
 
 
 class CreatedSubscription(SubscriptionView):
-    secret: str = Field(description="The signing secret; it is not shown again.")
+    secret: str = Field(description="The `whsec_` signing secret; it is not shown again.")
 
 
 def _problem(exc: Exception) -> JSONResponse:
@@ -85,7 +93,7 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
     async def subscribe(
         request: SubscriptionRequest, principal: Principal = requires(Role.INTEGRATOR)
     ) -> CreatedSubscription | JSONResponse:
-        secret = request.secret or secrets.token_urlsafe(32)
+        secret = request.secret or webhooks.new_secret()
         try:
             async with runtime.unit_of_work() as uow:
                 subscription = await handlers.subscribe(

@@ -13,7 +13,7 @@ from uuid import UUID
 DEFAULT_LANGUAGE = "da"
 """Whoever has not chosen a language is written to in Danish."""
 DELIVERY_ID_HEADER = "Jobbro-Delivery-Id"
-"""The header carrying the dedup key in mails and webhook requests, for receivers to drop repeats by."""
+"""The header carrying the dedup key in mails (webhooks send it as `webhook-id`), for receivers to drop repeats by."""
 
 
 class Role(StrEnum):
@@ -151,7 +151,7 @@ class Delivery:
 
 
 def webhook_dedup_key(event_id: UUID, subscription_id: UUID) -> str:
-    """One delivery of one event to one subscription; sent along as `Jobbro-Delivery-Id`."""
+    """One delivery of one event to one subscription; sent along as `webhook-id`."""
     return f"event:{event_id}:{subscription_id}:{Channel.WEBHOOK}"
 
 

@@ -97,8 +97,8 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
     other_receiver_port: int,
 ) -> None:
     plain, granted = (
-        WebhookReceiver(f"whsec-{uuid4().hex}", failures=0),
-        WebhookReceiver(f"whsec-{uuid4().hex}", failures=0),
+        WebhookReceiver(failures=0),
+        WebhookReceiver(failures=0),
     )
     application = submitted()
     approved = about(ApplicationApproved, application)
@@ -134,7 +134,7 @@ async def test_an_anonymous_subscriber_receives_no_employers_decision(
     receiver_port: int,
     other_receiver_port: int,
 ) -> None:
-    anonymous, integrator = (WebhookReceiver(f"whsec-{uuid4().hex}", failures=0) for _ in range(2))
+    anonymous, integrator = (WebhookReceiver(failures=0) for _ in range(2))
     application = submitted()
     async with (
         serving(anonymous, receiver_port) as anonymous_url,

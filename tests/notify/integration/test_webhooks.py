@@ -1,7 +1,7 @@
 """Webhooks to a real HTTP receiver on loopback that checks every signature: retries, dead letters, resumption."""
 
 import json
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent, WebhookDeadLettered
 from contracts.subsidy import PlacementEnded, PlacementExtended
@@ -19,10 +19,6 @@ from tests.notify.integration.conftest import (
 )
 
 
-def _secret() -> str:
-    return f"whsec-{uuid4().hex}"
-
-
 async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_backoff_and_no_more(
     kafka: KafkaAccess,
     topic_prefix: str,
@@ -31,7 +27,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
     integrator: dict[str, str],
     receiver_port: int,
 ) -> None:
-    receiver = WebhookReceiver(_secret(), failures=3)
+    receiver = WebhookReceiver(failures=3)
     application = submitted()
     extended = about(PlacementExtended, application)
     async with (
@@ -71,7 +67,7 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
     integrator: dict[str, str],
     receiver_port: int,
 ) -> None:
-    receiver = WebhookReceiver(_secret(), failures=None)
+    receiver = WebhookReceiver(failures=None)
     application = submitted()
     extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
     async with (
