@@ -5,7 +5,7 @@ Plain data and pure functions; the events that lead here are translated in `noti
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -39,7 +39,8 @@ class SubscriptionStatus(StrEnum):
 
     ACTIVE = "active"
     FAILING = "failing"
-    """A delivery failed every attempt; later ones wait until the subscription is reactivated."""
+    """Paused: a delivery failed every attempt; later ones wait while it is probed, until the receiver accepts it
+    again (or an operator reactivates the subscription)."""
     CANCELLED = "cancelled"
 
 
@@ -148,6 +149,10 @@ class Delivery:
     attempts: int
     """Attempts made before this one."""
     endpoint: Endpoint | None
+    failing_since: datetime | None = None
+    """When its first attempt failed; None while none has."""
+    probe: bool = False
+    """A dead-lettered webhook delivery tried again to see whether its paused subscription's receiver is back."""
 
 
 def webhook_dedup_key(event_id: UUID, subscription_id: UUID) -> str:
@@ -198,17 +203,31 @@ def check_event_types(event_types: Iterable[str], offered: frozenset[str], known
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff up to a ceiling, and a limit on attempts."""
+    """Capped exponential backoff with jitter, for a set time after the first failed attempt, so that a receiver's
+    outage of minutes or hours is delivered later; a subscription paused after that is probed at its own pace."""
 
-    max_attempts: int
     base_seconds: float
+    """The wait after the first failed attempt; each later one doubles it."""
     max_seconds: float
+    """The longest wait between two attempts."""
+    give_up_seconds: float
+    """How long after the first failed attempt a delivery is still retried."""
+    probe_seconds: float
+    """How often a paused (failing) subscription is tried again with its dead-lettered delivery."""
+    jitter: float = 0.0
+    """The part of each wait taken off at random (0 to 1), so receivers coming back are not hit all at once."""
+    max_attempts: int | None = None
+    """A limit on attempts as well as on time; None: time alone."""
 
-    def next_delay(self, attempts: int, *, permanent: bool) -> float | None:
-        """Seconds to wait after `attempts` failed attempts; None when the delivery has failed for good."""
-        if permanent or attempts >= self.max_attempts:
+    def next_delay(self, attempts: int, failing_for: float, *, permanent: bool, chance: float) -> float | None:
+        """Seconds to wait after `attempts` failed attempts, the first `failing_for` seconds ago; None when the
+        delivery has failed for good. `chance` (0 to 1, drawn at random by the caller) picks the jitter."""
+        if permanent or failing_for >= self.give_up_seconds:
             return None
-        return min(self.max_seconds, self.base_seconds * 2 ** (attempts - 1))
+        if self.max_attempts is not None and attempts >= self.max_attempts:
+            return None
+        doubled = self.base_seconds * 2 ** min(attempts - 1, 64)
+        return min(self.max_seconds, doubled) * (1 - self.jitter * chance)
 
 
 class DeliveryFailed(Exception):
