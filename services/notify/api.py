@@ -1,12 +1,14 @@
 """HTTP: webhook subscriptions for integrators who cannot read Kafka. Parse, call a handler, map errors to problems.
 
-An integrator manages its own subscriptions, for the event types its grant names; an operator may read and
-reactivate any (after a receiver's outage).
+An integrator manages its own subscriptions, for the event types its grant names, and reads their delivery logs; an
+operator may read and reactivate any (a paused one resumes by itself too), an auditor read any delivery log.
 """
 
+from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -19,10 +21,18 @@ from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
 from services.notify import handlers, webhooks
-from services.notify.domain import EventTypeNotGranted, Subscription, SubscriptionRefused, UnknownSubscription
+from services.notify.domain import (
+    EventTypeNotGranted,
+    InvalidCursor,
+    LoggedDelivery,
+    Subscription,
+    SubscriptionRefused,
+    UnknownSubscription,
+)
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     UnknownSubscription: (404, "No such subscription"),
+    InvalidCursor: (422, "Invalid cursor"),
     SubscriptionRefused: (422, "Subscription refused"),
     EventTypeNotGranted: (403, "Event type not granted"),
 }
@@ -69,12 +79,41 @@ class CreatedSubscription(SubscriptionView):
     secret: str = Field(description="The `whsec_` signing secret; it is not shown again.")
 
 
+class DeliveryView(BaseModel):
+    delivery_id: str = Field(description="The `webhook-id` of every attempt.")
+    event_id: UUID
+    event_type: str
+    status: str = Field(
+        description="pending, sent, dead (dead-lettered; probed while the subscription is failing),"
+        " or failed (the subscription was cancelled first)."
+    )
+    attempts: int
+    last_error: str | None = Field(description="Why the last attempt failed; none once sent.")
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="When it is tried next; none once sent or failed.")
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, delivery: LoggedDelivery) -> "DeliveryView":
+        return cls(**{name: getattr(delivery, name) for name in cls.model_fields})
+
+
+class DeliveryLog(BaseModel):
+    deliveries: list[DeliveryView] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; none when this page is the last (never cut silently)."
+    )
+
+
 def _problem(exc: Exception) -> JSONResponse:
     status, title = _PROBLEMS[type(exc)]
     return problem(status, code_of(exc), str(exc), title)
 
 
 _ONE = "/webhooks/subscriptions/{subscription_id}"
+MAX_PAGE = 200
+"""Deliveries on one page of a log at most."""
 
 
 async def _audit(
@@ -117,6 +156,22 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return SubscriptionView.of(subscription)
+
+    @router.get("/{subscription_id}/deliveries", response_model=DeliveryLog)
+    async def deliveries(
+        subscription_id: UUID,
+        cursor: Annotated[str | None, Query(max_length=40, description="From the page before: `next_cursor`.")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR, Role.AUDITOR),
+    ) -> DeliveryLog | JSONResponse:
+        try:
+            async with runtime.unit_of_work() as uow:
+                page = await handlers.delivery_log(subscription_id, cursor, limit, principal, uow)
+                await _audit(uow, principal, f"GET {_ONE}/deliveries", subscription_id, AccessAction.READ)
+                await uow.commit()
+        except tuple(_PROBLEMS) as exc:
+            return _problem(exc)
+        return DeliveryLog(deliveries=[DeliveryView.of(d) for d in page.deliveries], next_cursor=page.next_cursor)
 
     @router.post("/{subscription_id}/reactivate", response_model=SubscriptionView)
     async def reactivate(

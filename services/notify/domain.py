@@ -3,6 +3,7 @@
 Plain data and pure functions; the events that lead here are translated in `notices.py`.
 """
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -179,6 +180,54 @@ class Subscription:
     status: SubscriptionStatus
     owner: str | None = None
     sensitive_fields: bool = False
+
+
+@dataclass(frozen=True)
+class LoggedDelivery:
+    """One line of a subscription's delivery log: which event, how it went; never what it said."""
+
+    id: int
+    delivery_id: str
+    """The `webhook-id` of every attempt."""
+    event_id: UUID
+    event_type: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    """When it is tried next (pending or dead and probed); None once sent or failed."""
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """Some deliveries of a log, newest first, and where the next page starts (None: this was the last)."""
+
+    deliveries: tuple[LoggedDelivery, ...]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that no page of this log gave out."""
+
+
+def cursor_after(delivery: LoggedDelivery) -> str:
+    """The opaque cursor of the page after `delivery`: it names the delivery, so rows added meanwhile do not shift
+    the pages (they are newer, on the first page)."""
+    return base64.urlsafe_b64encode(f"d{delivery.id}".encode()).decode().rstrip("=")
+
+
+def position(cursor: str) -> int:
+    """The delivery a cursor names: the next page holds older ones."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("d") and text[1:].isdigit():
+            return int(text[1:])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidCursor("the cursor is not one this log gave out")
 
 
 class EventTypeNotGranted(Exception):

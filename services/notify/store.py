@@ -14,6 +14,7 @@ from services.notify.domain import (
     Channel,
     Delivery,
     Endpoint,
+    LoggedDelivery,
     Recipient,
     Role,
     Subscription,
@@ -296,6 +297,38 @@ async def drop_undelivered(conn: asyncpg.Connection, subscription_id: UUID) -> i
         subscription_id,
     )
     return int(result.split()[-1])
+
+
+async def delivery_log(
+    conn: asyncpg.Connection, subscription_id: UUID, before: int | None, limit: int
+) -> list[LoggedDelivery]:
+    """A subscription's deliveries older than the one `before` names (from the newest when None), newest first."""
+    rows = await conn.fetch(
+        """SELECT id, dedup_key, (cause->>'id')::uuid AS event_id, template, status, attempts, last_error,
+                  created_at, last_attempt_at, sent_at,
+                  CASE WHEN status IN ('pending', 'dead') THEN next_attempt_at END AS next_attempt_at
+           FROM delivery WHERE subscription_id = $1 AND ($2::bigint IS NULL OR id < $2)
+           ORDER BY id DESC LIMIT $3""",
+        subscription_id,
+        before,
+        limit,
+    )
+    return [
+        LoggedDelivery(
+            id=row["id"],
+            delivery_id=row["dedup_key"],
+            event_id=row["event_id"],
+            event_type=row["template"],
+            status=row["status"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            created_at=row["created_at"],
+            last_attempt_at=row["last_attempt_at"],
+            next_attempt_at=row["next_attempt_at"],
+            sent_at=row["sent_at"],
+        )
+        for row in rows
+    ]
 
 
 _SUBSCRIPTION = "id, url, event_types, status, owner, sensitive_fields"

@@ -4,6 +4,7 @@ retries over an outage, dead letters, resumption by a probe or by an operator.""
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent, WebhookDeadLettered
@@ -11,6 +12,7 @@ from contracts.subsidy import PlacementEnded, PlacementExtended
 from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import publish, read_events
+from tests.identity import Callers
 from tests.notify.integration.conftest import (
     SettingsFactory,
     WebhookReceiver,
@@ -183,3 +185,42 @@ async def _until(done: Callable[[], bool], timeout: float = 30.0) -> None:
     while not done():
         assert asyncio.get_running_loop().time() < deadline, "waited in vain"
         await asyncio.sleep(0.05)
+
+
+async def test_the_delivery_log_shows_every_delivery_newest_first_page_by_page_to_the_owner_and_an_auditor(
+    kafka: KafkaAccess,
+    topic_prefix: str,
+    settings_for: SettingsFactory,
+    authenticator: Authenticator,
+    callers: Callers,
+    receiver_port: int,
+) -> None:
+    receiver = WebhookReceiver(failures=None)
+    application = submitted()
+    extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
+    owner = callers.integrator(PlacementExtended.type, PlacementEnded.type)
+    settings = settings_for(delivery_max_attempts=2, webhook_probe_seconds=3600)
+    async with serving(receiver, receiver_port) as url, running_notify(settings, authenticator, owner) as api:
+        types = [PlacementExtended.type, PlacementEnded.type]
+        created = await api.post(
+            "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
+        )
+        log = f"/webhooks/subscriptions/{created.json()['id']}/deliveries"
+        _, first, second = await publish(kafka, topic_prefix, application, extended, ended)
+        await read_events(kafka, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
+        page = (await api.get(log, params={"limit": 1})).json()
+        last = (await api.get(log, params={"limit": 1, "cursor": page["next_cursor"]})).json()
+        whole = await api.get(log, headers=callers.auditor())
+        foreign = await api.get(log, headers=callers.integrator(PlacementExtended.type))
+        forged = await api.get(log, params={"cursor": "bm90IG91cnM"})
+
+    def line(delivery: dict[str, Any]) -> tuple[Any, ...]:
+        keys = ("event_id", "event_type", "status", "attempts", "last_error")
+        return tuple(delivery[key] for key in keys) + (delivery["next_attempt_at"] is not None,)
+
+    assert [line(d) for d in page["deliveries"]] == [(str(second.id), ended.type, "pending", 0, None, True)]
+    assert [line(d) for d in last["deliveries"]] == [(str(first.id), extended.type, "dead", 2, "HTTP 503", True)]
+    assert last["next_cursor"] is None and last["deliveries"][0]["last_attempt_at"] is not None
+    assert whole.json() == {"deliveries": page["deliveries"] + last["deliveries"], "next_cursor": None}
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "unknown_subscription")
+    assert (forged.status_code, forged.headers["content-type"]) == (422, "application/problem+json")
