@@ -21,8 +21,9 @@ from services.notify.domain import (
     SubscriptionStatus,
 )
 
-RETAINED = (TableSweep("deliveries", older_rows("delivery", "created_at", "status <> 'pending'")),)
-"""Notify's data classes the retention job prunes (its letters are files: `app.create_runtime` names them)."""
+RETAINED = (TableSweep("deliveries", older_rows("delivery", "created_at", "status NOT IN ('pending', 'dead')")),)
+"""Notify's data classes the retention job prunes (its letters are files: `app.create_runtime` names them); a dead
+letter stays while its paused subscription is probed with it (reactivated, it is pending; cancelled, failed)."""
 
 
 async def save_audience(conn: asyncpg.Connection, audience: Audience) -> None:
