@@ -88,7 +88,8 @@ class NotificationFailed(NotificationEvent):
 
 
 class WebhookDeadLettered(Event):
-    """A webhook delivery failed every attempt; its subscription is marked failing until someone reactivates it."""
+    """A webhook delivery failed every attempt; its subscription is paused (failing) and probed with it until the
+    receiver accepts it again, or someone reactivates the subscription."""
 
     type: ClassVar[str] = "dk.jobbro.notify.webhook-dead-lettered.v1"
     topic: ClassVar[str] = WEBHOOK_DEAD_LETTERS
