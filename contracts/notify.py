@@ -88,7 +88,8 @@ class NotificationFailed(NotificationEvent):
 
 
 class WebhookDeadLettered(Event):
-    """A webhook delivery failed every attempt; its subscription is marked failing until someone reactivates it."""
+    """A webhook delivery failed every attempt; its subscription is paused (failing) and probed with it until the
+    receiver accepts it again, or someone reactivates the subscription."""
 
     type: ClassVar[str] = "dk.jobbro.notify.webhook-dead-lettered.v1"
     topic: ClassVar[str] = WEBHOOK_DEAD_LETTERS
@@ -101,7 +102,7 @@ class WebhookDeadLettered(Event):
     delivery_id: str = Field(
         min_length=1,
         max_length=200,
-        description="The delivery's dedup key, sent as the `Jobbro-Delivery-Id` header of every attempt.",
+        description="The delivery's dedup key, sent as the `webhook-id` header of every attempt.",
         examples=["event:5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d:webhook"],
     )
     attempts: int = Field(ge=1, description="Attempts made.", examples=[5])
@@ -114,7 +115,7 @@ class WebhookDeadLettered(Event):
     body: str = Field(
         min_length=1,
         description="The request body every attempt POSTed, byte for byte: the event as CloudEvents JSON"
-        " (structured mode), so it can be replayed or compared with the HMAC the receiver was sent.",
+        " (structured mode), so it can be replayed or compared with the signature the receiver was sent.",
         examples=[
             '{"specversion":"1.0","id":"5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9","source":"/jobbro/subsidy",'
             '"type":"dk.jobbro.subsidy.placement-extended.v1","subject":"3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90",'

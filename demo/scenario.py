@@ -15,6 +15,7 @@ and fails naming it if it does not.
 from __future__ import annotations
 
 import asyncio
+import base64
 import calendar
 import secrets
 import time
@@ -179,7 +180,7 @@ async def run(
     layout: Layout, infra: Infrastructure, prefix: str = "", progress: Callable[[str], None] = lambda _: None
 ) -> DemoResult:
     """Run the whole scenario on the stack `layout` describes and return what happened."""
-    secret = secrets.token_urlsafe(32)
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()  # a Standard Webhooks secret
     async with (
         httpx.AsyncClient(timeout=30.0) as http,
         TopicWatcher(infra.kafka, prefix) as watcher,
@@ -313,7 +314,7 @@ def _employers(demo: _Run) -> None:
 
 
 async def _subscribe_webhook(demo: _Run, secret: str) -> str:
-    """An integrator subscribes to decisions and placements, with a secret for the HMAC signatures; its id."""
+    """An integrator subscribes to decisions and placements, with its `whsec_` secret for the signatures; its id."""
     body = {"url": demo.receiver.url, "event_types": list(WEBHOOK_TYPES), "secret": secret}
     headers = await demo.logins.headers(logins.INTEGRATOR)
     response = await demo.http.post(demo.url("notify", "/webhooks/subscriptions"), json=body, headers=headers)

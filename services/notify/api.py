@@ -1,15 +1,16 @@
 """HTTP: webhook subscriptions for integrators who cannot read Kafka. Parse, call a handler, map errors to problems.
 
-An integrator manages its own subscriptions, for the event types its grant names; an operator may read and
-reactivate any (after a receiver's outage).
+An integrator manages its own subscriptions, for the event types its grant names, and reads their delivery logs; an
+operator may read and reactivate any (a paused one resumes by itself too), an auditor read any delivery log.
 """
 
-import secrets
+from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from contracts.audit import AccessAction
 from jobbro import audit
@@ -19,11 +20,19 @@ from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
-from services.notify import handlers
-from services.notify.domain import EventTypeNotGranted, Subscription, SubscriptionRefused, UnknownSubscription
+from services.notify import handlers, webhooks
+from services.notify.domain import (
+    EventTypeNotGranted,
+    InvalidCursor,
+    LoggedDelivery,
+    Subscription,
+    SubscriptionRefused,
+    UnknownSubscription,
+)
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     UnknownSubscription: (404, "No such subscription"),
+    InvalidCursor: (422, "Invalid cursor"),
     SubscriptionRefused: (422, "Subscription refused"),
     EventTypeNotGranted: (403, "Event type not granted"),
 }
@@ -33,8 +42,17 @@ class SubscriptionRequest(BaseModel):
     url: str = Field(description="Where to POST events; https unless the deployment allows http.")
     event_types: list[str] = Field(min_length=1, description="CloudEvents types to receive.")
     secret: str | None = Field(
-        None, min_length=16, description="HMAC key for `Jobbro-Signature`; generated (and shown once) if omitted."
+        None,
+        description="The Standard Webhooks signing secret (`whsec_` and the base64 of 24 to 64 random bytes);"
+        " generated (and shown once) if omitted.",
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _standard_secret(cls, secret: str | None) -> str | None:
+        if secret is not None and (why := webhooks.secret_problem(secret)):
+            raise ValueError(why)
+        return secret
 
 
 class ReactivationRequest(BaseModel):
@@ -58,7 +76,34 @@ class SubscriptionView(BaseModel):
 
 
 class CreatedSubscription(SubscriptionView):
-    secret: str = Field(description="The signing secret; it is not shown again.")
+    secret: str = Field(description="The `whsec_` signing secret; it is not shown again.")
+
+
+class DeliveryView(BaseModel):
+    delivery_id: str = Field(description="The `webhook-id` of every attempt.")
+    event_id: UUID
+    event_type: str
+    status: str = Field(
+        description="pending, sent, dead (dead-lettered; probed while the subscription is failing),"
+        " or failed (the subscription was cancelled first)."
+    )
+    attempts: int
+    last_error: str | None = Field(description="Why the last attempt failed; none once sent.")
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="When it is tried next; none once sent or failed.")
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, delivery: LoggedDelivery) -> "DeliveryView":
+        return cls(**{name: getattr(delivery, name) for name in cls.model_fields})
+
+
+class DeliveryLog(BaseModel):
+    deliveries: list[DeliveryView] = Field(description="Newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; none when this page is the last (never cut silently)."
+    )
 
 
 def _problem(exc: Exception) -> JSONResponse:
@@ -67,6 +112,8 @@ def _problem(exc: Exception) -> JSONResponse:
 
 
 _ONE = "/webhooks/subscriptions/{subscription_id}"
+MAX_PAGE = 200
+"""Deliveries on one page of a log at most."""
 
 
 async def _audit(
@@ -85,7 +132,7 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
     async def subscribe(
         request: SubscriptionRequest, principal: Principal = requires(Role.INTEGRATOR)
     ) -> CreatedSubscription | JSONResponse:
-        secret = request.secret or secrets.token_urlsafe(32)
+        secret = request.secret or webhooks.new_secret()
         try:
             async with runtime.unit_of_work() as uow:
                 subscription = await handlers.subscribe(
@@ -109,6 +156,22 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return SubscriptionView.of(subscription)
+
+    @router.get("/{subscription_id}/deliveries", response_model=DeliveryLog)
+    async def deliveries(
+        subscription_id: UUID,
+        cursor: Annotated[str | None, Query(max_length=40, description="From the page before: `next_cursor`.")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR, Role.AUDITOR),
+    ) -> DeliveryLog | JSONResponse:
+        try:
+            async with runtime.unit_of_work() as uow:
+                page = await handlers.delivery_log(subscription_id, cursor, limit, principal, uow)
+                await _audit(uow, principal, f"GET {_ONE}/deliveries", subscription_id, AccessAction.READ)
+                await uow.commit()
+        except tuple(_PROBLEMS) as exc:
+            return _problem(exc)
+        return DeliveryLog(deliveries=[DeliveryView.of(d) for d in page.deliveries], next_cursor=page.next_cursor)
 
     @router.post("/{subscription_id}/reactivate", response_model=SubscriptionView)
     async def reactivate(

@@ -47,6 +47,18 @@ def create_guard(settings: NotifySettings, resolver: Resolver = resolve) -> Targ
     )
 
 
+def create_policy(settings: NotifySettings) -> RetryPolicy:
+    """How failed deliveries are retried, and paused subscriptions probed."""
+    return RetryPolicy(
+        base_seconds=settings.delivery_backoff_seconds,
+        max_seconds=settings.delivery_backoff_max_seconds,
+        give_up_seconds=settings.delivery_give_up_seconds,
+        probe_seconds=settings.webhook_probe_seconds,
+        jitter=settings.delivery_jitter,
+        max_attempts=settings.delivery_max_attempts,
+    )
+
+
 def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime:
     """Every event of the topics read goes to `on_event` (notices and webhooks), the submissions to the projection."""
     projections = {
@@ -106,9 +118,7 @@ async def _delivering(runtime: Runtime, settings: NotifySettings, context: handl
                 Channel.DIGITAL_POST: DigitalPostSender(FileDropDigitalPost(settings.digital_post_dir)),
                 Channel.WEBHOOK: WebhookSender(client, context.targets),
             },
-            RetryPolicy(
-                settings.delivery_max_attempts, settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds
-            ),
+            create_policy(settings),
             lease_seconds=settings.delivery_lease_seconds,
             poll_seconds=settings.delivery_poll_seconds,
             concurrency=settings.delivery_concurrency,

@@ -2,9 +2,13 @@
 
 A delivery is claimed by moving its due time one lease ahead (a statement of its own), sent with no transaction
 open, and its outcome recorded in a unit of work that also puts `NotificationSent` or `NotificationFailed` (and, for
-a webhook that failed every attempt, `WebhookDeadLettered`) in the outbox. If the process dies after sending and
-before recording, the lease runs out and the delivery is sent again: at least once, never lost, and every repeat
-carries the same dedup key (Message-ID, Digital Post letter id, `Jobbro-Delivery-Id`) for the receiver to drop it by.
+a webhook that failed every attempt, `WebhookDeadLettered`) in the outbox. A failed attempt is retried with capped
+exponential backoff for a set time (`RetryPolicy`); a webhook given up pauses its subscription, whose dead letter is
+then tried again now and then as a probe: the first one accepted resumes the subscription, with no operator needed.
+
+If the process dies after sending and before recording, the lease runs out and the delivery is sent again: at least
+once, never lost, and every repeat carries the same dedup key (Message-ID, Digital Post letter id, `webhook-id`) for
+the receiver to drop it by.
 
 An idle loop waits for `due` to ring, which a transaction that recorded deliveries does once it has committed (and
 recording a webhook as sent, which makes its subscription's next delivery due), so a notice goes out at once rather
@@ -13,6 +17,7 @@ once only when its claim saw another delivery due, so finishing a delivery costs
 """
 
 import asyncio
+import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -93,22 +98,32 @@ class DeliveryWorker:
 
     async def _record_sent(self, delivery: Delivery, cause: Metadata) -> None:
         async with self._runtime.unit_of_work(cause) as uow:
-            if await store.mark_sent(uow.conn, delivery):
+            recorded = await store.mark_sent(uow.conn, delivery)
+            if recorded:
                 uow.publish(published.NotificationSent(**_notification(delivery), sent_at=datetime.now(UTC)))
+            if recorded and delivery.probe:
+                assert delivery.endpoint is not None, "only a webhook delivery is probed"
+                subscription_id = delivery.endpoint.subscription_id
+                if (resumed := await store.resume_failing(uow.conn, subscription_id)) is not None:
+                    log.info("subscription_resumed", subscription_id=str(subscription_id), resumed=resumed)
             if delivery.endpoint is not None:
                 uow.after_commit(self._due.ring)  # the subscription's next delivery is due from this commit
             await uow.commit()
         log.info("delivery_sent", dedup_key=delivery.dedup_key, attempt=delivery.attempts + 1)
 
     async def _record_failure(self, delivery: Delivery, cause: Metadata, failure: DeliveryFailed) -> None:
+        if delivery.probe:
+            await self._record_failed_probe(delivery, cause, failure)
+            return
         attempts = delivery.attempts + 1
-        delay = self._policy.next_delay(attempts, permanent=failure.permanent)
         now = datetime.now(UTC)
+        failing_for = (now - delivery.failing_since).total_seconds() if delivery.failing_since else 0.0
+        delay = self._policy.next_delay(attempts, failing_for, permanent=failure.permanent, chance=random.random())
         async with self._runtime.unit_of_work(cause) as uow:
             if delay is not None:
                 recorded = await store.mark_retry(uow.conn, delivery, failure.reason, delay)
             else:
-                recorded = await store.mark_given_up(uow.conn, delivery, failure.reason)
+                recorded = await store.mark_given_up(uow.conn, delivery, failure.reason, self._policy.probe_seconds)
             if recorded:
                 uow.publish(
                     published.NotificationFailed(
@@ -138,6 +153,19 @@ class DeliveryWorker:
             attempt=attempts,
             reason=failure.reason,
             retry_in_seconds=delay,
+        )
+
+    async def _record_failed_probe(self, delivery: Delivery, cause: Metadata, failure: DeliveryFailed) -> None:
+        """The paused subscription's receiver is still not back: probe again later. Its dead letter was announced
+        when it was given up, so a failed probe publishes nothing; the delivery log counts it."""
+        async with self._runtime.unit_of_work(cause) as uow:
+            await store.mark_retry(uow.conn, delivery, failure.reason, self._policy.probe_seconds)
+            await uow.commit()
+        log.info(
+            "probe_failed",
+            dedup_key=delivery.dedup_key,
+            reason=failure.reason,
+            retry_in_seconds=self._policy.probe_seconds,
         )
 
 

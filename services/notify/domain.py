@@ -3,9 +3,10 @@
 Plain data and pure functions; the events that lead here are translated in `notices.py`.
 """
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,7 @@ from uuid import UUID
 DEFAULT_LANGUAGE = "da"
 """Whoever has not chosen a language is written to in Danish."""
 DELIVERY_ID_HEADER = "Jobbro-Delivery-Id"
-"""The header carrying the dedup key in mails and webhook requests, for receivers to drop repeats by."""
+"""The header carrying the dedup key in mails (webhooks send it as `webhook-id`), for receivers to drop repeats by."""
 
 
 class Role(StrEnum):
@@ -39,7 +40,8 @@ class SubscriptionStatus(StrEnum):
 
     ACTIVE = "active"
     FAILING = "failing"
-    """A delivery failed every attempt; later ones wait until the subscription is reactivated."""
+    """Paused: a delivery failed every attempt; later ones wait while it is probed, until the receiver accepts it
+    again (or an operator reactivates the subscription)."""
     CANCELLED = "cancelled"
 
 
@@ -148,10 +150,14 @@ class Delivery:
     attempts: int
     """Attempts made before this one."""
     endpoint: Endpoint | None
+    failing_since: datetime | None = None
+    """When its first attempt failed; None while none has."""
+    probe: bool = False
+    """A dead-lettered webhook delivery tried again to see whether its paused subscription's receiver is back."""
 
 
 def webhook_dedup_key(event_id: UUID, subscription_id: UUID) -> str:
-    """One delivery of one event to one subscription; sent along as `Jobbro-Delivery-Id`."""
+    """One delivery of one event to one subscription; sent along as `webhook-id`."""
     return f"event:{event_id}:{subscription_id}:{Channel.WEBHOOK}"
 
 
@@ -176,6 +182,54 @@ class Subscription:
     sensitive_fields: bool = False
 
 
+@dataclass(frozen=True)
+class LoggedDelivery:
+    """One line of a subscription's delivery log: which event, how it went; never what it said."""
+
+    id: int
+    delivery_id: str
+    """The `webhook-id` of every attempt."""
+    event_id: UUID
+    event_type: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    """When it is tried next (pending or dead and probed); None once sent or failed."""
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """Some deliveries of a log, newest first, and where the next page starts (None: this was the last)."""
+
+    deliveries: tuple[LoggedDelivery, ...]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that no page of this log gave out."""
+
+
+def cursor_after(delivery: LoggedDelivery) -> str:
+    """The opaque cursor of the page after `delivery`: it names the delivery, so rows added meanwhile do not shift
+    the pages (they are newer, on the first page)."""
+    return base64.urlsafe_b64encode(f"d{delivery.id}".encode()).decode().rstrip("=")
+
+
+def position(cursor: str) -> int:
+    """The delivery a cursor names: the next page holds older ones."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("d") and text[1:].isdigit():
+            return int(text[1:])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidCursor("the cursor is not one this log gave out")
+
+
 class EventTypeNotGranted(Exception):
     """An integrator asked for event types its grant does not name."""
 
@@ -198,17 +252,31 @@ def check_event_types(event_types: Iterable[str], offered: frozenset[str], known
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff up to a ceiling, and a limit on attempts."""
+    """Capped exponential backoff with jitter, for a set time after the first failed attempt, so that a receiver's
+    outage of minutes or hours is delivered later; a subscription paused after that is probed at its own pace."""
 
-    max_attempts: int
     base_seconds: float
+    """The wait after the first failed attempt; each later one doubles it."""
     max_seconds: float
+    """The longest wait between two attempts."""
+    give_up_seconds: float
+    """How long after the first failed attempt a delivery is still retried."""
+    probe_seconds: float
+    """How often a paused (failing) subscription is tried again with its dead-lettered delivery."""
+    jitter: float = 0.0
+    """The part of each wait taken off at random (0 to 1), so receivers coming back are not hit all at once."""
+    max_attempts: int | None = None
+    """A limit on attempts as well as on time; None: time alone."""
 
-    def next_delay(self, attempts: int, *, permanent: bool) -> float | None:
-        """Seconds to wait after `attempts` failed attempts; None when the delivery has failed for good."""
-        if permanent or attempts >= self.max_attempts:
+    def next_delay(self, attempts: int, failing_for: float, *, permanent: bool, chance: float) -> float | None:
+        """Seconds to wait after `attempts` failed attempts, the first `failing_for` seconds ago; None when the
+        delivery has failed for good. `chance` (0 to 1, drawn at random by the caller) picks the jitter."""
+        if permanent or failing_for >= self.give_up_seconds:
             return None
-        return min(self.max_seconds, self.base_seconds * 2 ** (attempts - 1))
+        if self.max_attempts is not None and attempts >= self.max_attempts:
+            return None
+        doubled = self.base_seconds * 2 ** min(attempts - 1, 64)
+        return min(self.max_seconds, doubled) * (1 - self.jitter * chance)
 
 
 class DeliveryFailed(Exception):

@@ -27,6 +27,7 @@ from services.notify.domain import (
     Audience,
     Channel,
     Notice,
+    Page,
     Recipient,
     Role,
     Subscription,
@@ -35,6 +36,8 @@ from services.notify.domain import (
     UnknownSubscription,
     check_event_types,
     check_granted,
+    cursor_after,
+    position,
     webhook_dedup_key,
 )
 from services.notify.doorbell import Doorbell
@@ -201,12 +204,23 @@ async def _check(url: str, event_types: Sequence[str], ctx: Context) -> None:
         raise SubscriptionRefused(str(refused)) from None
 
 
-async def subscription(subscription_id: UUID, by: Principal, uow: UnitOfWork) -> Subscription:
-    """A subscription `by` may see: its own, or any for an operator; another's is answered as unknown."""
+async def subscription(
+    subscription_id: UUID, by: Principal, uow: UnitOfWork, *, readers: tuple[AccessRole, ...] = (AccessRole.OPERATOR,)
+) -> Subscription:
+    """A subscription `by` may see: its own, or any for the `readers`; another's is answered as unknown."""
     found = await store.subscription(uow.conn, subscription_id)
-    if found is None or not (by.has(AccessRole.OPERATOR) or found.owner == by.subject):
+    if found is None or not (any(by.has(role) for role in readers) or found.owner == by.subject):
         raise UnknownSubscription(f"no subscription {subscription_id}")
     return found
+
+
+async def delivery_log(subscription_id: UUID, cursor: str | None, limit: int, by: Principal, uow: UnitOfWork) -> Page:
+    """A page of the subscription's delivery log, newest first, for its owner, an operator or an auditor; every
+    delivery is on some page (the cursor says where the next one starts)."""
+    await subscription(subscription_id, by, uow, readers=(AccessRole.OPERATOR, AccessRole.AUDITOR))
+    rows = await store.delivery_log(uow.conn, subscription_id, position(cursor) if cursor else None, limit + 1)
+    shown = tuple(rows[:limit])
+    return Page(shown, cursor_after(shown[-1]) if len(rows) > limit else None)
 
 
 async def reactivate(

@@ -42,9 +42,20 @@ class NotifySettings(ServiceSettings):
     digital_post_dir: Path = Field(
         Path(".local/digital-post"), description="Where the file-drop stand-in for Digital Post writes letters."
     )
-    delivery_max_attempts: int = Field(5, ge=1, description="Attempts before a delivery fails for good.")
-    delivery_backoff_seconds: float = Field(30.0, gt=0, description="Wait after the first failed attempt; doubles.")
-    delivery_backoff_max_seconds: float = 3600.0
+    delivery_backoff_seconds: float = Field(5.0, gt=0, description="Wait after the first failed attempt; doubles.")
+    delivery_backoff_max_seconds: float = Field(3600.0, gt=0, description="The longest wait between two attempts.")
+    delivery_give_up_seconds: float = Field(
+        86400.0, gt=0, description="How long after its first failed attempt a delivery is retried before it fails."
+    )
+    delivery_jitter: float = Field(
+        0.2, ge=0, le=1, description="The part of each wait taken off at random, so retries do not come in waves."
+    )
+    delivery_max_attempts: int | None = Field(
+        None, ge=1, description="A limit on attempts as well as on time (`delivery_give_up_seconds`); none: time alone."
+    )
+    webhook_probe_seconds: float = Field(
+        3600.0, gt=0, description="How often a paused webhook subscription is tried again with its dead letter."
+    )
     delivery_lease_seconds: float = Field(
         60.0, gt=0, description="How long a claimed delivery is one sender's; longer than an attempt may take."
     )

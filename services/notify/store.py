@@ -14,14 +14,16 @@ from services.notify.domain import (
     Channel,
     Delivery,
     Endpoint,
+    LoggedDelivery,
     Recipient,
     Role,
     Subscription,
     SubscriptionStatus,
 )
 
-RETAINED = (TableSweep("deliveries", older_rows("delivery", "created_at", "status <> 'pending'")),)
-"""Notify's data classes the retention job prunes (its letters are files: `app.create_runtime` names them)."""
+RETAINED = (TableSweep("deliveries", older_rows("delivery", "created_at", "status NOT IN ('pending', 'dead')")),)
+"""Notify's data classes the retention job prunes (its letters are files: `app.create_runtime` names them); a dead
+letter stays while its paused subscription is probed with it (reactivated, it is pending; cancelled, failed)."""
 
 
 async def save_audience(conn: asyncpg.Connection, audience: Audience) -> None:
@@ -112,21 +114,32 @@ async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> Claim | N
     """Take the oldest due delivery by moving its due time one lease ahead; None when nothing is due.
 
     A webhook delivery is due only while its subscription is active and no older delivery to the same subscription
-    is still pending or dead-lettered: each subscription receives its events in order.
+    is still pending or dead-lettered: each subscription receives its events in order. A paused (failing)
+    subscription's oldest dead-lettered delivery is due as a probe when its next attempt's time has come.
     """
     row = await conn.fetchrow(
-        """WITH due AS (
+        """WITH pending AS (
                SELECT d.id FROM delivery d
                LEFT JOIN subscription s ON s.id = d.subscription_id
                WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-                 AND (d.subscription_id IS NULL
-                      OR (s.status = 'active' AND NOT EXISTS (
+                 AND (d.subscription_id IS NULL OR (s.status = 'active' AND NOT EXISTS (
                             SELECT 1 FROM delivery e
                             WHERE e.subscription_id = d.subscription_id AND e.id < d.id
                               AND e.status IN ('pending', 'dead'))))
                ORDER BY d.id
                LIMIT 2
                FOR UPDATE OF d SKIP LOCKED),
+           probes AS (
+               SELECT d.id FROM delivery d
+               JOIN subscription s ON s.id = d.subscription_id
+               WHERE d.status = 'dead' AND d.next_attempt_at <= now() AND s.status = 'failing'
+                 AND NOT EXISTS (
+                     SELECT 1 FROM delivery e
+                     WHERE e.subscription_id = d.subscription_id AND e.id < d.id AND e.status IN ('pending', 'dead'))
+               ORDER BY d.id
+               LIMIT 2
+               FOR UPDATE OF d SKIP LOCKED),
+           due AS (SELECT id FROM pending UNION ALL SELECT id FROM probes),
            claimed AS (
                UPDATE delivery SET next_attempt_at = now() + make_interval(secs => $1)
                WHERE id = (SELECT min(id) FROM due)
@@ -149,16 +162,19 @@ async def claim_due(conn: asyncpg.Connection, lease_seconds: float) -> Claim | N
         application_id=row["application_id"],
         attempts=row["attempts"],
         endpoint=endpoint,
+        failing_since=row["failing_since"],
+        probe=row["status"] == "dead",
     )
     return Claim(delivery, _cause(row["cause"]), row["more_due"])
 
 
 async def mark_sent(conn: asyncpg.Connection, delivery: Delivery) -> bool:
-    """Record the delivery as sent and forget its text; False if someone else already recorded its outcome."""
+    """Record the delivery (or the probe) as sent and forget its text; False if someone else already recorded its
+    outcome."""
     updated = await conn.fetchval(
-        """UPDATE delivery SET status = 'sent', sent_at = now(), attempts = attempts + 1, subject = NULL,
-                               body = NULL, last_error = NULL
-           WHERE id = $1 AND status = 'pending' AND attempts = $2
+        """UPDATE delivery SET status = 'sent', sent_at = now(), last_attempt_at = now(), attempts = attempts + 1,
+                               subject = NULL, body = NULL, last_error = NULL
+           WHERE id = $1 AND status IN ('pending', 'dead') AND attempts = $2
            RETURNING true""",
         delivery.id,
         delivery.attempts,
@@ -167,11 +183,12 @@ async def mark_sent(conn: asyncpg.Connection, delivery: Delivery) -> bool:
 
 
 async def mark_retry(conn: asyncpg.Connection, delivery: Delivery, reason: str, delay_seconds: float) -> bool:
-    """Count a failed attempt and make the delivery due again after `delay_seconds`."""
+    """Count a failed attempt (a probe's too) and make the delivery due again after `delay_seconds`."""
     updated = await conn.fetchval(
-        """UPDATE delivery SET attempts = attempts + 1, last_error = $3,
+        """UPDATE delivery SET attempts = attempts + 1, last_error = $3, last_attempt_at = now(),
+                               failing_since = coalesce(failing_since, now()),
                                next_attempt_at = now() + make_interval(secs => $4)
-           WHERE id = $1 AND status = 'pending' AND attempts = $2
+           WHERE id = $1 AND status IN ('pending', 'dead') AND attempts = $2
            RETURNING true""",
         delivery.id,
         delivery.attempts,
@@ -181,16 +198,20 @@ async def mark_retry(conn: asyncpg.Connection, delivery: Delivery, reason: str, 
     return bool(updated)
 
 
-async def mark_given_up(conn: asyncpg.Connection, delivery: Delivery, reason: str) -> bool:
-    """Count the last failed attempt: a webhook delivery is dead-lettered (and resumable), any other has failed."""
+async def mark_given_up(conn: asyncpg.Connection, delivery: Delivery, reason: str, probe_seconds: float) -> bool:
+    """Count the last failed attempt: a webhook delivery is dead-lettered (and probed after `probe_seconds`), any
+    other has failed."""
     updated = await conn.fetchval(
-        """UPDATE delivery SET attempts = attempts + 1, last_error = $3,
+        """UPDATE delivery SET attempts = attempts + 1, last_error = $3, last_attempt_at = now(),
+                               failing_since = coalesce(failing_since, now()),
+                               next_attempt_at = now() + make_interval(secs => $4),
                                status = CASE WHEN subscription_id IS NULL THEN 'failed' ELSE 'dead' END
            WHERE id = $1 AND status = 'pending' AND attempts = $2
            RETURNING true""",
         delivery.id,
         delivery.attempts,
         reason,
+        probe_seconds,
     )
     return bool(updated)
 
@@ -240,17 +261,29 @@ async def set_subscription_status(
 
 
 async def mark_subscription_failing(conn: asyncpg.Connection, subscription_id: UUID) -> None:
-    """Hold an active subscription's deliveries until it is reactivated (a cancelled one stays cancelled)."""
+    """Hold an active subscription's deliveries while it is probed (a cancelled one stays cancelled)."""
     await conn.execute(
         "UPDATE subscription SET status = 'failing', changed_at = now() WHERE id = $1 AND status = 'active'",
         subscription_id,
     )
 
 
+async def resume_failing(conn: asyncpg.Connection, subscription_id: UUID) -> int | None:
+    """Make a paused subscription active again (its receiver accepted a probe) and its other dead-lettered
+    deliveries due; how many, or None if it was not paused."""
+    paused = await conn.fetchval(
+        """UPDATE subscription SET status = 'active', changed_at = now() WHERE id = $1 AND status = 'failing'
+           RETURNING true""",
+        subscription_id,
+    )
+    return await resume_dead_deliveries(conn, subscription_id) if paused else None
+
+
 async def resume_dead_deliveries(conn: asyncpg.Connection, subscription_id: UUID) -> int:
     """Make a subscription's dead-lettered deliveries due again, with a fresh count of attempts."""
     result = await conn.execute(
-        """UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+        """UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL,
+                               failing_since = NULL
            WHERE subscription_id = $1 AND status = 'dead'""",
         subscription_id,
     )
@@ -265,6 +298,38 @@ async def drop_undelivered(conn: asyncpg.Connection, subscription_id: UUID) -> i
         subscription_id,
     )
     return int(result.split()[-1])
+
+
+async def delivery_log(
+    conn: asyncpg.Connection, subscription_id: UUID, before: int | None, limit: int
+) -> list[LoggedDelivery]:
+    """A subscription's deliveries older than the one `before` names (from the newest when None), newest first."""
+    rows = await conn.fetch(
+        """SELECT id, dedup_key, (cause->>'id')::uuid AS event_id, template, status, attempts, last_error,
+                  created_at, last_attempt_at, sent_at,
+                  CASE WHEN status IN ('pending', 'dead') THEN next_attempt_at END AS next_attempt_at
+           FROM delivery WHERE subscription_id = $1 AND ($2::bigint IS NULL OR id < $2)
+           ORDER BY id DESC LIMIT $3""",
+        subscription_id,
+        before,
+        limit,
+    )
+    return [
+        LoggedDelivery(
+            id=row["id"],
+            delivery_id=row["dedup_key"],
+            event_id=row["event_id"],
+            event_type=row["template"],
+            status=row["status"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            created_at=row["created_at"],
+            last_attempt_at=row["last_attempt_at"],
+            next_attempt_at=row["next_attempt_at"],
+            sent_at=row["sent_at"],
+        )
+        for row in rows
+    ]
 
 
 _SUBSCRIPTION = "id, url, event_types, status, owner, sensitive_fields"

@@ -1,27 +1,32 @@
-"""Webhooks: each event POSTed as a CloudEvent in JSON, signed with HMAC-SHA256 over a timestamp and the body.
+"""Webhooks: each event POSTed as a CloudEvent in JSON, signed as the Standard Webhooks specification says.
 
-Headers of every attempt:
-- `Jobbro-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`; a receiver recomputes it with
-  the subscription's secret and refuses stale timestamps, so a captured request cannot be replayed later.
-- `Jobbro-Delivery-Id`: the delivery's dedup key, the same for every attempt; a receiver drops a repeat by it.
+Headers of every attempt (any Standard Webhooks library verifies them with the subscription's `whsec_` secret):
+- `webhook-id`: the delivery's dedup key, the same for every attempt; a receiver drops a repeat by it.
+- `webhook-timestamp`: the attempt's time in unix seconds; a receiver refuses stale ones, so a captured request
+  cannot be replayed later.
+- `webhook-signature`: `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`.
 """
 
-import hashlib
-import hmac
+import base64
+import binascii
 import json
-import time
+import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from standardwebhooks import Webhook
 
 from contracts.catalog import PERSONAL_DATA
 from contracts.common import PersonalData
 from contracts.envelope import SPECVERSION, Event, Metadata
-from services.notify.domain import DELIVERY_ID_HEADER, Delivery, DeliveryFailed
+from services.notify.domain import Delivery, DeliveryFailed
 from services.notify.targets import TargetGuard, TargetRefused, Unresolved
 
-SIGNATURE_HEADER = "Jobbro-Signature"
 CONTENT_TYPE = "application/cloudevents+json"
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = (24, 64)
+"""How long a secret's key is, in bytes (the specification's bounds); a generated one has 32."""
 
 
 def cloudevent(meta: Metadata, event: Event, *, sensitive: bool) -> str:
@@ -63,9 +68,35 @@ def _remove(node: Any, path: list[str]) -> None:
             del node[head]
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def new_secret() -> str:
+    """A fresh `whsec_` secret: 32 random bytes, base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` is not a Standard Webhooks secret (`whsec_` and the base64 of 24 to 64 bytes), or None."""
+    if not secret.startswith(SECRET_PREFIX):
+        return f"a secret starts with {SECRET_PREFIX}"
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except binascii.Error:
+        return f"a secret is {SECRET_PREFIX} and base64"
+    low, high = SECRET_BYTES
+    return None if low <= len(key) <= high else f"a secret's key is {low} to {high} bytes"
+
+
+def signer(secret: str) -> Webhook:
+    """The library's signer for a subscription's secret; one made before `whsec_` secrets signs with its bytes."""
+    return Webhook(secret) if secret.startswith(SECRET_PREFIX) else Webhook(secret.encode())
+
+
+def signed_headers(delivery_id: str, secret: str, body: str, now: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt."""
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signer(secret).sign(delivery_id, now.astimezone(UTC), body),
+    }
 
 
 class WebhookSender:
@@ -89,16 +120,14 @@ class WebhookSender:
             raise DeliveryFailed(f"target unresolved: {unresolved}") from None
         except TargetRefused as refused:  # the URL now reaches somewhere webhooks never go
             raise DeliveryFailed(f"target refused: {refused}", permanent=True) from None
-        body = delivery.body.encode()
         headers = {
             "Host": target.host_header(),
             "Content-Type": CONTENT_TYPE,
-            DELIVERY_ID_HEADER: delivery.dedup_key,
-            SIGNATURE_HEADER: signature(endpoint.secret, int(time.time()), body),
+            **signed_headers(delivery.dedup_key, endpoint.secret, delivery.body, datetime.now(UTC)),
         }
         extensions = {"sni_hostname": target.host} if target.address is not None else {}
         request = self._client.build_request(
-            "POST", target.pinned_url(), content=body, headers=headers, extensions=extensions
+            "POST", target.pinned_url(), content=delivery.body.encode(), headers=headers, extensions=extensions
         )
         try:
             response = await self._client.send(request, follow_redirects=False, stream=True)

@@ -80,6 +80,7 @@ async def test_rows_older_than_their_period_go_and_younger_ones_stay(pool: async
         await insert(pool, _aged(data_class, second))  # just past the period
         await insert(pool, _aged(data_class, -second))  # just inside it
     await _delivery(pool, _aged("deliveries", timedelta(days=30)), "pending")  # not yet sent: kept at any age
+    await _delivery(pool, _aged("deliveries", timedelta(days=31)), "dead")  # a paused subscription's probe: kept
 
     deleted = await sweep(pool, [*KIT_SWEEPS, *notify_store.RETAINED], now=NOW, batch_size=10, max_batches=10)
 
@@ -90,7 +91,7 @@ async def test_rows_older_than_their_period_go_and_younger_ones_stay(pool: async
             _aged(data_class, -second)
         ]
     assert [row["status"] for row in await pool.fetch("SELECT status FROM delivery ORDER BY created_at")] == [
-        "pending", "sent",
+        "dead", "pending", "sent",
     ]  # fmt: skip
 
 

@@ -222,6 +222,7 @@ CROSS_TENANT = {
     "activation GET /statistics": _MUNICIPAL_READS,
     "notify POST /webhooks/subscriptions": _GRANT,
     f"notify GET {_SUBSCRIPTION}": _OWNER,
+    f"notify GET {_SUBSCRIPTION}/deliveries": _OWNER,
     f"notify POST {_SUBSCRIPTION}/reactivate": _OWNER,
     f"notify DELETE {_SUBSCRIPTION}": _OWNER,
 }

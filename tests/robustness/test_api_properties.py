@@ -40,6 +40,7 @@ from jobbro.testing import provisioned_prefix
 from services.activation import app as activation_app
 from services.benefits import app as benefits_app
 from services.notify import app as notify_app
+from services.notify.webhooks import new_secret
 from services.subsidy import app as subsidy_app
 from services.subsidy.signing import sign
 from tests.benefits.factories import import_row
@@ -481,7 +482,7 @@ def _notify_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
     subscription = {
         "url": "https://integrator.example/jobbro-events",
         "event_types": [ApplicationApproved.type],
-        "secret": "s" * 32,
+        "secret": new_secret(),
     }
     created = client.post("/webhooks/subscriptions", json=subscription, headers=integrator)
     assert created.status_code == 201, created.text
@@ -496,4 +497,5 @@ def _notify_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
             headers=lambda: integrator,
         ),
         Seed("GET", "/webhooks/subscriptions/{subscription_id}", existing, headers=lambda: integrator),
+        Seed("GET", "/webhooks/subscriptions/{subscription_id}/deliveries", existing, headers=lambda: integrator),
     ]

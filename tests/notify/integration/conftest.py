@@ -1,10 +1,7 @@
 """Notify on real Kafka and PostgreSQL, with a real SMTP server and a real webhook receiver on loopback."""
 
 import asyncio
-import hashlib
-import hmac
 import json
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from contracts.catalog import EVENT_TYPES
 from contracts.common import Language, Period
@@ -33,6 +31,7 @@ from jobbro.principal import Authenticator
 from jobbro.testing import read_events
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from services.notify.webhooks import new_secret
 from tests.example.process import free_port
 from tests.identity import Callers
 from tests.notify.dns import FakeDns
@@ -82,20 +81,21 @@ class Received:
 
 
 class WebhookReceiver:
-    """An ASGI app that checks each request's signature as an integrator would, and fails the first `failures`."""
+    """An ASGI app that checks each request's signature as an integrator would (the `standardwebhooks` library),
+    and fails the first `failures`."""
 
-    def __init__(self, secret: str, failures: int | None) -> None:
-        self.secret = secret
+    def __init__(self, failures: int | None, secret: str | None = None) -> None:
+        self.secret = secret or new_secret()
         self.failures = failures
         """Requests to answer 503 before answering 204; None: always 503."""
         self.received: list[Received] = []
 
-    def verify(self, header: str, body: bytes) -> bool:
-        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-        if "t" not in parts or "v1" not in parts or abs(time.time() - int(parts["t"])) > 300:
+    def verify(self, headers: dict[str, str], body: bytes) -> bool:
+        try:
+            Webhook(self.secret).verify(body, headers)
+        except WebhookVerificationError:
             return False
-        expected = hmac.new(self.secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, parts["v1"])
+        return True
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         body, more = b"", True
@@ -103,10 +103,10 @@ class WebhookReceiver:
             message = await receive()
             body, more = body + message.get("body", b""), message.get("more_body", False)
         headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
-        verified = self.verify(headers.get("jobbro-signature", ""), body)
+        verified = self.verify(headers, body)
         failing = self.failures is None or len(self.received) < self.failures
         status = 401 if not verified else 503 if failing else 204
-        self.received.append(Received(headers.get("jobbro-delivery-id", ""), body, verified, status))
+        self.received.append(Received(headers.get("webhook-id", ""), body, verified, status))
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

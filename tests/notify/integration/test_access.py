@@ -68,22 +68,24 @@ async def test_an_integrator_cannot_see_change_or_cancel_anothers_subscription_b
         url = f"{SUBSCRIPTIONS}/{created.json()['id']}"
         foreign = [
             await api.get(url, headers=other),
+            await api.get(url + "/deliveries", headers=other),
             await api.post(url + "/reactivate", headers=other),
             await api.delete(url, headers=other),
         ]
         unknown = await api.get(f"{SUBSCRIPTIONS}/{uuid4()}", headers=other)
         by_operator = [
             await api.get(url, headers=callers.operator()),
+            await api.get(url + "/deliveries", headers=callers.operator()),
             await api.post(url + "/reactivate", headers=callers.operator()),
         ]
         operator_cancels = await api.delete(url, headers=callers.operator())
         own = await api.get(url, headers=owner)
 
     assert created.status_code == 201, created.text
-    assert [(r.status_code, r.json()["code"]) for r in foreign] == [(404, "unknown_subscription")] * 3
+    assert [(r.status_code, r.json()["code"]) for r in foreign] == [(404, "unknown_subscription")] * 4
     assert {r.json()["detail"] for r in foreign} == {f"no subscription {created.json()['id']}"}  # as if none
     assert unknown.json()["code"] == "unknown_subscription"
-    assert [r.status_code for r in by_operator] == [200, 200]
+    assert [r.status_code for r in by_operator] == [200, 200, 200]
     assert operator_cancels.status_code == 403
     assert (own.status_code, own.json()["status"]) == (200, "active")
 
@@ -97,8 +99,8 @@ async def test_sensitive_fields_reach_only_a_subscription_made_with_that_grant(
     other_receiver_port: int,
 ) -> None:
     plain, granted = (
-        WebhookReceiver(f"whsec-{uuid4().hex}", failures=0),
-        WebhookReceiver(f"whsec-{uuid4().hex}", failures=0),
+        WebhookReceiver(failures=0),
+        WebhookReceiver(failures=0),
     )
     application = submitted()
     approved = about(ApplicationApproved, application)
@@ -134,7 +136,7 @@ async def test_an_anonymous_subscriber_receives_no_employers_decision(
     receiver_port: int,
     other_receiver_port: int,
 ) -> None:
-    anonymous, integrator = (WebhookReceiver(f"whsec-{uuid4().hex}", failures=0) for _ in range(2))
+    anonymous, integrator = (WebhookReceiver(failures=0) for _ in range(2))
     application = submitted()
     async with (
         serving(anonymous, receiver_port) as anonymous_url,

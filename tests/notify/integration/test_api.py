@@ -20,7 +20,7 @@ async def test_a_subscription_is_created_with_a_secret_shown_once_read_back_and_
         twice = [ApplicationApproved.type, ApplicationApproved.type]
         created = await api.post(SUBSCRIPTIONS, json={"url": "https://erp.example/hook", "event_types": twice})
         assert created.status_code == 201, created.text
-        assert len(created.json()["secret"]) >= 32
+        assert created.json()["secret"].startswith("whsec_") and len(created.json()["secret"]) >= 32
         read = await api.get(f"{SUBSCRIPTIONS}/{created.json()['id']}")
         assert read.json() == {
             "id": created.json()["id"],
@@ -47,8 +47,13 @@ async def test_refusals_are_problem_documents_with_the_reason(
         cpr = await subscribe("https://erp.example/hook", ApplicationSubmitted.type)
         link = await subscribe("https://erp.example/hook", RepresentativeApprovalRequested.type)
         missing = await api.get(f"{SUBSCRIPTIONS}/{uuid4()}")
+        home_made = await api.post(
+            SUBSCRIPTIONS,
+            json={"url": "https://erp.example/hook", "event_types": [ApplicationApproved.type], "secret": "s3cret" * 4},
+        )
 
-    assert [r.status_code for r in (plain_http, cpr, link, missing)] == [422, 422, 422, 404]
+    assert [r.status_code for r in (plain_http, cpr, link, missing, home_made)] == [422, 422, 422, 404, 422]
+    assert "starts with whsec_" in home_made.text and "s3cret" not in home_made.text
     assert {r.headers["content-type"] for r in (plain_http, cpr, link, missing)} == {"application/problem+json"}
     assert plain_http.json()["detail"] == "the URL must use https"
     assert cpr.json()["detail"] == f"event types not offered to webhooks: {ApplicationSubmitted.type}"

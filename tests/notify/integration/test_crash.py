@@ -51,7 +51,7 @@ async def test_a_mail_sent_just_before_a_crash_is_sent_again_with_the_same_ids_a
     runtime = create_runtime(settings, create_context(settings))
 
     def worker(sender: Sender) -> DeliveryWorker:
-        policy = RetryPolicy(max_attempts=3, base_seconds=0.05, max_seconds=0.2)
+        policy = RetryPolicy(base_seconds=0.05, max_seconds=0.2, give_up_seconds=60, probe_seconds=0.2, max_attempts=3)
         return DeliveryWorker(
             runtime, {Channel.EMAIL: sender}, policy, lease_seconds=0.5, poll_seconds=0.05, concurrency=1
         )

@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from services.notify.domain import Channel, Delivery, DeliveryFailed, Endpoint, Recipient, Role
 from services.notify.targets import IPAddress, TargetGuard
-from services.notify.webhooks import WebhookSender
+from services.notify.webhooks import WebhookSender, new_secret
 from tests.example.process import free_port
 from tests.notify.dns import FakeDns
 from tests.notify.integration.conftest import serving
@@ -78,7 +78,7 @@ def _delivery(url: str) -> Delivery:
         body="{}",
         application_id=None,
         attempts=0,
-        endpoint=Endpoint(subscription, url, f"whsec-{uuid4().hex}"),
+        endpoint=Endpoint(subscription, url, new_secret()),
     )
 
 

@@ -3,7 +3,6 @@ loopback after subscribing is refused at delivery, and a redirect is never follo
 
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
@@ -79,7 +78,7 @@ async def test_a_name_rebound_to_loopback_after_subscribing_is_refused_at_delive
     integrator: dict[str, str],
 ) -> None:
     """DNS rebinding: the name was public when checked; at delivery it points at a service on loopback."""
-    receiver = WebhookReceiver(f"whsec-{uuid4().hex}", failures=0)
+    receiver = WebhookReceiver(failures=0)
     dns = FakeDns()  # hooks.example is public for now
     settings = settings_for(webhook_allowed_targets=(), delivery_max_attempts=2)
     url = f"http://hooks.example:{receiver_port}/jobbro-events"
@@ -121,7 +120,7 @@ async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
     authenticator: Authenticator,
     integrator: dict[str, str],
 ) -> None:
-    inside = WebhookReceiver(f"whsec-{uuid4().hex}", failures=0)
+    inside = WebhookReceiver(failures=0)
     inside_port = free_port()
     redirect = _Redirect(f"http://127.0.0.1:{inside_port}/jobbro-events")
     allowed = (f"127.0.0.1:{receiver_port}", f"127.0.0.1:{inside_port}")  # even an allowed target: no redirects

@@ -1,13 +1,18 @@
-"""Webhooks to a real HTTP receiver on loopback that checks every signature: retries, dead letters, resumption."""
+"""Webhooks to a real HTTP receiver on loopback that verifies every signature with the `standardwebhooks` library:
+retries over an outage, dead letters, resumption by a probe or by an operator."""
 
+import asyncio
 import json
-from uuid import UUID, uuid4
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
 from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent, WebhookDeadLettered
 from contracts.subsidy import PlacementEnded, PlacementExtended
 from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
 from jobbro.testing import publish, read_events
+from tests.identity import Callers
 from tests.notify.integration.conftest import (
     SettingsFactory,
     WebhookReceiver,
@@ -19,10 +24,6 @@ from tests.notify.integration.conftest import (
 )
 
 
-def _secret() -> str:
-    return f"whsec-{uuid4().hex}"
-
-
 async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_backoff_and_no_more(
     kafka: KafkaAccess,
     topic_prefix: str,
@@ -31,7 +32,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
     integrator: dict[str, str],
     receiver_port: int,
 ) -> None:
-    receiver = WebhookReceiver(_secret(), failures=3)
+    receiver = WebhookReceiver(failures=3)
     application = submitted()
     extended = about(PlacementExtended, application)
     async with (
@@ -63,7 +64,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
     assert {e.dedup_key for e in webhook} == {delivery_id}
 
 
-async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_resumes_where_it_stopped(
+async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_an_operator_resumes_it_at_once(
     kafka: KafkaAccess,
     topic_prefix: str,
     settings_for: SettingsFactory,
@@ -71,13 +72,11 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
     integrator: dict[str, str],
     receiver_port: int,
 ) -> None:
-    receiver = WebhookReceiver(_secret(), failures=None)
+    receiver = WebhookReceiver(failures=None)
     application = submitted()
     extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
-    async with (
-        serving(receiver, receiver_port) as url,
-        running_notify(settings_for(delivery_max_attempts=3), authenticator, integrator) as api,
-    ):
+    settings = settings_for(delivery_max_attempts=3, webhook_probe_seconds=3600)
+    async with serving(receiver, receiver_port) as url, running_notify(settings, authenticator, integrator) as api:
         types = [PlacementExtended.type, PlacementEnded.type]
         created = await api.post(
             "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
@@ -108,3 +107,120 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
         [("NotificationFailed", first_id), ("NotificationSent", first_id), ("NotificationSent", second_id)]
     )
     assert sum(isinstance(e, NotificationSent) for e in told) == 4
+
+
+async def test_a_receiver_down_for_a_while_gets_the_event_when_it_is_back_without_anyone_reactivating(
+    kafka: KafkaAccess,
+    topic_prefix: str,
+    settings_for: SettingsFactory,
+    authenticator: Authenticator,
+    integrator: dict[str, str],
+    receiver_port: int,
+) -> None:
+    receiver = WebhookReceiver(failures=0)
+    application = submitted()
+    extended = about(PlacementExtended, application)
+    settings = settings_for(delivery_give_up_seconds=600, webhook_probe_seconds=3600)
+    async with running_notify(settings, authenticator, integrator) as api:
+        url = f"http://127.0.0.1:{receiver_port}/jobbro-events"  # nothing listens there yet: the outage
+        body = {"url": url, "event_types": [PlacementExtended.type], "secret": receiver.secret}
+        created = await api.post("/webhooks/subscriptions", json=body)
+        assert created.status_code == 201, created.text
+        _, meta = await publish(kafka, topic_prefix, application, extended)
+        told = await notifications(kafka, topic_prefix, expect=4)  # the citizen's letter, 3 failed attempts
+        async with serving(receiver, receiver_port):  # the receiver is back
+            await _until(lambda: bool(receiver.received))
+        status = (await api.get(f"/webhooks/subscriptions/{created.json()['id']}")).json()["status"]
+
+    assert [(r.delivery_id, r.status, r.verified) for r in receiver.received] == [
+        (f"event:{meta.id}:{created.json()['id']}:webhook", 204, True)
+    ]
+    failed = [e for e in told if e.channel == "webhook"]
+    assert len(failed) >= 3 and all(isinstance(e, NotificationFailed) and e.retryable for e in failed)
+    assert {e.reason for e in failed} == {"ConnectError"}
+    assert status == "active"
+
+
+async def test_a_paused_subscription_is_probed_and_resumes_by_itself_delivering_what_waited_in_order(
+    kafka: KafkaAccess,
+    topic_prefix: str,
+    settings_for: SettingsFactory,
+    authenticator: Authenticator,
+    integrator: dict[str, str],
+    receiver_port: int,
+) -> None:
+    receiver = WebhookReceiver(failures=None)
+    application = submitted()
+    extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
+    settings = settings_for(delivery_max_attempts=2, webhook_probe_seconds=0.3)
+    async with (
+        serving(receiver, receiver_port) as url,
+        running_notify(settings, authenticator, integrator) as api,
+    ):
+        types = [PlacementExtended.type, PlacementEnded.type]
+        created = await api.post(
+            "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
+        )
+        subscription = f"/webhooks/subscriptions/{created.json()['id']}"
+        _, first, second = await publish(kafka, topic_prefix, application, extended, ended)
+        await read_events(kafka, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
+        assert (await api.get(subscription)).json()["status"] == "failing"
+        await _until(lambda: len(receiver.received) >= 4)  # two attempts, then probes refused: still paused
+        assert (await api.get(subscription)).json()["status"] == "failing"
+
+        receiver.failures = 0  # the receiver is back; nobody calls /reactivate
+        await _until(lambda: sum(r.status == 204 for r in receiver.received) == 2)
+        status = (await api.get(subscription)).json()["status"]
+
+    first_id, second_id = (f"event:{m.id}:{created.json()['id']}:webhook" for m in (first, second))
+    accepted = [r.delivery_id for r in receiver.received if r.status == 204]
+    assert accepted == [first_id, second_id]
+    assert {r.delivery_id for r in receiver.received if r.status == 503} == {first_id}  # the later one waited
+    assert all(r.verified for r in receiver.received)
+    assert status == "active"
+
+
+async def _until(done: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "waited in vain"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_delivery_log_shows_every_delivery_newest_first_page_by_page_to_the_owner_and_an_auditor(
+    kafka: KafkaAccess,
+    topic_prefix: str,
+    settings_for: SettingsFactory,
+    authenticator: Authenticator,
+    callers: Callers,
+    receiver_port: int,
+) -> None:
+    receiver = WebhookReceiver(failures=None)
+    application = submitted()
+    extended, ended = about(PlacementExtended, application), about(PlacementEnded, application)
+    owner = callers.integrator(PlacementExtended.type, PlacementEnded.type)
+    settings = settings_for(delivery_max_attempts=2, webhook_probe_seconds=3600)
+    async with serving(receiver, receiver_port) as url, running_notify(settings, authenticator, owner) as api:
+        types = [PlacementExtended.type, PlacementEnded.type]
+        created = await api.post(
+            "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
+        )
+        log = f"/webhooks/subscriptions/{created.json()['id']}/deliveries"
+        _, first, second = await publish(kafka, topic_prefix, application, extended, ended)
+        await read_events(kafka, topic_prefix + WEBHOOK_DEAD_LETTERS, expect=1)
+        page = (await api.get(log, params={"limit": 1})).json()
+        last = (await api.get(log, params={"limit": 1, "cursor": page["next_cursor"]})).json()
+        whole = await api.get(log, headers=callers.auditor())
+        foreign = await api.get(log, headers=callers.integrator(PlacementExtended.type))
+        forged = await api.get(log, params={"cursor": "bm90IG91cnM"})
+
+    def line(delivery: dict[str, Any]) -> tuple[Any, ...]:
+        keys = ("event_id", "event_type", "status", "attempts", "last_error")
+        return tuple(delivery[key] for key in keys) + (delivery["next_attempt_at"] is not None,)
+
+    assert [line(d) for d in page["deliveries"]] == [(str(second.id), ended.type, "pending", 0, None, True)]
+    assert [line(d) for d in last["deliveries"]] == [(str(first.id), extended.type, "dead", 2, "HTTP 503", True)]
+    assert last["next_cursor"] is None and last["deliveries"][0]["last_attempt_at"] is not None
+    assert whole.json() == {"deliveries": page["deliveries"] + last["deliveries"], "next_cursor": None}
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "unknown_subscription")
+    assert (forged.status_code, forged.headers["content-type"]) == (422, "application/problem+json")

@@ -1,13 +1,13 @@
 """The parts of each channel that need no server: Message-IDs, file names, signatures, CloudEvents bodies."""
 
-import hashlib
-import hmac
+import base64
 import json
 from datetime import UTC, datetime
 from email import message_from_bytes, message_from_string, policy
 from pathlib import Path
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from contracts.envelope import encode
 from contracts.examples import example
@@ -16,7 +16,7 @@ from services.notify.digital_post import FileDropDigitalPost, Letter
 from services.notify.domain import Channel, Delivery, Recipient, Role
 from services.notify.email import compose, message_id
 from services.notify.settings import NotifySettings
-from services.notify.webhooks import cloudevent, signature, without
+from services.notify.webhooks import cloudevent, new_secret, secret_problem, signed_headers, without
 
 KEY = "application-approved:3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90:employer:email"
 
@@ -55,10 +55,33 @@ async def test_a_letter_delivered_twice_is_one_file(tmp_path: Path) -> None:
     assert json.loads(files[0].read_text())["title"] == "Ansøgning godkendt"
 
 
-def test_the_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
-    body = b'{"id":"x"}'
-    expected = hmac.new(b"s3cret-s3cret-s3cret", b'1760000000.{"id":"x"}', hashlib.sha256).hexdigest()
-    assert signature("s3cret-s3cret-s3cret", 1760000000, body) == f"t=1760000000,v1={expected}"
+def test_a_signed_attempt_verifies_with_the_standard_webhooks_library_and_not_with_another_secret() -> None:
+    secret, body = new_secret(), '{"id":"x","data":{"name":"Søren"}}'
+    headers = signed_headers("event:1:2:webhook", secret, body, datetime.now(UTC))
+
+    assert Webhook(secret).verify(body.encode(), headers) == json.loads(body)
+    assert headers["webhook-id"] == "event:1:2:webhook"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body.encode(), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body.replace("x", "y").encode(), headers)
+
+
+def test_a_stale_signature_is_refused_by_the_library() -> None:
+    secret, body = new_secret(), "{}"
+    headers = signed_headers("d", secret, body, datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(body.encode(), headers)
+
+
+def test_a_secret_is_whsec_and_the_base64_of_24_to_64_bytes() -> None:
+    def of(size: int) -> str:
+        return "whsec_" + base64.b64encode(bytes(size)).decode()
+
+    assert secret_problem(new_secret()) is None
+    assert [secret_problem(of(size)) is None for size in (23, 24, 64, 65)] == [False, True, True, False]
+    assert secret_problem("s3cret-s3cret-s3cret-s3cret") == "a secret starts with whsec_"
+    assert secret_problem("whsec_not base64!") == "a secret is whsec_ and base64"
 
 
 def test_the_webhook_body_is_the_event_in_cloudevents_json() -> None:

@@ -1,6 +1,6 @@
 """Who is told by which channel, the dedup keys, the retry policy and what integrators may subscribe to."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import uuid4
 
 import pytest
@@ -18,16 +18,22 @@ from contracts.subsidy import (
     RepresentativeApprovalRequested,
 )
 from services.notify import notices
+from services.notify.app import create_policy
 from services.notify.domain import (
     Audience,
     Channel,
+    InvalidCursor,
+    LoggedDelivery,
     Recipient,
     RetryPolicy,
     Role,
     SubscriptionRefused,
     check_event_types,
+    cursor_after,
+    position,
     webhook_dedup_key,
 )
+from services.notify.settings import NotifySettings
 from tests.notify.unit.test_templates import CASEWORKER
 
 
@@ -92,9 +98,33 @@ def test_a_webhook_delivery_is_keyed_by_event_and_subscription() -> None:
 
 
 def test_the_backoff_doubles_up_to_its_ceiling_and_stops_after_the_last_attempt() -> None:
-    policy = RetryPolicy(max_attempts=5, base_seconds=10, max_seconds=30)
-    assert [policy.next_delay(n, permanent=False) for n in range(1, 6)] == [10, 20, 30, 30, None]
-    assert policy.next_delay(1, permanent=True) is None
+    policy = RetryPolicy(base_seconds=10, max_seconds=30, give_up_seconds=3600, probe_seconds=60, max_attempts=5)
+    assert [policy.next_delay(n, 0, permanent=False, chance=0.5) for n in range(1, 6)] == [10, 20, 30, 30, None]
+    assert policy.next_delay(1, 0, permanent=True, chance=0.5) is None
+
+
+def test_the_default_backoff_retries_a_days_outage_hourly_after_an_hour_and_a_half_and_then_gives_up() -> None:
+    settings = NotifySettings(pg_dsn="postgresql://unused", kafka_bootstrap="unused:9092")
+    policy = create_policy(settings)
+    waits, failing_for = [], 0.0
+    while (wait := policy.next_delay(len(waits) + 1, failing_for, permanent=False, chance=0.0)) is not None:
+        waits.append(wait)
+        failing_for += wait
+    assert waits[:4] == [5, 10, 20, 40] and max(waits) == waits[-1] == 3600
+    assert sum(waits[:10]) < 3 * 3600 and len(waits) < 40  # minutes to the hourly pace; no flood of attempts
+    assert 24 * 3600 <= failing_for < 25 * 3600
+
+
+def test_jitter_takes_up_to_its_part_off_a_wait_and_no_more() -> None:
+    policy = RetryPolicy(base_seconds=100, max_seconds=1000, give_up_seconds=3600, probe_seconds=60, jitter=0.2)
+    assert [policy.next_delay(1, 0, permanent=False, chance=c) for c in (0.0, 0.5, 1.0)] == [100, 90, 80]
+
+
+def test_a_delivery_is_retried_until_the_time_limit_after_its_first_failure_however_few_its_attempts() -> None:
+    policy = RetryPolicy(base_seconds=5, max_seconds=3600, give_up_seconds=86400, probe_seconds=3600)
+    assert policy.next_delay(3, 86399, permanent=False, chance=0) == 20
+    assert policy.next_delay(3, 86400, permanent=False, chance=0) is None
+    assert policy.next_delay(10_000, 0, permanent=False, chance=0) == 3600  # no overflow after many attempts
 
 
 def test_roles_and_channels_are_published_values() -> None:
@@ -121,3 +151,11 @@ def test_a_refusal_counts_event_types_outside_the_catalog_without_repeating_them
     with pytest.raises(SubscriptionRefused) as refused:
         check_event_types(["0101901234", "dk.jobbro.nothing.v1"], notices.FORWARDED, frozenset(EVENT_TYPES))
     assert str(refused.value) == "event types not offered to webhooks: 2 not in the catalog"
+
+
+def test_a_page_cursor_names_the_last_delivery_shown_and_a_forged_one_is_refused() -> None:
+    shown = LoggedDelivery(41, "k", uuid4(), "t", "sent", 1, None, datetime.now(UTC), None, None, None)
+    assert position(cursor_after(shown)) == 41
+    for forged in ("", "41", "ZDQxeA", "not base64!"):
+        with pytest.raises(InvalidCursor):
+            position(forged)
