@@ -323,7 +323,7 @@ def _distinct(events: Iterable[Seen]) -> list[Seen]:
 def _subsidy_ore(month: date, hours: Decimal) -> int:
     """A private employer's subsidy for `hours` in `month`, from the rate in the rule data (read here, not through
     the services), rounded half up to whole øre."""
-    versions = [tomllib.loads(path.read_text()) for path in (REPO / "rules" / "subsidy_rates").glob("*.toml")]
+    versions = [tomllib.loads(path.read_text()) for path in (REPO / "rules" / "subsidy_rates").glob("[0-9]*.toml")]
     in_force = [v for v in versions if v["valid_from"] <= month <= v.get("valid_to", date.max)]
     assert in_force, f"no subsidy rate in the rule data for {month}"
     rate = Decimal(str(max(in_force, key=lambda v: v["valid_from"])["hourly_rates"]["private"]))

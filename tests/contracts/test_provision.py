@@ -1,5 +1,6 @@
 """Provisioning creates every topic and its dead-letter topic on a real broker, once, with its configuration."""
 
+import asyncio
 from dataclasses import replace
 from uuid import uuid4
 
@@ -12,7 +13,18 @@ from jobbro.kafka_access import KafkaAccess
 
 
 async def _describe(kafka: KafkaAccess, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
-    """Topic → (partitions, its explicitly set configuration)."""
+    """Topic → (partitions, its explicitly set configuration), once the broker describes every topic with its
+    partitions and configuration: right after a creation (or a broker restart) it may describe them empty for a
+    moment, so it is asked again."""
+    for _ in range(100):
+        found = await _describe_once(kafka, names)
+        if all(partitions and config for partitions, config in found.values()):
+            return found
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def _describe_once(kafka: KafkaAccess, names: list[str]) -> dict[str, tuple[int, dict[str, str]]]:
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
@@ -68,10 +80,14 @@ async def test_an_existing_topic_is_given_the_retention_of_the_catalog_again(kaf
         again = await provision(kafka, [shorter])
 
         assert again.created == ()
-        described = await _describe(kafka, [topic.name, topic.dlq])
-        assert {name: config["retention.ms"] for name, (_, config) in described.items()} == {
-            topic.name: shorter.config["retention.ms"], topic.dlq: shorter.config["retention.ms"],
-        }  # fmt: skip
+        expected = {topic.name: shorter.config["retention.ms"], topic.dlq: shorter.config["retention.ms"]}
+        for _ in range(50):  # an altered configuration reaches the broker's description a moment later
+            described = await _describe(kafka, [topic.name, topic.dlq])
+            retention = {name: config.get("retention.ms") for name, (_, config) in described.items()}
+            if retention == expected:
+                break
+            await asyncio.sleep(0.1)
+        assert retention == expected
     finally:
         await _delete(kafka, [topic.name, topic.dlq])
 
