@@ -4,6 +4,7 @@ Headers of every attempt:
 - `Jobbro-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`; a receiver recomputes it with
   the subscription's secret and refuses stale timestamps, so a captured request cannot be replayed later.
 - `Jobbro-Delivery-Id`: the delivery's dedup key, the same for every attempt; a receiver drops a repeat by it.
+- `traceparent` (W3C Trace Context) when the delivery is traced.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import httpx
 from contracts.catalog import PERSONAL_DATA
 from contracts.common import PersonalData
 from contracts.envelope import SPECVERSION, Event, Metadata
+from jobbro import tracing
 from services.notify.domain import DELIVERY_ID_HEADER, Delivery, DeliveryFailed
 from services.notify.targets import TargetGuard, TargetRefused, Unresolved
 
@@ -96,6 +98,7 @@ class WebhookSender:
             DELIVERY_ID_HEADER: delivery.dedup_key,
             SIGNATURE_HEADER: signature(endpoint.secret, int(time.time()), body),
         }
+        tracing.inject(headers)  # the delivery's span as `traceparent`: the receiver may continue the trace
         extensions = {"sni_hostname": target.host} if target.address is not None else {}
         request = self._client.build_request(
             "POST", target.pinned_url(), content=body, headers=headers, extensions=extensions
