@@ -171,8 +171,8 @@ class Runtime:
         await self.broker.stop()
         if self._pool:
             await self._pool.close()
-        if self._tracer_provider:  # export the spans still buffered
-            self._tracer_provider.shutdown()
+        if self._tracer_provider:  # export the spans still buffered (a blocking call: off the event loop)
+            await asyncio.to_thread(self._tracer_provider.shutdown)
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, Check]:
