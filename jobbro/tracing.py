@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from opentelemetry import context, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -38,15 +39,21 @@ def tracer() -> trace.Tracer:
 
 
 def configure(settings: ServiceSettings) -> TracerProvider | None:
-    """Export spans over OTLP/HTTP when `otlp_traces_endpoint` is set; the provider, for `shutdown` at stop."""
+    """Make `exporting_provider` the process's tracer provider; it, for `shutdown` at stop (None: no export)."""
+    provider = exporting_provider(settings)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
+        log.info("tracing_exported", endpoint=settings.otlp_traces_endpoint)
+    return provider
+
+
+def exporting_provider(settings: ServiceSettings) -> TracerProvider | None:
+    """A provider exporting spans over OTLP/HTTP in batches to `otlp_traces_endpoint`, the service named in the
+    resource; None when no endpoint is set."""
     if not settings.otlp_traces_endpoint:
         return None
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: settings.service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_traces_endpoint)))
-    trace.set_tracer_provider(provider)
-    log.info("tracing_exported", endpoint=settings.otlp_traces_endpoint)
     return provider
 
 
@@ -82,14 +89,28 @@ def handling(meta: Metadata, *, topic: str, group: str) -> Iterator[trace.Span]:
         "cloudevents.event_type": meta.type,
         "cloudevents.event_subject": meta.subject,
     }
-    with tracer().start_as_current_span(
-        f"process {meta.type}", context=_parent(meta.traceparent), kind=trace.SpanKind.CONSUMER, attributes=attributes
-    ) as span:
+    with _span(f"process {meta.type}", meta.traceparent, trace.SpanKind.CONSUMER, attributes) as span:
         yield span
 
 
 @contextmanager
 def continuing(name: str, traceparent: str | None, **attributes: Any) -> Iterator[trace.Span]:
     """An internal span continuing the trace of `traceparent` (work done later for an event, such as a delivery)."""
-    with tracer().start_as_current_span(name, context=_parent(traceparent), attributes=attributes) as span:
+    with _span(name, traceparent, trace.SpanKind.INTERNAL, attributes) as span:
         yield span
+
+
+@contextmanager
+def _span(name: str, traceparent: str | None, kind: trace.SpanKind, attributes: dict[str, Any]) -> Iterator[trace.Span]:
+    """A span that records a failure by its class only: an exception's message or trace could hold personal data."""
+    with trace.use_span(
+        tracer().start_span(name, context=_parent(traceparent), kind=kind, attributes=attributes),
+        end_on_exit=True,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+            raise

@@ -3,11 +3,13 @@
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from contracts.envelope import Metadata, decode, encode
 from jobbro import tracing
+from jobbro.settings import ServiceSettings
 from jobbro.uow import UnitOfWork
 from tests.example.events import ExampleTopics
 from tests.tracing import recording, trace_of, traceparent_ids
@@ -80,3 +82,24 @@ def test_a_malformed_traceparent_starts_a_new_trace_instead_of_failing_the_handl
 
     [consumer] = trace_of(span.get_span_context().trace_id)
     assert consumer.parent is None
+
+
+def test_spans_are_exported_only_where_an_otlp_endpoint_is_set() -> None:
+    assert tracing.exporting_provider(ServiceSettings(service="subsidy")) is None
+    endpoint = "http://127.0.0.1:4318/v1/traces"
+    provider = tracing.exporting_provider(ServiceSettings(service="subsidy", otlp_traces_endpoint=endpoint))
+    try:
+        assert provider is not None and provider.resource.attributes["service.name"] == "subsidy"
+    finally:
+        if provider is not None:
+            provider.shutdown()
+
+
+def test_a_failing_handlers_span_names_the_error_class_and_keeps_no_message() -> None:
+    recording()
+    with pytest.raises(ValueError), tracing.handling(_meta(None), topic="t", group="g") as span:
+        raise ValueError("citizen 010190-1234 unknown")
+
+    [failed] = trace_of(span.get_span_context().trace_id)
+    assert failed.status.status_code is StatusCode.ERROR and failed.status.description == "ValueError"
+    assert not failed.events
