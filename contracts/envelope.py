@@ -83,8 +83,10 @@ def encode(
     cause: Metadata | None = None,
     event_id: UUID | None = None,
     time: datetime | None = None,
+    traceparent: str | None = None,
 ) -> tuple[Metadata, Record]:
-    """Wrap an event for Kafka; a `cause` passes its correlation id on and becomes the causation id."""
+    """Wrap an event for Kafka; a `cause` passes its correlation id on and becomes the causation id, and its
+    `traceparent` unless the event is written in a span of its own (`traceparent`)."""
     event_id = event_id or uuid4()
     meta = Metadata(
         id=event_id,
@@ -94,7 +96,7 @@ def encode(
         subject=event.key(),
         correlation_id=cause.correlation_id if cause else event_id,
         causation_id=cause.id if cause else None,
-        traceparent=cause.traceparent if cause else None,
+        traceparent=traceparent or (cause.traceparent if cause else None),
     )
     return meta, Record(
         topic=event.topic,

@@ -24,7 +24,7 @@ from faststream.message import StreamMessage
 from prometheus_client import Counter
 
 from contracts.envelope import CORRELATION_ID, EnvelopeError, Event, Metadata, decode
-from jobbro import inbox
+from jobbro import inbox, tracing
 from jobbro import log as logs
 from jobbro.outbox import Publish
 from jobbro.retry import is_transient, with_retries
@@ -287,7 +287,8 @@ class EventConsumer:
                         log.info("event_duplicate_ignored", event_type=delivery.meta.type)
                         continue
                     fresh.discard(delivery.meta.id)  # the same event twice in one batch: the second is a repeat
-                    await delivery.handler(delivery.event, delivery.meta, uow.caused_by(delivery.meta))
+                    with tracing.handling(delivery.meta, topic=self.topic, group=self.group):
+                        await delivery.handler(delivery.event, delivery.meta, uow.caused_by(delivery.meta))
             await uow.commit()
 
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:

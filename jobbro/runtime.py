@@ -14,9 +14,11 @@ from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.envelope import Event, Metadata
-from jobbro import access, audit, catalog_pages, db, problems, retention
+from jobbro import access, audit, catalog_pages, db, problems, retention, tracing
 from jobbro.auth import IdentityProviderUnavailable, OidcAuthenticator
 from jobbro.http_limits import RequestLimits
 from jobbro.kafka import EventConsumer, EventHandler, create_broker, outbox_publisher
@@ -68,6 +70,7 @@ class Runtime:
         self._sweeps: list[retention.Sweep] = list(retention.KIT_SWEEPS)
         self._retention: retention.RetentionJob | None = None
         self._retention_task: asyncio.Task[None] | None = None
+        self._tracer_provider: TracerProvider | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -112,6 +115,7 @@ class Runtime:
     async def start(self) -> None:
         """Connect, migrate, then start relaying and consuming (in that order: handlers need the schema)."""
         settings, patience = self.settings, self.settings.startup_patience_seconds
+        self._tracer_provider = tracing.configure(settings)
         self._pool = await until_reachable(
             lambda: db.create_pool(settings.pg_dsn, settings.pg_pool_size, settings.database_password),
             what="postgres",
@@ -167,6 +171,8 @@ class Runtime:
         await self.broker.stop()
         if self._pool:
             await self._pool.close()
+        if self._tracer_provider:  # export the spans still buffered (a blocking call: off the event loop)
+            await asyncio.to_thread(self._tracer_provider.shutdown)
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, Check]:
@@ -262,6 +268,7 @@ def create_http_app(
     catalog_pages.install(app, settings.service)
 
     runtime.metrics.instrument(app)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=tracing.UNTRACED)  # a trace starts at each request
 
     for router in (*routers, *audit.routers(runtime)):
         app.include_router(router)

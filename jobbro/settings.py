@@ -107,6 +107,11 @@ class ServiceSettings(BaseSettings):
     http_max_connections: int = Field(
         500, ge=1, description="Connections and requests in flight at once; more are answered 503 (uvicorn)."
     )
+    otlp_traces_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP endpoint spans are exported to (`http://collector:4318/v1/traces`); none: no export, "
+        "and no cost beyond passing an incoming `traceparent` on.",
+    )
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless stderr is a terminal.")
     log_level: str = "INFO"
     oidc_issuer: str = Field(

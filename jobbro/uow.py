@@ -7,7 +7,7 @@ from typing import Self
 import asyncpg
 
 from contracts.envelope import Event, Metadata, Record, encode
-from jobbro import outbox
+from jobbro import outbox, tracing
 
 
 class UnitOfWork:
@@ -30,8 +30,12 @@ class UnitOfWork:
         return self._conn
 
     def publish(self, event: Event) -> Metadata:
-        """Queue an event for the outbox; it carries the correlation id of the message being handled."""
-        meta, record = encode(event, source=self._source, cause=self._cause)
+        """Queue an event for the outbox; it carries the correlation id of the message being handled and the
+        `traceparent` of the span it is written in (stored with the outbox row, sent as `ce_traceparent`)."""
+        fallback = self._cause.traceparent if self._cause else None
+        meta, record = encode(
+            event, source=self._source, cause=self._cause, traceparent=tracing.current_traceparent(fallback)
+        )
         self._pending.append((meta, record))
         return meta
 

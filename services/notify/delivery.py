@@ -24,9 +24,11 @@ from typing import Any, Protocol
 from uuid import uuid4
 
 import structlog
+from opentelemetry.trace import StatusCode
 
 from contracts import notify as published
 from contracts.envelope import Metadata
+from jobbro import tracing
 from jobbro.runtime import Runtime
 from services.notify import store
 from services.notify.domain import Channel, Delivery, DeliveryFailed, RetryPolicy
@@ -85,15 +87,21 @@ class DeliveryWorker:
         if claim is None:
             return None
         delivery, cause = claim.delivery, claim.cause
-        try:
-            await self._senders[delivery.recipient.channel].send(delivery)
-        except DeliveryFailed as failure:
-            await self._record_failure(delivery, cause, failure)
-        except Exception as exc:  # a bug in a channel: counted as a failed attempt, so it cannot block forever
-            log.error("delivery_crashed", dedup_key=delivery.dedup_key, error_class=type(exc).__name__)
-            await self._record_failure(delivery, cause, DeliveryFailed(type(exc).__name__))
-        else:
-            await self._record_sent(delivery, cause)
+        channel = delivery.recipient.channel.value
+        with tracing.continuing(
+            f"deliver {channel}", cause.traceparent, **{"jobbro.channel": channel, "jobbro.template": delivery.template}
+        ) as span:
+            try:
+                await self._senders[delivery.recipient.channel].send(delivery)
+            except DeliveryFailed as failure:
+                span.set_status(StatusCode.ERROR, failure.reason)
+                await self._record_failure(delivery, cause, failure)
+            except Exception as exc:  # a bug in a channel: counted as a failed attempt, so it cannot block forever
+                log.error("delivery_crashed", dedup_key=delivery.dedup_key, error_class=type(exc).__name__)
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                await self._record_failure(delivery, cause, DeliveryFailed(type(exc).__name__))
+            else:
+                await self._record_sent(delivery, cause)
         return claim
 
     async def _record_sent(self, delivery: Delivery, cause: Metadata) -> None:

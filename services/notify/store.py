@@ -1,6 +1,6 @@
 """All SQL of the notify service: audiences, webhook subscriptions and deliveries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.envelope import Metadata
+from jobbro import tracing
 from jobbro.retention import TableSweep, older_rows
 from services.notify.domain import (
     Audience,
@@ -95,7 +96,7 @@ async def add_delivery(
         subject,
         body,
         application_id,
-        _cause_json(cause),
+        _cause_json(replace(cause, traceparent=tracing.current_traceparent(cause.traceparent))),  # its span's
     )
     return bool(inserted)
 

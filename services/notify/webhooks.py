@@ -5,6 +5,7 @@ Headers of every attempt (any Standard Webhooks library verifies them with the s
 - `webhook-timestamp`: the attempt's time in unix seconds; a receiver refuses stale ones, so a captured request
   cannot be replayed later.
 - `webhook-signature`: `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`.
+- `traceparent` (W3C Trace Context) when the delivery is traced.
 """
 
 import base64
@@ -20,6 +21,7 @@ from standardwebhooks import Webhook
 from contracts.catalog import PERSONAL_DATA
 from contracts.common import PersonalData
 from contracts.envelope import SPECVERSION, Event, Metadata
+from jobbro import tracing
 from services.notify.domain import Delivery, DeliveryFailed
 from services.notify.targets import TargetGuard, TargetRefused, Unresolved
 
@@ -125,6 +127,7 @@ class WebhookSender:
             "Content-Type": CONTENT_TYPE,
             **signed_headers(delivery.dedup_key, endpoint.secret, delivery.body, datetime.now(UTC)),
         }
+        tracing.inject(headers)  # the delivery's span as `traceparent`: the receiver may continue the trace
         extensions = {"sni_hostname": target.host} if target.address is not None else {}
         request = self._client.build_request(
             "POST", target.pinned_url(), content=delivery.body.encode(), headers=headers, extensions=extensions

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from jobbro import tracing
 from jobbro.db import create_pool, migrate
 from jobbro.kafka import create_broker, outbox_publisher
 from jobbro.kafka_access import KafkaAccess
@@ -19,6 +20,7 @@ from jobbro.testing import create_topics, read_topic, unique
 from jobbro.uow import UnitOfWork
 from tests.example.events import ExampleTopics
 from tests.example.service import SQL
+from tests.tracing import recording, traceparent_ids
 
 
 @pytest.fixture
@@ -149,3 +151,29 @@ async def test_a_relayed_record_carries_its_correlation_in_ce_correlationid_alon
     assert [h["ce_correlationid"] for h in headers] == [str(first.id), str(first.id)]
     assert headers[1]["ce_causationid"] == str(first.id) and headers[1]["ce_id"] == str(second.id)
     assert all(name.startswith("ce_") or name == "content-type" for h in headers for name in h)
+
+
+async def test_the_traceparent_is_stored_with_the_row_and_sent_as_the_ce_traceparent_header(
+    pool: asyncpg.Pool, kafka: KafkaAccess
+) -> None:
+    recording()
+    topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
+    await create_topics(kafka, topics.changes)
+    _, changed = topics.bind()
+    with tracing.tracer().start_as_current_span("POST /counters") as span:
+        async with UnitOfWork(pool, "/test") as uow:
+            uow.publish(changed(counter="c", value=1, version=1))
+            await uow.commit()
+    traceparent = tracing.current_traceparent() or ""  # outside the span: none
+    ids = span.get_span_context()
+
+    stored = await pool.fetchval("SELECT headers->>'ce_traceparent' FROM outbox")
+    assert traceparent == "" and traceparent_ids(stored) == (ids.trace_id, ids.span_id)
+    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
+    await broker.connect()
+    try:
+        assert await OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).publish_batch() == 1
+        [record] = await read_topic(kafka, topics.changes, expect=1)
+    finally:
+        await broker.stop()
+    assert dict(record.headers)["ce_traceparent"].decode() == stored
