@@ -44,13 +44,13 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     InvalidWindow: (422, "Invalid statistics window"),
 }
 """Each read error and the problem+json status and title it becomes."""
-_PLAN_ROUTE = "GET /citizens/{citizen_ref}/plan"
+_PLAN_ROUTE = "GET /v1/citizens/{citizen_ref}/plan"
 
 
 def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
     router = APIRouter(tags=["activation"])
 
-    @router.get("/citizens/{citizen_ref}/plan", response_model=None)
+    @router.get("/v1/citizens/{citizen_ref}/plan", response_model=None)
     async def plan(
         citizen_ref: str,
         on: date | None = None,
@@ -75,7 +75,7 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
             raise not_found("citizen")
         return _plan(found)
 
-    @router.get("/overdue", response_model=None)
+    @router.get("/v1/overdue", response_model=None)
     async def overdue(
         on: date | None = None,
         municipality: str | None = None,
@@ -88,11 +88,11 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
             found = await queries.overdue(uow.conn, rulebook, day, scope)
             refs = tuple(citizen.citizen_ref for citizen in found)
             await _audit(
-                uow, principal, Access("GET /overdue", "timeliness_follow_up", "overdue_list", citizen_refs=refs)
+                uow, principal, Access("GET /v1/overdue", "timeliness_follow_up", "overdue_list", citizen_refs=refs)
             )
         return {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in found]}
 
-    @router.get("/statistics", response_model=None)
+    @router.get("/v1/statistics", response_model=None)
     async def statistics(
         municipality: str | None = None,
         from_: Annotated[date | None, Query(alias="from")] = None,

@@ -66,7 +66,7 @@ def _problem(exc: Exception) -> JSONResponse:
     return problem(status, code_of(exc), str(exc), title)
 
 
-_ONE = "/webhooks/subscriptions/{subscription_id}"
+_ONE = "/v1/webhooks/subscriptions/{subscription_id}"
 
 
 async def _audit(
@@ -79,7 +79,7 @@ async def _audit(
 
 
 def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
-    router = APIRouter(prefix="/webhooks/subscriptions", tags=["webhooks"])
+    router = APIRouter(prefix="/v1/webhooks/subscriptions", tags=["webhooks"])
 
     @router.post("", status_code=201, response_model=CreatedSubscription)
     async def subscribe(
@@ -91,7 +91,7 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
                 subscription = await handlers.subscribe(
                     request.url, request.event_types, secret, principal, uow, context
                 )
-                await _audit(uow, principal, "POST /webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
+                await _audit(uow, principal, "POST /v1/webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)

@@ -135,15 +135,15 @@ class ActivationApi:
 
     async def statistics(self, token: str, municipality: str) -> dict[str, Any]:
         """Placements and timeliness of one municipality, per target group, over the last year."""
-        return await self._get("/statistics", token, {"municipality": municipality})
+        return await self._get("/v1/statistics", token, {"municipality": municipality})
 
     async def plan(self, token: str, citizen_ref: str) -> dict[str, Any]:
         """The citizen's plan entries and the timeliness of their offers today (a caseworker's own municipality)."""
-        return await self._get(f"/citizens/{quote(citizen_ref, safe='')}/plan", token, {})
+        return await self._get(f"/v1/citizens/{quote(citizen_ref, safe='')}/plan", token, {})
 
     async def overdue(self, token: str) -> dict[str, Any]:
         """The citizens of the caller's municipality without the offer due by today, longest overdue first."""
-        return await self._get("/overdue", token, {})
+        return await self._get("/v1/overdue", token, {})
 
     async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
         response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})

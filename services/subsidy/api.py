@@ -19,12 +19,12 @@ from jobbro import audit
 from jobbro.access import AccessRefused, requires
 from jobbro.principal import Principal
 from jobbro.principal import Role as Access
+from jobbro.problems import Problem, Translate, documented, install_refusals
 from jobbro.uow import UnitOfWork
 from services.subsidy import handlers, store
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
 from services.subsidy.handlers import Forbidden, NotFound, SignatureReplayed
 from services.subsidy.links import LinkRefused
-from services.subsidy.problems import Problem, Translate, documented, install
 from services.subsidy.schemas import (
     ApplicationSummary,
     ApplicationView,
@@ -340,5 +340,5 @@ async def _audit(uow: UnitOfWork, actor: Actor, access: audit.Access) -> None:
 
 
 def install_problems(app: FastAPI) -> None:
-    """Answer every refusal and error of `app` as problem+json."""
-    install(app, REFUSALS)
+    """Answer every refusal of the handlers as problem+json (`create_http_app` answers the rest)."""
+    install_refusals(app, REFUSALS)

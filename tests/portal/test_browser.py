@@ -667,7 +667,7 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(420)
     )
     imported = await http.post(
-        layout.service("benefits").url + "/admin/citizens/import",
+        layout.service("benefits").url + "/v1/admin/citizens/import",
         json=[
             first.row(MUNICIPALITY),
             second.row(MUNICIPALITY),

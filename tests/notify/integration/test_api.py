@@ -10,7 +10,7 @@ from jobbro.principal import Authenticator
 from tests.identity import Callers
 from tests.notify.integration.conftest import SettingsFactory, running_notify
 
-SUBSCRIPTIONS = "/webhooks/subscriptions"
+SUBSCRIPTIONS = "/v1/webhooks/subscriptions"
 
 
 async def test_a_subscription_is_created_with_a_secret_shown_once_read_back_and_cancelled(
@@ -81,7 +81,7 @@ async def test_a_subscriptions_creation_read_and_cancelling_are_recorded_for_the
 
     assert refused.status_code == 403
     assert [(a["action"], a["route"], a["object_ref"], a["roles"]) for a in reversed(accesses)] == [
-        ("change", "POST /webhooks/subscriptions", created["id"], ["integrator"]),
-        ("read", "GET /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
-        ("change", "DELETE /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("change", "POST /v1/webhooks/subscriptions", created["id"], ["integrator"]),
+        ("read", "GET /v1/webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("change", "DELETE /v1/webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
     ]

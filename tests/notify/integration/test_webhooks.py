@@ -39,7 +39,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_once_more_after_bac
         running_notify(settings_for(delivery_max_attempts=5), authenticator, integrator) as api,
     ):
         created = await api.post(
-            "/webhooks/subscriptions",
+            "/v1/webhooks/subscriptions",
             json={"url": url, "event_types": [PlacementExtended.type], "secret": receiver.secret},
         )
         assert created.status_code == 201, created.text
@@ -80,7 +80,7 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
     ):
         types = [PlacementExtended.type, PlacementEnded.type]
         created = await api.post(
-            "/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
+            "/v1/webhooks/subscriptions", json={"url": url, "event_types": types, "secret": receiver.secret}
         )
         subscription_id = UUID(created.json()["id"])
         _, first, second = await publish(kafka, topic_prefix, application, extended, ended)
@@ -92,11 +92,11 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letter_topic_and_re
         assert (dead.subscription_id, dead.delivery_id, dead.attempts) == (subscription_id, first_id, 3)
         assert dead.reason == "HTTP 503"
         assert json.loads(dead.body)["id"] == str(first.id)
-        assert (await api.get(f"/webhooks/subscriptions/{subscription_id}")).json()["status"] == "failing"
+        assert (await api.get(f"/v1/webhooks/subscriptions/{subscription_id}")).json()["status"] == "failing"
         assert [r.delivery_id for r in receiver.received] == [first_id] * 3  # the later event waits behind it
 
         receiver.failures = 0  # the integrator mends their endpoint
-        reactivated = await api.post(f"/webhooks/subscriptions/{subscription_id}/reactivate")
+        reactivated = await api.post(f"/v1/webhooks/subscriptions/{subscription_id}/reactivate")
         assert reactivated.json()["status"] == "active"
         # 3 failed + 2 sent by webhook, and the citizen's two letters
         told = await notifications(kafka, topic_prefix, expect=7)
