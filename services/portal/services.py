@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -30,8 +31,9 @@ class SubsidyApi:
         await self._http.aclose()
 
     async def applications(self, token: str, state: str | None = None) -> list[dict[str, Any]]:
+        """Every application the caller may see (in `state`), the list's pages followed to its end."""
         params = {"state": state} if state else {}
-        return await self._get("/v1/applications", token, params)
+        return await _all_pages(lambda page: self._get("/v1/applications", token, page), params)
 
     async def application(self, token: str, application_id: UUID) -> dict[str, Any]:
         return await self._get(f"/v1/applications/{application_id}", token, {})
@@ -106,6 +108,18 @@ class SubsidyApi:
         if response.status_code != 200:
             raise ApiRefused(response.status_code, _code(response))
         return response.json()
+
+
+async def _all_pages(
+    get: Callable[[dict[str, str]], Awaitable[dict[str, Any]]], params: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The items of every page of a list, following `next_cursor` until the last page."""
+    found, cursor = [], None
+    while True:
+        answer = await get({**params, "cursor": cursor} if cursor else params)
+        found.extend(answer["items"])
+        if (cursor := answer["next_cursor"]) is None:
+            return found
 
 
 def _body(response: httpx.Response) -> dict[str, Any] | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
 from contracts.audit import AccessAction, AccessOutcome
-from jobbro import audit
+from jobbro import audit, pages
 from jobbro.access import AccessRefused, requires
 from jobbro.principal import Principal
 from jobbro.principal import Role as Access
@@ -196,15 +197,26 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
 
     @router.get("/applications", tags=["employer", "caseworker", "auditor"])
     async def list_applications(
-        state: Annotated[State | None, Query()] = None, actor: Actor = reader
-    ) -> list[ApplicationSummary]:
-        """An employer's own applications, those of a caseworker's municipality, or all (auditor), newest first."""
+        request: Request,
+        response: Response,
+        state: Annotated[State | None, Query()] = None,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
+        cursor: pages.Cursor = None,
+        actor: Actor = reader,
+    ) -> pages.Page[ApplicationSummary]:
+        """An employer's own applications, those of a caseworker's municipality, or all (auditor), newest first, a
+        page at a time: `next_cursor` (and the `Link: rel="next"` header) leads to the next page."""
+        after = pages.decode(cursor, _listing_key) if cursor else None
         async with runtime.unit_of_work() as uow:
-            found = await handlers.listing(uow.conn, actor, state)
+            found = await handlers.listing(uow.conn, actor, state, limit + 1, after)
             listed = replace(_read("GET /v1/applications", actor, None, ()), object_kind="applications")
             await _audit(uow, actor, listed)  # a summary names no citizen
             await uow.commit()
-        return found
+        items, next_cursor = pages.page(
+            found, limit, lambda summary: (summary.submitted_at.isoformat(), str(summary.id))
+        )
+        pages.link_next(request, response, next_cursor)
+        return pages.Page(items=items, next_cursor=next_cursor)
 
     @router.get("/applications/{application_id}", tags=["employer", "caseworker", "auditor"])
     async def get_application(application_id: UUID, actor: Actor = reader) -> ApplicationView:
@@ -305,6 +317,12 @@ _APPLICATION = "/v1/applications/{application_id}"
 _READ_ROUTE = f"GET {_APPLICATION}"
 _PURPOSE = {Role.EMPLOYER: "employer_application", Role.CASEWORKER: "case_handling", Role.AUDITOR: "supervision"}
 """Why each capacity processes an application's personal data, as the access audit records it."""
+
+
+def _listing_key(values: list[Any]) -> tuple[datetime, UUID]:
+    """The sort key a cursor of the application list holds: when the last one shown was submitted, and its id."""
+    submitted_at, application_id = values
+    return datetime.fromisoformat(submitted_at), UUID(application_id)
 
 
 def _read(

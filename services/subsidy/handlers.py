@@ -423,9 +423,18 @@ async def derivation(conn: asyncpg.Connection, application_id: UUID, actor: Acto
     return DerivationView.of(application.id, decided)
 
 
-async def listing(conn: asyncpg.Connection, actor: Actor, state: State | None) -> list[ApplicationSummary]:
-    """An employer's own applications, a caseworker's municipality's, or every one for an auditor, newest first."""
-    rows = await store.listed(conn, employer_cvr=actor.cvr, municipality=actor.municipality, state=state)
+async def listing(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    state: State | None,
+    limit: int,
+    after: tuple[datetime, UUID] | None = None,
+) -> list[ApplicationSummary]:
+    """An employer's own applications, a caseworker's municipality's, or every one for an auditor, newest first:
+    `limit` of them after the sort key `after`."""
+    rows = await store.listed(
+        conn, employer_cvr=actor.cvr, municipality=actor.municipality, state=state, limit=limit, after=after
+    )
     return [ApplicationSummary.model_validate(row, from_attributes=True) for row in rows]
 
 

@@ -115,19 +115,23 @@ async def listed(
     municipality: str | None = None,
     state: State | None = None,
     limit: int = 100,
+    after: tuple[datetime, UUID] | None = None,
 ) -> list[Listed]:
-    """An employer's or a municipality's applications, newest first."""
+    """An employer's or a municipality's applications, newest first, from just after the sort key `after`."""
     rows = await conn.fetch(
         """SELECT id, state, scheme, employer_cvr, production_unit, aggregate->'terms'->>'position_title' AS title,
                   starts_on, ends_on, submitted_at
            FROM applications
            WHERE ($1::text IS NULL OR employer_cvr = $1) AND ($2::text IS NULL OR municipality = $2)
              AND ($3::text IS NULL OR state = $3)
-           ORDER BY submitted_at DESC, id LIMIT $4""",
+             AND ($5::timestamptz IS NULL OR (submitted_at, id) < ($5::timestamptz, $6::uuid))
+           ORDER BY submitted_at DESC, id DESC LIMIT $4""",
         employer_cvr,
         municipality,
         state and state.value,
         limit,
+        after and after[0],
+        after and after[1],
     )
     return [
         Listed(
