@@ -411,7 +411,15 @@ async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> 
         await store.history(conn, application_id),
         reports,
         with_inputs=actor.role in (Role.CASEWORKER, Role.AUDITOR),
+        version=await store.version(conn, application_id),
     )
+
+
+async def locked_version(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> int:
+    """The version of an application the actor may see, locked until the transaction ends: the change that follows
+    in it is made to this version."""
+    await _load(conn, application_id, actor)
+    return await store.version(conn, application_id)
 
 
 async def derivation(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> DerivationView:

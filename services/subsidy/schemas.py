@@ -358,13 +358,21 @@ class ApplicationView(BaseModel):
     decision: DecisionView | None
     history: list[Change]
     wage_reports: list[WageReportOut]
+    version: int = Field(description="Counts the application's stored changes; its `ETag`, for `If-Match`.")
 
     @classmethod
     def of(
-        cls, application: Application, history: list[Change], reports: list[WageReportOut], *, with_inputs: bool
+        cls,
+        application: Application,
+        history: list[Change],
+        reports: list[WageReportOut],
+        *,
+        with_inputs: bool,
+        version: int,
     ) -> ApplicationView:
         request = application.representative_request
         return cls(
+            version=version,
             id=application.id,
             state=application.state,
             citizen_ref=application.citizen_ref,

@@ -66,7 +66,7 @@ async def save(conn: asyncpg.Connection, application: Application) -> None:
     await conn.execute(
         f"""WITH application AS (
                 UPDATE applications SET state = $7, ends_on = $8, deadline_at = $9, aggregate = $10::text::jsonb,
-                                        updated_at = now()
+                                        updated_at = now(), version = version + 1
                 WHERE id = $1)
             {_HISTORY_INSERT}""",
         *_history_arguments(application),
@@ -83,6 +83,12 @@ async def get(conn: asyncpg.Connection, application_id: UUID, *, for_update: boo
     lock = " FOR UPDATE" if for_update else ""
     document = await conn.fetchval(f"SELECT aggregate::text FROM applications WHERE id = $1{lock}", application_id)
     return None if document is None else _AGGREGATE.validate_json(document)
+
+
+async def version(conn: asyncpg.Connection, application_id: UUID) -> int:
+    """How many times a stored application was stored: its ETag."""
+    found: int = await conn.fetchval("SELECT version FROM applications WHERE id = $1", application_id)
+    return found
 
 
 async def history(conn: asyncpg.Connection, application_id: UUID) -> list[Change]:

@@ -277,6 +277,51 @@ async def test_a_disallowed_step_is_a_conflict_naming_the_current_state(service:
     assert "assessing" in body["detail"]
 
 
+async def test_two_caseworkers_deciding_from_the_same_page_cannot_overwrite_each_other(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, service.issuer.caseworker("751"), "referred")
+    url = f"/v1/applications/{application['id']}"
+    first_read, second_read = [await service.client.get(url, headers=service.issuer.caseworker()) for _ in "ab"]
+    shown = first_read.headers["etag"]
+
+    rejected = await service.client.post(
+        url + "/caseworker-decision",
+        json={"approve": False, "remark": "the plan does not hold"},
+        headers={**service.issuer.caseworker(), "If-Match": shown},
+    )
+    approved = await service.client.post(
+        url + "/caseworker-decision",
+        json={"approve": True, "remark": "ok"},
+        headers={**service.issuer.caseworker(), "If-Match": second_read.headers["etag"]},
+    )
+    elsewhere = await service.client.post(
+        url + "/withdrawal", json={}, headers={**service.issuer.caseworker("101"), "If-Match": shown}
+    )
+
+    assert shown == second_read.headers["etag"] == f'"{first_read.json()["version"]}"'
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.headers["etag"] == f'"{rejected.json()["version"]}"' != shown
+    stale = _problem(approved, 412, "precondition_failed")
+    assert stale["current_version"] == rejected.json()["version"]
+    _problem(elsewhere, 404, "application_not_found")  # no version told to who may not see the application
+    after = await service.client.get(url, headers=service.issuer.caseworker())
+    assert (after.json()["state"], after.headers["etag"]) == ("rejected", rejected.headers["etag"])
+
+
+async def test_a_step_without_if_match_is_made_to_the_current_version(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer), employer)
+    url = f"/v1/applications/{application['id']}"
+    before = (await service.client.get(url, headers=service.issuer.employer(employer.cvr))).json()["version"]
+
+    withdrawn = await service.client.post(url + "/withdrawal", json={}, headers=service.issuer.employer(employer.cvr))
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["state"] == "withdrawn" and withdrawn.json()["version"] > before
+
+
 async def test_a_caseworker_decides_only_referred_cases(service: Subsidy) -> None:
     employer = service.pki.employer()
     application = await service.submitted(internship(employer), employer)
