@@ -39,17 +39,26 @@ class SubsidyApi:
         return await self._get(f"/v1/applications/{application_id}", token, {})
 
     async def decide(
-        self, token: str, application_id: UUID, *, approve: bool, remark: str, start_exception: str = ""
+        self,
+        token: str,
+        application_id: UUID,
+        *,
+        approve: bool,
+        remark: str,
+        start_exception: str = "",
+        version: str = "",
     ) -> dict[str, Any]:
         """A caseworker's decision on a referred application, with the reasons told to the employer, and for a start
-        before the decision the justification of that exception."""
+        before the decision the justification of that exception; made only to the `version` the caseworker was shown
+        (`If-Match`), so a colleague's decision meanwhile is not overwritten unseen (412)."""
         body: dict[str, Any] = {"approve": approve, "remark": remark}
         if start_exception:
             body["start_exception"] = {"justification": start_exception}
+        headers = {"Authorization": f"Bearer {token}"}
+        if version.isdigit():
+            headers["If-Match"] = f'"{version}"'
         response = await self._http.post(
-            f"/v1/applications/{application_id}/caseworker-decision",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
+            f"/v1/applications/{application_id}/caseworker-decision", json=body, headers=headers
         )
         if response.status_code != 200:
             raise ApiRefused(response.status_code, _code(response))
