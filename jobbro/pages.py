@@ -59,6 +59,11 @@ def page(rows: Sequence[T], limit: int, key: Callable[[T], Sequence[Any]]) -> tu
     return shown, encode(key(shown[-1])) if len(rows) > limit else None
 
 
+def after(rows: Sequence[T], key: Callable[[T], Any], start: Any) -> list[T]:
+    """The rows of a list computed whole (sorted ascending by `key`) that come after the sort key `start`."""
+    return [row for row in rows if key(row) > start]
+
+
 def link_next(request: Request, response: Response, next_cursor: str | None) -> None:
     """Point `Link: rel="next"` at the next page: this request's URL with `cursor` replaced."""
     if next_cursor is not None:

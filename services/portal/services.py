@@ -120,15 +120,19 @@ class SubsidyApi:
 
 
 async def _all_pages(
-    get: Callable[[dict[str, str]], Awaitable[dict[str, Any]]], params: dict[str, str]
+    get: Callable[[dict[str, str]], Awaitable[dict[str, Any]]],
+    params: dict[str, str],
+    first: dict[str, Any] | None = None,
+    items: str = "items",
 ) -> list[dict[str, Any]]:
-    """The items of every page of a list, following `next_cursor` until the last page."""
-    found, cursor = [], None
-    while True:
-        answer = await get({**params, "cursor": cursor} if cursor else params)
-        found.extend(answer["items"])
-        if (cursor := answer["next_cursor"]) is None:
-            return found
+    """The `items` of every page of a list (from its `first` page, if read already), following `next_cursor` until
+    the last page."""
+    answer = first or await get(params)
+    found = list(answer[items])
+    while (cursor := answer["next_cursor"]) is not None:
+        answer = await get({**params, "cursor": cursor})
+        found.extend(answer[items])
+    return found
 
 
 def _body(response: httpx.Response) -> dict[str, Any] | None:
@@ -166,7 +170,9 @@ class ActivationApi:
 
     async def overdue(self, token: str) -> dict[str, Any]:
         """The citizens of the caller's municipality without the offer due by today, longest overdue first."""
-        return await self._get("/v1/overdue", token, {})
+        first: dict[str, Any] = await self._get("/v1/overdue", token, {})
+        rest = await _all_pages(lambda page: self._get("/v1/overdue", token, page), {}, first, items="citizens")
+        return {**first, "citizens": rest, "next_cursor": None}
 
     async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
         response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})

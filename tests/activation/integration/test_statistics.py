@@ -235,8 +235,17 @@ async def test_statistics_over_a_seeded_data_set_match_the_numbers_computed_from
         ref: days for ref, days in late.items() if days
     }
     assert [c["overdue_days"] for c in overdue.json()["citizens"]] == sorted(d for d in late.values() if d)[::-1]
+    assert overdue.json()["next_cursor"] is None and "link" not in overdue.headers
+    paged, url, pages = [], f"/v1/overdue?on={TO.isoformat()}&limit=2", 0
+    while url:
+        answer = await activation.http.get(url)
+        paged, pages = paged + answer.json()["citizens"], pages + 1
+        url = answer.headers["link"].split(">")[0].removeprefix("<") if answer.json()["next_cursor"] else ""
+    assert pages > 1 and paged == overdue.json()["citizens"], "every overdue citizen once, in order, by the Link"
     in_aarhus = await activation.http.get("/v1/overdue", params={"on": TO.isoformat(), "municipality": "751"})
     assert [(c["municipality_code"], c["overdue_days"]) for c in in_aarhus.json()["citizens"]] == [("751", 46)]
+    broken = await activation.http.get("/v1/overdue", params={"on": TO.isoformat(), "cursor": "WzEsMiwzXQ"})
+    assert (broken.status_code, broken.json()["code"]) == (400, "cursor_invalid")
 
     async with activation.client(callers.manager("751")) as manager, activation.client(callers.caseworker("751")) as cw:
         own = await manager.get("/v1/statistics", params=window)
