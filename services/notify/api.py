@@ -7,12 +7,12 @@ reactivate any (after a receiver's outage).
 import secrets
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from contracts.audit import AccessAction
-from jobbro import audit
+from jobbro import audit, pages
 from jobbro.access import requires
 from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
@@ -96,6 +96,26 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return CreatedSubscription(**SubscriptionView.of(subscription).model_dump(), secret=secret)
+
+    @router.get("", response_model=pages.Page[SubscriptionView])
+    async def listing(
+        request: Request,
+        response: Response,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
+        cursor: pages.Cursor = None,
+        principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR),
+    ) -> pages.Page[SubscriptionView]:
+        """An integrator's own subscriptions (an operator's: everyone's), by id, a page at a time (`next_cursor`,
+        `Link: rel="next"`)."""
+        after = pages.decode(cursor, lambda values: UUID(*values)) if cursor else None
+        async with runtime.unit_of_work() as uow:
+            found = await handlers.subscriptions(principal, uow, limit + 1, after)
+            access = Access("GET /v1/webhooks/subscriptions", "integration", "webhook_subscriptions")
+            await audit.record(uow, "notify", Caller.of(principal), access)
+            await uow.commit()
+        shown, next_cursor = pages.page(found, limit, lambda subscription: (str(subscription.id),))
+        pages.link_next(request, response, next_cursor)
+        return pages.Page(items=[SubscriptionView.of(subscription) for subscription in shown], next_cursor=next_cursor)
 
     @router.get("/{subscription_id}", response_model=SubscriptionView)
     async def read(

@@ -209,6 +209,12 @@ async def subscription(subscription_id: UUID, by: Principal, uow: UnitOfWork) ->
     return found
 
 
+async def subscriptions(by: Principal, uow: UnitOfWork, limit: int, after: UUID | None) -> list[Subscription]:
+    """The subscriptions `by` may see (its own, or every one for an operator), `limit` of them after `after`."""
+    owner = None if by.has(AccessRole.OPERATOR) else by.subject
+    return await store.subscriptions(uow.conn, owner, limit, after)
+
+
 async def reactivate(
     subscription_id: UUID, url: str | None, by: Principal, uow: UnitOfWork, ctx: Context
 ) -> Subscription:

@@ -221,6 +221,8 @@ CROSS_TENANT = {
     "activation GET /v1/overdue": _MUNICIPAL_READS,
     "activation GET /v1/statistics": _MUNICIPAL_READS,
     "notify POST /v1/webhooks/subscriptions": _GRANT,
+    "notify GET /v1/webhooks/subscriptions": "tests.notify.integration.test_api::"
+    + "test_an_integrator_pages_through_its_own_subscriptions_each_once_and_sees_no_others",
     f"notify GET {_SUBSCRIPTION}": _OWNER,
     f"notify POST {_SUBSCRIPTION}/reactivate": _OWNER,
     f"notify DELETE {_SUBSCRIPTION}": _OWNER,
