@@ -49,7 +49,7 @@ def decode(cursor: str, parse: Callable[[list[Any]], Key]) -> Key:
         if not isinstance(values, list):
             raise ValueError("a cursor holds a list")
         return parse(values)
-    except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+    except (ValueError, TypeError, AttributeError, binascii.Error) as exc:
         raise Problem(400, "cursor_invalid", "The cursor is not one this list answered; start without it.") from exc
 
 

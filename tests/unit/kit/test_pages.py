@@ -2,6 +2,7 @@
 cursor that is not one the list answered is a problem, never a 500."""
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 from hypothesis import given
@@ -40,3 +41,11 @@ def test_a_cursor_the_list_did_not_answer_is_refused_as_a_problem(cursor: str) -
         pages.decode(cursor, _pair)
 
     assert (refused.value.status, refused.value.code) == (400, "cursor_invalid")
+
+
+@pytest.mark.parametrize("values", [[1], [None], [["a"]], [{"a": 1}], []])
+def test_a_cursor_holding_values_of_the_wrong_kind_is_refused_as_a_problem(values: list[Any]) -> None:
+    with pytest.raises(Problem) as refused:
+        pages.decode(pages.encode(values), lambda found: UUID(*found))
+
+    assert refused.value.code == "cursor_invalid"
