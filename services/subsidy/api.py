@@ -8,7 +8,7 @@ link's token instead. No problem ever repeats a token: refusals of links are fix
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
@@ -157,21 +157,20 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         body: Any,
         actor: Actor,
         handler: Any,
-        if_match: str | None,
-        response: Response,
+        condition: _Precondition,
     ) -> ApplicationView:
         """One step of an application by its handler, recorded as a change; answered with the application and its
         new `ETag`. With `If-Match`, only on the version it names (the row stays locked from check to change)."""
 
         async def change(uow: UnitOfWork) -> None:
-            if if_match is not None:
+            if condition.if_match is not None:
                 current = await handlers.locked_version(uow.conn, application_id, actor)
-                if not _matches(if_match, current):
+                if not _matches(condition.if_match, current):
                     raise Problem(412, "precondition_failed", _STALE, current_version=current)
             await handler(ctx, uow, application_id, body, actor)
 
         await audited(route, application_id, actor, change)
-        return _tagged(await view(application_id, actor, None), response)
+        return _tagged(await view(application_id, actor, None), condition.response)
 
     async def view(application_id: UUID, actor: Actor, route: str | None = _READ_ROUTE) -> ApplicationView:
         """The application as `actor` sees it; recorded as a read in the access audit, before it is answered,
@@ -251,9 +250,8 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     async def decide(
         application_id: UUID,
         body: CaseworkerDecision,
-        response: Response,
-        if_match: IfMatch = None,
         actor: Actor = caseworker,
+        condition: _Precondition = _CONDITIONAL,
     ) -> ApplicationView:
         """Approve or reject a referred application or position, with reasons."""
         return await step(
@@ -262,65 +260,50 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
             body,
             actor,
             handlers.decide_as_caseworker,
-            if_match,
-            response,
+            condition,
         )
 
     @router.post("/applications/{application_id}/citizen", tags=["employer"], responses=_IF_MATCH)
     async def name_citizen(
-        application_id: UUID, body: CitizenNaming, response: Response, if_match: IfMatch = None, actor: Actor = signer
+        application_id: UUID, body: CitizenNaming, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
     ) -> ApplicationView:
         """Name the citizen, with their consent and a signature, for an approved position: then it is decided."""
-        return await step(
-            f"POST {_APPLICATION}/citizen", application_id, body, actor, handlers.name_citizen, if_match, response
-        )
+        return await step(f"POST {_APPLICATION}/citizen", application_id, body, actor, handlers.name_citizen, condition)
 
     @router.post("/applications/{application_id}/confirmation", tags=["employer"], responses=_IF_MATCH)
     async def confirm(
-        application_id: UUID,
-        body: FinalConfirmation,
-        response: Response,
-        if_match: IfMatch = None,
-        actor: Actor = signer,
+        application_id: UUID, body: FinalConfirmation, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
     ) -> ApplicationView:
         """The employer's signed final approval of an approved application: the placement may start."""
-        return await step(
-            f"POST {_APPLICATION}/confirmation", application_id, body, actor, handlers.confirm, if_match, response
-        )
+        return await step(f"POST {_APPLICATION}/confirmation", application_id, body, actor, handlers.confirm, condition)
 
     @router.post("/applications/{application_id}/extension", tags=["employer"], responses=_IF_MATCH)
     async def extend(
-        application_id: UUID, body: Extension, response: Response, if_match: IfMatch = None, actor: Actor = signer
+        application_id: UUID, body: Extension, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
     ) -> ApplicationView:
         """A later end date for a running placement."""
-        return await step(
-            f"POST {_APPLICATION}/extension", application_id, body, actor, handlers.extend, if_match, response
-        )
+        return await step(f"POST {_APPLICATION}/extension", application_id, body, actor, handlers.extend, condition)
 
     @router.post("/applications/{application_id}/hours", tags=["employer"], responses=_IF_MATCH)
     async def change_hours(
-        application_id: UUID, body: HoursChange, response: Response, if_match: IfMatch = None, actor: Actor = signer
+        application_id: UUID, body: HoursChange, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
     ) -> ApplicationView:
         """New weekly hours for a running placement, from the first step's date."""
-        return await step(
-            f"POST {_APPLICATION}/hours", application_id, body, actor, handlers.change_hours, if_match, response
-        )
+        return await step(f"POST {_APPLICATION}/hours", application_id, body, actor, handlers.change_hours, condition)
 
     @router.post("/applications/{application_id}/end", tags=["employer"], responses=_IF_MATCH)
     async def end(
-        application_id: UUID, body: EndOfPlacement, response: Response, if_match: IfMatch = None, actor: Actor = signer
+        application_id: UUID, body: EndOfPlacement, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
     ) -> ApplicationView:
         """End a running placement, early (with a reason) or as planned."""
-        return await step(f"POST {_APPLICATION}/end", application_id, body, actor, handlers.end, if_match, response)
+        return await step(f"POST {_APPLICATION}/end", application_id, body, actor, handlers.end, condition)
 
     @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"], responses=_IF_MATCH)
     async def withdraw(
-        application_id: UUID, body: Withdrawal, response: Response, if_match: IfMatch = None, actor: Actor = withdrawer
+        application_id: UUID, body: Withdrawal, actor: Actor = withdrawer, condition: _Precondition = _CONDITIONAL
     ) -> ApplicationView:
         """Withdraw an application before the placement is confirmed."""
-        return await step(
-            f"POST {_APPLICATION}/withdrawal", application_id, body, actor, handlers.withdraw, if_match, response
-        )
+        return await step(f"POST {_APPLICATION}/withdrawal", application_id, body, actor, handlers.withdraw, condition)
 
     @router.post("/applications/{application_id}/wage-reports", status_code=201, tags=["employer"])
     async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = signer) -> WageReportOut:
@@ -380,6 +363,21 @@ IfMatch = Annotated[
         "412 `precondition_failed`. Optional: without it the change is made to the current version.",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class _Precondition:
+    """A step's `If-Match` (None: any version will do) and the response its new `ETag` goes on."""
+
+    if_match: str | None
+    response: Response
+
+
+async def _precondition(response: Response, if_match: IfMatch = None) -> _Precondition:
+    return _Precondition(if_match, response)
+
+
+_CONDITIONAL = Depends(_precondition)
 
 
 def _matches(if_match: str, version: int) -> bool:
