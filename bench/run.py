@@ -148,7 +148,7 @@ def _signed(options: Options, layout: Layout, today: date, bars: Progress) -> li
 async def _import(http: httpx.AsyncClient, layout: Layout, cases: list[Case], bars: Progress) -> None:
     """The applications' citizens into the benefit registry, through its admin endpoint."""
     task = bars.add_task("citizens: import (admin API)", total=len(cases))
-    url = layout.service("benefits").url + "/admin/citizens/import"
+    url = layout.service("benefits").url + "/v1/admin/citizens/import"
     operator = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
     for start in range(0, len(cases), _IMPORT_CHUNK):
         chunk = cases[start : start + _IMPORT_CHUNK]

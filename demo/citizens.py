@@ -21,7 +21,7 @@ class Citizen:
     unemployed_since: date
 
     def row(self, municipality: str) -> dict[str, Any]:
-        """The registry's import row (`POST /admin/citizens/import`, JSON)."""
+        """The registry's import row (`POST /v1/admin/citizens/import`, JSON)."""
         return {
             "cpr": self.cpr,
             "municipality": municipality,

@@ -200,7 +200,7 @@ async def run(
                 return await _applications(demo)
             finally:  # the receiver stops with this run: notify should not keep calling it
                 headers = await demo.logins.headers(logins.INTEGRATOR)
-                await http.delete(demo.url("notify", f"/webhooks/subscriptions/{subscription}"), headers=headers)
+                await http.delete(demo.url("notify", f"/v1/webhooks/subscriptions/{subscription}"), headers=headers)
 
 
 async def _applications(demo: _Run) -> DemoResult:
@@ -289,7 +289,7 @@ async def _import_citizens(demo: _Run) -> None:
     }
     rows = [citizen.row(MUNICIPALITY) for citizen in demo.citizens.values()]
     headers = await demo.logins.headers(logins.OPERATOR)
-    response = await demo.http.post(demo.url("benefits", "/admin/citizens/import"), json=rows, headers=headers)
+    response = await demo.http.post(demo.url("benefits", "/v1/admin/citizens/import"), json=rows, headers=headers)
     _require(response, 200, "importing citizens")
 
 
@@ -317,7 +317,7 @@ async def _subscribe_webhook(demo: _Run, secret: str) -> str:
     """An integrator subscribes to decisions and placements, with its `whsec_` secret for the signatures; its id."""
     body = {"url": demo.receiver.url, "event_types": list(WEBHOOK_TYPES), "secret": secret}
     headers = await demo.logins.headers(logins.INTEGRATOR)
-    response = await demo.http.post(demo.url("notify", "/webhooks/subscriptions"), json=body, headers=headers)
+    response = await demo.http.post(demo.url("notify", "/v1/webhooks/subscriptions"), json=body, headers=headers)
     _require(response, 201, "subscribing to webhooks")
     return str(response.json()["id"])
 
@@ -552,12 +552,12 @@ async def _result(demo: _Run, payment_run: str) -> DemoResult:
     plans = {}
     for outcome in outcomes:
         response = await demo.http.get(
-            demo.url("activation", f"/citizens/{outcome.citizen_ref}/plan"), headers=await demo.caseworker_token()
+            demo.url("activation", f"/v1/citizens/{outcome.citizen_ref}/plan"), headers=await demo.caseworker_token()
         )
         plans[outcome.key] = response.json()["entries"] if response.status_code == 200 else []
     month = f"{demo.previous_month:%Y-%m}"
     headers = await demo.logins.headers(logins.AUDITOR)
-    totals = await demo.http.get(demo.url("benefits", f"/ledger/reconciliation/{month}"), headers=headers)
+    totals = await demo.http.get(demo.url("benefits", f"/v1/ledger/reconciliation/{month}"), headers=headers)
     _require(totals, 200, "reading the reconciliation")
     ours = {str(application_id) for application_id in demo.applications.values()}
     instructions = {str(seen.event.instruction_id) for seen in _our_instructions(demo)}

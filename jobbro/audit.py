@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from contracts.audit import BY_SERVICE, AccessAction, AccessOutcome, AccessRecorded
+from jobbro import pages
 from jobbro.access import requires
 from jobbro.principal import Principal, Role
 from jobbro.uow import UnitOfWork
@@ -105,19 +106,24 @@ async def query(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = MAX_QUERIED,
+    after: tuple[datetime, UUID] | None = None,
 ) -> list[AccessRecorded]:
-    """Recorded accesses, newest first: of one citizen (named in the object or the answer), by one actor, in a time."""
+    """Recorded accesses, newest first: of one citizen (named in the object or the answer), by one actor, in a time;
+    from just after the sort key `after` (a page's last), `limit` of them (one more than a page, to know of a next)."""
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM access_audit
              WHERE ($1::text IS NULL OR citizen_refs @> ARRAY[$1::text] OR object_ref = $1)
                AND ($2::text IS NULL OR actor = $2)
                AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
-             ORDER BY at DESC LIMIT $5""",
+               AND ($6::timestamptz IS NULL OR (at, access_id) < ($6::timestamptz, $7::uuid))
+             ORDER BY at DESC, access_id DESC LIMIT $5""",
         citizen_ref,
         actor,
         since,
         until,
-        min(limit, MAX_QUERIED),
+        min(limit, MAX_QUERIED + 1),
+        after and after[0],
+        after and after[1],
     )
     model = BY_SERVICE[service]
     return [
@@ -176,19 +182,32 @@ def routers(runtime: Runtime) -> tuple[APIRouter, ...]:
 
     @api.get("/access", response_model=None)
     async def accesses(
+        request: Request,
+        response: Response,
         citizen_ref: str | None = None,
         actor: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_QUERIED)] = MAX_QUERIED,
+        cursor: pages.Cursor = None,
         format: Literal["json", "cef"] = "json",  # noqa: A002 - the query parameter's name
         principal: Principal = requires(Role.AUDITOR),
     ) -> dict[str, Any] | PlainTextResponse:
-        """Recorded accesses, newest first, as JSON or as CEF lines (`format=cef`) for a SIEM."""
+        """Recorded accesses, newest first, a page at a time, as JSON or as CEF lines (`format=cef`) for a SIEM;
+        `next_cursor` (JSON) and the `Link: rel="next"` header (both) lead to the next page."""
+        after = pages.decode(cursor, _access_key) if cursor else None
         async with runtime.unit_of_work() as uow:
-            found = await query(
-                uow.conn, service, citizen_ref=citizen_ref, actor=actor, since=since, until=until, limit=limit
+            rows = await query(
+                uow.conn,
+                service,
+                citizen_ref=citizen_ref,
+                actor=actor,
+                since=since,
+                until=until,
+                limit=limit + 1,
+                after=after,
             )
+            found, next_cursor = pages.page(rows, limit, lambda event: (event.at.isoformat(), str(event.access_id)))
             await record(
                 uow,
                 service,
@@ -201,11 +220,19 @@ def routers(runtime: Runtime) -> tuple[APIRouter, ...]:
                 ),
             )
             await uow.commit()
+        pages.link_next(request, response, next_cursor)
         if format == "cef":
-            return PlainTextResponse("".join(cef_line(service, event) + "\n" for event in found))
-        return {"accesses": [event.model_dump(mode="json") for event in found]}
+            lines = "".join(cef_line(service, event) + "\n" for event in found)
+            return PlainTextResponse(lines, headers={"Link": response.headers["Link"]} if next_cursor else None)
+        return {"accesses": [event.model_dump(mode="json") for event in found], "next_cursor": next_cursor}
 
     return (api,)
+
+
+def _access_key(values: list[Any]) -> tuple[datetime, UUID]:
+    """The sort key an access audit cursor holds: the last shown access's time and id."""
+    at, access_id = values
+    return datetime.fromisoformat(at), UUID(access_id)
 
 
 def _citizens(found: Iterable[AccessRecorded], asked: str | None) -> tuple[str, ...]:

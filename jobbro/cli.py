@@ -218,7 +218,7 @@ def import_citizens(
     """Import citizens into the benefit registry as the development operator: every row, or none (each bad row
     named)."""
     media_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
-    endpoint = (url or stack.service("benefits").url) + "/admin/citizens/import"
+    endpoint = (url or stack.service("benefits").url) + "/v1/admin/citizens/import"
     token = logins.token_sync(stack.oidc_issuer(), logins.OPERATOR)
     headers = {"content-type": media_type, "authorization": f"Bearer {token}"}
     response = httpx.post(endpoint, content=file.read_bytes(), headers=headers, timeout=60)
@@ -250,7 +250,7 @@ def erase(
     token = logins.token_sync(stack.oidc_issuer(), logins.OPERATOR)
     for endpoint in (
         (subsidy or stack.service("subsidy").url) + "/v1/erasures",
-        (benefits or stack.service("benefits").url) + "/admin/erasures",
+        (benefits or stack.service("benefits").url) + "/v1/admin/erasures",
     ):
         response = httpx.post(
             endpoint, json={"cpr": cpr, "reason": reason}, headers={"authorization": f"Bearer {token}"}, timeout=30

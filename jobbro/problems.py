@@ -1,13 +1,15 @@
 """application/problem+json (RFC 9457) for every error an HTTP API answers: a stable `code` and a sentence.
 
-`create_http_app` installs the defaults for every service — invalid requests, unknown routes and methods, and
-anything unexpected — so no error leaves as FastAPI's plain JSON; a service adds (or overrides) handlers for its
-own refusals. Error bodies are bounded: they never echo the input and list only the first few invalid fields; and
-whatever a refusal's text says, `problem` masks any CPR number and token in it before it leaves (`jobbro.log.redact`).
+`create_http_app` installs the defaults for every service — invalid requests, unknown routes and methods, a raised
+`Problem`, and anything unexpected — so no error leaves as FastAPI's plain JSON; a service adds handlers for its own
+refusals with `install_refusals`. Every service's OpenAPI document advertises the one `ProblemDetails` schema for
+each 4xx and 5xx answer (`openapi`), not FastAPI's `HTTPValidationError`. Error bodies are bounded: they never
+echo the input and list only the first few invalid fields; and whatever a refusal's text says, `problem` masks any
+CPR number and token in it before it leaves (`jobbro.log.redact`).
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +17,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from jobbro.log import redact
@@ -27,6 +30,48 @@ MAX_ERRORS = 10
 """Invalid fields a problem lists at most (a body with thousands of bad items gets the first ones and a count)."""
 MAX_TEXT = 200
 """Characters of one message, location part or detail sentence at most: error bodies stay a few KiB."""
+
+
+class InvalidField(BaseModel):
+    """One invalid part of a request: where it is, and what is wrong (never the value sent)."""
+
+    location: list[str]
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, the body of every 4xx and 5xx answer; `code` is stable, `detail` a sentence for a
+    person. A refusal may add extension members (e.g. `current_state` of an application)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="`urn:jobbro:problem:` and the code.", examples=["urn:jobbro:problem:not_found"])
+    title: str = Field(description="The HTTP status's phrase, or a short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.", examples=[404])
+    code: str = Field(description="The stable, machine-readable code.", examples=["not_found"])
+    detail: str = Field(description="What went wrong, for a person; never personal data.")
+    errors: list[InvalidField] | None = Field(None, description=f"Invalid fields, the first {MAX_ERRORS} at most.")
+    errors_total: int | None = Field(None, description="How many fields were invalid in all.")
+
+
+class Problem(Exception):
+    """A refusal raised as an answer: HTTP status, stable code, a sentence for a person, and extension members."""
+
+    def __init__(self, status: int, code: str, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extensions = extensions
+
+    def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
+        answer = problem(self.status, self.code, self.detail, **self.extensions)
+        answer.headers.update(headers or {})
+        return answer
+
+
+Translate = Callable[[Exception], Problem]
+"""How a service turns one of its refusals into the problem it answers."""
 
 
 def problem(status: int, code: str, detail: str, title: str | None = None, **extensions: Any) -> JSONResponse:
@@ -72,7 +117,12 @@ def invalid_fields(errors: Sequence[Any]) -> tuple[list[dict[str, Any]], str]:
 
 
 def install_defaults(app: FastAPI) -> None:
-    """Answer invalid requests, unknown routes and unexpected failures as problems."""
+    """Answer a raised `Problem`, invalid requests, unknown routes and unexpected failures as problems, and
+    advertise them in the OpenAPI document."""
+
+    async def raised(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return exc.response({"WWW-Authenticate": "Bearer"} if exc.status == 401 else None)
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -92,6 +142,51 @@ def install_defaults(app: FastAPI) -> None:
         log.error("request_failed", exc_info=exc)
         return problem(500, "internal_error", "Something went wrong on our side.")
 
+    app.add_exception_handler(Problem, raised)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+    app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
+
+
+def install_refusals(app: FastAPI, refusals: Mapping[type[Exception], Translate]) -> None:
+    """Answer each of a service's refusals as the problem its translation makes of it."""
+
+    async def refused(_request: Request, exc: Exception) -> JSONResponse:
+        translate = next(translate for kind, translate in refusals.items() if isinstance(exc, kind))
+        found = translate(exc)
+        return found.response({"WWW-Authenticate": "Bearer"} if found.status == 401 else None)
+
+    for kind in refusals:
+        app.add_exception_handler(kind, refused)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses of a route or router (`openapi` gives each its body)."""
+    return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
+
+
+_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def openapi(app: FastAPI) -> dict[str, Any]:
+    """`app`'s OpenAPI document with every 4xx and 5xx answer a problem+json `Problem` (and 500 on every route),
+    instead of FastAPI's `HTTPValidationError`, which no route answers."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = FastAPI.openapi(app)
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("500", {"description": HTTPStatus(500).phrase})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = {MEDIA_TYPE: {"schema": _REF}}
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    body = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(body.pop("$defs", {}))
+    schemas["Problem"] = body
+    app.openapi_schema = document
+    return document

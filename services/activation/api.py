@@ -12,11 +12,11 @@ from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from contracts.audit import AccessOutcome
-from jobbro import audit
+from jobbro import audit, pages
 from jobbro.access import not_found, own_municipality, requires, sees_municipality
 from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
@@ -44,13 +44,13 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     InvalidWindow: (422, "Invalid statistics window"),
 }
 """Each read error and the problem+json status and title it becomes."""
-_PLAN_ROUTE = "GET /citizens/{citizen_ref}/plan"
+_PLAN_ROUTE = "GET /v1/citizens/{citizen_ref}/plan"
 
 
 def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
     router = APIRouter(tags=["activation"])
 
-    @router.get("/citizens/{citizen_ref}/plan", response_model=None)
+    @router.get("/v1/citizens/{citizen_ref}/plan", response_model=None)
     async def plan(
         citizen_ref: str,
         on: date | None = None,
@@ -75,24 +75,33 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
             raise not_found("citizen")
         return _plan(found)
 
-    @router.get("/overdue", response_model=None)
+    @router.get("/v1/overdue", response_model=None)
     async def overdue(
+        request: Request,
+        response: Response,
         on: date | None = None,
         municipality: str | None = None,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
+        cursor: pages.Cursor = None,
         principal: Principal = requires(Role.CASEWORKER, Role.MANAGER, Role.AUDITOR),
     ) -> dict[str, Any] | JSONResponse:
-        """Citizens without the offer due by `on` (default: today), longest overdue first; a caseworker's or
-        manager's own municipality (asking for another is refused), any or all for an auditor."""
+        """Citizens without the offer due by `on` (default: today), longest overdue first, a page at a time
+        (`next_cursor`, `Link: rel="next"`); a caseworker's or manager's own municipality (asking for another is
+        refused), any or all for an auditor. Only the citizens on the page are recorded as read."""
         day, scope = on or _today(), own_municipality(principal, municipality)
+        start = pages.decode(cursor, _overdue_key) if cursor else None
         async with runtime.unit_of_work() as uow:
             found = await queries.overdue(uow.conn, rulebook, day, scope)
-            refs = tuple(citizen.citizen_ref for citizen in found)
+            rest = pages.after(found, _overdue_order, start) if start else found
+            shown, next_cursor = pages.page(rest, limit, _overdue_order)
+            refs = tuple(citizen.citizen_ref for citizen in shown)
             await _audit(
-                uow, principal, Access("GET /overdue", "timeliness_follow_up", "overdue_list", citizen_refs=refs)
+                uow, principal, Access("GET /v1/overdue", "timeliness_follow_up", "overdue_list", citizen_refs=refs)
             )
-        return {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in found]}
+        pages.link_next(request, response, next_cursor)
+        return {"on": day, "citizens": [_citizen_timeliness(citizen) for citizen in shown], "next_cursor": next_cursor}
 
-    @router.get("/statistics", response_model=None)
+    @router.get("/v1/statistics", response_model=None)
     async def statistics(
         municipality: str | None = None,
         from_: Annotated[date | None, Query(alias="from")] = None,
@@ -111,6 +120,18 @@ def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
         return await _read(runtime, query, _statistics)
 
     return router
+
+
+def _overdue_order(citizen: CitizenTimeliness) -> tuple[int, str]:
+    """The overdue list's order (longest overdue first, then by reference) as an ascending key."""
+    return -citizen.timeliness.overdue_days, citizen.citizen_ref
+
+
+def _overdue_key(values: list[Any]) -> tuple[int, str]:
+    negated_days, citizen_ref = values
+    if not isinstance(negated_days, int) or not isinstance(citizen_ref, str):
+        raise ValueError("not an overdue list's cursor")
+    return negated_days, citizen_ref
 
 
 async def _read(

@@ -61,7 +61,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
     settings = runtime.settings
     assert isinstance(settings, BenefitsSettings)
 
-    @api.post("/admin/citizens/import", tags=["registry"])
+    @api.post("/v1/admin/citizens/import", tags=["registry"])
     @streamed_body(settings.import_max_bytes, settings.import_timeout_seconds)
     async def import_citizens(request: Request, principal: Principal = requires(Role.OPERATOR)) -> Any:
         """Import citizens from CSV (`text/csv`) or JSON Lines (`application/x-ndjson`), streamed up to
@@ -91,7 +91,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
             return _domain_problem(exc, rejected=[asdict(rejection) for rejection in exc.rejections])
         return {"import_id": str(done.import_id), "imported": done.citizens}
 
-    @api.get("/ledger/reconciliation/{month}", tags=["ledger"])
+    @api.get("/v1/ledger/reconciliation/{month}", tags=["ledger"])
     async def reconciliation(month: str, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
         """A month's payment instructions per purpose: øre issued, settled, failed and still outstanding."""
         try:
@@ -110,7 +110,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
             "recoverable_ore": recoverable,
         }
 
-    @api.get("/ledger/payment-instructions/{instruction_id}", tags=["ledger"])
+    @api.get("/v1/ledger/payment-instructions/{instruction_id}", tags=["ledger"])
     async def payment_instruction(instruction_id: UUID, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
         """A payment instruction, its state, and how it was worked out: for a wage subsidy the rate, the hours, the
         rule versions and the arithmetic (`calculation`, as on its event); null for a benefit payment."""
@@ -122,7 +122,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         period = {"start": found.pop("period_start"), "end": found.pop("period_end")}
         return jsonable_encoder({**found, "month": f"{found['month']:%Y-%m}", "period": period})
 
-    @api.get("/ledger/placements/{application_id}/wage-reports", tags=["ledger"])
+    @api.get("/v1/ledger/placements/{application_id}/wage-reports", tags=["ledger"])
     async def wage_reports(application_id: UUID, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
         """A placement's wage reports, oldest first: each with its calculation and the instructions that paid it."""
         async with runtime.pool.acquire() as conn:
@@ -133,7 +133,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
             [{**row, "month": f"{row['month']:%Y-%m}", "paid_hours": str(row["paid_hours"])} for row in map(dict, rows)]
         )
 
-    @api.post("/admin/payment-instructions/{instruction_id}/reissue", status_code=201, tags=["ledger"])
+    @api.post("/v1/admin/payment-instructions/{instruction_id}/reissue", status_code=201, tags=["ledger"])
     async def reissue(instruction_id: UUID, principal: Principal = requires(Role.OPERATOR)) -> Any:
         """Issue a failed payment instruction again, under a new idempotency key (to a citizen: their CPR number
         opened for it, so the change is recorded in the access audit)."""
@@ -147,7 +147,7 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
             return _domain_problem(exc)
         return {"instruction_id": str(replacement.instruction_id), "idempotency_key": replacement.idempotency_key}
 
-    @api.post("/admin/erasures", status_code=201, tags=["registry"])
+    @api.post("/v1/admin/erasures", status_code=201, tags=["registry"])
     async def erase_citizen(body: ErasureRequest, principal: Principal = requires(Role.OPERATOR)) -> Any:
         """Erase a citizen's CPR number in the registry by destroying their data key, with the reason; they are
         paid no more, and their placements and ledger stay under `citizen_ref`."""
@@ -163,10 +163,13 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
     return api
 
 
-_IMPORT = Access("POST /admin/citizens/import", "citizen_registry", "citizen_import", AccessAction.CHANGE)
+_IMPORT = Access("POST /v1/admin/citizens/import", "citizen_registry", "citizen_import", AccessAction.CHANGE)
 """An import changes the registry; its citizens are found by the import id the registry keeps with each."""
 _REISSUE = Access(
-    "POST /admin/payment-instructions/{instruction_id}/reissue", "payment", "payment_instruction", AccessAction.CHANGE
+    "POST /v1/admin/payment-instructions/{instruction_id}/reissue",
+    "payment",
+    "payment_instruction",
+    AccessAction.CHANGE,
 )
 
 

@@ -5,15 +5,14 @@ operator may read and reactivate any (a paused one resumes by itself too), an au
 """
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from contracts.audit import AccessAction
-from jobbro import audit
+from jobbro import audit, pages
 from jobbro.access import requires
 from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
@@ -23,7 +22,6 @@ from jobbro.uow import UnitOfWork
 from services.notify import handlers, webhooks
 from services.notify.domain import (
     EventTypeNotGranted,
-    InvalidCursor,
     LoggedDelivery,
     Subscription,
     SubscriptionRefused,
@@ -32,7 +30,6 @@ from services.notify.domain import (
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     UnknownSubscription: (404, "No such subscription"),
-    InvalidCursor: (422, "Invalid cursor"),
     SubscriptionRefused: (422, "Subscription refused"),
     EventTypeNotGranted: (403, "Event type not granted"),
 }
@@ -99,21 +96,12 @@ class DeliveryView(BaseModel):
         return cls(**{name: getattr(delivery, name) for name in cls.model_fields})
 
 
-class DeliveryLog(BaseModel):
-    deliveries: list[DeliveryView] = Field(description="Newest first.")
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; none when this page is the last (never cut silently)."
-    )
-
-
 def _problem(exc: Exception) -> JSONResponse:
     status, title = _PROBLEMS[type(exc)]
     return problem(status, code_of(exc), str(exc), title)
 
 
-_ONE = "/webhooks/subscriptions/{subscription_id}"
-MAX_PAGE = 200
-"""Deliveries on one page of a log at most."""
+_ONE = "/v1/webhooks/subscriptions/{subscription_id}"
 
 
 async def _audit(
@@ -126,7 +114,7 @@ async def _audit(
 
 
 def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
-    router = APIRouter(prefix="/webhooks/subscriptions", tags=["webhooks"])
+    router = APIRouter(prefix="/v1/webhooks/subscriptions", tags=["webhooks"])
 
     @router.post("", status_code=201, response_model=CreatedSubscription)
     async def subscribe(
@@ -138,11 +126,31 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
                 subscription = await handlers.subscribe(
                     request.url, request.event_types, secret, principal, uow, context
                 )
-                await _audit(uow, principal, "POST /webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
+                await _audit(uow, principal, "POST /v1/webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
         return CreatedSubscription(**SubscriptionView.of(subscription).model_dump(), secret=secret)
+
+    @router.get("", response_model=pages.Page[SubscriptionView])
+    async def listing(
+        request: Request,
+        response: Response,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
+        cursor: pages.Cursor = None,
+        principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR),
+    ) -> pages.Page[SubscriptionView]:
+        """An integrator's own subscriptions (an operator's: everyone's), by id, a page at a time (`next_cursor`,
+        `Link: rel="next"`)."""
+        after = pages.decode(cursor, lambda values: UUID(*values)) if cursor else None
+        async with runtime.unit_of_work() as uow:
+            found = await handlers.subscriptions(principal, uow, limit + 1, after)
+            access = Access("GET /v1/webhooks/subscriptions", "integration", "webhook_subscriptions")
+            await audit.record(uow, "notify", Caller.of(principal), access)
+            await uow.commit()
+        shown, next_cursor = pages.page(found, limit, lambda subscription: (str(subscription.id),))
+        pages.link_next(request, response, next_cursor)
+        return pages.Page(items=[SubscriptionView.of(subscription) for subscription in shown], next_cursor=next_cursor)
 
     @router.get("/{subscription_id}", response_model=SubscriptionView)
     async def read(
@@ -157,21 +165,25 @@ def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
             return _problem(exc)
         return SubscriptionView.of(subscription)
 
-    @router.get("/{subscription_id}/deliveries", response_model=DeliveryLog)
+    @router.get("/{subscription_id}/deliveries", response_model=pages.Page[DeliveryView])
     async def deliveries(
         subscription_id: UUID,
-        cursor: Annotated[str | None, Query(max_length=40, description="From the page before: `next_cursor`.")] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        request: Request,
+        response: Response,
+        cursor: pages.Cursor = None,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
         principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR, Role.AUDITOR),
-    ) -> DeliveryLog | JSONResponse:
+    ) -> pages.Page[DeliveryView] | JSONResponse:
+        """The subscription's delivery log, newest first, page by page: every delivery is on some page."""
         try:
             async with runtime.unit_of_work() as uow:
-                page = await handlers.delivery_log(subscription_id, cursor, limit, principal, uow)
+                shown, next_cursor = await handlers.delivery_log(subscription_id, cursor, limit, principal, uow)
                 await _audit(uow, principal, f"GET {_ONE}/deliveries", subscription_id, AccessAction.READ)
                 await uow.commit()
         except tuple(_PROBLEMS) as exc:
             return _problem(exc)
-        return DeliveryLog(deliveries=[DeliveryView.of(d) for d in page.deliveries], next_cursor=page.next_cursor)
+        pages.link_next(request, response, next_cursor)
+        return pages.Page(items=[DeliveryView.of(delivery) for delivery in shown], next_cursor=next_cursor)
 
     @router.post("/{subscription_id}/reactivate", response_model=SubscriptionView)
     async def reactivate(

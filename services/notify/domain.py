@@ -3,7 +3,6 @@
 Plain data and pure functions; the events that lead here are translated in `notices.py`.
 """
 
-import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -199,35 +198,6 @@ class LoggedDelivery:
     next_attempt_at: datetime | None
     """When it is tried next (pending or dead and probed); None once sent or failed."""
     sent_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Page:
-    """Some deliveries of a log, newest first, and where the next page starts (None: this was the last)."""
-
-    deliveries: tuple[LoggedDelivery, ...]
-    next_cursor: str | None
-
-
-class InvalidCursor(ValueError):
-    """A page cursor that no page of this log gave out."""
-
-
-def cursor_after(delivery: LoggedDelivery) -> str:
-    """The opaque cursor of the page after `delivery`: it names the delivery, so rows added meanwhile do not shift
-    the pages (they are newer, on the first page)."""
-    return base64.urlsafe_b64encode(f"d{delivery.id}".encode()).decode().rstrip("=")
-
-
-def position(cursor: str) -> int:
-    """The delivery a cursor names: the next page holds older ones."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("d") and text[1:].isdigit():
-            return int(text[1:])
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise InvalidCursor("the cursor is not one this log gave out")
 
 
 class EventTypeNotGranted(Exception):

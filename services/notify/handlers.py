@@ -19,6 +19,7 @@ from contracts.subsidy import (
     PositionApplicationSubmitted,
     RepresentativeApprovalRequested,
 )
+from jobbro import pages
 from jobbro.principal import Principal
 from jobbro.principal import Role as AccessRole
 from jobbro.uow import UnitOfWork
@@ -26,8 +27,8 @@ from services.notify import notices, store, webhooks
 from services.notify.domain import (
     Audience,
     Channel,
+    LoggedDelivery,
     Notice,
-    Page,
     Recipient,
     Role,
     Subscription,
@@ -36,8 +37,6 @@ from services.notify.domain import (
     UnknownSubscription,
     check_event_types,
     check_granted,
-    cursor_after,
-    position,
     webhook_dedup_key,
 )
 from services.notify.doorbell import Doorbell
@@ -214,13 +213,21 @@ async def subscription(
     return found
 
 
-async def delivery_log(subscription_id: UUID, cursor: str | None, limit: int, by: Principal, uow: UnitOfWork) -> Page:
-    """A page of the subscription's delivery log, newest first, for its owner, an operator or an auditor; every
-    delivery is on some page (the cursor says where the next one starts)."""
+async def delivery_log(
+    subscription_id: UUID, cursor: str | None, limit: int, by: Principal, uow: UnitOfWork
+) -> tuple[list[LoggedDelivery], str | None]:
+    """A page of the subscription's delivery log, newest first, for its owner, an operator or an auditor, and the
+    cursor of the next page (None on the last): every delivery is on some page."""
     await subscription(subscription_id, by, uow, readers=(AccessRole.OPERATOR, AccessRole.AUDITOR))
-    rows = await store.delivery_log(uow.conn, subscription_id, position(cursor) if cursor else None, limit + 1)
-    shown = tuple(rows[:limit])
-    return Page(shown, cursor_after(shown[-1]) if len(rows) > limit else None)
+    before = pages.decode(cursor, lambda key: int(key[0])) if cursor else None
+    rows = await store.delivery_log(uow.conn, subscription_id, before, limit + 1)
+    return pages.page(rows, limit, key=lambda delivery: (delivery.id,))
+
+
+async def subscriptions(by: Principal, uow: UnitOfWork, limit: int, after: UUID | None) -> list[Subscription]:
+    """The subscriptions `by` may see (its own, or every one for an operator), `limit` of them after `after`."""
+    owner = None if by.has(AccessRole.OPERATOR) else by.subject
+    return await store.subscriptions(uow.conn, owner, limit, after)
 
 
 async def reactivate(

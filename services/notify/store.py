@@ -247,6 +247,20 @@ async def subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subsc
     return _subscription(row) if row else None
 
 
+async def subscriptions(
+    conn: asyncpg.Connection, owner: str | None, limit: int, after: UUID | None = None
+) -> list[Subscription]:
+    """`owner`'s subscriptions (everyone's for None), by id, from just after the id `after`."""
+    rows = await conn.fetch(
+        f"""SELECT {_SUBSCRIPTION} FROM subscription
+            WHERE ($1::text IS NULL OR owner = $1) AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $2""",
+        owner,
+        limit,
+        after,
+    )
+    return [_subscription(row) for row in rows]
+
+
 async def set_subscription_status(
     conn: asyncpg.Connection, subscription_id: UUID, status: SubscriptionStatus, url: str | None = None
 ) -> Subscription | None:

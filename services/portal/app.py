@@ -518,10 +518,13 @@ def create_app(
                     approve=verdict == "approve",
                     remark=remark,
                     start_exception=exception if verdict == "approve" else "",
+                    version=form.get("version", ""),
                 )
             except ApiRefused as exc:
                 if exc.status == 409:
                     errors["verdict-approve"] = _NO_LONGER_WAITING
+                elif exc.status == 412:
+                    errors["verdict-approve"] = _CHANGED_MEANWHILE
                 elif exc.code in _APPROVAL_REFUSALS:
                     field, message = _APPROVAL_REFUSALS[exc.code]
                     errors[field] = message
@@ -635,6 +638,9 @@ _FORBIDDEN = {
 }
 _EXPIRED = {"title": labels.N_("The form has expired"), "text": labels.N_("Reload the page and try again.")}
 _NO_LONGER_WAITING = labels.N_("The case no longer waits for a decision: it may have been decided.")
+_CHANGED_MEANWHILE = labels.N_(
+    "The case changed after you opened it. Read it again as it is now before you register your decision."
+)
 _UNAVAILABLE = {
     "title": labels.N_("Try again shortly"),
     "text": labels.N_("A service the portal needs does not answer right now. Please try again in a few minutes."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -30,24 +31,34 @@ class SubsidyApi:
         await self._http.aclose()
 
     async def applications(self, token: str, state: str | None = None) -> list[dict[str, Any]]:
+        """Every application the caller may see (in `state`), the list's pages followed to its end."""
         params = {"state": state} if state else {}
-        return await self._get("/v1/applications", token, params)
+        return await _all_pages(lambda page: self._get("/v1/applications", token, page), params)
 
     async def application(self, token: str, application_id: UUID) -> dict[str, Any]:
         return await self._get(f"/v1/applications/{application_id}", token, {})
 
     async def decide(
-        self, token: str, application_id: UUID, *, approve: bool, remark: str, start_exception: str = ""
+        self,
+        token: str,
+        application_id: UUID,
+        *,
+        approve: bool,
+        remark: str,
+        start_exception: str = "",
+        version: str = "",
     ) -> dict[str, Any]:
         """A caseworker's decision on a referred application, with the reasons told to the employer, and for a start
-        before the decision the justification of that exception."""
+        before the decision the justification of that exception; made only to the `version` the caseworker was shown
+        (`If-Match`), so a colleague's decision meanwhile is not overwritten unseen (412)."""
         body: dict[str, Any] = {"approve": approve, "remark": remark}
         if start_exception:
             body["start_exception"] = {"justification": start_exception}
+        headers = {"Authorization": f"Bearer {token}"}
+        if version.isdigit():
+            headers["If-Match"] = f'"{version}"'
         response = await self._http.post(
-            f"/v1/applications/{application_id}/caseworker-decision",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
+            f"/v1/applications/{application_id}/caseworker-decision", json=body, headers=headers
         )
         if response.status_code != 200:
             raise ApiRefused(response.status_code, _code(response))
@@ -108,6 +119,22 @@ class SubsidyApi:
         return response.json()
 
 
+async def _all_pages(
+    get: Callable[[dict[str, str]], Awaitable[dict[str, Any]]],
+    params: dict[str, str],
+    first: dict[str, Any] | None = None,
+    items: str = "items",
+) -> list[dict[str, Any]]:
+    """The `items` of every page of a list (from its `first` page, if read already), following `next_cursor` until
+    the last page."""
+    answer = first or await get(params)
+    found = list(answer[items])
+    while (cursor := answer["next_cursor"]) is not None:
+        answer = await get({**params, "cursor": cursor})
+        found.extend(answer[items])
+    return found
+
+
 def _body(response: httpx.Response) -> dict[str, Any] | None:
     try:
         body = response.json()
@@ -135,15 +162,17 @@ class ActivationApi:
 
     async def statistics(self, token: str, municipality: str) -> dict[str, Any]:
         """Placements and timeliness of one municipality, per target group, over the last year."""
-        return await self._get("/statistics", token, {"municipality": municipality})
+        return await self._get("/v1/statistics", token, {"municipality": municipality})
 
     async def plan(self, token: str, citizen_ref: str) -> dict[str, Any]:
         """The citizen's plan entries and the timeliness of their offers today (a caseworker's own municipality)."""
-        return await self._get(f"/citizens/{quote(citizen_ref, safe='')}/plan", token, {})
+        return await self._get(f"/v1/citizens/{quote(citizen_ref, safe='')}/plan", token, {})
 
     async def overdue(self, token: str) -> dict[str, Any]:
         """The citizens of the caller's municipality without the offer due by today, longest overdue first."""
-        return await self._get("/overdue", token, {})
+        first: dict[str, Any] = await self._get("/v1/overdue", token, {})
+        rest = await _all_pages(lambda page: self._get("/v1/overdue", token, page), {}, first, items="citizens")
+        return {**first, "citizens": rest, "next_cursor": None}
 
     async def _get(self, path: str, token: str, params: dict[str, str]) -> Any:
         response = await self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})

@@ -8,23 +8,24 @@ link's token instead. No problem ever repeats a token: refusals of links are fix
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
 from contracts.audit import AccessAction, AccessOutcome
-from jobbro import audit
+from jobbro import audit, pages
 from jobbro.access import AccessRefused, requires
 from jobbro.principal import Principal
 from jobbro.principal import Role as Access
+from jobbro.problems import Problem, Translate, documented, install_refusals
 from jobbro.uow import UnitOfWork
 from services.subsidy import handlers, store
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
 from services.subsidy.handlers import Forbidden, NotFound, SignatureReplayed
 from services.subsidy.links import LinkRefused
-from services.subsidy.problems import Problem, Translate, documented, install
 from services.subsidy.schemas import (
     ApplicationSummary,
     ApplicationView,
@@ -150,10 +151,26 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
             raise
         return result
 
-    async def step(route: str, application_id: UUID, body: Any, actor: Actor, handler: Any) -> ApplicationView:
-        """One step of an application by its handler, recorded as a change; answered with the application."""
-        await audited(route, application_id, actor, lambda uow: handler(ctx, uow, application_id, body, actor))
-        return await view(application_id, actor, None)
+    async def step(
+        route: str,
+        application_id: UUID,
+        body: Any,
+        actor: Actor,
+        handler: Any,
+        condition: _Precondition,
+    ) -> ApplicationView:
+        """One step of an application by its handler, recorded as a change; answered with the application and its
+        new `ETag`. With `If-Match`, only on the version it names (the row stays locked from check to change)."""
+
+        async def change(uow: UnitOfWork) -> None:
+            if condition.if_match is not None:
+                current = await handlers.locked_version(uow.conn, application_id, actor)
+                if not _matches(condition.if_match, current):
+                    raise Problem(412, "precondition_failed", _STALE, current_version=current)
+            await handler(ctx, uow, application_id, body, actor)
+
+        await audited(route, application_id, actor, change)
+        return _tagged(await view(application_id, actor, None), condition.response)
 
     async def view(application_id: UUID, actor: Actor, route: str | None = _READ_ROUTE) -> ApplicationView:
         """The application as `actor` sees it; recorded as a read in the access audit, before it is answered,
@@ -196,20 +213,31 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
 
     @router.get("/applications", tags=["employer", "caseworker", "auditor"])
     async def list_applications(
-        state: Annotated[State | None, Query()] = None, actor: Actor = reader
-    ) -> list[ApplicationSummary]:
-        """An employer's own applications, those of a caseworker's municipality, or all (auditor), newest first."""
+        request: Request,
+        response: Response,
+        state: Annotated[State | None, Query()] = None,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
+        cursor: pages.Cursor = None,
+        actor: Actor = reader,
+    ) -> pages.Page[ApplicationSummary]:
+        """An employer's own applications, those of a caseworker's municipality, or all (auditor), newest first, a
+        page at a time: `next_cursor` (and the `Link: rel="next"` header) leads to the next page."""
+        after = pages.decode(cursor, _listing_key) if cursor else None
         async with runtime.unit_of_work() as uow:
-            found = await handlers.listing(uow.conn, actor, state)
+            found = await handlers.listing(uow.conn, actor, state, limit + 1, after)
             listed = replace(_read("GET /v1/applications", actor, None, ()), object_kind="applications")
             await _audit(uow, actor, listed)  # a summary names no citizen
             await uow.commit()
-        return found
+        items, next_cursor = pages.page(
+            found, limit, lambda summary: (summary.submitted_at.isoformat(), str(summary.id))
+        )
+        pages.link_next(request, response, next_cursor)
+        return pages.Page(items=items, next_cursor=next_cursor)
 
     @router.get("/applications/{application_id}", tags=["employer", "caseworker", "auditor"])
-    async def get_application(application_id: UUID, actor: Actor = reader) -> ApplicationView:
-        """State, terms, decision with every rule's result, and history."""
-        return await view(application_id, actor)
+    async def get_application(application_id: UUID, response: Response, actor: Actor = reader) -> ApplicationView:
+        """State, terms, decision with every rule's result, and history; its `ETag` is its version."""
+        return _tagged(await view(application_id, actor), response)
 
     @router.get("/applications/{application_id}/derivation", tags=["caseworker", "auditor"])
     async def get_derivation(application_id: UUID, actor: Actor = overseer) -> DerivationView:
@@ -218,42 +246,64 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
         async with runtime.pool.acquire() as conn:
             return await handlers.derivation(conn, application_id, actor)
 
-    @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"])
-    async def decide(application_id: UUID, body: CaseworkerDecision, actor: Actor = caseworker) -> ApplicationView:
+    @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"], responses=_IF_MATCH)
+    async def decide(
+        application_id: UUID,
+        body: CaseworkerDecision,
+        actor: Actor = caseworker,
+        condition: _Precondition = _CONDITIONAL,
+    ) -> ApplicationView:
         """Approve or reject a referred application or position, with reasons."""
         return await step(
-            f"POST {_APPLICATION}/caseworker-decision", application_id, body, actor, handlers.decide_as_caseworker
+            f"POST {_APPLICATION}/caseworker-decision",
+            application_id,
+            body,
+            actor,
+            handlers.decide_as_caseworker,
+            condition,
         )
 
-    @router.post("/applications/{application_id}/citizen", tags=["employer"])
-    async def name_citizen(application_id: UUID, body: CitizenNaming, actor: Actor = signer) -> ApplicationView:
+    @router.post("/applications/{application_id}/citizen", tags=["employer"], responses=_IF_MATCH)
+    async def name_citizen(
+        application_id: UUID, body: CitizenNaming, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
+    ) -> ApplicationView:
         """Name the citizen, with their consent and a signature, for an approved position: then it is decided."""
-        return await step(f"POST {_APPLICATION}/citizen", application_id, body, actor, handlers.name_citizen)
+        return await step(f"POST {_APPLICATION}/citizen", application_id, body, actor, handlers.name_citizen, condition)
 
-    @router.post("/applications/{application_id}/confirmation", tags=["employer"])
-    async def confirm(application_id: UUID, body: FinalConfirmation, actor: Actor = signer) -> ApplicationView:
+    @router.post("/applications/{application_id}/confirmation", tags=["employer"], responses=_IF_MATCH)
+    async def confirm(
+        application_id: UUID, body: FinalConfirmation, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
+    ) -> ApplicationView:
         """The employer's signed final approval of an approved application: the placement may start."""
-        return await step(f"POST {_APPLICATION}/confirmation", application_id, body, actor, handlers.confirm)
+        return await step(f"POST {_APPLICATION}/confirmation", application_id, body, actor, handlers.confirm, condition)
 
-    @router.post("/applications/{application_id}/extension", tags=["employer"])
-    async def extend(application_id: UUID, body: Extension, actor: Actor = signer) -> ApplicationView:
+    @router.post("/applications/{application_id}/extension", tags=["employer"], responses=_IF_MATCH)
+    async def extend(
+        application_id: UUID, body: Extension, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
+    ) -> ApplicationView:
         """A later end date for a running placement."""
-        return await step(f"POST {_APPLICATION}/extension", application_id, body, actor, handlers.extend)
+        return await step(f"POST {_APPLICATION}/extension", application_id, body, actor, handlers.extend, condition)
 
-    @router.post("/applications/{application_id}/hours", tags=["employer"])
-    async def change_hours(application_id: UUID, body: HoursChange, actor: Actor = signer) -> ApplicationView:
+    @router.post("/applications/{application_id}/hours", tags=["employer"], responses=_IF_MATCH)
+    async def change_hours(
+        application_id: UUID, body: HoursChange, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
+    ) -> ApplicationView:
         """New weekly hours for a running placement, from the first step's date."""
-        return await step(f"POST {_APPLICATION}/hours", application_id, body, actor, handlers.change_hours)
+        return await step(f"POST {_APPLICATION}/hours", application_id, body, actor, handlers.change_hours, condition)
 
-    @router.post("/applications/{application_id}/end", tags=["employer"])
-    async def end(application_id: UUID, body: EndOfPlacement, actor: Actor = signer) -> ApplicationView:
+    @router.post("/applications/{application_id}/end", tags=["employer"], responses=_IF_MATCH)
+    async def end(
+        application_id: UUID, body: EndOfPlacement, actor: Actor = signer, condition: _Precondition = _CONDITIONAL
+    ) -> ApplicationView:
         """End a running placement, early (with a reason) or as planned."""
-        return await step(f"POST {_APPLICATION}/end", application_id, body, actor, handlers.end)
+        return await step(f"POST {_APPLICATION}/end", application_id, body, actor, handlers.end, condition)
 
-    @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"])
-    async def withdraw(application_id: UUID, body: Withdrawal, actor: Actor = withdrawer) -> ApplicationView:
+    @router.post("/applications/{application_id}/withdrawal", tags=["employer", "caseworker"], responses=_IF_MATCH)
+    async def withdraw(
+        application_id: UUID, body: Withdrawal, actor: Actor = withdrawer, condition: _Precondition = _CONDITIONAL
+    ) -> ApplicationView:
         """Withdraw an application before the placement is confirmed."""
-        return await step(f"POST {_APPLICATION}/withdrawal", application_id, body, actor, handlers.withdraw)
+        return await step(f"POST {_APPLICATION}/withdrawal", application_id, body, actor, handlers.withdraw, condition)
 
     @router.post("/applications/{application_id}/wage-reports", status_code=201, tags=["employer"])
     async def report_wages(application_id: UUID, body: WageReportIn, actor: Actor = signer) -> WageReportOut:
@@ -302,9 +352,58 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
 
 
 _APPLICATION = "/v1/applications/{application_id}"
+_IF_MATCH = documented(412)
+"""A step taken with a stale `If-Match` is refused."""
+_STALE = "The application changed since you read it; read it again and decide on what it is now."
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="The `ETag` of the application as read: a change to a version since replaced is refused with "
+        "412 `precondition_failed`. Optional: without it the change is made to the current version.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class _Precondition:
+    """A step's `If-Match` (None: any version will do) and the response its new `ETag` goes on."""
+
+    if_match: str | None
+    response: Response
+
+
+async def _precondition(response: Response, if_match: IfMatch = None) -> _Precondition:
+    return _Precondition(if_match, response)
+
+
+_CONDITIONAL = Depends(_precondition)
+
+
+def _matches(if_match: str, version: int) -> bool:
+    """Whether an `If-Match` header names this version (RFC 9110: a list of entity tags, or `*`)."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    return "*" in tags or _etag(version) in tags
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _tagged(found: ApplicationView, response: Response) -> ApplicationView:
+    response.headers["ETag"] = _etag(found.version)
+    return found
+
+
 _READ_ROUTE = f"GET {_APPLICATION}"
 _PURPOSE = {Role.EMPLOYER: "employer_application", Role.CASEWORKER: "case_handling", Role.AUDITOR: "supervision"}
 """Why each capacity processes an application's personal data, as the access audit records it."""
+
+
+def _listing_key(values: list[Any]) -> tuple[datetime, UUID]:
+    """The sort key a cursor of the application list holds: when the last one shown was submitted, and its id."""
+    submitted_at, application_id = values
+    return datetime.fromisoformat(submitted_at), UUID(application_id)
 
 
 def _read(
@@ -340,5 +439,5 @@ async def _audit(uow: UnitOfWork, actor: Actor, access: audit.Access) -> None:
 
 
 def install_problems(app: FastAPI) -> None:
-    """Answer every refusal and error of `app` as problem+json."""
-    install(app, REFUSALS)
+    """Answer every refusal of the handlers as problem+json (`create_http_app` answers the rest)."""
+    install_refusals(app, REFUSALS)

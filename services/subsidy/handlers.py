@@ -411,7 +411,15 @@ async def view(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> 
         await store.history(conn, application_id),
         reports,
         with_inputs=actor.role in (Role.CASEWORKER, Role.AUDITOR),
+        version=await store.version(conn, application_id),
     )
+
+
+async def locked_version(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> int:
+    """The version of an application the actor may see, locked until the transaction ends: the change that follows
+    in it is made to this version."""
+    await _load(conn, application_id, actor)
+    return await store.version(conn, application_id)
 
 
 async def derivation(conn: asyncpg.Connection, application_id: UUID, actor: Actor) -> DerivationView:
@@ -423,9 +431,18 @@ async def derivation(conn: asyncpg.Connection, application_id: UUID, actor: Acto
     return DerivationView.of(application.id, decided)
 
 
-async def listing(conn: asyncpg.Connection, actor: Actor, state: State | None) -> list[ApplicationSummary]:
-    """An employer's own applications, a caseworker's municipality's, or every one for an auditor, newest first."""
-    rows = await store.listed(conn, employer_cvr=actor.cvr, municipality=actor.municipality, state=state)
+async def listing(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    state: State | None,
+    limit: int,
+    after: tuple[datetime, UUID] | None = None,
+) -> list[ApplicationSummary]:
+    """An employer's own applications, a caseworker's municipality's, or every one for an auditor, newest first:
+    `limit` of them after the sort key `after`."""
+    rows = await store.listed(
+        conn, employer_cvr=actor.cvr, municipality=actor.municipality, state=state, limit=limit, after=after
+    )
     return [ApplicationSummary.model_validate(row, from_attributes=True) for row in rows]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 import rfc8785
@@ -359,13 +358,21 @@ class ApplicationView(BaseModel):
     decision: DecisionView | None
     history: list[Change]
     wage_reports: list[WageReportOut]
+    version: int = Field(description="Counts the application's stored changes; its `ETag`, for `If-Match`.")
 
     @classmethod
     def of(
-        cls, application: Application, history: list[Change], reports: list[WageReportOut], *, with_inputs: bool
+        cls,
+        application: Application,
+        history: list[Change],
+        reports: list[WageReportOut],
+        *,
+        with_inputs: bool,
+        version: int,
     ) -> ApplicationView:
         request = application.representative_request
         return cls(
+            version=version,
             id=application.id,
             state=application.state,
             citizen_ref=application.citizen_ref,
@@ -420,19 +427,6 @@ class ForRepresentative(BaseModel):
     period: Period
     weekly_hours: WeeklyHours
     expires_at: datetime
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; `code` is stable, `detail` a sentence for a person."""
-
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str
-    current_state: State | None = None
-    errors: list[dict[str, Any]] | None = None
-    errors_total: int | None = None
 
 
 def hours_steps(weekly_hours: WeeklyHours) -> tuple[HoursStep, ...]:

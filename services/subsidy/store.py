@@ -66,7 +66,7 @@ async def save(conn: asyncpg.Connection, application: Application) -> None:
     await conn.execute(
         f"""WITH application AS (
                 UPDATE applications SET state = $7, ends_on = $8, deadline_at = $9, aggregate = $10::text::jsonb,
-                                        updated_at = now()
+                                        updated_at = now(), version = version + 1
                 WHERE id = $1)
             {_HISTORY_INSERT}""",
         *_history_arguments(application),
@@ -83,6 +83,12 @@ async def get(conn: asyncpg.Connection, application_id: UUID, *, for_update: boo
     lock = " FOR UPDATE" if for_update else ""
     document = await conn.fetchval(f"SELECT aggregate::text FROM applications WHERE id = $1{lock}", application_id)
     return None if document is None else _AGGREGATE.validate_json(document)
+
+
+async def version(conn: asyncpg.Connection, application_id: UUID) -> int:
+    """How many times a stored application was stored: its ETag."""
+    found: int = await conn.fetchval("SELECT version FROM applications WHERE id = $1", application_id)
+    return found
 
 
 async def history(conn: asyncpg.Connection, application_id: UUID) -> list[Change]:
@@ -115,19 +121,23 @@ async def listed(
     municipality: str | None = None,
     state: State | None = None,
     limit: int = 100,
+    after: tuple[datetime, UUID] | None = None,
 ) -> list[Listed]:
-    """An employer's or a municipality's applications, newest first."""
+    """An employer's or a municipality's applications, newest first, from just after the sort key `after`."""
     rows = await conn.fetch(
         """SELECT id, state, scheme, employer_cvr, production_unit, aggregate->'terms'->>'position_title' AS title,
                   starts_on, ends_on, submitted_at
            FROM applications
            WHERE ($1::text IS NULL OR employer_cvr = $1) AND ($2::text IS NULL OR municipality = $2)
              AND ($3::text IS NULL OR state = $3)
-           ORDER BY submitted_at DESC, id LIMIT $4""",
+             AND ($5::timestamptz IS NULL OR (submitted_at, id) < ($5::timestamptz, $6::uuid))
+           ORDER BY submitted_at DESC, id DESC LIMIT $4""",
         employer_cvr,
         municipality,
         state and state.value,
         limit,
+        after and after[0],
+        after and after[1],
     )
     return [
         Listed(

@@ -66,7 +66,7 @@ async def reconciliation(
     http: httpx.AsyncClient, layout: Layout, month: str, headers: dict[str, str]
 ) -> dict[str, Any]:
     """The month's ledger totals, read with `headers` (an auditor's token)."""
-    response = await http.get(layout.service("benefits").url + f"/ledger/reconciliation/{month}", headers=headers)
+    response = await http.get(layout.service("benefits").url + f"/v1/ledger/reconciliation/{month}", headers=headers)
     response.raise_for_status()
     return response.json()
 

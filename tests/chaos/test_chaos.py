@@ -147,7 +147,9 @@ def _stuck(cases: list[Case]) -> dict[str, int]:
 async def _import_citizens(http: httpx.AsyncClient, layout: Layout, cases: list[Case]) -> None:
     rows = [case.citizen.row(population.MUNICIPALITY) for case in cases if case.registered]
     operator = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
-    response = await http.post(layout.service("benefits").url + "/admin/citizens/import", json=rows, headers=operator)
+    response = await http.post(
+        layout.service("benefits").url + "/v1/admin/citizens/import", json=rows, headers=operator
+    )
     response.raise_for_status()
 
 

@@ -85,12 +85,12 @@ async def _plans_hold_the_placements(layout: Layout, result: DemoResult) -> None
     async with httpx.AsyncClient(base_url=layout.service("activation").url) as client:
         headers = await _caseworker(client)
         plans = {
-            key: (await client.get(f"/citizens/{result.outcome(key).citizen_ref}/plan", headers=headers)).json()[
+            key: (await client.get(f"/v1/citizens/{result.outcome(key).citizen_ref}/plan", headers=headers)).json()[
                 "entries"
             ]
             for key in (INTERNSHIP, WAGE_SUBSIDY, JUDGEMENT)
         }
-        rejected = await client.get(f"/citizens/{result.outcome(RATIO_BROKEN).citizen_ref}/plan", headers=headers)
+        rejected = await client.get(f"/v1/citizens/{result.outcome(RATIO_BROKEN).citizen_ref}/plan", headers=headers)
     for key, days in ((INTERNSHIP, 13), (JUDGEMENT, 27)):  # two weeks; the second extended to four
         [entry] = plans[key]
         start = datetime.fromisoformat(entry["period"]["start"]).date()
@@ -215,7 +215,7 @@ async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefi
         (str(judgement.application_id), "751", "granted")
     ]
     assert f"duid={judgement.application_id}" in cef and "access.change" in cef and mask_cpr(cef) == cef
-    assert any(a["route"] == "GET /citizens/{citizen_ref}/plan" for a in plans.json()["accesses"])
+    assert any(a["route"] == "GET /v1/citizens/{citizen_ref}/plan" for a in plans.json()["accesses"])
     audited = await read_events(infra.kafka, prefix + "subsidy.access-audit.v1", expect=len(cef.splitlines()))
     assert {str(event.access_id) for _, event in audited} >= {a["access_id"] for a in decided}
 
@@ -309,10 +309,10 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
         headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
         erased = [
             await http.post(layout.service("subsidy").url + "/v1/erasures", json=erasure, headers=headers),
-            await http.post(layout.service("benefits").url + "/admin/erasures", json=erasure, headers=headers),
+            await http.post(layout.service("benefits").url + "/v1/admin/erasures", json=erasure, headers=headers),
         ]
         month = await http.get(
-            layout.service("benefits").url + f"/ledger/reconciliation/{result.month}", headers=headers
+            layout.service("benefits").url + f"/v1/ledger/reconciliation/{result.month}", headers=headers
         )
     assert [response.status_code for response in erased] == [201, 201]
     [ref] = {response.json()["citizen_ref"] for response in erased}

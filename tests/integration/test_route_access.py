@@ -182,7 +182,7 @@ async def test_refuses_a_caseworker_or_manager_asking_for_another_municipality(
 
 
 def test_finds_the_municipal_reads() -> None:
-    assert {op.path for op in _MUNICIPAL} == {"/overdue", "/statistics"}
+    assert {op.path for op in _MUNICIPAL} == {"/v1/overdue", "/v1/statistics"}
 
 
 _TENANT_BOUND = {Role.EMPLOYER, Role.EMPLOYER_SIGNER, Role.CASEWORKER, Role.MANAGER, Role.INTEGRATOR}
@@ -204,7 +204,7 @@ _OWNER = _NOTIFY + (
     "test_an_integrator_cannot_see_change_or_cancel_anothers_subscription_but_an_operator_may_reactivate_it"
 )
 _APPLICATION = "/v1/applications/{application_id}"
-_SUBSCRIPTION = "/webhooks/subscriptions/{subscription_id}"
+_SUBSCRIPTION = "/v1/webhooks/subscriptions/{subscription_id}"
 CROSS_TENANT = {
     "subsidy POST /v1/applications": _API + "test_an_employer_may_submit_only_for_its_own_cvr",
     "subsidy GET /v1/applications": _OTHER_MUNICIPALITY,
@@ -217,10 +217,12 @@ CROSS_TENANT = {
         f"subsidy POST {_APPLICATION}/{step}": _OTHER_SIGNER
         for step in ("confirmation", "extension", "hours", "end", "withdrawal", "wage-reports")
     },
-    "activation GET /citizens/{citizen_ref}/plan": _PLAN,
-    "activation GET /overdue": _MUNICIPAL_READS,
-    "activation GET /statistics": _MUNICIPAL_READS,
-    "notify POST /webhooks/subscriptions": _GRANT,
+    "activation GET /v1/citizens/{citizen_ref}/plan": _PLAN,
+    "activation GET /v1/overdue": _MUNICIPAL_READS,
+    "activation GET /v1/statistics": _MUNICIPAL_READS,
+    "notify POST /v1/webhooks/subscriptions": _GRANT,
+    "notify GET /v1/webhooks/subscriptions": "tests.notify.integration.test_api::"
+    + "test_an_integrator_pages_through_its_own_subscriptions_each_once_and_sees_no_others",
     f"notify GET {_SUBSCRIPTION}": _OWNER,
     f"notify GET {_SUBSCRIPTION}/deliveries": _OWNER,
     f"notify POST {_SUBSCRIPTION}/reactivate": _OWNER,

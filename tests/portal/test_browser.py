@@ -313,7 +313,7 @@ async def test_employer_applies_for_a_position_and_names_its_citizen_signing_wit
 
 
 async def test_caseworker_decides_the_referred_case_of_the_municipality_with_reasons(
-    portal_stack: Layout, cases: Cases, page: Page, screenshots: Path | None
+    portal_stack: Layout, cases: Cases, page: Page, browser: Browser, screenshots: Path | None
 ) -> None:
     portal = portal_stack.service("portal").url
     await _logged_in(page, f"{portal}/caseworker", logins.CASEWORKER, f"{portal}/caseworker")
@@ -377,10 +377,20 @@ async def test_caseworker_decides_the_referred_case_of_the_municipality_with_rea
     assert await page.locator("#remark-error").count() == 1, "the field's own message beside it"
     await _checked(page, screenshots, "caseworker-case-errors")
 
+    colleague = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    second = await colleague.new_page()
+    case_url = f"{portal}/caseworker/applications/{cases.referred}"
+    await _logged_in(second, case_url, logins.CASEWORKER)
     await page.check("#verdict-approve")
     await page.fill("#remark", "Godkendt: praktikforløbene følger efter hinanden og overlapper ikke.")
     await page.click("button:has-text('Registrér afgørelsen')")
     await page.wait_for_url(f"{portal}/caseworker/applications/{cases.referred}?decided=1")
+    await second.check("#verdict-reject")
+    await second.fill("#remark", "Afvist: en anden læsning af sagen.")
+    await second.click("button:has-text('Registrér afgørelsen')")
+    summary = await second.locator("#error-summary").inner_text()
+    await colleague.close()
+    assert "Sagen er ændret, efter du åbnede den." in summary, "the colleague's older page does not overwrite"
     text = await page.locator("main").inner_text()
     assert "Din afgørelse er registreret" in text
     assert "Status: Godkendt" in text and "Godkendt: praktikforløbene" in text
@@ -667,7 +677,7 @@ async def _make_cases(http: httpx.AsyncClient, layout: Layout, accounts: logins.
         "kontanthjælp", "kontanthjaelp", "kontanthjaelp_job_ready", 1_250_000, unemployed_since=today - timedelta(420)
     )
     imported = await http.post(
-        layout.service("benefits").url + "/admin/citizens/import",
+        layout.service("benefits").url + "/v1/admin/citizens/import",
         json=[
             first.row(MUNICIPALITY),
             second.row(MUNICIPALITY),

@@ -177,9 +177,9 @@ def test_benefits_citizen_import_answers_any_body_below_500_and_refuses_with_pro
         @given(body=bodies, media_type=media_types)
         def send(body: bytes, media_type: str) -> None:
             headers = callers.operator() | ({"Content-Type": media_type} if media_type else {})
-            request = f"POST /admin/citizens/import Content-Type {media_type!r} body {body[:SHOWN]!r}"
-            send = partial(client.post, "/admin/citizens/import", data=body, headers=headers)
-            _call(send, "POST /admin/citizens/import", request, violations)
+            request = f"POST /v1/admin/citizens/import Content-Type {media_type!r} body {body[:SHOWN]!r}"
+            send = partial(client.post, "/v1/admin/citizens/import", data=body, headers=headers)
+            _call(send, "POST /v1/admin/citizens/import", request, violations)
 
         send()
     assert not violations.found, f"benefits:\n{violations.report()}"
@@ -450,11 +450,11 @@ def _subsidy_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
 def _benefits_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
     operator = partial(callers.operator)
     return [
-        Seed("POST", "/admin/citizens/import", body=[import_row()], headers=operator),
-        Seed("GET", "/ledger/reconciliation/{month}", {"month": "2026-11"}, headers=operator),
+        Seed("POST", "/v1/admin/citizens/import", body=[import_row()], headers=operator),
+        Seed("GET", "/v1/ledger/reconciliation/{month}", {"month": "2026-11"}, headers=operator),
         Seed(
             "POST",
-            "/admin/payment-instructions/{instruction_id}/reissue",
+            "/v1/admin/payment-instructions/{instruction_id}/reissue",
             {"instruction_id": str(uuid4())},
             headers=operator,
         ),
@@ -465,15 +465,15 @@ def _activation_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]
     auditor = partial(callers.auditor)
     plan = {"citizen_ref": f"c-{uuid4().hex[:16]}"}
     return [
-        Seed("GET", "/citizens/{citizen_ref}/plan", plan, {"on": "2026-06-01"}, headers=auditor),
-        Seed("GET", "/overdue", query={"on": "2026-06-01", "municipality": "101"}, headers=auditor),
+        Seed("GET", "/v1/citizens/{citizen_ref}/plan", plan, {"on": "2026-06-01"}, headers=auditor),
+        Seed("GET", "/v1/overdue", query={"on": "2026-06-01", "municipality": "101"}, headers=auditor),
         Seed(
             "GET",
-            "/statistics",
+            "/v1/statistics",
             query={"from": "2025-06-01", "to": "2026-06-01", "municipality": "101"},
             headers=auditor,
         ),
-        Seed("GET", "/statistics", query={"to": "2026-06-01"}, headers=auditor),  # the window: a year before `to`
+        Seed("GET", "/v1/statistics", query={"to": "2026-06-01"}, headers=auditor),  # the window: a year before `to`
     ]
 
 
@@ -484,18 +484,18 @@ def _notify_seeds(stack: Stack, client: Any, callers: Callers) -> list[Seed]:
         "event_types": [ApplicationApproved.type],
         "secret": new_secret(),
     }
-    created = client.post("/webhooks/subscriptions", json=subscription, headers=integrator)
+    created = client.post("/v1/webhooks/subscriptions", json=subscription, headers=integrator)
     assert created.status_code == 201, created.text
     existing = {"subscription_id": created.json()["id"]}
     return [
-        Seed("POST", "/webhooks/subscriptions", body=subscription, headers=lambda: integrator),
+        Seed("POST", "/v1/webhooks/subscriptions", body=subscription, headers=lambda: integrator),
         Seed(
             "POST",
-            "/webhooks/subscriptions/{subscription_id}/reactivate",
+            "/v1/webhooks/subscriptions/{subscription_id}/reactivate",
             existing,
             body={"url": "https://integrator.example/v2"},
             headers=lambda: integrator,
         ),
-        Seed("GET", "/webhooks/subscriptions/{subscription_id}", existing, headers=lambda: integrator),
-        Seed("GET", "/webhooks/subscriptions/{subscription_id}/deliveries", existing, headers=lambda: integrator),
+        Seed("GET", "/v1/webhooks/subscriptions/{subscription_id}", existing, headers=lambda: integrator),
+        Seed("GET", "/v1/webhooks/subscriptions/{subscription_id}/deliveries", existing, headers=lambda: integrator),
     ]

@@ -23,19 +23,19 @@ async def test_plan_reads_are_recorded_granted_refused_or_unknown_and_queried_by
 
     async with activation.client(callers.caseworker("101")) as own, activation.client(callers.caseworker()) as other:
         answers = [
-            await own.get(f"/citizens/{ref}/plan"),
-            await other.get(f"/citizens/{ref}/plan"),
-            await own.get("/citizens/010190-1234/plan"),
-            await own.get("/overdue", params={"on": "2026-12-01"}),
+            await own.get(f"/v1/citizens/{ref}/plan"),
+            await other.get(f"/v1/citizens/{ref}/plan"),
+            await own.get("/v1/citizens/010190-1234/plan"),
+            await own.get("/v1/overdue", params={"on": "2026-12-01"}),
         ]
     about = (await activation.http.get("/v1/audit/access", params={"citizen_ref": ref})).json()["accesses"]
     cef = (await activation.http.get("/v1/audit/access", params={"format": "cef", "limit": 4})).text
 
     assert [answer.status_code for answer in answers] == [200, 404, 404, 200]
     assert [(a["route"], a["outcome"], a["municipality"], a["roles"]) for a in reversed(about)] == [
-        ("GET /citizens/{citizen_ref}/plan", "granted", "101", ["caseworker"]),
-        ("GET /citizens/{citizen_ref}/plan", "refused", "751", ["caseworker"]),
-        ("GET /overdue", "granted", "101", ["caseworker"]),
+        ("GET /v1/citizens/{citizen_ref}/plan", "granted", "101", ["caseworker"]),
+        ("GET /v1/citizens/{citizen_ref}/plan", "refused", "751", ["caseworker"]),
+        ("GET /v1/overdue", "granted", "101", ["caseworker"]),
     ]
     assert about[-1]["object_ref"] == ref and about[-1]["purpose"] == "plan_follow_up"
     lines = cef.splitlines()

@@ -49,7 +49,7 @@ async def test_a_confirmed_placement_delivered_twice_is_recorded_once(activation
     )  # fmt: skip
     query = "SELECT count(*) FROM plan_entries WHERE application_id = $1"
     assert await activation.fetchval(query, application.application_id) == 1
-    plan = (await activation.http.get(f"/citizens/{ref}/plan")).json()
+    plan = (await activation.http.get(f"/v1/citizens/{ref}/plan")).json()
     assert [(e["status"], e["scheme"], e["period"]) for e in plan["entries"]] == [
         ("recorded", "wage_subsidy_private", {"start": "2026-03-02", "end": "2026-05-29"})
     ]
@@ -113,7 +113,7 @@ async def test_an_extension_new_hours_and_an_early_end_update_the_entry(activati
     end = events[4]
     assert isinstance(end, ActivationEnded)
     assert (end.last_day, end.outcome) == (date(2026, 7, 10), ActivationOutcome.ENDED_EARLY)
-    (entry,) = (await activation.http.get(f"/citizens/{ref}/plan")).json()["entries"]
+    (entry,) = (await activation.http.get(f"/v1/citizens/{ref}/plan")).json()["entries"]
     assert (entry["status"], entry["outcome"], entry["last_day"], entry["period"]["end"]) == (
         "ended", "ended_early", "2026-07-10", "2026-08-28",
     )  # fmt: skip
@@ -156,7 +156,7 @@ async def test_a_placement_withdrawn_before_it_began_is_cancelled(activation: Ac
     *_, end = await activation.published(expect=3)
     assert isinstance(end, ActivationEnded)
     assert (end.outcome, end.last_day) == (ActivationOutcome.CANCELLED, date(2026, 3, 1))
-    (entry,) = (await activation.http.get(f"/citizens/{ref}/plan")).json()["entries"]
+    (entry,) = (await activation.http.get(f"/v1/citizens/{ref}/plan")).json()["entries"]
     assert entry["status"] == "cancelled"
 
 
@@ -224,13 +224,17 @@ async def test_a_citizens_plan_is_read_by_caseworkers_of_their_municipality_and_
     )
     await activation.publish(*events, confirmed(application))
     await activation.wait_handled(3)
-    url = f"/citizens/{ref}/plan"
+    url = f"/v1/citizens/{ref}/plan"
 
     async with (
         activation.client(callers.caseworker("751")) as own,
         activation.client(callers.caseworker("101")) as other,
     ):
-        seen, hidden, unknown = await own.get(url), await other.get(url), await other.get(f"/citizens/{citizen()}/plan")
+        seen, hidden, unknown = (
+            await own.get(url),
+            await other.get(url),
+            await other.get(f"/v1/citizens/{citizen()}/plan"),
+        )
     async with activation.client() as anonymous, activation.client(callers.manager("751")) as manager:
         refused = [await anonymous.get(url), await manager.get(url)]
 
@@ -252,7 +256,7 @@ async def test_the_offer_deadline_counts_from_the_registrys_unemployment_start(a
     await activation.publish(application, answer)
     await activation.wait_handled(2)
 
-    plan = (await activation.http.get(f"/citizens/{ref}/plan")).json()
+    plan = (await activation.http.get(f"/v1/citizens/{ref}/plan")).json()
 
     assert plan["timeliness"]["due_on"] == "2026-09-01"
 
@@ -260,7 +264,7 @@ async def test_the_offer_deadline_counts_from_the_registrys_unemployment_start(a
 async def test_the_plan_of_an_unknown_citizen_asked_for_by_cpr_number_does_not_repeat_it(
     activation: Activation,
 ) -> None:
-    refused = await activation.http.get("/citizens/010190-1234/plan")
+    refused = await activation.http.get("/v1/citizens/010190-1234/plan")
 
     assert refused.status_code == 404 and refused.json()["code"] == "citizen_not_found"
     assert "010190" not in refused.text

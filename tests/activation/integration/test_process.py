@@ -24,7 +24,7 @@ async def test_the_service_starts_as_a_process_and_reports_ready(
     try:
         await process.wait_ready()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{process.port}") as http:
-            statistics = await http.get("/statistics", params={"from": "2026-01-01", "to": "2026-03-31"})
+            statistics = await http.get("/v1/statistics", params={"from": "2026-01-01", "to": "2026-03-31"})
         assert (statistics.status_code, statistics.headers["www-authenticate"]) == (401, "Bearer")
         assert statistics.json()["code"] == "unauthenticated"
     finally:

@@ -221,33 +221,42 @@ async def test_statistics_over_a_seeded_data_set_match_the_numbers_computed_from
     expected = _expected(SEEDS)
 
     window = {"from": FROM.isoformat(), "to": TO.isoformat()}
-    answer = await activation.http.get("/statistics", params=window)
-    aarhus = await activation.http.get("/statistics", params={"municipality": "751", **window})
+    answer = await activation.http.get("/v1/statistics", params=window)
+    aarhus = await activation.http.get("/v1/statistics", params={"municipality": "751", **window})
 
     assert answer.status_code == 200
     assert answer.json() == {"from": "2025-01-01", "to": "2025-12-31", "municipalities": expected}
     assert [m["municipality_code"] for m in expected] == ["101", "461", "751", None]
     assert aarhus.json()["municipalities"] == [m for m in expected if m["municipality_code"] == "751"]
 
-    overdue = await activation.http.get("/overdue", params={"on": TO.isoformat()})
+    overdue = await activation.http.get("/v1/overdue", params={"on": TO.isoformat()})
     late = {ref: _overdue_days(seed, TO) for (ref, _), seed in zip(seeded, SEEDS, strict=True)}
     assert {c["citizen_ref"]: c["overdue_days"] for c in overdue.json()["citizens"]} == {
         ref: days for ref, days in late.items() if days
     }
     assert [c["overdue_days"] for c in overdue.json()["citizens"]] == sorted(d for d in late.values() if d)[::-1]
-    in_aarhus = await activation.http.get("/overdue", params={"on": TO.isoformat(), "municipality": "751"})
+    assert overdue.json()["next_cursor"] is None and "link" not in overdue.headers
+    paged, url, pages = [], f"/v1/overdue?on={TO.isoformat()}&limit=2", 0
+    while url:
+        answer = await activation.http.get(url)
+        paged, pages = paged + answer.json()["citizens"], pages + 1
+        url = answer.headers["link"].split(">")[0].removeprefix("<") if answer.json()["next_cursor"] else ""
+    assert pages > 1 and paged == overdue.json()["citizens"], "every overdue citizen once, in order, by the Link"
+    in_aarhus = await activation.http.get("/v1/overdue", params={"on": TO.isoformat(), "municipality": "751"})
     assert [(c["municipality_code"], c["overdue_days"]) for c in in_aarhus.json()["citizens"]] == [("751", 46)]
+    broken = await activation.http.get("/v1/overdue", params={"on": TO.isoformat(), "cursor": "WzEsMiwzXQ"})
+    assert (broken.status_code, broken.json()["code"]) == (400, "cursor_invalid")
 
     async with activation.client(callers.manager("751")) as manager, activation.client(callers.caseworker("751")) as cw:
-        own = await manager.get("/statistics", params=window)
-        other = await manager.get("/statistics", params={"municipality": "101", **window})
-        own_overdue = await cw.get("/overdue", params={"on": TO.isoformat()})
-        other_overdue = await cw.get("/overdue", params={"on": TO.isoformat(), "municipality": "101"})
+        own = await manager.get("/v1/statistics", params=window)
+        other = await manager.get("/v1/statistics", params={"municipality": "101", **window})
+        own_overdue = await cw.get("/v1/overdue", params={"on": TO.isoformat()})
+        other_overdue = await cw.get("/v1/overdue", params={"on": TO.isoformat(), "municipality": "101"})
     async with activation.client() as anonymous, activation.client(callers.employer("12345678")) as employer:
         refused = [
             await client.get(path, params=window)
             for client in (anonymous, employer)
-            for path in ("/statistics", "/overdue")
+            for path in ("/v1/statistics", "/v1/overdue")
         ]
     assert own.json() == aarhus.json()
     assert (other.status_code, other.json()["code"]) == (403, "municipality_not_yours")
@@ -257,7 +266,7 @@ async def test_statistics_over_a_seeded_data_set_match_the_numbers_computed_from
 
 
 async def test_a_statistics_window_that_ends_before_it_starts_is_a_problem(activation: Activation) -> None:
-    answer = await activation.http.get("/statistics", params={"from": "2025-12-31", "to": "2025-01-01"})
+    answer = await activation.http.get("/v1/statistics", params={"from": "2025-12-31", "to": "2025-01-01"})
 
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
@@ -265,6 +274,6 @@ async def test_a_statistics_window_that_ends_before_it_starts_is_a_problem(activ
 
 
 async def test_an_unknown_citizen_has_no_plan(activation: Activation) -> None:
-    answer = await activation.http.get(f"/citizens/{citizen()}/plan")
+    answer = await activation.http.get(f"/v1/citizens/{citizen()}/plan")
 
     assert (answer.status_code, answer.headers["content-type"]) == (404, "application/problem+json")

@@ -32,7 +32,7 @@ async def test_an_anonymous_or_auditor_import_cannot_raise_a_known_citizens_rate
 
     async with http() as anonymous, http(callers.auditor()) as auditor, http(callers.caseworker()) as caseworker:
         refused = [
-            await client.post("/admin/citizens/import", content=forged, headers=headers)
+            await client.post("/v1/admin/citizens/import", content=forged, headers=headers)
             for client in (anonymous, auditor, caseworker)
         ]
 
@@ -46,7 +46,9 @@ async def test_an_operator_imports_and_the_import_names_who_did(
     token = token_for(Role.OPERATOR, subject="operator-ida")
     async with http({"Authorization": f"Bearer {token}"}) as operator:
         imported = await operator.post(
-            "/admin/citizens/import", content=json.dumps([import_row()]), headers={"content-type": "application/json"}
+            "/v1/admin/citizens/import",
+            content=json.dumps([import_row()]),
+            headers={"content-type": "application/json"},
         )
 
     assert imported.status_code == 200, imported.text
@@ -57,7 +59,7 @@ async def test_an_operator_imports_and_the_import_names_who_did(
 async def test_the_ledger_is_read_by_operators_and_auditors_only(
     service: Runtime, http: Callable[..., httpx.AsyncClient], callers: Callers
 ) -> None:
-    url = "/ledger/reconciliation/2026-11"
+    url = "/v1/ledger/reconciliation/2026-11"
     async with http() as anonymous, http(callers.caseworker()) as caseworker, http(callers.integrator()) as integrator:
         refused = [await client.get(url) for client in (anonymous, caseworker, integrator)]
     async with http(callers.auditor()) as auditor, http(callers.operator()) as operator:
@@ -71,7 +73,7 @@ async def test_the_ledger_is_read_by_operators_and_auditors_only(
 async def test_only_an_operator_reissues_a_payment(
     service: Runtime, http: Callable[..., httpx.AsyncClient], callers: Callers
 ) -> None:
-    url = f"/admin/payment-instructions/{uuid4()}/reissue"
+    url = f"/v1/admin/payment-instructions/{uuid4()}/reissue"
     async with http() as anonymous, http(callers.auditor()) as auditor, http(callers.operator()) as operator:
         answers = [await client.post(url) for client in (anonymous, auditor, operator)]
 
@@ -82,7 +84,7 @@ async def test_a_month_shaped_like_a_cpr_number_is_refused_without_repeating_it(
     service: Runtime, http: Callable[..., httpx.AsyncClient], callers: Callers
 ) -> None:
     async with http(callers.auditor()) as auditor:
-        refused = [await auditor.get(f"/ledger/reconciliation/{cpr}") for cpr in ("0101901234", "010190-1234")]
+        refused = [await auditor.get(f"/v1/ledger/reconciliation/{cpr}") for cpr in ("0101901234", "010190-1234")]
 
     assert [response.status_code for response in refused] == [422, 422]
     assert not any(digits in response.text for response in refused for digits in ("010190", "1234"))

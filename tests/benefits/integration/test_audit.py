@@ -24,10 +24,14 @@ async def test_an_import_is_recorded_as_a_change_of_the_registry_by_its_operator
 ) -> None:
     async with http(bearer(token_for(Role.OPERATOR, subject="operator-ida"))) as operator:
         imported = await operator.post(
-            "/admin/citizens/import", content=json.dumps([import_row()]), headers={"content-type": "application/json"}
+            "/v1/admin/citizens/import",
+            content=json.dumps([import_row()]),
+            headers={"content-type": "application/json"},
         )
         rejected = await operator.post(
-            "/admin/citizens/import", content=json.dumps([{"cpr": "x"}]), headers={"content-type": "application/json"}
+            "/v1/admin/citizens/import",
+            content=json.dumps([{"cpr": "x"}]),
+            headers={"content-type": "application/json"},
         )
     async with http(callers.auditor()) as auditor, http(callers.operator()) as other_operator:
         refused = await other_operator.get("/v1/audit/access")

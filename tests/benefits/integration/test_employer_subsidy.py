@@ -147,13 +147,13 @@ async def test_a_wage_subsidy_payment_explains_itself_on_its_event_and_through_t
         )
     )
     async with http(callers.operator()) as operator:
-        reissued = await operator.post(f"/admin/payment-instructions/{correction.instruction_id}/reissue")
+        reissued = await operator.post(f"/v1/admin/payment-instructions/{correction.instruction_id}/reissue")
     replacement_id = reissued.json()["instruction_id"]
     async with http(callers.auditor()) as auditor:
-        shown = await auditor.get(f"/ledger/payment-instructions/{correction.instruction_id}")
-        replacement = await auditor.get(f"/ledger/payment-instructions/{replacement_id}")
-        reports = await auditor.get(f"/ledger/placements/{application}/wage-reports")
-        unknown = await auditor.get(f"/ledger/placements/{uuid4()}/wage-reports")
+        shown = await auditor.get(f"/v1/ledger/payment-instructions/{correction.instruction_id}")
+        replacement = await auditor.get(f"/v1/ledger/payment-instructions/{replacement_id}")
+        reports = await auditor.get(f"/v1/ledger/placements/{application}/wage-reports")
+        unknown = await auditor.get(f"/v1/ledger/placements/{uuid4()}/wage-reports")
     resent = [
         e
         for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)

@@ -46,12 +46,12 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
         assert await tables_holding(conn, erased_row["cpr"]) == []  # sealed, not in the clear, hex or base64
 
     async with http(callers.operator()) as operator, http(callers.auditor()) as auditor:
-        refused = await auditor.post("/admin/erasures", json={"cpr": erased_row["cpr"], "reason": REASON})
-        erased = await operator.post("/admin/erasures", json={"cpr": erased_row["cpr"], "reason": REASON})
+        refused = await auditor.post("/v1/admin/erasures", json={"cpr": erased_row["cpr"], "reason": REASON})
+        erased = await operator.post("/v1/admin/erasures", json={"cpr": erased_row["cpr"], "reason": REASON})
         later = await payment_run.run(service.pool, ctx, Month(2026, 12), batch_size=100, source=settings.source)
-        november = (await auditor.get("/ledger/reconciliation/2026-11")).json()
+        november = (await auditor.get("/v1/ledger/reconciliation/2026-11")).json()
         again = await operator.post(
-            "/admin/citizens/import", content=json.dumps([erased_row]), headers={"content-type": "application/json"}
+            "/v1/admin/citizens/import", content=json.dumps([erased_row]), headers={"content-type": "application/json"}
         )
 
     assert refused.status_code == 403
@@ -86,7 +86,7 @@ async def test_a_citizen_imported_before_data_keys_has_the_ring_sealed_number_sh
         assert ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref) == row["cpr"]
 
     async with http(callers.operator()) as operator:
-        erased = await operator.post("/admin/erasures", json={"cpr": row["cpr"], "reason": REASON})
+        erased = await operator.post("/v1/admin/erasures", json={"cpr": row["cpr"], "reason": REASON})
 
     assert erased.status_code == 201
     async with service.pool.acquire() as conn:

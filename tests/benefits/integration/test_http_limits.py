@@ -92,7 +92,7 @@ async def test_a_10_mb_json_import_is_refused_with_413_before_its_body_is_sent(
     benefits: Process, operator: str
 ) -> None:
     reader, writer = await _connect(benefits)
-    writer.write(_head("/admin/citizens/import", "application/json", 10 * 1024 * 1024, operator))
+    writer.write(_head("/v1/admin/citizens/import", "application/json", 10 * 1024 * 1024, operator))
     await writer.drain()
 
     status, headers, problem = await _answer(reader)  # not a byte of the body sent
@@ -120,7 +120,7 @@ def _send_chunked_until_answered(port: int, total: int, token: str) -> tuple[int
     chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
     sent, answer = 0, b""
     with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_SECONDS) as sock:
-        sock.sendall(_head("/admin/citizens/import", "application/json", None, token))
+        sock.sendall(_head("/v1/admin/citizens/import", "application/json", None, token))
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
             while not answer and (events := selector.select(ANSWER_SECONDS)):
@@ -148,7 +148,7 @@ def _send_chunked_until_answered(port: int, total: int, token: str) -> tuple[int
 async def test_a_slow_body_is_cut_with_408_and_the_connection_closed(benefits: Process, operator: str) -> None:
     reader, writer = await _connect(benefits)
     header = ",".join(import_rows(1)[0]).encode() + b"\n"
-    writer.write(_head("/admin/citizens/import", "text/csv", 4096, operator) + header)  # and then nothing
+    writer.write(_head("/v1/admin/citizens/import", "text/csv", 4096, operator) + header)  # and then nothing
     await writer.drain()
 
     status, headers, problem = await _answer(reader)
@@ -184,7 +184,7 @@ async def test_a_large_csv_import_succeeds_while_every_liveness_probe_answers(be
     try:
         async with httpx.AsyncClient(base_url=base, timeout=600) as client:
             response = await client.post(
-                "/admin/citizens/import",
+                "/v1/admin/citizens/import",
                 content=content,
                 headers={"content-type": "text/csv", "authorization": f"Bearer {operator}"},
             )
@@ -202,10 +202,10 @@ async def test_no_log_line_holds_a_token_sent_in_a_query_string(benefits: Proces
     async with httpx.AsyncClient(base_url=base, timeout=ANSWER_SECONDS, headers=bearer) as client:
         answers = [
             await client.get(f"/health/live?token={TOKEN}"),
-            await client.get(f"/ledger/reconciliation/not-a-month?token={TOKEN}"),
+            await client.get(f"/v1/ledger/reconciliation/not-a-month?token={TOKEN}"),
             await client.get(f"/nowhere?token={TOKEN}"),
             await client.post(
-                f"/admin/citizens/import?token={TOKEN}", content=b"cpr\n1\n", headers={"content-type": "text/csv"}
+                f"/v1/admin/citizens/import?token={TOKEN}", content=b"cpr\n1\n", headers={"content-type": "text/csv"}
             ),
         ]
     benefits.terminate()  # every line written
@@ -215,8 +215,8 @@ async def test_no_log_line_holds_a_token_sent_in_a_query_string(benefits: Proces
     access = [json.loads(line) for line in log.splitlines() if '"http_request"' in line]
     assert {(line["path"], line["status"]) for line in access} >= {
         ("/health/live", 200),
-        ("/ledger/reconciliation/not-a-month", 422),
+        ("/v1/ledger/reconciliation/not-a-month", 422),
         ("/nowhere", 404),
-        ("/admin/citizens/import", 422),
+        ("/v1/admin/citizens/import", 422),
     }
     assert TOKEN not in log

@@ -64,9 +64,9 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
     )
 
     async with client:
-        reissued = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
-        again = await client.post(f"/admin/payment-instructions/{refused.instruction_id}/reissue")
-        unknown = await client.post(f"/admin/payment-instructions/{uuid4()}/reissue")
+        reissued = await client.post(f"/v1/admin/payment-instructions/{refused.instruction_id}/reissue")
+        again = await client.post(f"/v1/admin/payment-instructions/{refused.instruction_id}/reissue")
+        unknown = await client.post(f"/v1/admin/payment-instructions/{uuid4()}/reissue")
         found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
         [replacement] = [
             e for _, e in found if isinstance(e, PaymentInstructionIssued) and e.idempotency_key.endswith("-1")
@@ -82,9 +82,9 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
                 replacement.instruction_id,
             )
         )
-        report = (await client.get("/ledger/reconciliation/2026-11")).json()
-        empty = (await client.get("/ledger/reconciliation/2026-12")).json()
-        invalid = await client.get("/ledger/reconciliation/2026-13")
+        report = (await client.get("/v1/ledger/reconciliation/2026-11")).json()
+        empty = (await client.get("/v1/ledger/reconciliation/2026-12")).json()
+        invalid = await client.get("/v1/ledger/reconciliation/2026-13")
 
     assert reissued.status_code == 201
     assert reissued.json()["idempotency_key"] == f"{refused.idempotency_key}:reissue-1"

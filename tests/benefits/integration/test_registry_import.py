@@ -90,14 +90,14 @@ async def test_the_admin_endpoint_rejects_a_file_with_bad_rows_as_a_problem_and_
     good, duplicate = import_row(), import_row()
     async with http(callers.operator()) as client:
         rejected = await client.post(
-            "/admin/citizens/import",
+            "/v1/admin/citizens/import",
             content=json.dumps([good, {**good}, {**duplicate, "monthly_rate_ore": -1}]),
             headers={"content-type": "application/json"},
         )
-        unsupported = await client.post("/admin/citizens/import", content=b"x", headers={"content-type": "text/xml"})
+        unsupported = await client.post("/v1/admin/citizens/import", content=b"x", headers={"content-type": "text/xml"})
         assert await _citizens(database) == []
         imported = await client.post(
-            "/admin/citizens/import",
+            "/v1/admin/citizens/import",
             content=json.dumps([good, duplicate]),
             headers={"content-type": "application/json"},
         )

@@ -10,7 +10,7 @@ from jobbro.principal import Authenticator
 from tests.identity import Callers
 from tests.notify.integration.conftest import SettingsFactory, running_notify
 
-SUBSCRIPTIONS = "/webhooks/subscriptions"
+SUBSCRIPTIONS = "/v1/webhooks/subscriptions"
 
 
 async def test_a_subscription_is_created_with_a_secret_shown_once_read_back_and_cancelled(
@@ -86,7 +86,26 @@ async def test_a_subscriptions_creation_read_and_cancelling_are_recorded_for_the
 
     assert refused.status_code == 403
     assert [(a["action"], a["route"], a["object_ref"], a["roles"]) for a in reversed(accesses)] == [
-        ("change", "POST /webhooks/subscriptions", created["id"], ["integrator"]),
-        ("read", "GET /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
-        ("change", "DELETE /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("change", "POST /v1/webhooks/subscriptions", created["id"], ["integrator"]),
+        ("read", "GET /v1/webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("change", "DELETE /v1/webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
     ]
+
+
+async def test_an_integrator_pages_through_its_own_subscriptions_each_once_and_sees_no_others(
+    settings_for: SettingsFactory, authenticator: Authenticator, callers: Callers
+) -> None:
+    body = {"url": "https://erp.example/hook", "event_types": [ApplicationApproved.type]}
+    mine, theirs = callers.integrator(ApplicationApproved.type), callers.integrator(ApplicationApproved.type)
+    async with running_notify(settings_for(webhook_require_https=True), authenticator, mine) as api:
+        made = {(await api.post(SUBSCRIPTIONS, json=body)).json()["id"] for _ in range(5)}
+        others = (await api.post(SUBSCRIPTIONS, json=body, headers=theirs)).json()["id"]
+        seen, url, pages = [], f"{SUBSCRIPTIONS}?limit=2", 0
+        while url:
+            answer = await api.get(url)
+            seen, pages = seen + [s["id"] for s in answer.json()["items"]], pages + 1
+            url = answer.headers["link"].split(">")[0].removeprefix("<") if answer.json()["next_cursor"] else ""
+        of_the_other = (await api.get(SUBSCRIPTIONS, headers=theirs)).json()
+
+    assert pages == 3 and sorted(seen) == seen and len(seen) == len(set(seen)) and set(seen) == made
+    assert [s["id"] for s in of_the_other["items"]] == [others] and of_the_other["next_cursor"] is None

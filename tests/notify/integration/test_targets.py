@@ -23,7 +23,7 @@ from tests.notify.integration.conftest import (
     submitted,
 )
 
-SUBSCRIPTIONS = "/webhooks/subscriptions"
+SUBSCRIPTIONS = "/v1/webhooks/subscriptions"
 
 
 @pytest.mark.parametrize(

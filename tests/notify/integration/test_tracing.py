@@ -55,7 +55,7 @@ async def test_a_webhook_sends_its_deliverys_span_as_traceparent_in_the_events_t
         running_notify(settings_for(), authenticator, integrator) as api,
     ):
         created = await api.post(
-            "/webhooks/subscriptions",
+            "/v1/webhooks/subscriptions",
             json={"url": url, "event_types": [PlacementExtended.type], "secret": receiver.secret},
         )
         assert created.status_code == 201, created.text

@@ -56,7 +56,7 @@ async def test_a_subscriptions_next_event_goes_out_once_the_one_before_it_was_de
         serving(receiver, receiver_port) as url,
         running_notify(settings_for(delivery_poll_seconds=NEVER), authenticator, integrator) as api,
     ):
-        created = await api.post("/webhooks/subscriptions", json={"url": url, **subscription})
+        created = await api.post("/v1/webhooks/subscriptions", json={"url": url, **subscription})
         assert created.status_code == 201, created.text
         sent = await publish(kafka, topic_prefix, *confirmations)
         told = await notifications(kafka, topic_prefix, expect=3)

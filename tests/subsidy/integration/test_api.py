@@ -42,7 +42,33 @@ async def test_a_replayed_idempotency_key_returns_the_same_application(service: 
     assert replay.json()["id"] == first.json()["id"]
     assert replay.headers["location"] == f"/v1/applications/{first.json()['id']}"
     listed = await service.client.get("/v1/applications", headers=service.issuer.employer(employer.cvr))
-    assert [a["id"] for a in listed.json()] == [first.json()["id"]]
+    assert [a["id"] for a in listed.json()["items"]] == [first.json()["id"]]
+
+
+async def test_the_list_pages_through_every_application_exactly_once_and_says_where_the_next_page_is(
+    service: Subsidy,
+) -> None:
+    employer = service.pki.employer()
+    submitted = {(await service.submit(internship(employer), employer)).json()["id"] for _ in range(5)}
+    headers = service.issuer.employer(employer.cvr)
+
+    seen, links, url, pages = [], [], "/v1/applications?limit=2", 0
+    while url:
+        answer = await service.client.get(url, headers=headers)
+        assert answer.status_code == 200, answer.text
+        seen += [application["id"] for application in answer.json()["items"]]
+        links.append(answer.headers.get("link"))
+        cursor, pages = answer.json()["next_cursor"], pages + 1
+        url = f"/v1/applications?limit=2&cursor={cursor}" if cursor else ""
+    everything = await service.client.get("/v1/applications", headers=headers)
+
+    assert pages == 3 and len(seen) == len(set(seen)) == 5 and set(seen) == submitted
+    assert seen == [application["id"] for application in everything.json()["items"]], "newest first, as in one page"
+    assert links[0] and links[0].endswith('; rel="next"') and "cursor=" in links[0] and links[-1] is None
+    _problem(
+        await service.client.get("/v1/applications?cursor=bm90LWEtY3Vyc29y", headers=headers), 400, "cursor_invalid"
+    )
+    _problem(await service.client.get("/v1/applications?limit=501", headers=headers), 422, "request_invalid")
 
 
 async def test_the_same_key_with_another_body_is_refused(service: Subsidy) -> None:
@@ -67,7 +93,7 @@ async def test_an_employer_sees_only_its_own_cvrs_applications(service: Subsidy)
     _problem(other_employer, 404, "application_not_found")
     _problem(other_municipality, 404, "application_not_found")
     assert own_municipality.status_code == 200
-    assert application["id"] not in {listed["id"] for listed in b_list.json()}
+    assert application["id"] not in {listed["id"] for listed in b_list.json()["items"]}
 
 
 async def test_an_employer_may_submit_only_for_its_own_cvr(service: Subsidy) -> None:
@@ -121,7 +147,7 @@ async def test_a_caseworker_of_another_municipality_neither_sees_nor_decides_a_r
     withdrawn = await service.client.post(url + "/withdrawal", json={}, headers=service.issuer.caseworker("101"))
 
     _problem(seen, 404, "application_not_found")
-    assert application["id"] not in {found["id"] for found in listed.json()}
+    assert application["id"] not in {found["id"] for found in listed.json()["items"]}
     _problem(decided, 404, "application_not_found")
     _problem(withdrawn, 404, "application_not_found")
     assert (await service.view(application, service.issuer.caseworker("751")))["state"] == "referred"
@@ -141,7 +167,7 @@ async def test_an_auditor_reads_every_application_with_its_inputs_but_decides_no
     withdrawn = await service.client.post(url + "/withdrawal", json={}, headers=service.issuer.auditor())
 
     assert referred["decision"]["inputs"]["citizen"]["target_group"] == "kontanthjaelp_job_ready"
-    assert application["id"] in {found["id"] for found in listed.json()}
+    assert application["id"] in {found["id"] for found in listed.json()["items"]}
     _problem(decided, 403, "role_not_allowed")
     _problem(withdrawn, 403, "role_not_allowed")
 
@@ -249,6 +275,51 @@ async def test_a_disallowed_step_is_a_conflict_naming_the_current_state(service:
     body = _problem(response, 409, "transition_not_allowed")
     assert body["current_state"] == "assessing"
     assert "assessing" in body["detail"]
+
+
+async def test_two_caseworkers_deciding_from_the_same_page_cannot_overwrite_each_other(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    await service.until(application, service.issuer.caseworker("751"), "referred")
+    url = f"/v1/applications/{application['id']}"
+    first_read, second_read = [await service.client.get(url, headers=service.issuer.caseworker()) for _ in "ab"]
+    shown = first_read.headers["etag"]
+
+    rejected = await service.client.post(
+        url + "/caseworker-decision",
+        json={"approve": False, "remark": "the plan does not hold"},
+        headers={**service.issuer.caseworker(), "If-Match": shown},
+    )
+    approved = await service.client.post(
+        url + "/caseworker-decision",
+        json={"approve": True, "remark": "ok"},
+        headers={**service.issuer.caseworker(), "If-Match": second_read.headers["etag"]},
+    )
+    elsewhere = await service.client.post(
+        url + "/withdrawal", json={}, headers={**service.issuer.caseworker("101"), "If-Match": shown}
+    )
+
+    assert shown == second_read.headers["etag"] == f'"{first_read.json()["version"]}"'
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.headers["etag"] == f'"{rejected.json()["version"]}"' != shown
+    stale = _problem(approved, 412, "precondition_failed")
+    assert stale["current_version"] == rejected.json()["version"]
+    _problem(elsewhere, 404, "application_not_found")  # no version told to who may not see the application
+    after = await service.client.get(url, headers=service.issuer.caseworker())
+    assert (after.json()["state"], after.headers["etag"]) == ("rejected", rejected.headers["etag"])
+
+
+async def test_a_step_without_if_match_is_made_to_the_current_version(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer), employer)
+    url = f"/v1/applications/{application['id']}"
+    before = (await service.client.get(url, headers=service.issuer.employer(employer.cvr))).json()["version"]
+
+    withdrawn = await service.client.post(url + "/withdrawal", json={}, headers=service.issuer.employer(employer.cvr))
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["state"] == "withdrawn" and withdrawn.json()["version"] > before
 
 
 async def test_a_caseworker_decides_only_referred_cases(service: Subsidy) -> None:

@@ -41,3 +41,26 @@ async def test_a_caseworkers_reads_and_decision_are_recorded_and_queried_by_citi
         isinstance(event, SubsidyAccessRecorded) and str(event.access_id) == decision["access_id"]
         for _, event in published
     )
+
+
+async def test_the_auditor_pages_through_a_citizens_accesses_each_once_and_in_order(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    ref = (await service.until(application, service.issuer.caseworker("751"), "referred"))["citizen_ref"]
+    for _ in range(3):
+        await service.client.get(f"/v1/applications/{application['id']}", headers=service.issuer.caseworker("751"))
+    whole = await service.client.get("/v1/audit/access", params={"citizen_ref": ref}, headers=service.issuer.auditor())
+
+    paged, params, pages = [], {"citizen_ref": ref, "limit": "2"}, 0
+    while params:
+        answer = await service.client.get("/v1/audit/access", params=params, headers=service.issuer.auditor())
+        paged, pages = paged + answer.json()["accesses"], pages + 1
+        cursor = answer.json()["next_cursor"]
+        assert ("link" in answer.headers) == bool(cursor)
+        params = {"citizen_ref": ref, "limit": "2", "cursor": cursor} if cursor else {}
+
+    assert whole.json()["next_cursor"] is None and len(whole.json()["accesses"]) >= 5
+    assert pages >= 3 and len({a["access_id"] for a in paged}) == len(paged)
+    assert paged[0]["route"] == "GET /v1/audit/access", "the whole list's own reading, recorded after it was read"
+    assert paged[1:] == whole.json()["accesses"], "the rest: exactly what one page showed before, in its order"

@@ -20,7 +20,7 @@ def _signed(form: dict[str, Any], employer: Employer, **kwargs: Any) -> str:
 
 async def _listed(service: Subsidy, employer: Employer) -> list[str]:
     response = await service.client.get("/v1/applications", headers=service.issuer.employer(employer.cvr))
-    return [application["id"] for application in response.json()]
+    return [application["id"] for application in response.json()["items"]]
 
 
 def _made_once(first: httpx.Response, again: httpx.Response) -> str:

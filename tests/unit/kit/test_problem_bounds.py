@@ -1,4 +1,4 @@
-"""Subsidy's problem documents: an invalid request is answered briefly, whatever its size, and never echoed."""
+"""Problem documents: an invalid request is answered briefly, whatever its size, and never echoed."""
 
 import json
 
@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from services.subsidy.problems import install
+from jobbro.problems import install_defaults
 
 SECRET = "tkn-a81f07c2e95d4b36"
 
@@ -17,7 +17,7 @@ class Line(BaseModel):
 
 async def test_a_200_kb_invalid_body_gets_a_small_problem_naming_the_first_fields_and_the_count() -> None:
     app = FastAPI()
-    install(app, {})
+    install_defaults(app)
 
     @app.post("/lines")
     async def lines(body: list[Line]) -> int:
