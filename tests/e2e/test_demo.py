@@ -146,7 +146,7 @@ async def _the_decision_and_the_payment_explain_themselves(
         subsidy, benefits = layout.service("subsidy").url, layout.service("benefits").url
         derivation = await http.get(f"{subsidy}/v1/applications/{application_id}/derivation", headers=headers)
         instruction = await http.get(
-            f"{benefits}/ledger/payment-instructions/{payment.instruction_id}", headers=headers
+            f"{benefits}/v1/ledger/payment-instructions/{payment.instruction_id}", headers=headers
         )
     assert derivation.status_code == 200, derivation.text
     assert instruction.status_code == 200, instruction.text
