@@ -25,8 +25,8 @@ from tests.tracing import parent_of, recording, trace_of, traceparent_ids
 class _TracedReceiver(WebhookReceiver):
     """Keeps the `traceparent` header of each request too."""
 
-    def __init__(self, secret: str) -> None:
-        super().__init__(secret, failures=0)
+    def __init__(self) -> None:
+        super().__init__(failures=0)
         self.traceparents: list[str | None] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -44,7 +44,7 @@ async def test_a_webhook_sends_its_deliverys_span_as_traceparent_in_the_events_t
     receiver_port: int,
 ) -> None:
     recording()
-    receiver = _TracedReceiver(f"whsec-{uuid4().hex}")
+    receiver = _TracedReceiver()
     application = submitted()
     extended = about(PlacementExtended, application)
     with tracing.tracer().start_as_current_span("POST /v1/applications/{application_id}/extension") as request:

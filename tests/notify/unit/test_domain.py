@@ -1,6 +1,6 @@
 """Who is told by which channel, the dedup keys, the retry policy and what integrators may subscribe to."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import uuid4
 
 import pytest
@@ -22,15 +22,11 @@ from services.notify.app import create_policy
 from services.notify.domain import (
     Audience,
     Channel,
-    InvalidCursor,
-    LoggedDelivery,
     Recipient,
     RetryPolicy,
     Role,
     SubscriptionRefused,
     check_event_types,
-    cursor_after,
-    position,
     webhook_dedup_key,
 )
 from services.notify.settings import NotifySettings
@@ -151,11 +147,3 @@ def test_a_refusal_counts_event_types_outside_the_catalog_without_repeating_them
     with pytest.raises(SubscriptionRefused) as refused:
         check_event_types(["0101901234", "dk.jobbro.nothing.v1"], notices.FORWARDED, frozenset(EVENT_TYPES))
     assert str(refused.value) == "event types not offered to webhooks: 2 not in the catalog"
-
-
-def test_a_page_cursor_names_the_last_delivery_shown_and_a_forged_one_is_refused() -> None:
-    shown = LoggedDelivery(41, "k", uuid4(), "t", "sent", 1, None, datetime.now(UTC), None, None, None)
-    assert position(cursor_after(shown)) == 41
-    for forged in ("", "41", "ZDQxeA", "not base64!"):
-        with pytest.raises(InvalidCursor):
-            position(forged)
