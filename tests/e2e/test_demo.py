@@ -27,8 +27,9 @@ from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
 from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK, mask_cpr
+from jobbro.retention import policies
 from jobbro.stack import Layout
-from jobbro.testing import read_events, read_namespace, tables_holding
+from jobbro.testing import encodings, read_events, read_namespace, tables_holding
 from tests.prometheus import ALERTS, metric_names, scraping
 
 
@@ -54,7 +55,9 @@ async def test_the_demo_scenario_runs_through_every_service(
     await _every_access_was_audited(running_stack, infra, topic_prefix, result)
     records = await read_namespace(infra.kafka, topic_prefix)
     _cpr_numbers_travel_only_on_citizens_payment_instructions(records, topic_prefix)
-    await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(running_stack, infra, records, result)
+    await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
+        running_stack, infra, topic_prefix, records, result
+    )
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -259,11 +262,13 @@ def _type(record: ConsumerRecord) -> str:
 
 
 async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
-    layout: Layout, infra: Infrastructure, records: list[ConsumerRecord], result: DemoResult
+    layout: Layout, infra: Infrastructure, topic_prefix: str, records: list[ConsumerRecord], result: DemoResult
 ) -> None:
-    """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, the CPR
-    number is in no row of any Jobbro database (the back-office stand-in keeps what it paid: it is not Jobbro), and
-    the month's reconciliation is what it was."""
+    """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, notify deletes
+    their letters, and the CPR number (searched as raw bytes, with or without its dash, as hex and base64) is in no
+    row of any Jobbro database, no log, mail, letter or other file of the stack, and on no topic but the instructions
+    to pay this citizen, which the back-office needs and the topic's retention removes (docs/privacy.md); the
+    back-office stand-in keeps what it paid: it is not Jobbro. The month's reconciliation is what it was."""
     instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssued.type]
     cpr = min(instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"])
     erasure = {"cpr": cpr, "reason": "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0099"}
@@ -290,3 +295,39 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
                 assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", ref) == 0
         finally:
             await conn.close()
+    await _letters_gone(layout.digital_post, ref)
+    assert _files_holding(layout, cpr) == []
+    after = await read_namespace(infra.kafka, topic_prefix)
+    carriers = [record for record in after if any(form in _raw(record) for form in _forms(cpr))]
+    assert carriers and {(record.topic, _type(record)) for record in carriers} == {
+        (topic_prefix + PAYMENT_INSTRUCTIONS, PaymentInstructionIssued.type)
+    }
+    assert all(json.loads(record.value)["payee_cpr"] == cpr for record in carriers)
+    [instructions] = [topic for topic in TOPICS if topic.name == PAYMENT_INSTRUCTIONS]
+    assert int(instructions.config["retention.ms"]) == policies()["topics"].days * 86_400_000
+
+
+def _forms(cpr: str) -> list[bytes]:
+    """The CPR number as bytes in every form a file or record could hold it."""
+    return [form.encode() for form in {*encodings(cpr), *encodings(f"{cpr[:6]}-{cpr[6:]}")}]
+
+
+def _files_holding(layout: Layout, cpr: str) -> list[str]:
+    """The stack's files (logs, mails, letters, run files) holding the CPR number; the back-office stand-in's log is
+    not Jobbro's, and Jobbro's processes never write the number there either way."""
+    forms = _forms(cpr)
+    files = [p for folder in (layout.logs, layout.mail, layout.digital_post, layout.run) for p in folder.rglob("*")]
+    return [
+        str(path)
+        for path in files
+        if path.is_file() and not path.name.startswith("backoffice") and any(f in path.read_bytes() for f in forms)
+    ]
+
+
+async def _letters_gone(directory: Path, citizen_ref: str) -> None:
+    """Wait until notify has read the erasure: no letter in the drop is addressed to the citizen any more."""
+    for _ in range(300):
+        if not [p for p in directory.glob("*.json") if citizen_ref in p.read_text()]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("letters to the erased citizen are still in the Digital Post drop")
