@@ -153,6 +153,8 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         paid no more, and their placements and ledger stay under `citizen_ref`."""
         async with runtime.unit_of_work() as uow:
             erased = await handlers.erase_citizen(body.cpr, body.reason, principal.subject, uow, ctx)
+            ref = erased.citizen_ref
+            await _audit(uow, principal, _ERASURE, object_ref=ref, citizen_refs=(ref,))
             await uow.commit()
         return {
             "erasure_id": str(erased.erasure_id),
@@ -165,6 +167,8 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
 
 _IMPORT = Access("POST /admin/citizens/import", "citizen_registry", "citizen_import", AccessAction.CHANGE)
 """An import changes the registry; its citizens are found by the import id the registry keeps with each."""
+_ERASURE = Access("POST /admin/erasures", "erasure", "citizen", AccessAction.CHANGE)
+"""An operator's erasure, recorded with it by the citizen's reference (the CPR number is in neither)."""
 _REISSUE = Access(
     "POST /admin/payment-instructions/{instruction_id}/reissue", "payment", "payment_instruction", AccessAction.CHANGE
 )

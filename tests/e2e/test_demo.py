@@ -166,8 +166,28 @@ async def _people_and_integrators_were_told(
     assert len(result.webhook_log.read_text().splitlines()) == len(result.webhooks)
 
 
+SCENARIO_ACCESSES = {
+    "subsidy": {
+        "POST /v1/applications",
+        "GET /v1/applications/{application_id}",
+        "POST /v1/applications/{application_id}/caseworker-decision",
+        "POST /v1/applications/{application_id}/confirmation",
+        "POST /v1/applications/{application_id}/extension",
+        "POST /v1/applications/{application_id}/end",
+        "POST /v1/applications/{application_id}/wage-reports",
+    },
+    "benefits": {"POST /admin/citizens/import"},
+    "activation": {"GET /citizens/{citizen_ref}/plan"},
+    "notify": {"POST /webhooks/subscriptions"},
+}
+"""Every API route of the scenario that reads or changes personal data, by service. Not listed: the representative's
+link (it shows the employer's terms, without the citizen), the reconciliation (sums only), the subscription's
+cancellation at the end (after the audit is read), and the erasures (checked with them, below)."""
+
+
 async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefix: str, result: DemoResult) -> None:
-    """The caseworker's decision and the plan reads above are in the access audit, as JSON and as CEF lines."""
+    """Every read and change of personal data the scenario made through an API is in the service's access audit
+    (the caseworker's decision and the plan reads in detail), as JSON and as CEF lines."""
     judgement = result.outcome(JUDGEMENT)
     async with httpx.AsyncClient(base_url=layout.service("subsidy").url) as subsidy:
         auditor = await logins.Logins(subsidy, stack.oidc_issuer()).headers(logins.AUDITOR)
@@ -181,6 +201,11 @@ async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefi
     ]
     assert f"duid={judgement.application_id}" in cef and "access.change" in cef and mask_cpr(cef) == cef
     assert any(a["route"] == "GET /citizens/{citizen_ref}/plan" for a in plans.json()["accesses"])
+    for name, routes in SCENARIO_ACCESSES.items():
+        async with httpx.AsyncClient(base_url=layout.service(name).url) as http:
+            recorded = (await http.get("/v1/audit/access", headers=auditor)).json()["accesses"]
+        granted = {a["route"] for a in recorded if a["outcome"] == "granted"}
+        assert routes <= granted, (name, routes - granted)
     audited = await read_events(infra.kafka, prefix + "subsidy.access-audit.v1", expect=len(cef.splitlines()))
     assert {str(event.access_id) for _, event in audited} >= {a["access_id"] for a in decided}
 
@@ -284,6 +309,14 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
     assert [response.status_code for response in erased] == [201, 201]
     [ref] = {response.json()["citizen_ref"] for response in erased}
     assert ref in {outcome.citizen_ref for outcome in result.applications}
+    async with httpx.AsyncClient() as http:
+        auditor = await logins.Logins(http, stack.oidc_issuer()).headers(logins.AUDITOR)
+        for name, route in (("subsidy", "POST /v1/erasures"), ("benefits", "POST /admin/erasures")):
+            about = await http.get(
+                layout.service(name).url + "/v1/audit/access", params={"citizen_ref": ref}, headers=auditor
+            )
+            erasures = [a for a in about.json()["accesses"] if a["route"] == route]
+            assert [(a["action"], a["object_ref"], a["outcome"]) for a in erasures] == [("change", ref, "granted")]
     assert month.json()["total"] == result.reconciliation["total"]
     for service in layout.services:
         if not service.has_database or service.name == "backoffice":

@@ -84,4 +84,6 @@ async def test_a_subscriptions_creation_read_and_cancelling_are_recorded_for_the
         ("change", "POST /webhooks/subscriptions", created["id"], ["integrator"]),
         ("read", "GET /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
         ("change", "DELETE /webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("read", "GET /v1/audit/access", None, ["integrator"]),  # refused by the role check, and recorded
     ]
+    assert accesses[0]["outcome"] == "refused"
