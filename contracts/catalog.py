@@ -77,7 +77,7 @@ TOPICS: tuple[Topic, ...] = (
         owner="benefits",
         key="citizen_ref: one citizen's assessments, and their erasure, in order",
         events=(benefits.CitizenAssessed, benefits.CitizenErased),
-        consumers=("subsidy", "activation"),
+        consumers=("subsidy", "activation", "notify"),
         config=EVENT_STREAM,
         description="Citizen-side eligibility of each application's citizen, and citizens erased from the registry"
         " (each reader destroys what it keeps sealed for them).",

@@ -6,7 +6,8 @@ A route names the roles it admits in its signature, and receives the caller:
 
 `requires` reads the bearer token (HTTPBearer, so OpenAPI shows the scheme, with the admitted roles as the
 requirement's list), has `app.state.authenticator` turn it into a `Principal`, and refuses: 401 without a valid
-token (`WWW-Authenticate: Bearer`), 403 `role_not_allowed` when the principal holds none of the roles. What the
+token (`WWW-Authenticate: Bearer`), 403 `role_not_allowed` when the principal holds none of the roles (recorded in
+the access audit by `app.state.record_refusal`, where the service keeps one). What the
 role is bound to — a CVR number, a municipality — the route then checks on the object it reads or changes
 (`sees_municipality`, `own_municipality`; subsidy's `_may_see` for a CVR); another tenant's object is answered as
 if it did not exist (404).
@@ -69,10 +70,19 @@ def requires(*roles: Role) -> Any:
             raise AccessRefused(401, exc.code, str(exc)) from None
         if not found.roles & admitted:
             log.warning("role_not_allowed", subject=found.subject, path=request.url.path, admitted=sorted(admitted))
+            record_refusal = getattr(request.app.state, "record_refusal", None)
+            if record_refusal is not None:
+                await record_refusal(found, _route(request))
             raise AccessRefused(403, "role_not_allowed", f"This needs one of the roles {', '.join(sorted(admitted))}.")
         return found
 
     return Security(principal, scopes=sorted(admitted))
+
+
+def _route(request: Request) -> str:
+    """The method and path template of the matched route, never the path itself (it may hold a CPR number)."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '?')}"
 
 
 def sees_municipality(principal: Principal, municipality: str | None) -> bool:

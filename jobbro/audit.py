@@ -9,7 +9,7 @@ SIEM.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -95,6 +95,23 @@ async def record(uow: UnitOfWork, service: str, caller: Caller, access: Access) 
     )
     uow.publish(event)
     return event
+
+
+def refusal_recorder(runtime: Runtime) -> Callable[[Principal, str], Awaitable[None]] | None:
+    """What records a caller the role check refused (403); None for a process without an access audit."""
+    service: str = runtime.settings.service
+    if service not in BY_SERVICE:
+        return None
+
+    async def record_refusal(principal: Principal, route: str) -> None:
+        """Who tried which route, in a transaction of its own; no object is named, since the route never ran (and
+        its path may hold a CPR number)."""
+        async with runtime.unit_of_work() as uow:
+            refused = Access(route, "none: the role does not admit it", "route", outcome=AccessOutcome.REFUSED)
+            await record(uow, service, Caller.of(principal), refused)
+            await uow.commit()
+
+    return record_refusal
 
 
 async def query(

@@ -239,6 +239,7 @@ def create_http_app(
     problems.install_defaults(app)
     access.install(app)
     app.state.authenticator = authenticator or OidcAuthenticator.from_settings(settings)
+    app.state.record_refusal = audit.refusal_recorder(runtime)
 
     async def provider_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         response = problems.problem(503, "identity_provider_unavailable", str(exc))

@@ -250,3 +250,15 @@ class PseudonymKeySettings(BaseSettings):
         description="Names the pseudonym key in force (logged at start): the services meeting CPR numbers must "
         "show the same one.",
     )
+
+
+class DataKeySettings(BaseSettings):
+    """The key-encryption keys of citizens' data keys (`jobbro.shredding.KeyWrap`), mixed into the settings of the
+    services that keep data keys (subsidy, benefits): a copy of their database opens nothing without them."""
+
+    data_key_keks: SecretStr = Field(
+        SecretStr(DEVELOPMENT_PREFIX + "kek:" + DEVELOPMENT_PREFIX + "data-key-encryption-key"),
+        description="`kid:secret` key(s) wrapping every citizen's data key: the first wraps, each listed one unwraps."
+        " Rotated by listing a new one first, rewrapping, and removing the old one once the backups made while it"
+        " was listed have expired (docs/privacy.md: backups and erasure).",
+    )

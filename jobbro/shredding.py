@@ -4,8 +4,10 @@ the pseudonymous records that name the citizen by `citizen_ref` (decisions, paym
 
 A sealed value is `0x01`, a 12-byte nonce and the AES-256-GCM ciphertext, bound to the citizen reference as
 associated data (a value copied to another citizen does not open). The keys are rows of `citizen_keys` in the
-service's own database; an erased citizen stays in `citizen_erasures` with the operator's reason, so a late event
-cannot make them a new key. Keys and erasures are the service's: each service that keeps personal data erases it.
+service's own database, each wrapped under a key-encryption key from the settings (`KeyWrap`), so a copy of the
+database alone (a dump, a backup) opens nothing; an erased citizen stays in `citizen_erasures` with the operator's
+reason, so a late event cannot make them a new key. Keys and erasures are the service's: each service that keeps
+personal data erases it.
 """
 
 import os
@@ -15,9 +17,15 @@ from uuid import UUID
 
 import asyncpg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import SecretStr
+
+from jobbro.keyring import KeyRing
 
 _FORMAT = 1
+_WRAPPED = 2
 _NONCE_BYTES = 12
+DATA_KEY_WRAP = "citizen data-key wrap"
+"""The use the key-encryption keys are derived for (`jobbro.keyring`)."""
 
 
 class KeyDestroyed(LookupError):
@@ -32,6 +40,45 @@ class Erasure:
     citizen_ref: str
     reason: str
     requested_by: str
+
+
+class KeyWrap:
+    """Wraps citizens' data keys under the key-encryption keys of a ring setting: the first wraps, every listed one
+    unwraps. A key stays bound to its citizen (a wrapped key copied to another row does not unwrap)."""
+
+    def __init__(self, keks: SecretStr, *, setting: str) -> None:
+        self._ring = KeyRing.parse(keks, use=DATA_KEY_WRAP, setting=setting)
+
+    def wrap(self, citizen_ref: str, data_key: bytes) -> bytes:
+        """`0x02`, the length and id of the KEK, a nonce and the data key under the KEK (AES-256-GCM)."""
+        kid, kek = self._ring.current
+        nonce = os.urandom(_NONCE_BYTES)
+        wrapped = AESGCM(kek.raw_value).encrypt(nonce, data_key, citizen_ref.encode())
+        return bytes([_WRAPPED, len(kid)]) + kid.encode() + nonce + wrapped
+
+    def unwrap(self, citizen_ref: str, wrapped: bytes) -> bytes:
+        """The data key; raises `KekUnknown` for a KEK no longer listed, `InvalidTag` for another citizen's key.
+
+        A 32-byte value is a key stored before keys were wrapped: it is taken as it is (`docs/privacy.md`)."""
+        if len(wrapped) == 32:
+            return wrapped
+        if len(wrapped) < 2 or wrapped[0] != _WRAPPED:
+            raise ValueError("not a wrapped data key of a known format")
+        kid_end = 2 + wrapped[1]
+        kek = self._ring.get(wrapped[2:kid_end].decode())
+        if kek is None:
+            raise KekUnknown("the data key was wrapped under a key-encryption key no longer listed")
+        nonce, ciphertext = wrapped[kid_end : kid_end + _NONCE_BYTES], wrapped[kid_end + _NONCE_BYTES :]
+        return AESGCM(kek.raw_value).decrypt(nonce, ciphertext, citizen_ref.encode())
+
+    def new_key(self, citizen_ref: str) -> tuple[bytes, bytes]:
+        """A new data key for the citizen: as used, and as stored (wrapped)."""
+        data_key = AESGCM.generate_key(bit_length=256)
+        return data_key, self.wrap(citizen_ref, data_key)
+
+
+class KekUnknown(LookupError):
+    """A data key wrapped under a key-encryption key the settings no longer list (retired after a rotation)."""
 
 
 def seal_with(data_key: bytes, citizen_ref: str, plaintext: bytes) -> bytes:
@@ -53,21 +100,22 @@ def seal_forgotten(citizen_ref: str, plaintext: bytes) -> bytes:
     return seal_with(AESGCM.generate_key(bit_length=256), citizen_ref, plaintext)
 
 
-async def seal(conn: asyncpg.Connection, citizen_ref: str, plaintext: bytes) -> bytes:
+async def seal(conn: asyncpg.Connection, keys: KeyWrap, citizen_ref: str, plaintext: bytes) -> bytes:
     """Seal under the citizen's key, made on first use; raises `KeyDestroyed` for an erased citizen."""
+    _, wrapped = keys.new_key(citizen_ref)
     await conn.execute(
         """INSERT INTO citizen_keys (citizen_ref, data_key)
            SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM citizen_erasures WHERE citizen_ref = $1)
            ON CONFLICT (citizen_ref) DO NOTHING""",
         citizen_ref,
-        AESGCM.generate_key(bit_length=256),
+        wrapped,
     )
-    return seal_with(await _key(conn, citizen_ref), citizen_ref, plaintext)
+    return seal_with(await _key(conn, keys, citizen_ref), citizen_ref, plaintext)
 
 
-async def unseal(conn: asyncpg.Connection, citizen_ref: str, sealed: bytes) -> bytes:
+async def unseal(conn: asyncpg.Connection, keys: KeyWrap, citizen_ref: str, sealed: bytes) -> bytes:
     """Open a value sealed for the citizen; raises `KeyDestroyed` once their key is destroyed."""
-    return open_with(await _key(conn, citizen_ref), citizen_ref, sealed)
+    return open_with(await _key(conn, keys, citizen_ref), citizen_ref, sealed)
 
 
 async def erase(conn: asyncpg.Connection, erasure: Erasure) -> tuple[UUID, datetime]:
@@ -88,8 +136,8 @@ async def erase(conn: asyncpg.Connection, erasure: Erasure) -> tuple[UUID, datet
     return first["erasure_id"], first["erased_at"]
 
 
-async def _key(conn: asyncpg.Connection, citizen_ref: str) -> bytes:
-    key = await conn.fetchval("SELECT data_key FROM citizen_keys WHERE citizen_ref = $1", citizen_ref)
-    if key is None:
+async def _key(conn: asyncpg.Connection, keys: KeyWrap, citizen_ref: str) -> bytes:
+    wrapped = await conn.fetchval("SELECT data_key FROM citizen_keys WHERE citizen_ref = $1", citizen_ref)
+    if wrapped is None:
         raise KeyDestroyed("the citizen's personal data was erased")
-    return key
+    return keys.unwrap(citizen_ref, wrapped)

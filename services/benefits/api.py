@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.audit import AccessAction
+from contracts.audit import AccessAction, AccessOutcome
 from contracts.common import Cpr
 from jobbro import audit
 from jobbro.access import requires
@@ -111,11 +111,19 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         }
 
     @api.get("/v1/ledger/payment-instructions/{instruction_id}", tags=["ledger"])
-    async def payment_instruction(instruction_id: UUID, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
+    async def payment_instruction(
+        instruction_id: UUID, principal: Principal = requires(Role.OPERATOR, Role.AUDITOR)
+    ) -> Any:
         """A payment instruction, its state, and how it was worked out: for a wage subsidy the rate, the hours, the
-        rule versions and the arithmetic (`calculation`, as on its event); null for a benefit payment."""
-        async with runtime.pool.acquire() as conn:
-            row = await store.instruction(conn, instruction_id)
+        rule versions and the arithmetic (`calculation`, as on its event); null for a benefit payment. Recorded in
+        the access audit (a citizen's payment is their personal data) before it is answered."""
+        async with runtime.unit_of_work() as uow:
+            row = await store.instruction(uow.conn, instruction_id)
+            citizens = (row["citizen_ref"],) if row is not None and row["citizen_ref"] else ()
+            outcome = AccessOutcome.GRANTED if row is not None else AccessOutcome.NOT_FOUND
+            what = {"object_ref": str(instruction_id), "citizen_refs": citizens, "outcome": outcome}
+            await _audit(uow, principal, _INSTRUCTION, **what)
+            await uow.commit()
         if row is None:
             return _domain_problem(UnknownInstruction(f"no payment instruction {instruction_id} was issued"))
         found = dict(row)
@@ -123,12 +131,22 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         return jsonable_encoder({**found, "month": f"{found['month']:%Y-%m}", "period": period})
 
     @api.get("/v1/ledger/placements/{application_id}/wage-reports", tags=["ledger"])
-    async def wage_reports(application_id: UUID, _: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
-        """A placement's wage reports, oldest first: each with its calculation and the instructions that paid it."""
-        async with runtime.pool.acquire() as conn:
-            if not await store.placement_known(conn, application_id):
+    async def wage_reports(application_id: UUID, principal: Principal = requires(Role.OPERATOR, Role.AUDITOR)) -> Any:
+        """A placement's wage reports, oldest first: each with its calculation and the instructions that paid it.
+        Recorded in the access audit (the citizen's wage) before it is answered."""
+        async with runtime.unit_of_work() as uow:
+            citizen = await store.placement_citizen(uow.conn, application_id)
+            outcome = AccessOutcome.GRANTED if citizen is not None else AccessOutcome.NOT_FOUND
+            what = {
+                "object_ref": str(application_id),
+                "citizen_refs": (citizen,) if citizen else (),
+                "outcome": outcome,
+            }
+            await _audit(uow, principal, _WAGE_REPORTS, **what)
+            await uow.commit()
+            if citizen is None:
                 return _domain_problem(UnknownPlacement(f"placement {application_id} was never confirmed"))
-            rows = await store.wage_reports(conn, application_id)
+            rows = await store.wage_reports(uow.conn, application_id)
         return jsonable_encoder(
             [{**row, "month": f"{row['month']:%Y-%m}", "paid_hours": str(row["paid_hours"])} for row in map(dict, rows)]
         )
@@ -153,6 +171,8 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
         paid no more, and their placements and ledger stay under `citizen_ref`."""
         async with runtime.unit_of_work() as uow:
             erased = await handlers.erase_citizen(body.cpr, body.reason, principal.subject, uow, ctx)
+            ref = erased.citizen_ref
+            await _audit(uow, principal, _ERASURE, object_ref=ref, citizen_refs=(ref,))
             await uow.commit()
         return {
             "erasure_id": str(erased.erasure_id),
@@ -165,6 +185,10 @@ def router(runtime: Runtime, ctx: Context) -> APIRouter:
 
 _IMPORT = Access("POST /v1/admin/citizens/import", "citizen_registry", "citizen_import", AccessAction.CHANGE)
 """An import changes the registry; its citizens are found by the import id the registry keeps with each."""
+_INSTRUCTION = Access("GET /v1/ledger/payment-instructions/{instruction_id}", "payment_control", "payment_instruction")
+_WAGE_REPORTS = Access("GET /v1/ledger/placements/{application_id}/wage-reports", "payment_control", "wage_reports")
+_ERASURE = Access("POST /v1/admin/erasures", "erasure", "citizen", AccessAction.CHANGE)
+"""An operator's erasure, recorded with it by the citizen's reference (the CPR number is in neither)."""
 _REISSUE = Access(
     "POST /v1/admin/payment-instructions/{instruction_id}/reissue",
     "payment",

@@ -9,6 +9,7 @@ from contracts import payments, subsidy
 from contracts.catalog import EVENT_TYPES
 from jobbro.principal import Authenticator
 from jobbro.runtime import Runtime, create_http_app
+from jobbro.shredding import KeyWrap
 from rules import Rulebook
 from services.benefits import api, handlers
 from services.benefits.cpr import CprCipher
@@ -22,7 +23,7 @@ def create_context(settings: BenefitsSettings) -> Context:
     """Rule data, CPR cipher and pseudonym key, read once at start-up."""
     return Context(
         rulebook=Rulebook.load(settings.rules_dir),
-        cipher=CprCipher(settings.cpr_keys),
+        cipher=CprCipher(settings.cpr_keys, KeyWrap(settings.data_key_keks, setting="BENEFITS_DATA_KEY_KEKS")),
         pseudonym_key=settings.pseudonym_key,
     )
 

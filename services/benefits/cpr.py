@@ -6,8 +6,9 @@ nonce and the AES-GCM ciphertext. The key ring (`BENEFITS_CPR_KEYS`, key id → 
 opens with whichever key a value names, so a new key goes first and the old ones stay until nothing names them.
 Values sealed before key ids were recorded were given the key id `initial` by migration 0002.
 
-On import the ring-sealed number is sealed again under a data key of the citizen's own (`jobbro.shredding`), so
-erasing the citizen (destroying that key) makes it unrecoverable whatever the ring still holds.
+On import the ring-sealed number is sealed again under a data key of the citizen's own (`jobbro.shredding`, stored
+wrapped under `BENEFITS_DATA_KEY_KEKS`), so erasing the citizen (destroying that key) makes it unrecoverable whatever
+the ring still holds.
 """
 
 import os
@@ -35,7 +36,8 @@ class CprCipher:
     """AES-256-GCM with keys derived from the configured secrets; each ciphertext is bound to its citizen
     reference (associated data), so a sealed CPR number copied to another citizen's row does not open."""
 
-    def __init__(self, keys: Mapping[str, SecretStr | str]) -> None:
+    def __init__(self, keys: Mapping[str, SecretStr | str], data_keys: shredding.KeyWrap) -> None:
+        self._data_keys = data_keys
         if not keys:
             raise ValueError("the CPR key ring is empty")
         self._keys = {_checked_id(kid): AESGCM(_derive(secret)) for kid, secret in keys.items()}
@@ -62,9 +64,10 @@ class CprCipher:
         return aead.decrypt(rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], citizen_ref.encode()).decode()
 
     def seal_for_citizen(self, cpr: str, citizen_ref: str) -> tuple[bytes, bytes]:
-        """A new data key for the citizen, and the CPR number sealed under the ring and then under that key."""
-        data_key = AESGCM.generate_key(bit_length=256)
-        return data_key, shredding.seal_with(data_key, citizen_ref, self.seal(cpr, citizen_ref))
+        """A new data key for the citizen, as stored (wrapped), and the CPR number sealed under the ring and then
+        under that key."""
+        data_key, wrapped = self._data_keys.new_key(citizen_ref)
+        return wrapped, shredding.seal_with(data_key, citizen_ref, self.seal(cpr, citizen_ref))
 
     def open_stored(self, stored: StoredCpr, citizen_ref: str) -> str:
         """The CPR number as the registry keeps it; raises `jobbro.shredding.KeyDestroyed` for an erased citizen."""
@@ -72,7 +75,8 @@ class CprCipher:
             return self.open(stored.sealed, citizen_ref)
         if stored.data_key is None:
             raise shredding.KeyDestroyed("the citizen's personal data was erased")
-        return self.open(shredding.open_with(stored.data_key, citizen_ref, stored.sealed), citizen_ref)
+        data_key = self._data_keys.unwrap(citizen_ref, stored.data_key)
+        return self.open(shredding.open_with(data_key, citizen_ref, stored.sealed), citizen_ref)
 
 
 def key_id(sealed: bytes) -> str:

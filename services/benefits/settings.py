@@ -5,12 +5,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from jobbro.settings import DEVELOPMENT_PREFIX, PseudonymKeySettings, ServiceSettings
+from jobbro.settings import DEVELOPMENT_PREFIX, DataKeySettings, PseudonymKeySettings, ServiceSettings
 from rules import REPOSITORY_RULES_DIR
 from services.benefits.cpr import INITIAL_KEY_ID
 
 
-class BenefitsSettings(ServiceSettings, PseudonymKeySettings):
+class BenefitsSettings(ServiceSettings, PseudonymKeySettings, DataKeySettings):
     """The kit's settings plus the CPR encryption keys, the rule data and the payment run's batch size."""
 
     model_config = SettingsConfigDict(env_prefix="BENEFITS_", frozen=True)

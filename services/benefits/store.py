@@ -203,8 +203,9 @@ def _hours_json(hours: Iterable[HoursStep]) -> list[dict[str, str]]:
     return [{"from_date": step.from_date.isoformat(), "hours_per_week": str(step.hours_per_week)} for step in hours]
 
 
-async def placement_known(conn: asyncpg.Connection, application_id: UUID) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM placements WHERE application_id = $1", application_id))
+async def placement_citizen(conn: asyncpg.Connection, application_id: UUID) -> str | None:
+    """The citizen of a confirmed placement; None for a placement never confirmed."""
+    return await conn.fetchval("SELECT citizen_ref FROM placements WHERE application_id = $1", application_id)
 
 
 async def report_known(conn: asyncpg.Connection, report_id: UUID) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from contracts import benefits
 from contracts.catalog import EVENT_TYPES
 from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2, PositionApplicationSubmitted
 from jobbro.principal import Authenticator
@@ -37,6 +38,7 @@ def create_context(settings: NotifySettings, resolver: Resolver = resolve) -> ha
         Renderer(settings.portal_url),
         create_guard(settings, resolver),
         links=RepresentativeLinks.from_settings(settings.link_seal_keys, settings.link_url),
+        letters=FileDropDigitalPost(settings.digital_post_dir),
     )
 
 
@@ -75,6 +77,12 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
             catalog=EVENT_TYPES,
             handlers={model: partial(projections.get(model, handlers.on_event), ctx=context) for model in topic.events},
         )
+    runtime.consume(
+        benefits.ASSESSMENTS,
+        group="notify.erasures",
+        catalog=EVENT_TYPES,
+        handlers={benefits.CitizenErased: partial(handlers.on_citizen_erased, ctx=context)},
+    )
     runtime.metrics.query_gauge(
         "jobbro_deliveries",
         "Notices and webhook deliveries by channel and status (pending, sent, failed, dead).",
@@ -115,7 +123,7 @@ async def _delivering(runtime: Runtime, settings: NotifySettings, context: handl
             runtime,
             {
                 Channel.EMAIL: SmtpMailer(settings),
-                Channel.DIGITAL_POST: DigitalPostSender(FileDropDigitalPost(settings.digital_post_dir)),
+                Channel.DIGITAL_POST: DigitalPostSender(context.letters),
                 Channel.WEBHOOK: WebhookSender(client, context.targets),
             },
             create_policy(settings),

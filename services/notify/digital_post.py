@@ -52,6 +52,17 @@ class FileDropDigitalPost:
         temporary.write_text(json.dumps(asdict(letter), ensure_ascii=False, indent=2) + "\n")
         os.replace(temporary, path)
 
+    def forget(self, citizen_ref: str) -> int:
+        """Delete the letters to an erased citizen still in the drop; how many. (The national service's copies are
+        its own: a real adapter would ask it to delete them.)"""
+        removed = 0
+        for path in sorted(self._directory.glob("*.json")) if self._directory.is_dir() else ():
+            letter = json.loads(path.read_text())
+            if (letter["recipient_kind"], letter["recipient"]) == ("citizen_ref", citizen_ref):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
 
 class DigitalPostSender:
     """Turns a delivery into a letter for whichever Digital Post it is given."""

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import structlog
 
+from contracts.benefits import CitizenErased
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, Metadata
 from contracts.subsidy import (
@@ -19,11 +20,12 @@ from contracts.subsidy import (
     PositionApplicationSubmitted,
     RepresentativeApprovalRequested,
 )
-from jobbro import pages
+from jobbro import pages, shredding
 from jobbro.principal import Principal
 from jobbro.principal import Role as AccessRole
 from jobbro.uow import UnitOfWork
 from services.notify import notices, store, webhooks
+from services.notify.digital_post import FileDropDigitalPost
 from services.notify.domain import (
     Audience,
     Channel,
@@ -56,6 +58,8 @@ class Context:
     targets: TargetGuard
     """Where webhooks may go: checked on subscribing here, and again by the sender at each delivery."""
     links: RepresentativeLinks
+    letters: FileDropDigitalPost
+    """The Digital Post drop, whose letters to an erased citizen are deleted."""
     deliveries_due: Doorbell = field(default_factory=Doorbell)
     """Rung after a commit that made deliveries due (once per delivery recorded): wakes the delivery worker."""
 
@@ -109,6 +113,16 @@ async def on_position_submitted(
     await on_event(event, meta, uow, ctx)
 
 
+async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+    """Benefits erased the citizen: nothing is written to them again, the texts of the letters to them are forgotten
+    (one not yet sent is not sent), and their letters in the drop are deleted. What stays names them by reference."""
+    erasure = shredding.Erasure(event.erasure_id, event.citizen_ref, "erased in benefits' registry", "benefits")
+    await shredding.erase(uow.conn, erasure)
+    forgotten = await store.forget_citizen(uow.conn, event.citizen_ref)
+    deleted = ctx.letters.forget(event.citizen_ref)
+    log.info("citizen_erased", erasure_id=str(event.erasure_id), deliveries=forgotten, letters=deleted)
+
+
 async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Record a delivery per notice the event gives and per webhook subscribed to its type.
 
@@ -127,6 +141,9 @@ async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) 
 
 
 async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+    if notice.recipient.role is Role.CITIZEN and await store.erased(uow.conn, notice.recipient.address):
+        log.info("notice_to_erased_citizen_dropped", dedup_key=notice.dedup_key)
+        return
     message = ctx.renderer.render(notice.template, notice.language, notice.facts)
     recorded = await store.add_delivery(
         uow.conn,

@@ -101,6 +101,23 @@ async def add_delivery(
     return bool(inserted)
 
 
+async def forget_citizen(conn: asyncpg.Connection, citizen_ref: str) -> int:
+    """Forget the texts of every delivery to an erased citizen; one not yet made will not be (how many rows)."""
+    result = await conn.execute(
+        """UPDATE delivery SET subject = NULL, body = NULL,
+                               status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failed' END,
+                               last_error = CASE WHEN status = 'sent' THEN NULL ELSE 'citizen erased' END
+           WHERE recipient_role = 'citizen' AND address = $1""",
+        citizen_ref,
+    )
+    return int(result.split()[-1])
+
+
+async def erased(conn: asyncpg.Connection, citizen_ref: str) -> bool:
+    """Whether the citizen was erased: nothing is written to them any more."""
+    return bool(await conn.fetchval("SELECT true FROM citizen_erasures WHERE citizen_ref = $1", citizen_ref))
+
+
 @dataclass(frozen=True)
 class Claim:
     """A delivery claimed for an attempt, with the event that caused it."""

@@ -242,9 +242,21 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     @router.get("/applications/{application_id}/derivation", tags=["caseworker", "auditor"])
     async def get_derivation(application_id: UUID, actor: Actor = overseer) -> DerivationView:
         """How the decision came about: each rule's version, legal reference and outcome, and every fact it read
-        with its source and the event it came from (a caseworker: their municipality's applications)."""
-        async with runtime.pool.acquire() as conn:
-            return await handlers.derivation(conn, application_id, actor)
+        with its source and the event it came from (a caseworker: their municipality's applications). The facts
+        include benefits' assessment of the citizen: the read is recorded in the access audit."""
+        route = f"GET {_APPLICATION}/derivation"
+        try:
+            async with runtime.unit_of_work() as uow:
+                found = await handlers.derivation(uow.conn, application_id, actor)
+                application = await store.get(uow.conn, application_id)
+                refs = (application.citizen_ref,) if application and application.citizen_ref else ()
+                await _audit(uow, actor, replace(_read(route, actor, application_id, refs), object_kind="derivation"))
+                await uow.commit()
+        except (NotFound, Forbidden) as refused:
+            access = replace(_read(route, actor, application_id, (), refused), object_kind="derivation")
+            await in_unit_of_work(lambda uow: _audit(uow, actor, access))
+            raise
+        return found
 
     @router.post("/applications/{application_id}/caseworker-decision", tags=["caseworker"], responses=_IF_MATCH)
     async def decide(
@@ -318,8 +330,13 @@ def create_router(runtime: SubsidyRuntime) -> APIRouter:
     @router.post("/erasures", status_code=201, tags=["operator"])
     async def erase_citizen(body: ErasureRequest, principal: Principal = requires(Access.OPERATOR)) -> ErasureView:
         """Erase a citizen's personal data kept here (the signed documents naming them) by destroying their data
-        key, with the reason; their applications and decisions stay under `citizen_ref`."""
-        return await in_unit_of_work(lambda uow: handlers.erase_citizen(ctx, uow, body, principal.subject))
+        key, with the reason; their applications and decisions stay under `citizen_ref`. Recorded in the access audit
+        with the erasure (by reference: the CPR number is in neither)."""
+        async with runtime.unit_of_work() as uow:
+            erased = await handlers.erase_citizen(ctx, uow, body, principal.subject)
+            await audit.record(uow, "subsidy", audit.Caller.of(principal), _erasure(erased.citizen_ref))
+            await uow.commit()
+        return erased
 
     @router.get("/representative-approval", tags=["representative"])
     async def for_representative(
@@ -424,6 +441,13 @@ def _change(
     route: str, actor: Actor, application_id: UUID | None, refs: tuple[str, ...], refused: Exception | None = None
 ) -> audit.Access:
     return replace(_read(route, actor, application_id, refs, refused), action=AccessAction.CHANGE)
+
+
+def _erasure(ref: str) -> audit.Access:
+    """An operator's erasure of a citizen in the access audit: a change, named by the citizen's reference."""
+    return audit.Access(
+        "POST /v1/erasures", "erasure", "citizen", AccessAction.CHANGE, object_ref=ref, citizen_refs=(ref,)
+    )
 
 
 def _outcome(refused: Exception | None) -> AccessOutcome:

@@ -12,6 +12,7 @@ from contracts import activation, benefits
 from contracts.catalog import EVENT_TYPES
 from jobbro.principal import Authenticator
 from jobbro.runtime import Runtime, create_http_app
+from jobbro.shredding import KeyWrap
 from rules import Rulebook
 from services.subsidy import api, handlers, store, timer
 from services.subsidy.handlers import Context
@@ -48,6 +49,7 @@ def create_runtime(settings: SubsidySettings) -> SubsidyRuntime:
         rulebook=Rulebook.load(settings.rules_dir),
         links=RepresentativeLinks.from_settings(settings.link_keys, settings.link_seal_keys),
         trust=TrustFiles(settings.trust_anchors, settings.trust_intermediates, settings.trust_crls),
+        keys=KeyWrap(settings.data_key_keks, setting="SUBSIDY_DATA_KEY_KEKS"),
     )
     runtime = SubsidyRuntime(settings, context)
     runtime.retain(*store.RETAINED)

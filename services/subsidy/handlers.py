@@ -98,6 +98,8 @@ class Context:
     rulebook: Rulebook
     links: RepresentativeLinks
     trust: TrustFiles
+    keys: shredding.KeyWrap
+    """Wraps the citizens' data keys (their evidence is sealed under them)."""
     clock: Callable[[], datetime] = field(default=_utc_now)
 
 
@@ -150,7 +152,9 @@ async def submit_application(
         uow.publish(events.representative_requested(application, sealed))
     await _decide_if_ready(ctx, uow, application, now)
     await store.insert(uow.conn, application)
-    await store.add_signature(uow.conn, application.id, "application", signature, now, application.citizen_ref)
+    await store.add_signature(
+        uow.conn, ctx.keys, application.id, "application", signature, now, application.citizen_ref
+    )
     log.info("application_submitted", application_id=str(application.id), state=application.state.value)
     return Submission(application, replayed=False)
 
@@ -195,7 +199,9 @@ async def name_citizen(
     expected = citizen_document(application.id, cvr, body.cpr, body.consent_reference)
     signature = verify(body.signature, expected, cvr, ctx.trust.current(), now)
     await _claim_once(uow, signature, application.id, "citizen_named")
-    await store.add_signature(uow.conn, application.id, "citizen_named", signature, now, application.citizen_ref)
+    await store.add_signature(
+        uow.conn, ctx.keys, application.id, "citizen_named", signature, now, application.citizen_ref
+    )
     application.submitted_event_id = uow.publish(events.submitted(application, signature.signed_at)).id
     await store.save(uow.conn, application)
     log.info("citizen_named", application_id=str(application.id))
@@ -274,7 +280,7 @@ async def confirm(
     signature = verify(body.signature, expected, application.terms.employer_cvr, ctx.trust.current(), now)
     rate = _hourly_rate(ctx.rulebook, application.terms)
     await _claim_once(uow, signature, application.id, "final_confirmation")
-    await store.add_signature(uow.conn, application.id, "final_confirmation", signature, now)
+    await store.add_signature(uow.conn, ctx.keys, application.id, "final_confirmation", signature, now)
     uow.publish(events.confirmed(application, rate))
     await store.save(uow.conn, application)
 

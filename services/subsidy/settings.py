@@ -6,11 +6,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from jobbro.settings import PseudonymKeySettings, ServiceSettings
+from jobbro.settings import DataKeySettings, PseudonymKeySettings, ServiceSettings
 from rules import REPOSITORY_RULES_DIR
 
 
-class SubsidySettings(ServiceSettings, PseudonymKeySettings):
+class SubsidySettings(ServiceSettings, PseudonymKeySettings, DataKeySettings):
     """Built once at start-up (environment prefix `SUBSIDY_`) and passed down."""
 
     model_config = SettingsConfigDict(env_prefix="SUBSIDY_", frozen=True)

@@ -287,6 +287,7 @@ async def point_idempotency_key(conn: asyncpg.Connection, employer_cvr: str, key
 
 async def add_signature(
     conn: asyncpg.Connection,
+    keys: shredding.KeyWrap,
     application_id: UUID,
     purpose: str,
     signature: VerifiedSignature,
@@ -295,7 +296,7 @@ async def add_signature(
 ) -> None:
     """Keep a signature as evidence, exactly as received; one whose document names a citizen (`citizen_ref`) sealed
     under that citizen's data key, so erasing the citizen makes it unreadable."""
-    sealed = None if citizen_ref is None else await shredding.seal(conn, citizen_ref, signature.jws.encode())
+    sealed = None if citizen_ref is None else await shredding.seal(conn, keys, citizen_ref, signature.jws.encode())
     await conn.execute(
         """INSERT INTO signatures (application_id, purpose, jws, citizen_ref, jws_sealed, signer, cert_serial,
                                    fingerprint, alg, signed_at, received_at)
@@ -340,7 +341,9 @@ async def shred_clear_evidence(conn: asyncpg.Connection, citizen_ref: str) -> in
     return len(rows)
 
 
-async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str) -> str | None:
+async def signature(
+    conn: asyncpg.Connection, keys: shredding.KeyWrap, application_id: UUID, purpose: str
+) -> str | None:
     """The stored JWS of a signature, as received; raises `KeyDestroyed` for a citizen's erased evidence."""
     row = await conn.fetchrow(
         "SELECT jws, citizen_ref, jws_sealed FROM signatures WHERE application_id = $1 AND purpose = $2",
@@ -349,7 +352,7 @@ async def signature(conn: asyncpg.Connection, application_id: UUID, purpose: str
     )
     if row is None or row["jws_sealed"] is None:
         return None if row is None else row["jws"]
-    return (await shredding.unseal(conn, row["citizen_ref"], row["jws_sealed"])).decode()
+    return (await shredding.unseal(conn, keys, row["citizen_ref"], row["jws_sealed"])).decode()
 
 
 @dataclass(frozen=True)

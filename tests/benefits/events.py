@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+from pydantic import SecretStr
+
 from contracts.common import HoursStep, Period, Scheme
 from contracts.payments import FailureCode, PaymentFailed, PaymentSettled
 from contracts.subsidy import (
@@ -18,8 +20,11 @@ from contracts.subsidy import (
     WageReportSubmitted,
 )
 from jobbro.pseudonym import citizen_ref
+from jobbro.shredding import KeyWrap
 
 PSEUDONYM_KEY = "development-only-pseudonym-key"
+DATA_KEYS = KeyWrap(SecretStr("test:a-key-encryption-key-for-benefits-tests"), setting="test")
+"""Wraps the data keys a test makes outside the service."""
 CVR = "12345678"
 
 

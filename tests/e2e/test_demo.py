@@ -27,8 +27,9 @@ from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
 from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK, mask_cpr
+from jobbro.retention import policies
 from jobbro.stack import Layout
-from jobbro.testing import read_events, read_namespace, tables_holding
+from jobbro.testing import encodings, read_events, read_namespace, tables_holding
 from tests.prometheus import ALERTS, metric_names, scraping
 
 
@@ -55,7 +56,9 @@ async def test_the_demo_scenario_runs_through_every_service(
     await _every_access_was_audited(running_stack, infra, topic_prefix, result)
     records = await read_namespace(infra.kafka, topic_prefix)
     _cpr_numbers_travel_only_on_citizens_payment_instructions(records, topic_prefix)
-    await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(running_stack, infra, records, result)
+    await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
+        running_stack, infra, topic_prefix, records, result
+    )
 
 
 async def _applications_ended_where_the_scenario_says(layout: Layout, result: DemoResult) -> None:
@@ -201,8 +204,28 @@ async def _people_and_integrators_were_told(
     assert len(result.webhook_log.read_text().splitlines()) == len(result.webhooks)
 
 
+SCENARIO_ACCESSES = {
+    "subsidy": {
+        "POST /v1/applications",
+        "GET /v1/applications/{application_id}",
+        "POST /v1/applications/{application_id}/caseworker-decision",
+        "POST /v1/applications/{application_id}/confirmation",
+        "POST /v1/applications/{application_id}/extension",
+        "POST /v1/applications/{application_id}/end",
+        "POST /v1/applications/{application_id}/wage-reports",
+    },
+    "benefits": {"POST /v1/admin/citizens/import"},
+    "activation": {"GET /v1/citizens/{citizen_ref}/plan"},
+    "notify": {"POST /v1/webhooks/subscriptions"},
+}
+"""Every API route of the scenario that reads or changes personal data, by service. Not listed: the representative's
+link (it shows the employer's terms, without the citizen), the reconciliation (sums only), the subscription's
+cancellation at the end (after the audit is read), and the erasures (checked with them, below)."""
+
+
 async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefix: str, result: DemoResult) -> None:
-    """The caseworker's decision and the plan reads above are in the access audit, as JSON and as CEF lines."""
+    """Every read and change of personal data the scenario made through an API is in the service's access audit
+    (the caseworker's decision and the plan reads in detail), as JSON and as CEF lines."""
     judgement = result.outcome(JUDGEMENT)
     async with httpx.AsyncClient(base_url=layout.service("subsidy").url) as subsidy:
         auditor = await logins.Logins(subsidy, stack.oidc_issuer()).headers(logins.AUDITOR)
@@ -216,6 +239,11 @@ async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefi
     ]
     assert f"duid={judgement.application_id}" in cef and "access.change" in cef and mask_cpr(cef) == cef
     assert any(a["route"] == "GET /v1/citizens/{citizen_ref}/plan" for a in plans.json()["accesses"])
+    for name, routes in SCENARIO_ACCESSES.items():
+        async with httpx.AsyncClient(base_url=layout.service(name).url) as http:
+            recorded = (await http.get("/v1/audit/access", headers=auditor)).json()["accesses"]
+        granted = {a["route"] for a in recorded if a["outcome"] == "granted"}
+        assert routes <= granted, (name, routes - granted)
     audited = await read_events(infra.kafka, prefix + "subsidy.access-audit.v1", expect=len(cef.splitlines()))
     assert {str(event.access_id) for _, event in audited} >= {a["access_id"] for a in decided}
 
@@ -297,11 +325,13 @@ def _type(record: ConsumerRecord) -> str:
 
 
 async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
-    layout: Layout, infra: Infrastructure, records: list[ConsumerRecord], result: DemoResult
+    layout: Layout, infra: Infrastructure, topic_prefix: str, records: list[ConsumerRecord], result: DemoResult
 ) -> None:
-    """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, the CPR
-    number is in no row of any Jobbro database (the back-office stand-in keeps what it paid: it is not Jobbro), and
-    the month's reconciliation is what it was."""
+    """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, notify deletes
+    their letters, and the CPR number (searched as raw bytes, with or without its dash, as hex and base64) is in no
+    row of any Jobbro database, no log, mail, letter or other file of the stack, and on no topic but the instructions
+    to pay this citizen, which the back-office needs and the topic's retention removes (docs/privacy.md); the
+    back-office stand-in keeps what it paid: it is not Jobbro. The month's reconciliation is what it was."""
     instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssued.type]
     cpr = min(instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"])
     erasure = {"cpr": cpr, "reason": "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0099"}
@@ -317,6 +347,14 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
     assert [response.status_code for response in erased] == [201, 201]
     [ref] = {response.json()["citizen_ref"] for response in erased}
     assert ref in {outcome.citizen_ref for outcome in result.applications}
+    async with httpx.AsyncClient() as http:
+        auditor = await logins.Logins(http, stack.oidc_issuer()).headers(logins.AUDITOR)
+        for name, route in (("subsidy", "POST /v1/erasures"), ("benefits", "POST /v1/admin/erasures")):
+            about = await http.get(
+                layout.service(name).url + "/v1/audit/access", params={"citizen_ref": ref}, headers=auditor
+            )
+            erasures = [a for a in about.json()["accesses"] if a["route"] == route]
+            assert [(a["action"], a["object_ref"], a["outcome"]) for a in erasures] == [("change", ref, "granted")]
     assert month.json()["total"] == result.reconciliation["total"]
     for service in layout.services:
         if not service.has_database or service.name == "backoffice":
@@ -328,3 +366,39 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
                 assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", ref) == 0
         finally:
             await conn.close()
+    await _letters_gone(layout.digital_post, ref)
+    assert _files_holding(layout, cpr) == []
+    after = await read_namespace(infra.kafka, topic_prefix)
+    carriers = [record for record in after if any(form in _raw(record) for form in _forms(cpr))]
+    assert carriers and {(record.topic, _type(record)) for record in carriers} == {
+        (topic_prefix + PAYMENT_INSTRUCTIONS, PaymentInstructionIssued.type)
+    }
+    assert all(json.loads(record.value)["payee_cpr"] == cpr for record in carriers)
+    [instructions] = [topic for topic in TOPICS if topic.name == PAYMENT_INSTRUCTIONS]
+    assert int(instructions.config["retention.ms"]) == policies()["topics"].days * 86_400_000
+
+
+def _forms(cpr: str) -> list[bytes]:
+    """The CPR number as bytes in every form a file or record could hold it."""
+    return [form.encode() for form in {*encodings(cpr), *encodings(f"{cpr[:6]}-{cpr[6:]}")}]
+
+
+def _files_holding(layout: Layout, cpr: str) -> list[str]:
+    """The stack's files (logs, mails, letters, run files) holding the CPR number; the back-office stand-in's log is
+    not Jobbro's, and Jobbro's processes never write the number there either way."""
+    forms = _forms(cpr)
+    files = [p for folder in (layout.logs, layout.mail, layout.digital_post, layout.run) for p in folder.rglob("*")]
+    return [
+        str(path)
+        for path in files
+        if path.is_file() and not path.name.startswith("backoffice") and any(f in path.read_bytes() for f in forms)
+    ]
+
+
+async def _letters_gone(directory: Path, citizen_ref: str) -> None:
+    """Wait until notify has read the erasure: no letter in the drop is addressed to the citizen any more."""
+    for _ in range(300):
+        if not [p for p in directory.glob("*.json") if citizen_ref in p.read_text()]:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("letters to the erased citizen are still in the Digital Post drop")

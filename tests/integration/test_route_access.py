@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from demo.backoffice import BackofficeSettings
 from demo.backoffice import create_runtime as backoffice_runtime
 from jobbro.access import SCHEME
-from jobbro.principal import Authenticator, Role
+from jobbro.principal import Authenticator, Principal, Role
 from jobbro.runtime import create_http_app
 from services.activation.app import create_app as activation_app
 from services.activation.settings import ActivationSettings
@@ -103,12 +103,28 @@ OPERATIONS = _collected()
 
 
 @pytest.fixture(scope="module")
+def refusals() -> dict[str, list[str]]:
+    """The routes each service's role check refused, as it hands them to the access audit (the apps are not started,
+    so a list stands in for the audit's table)."""
+    return {}
+
+
+def _recorder(into: list[str]) -> Callable[[Principal, str], Awaitable[None]]:
+    async def record(_principal: Principal, route: str) -> None:
+        into.append(route)
+
+    return record
+
+
+@pytest.fixture(scope="module")
 async def clients(
-    authenticator: Authenticator, tmp_path_factory: pytest.TempPathFactory
+    authenticator: Authenticator, tmp_path_factory: pytest.TempPathFactory, refusals: dict[str, list[str]]
 ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     apps = _apps(authenticator, tmp_path_factory.mktemp("apps"))
     found: dict[str, httpx.AsyncClient] = {}
     for name, app in apps.items():
+        if app.state.record_refusal is not None:
+            app.state.record_refusal = _recorder(refusals.setdefault(name, []))
         found[name] = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
     yield found
     for client in found.values():
@@ -155,14 +171,18 @@ async def test_refuses_a_token_the_identity_provider_did_not_issue(
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=str)
-async def test_refuses_every_role_the_route_does_not_admit(
-    clients: dict[str, httpx.AsyncClient], token_for: TokenFor, operation: Operation
+async def test_refuses_every_role_the_route_does_not_admit_and_records_the_refusal(
+    clients: dict[str, httpx.AsyncClient], refusals: dict[str, list[str]], token_for: TokenFor, operation: Operation
 ) -> None:
-    for role in set(Role) - operation.admitted:
+    recorded = refusals[operation.service]
+    before = len(recorded)
+    refused = set(Role) - operation.admitted
+    for role in refused:
         token = token_for(role, event_types=["dk.jobbro.subsidy.application-approved.v1"], **_TENANT_CLAIMS)
         response = await _call(clients[operation.service], operation, headers=bearer(token))
         assert response.status_code == 403, f"{role}: {response.text}"
         assert response.json()["code"] == "role_not_allowed"
+    assert recorded[before:] == [f"{operation.method.upper()} {operation.path}"] * len(refused)
 
 
 _MUNICIPAL = [op for op in OPERATIONS if any(p["name"] == "municipality" for p in op.spec.get("parameters", []))]

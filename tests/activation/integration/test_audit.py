@@ -50,3 +50,21 @@ async def test_plan_reads_are_recorded_granted_refused_or_unknown_and_queried_by
     assert [event.outcome for event in events[:4]] == [
         AccessOutcome.GRANTED, AccessOutcome.REFUSED, AccessOutcome.NOT_FOUND, AccessOutcome.GRANTED,
     ]  # fmt: skip
+
+
+async def test_a_caller_the_role_check_refuses_is_recorded_by_route_without_the_path(
+    activation: Activation, callers: Callers
+) -> None:
+    async with activation.client(callers.employer("12345678")) as employer:
+        refused = await employer.get("/citizens/010190-1234/plan")
+    accesses = (await activation.http.get("/v1/audit/access", params={"limit": 2})).json()["accesses"]
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "role_not_allowed")
+    [recorded] = [a for a in accesses if a["route"] != "GET /v1/audit/access"]
+    assert (recorded["route"], recorded["outcome"], recorded["purpose"]) == (
+        "GET /citizens/{citizen_ref}/plan",
+        "refused",
+        "none: the role does not admit it",
+    )
+    assert "employer" in recorded["roles"] and "caseworker" not in recorded["roles"]
+    assert recorded["object_ref"] is None and recorded["citizen_refs"] == [] and "010190" not in str(recorded)

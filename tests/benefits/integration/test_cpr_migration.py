@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jobbro import db
 from services.benefits.app import SQL
 from services.benefits.cpr import INITIAL_KEY_ID, CprCipher, key_id
+from tests.benefits.events import DATA_KEYS
 from tests.benefits.factories import import_row
 
 _COLUMNS = ", ".join(
@@ -51,5 +52,5 @@ async def test_a_cpr_number_sealed_before_key_ids_opens_after_the_migration_unde
 
     assert "benefits/0002_cpr_key_ids.sql" in applied
     assert key_id(sealed) == INITIAL_KEY_ID
-    ring = CprCipher({"rotated-later": "a-newer-secret", INITIAL_KEY_ID: secret})
+    ring = CprCipher({"rotated-later": "a-newer-secret", INITIAL_KEY_ID: secret}, DATA_KEYS)
     assert ring.open(sealed, ref) == row["cpr"].replace("-", "")

@@ -154,6 +154,7 @@ async def test_a_wage_subsidy_payment_explains_itself_on_its_event_and_through_t
         replacement = await auditor.get(f"/v1/ledger/payment-instructions/{replacement_id}")
         reports = await auditor.get(f"/v1/ledger/placements/{application}/wage-reports")
         unknown = await auditor.get(f"/v1/ledger/placements/{uuid4()}/wage-reports")
+        accesses = (await auditor.get("/v1/audit/access")).json()["accesses"]
     resent = [
         e
         for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
@@ -182,3 +183,12 @@ async def test_a_wage_subsidy_payment_explains_itself_on_its_event_and_through_t
     assert reports.json()[1]["instruction_ids"] == [str(correction.instruction_id), replacement_id]
     assert reports.json()[1]["calculation"]["hourly_rate"] == "86.16"
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_placement"
+    ledger_reads = [
+        (a["object_kind"], a["object_ref"], a["outcome"]) for a in reversed(accesses) if a["action"] == "read"
+    ]
+    assert ledger_reads[:4] == [
+        ("payment_instruction", str(correction.instruction_id), "granted"),
+        ("payment_instruction", replacement_id, "granted"),
+        ("wage_reports", str(application), "granted"),
+        ("wage_reports", ledger_reads[3][1], "not_found"),
+    ]

@@ -20,6 +20,7 @@ from services.benefits.registry import (
     RowReader,
     parse,
 )
+from tests.benefits.events import DATA_KEYS
 from tests.benefits.factories import import_row
 
 
@@ -137,7 +138,7 @@ def test_a_csv_line_with_more_cells_than_columns_is_rejected() -> None:
 
 
 def test_a_sealed_cpr_number_opens_only_with_its_key_and_citizen_reference() -> None:
-    cipher = CprCipher({"initial": "development-only-cpr-key"})
+    cipher = CprCipher({"initial": "development-only-cpr-key"}, DATA_KEYS)
 
     sealed = cipher.seal("170590-1234", "c-1")
 
@@ -146,14 +147,14 @@ def test_a_sealed_cpr_number_opens_only_with_its_key_and_citizen_reference() -> 
     assert cipher.seal("1705901234", "c-1") != sealed  # a fresh nonce each time
     for wrong in (
         lambda: cipher.open(sealed, "c-2"),
-        lambda: CprCipher({"initial": "another-key"}).open(sealed, "c-1"),
+        lambda: CprCipher({"initial": "another-key"}, DATA_KEYS).open(sealed, "c-1"),
     ):
         with pytest.raises(InvalidTag):
             wrong()
 
 
 def test_a_cpr_number_sealed_for_its_citizen_opens_with_their_data_key_and_never_once_it_is_destroyed() -> None:
-    cipher = CprCipher({"initial": "development-only-cpr-key"})
+    cipher = CprCipher({"initial": "development-only-cpr-key"}, DATA_KEYS)
 
     data_key, sealed = cipher.seal_for_citizen("1705901234", "c-1")
 

@@ -89,7 +89,9 @@ async def test_a_subscriptions_creation_read_and_cancelling_are_recorded_for_the
         ("change", "POST /v1/webhooks/subscriptions", created["id"], ["integrator"]),
         ("read", "GET /v1/webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
         ("change", "DELETE /v1/webhooks/subscriptions/{subscription_id}", created["id"], ["integrator"]),
+        ("read", "GET /v1/audit/access", None, ["integrator"]),  # refused by the role check, and recorded
     ]
+    assert accesses[0]["outcome"] == "refused"
 
 
 async def test_an_integrator_pages_through_its_own_subscriptions_each_once_and_sees_no_others(

@@ -255,7 +255,10 @@ async def test_keeps_the_signature_as_evidence_and_never_shows_or_logs_the_cpr(
     viewed = await service.until(application, service.issuer.caseworker(), "approved")
 
     async with service.runtime.pool.acquire() as conn:
-        assert await store.signature(conn, UUID(application["id"]), "application") == signature
+        assert (
+            await store.signature(conn, service.runtime.context.keys, UUID(application["id"]), "application")
+            == signature
+        )
     cpr = form["citizen"]["cpr"]
     assert cpr not in json.dumps(viewed)
     assert cpr not in caplog.text

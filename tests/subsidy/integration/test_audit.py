@@ -64,3 +64,27 @@ async def test_the_auditor_pages_through_a_citizens_accesses_each_once_and_in_or
     assert pages >= 3 and len({a["access_id"] for a in paged}) == len(paged)
     assert paged[0]["route"] == "GET /v1/audit/access", "the whole list's own reading, recorded after it was read"
     assert paged[1:] == whole.json()["accesses"], "the rest: exactly what one page showed before, in its order"
+
+
+async def test_reading_a_decisions_derivation_is_recorded_with_its_citizen(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(wage_subsidy(employer, public=True), employer)
+    await service.answer(assessed(application), plan_checked(application))
+    referred = await service.until(application, service.issuer.caseworker("751"), "referred")
+    url, ref = f"/v1/applications/{application['id']}", referred["citizen_ref"]
+    await service.client.post(
+        url + "/caseworker-decision", json={"approve": True, "remark": "ok"}, headers=service.issuer.caseworker("751")
+    )
+
+    read = await service.client.get(url + "/derivation", headers=service.issuer.caseworker("751"))
+    hidden = await service.client.get(url + "/derivation", headers=service.issuer.caseworker("101"))
+    about = await service.client.get("/v1/audit/access", headers=service.issuer.auditor())
+
+    assert (read.status_code, hidden.status_code) == (200, 404)
+    derivations = [
+        a for a in about.json()["accesses"] if a["route"] == "GET /v1/applications/{application_id}/derivation"
+    ]
+    assert sorted((a["municipality"], a["outcome"], a["object_kind"], a["citizen_refs"]) for a in derivations) == [
+        ("101", "not_found", "derivation", []),
+        ("751", "granted", "derivation", [ref]),
+    ]

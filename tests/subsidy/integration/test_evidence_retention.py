@@ -23,5 +23,5 @@ async def test_the_signed_evidence_goes_five_years_after_the_placements_end_and_
 
     assert deleted == {"evidence": 1}
     async with pool.acquire() as conn:
-        assert await store.signature(conn, UUID(ended["id"]), "application") is None
-        assert await store.signature(conn, UUID(running["id"]), "application") is not None
+        assert await store.signature(conn, service.runtime.context.keys, UUID(ended["id"]), "application") is None
+        assert await store.signature(conn, service.runtime.context.keys, UUID(running["id"]), "application") is not None

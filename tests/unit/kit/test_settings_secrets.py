@@ -43,7 +43,13 @@ def test_a_process_not_told_it_runs_in_development_is_in_production(monkeypatch:
 
     message = _refusal(BenefitsSettings)
 
-    for variable in ("BENEFITS_PSEUDONYM_KEY", "BENEFITS_CPR_KEYS", "BENEFITS_PG_PASSWORD", "BENEFITS_PG_DSN"):
+    for variable in (
+        "BENEFITS_PSEUDONYM_KEY",
+        "BENEFITS_CPR_KEYS",
+        "BENEFITS_DATA_KEY_KEKS",
+        "BENEFITS_PG_PASSWORD",
+        "BENEFITS_PG_DSN",
+    ):
         assert variable in message
     assert "development-only-" not in message  # names the variables, never shows a value
 
@@ -57,7 +63,13 @@ def test_the_shared_or_the_service_variable_says_development(monkeypatch: pytest
 
 
 def test_production_settings_with_every_secret_set_build() -> None:
-    settings = BenefitsSettings(**_production(cpr_keys={"2026-12": "a-real-cpr-key"}, pseudonym_key="a-real-key"))
+    settings = BenefitsSettings(
+        **_production(
+            cpr_keys={"2026-12": "a-real-cpr-key"},
+            pseudonym_key="a-real-key",
+            data_key_keks="2026-12:a-real-key-encryption-key-of-the-registry",
+        )
+    )
 
     assert settings.production and settings.database_password == "a-real-database-password"
     assert "a-real" not in repr(settings)  # secrets are not shown by the settings either
