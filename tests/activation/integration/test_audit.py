@@ -56,13 +56,13 @@ async def test_a_caller_the_role_check_refuses_is_recorded_by_route_without_the_
     activation: Activation, callers: Callers
 ) -> None:
     async with activation.client(callers.employer("12345678")) as employer:
-        refused = await employer.get("/citizens/010190-1234/plan")
+        refused = await employer.get("/v1/citizens/010190-1234/plan")
     accesses = (await activation.http.get("/v1/audit/access", params={"limit": 2})).json()["accesses"]
 
     assert (refused.status_code, refused.json()["code"]) == (403, "role_not_allowed")
     [recorded] = [a for a in accesses if a["route"] != "GET /v1/audit/access"]
     assert (recorded["route"], recorded["outcome"], recorded["purpose"]) == (
-        "GET /citizens/{citizen_ref}/plan",
+        "GET /v1/citizens/{citizen_ref}/plan",
         "refused",
         "none: the role does not admit it",
     )
