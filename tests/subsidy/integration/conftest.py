@@ -27,8 +27,8 @@ from contracts.envelope import Event, Metadata, decode
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
-from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
+from jobbroctl.stack import delete_namespace
 from rules import REPOSITORY_RULES_DIR, Rulebook, RuleNotInForce, SubsidyRates
 from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
 from services.subsidy.settings import SubsidySettings

@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.catalog import TOPICS
-from jobbro import dead_letters, stack
+from jobbro import dead_letters
 from jobbro import log as logs
 from jobbro.infra import local_infrastructure
 from jobbro.kafka_access import KafkaAccess
+from jobbroctl import stack
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich")
 console = Console()
