@@ -1,6 +1,7 @@
 """One function per consumed event: load the citizen's plan, decide in the domain, record it; the kit commits."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -48,16 +49,23 @@ log = structlog.get_logger(__name__)
 PlacementUpdate = PlacementExtended | PlacementHoursChanged | PlacementEnded | ApplicationWithdrawn
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the handlers and routes need besides the unit of work, built once from the settings."""
+
+    rulebook: Rulebook
+
+
 async def on_application_submitted_v1(
-    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, rulebook: Rulebook
+    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context
 ) -> None:
     """A v1 event (read until it leaves the topic): keep the birth date its CPR number encodes, then as v2."""
     await store.lock_plan(uow.conn, event.citizen_ref, birth_date_from_cpr(event.citizen_cpr))
-    await on_application_submitted(event, meta, uow, rulebook=rulebook)
+    await on_application_submitted(event, meta, uow, ctx)
 
 
 async def on_application_submitted(
-    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, *, rulebook: Rulebook
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, ctx: Context
 ) -> None:
     """Tell the deciding caseworker what the application collides with in the citizen's plan and applications,
     under the plan-check rules in force on its start date."""
@@ -69,7 +77,7 @@ async def on_application_submitted(
         return
     entries = await store.plan_entries(uow.conn, event.citizen_ref)
     pending = await store.pending_applications(uow.conn, event.citizen_ref)
-    rule = _plan_checks(rulebook, period.start)
+    rule = _plan_checks(ctx.rulebook, period.start)
     found = conflicts(application, entries, pending, rule)
     uow.publish(
         ActivationChecked(
@@ -88,7 +96,7 @@ def _plan_checks(rulebook: Rulebook, starts_on: date) -> PlanCheckRule | None:
         return None
 
 
-async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Write the placement into the plan once, however often it is confirmed, then apply updates that came first."""
     await store.lock_plan(uow.conn, event.citizen_ref)
     entry = PlanEntry(
@@ -110,31 +118,33 @@ async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow:
     await store.close_application(uow.conn, event.application_id, ApplicationState.CONFIRMED)
     uow.publish(_recorded(entry))
     for event_type, payload in await store.take_parked(uow.conn, event.application_id):
-        await _apply_parked(EVENT_TYPES[event_type].model_validate(payload), meta, uow)
+        await _apply_parked(EVENT_TYPES[event_type].model_validate(payload), meta, uow, ctx)
 
 
-async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Move the entry's end and restate the entry, so case systems and the data hub see the new period."""
     entry = await _entry_or_park(event, uow)
     if entry is not None and entry.extend(event.new_end):
         await _restate(entry, uow)
 
 
-async def on_placement_hours_changed(event: PlacementHoursChanged, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_placement_hours_changed(
+    event: PlacementHoursChanged, meta: Metadata, uow: UnitOfWork, ctx: Context
+) -> None:
     """Replace the schedule from the change on and restate the entry."""
     entry = await _entry_or_park(event, uow)
     if entry is not None and entry.change_hours(event.effective_from, _steps(event.weekly_hours)):
         await _restate(entry, uow)
 
 
-async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Register the end, planned or early, and announce it."""
     entry = await _entry_or_park(event, uow)
     if entry is not None and entry.end(event.last_day, early=event.kind is EndKind.EARLY):
         await _end(entry, uow)
 
 
-async def on_application_withdrawn(event: ApplicationWithdrawn, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_application_withdrawn(event: ApplicationWithdrawn, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Cancel the entry of a confirmed placement; an application still being decided just stops counting."""
     await store.lock_plan(uow.conn, event.citizen_ref)
     entry = await store.entry_for_update(uow.conn, event.application_id)
@@ -146,13 +156,13 @@ async def on_application_withdrawn(event: ApplicationWithdrawn, meta: Metadata, 
 
 
 async def on_application_turned_down(
-    event: ApplicationRejected | RepresentativeDeclined, meta: Metadata, uow: UnitOfWork
+    event: ApplicationRejected | RepresentativeDeclined, meta: Metadata, uow: UnitOfWork, ctx: Context
 ) -> None:
     """A rejected or declined application no longer collides with the citizen's later applications."""
     await store.close_application(uow.conn, event.application_id, ApplicationState.REJECTED)
 
 
-async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Keep the facts deadlines and statistics need (the birth date comes from the registry through benefits);
     deadlines are computed when read, from the rule data."""
     await store.lock_plan(uow.conn, event.citizen_ref, event.birth_date)
@@ -170,7 +180,7 @@ async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitO
     await store.add_assessment(uow.conn, assessment)
 
 
-async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Benefits erased the citizen: forget their birth date; the plan and the assessments stay, by reference."""
     await store.forget_birth_date(uow.conn, event.citizen_ref)
 
@@ -189,15 +199,15 @@ async def _park(event: PlacementUpdate, uow: UnitOfWork) -> None:
     log.warning("update_parked_until_confirmed", application_id=str(event.application_id), event_type=event.type)
 
 
-async def _apply_parked(update: Any, meta: Metadata, uow: UnitOfWork) -> None:
+async def _apply_parked(update: Any, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Apply a parked update; one that contradicts the entry is dropped, so the confirmation itself still lands."""
     try:
-        await _PARKABLE[type(update)](update, meta, uow)
+        await _PARKABLE[type(update)](update, meta, uow, ctx)
     except EntryClosed as exc:
         log.warning("parked_update_dropped", application_id=str(update.application_id), reason=str(exc))
 
 
-_PARKABLE: dict[type, Callable[[Any, Metadata, UnitOfWork], Awaitable[None]]] = {
+_PARKABLE: dict[type, Callable[[Any, Metadata, UnitOfWork, Context], Awaitable[None]]] = {
     PlacementExtended: on_placement_extended,
     PlacementHoursChanged: on_placement_hours_changed,
     PlacementEnded: on_placement_ended,

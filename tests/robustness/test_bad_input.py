@@ -146,7 +146,7 @@ def _runtimes(stack: Stack, benefits_ctx: BenefitsContext) -> dict[str, Runtime]
     return {
         "subsidy": subsidy_app.create_runtime(stack.subsidy()),
         "benefits": benefits_app.create_runtime(stack.benefits(), benefits_ctx),
-        "activation": activation_app.create_runtime(activation_settings, Rulebook.load(activation_settings.rules_dir)),
+        "activation": activation_app.create_runtime(activation_settings, activation_app.create_context(activation_settings)),
         "notify": notify_app.create_runtime(notify_settings, notify_app.create_context(notify_settings)),
     }
 
