@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ from jobbro.outbox import OutboxRelay
 from jobbro.principal import Authenticator
 from jobbro.retry import until_reachable
 from jobbro.settings import ServiceSettings
-from jobbro.uow import UnitOfWork
+from jobbro.uow import StoreFactory, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -65,9 +65,12 @@ class Runtime(Generic[C]):
         settings: ServiceSettings,
         sql_dir: Path | None = None,
         context: C = None,  # type: ignore[assignment]  # a runtime without a context has None
+        *,
+        store: StoreFactory | None = None,
     ) -> None:
         self.settings = settings
         self.context = context
+        self._store = store
         self.metrics = ServiceMetrics(settings.service)
         self.broker: KafkaBroker = create_broker(settings, middlewares=[self.metrics.broker_middleware()])
         self._sql_dirs = [sql_dir] if sql_dir else []
@@ -81,7 +84,7 @@ class Runtime(Generic[C]):
         self._sweeps: list[retention.Sweep] = list(retention.KIT_SWEEPS)
         self._retention: retention.RetentionJob | None = None
         self._retention_task: asyncio.Task[None] | None = None
-        self._beside: dict[str, Callable[[], Awaitable[None]]] = {}
+        self._beside: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
         self._beside_tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -91,7 +94,7 @@ class Runtime(Generic[C]):
         return self._pool
 
     def unit_of_work(self, cause: Metadata | None = None) -> UnitOfWork:
-        return UnitOfWork(self.pool, self.settings.source, cause)
+        return UnitOfWork(self.pool, self.settings.source, cause, self._store)
 
     def consume(
         self,
@@ -127,7 +130,7 @@ class Runtime(Generic[C]):
 
         return handle
 
-    def run_beside(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+    def run_beside(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work` (a service's timer, its delivery worker) while the runtime runs: started after the runtime,
         cancelled before it stops (before `start`)."""
         self._beside[name] = work

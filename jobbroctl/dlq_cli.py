@@ -72,7 +72,7 @@ def list_(
     table = Table("topic", "position", "state", "event type", "consumer group", "error", "failed at")
     for row in rows:
         position = f"{row['partition']}:{row['offset']}"
-        table.add_row(row["topic"], position, *(str(row[name])[:80] for name in list(row)[4:]))
+        table.add_row(str(row["topic"]), position, *(str(row[name])[:80] for name in list(row)[4:]))
     console.print(table if rows else "no dead letters")
 
 

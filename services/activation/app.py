@@ -13,6 +13,7 @@ from services.activation import handlers
 from services.activation.api import create_router
 from services.activation.handlers import Context
 from services.activation.settings import ActivationSettings
+from services.activation.store import PgPlans
 
 SQL = Path(__file__).parent / "sql"
 
@@ -24,7 +25,7 @@ def create_context(settings: ActivationSettings) -> Context:
 
 def create_runtime(settings: ActivationSettings, context: Context) -> Runtime[Context]:
     """Placements and applications build the plan; assessments give deadlines and statistics their facts."""
-    runtime = Runtime(settings, SQL, context)
+    runtime = Runtime(settings, SQL, context, store=PgPlans)
     runtime.consume(
         subsidy.TOPIC,
         group="activation.plans",

@@ -7,10 +7,11 @@ import httpx
 from fastapi import FastAPI
 
 from contracts.catalog import EVENT_TYPES
+from contracts.envelope import Event
 from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2, PositionApplicationSubmitted
 from jobbro.principal import Authenticator
 from jobbro.retention import FileSweep
-from jobbro.runtime import Runtime, create_http_app
+from jobbro.runtime import Handler, Runtime, create_http_app
 from services.notify import api, handlers, notices, store
 from services.notify.delivery import DeliveryWorker
 from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
@@ -46,7 +47,7 @@ def create_guard(settings: NotifySettings, resolver: Resolver = resolve) -> Targ
 
 def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime[handlers.Context]:
     """Every event of the topics read goes to `on_event` (notices and webhooks), the submissions to the projection."""
-    projections = {
+    projections: dict[type[Event], Handler[handlers.Context]] = {
         ApplicationSubmitted: handlers.on_application_submitted,
         ApplicationSubmittedV2: handlers.on_application_submitted,
         PositionApplicationSubmitted: handlers.on_position_submitted,
