@@ -13,9 +13,9 @@ import psutil
 
 from bench import population
 from bench.processes import Usage
-from jobbro import stack
 from jobbro.infra import Infrastructure
-from jobbro.stack import Layout
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 from services.benefits.app import SQL
 
 _SUMMARY = re.compile(r"(\d+) citizens, (\d+) instructions, (\d+) øre")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from jobbro.infra import REPO
-from jobbro.stack import Layout
+from jobbroctl.stack import Layout
 
 _KAFKA_PID = REPO / ".local" / "kafka" / "kafka.pid"
 

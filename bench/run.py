@@ -20,9 +20,9 @@ from bench.processes import Sampler
 from bench.report import TARGETS, percentiles
 from bench.tape import Tape
 from demo import logins
-from jobbro import stack
 from jobbro.infra import REPO, Infrastructure
-from jobbro.stack import Layout
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 
 RESULTS = REPO / "bench" / "results"
 WORK = REPO / ".local" / "bench"

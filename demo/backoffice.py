@@ -36,7 +36,7 @@ class BackofficeSettings(ServiceSettings):
 def create_runtime(settings: BackofficeSettings) -> Runtime:
     runtime = Runtime(settings, SQL)
 
-    async def on_instruction(event: PaymentInstructionIssued, meta: Metadata, uow: UnitOfWork) -> None:
+    async def on_instruction(event: PaymentInstructionIssued, meta: Metadata, uow: UnitOfWork, _ctx: None) -> None:
         payee = event.payee_cpr or event.payee_cvr or ""
         outcome = "failed" if payee in settings.no_account else "settled"
         first = await uow.conn.fetchrow(

@@ -39,10 +39,10 @@ from demo.result import DemoResult, Notice, Outcome
 from demo.trail import Seen, TopicWatcher
 from demo.waiting import eventually
 from demo.webhooks import WebhookReceiver
-from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import redact
-from jobbro.stack import Layout
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 from rules import months_later
 
 MUNICIPALITY = "751"

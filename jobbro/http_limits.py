@@ -237,7 +237,7 @@ def serve(app: ASGIApp, settings: ServiceSettings) -> None:
         access_log=False,
         http="h11",
         h11_max_incomplete_event_size=settings.http_max_header_bytes,
-        timeout_keep_alive=settings.http_keep_alive_seconds,
+        timeout_keep_alive=settings.http_keep_alive_seconds,  # type: ignore[arg-type]  # uvicorn takes a float too
         limit_concurrency=settings.http_max_connections,
         server_header=False,
     )

@@ -233,8 +233,8 @@ class EventConsumer:
                 for record in records:
                     await self._handle_one(record)
                 return
-        for record, exc in poison:
-            await self._dead_letter(record, exc)
+        for record, error in poison:
+            await self._dead_letter(record, error)
 
     async def _handle_one(self, record: ConsumerRecord) -> None:
         """Handle one record in a transaction of its own, dead-lettering it if it cannot be handled."""

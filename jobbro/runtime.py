@@ -2,11 +2,11 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
@@ -28,9 +28,15 @@ from jobbro.outbox import OutboxRelay
 from jobbro.principal import Authenticator
 from jobbro.retry import until_reachable
 from jobbro.settings import ServiceSettings
-from jobbro.uow import UnitOfWork
+from jobbro.uow import StoreFactory, UnitOfWork
 
 log = structlog.get_logger(__name__)
+
+C = TypeVar("C")
+"""A service's context: what its handlers need besides the event and the unit of work (`handlers.Context`)."""
+
+Handler = Callable[[Any, Metadata, UnitOfWork, C], Awaitable[None]]
+"""Every service's event handler: `async def on_x(event, meta, uow, ctx) -> None`."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +56,23 @@ class Check:
         return cls(False, round(time.monotonic() - started, 3), reason)
 
 
-class Runtime:
-    """Everything one service process shares between its entrypoints (subscribers, HTTP API, relay)."""
+class Runtime(Generic[C]):
+    """Everything one service process shares between its entrypoints (subscribers, HTTP API, relay, background
+    work), with the service's `context` its handlers and routes are given."""
 
     _STOP_RELAY_SECONDS = 10.0
 
-    def __init__(self, settings: ServiceSettings, sql_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sql_dir: Path | None = None,
+        context: C = None,  # type: ignore[assignment]  # a runtime without a context has None
+        *,
+        store: StoreFactory | None = None,
+    ) -> None:
         self.settings = settings
+        self.context = context
+        self._store = store
         self.metrics = ServiceMetrics(settings.service)
         self.broker: KafkaBroker = create_broker(settings, middlewares=[self.metrics.broker_middleware()])
         self._sql_dirs = [sql_dir] if sql_dir else []
@@ -71,6 +87,8 @@ class Runtime:
         self._retention: retention.RetentionJob | None = None
         self._retention_task: asyncio.Task[None] | None = None
         self._tracer_provider: TracerProvider | None = None
+        self._beside: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
+        self._beside_tasks: list[asyncio.Task[None]] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -79,7 +97,7 @@ class Runtime:
         return self._pool
 
     def unit_of_work(self, cause: Metadata | None = None) -> UnitOfWork:
-        return UnitOfWork(self.pool, self.settings.source, cause)
+        return UnitOfWork(self.pool, self.settings.source, cause, self._store)
 
     def consume(
         self,
@@ -87,9 +105,10 @@ class Runtime:
         *,
         group: str,
         catalog: Mapping[str, type[Event]],
-        handlers: Mapping[type[Event], EventHandler],
+        handlers: Mapping[type[Event], Handler[C]],
     ) -> EventConsumer:
-        """Subscribe `handlers` to `topic` in consumer group `group` (must be called before `start`).
+        """Subscribe `handlers` to `topic` in consumer group `group` (must be called before `start`); each is
+        called with the runtime's context.
 
         The topic prefix names the group too: deployments sharing a broker never share a consumer group.
         """
@@ -97,7 +116,7 @@ class Runtime:
             group=self.settings.topic_prefix + group,
             topic=self.settings.topic_prefix + topic,
             catalog=catalog,
-            handlers=handlers,
+            handlers={model: self._with_context(handler) for model, handler in handlers.items()},
             unit_of_work=self.unit_of_work,
             broker=self.broker,
             settings=self.settings,
@@ -107,6 +126,17 @@ class Runtime:
         self.metrics.dead_letters.labels(topic=consumer.topic, group=consumer.group)  # 0 until one: the series exists
         self.consumers.append(consumer)
         return consumer
+
+    def _with_context(self, handler: Handler[C]) -> EventHandler:
+        async def handle(event: Any, meta: Metadata, uow: UnitOfWork) -> None:
+            await handler(event, meta, uow, self.context)
+
+        return handle
+
+    def run_beside(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work` (a service's timer, its delivery worker) while the runtime runs: started after the runtime,
+        cancelled before it stops (before `start`)."""
+        self._beside[name] = work
 
     def retain(self, *sweeps: retention.Sweep) -> None:
         """Prune the service's own data classes too, by their periods in `jobbro/retention.toml` (before `start`)."""
@@ -139,6 +169,7 @@ class Runtime:
             max_batches=settings.retention_max_batches,
         )
         self._retention_task = asyncio.create_task(self._retention.run(), name=f"{settings.service}-retention")
+        self._beside_tasks = [asyncio.create_task(work(), name=name) for name, work in self._beside.items()]
         log.info(
             "service_started",
             consumers=[c.group for c in self.consumers],
@@ -156,7 +187,11 @@ class Runtime:
 
     async def stop(self) -> None:
         """Let the relay finish its batch, then finish the consumers' batches in flight (or leave them
-        uncommitted), close connections. What they commit meanwhile stays in the outbox for the next start."""
+        uncommitted), close connections. What they commit meanwhile stays in the outbox for the next start.
+        Background work stops first: it must not outlive the pool it writes with."""
+        for task in self._beside_tasks:
+            task.cancel()
+        await asyncio.gather(*self._beside_tasks, return_exceptions=True)
         if self._relay and self._relay_task:
             self._relay.stop()
             try:

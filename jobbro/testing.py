@@ -3,10 +3,10 @@
 import asyncio
 import base64
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -191,3 +191,25 @@ async def running(runtime: "Runtime") -> AsyncIterator["Runtime"]:
         yield runtime
     finally:
         await runtime.stop()
+
+
+S = TypeVar("S")
+
+
+class InMemoryWork(Generic[S]):
+    """The unit-of-work port (`jobbro.uow.Work`) without a database: a handler's unit tests read what it published
+    (`events`), what its store then holds, and what it would do once committed (`callbacks`)."""
+
+    def __init__(self, store: S, source: str = "test") -> None:
+        self.store = store
+        self.source = source
+        self.events: list[Event] = []
+        self.callbacks: list[Callable[[], None]] = []
+
+    def publish(self, event: Event) -> Metadata:
+        self.events.append(event)
+        meta, _record = encode(event, source=self.source)
+        return meta
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)

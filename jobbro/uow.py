@@ -2,21 +2,44 @@
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self, TypeVar
 
 import asyncpg
 
 from contracts.envelope import Event, Metadata, Record, encode
 from jobbro import outbox, tracing
 
+S = TypeVar("S", covariant=True)
+
+
+class Work(Protocol[S]):
+    """The port handlers decide through: the service's store, the events to publish, what to do once committed.
+
+    The kit's `UnitOfWork` is the PostgreSQL adapter; a service's unit tests give its handlers an in-memory one
+    (`jobbro.testing.InMemoryWork`), so a decision path runs without a database or a broker."""
+
+    @property
+    def store(self) -> S: ...
+
+    def publish(self, event: Event) -> Metadata: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None: ...
+
+
+StoreFactory = Callable[[asyncpg.Connection], Any]
+"""A service's store over the transaction's connection (`Runtime(..., store=PgPlans)`)."""
+
 
 class UnitOfWork:
     """Rolls back unless `commit()` is called; events published through it reach Kafka only if it commits."""
 
-    def __init__(self, pool: asyncpg.Pool, source: str, cause: Metadata | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, source: str, cause: Metadata | None = None, store: StoreFactory | None = None
+    ) -> None:
         self._pool = pool
         self._source = source
         self._cause = cause
+        self._store = store
         self._pending: list[tuple[Metadata, Record]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._conn: asyncpg.Connection | None = None
@@ -28,6 +51,13 @@ class UnitOfWork:
         if self._conn is None:
             raise RuntimeError("unit of work used outside `async with`")
         return self._conn
+
+    @property
+    def store(self) -> Any:
+        """The service's store in this transaction (its runtime names it)."""
+        if self._store is None:
+            raise RuntimeError("this runtime names no store")
+        return self._store(self.conn)
 
     def publish(self, event: Event) -> Metadata:
         """Queue an event for the outbox; it carries the correlation id of the message being handled and the
@@ -44,7 +74,7 @@ class UnitOfWork:
 
         A consumer handles a fetched batch this way, so the batch costs one commit instead of one per event.
         """
-        view = UnitOfWork(self._pool, self._source, cause)
+        view = UnitOfWork(self._pool, self._source, cause, self._store)
         view._pending, view._after_commit = self._pending, self._after_commit
         view._conn, view._tx = self._conn, self._tx
         return view

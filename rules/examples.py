@@ -111,7 +111,7 @@ def _versions(rule: str, rulebook: Rulebook, directory: Path) -> list[tuple[Path
         if path.name != EXAMPLES:
             with path.open("rb") as file:
                 found.append((path, loaded[tomllib.load(file)["valid_from"]]))
-    return sorted(found, key=lambda pair: pair[1].valid_from)  # type: ignore[arg-type, return-value]
+    return sorted(found, key=lambda pair: pair[1].valid_from)  # type: ignore[arg-type]
 
 
 def rule_module(rule: str) -> ModuleType:

@@ -9,8 +9,8 @@ from demo.logins import IdentityProviderMissing, local_issuer
 from jobbro.infra import Infrastructure, InfrastructureUnavailable, infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
-from jobbro.stack import delete_namespace
 from jobbro.testing import create_database, drop_database, provisioned_prefix
+from jobbroctl.stack import delete_namespace
 from tests.identity import Callers, TokenFor
 from tests.keycloak import RealmUsers
 

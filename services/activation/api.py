@@ -23,9 +23,9 @@ from jobbro.principal import Principal, Role
 from jobbro.problems import code_of, problem
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
-from rules import Rulebook
 from services.activation import queries
 from services.activation.domain import PlanEntry, Timeliness
+from services.activation.handlers import Context
 from services.activation.queries import (
     CitizenNotFound,
     CitizenPlan,
@@ -47,8 +47,9 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
 _PLAN_ROUTE = "GET /v1/citizens/{citizen_ref}/plan"
 
 
-def create_router(runtime: Runtime, rulebook: Rulebook) -> APIRouter:
+def create_router(runtime: Runtime[Context]) -> APIRouter:
     router = APIRouter(tags=["activation"])
+    rulebook = runtime.context.rulebook
 
     @router.get("/v1/citizens/{citizen_ref}/plan", response_model=None)
     async def plan(

@@ -1,6 +1,5 @@
 """The activation service's process: what it consumes, and its HTTP entrypoint."""
 
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,21 +11,28 @@ from jobbro.runtime import Runtime, create_http_app
 from rules import Rulebook
 from services.activation import handlers
 from services.activation.api import create_router
+from services.activation.handlers import Context
 from services.activation.settings import ActivationSettings
+from services.activation.store import PgPlans
 
 SQL = Path(__file__).parent / "sql"
 
 
-def create_runtime(settings: ActivationSettings, rulebook: Rulebook) -> Runtime:
+def create_context(settings: ActivationSettings) -> Context:
+    """The rule data, read once at start-up."""
+    return Context(rulebook=Rulebook.load(settings.rules_dir))
+
+
+def create_runtime(settings: ActivationSettings, context: Context) -> Runtime[Context]:
     """Placements and applications build the plan; assessments give deadlines and statistics their facts."""
-    runtime = Runtime(settings, SQL)
+    runtime = Runtime(settings, SQL, context, store=PgPlans)
     runtime.consume(
         subsidy.TOPIC,
         group="activation.plans",
         catalog=EVENT_TYPES,
         handlers={
-            subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted_v1, rulebook=rulebook),
-            subsidy.ApplicationSubmittedV2: partial(handlers.on_application_submitted, rulebook=rulebook),
+            subsidy.ApplicationSubmitted: handlers.on_application_submitted_v1,
+            subsidy.ApplicationSubmittedV2: handlers.on_application_submitted,
             subsidy.ApplicationRejected: handlers.on_application_turned_down,
             subsidy.RepresentativeDeclined: handlers.on_application_turned_down,
             subsidy.ApplicationWithdrawn: handlers.on_application_withdrawn,
@@ -48,7 +54,9 @@ def create_runtime(settings: ActivationSettings, rulebook: Rulebook) -> Runtime:
     return runtime
 
 
-def create_app(settings: ActivationSettings, *, authenticator: Authenticator | None = None) -> FastAPI:
-    rulebook = Rulebook.load(settings.rules_dir)
-    runtime = create_runtime(settings, rulebook)
-    return create_http_app(runtime, create_router(runtime, rulebook), authenticator=authenticator)
+def create_app(
+    settings: ActivationSettings, runtime: Runtime[Context] | None = None, *, authenticator: Authenticator | None = None
+) -> FastAPI:
+    """The HTTP entrypoint; its lifespan starts and stops `runtime` (a new one unless given)."""
+    runtime = runtime or create_runtime(settings, create_context(settings))
+    return create_http_app(runtime, create_router(runtime), authenticator=authenticator)

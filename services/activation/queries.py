@@ -123,7 +123,7 @@ class MunicipalityStatistics:
 
 
 async def citizen_plan(conn: asyncpg.Connection, citizen_ref: str, rulebook: Rulebook, on: date) -> CitizenPlan:
-    entries = await store.plan_entries(conn, citizen_ref)
+    entries = await store.PgPlans(conn).plan_entries(citizen_ref)
     facts = await conn.fetchrow(f"{_LATEST_FACTS} WHERE citizen_ref = $1", citizen_ref)
     if not entries and facts is None:
         raise CitizenNotFound("no plan entry or assessment of this citizen")  # the path may hold a CPR number

@@ -55,10 +55,10 @@ class ErasureRequest(BaseModel):
     )
 
 
-def router(runtime: Runtime, ctx: Context) -> APIRouter:
+def create_router(runtime: Runtime[Context]) -> APIRouter:
     """The endpoints, bound to the runtime's database and the service's context."""
     api = APIRouter()
-    settings = runtime.settings
+    ctx, settings = runtime.context, runtime.settings
     assert isinstance(settings, BenefitsSettings)
 
     @api.post("/v1/admin/citizens/import", tags=["registry"])

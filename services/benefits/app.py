@@ -1,6 +1,5 @@
 """The benefits service's wiring: its context, its subscriptions, and its HTTP app."""
 
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -28,16 +27,16 @@ def create_context(settings: BenefitsSettings) -> Context:
     )
 
 
-def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
+def create_runtime(settings: BenefitsSettings, context: Context) -> Runtime[Context]:
     """Assessment, placements (with their wage reports, in order) and settlements, each its own consumer group."""
-    runtime = Runtime(settings, SQL)
+    runtime = Runtime(settings, SQL, context)
     runtime.consume(
         subsidy.TOPIC,
         group="benefits.assessment",
         catalog=EVENT_TYPES,
         handlers={
-            subsidy.ApplicationSubmitted: partial(handlers.on_application_submitted_v1, ctx=ctx),
-            subsidy.ApplicationSubmittedV2: partial(handlers.on_application_submitted, ctx=ctx),
+            subsidy.ApplicationSubmitted: handlers.on_application_submitted_v1,
+            subsidy.ApplicationSubmittedV2: handlers.on_application_submitted,
         },
     )
     runtime.consume(
@@ -45,11 +44,11 @@ def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
         group="benefits.placements",
         catalog=EVENT_TYPES,
         handlers={
-            subsidy.PlacementConfirmed: partial(handlers.on_placement_confirmed, ctx=ctx),
-            subsidy.PlacementExtended: partial(handlers.on_placement_extended, ctx=ctx),
-            subsidy.PlacementHoursChanged: partial(handlers.on_placement_hours_changed, ctx=ctx),
-            subsidy.PlacementEnded: partial(handlers.on_placement_ended, ctx=ctx),
-            subsidy.WageReportSubmitted: partial(handlers.on_wage_report_submitted, ctx=ctx),
+            subsidy.PlacementConfirmed: handlers.on_placement_confirmed,
+            subsidy.PlacementExtended: handlers.on_placement_extended,
+            subsidy.PlacementHoursChanged: handlers.on_placement_hours_changed,
+            subsidy.PlacementEnded: handlers.on_placement_ended,
+            subsidy.WageReportSubmitted: handlers.on_wage_report_submitted,
         },
     )
     runtime.consume(
@@ -57,8 +56,8 @@ def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
         group="benefits.settlements",
         catalog=EVENT_TYPES,
         handlers={
-            payments.PaymentSettled: partial(handlers.on_payment_settled, ctx=ctx),
-            payments.PaymentFailed: partial(handlers.on_payment_failed, ctx=ctx),
+            payments.PaymentSettled: handlers.on_payment_settled,
+            payments.PaymentFailed: handlers.on_payment_failed,
         },
     )
     runtime.metrics.query_gauge(
@@ -73,8 +72,10 @@ def create_runtime(settings: BenefitsSettings, ctx: Context) -> Runtime:
     return runtime
 
 
-def create_app(settings: BenefitsSettings, *, authenticator: Authenticator | None = None) -> FastAPI:
-    """The process: subscriptions, outbox relay and the admin and ledger endpoints, owned by the app's lifespan."""
-    ctx = create_context(settings)
-    runtime = create_runtime(settings, ctx)
-    return create_http_app(runtime, api.router(runtime, ctx), authenticator=authenticator)
+def create_app(
+    settings: BenefitsSettings, runtime: Runtime[Context] | None = None, *, authenticator: Authenticator | None = None
+) -> FastAPI:
+    """The process: subscriptions, outbox relay and the admin and ledger endpoints, owned by the app's lifespan
+    (of `runtime`, a new one unless given)."""
+    runtime = runtime or create_runtime(settings, create_context(settings))
+    return create_http_app(runtime, api.create_router(runtime), authenticator=authenticator)

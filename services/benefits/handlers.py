@@ -176,16 +176,16 @@ async def _register(
 
 
 async def on_application_submitted_v1(
-    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context
 ) -> None:
     """A v1 event (read until it leaves the topic): its CPR number only checks the reference, then as v2."""
     if citizen_ref(event.citizen_cpr, ctx.pseudonym_key) != event.citizen_ref:
         raise PseudonymMismatch(f"application {event.application_id}: citizen_ref is not ours for its CPR number")
-    await on_application_submitted(event, meta, uow, ctx=ctx)
+    await on_application_submitted(event, meta, uow, ctx)
 
 
 async def on_application_submitted(
-    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, ctx: Context
 ) -> None:
     """Assess the citizen the registry holds under the event's reference; one it does not hold fails the rule
     `citizen_unknown` (an outcome)."""
@@ -219,7 +219,7 @@ async def on_application_submitted(
     log.info("citizen_assessed", application_id=str(event.application_id), eligible=assessment.eligible)
 
 
-async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Keep the placement; an internship keeps the benefit, a wage-subsidy job stops it or cuts it to a top-up."""
     placement = Placement(
         application_id=event.application_id,
@@ -236,7 +236,7 @@ async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow:
     await _adjust(uow, placement, lambda benefit: placement_started(benefit, wage_subsidy, placement.period))
 
 
-async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """The days an extension adds change the benefit as the placement's first days did."""
     placement = await _placement(uow, event.application_id)
     previous_end = placement.period.end
@@ -250,7 +250,7 @@ async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: U
 
 
 async def on_placement_hours_changed(
-    event: PlacementHoursChanged, meta: Metadata, uow: UnitOfWork, *, ctx: Context
+    event: PlacementHoursChanged, meta: Metadata, uow: UnitOfWork, ctx: Context
 ) -> None:
     """New weekly hours limit the subsidised hours; the benefit itself does not depend on them."""
     placement = await _placement(uow, event.application_id)
@@ -258,7 +258,7 @@ async def on_placement_hours_changed(
     await store.save_placement(uow.conn, placement.with_hours(event.effective_from, steps))
 
 
-async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """A benefit stopped or cut for a wage-subsidy job is paid in full again from the next day."""
     placement = await _placement(uow, event.application_id)
     if placement.ended:
@@ -269,9 +269,7 @@ async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfW
     await _adjust(uow, placement, lambda benefit: placement_ended(benefit, wage_subsidy, event.last_day))
 
 
-async def on_wage_report_submitted(
-    event: WageReportSubmitted, meta: Metadata, uow: UnitOfWork, *, ctx: Context
-) -> None:
+async def on_wage_report_submitted(event: WageReportSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Pay the employer the month's subsidy, or for a correction only the difference to what the month had."""
     placement = await _placement(uow, event.application_id)
     if await store.report_known(uow.conn, event.report_id):
@@ -319,7 +317,7 @@ async def issue_benefit_payments(
     return await _issue(uow, instructions, ctx, {citizen.citizen_ref: citizen.sealed_cpr for citizen in batch})
 
 
-async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """The back-office paid: the instruction is done (a settlement heard before changes nothing).
 
     A settlement of another amount or under another key than the instruction's is refused (dead-lettered): the
@@ -340,7 +338,7 @@ async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfW
     )
 
 
-async def on_payment_failed(event: PaymentFailed, meta: Metadata, uow: UnitOfWork, *, ctx: Context) -> None:
+async def on_payment_failed(event: PaymentFailed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """A failure the back-office retries leaves the instruction outstanding; any other makes it failed."""
     entry = await _ledger_entry(uow, event.instruction_id)
     if entry.state is not State.ISSUED:

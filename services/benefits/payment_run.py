@@ -63,6 +63,8 @@ async def run(
     the batches in flight beside it finish, each committing or failing on its own, and the run raises its error
     (they are not cancelled: a unit of work cancelled while it begins would keep its connection)."""
 
+    progress: Progress
+
     async def pay(batch: list[PayableCitizen]) -> list[Instruction]:
         async with UnitOfWork(pool, source) as uow:
             issued = await issue_benefit_payments(batch, month, uow, ctx)

@@ -113,8 +113,9 @@ async def _audit(
     await audit.record(uow, "notify", Caller.of(principal), access)
 
 
-def create_router(runtime: Runtime, context: handlers.Context) -> APIRouter:
+def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
     router = APIRouter(prefix="/v1/webhooks/subscriptions", tags=["webhooks"])
+    context = runtime.context
 
     @router.post("", status_code=201, response_model=CreatedSubscription)
     async def subscribe(

@@ -1,8 +1,5 @@
 """The notify process: consumers that record deliveries, a worker that sends them, and the subscriptions API."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -11,10 +8,11 @@ from fastapi import FastAPI
 
 from contracts import benefits
 from contracts.catalog import EVENT_TYPES
+from contracts.envelope import Event
 from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2, PositionApplicationSubmitted
 from jobbro.principal import Authenticator
 from jobbro.retention import FileSweep
-from jobbro.runtime import Runtime, create_http_app
+from jobbro.runtime import Handler, Runtime, create_http_app
 from services.notify import api, handlers, notices, store
 from services.notify.delivery import DeliveryWorker
 from services.notify.digital_post import DigitalPostSender, FileDropDigitalPost
@@ -61,21 +59,21 @@ def create_policy(settings: NotifySettings) -> RetryPolicy:
     )
 
 
-def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime:
+def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runtime[handlers.Context]:
     """Every event of the topics read goes to `on_event` (notices and webhooks), the submissions to the projection."""
-    projections = {
+    projections: dict[type[Event], Handler[handlers.Context]] = {
         ApplicationSubmitted: handlers.on_application_submitted,
         ApplicationSubmittedV2: handlers.on_application_submitted,
         PositionApplicationSubmitted: handlers.on_position_submitted,
     }
-    runtime = Runtime(settings, SQL)
+    runtime = Runtime(settings, SQL, context)
     runtime.retain(*store.RETAINED, FileSweep("letters", settings.digital_post_dir, "*.json"))
     for topic in notices.CONSUMED:
         runtime.consume(
             topic.name,
             group=f"notify.{topic.name}",
             catalog=EVENT_TYPES,
-            handlers={model: partial(projections.get(model, handlers.on_event), ctx=context) for model in topic.events},
+            handlers={model: projections.get(model, handlers.on_event) for model in topic.events},
         )
     runtime.consume(
         benefits.ASSESSMENTS,
@@ -94,28 +92,21 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
 
 
 def create_app(
-    settings: NotifySettings, resolver: Resolver = resolve, *, authenticator: Authenticator | None = None
+    settings: NotifySettings,
+    runtime: Runtime[handlers.Context] | None = None,
+    *,
+    authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """The kit's app (runtime, health) with the subscriptions API, and the delivery worker inside its lifespan.
-
-    `resolver` turns webhook host names into addresses (the system's; a test's to rebind a name)."""
-    context = create_context(settings, resolver)
-    runtime = create_runtime(settings, context)
-    app = create_http_app(runtime, api.create_router(runtime, context), authenticator=authenticator)
-    kit_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with kit_lifespan(app), _delivering(runtime, settings, context):
-            yield
-
-    app.router.lifespan_context = lifespan
-    return app
+    """The kit's app (runtime, health) with the subscriptions API, and the delivery worker beside the runtime (a new
+    one unless given; a test's context may rebind webhook host names through its resolver)."""
+    runtime = runtime or create_runtime(settings, create_context(settings))
+    runtime.run_beside("notify-delivery", partial(_deliver, runtime, settings))
+    return create_http_app(runtime, api.create_router(runtime), authenticator=authenticator)
 
 
-@asynccontextmanager
-async def _delivering(runtime: Runtime, settings: NotifySettings, context: handlers.Context) -> AsyncIterator[None]:
-    """Run the delivery worker (and own its HTTP client) while the runtime runs; stop it before the runtime stops."""
+async def _deliver(runtime: Runtime[handlers.Context], settings: NotifySettings) -> None:
+    """Run the delivery worker, owning its HTTP client, until cancelled."""
+    context = runtime.context
     # no connection is kept: a connection opened for one host name is never reused for another at the same address
     limits = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=settings.send_timeout_seconds, limits=limits) as client:
@@ -132,9 +123,4 @@ async def _delivering(runtime: Runtime, settings: NotifySettings, context: handl
             concurrency=settings.delivery_concurrency,
             due=context.deliveries_due,
         )
-        task = asyncio.create_task(worker.run(), name="notify-delivery")
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await worker.run()

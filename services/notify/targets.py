@@ -87,7 +87,7 @@ def refusal(address: IPAddress) -> str | None:
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the system resolver gives for `host` (A and AAAA)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
 
 
 class TargetGuard:

@@ -479,7 +479,7 @@ def create_app(
         views = await asyncio.gather(*(_read(subsidy.application(access, item["id"])) for item in found))
         lines = [item | {"questioned": inbox.questioned(view)} for item, view in zip(found, views, strict=True)]
         shown, rules = inbox.arrange(lines, query), inbox.rules_in(lines, query.rule)
-        context = {"applications": shown, "query": query, "rules": rules, "sorts": inbox.SORTS}
+        context: dict[str, Any] = {"applications": shown, "query": query, "rules": rules, "sorts": inbox.SORTS}
         return render(request, "inbox.html", waiting=len(lines), **context)
 
     @app.get("/caseworker/overdue")

@@ -6,7 +6,7 @@ from services.subsidy.settings import SubsidySettings
 
 
 def main() -> None:
-    settings = SubsidySettings()  # type: ignore[call-arg]  # required fields come from the environment
+    settings = SubsidySettings()
     serve(create_app(settings), settings)
 
 

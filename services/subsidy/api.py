@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
@@ -21,6 +21,7 @@ from jobbro.access import AccessRefused, requires
 from jobbro.principal import Principal
 from jobbro.principal import Role as Access
 from jobbro.problems import Problem, Translate, documented, install_refusals
+from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
 from services.subsidy import handlers, store
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
@@ -46,9 +47,6 @@ from services.subsidy.schemas import (
     Withdrawal,
 )
 from services.subsidy.signing import SignatureRefused
-
-if TYPE_CHECKING:
-    from services.subsidy.app import SubsidyRuntime
 
 T = TypeVar("T")
 
@@ -111,7 +109,7 @@ def _actor(principal: Principal, admitted: tuple[Access, ...]) -> Actor:
     return Actor(role, principal.subject, cvr=cvr, municipality=municipality)
 
 
-def create_router(runtime: SubsidyRuntime) -> APIRouter:
+def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
     """The `/v1` routes, bound to one running service."""
     ctx = runtime.context
     router = APIRouter(prefix="/v1", responses=documented(401, 403, 404, 409, 422))

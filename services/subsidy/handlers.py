@@ -353,7 +353,7 @@ async def report_wages(
     return wage_report_out(report)
 
 
-async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_citizen_assessed(event: CitizenAssessed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Benefits answered; the first answer counts, in any order with activation's."""
     application = await _answered(uow.conn, event.application_id, event.citizen_ref, "citizen_assessed")
     now = ctx.clock()
@@ -364,7 +364,7 @@ async def on_citizen_assessed(ctx: Context, event: CitizenAssessed, meta: Metada
     await store.save(uow.conn, application)
 
 
-async def on_citizen_erased(ctx: Context, event: CitizenErased, _meta: Metadata, uow: UnitOfWork) -> None:
+async def on_citizen_erased(event: CitizenErased, _meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Benefits erased the citizen: destroy subsidy's key for them too, under benefits' erasure id."""
     erasure = shredding.Erasure(event.erasure_id, event.citizen_ref, "erased in benefits' registry", "benefits")
     await shredding.erase(uow.conn, erasure)
@@ -372,7 +372,7 @@ async def on_citizen_erased(ctx: Context, event: CitizenErased, _meta: Metadata,
     log.info("citizen_erased", erasure_id=str(event.erasure_id), citizen_ref=event.citizen_ref)
 
 
-async def on_activation_checked(ctx: Context, event: ActivationChecked, meta: Metadata, uow: UnitOfWork) -> None:
+async def on_activation_checked(event: ActivationChecked, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
     """Activation answered; the first answer counts, in any order with benefits'."""
     application = await _answered(uow.conn, event.application_id, event.citizen_ref, "activation_checked")
     now = ctx.clock()

@@ -8,21 +8,18 @@ handled under its row lock and only while it is still due, its events written to
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 import structlog
 
+from jobbro.runtime import Runtime
 from services.subsidy import handlers, store
-
-if TYPE_CHECKING:
-    from services.subsidy.app import SubsidyRuntime
 
 log = structlog.get_logger(__name__)
 
 BATCH = 100
 
 
-async def fire_due(runtime: SubsidyRuntime) -> int:
+async def fire_due(runtime: Runtime[handlers.Context]) -> int:
     """Refer every case due now and complete every placement past its planned end, each in its own transaction;
     return how many were due."""
     ctx = runtime.context
@@ -40,7 +37,7 @@ async def fire_due(runtime: SubsidyRuntime) -> int:
     return len(due)
 
 
-async def run(runtime: SubsidyRuntime) -> None:
+async def run(runtime: Runtime[handlers.Context]) -> None:
     """Look for due deadlines every `timer_poll_seconds` until cancelled; outlive database outages."""
     while True:
         try:

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from jobbro.infra import Infrastructure
-from jobbro.stack import Layout
+from jobbroctl.stack import Layout
 
 OUTBOXES = ("subsidy", "benefits", "activation", "notify", "backoffice")
 

@@ -12,9 +12,9 @@ import random
 import time
 from dataclasses import dataclass
 
-from jobbro import stack
 from jobbro.infra import Infrastructure
-from jobbro.stack import Layout
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 from tests.chaos.broker import LocalBroker
 
 VICTIMS = ("subsidy", "benefits", "activation", "notify", "backoffice")

@@ -32,9 +32,9 @@ from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
 from contracts.notify import NotificationFailed, NotificationSent
 from contracts.payments import PaymentFailed, PaymentSettled
 from demo import logins
-from jobbro import stack
 from jobbro.infra import REPO, Infrastructure
-from jobbro.stack import Layout
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 from rules import months_later
 from services.notify.settings import NotifySettings
 from tests.chaos import evidence

@@ -8,10 +8,10 @@ from typer.testing import CliRunner
 from contracts.examples import example
 from contracts.subsidy import ApplicationSubmitted
 from jobbro import dead_letters
-from jobbro.cli import app
 from jobbro.kafka import dead_letter_headers
 from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import produce, provisioned_prefix, publish, read_topic
+from jobbroctl.cli import app
 
 TOPIC = "subsidy.applications.v1"
 DLQ = TOPIC + ".dlq"

@@ -5,9 +5,9 @@ from typer.testing import CliRunner
 
 from contracts.examples import example
 from contracts.subsidy import ApplicationSubmitted
-from jobbro.cli import app
 from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
+from jobbroctl.cli import app
 
 
 def test_tail_prints_each_cloudevent_with_cpr_numbers_masked(kafka: KafkaAccess, topic_prefix: str) -> None:

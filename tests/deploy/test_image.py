@@ -98,7 +98,7 @@ def _packages_in_the_image() -> set[str]:
 
 
 def test_the_image_copies_every_package_the_services_import() -> None:
-    assert {"jobbro", "contracts", "services", "demo", "rules"} <= _packages_in_the_image()
+    assert {"jobbro", "jobbroctl", "contracts", "services", "demo", "rules"} <= _packages_in_the_image()
 
 
 @pytest.mark.parametrize("command", [["--help"], ["bench", "--help"], ["sign", "--help"], ["tail", "--help"]])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from jobbro import stack
 from jobbro.infra import Infrastructure
-from jobbro.stack import Layout
 from jobbro.testing import unique
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from demo import application, citizens
-from jobbro.cli import app
-from jobbro.stack import Layout
+from jobbroctl.cli import app
+from jobbroctl.stack import Layout
 
 
 def test_import_citizens_takes_every_row_or_none_submit_signs_as_the_employer_and_erase_shreds_the_evidence(

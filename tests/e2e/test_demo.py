@@ -24,12 +24,12 @@ from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2
 from demo import logins, scenario, trail
 from demo.result import DemoResult
 from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
-from jobbro import stack
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK, mask_cpr
 from jobbro.retention import policies
-from jobbro.stack import Layout
 from jobbro.testing import encodings, read_events, read_namespace, tables_holding
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 from tests.prometheus import ALERTS, metric_names, scraping
 
 

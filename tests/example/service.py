@@ -30,7 +30,7 @@ def build(
 ) -> Runtime:
     add, changed = topics.bind()
 
-    async def on_add(event: AddToCounter, meta: Metadata, uow: UnitOfWork) -> None:
+    async def on_add(event: AddToCounter, meta: Metadata, uow: UnitOfWork, _ctx: None) -> None:
         if event.counter == UNADDABLE:
             raise ValueError(f"cannot add to {UNADDABLE}")
         await asyncio.sleep(handler_seconds)

@@ -75,7 +75,7 @@ async def test_relay_killed_mid_batch_loses_nothing_and_the_inbox_drops_repeats(
     consumer_db = await create_database(infra)
     runtime = Runtime(ServiceSettings(service="tally", pg_dsn=consumer_db, **kafka.settings()), SQL)
 
-    async def tally(event: CounterChanged, meta, uow: UnitOfWork) -> None:
+    async def tally(event: CounterChanged, meta, uow: UnitOfWork, _ctx: None) -> None:
         await uow.conn.execute(
             """INSERT INTO counters VALUES ($1, 1, 1) ON CONFLICT (counter) DO UPDATE
                SET value = counters.value + 1, version = counters.version + 1""",

@@ -1,4 +1,4 @@
-"""A whole stack with the portal in it (`jobbro.stack.beside`: free ports, fresh databases and topics), the
+"""A whole stack with the portal in it (`jobbroctl.stack.beside`: free ports, fresh databases and topics), the
 development Keycloak told the portal's address, and Debian's Chromium."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from jobbro import stack
 from jobbro.infra import Infrastructure
-from jobbro.stack import Layout
+from jobbroctl import stack
+from jobbroctl.stack import Layout
 from tests.portal.browser import launch_options
 
 _ADMIN = {"grant_type": "password", "client_id": "admin-cli", "username": "admin", "password": "admin"}

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from playwright.async_api import Browser, Page
 
 from demo import application, citizens, logins, mailbox
-from jobbro.stack import Layout
+from jobbroctl.stack import Layout
 from tests.portal.browser import assert_accessible, assert_fits, log_in
 
 MUNICIPALITY = "751"

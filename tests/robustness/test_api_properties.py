@@ -109,7 +109,11 @@ def apps(stack: Stack, notify_prefix: str, authenticator: Authenticator) -> Iter
         "subsidy": subsidy_app.create_app(stack.subsidy(), authenticator=authenticator),
         "benefits": benefits_app.create_app(stack.benefits(), authenticator=authenticator),
         "activation": activation_app.create_app(stack.activation(), authenticator=authenticator),
-        "notify": notify_app.create_app(notify, resolver=FakeDns(), authenticator=authenticator),
+        "notify": notify_app.create_app(
+            notify,
+            notify_app.create_runtime(notify, notify_app.create_context(notify, FakeDns())),
+            authenticator=authenticator,
+        ),
     }
     try:
         yield built

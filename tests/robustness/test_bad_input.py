@@ -33,7 +33,6 @@ from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import produce, running
-from rules import Rulebook
 from services.activation import app as activation_app
 from services.benefits import app as benefits_app
 from services.benefits import payment_run
@@ -142,12 +141,12 @@ async def test_malformed_records_are_dead_lettered_per_group_while_valid_events_
 
 
 def _runtimes(stack: Stack, benefits_ctx: BenefitsContext) -> dict[str, Runtime]:
-    notify_settings, activation_settings = stack.notify(), stack.activation()
+    subsidy, activation, notify = stack.subsidy(), stack.activation(), stack.notify()
     return {
-        "subsidy": subsidy_app.create_runtime(stack.subsidy()),
+        "subsidy": subsidy_app.create_runtime(subsidy, subsidy_app.create_context(subsidy)),
         "benefits": benefits_app.create_runtime(stack.benefits(), benefits_ctx),
-        "activation": activation_app.create_runtime(activation_settings, Rulebook.load(activation_settings.rules_dir)),
-        "notify": notify_app.create_runtime(notify_settings, notify_app.create_context(notify_settings)),
+        "activation": activation_app.create_runtime(activation, activation_app.create_context(activation)),
+        "notify": notify_app.create_runtime(notify, notify_app.create_context(notify)),
     }
 
 

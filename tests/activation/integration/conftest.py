@@ -13,11 +13,8 @@ from contracts.activation import TOPIC
 from contracts.envelope import Event, Metadata
 from jobbro.kafka_access import KafkaAccess
 from jobbro.principal import Authenticator
-from jobbro.runtime import create_http_app
 from jobbro.testing import publish, read_events, running
-from rules import Rulebook
-from services.activation.api import create_router
-from services.activation.app import create_runtime
+from services.activation.app import create_app, create_context, create_runtime
 from services.activation.settings import ActivationSettings
 from tests.identity import Callers
 
@@ -72,10 +69,8 @@ async def activation(
         outbox_poll_seconds=0.1,
         retry_base_seconds=0.05,
     )
-    runtime = create_runtime(settings, Rulebook.load(settings.rules_dir))
-    api = create_http_app(
-        runtime, create_router(runtime, Rulebook.load(settings.rules_dir)), authenticator=authenticator
-    )
+    runtime = create_runtime(settings, create_context(settings))
+    api = create_app(settings, runtime, authenticator=authenticator)
     async with (
         running(runtime),
         httpx.AsyncClient(

@@ -13,11 +13,11 @@ from jobbro import db
 from jobbro.infra import Infrastructure
 from jobbro.principal import Authenticator
 from jobbro.pseudonym import citizen_ref
-from jobbro.runtime import Runtime, create_http_app
+from jobbro.runtime import Runtime
 from jobbro.testing import running
 from jobbro.uow import UnitOfWork
-from services.benefits import api, handlers
-from services.benefits.app import SQL, create_context, create_runtime
+from services.benefits import handlers
+from services.benefits.app import SQL, create_app, create_context, create_runtime
 from services.benefits.handlers import Context
 from services.benefits.registry import ImportFormat, parse
 from services.benefits.settings import BenefitsSettings
@@ -59,9 +59,11 @@ async def service(settings: BenefitsSettings, ctx: Context) -> AsyncIterator[Run
 
 
 @pytest.fixture
-def http(service: Runtime, ctx: Context, authenticator: Authenticator) -> Callable[..., httpx.AsyncClient]:
+def http(
+    settings: BenefitsSettings, service: Runtime[Context], authenticator: Authenticator
+) -> Callable[..., httpx.AsyncClient]:
     """`http(headers)`: a client of the running service's HTTP API (its lifespan not run: the service already is)."""
-    app = create_http_app(service, api.router(service, ctx), authenticator=authenticator)
+    app = create_app(settings, service, authenticator=authenticator)
 
     def client(headers: dict[str, str] | None = None) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://benefits", headers=headers)

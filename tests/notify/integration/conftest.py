@@ -29,7 +29,7 @@ from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
 from jobbro.principal import Authenticator
 from jobbro.testing import read_events
-from services.notify.app import create_app
+from services.notify.app import create_app, create_context, create_runtime
 from services.notify.settings import NotifySettings
 from services.notify.webhooks import new_secret
 from tests.example.process import free_port
@@ -191,7 +191,8 @@ async def running_notify(
     """The whole notify app in this process (consumers, relay, delivery worker), and a client for its API sending
     `headers` (an integrator's token) unless a request names others; webhook host names resolve through `dns`
     (default: every name to a public address)."""
-    app = create_app(settings, resolver=dns or FakeDns(), authenticator=authenticator)
+    runtime = create_runtime(settings, create_context(settings, dns or FakeDns()))
+    app = create_app(settings, runtime, authenticator=authenticator)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notify", headers=headers) as client:

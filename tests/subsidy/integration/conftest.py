@@ -27,10 +27,12 @@ from contracts.envelope import Event, Metadata, decode
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.keyring import link_sealer
-from jobbro.stack import delete_namespace
+from jobbro.runtime import Runtime
 from jobbro.testing import create_database, drop_database, provisioned_prefix, publish, running
+from jobbroctl.stack import delete_namespace
 from rules import REPOSITORY_RULES_DIR, Rulebook, RuleNotInForce, SubsidyRates
-from services.subsidy.app import SubsidyRuntime, create_app, create_runtime
+from services.subsidy.app import create_app, create_context, create_runtime
+from services.subsidy.handlers import Context
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
 from tests.identity import Callers
@@ -91,7 +93,7 @@ class Subsidy:
     """The running service and what a test needs to play employer, caseworker, benefits and activation."""
 
     settings: SubsidySettings
-    runtime: SubsidyRuntime
+    runtime: Runtime[Context]
     client: httpx.AsyncClient
     issuer: Callers
     """Authorization headers for employers (with the signing right), caseworkers, auditors."""
@@ -201,7 +203,7 @@ async def service(
         oidc_issuer=oidc_issuer,
         **overrides,
     )
-    runtime = create_runtime(settings)
+    runtime = create_runtime(settings, create_context(settings))
     async with running(runtime):
         transport = httpx.ASGITransport(app=create_app(settings, runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://subsidy") as client:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
-from jobbro.stack import Layout, free_ports, prepare
+from jobbroctl.stack import Layout, free_ports, prepare
 
 INFRA = Infrastructure(KafkaAccess("127.0.0.1:19092"), "postgresql://jobbro:jobbro@127.0.0.1:15432", "test")
 

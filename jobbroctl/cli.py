@@ -22,10 +22,10 @@ from contracts.envelope import EnvelopeError, decode
 from contracts.provision import provision
 from demo import logins, scenario, trail
 from demo.waiting import DidNotHappen
-from jobbro import dlq_cli, stack
 from jobbro.infra import REPO, local_infrastructure
 from jobbro.kafka_access import KafkaAccess
 from jobbro.log import redact
+from jobbroctl import dlq_cli, stack
 from services.subsidy import devca, signing
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich", pretty_exceptions_show_locals=False)

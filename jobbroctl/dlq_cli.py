@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.catalog import TOPICS
-from jobbro import dead_letters, stack
+from jobbro import dead_letters
 from jobbro import log as logs
 from jobbro.infra import local_infrastructure
 from jobbro.kafka_access import KafkaAccess
+from jobbroctl import stack
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich")
 console = Console()
@@ -71,7 +72,7 @@ def list_(
     table = Table("topic", "position", "state", "event type", "consumer group", "error", "failed at")
     for row in rows:
         position = f"{row['partition']}:{row['offset']}"
-        table.add_row(row["topic"], position, *(str(row[name])[:80] for name in list(row)[4:]))
+        table.add_row(str(row["topic"]), position, *(str(row[name])[:80] for name in list(row)[4:]))
     console.print(table if rows else "no dead letters")
 
 

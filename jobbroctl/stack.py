@@ -72,7 +72,7 @@ class Layout:
     can run beside a developer's stack."""
 
     local: Path = LOCAL
-    ports: Mapping[str, int] = field(default_factory=PORTS.copy)
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
     database_prefix: str = "jobbro_"
     """Each process's database is this prefix plus its name (`deploy/local/infra` creates the default ones)."""
 
