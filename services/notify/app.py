@@ -79,7 +79,7 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
         benefits.ASSESSMENTS,
         group="notify.erasures",
         catalog=EVENT_TYPES,
-        handlers={benefits.CitizenErased: partial(handlers.on_citizen_erased, ctx=context)},
+        handlers={benefits.CitizenErased: handlers.on_citizen_erased},
     )
     runtime.metrics.query_gauge(
         "jobbro_deliveries",
