@@ -26,7 +26,9 @@ from demo.result import DemoResult
 from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
 from jobbro.infra import Infrastructure
 from jobbro.log import CPR_MASK, mask_cpr
+from jobbro.pseudonym import citizen_ref
 from jobbro.retention import policies
+from jobbro.settings import PseudonymKeySettings
 from jobbro.testing import encodings, read_events, read_namespace, tables_holding
 from jobbroctl import stack
 from jobbroctl.stack import Layout
@@ -333,7 +335,10 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
     to pay this citizen, which the back-office needs and the topic's retention removes (docs/privacy.md); the
     back-office stand-in keeps what it paid: it is not Jobbro. The month's reconciliation is what it was."""
     instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssued.type]
-    cpr = min(instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"])
+    applicants = {outcome.citizen_ref for outcome in result.applications}
+    key = PseudonymKeySettings().pseudonym_key  # the stack's development key
+    paid = {instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"]}
+    cpr = min(cpr for cpr in paid if citizen_ref(cpr, key) in applicants)  # one whose application was decided
     erasure = {"cpr": cpr, "reason": "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0099"}
     async with httpx.AsyncClient() as http:
         headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)

@@ -35,8 +35,11 @@ from services.benefits.handlers import Context, import_citizens
 from services.benefits.registry import ImportFormat, parse
 from services.benefits.settings import BenefitsSettings
 from services.notify.app import create_app as notify_app
+from services.notify.app import create_context as notify_context
+from services.notify.app import create_runtime as notify_runtime_of
 from services.notify.settings import NotifySettings
 from services.subsidy.app import create_app as subsidy_app
+from services.subsidy.app import create_context as subsidy_context
 from services.subsidy.app import create_runtime as subsidy_runtime
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.settings import SubsidySettings
@@ -116,8 +119,9 @@ async def _services(
             delivery_poll_seconds=0.05,
             **common,
         )
-        await stack.enter_async_context(_serving(notify_app(notify, resolver=FakeDns())))
-        runtime = subsidy_runtime(subsidy)
+        notify_runtime = notify_runtime_of(notify, notify_context(notify, resolver=FakeDns()))
+        await stack.enter_async_context(_serving(notify_app(notify, notify_runtime)))
+        runtime = subsidy_runtime(subsidy, subsidy_context(subsidy))
         await stack.enter_async_context(running(runtime))
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=subsidy_app(subsidy, runtime)), base_url="http://s")
