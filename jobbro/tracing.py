@@ -5,6 +5,9 @@ span carries that span's W3C `traceparent`: stored with its outbox row and sent 
 header. A consumer handles each event in a span that is the child of it (`handling`), so what the handler publishes
 continues the trace.
 
+A case (an application) is one trace: its submission's `traceparent` is kept with it, and work a later request or
+timer does on it runs in a span of that trace (`case`), linked both ways with the request's own server span.
+
 Export is OTLP over HTTP to `otlp_traces_endpoint`; without one no SDK is installed and the API's no-op tracer
 costs next to nothing: an incoming `traceparent` is passed on unchanged, none is made up. Tracing never fails a
 handler: a malformed `traceparent` starts a new trace instead.
@@ -101,10 +104,30 @@ def continuing(name: str, traceparent: str | None, **attributes: Any) -> Iterato
 
 
 @contextmanager
-def _span(name: str, traceparent: str | None, kind: trace.SpanKind, attributes: dict[str, Any]) -> Iterator[trace.Span]:
+def case(name: str, traceparent: str | None, **attributes: Any) -> Iterator[trace.Span]:
+    """A span in a case's trace (`traceparent`, kept from its submission) for work a later request does on it, so
+    what it publishes continues the case; linked both ways with the span in progress (the request's server span,
+    whose own trace holds the HTTP details). Without a valid `traceparent` it is a plain child of that span."""
+    request = trace.get_current_span()
+    linked = request.get_span_context().is_valid and _parent(traceparent) is not None
+    links = [trace.Link(request.get_span_context())] if linked else []
+    with _span(name, traceparent, trace.SpanKind.INTERNAL, attributes, links) as span:
+        if linked:
+            request.add_link(span.get_span_context())
+        yield span
+
+
+@contextmanager
+def _span(
+    name: str,
+    traceparent: str | None,
+    kind: trace.SpanKind,
+    attributes: dict[str, Any],
+    links: list[trace.Link] | None = None,
+) -> Iterator[trace.Span]:
     """A span that records a failure by its class only: an exception's message or trace could hold personal data."""
     with trace.use_span(
-        tracer().start_span(name, context=_parent(traceparent), kind=kind, attributes=attributes),
+        tracer().start_span(name, context=_parent(traceparent), kind=kind, attributes=attributes, links=links),
         end_on_exit=True,
         record_exception=False,
         set_status_on_exception=False,

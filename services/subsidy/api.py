@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 
 from contracts.audit import AccessAction, AccessOutcome
-from jobbro import audit, pages
+from jobbro import audit, pages, tracing
 from jobbro.access import AccessRefused, requires
 from jobbro.principal import Principal
 from jobbro.principal import Role as Access
@@ -126,6 +126,19 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
             await uow.commit()
         return result
 
+    def in_case(
+        route: str, application_id: UUID | Callable[[T], UUID], command: Callable[[UnitOfWork], Awaitable[T]]
+    ) -> Callable[[UnitOfWork], Awaitable[T]]:
+        """`command` changing an existing application, run in its case's trace (a submission starts the trace)."""
+        if not isinstance(application_id, UUID):
+            return command
+
+        async def traced(uow: UnitOfWork) -> T:
+            with tracing.case(route, await store.case_trace(uow.conn, application_id)):
+                return await command(uow)
+
+        return traced
+
     async def audited(
         route: str,
         application_id: UUID | Callable[[T], UUID],
@@ -137,7 +150,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         its application by the function of the result that gives its id."""
         try:
             async with runtime.unit_of_work() as uow:
-                result = await command(uow)
+                result = await in_case(route, application_id, command)(uow)
                 changed = application_id if isinstance(application_id, UUID) else application_id(result)
                 application = await store.get(uow.conn, changed)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
@@ -359,7 +372,11 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
     @router.post("/representative-approval", tags=["representative"])
     async def answer_as_representative(body: RepresentativeAnswer) -> ForRepresentative:
         """Approve or decline through the link's token; the link works once and expires."""
-        await in_unit_of_work(lambda uow: handlers.answer_as_representative(ctx, uow, body))
+        case = handlers.representative_case(ctx, body.token)
+        answer = in_case(
+            "POST /v1/representative-approval", case, lambda uow: handlers.answer_as_representative(ctx, uow, body)
+        )
+        await in_unit_of_work(answer)
         async with runtime.pool.acquire() as conn:
             return await handlers.for_representative(ctx, conn, body.token)
 

@@ -151,7 +151,7 @@ async def submit_application(
         sealed = ctx.links.sealed(application.id, pending.request_id, to.email, pending.expires_at, now)
         uow.publish(events.representative_requested(application, sealed))
     await _decide_if_ready(ctx, uow, application, now)
-    await store.insert(uow.conn, application)
+    await store.insert(uow.conn, application, submitted.traceparent)  # the case's trace, continued by what follows
     await store.add_signature(
         uow.conn, ctx.keys, application.id, "application", signature, now, application.citizen_ref
     )
@@ -230,6 +230,11 @@ async def answer_as_representative(ctx: Context, uow: UnitOfWork, answer: Repres
     await _decide_if_ready(ctx, uow, application, now)
     await store.save(uow.conn, application)
     return application
+
+
+def representative_case(ctx: Context, token: str) -> UUID:
+    """The application a representative's link names (refused like `answer_as_representative` refuses it)."""
+    return ctx.links.read(token, ctx.clock()).application_id
 
 
 async def for_representative(ctx: Context, conn: asyncpg.Connection, token: str) -> ForRepresentative:

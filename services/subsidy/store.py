@@ -37,14 +37,14 @@ RETAINED = (
 """Subsidy's data classes the retention job prunes: the signed documents, five years after the placement's end."""
 
 
-async def insert(conn: asyncpg.Connection, application: Application) -> None:
-    """Store a new application and its first history, in one statement."""
+async def insert(conn: asyncpg.Connection, application: Application, traceparent: str | None = None) -> None:
+    """Store a new application and its first history, in one statement; `traceparent` is its case's trace."""
     terms = application.terms
     await conn.execute(
         f"""WITH application AS (
                 INSERT INTO applications (id, employer_cvr, municipality, production_unit, scheme, state, starts_on,
-                                          ends_on, deadline_at, aggregate, submitted_at, updated_at)
-                VALUES ($1, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb, $16, $16))
+                                          ends_on, deadline_at, aggregate, submitted_at, updated_at, traceparent)
+                VALUES ($1, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb, $16, $16, $17))
             {_HISTORY_INSERT}""",
         *_history_arguments(application),
         terms.employer_cvr,
@@ -57,6 +57,7 @@ async def insert(conn: asyncpg.Connection, application: Application) -> None:
         application.deadline_at,
         _aggregate_json(application),
         application.submitted_at,
+        traceparent,
     )
     application.changes.clear()
 
@@ -83,6 +84,12 @@ async def get(conn: asyncpg.Connection, application_id: UUID, *, for_update: boo
     lock = " FOR UPDATE" if for_update else ""
     document = await conn.fetchval(f"SELECT aggregate::text FROM applications WHERE id = $1{lock}", application_id)
     return None if document is None else _AGGREGATE.validate_json(document)
+
+
+async def case_trace(conn: asyncpg.Connection, application_id: UUID) -> str | None:
+    """The `traceparent` of the application's submission (None: unknown application, or submitted untraced)."""
+    found: str | None = await conn.fetchval("SELECT traceparent FROM applications WHERE id = $1", application_id)
+    return found
 
 
 async def version(conn: asyncpg.Connection, application_id: UUID) -> int:

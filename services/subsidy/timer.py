@@ -11,6 +11,7 @@ import asyncio
 
 import structlog
 
+from jobbro import tracing
 from jobbro.runtime import Runtime
 from services.subsidy import handlers, store
 
@@ -30,7 +31,8 @@ async def fire_due(runtime: Runtime[handlers.Context]) -> int:
     for handler, application_id in due:
         try:
             async with runtime.unit_of_work() as uow:
-                await handler(ctx, uow, application_id)
+                with tracing.case(handler.__name__, await store.case_trace(uow.conn, application_id)):
+                    await handler(ctx, uow, application_id)
                 await uow.commit()
         except Exception:  # one broken case must not hold up the others
             log.exception("timer_failed", handler=handler.__name__, application_id=str(application_id))

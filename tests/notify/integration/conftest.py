@@ -111,6 +111,19 @@ class WebhookReceiver:
         await send({"type": "http.response.body", "body": b""})
 
 
+class TracedReceiver(WebhookReceiver):
+    """Keeps the `traceparent` header of each request too."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.traceparents: list[str | None] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        self.traceparents.append(headers.get("traceparent"))
+        await super().__call__(scope, receive, send)
+
+
 @pytest.fixture
 def receiver_port() -> int:
     """The loopback port this test's webhook receiver listens on: the one `settings_for` lets notify call."""

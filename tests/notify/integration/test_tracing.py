@@ -1,7 +1,6 @@
 """A webhook carries its delivery's span on as the `traceparent` header: the receiver can continue the trace."""
 
 from datetime import UTC, datetime
-from typing import Any
 from uuid import uuid4
 
 from contracts.envelope import Metadata
@@ -12,7 +11,7 @@ from jobbro.principal import Authenticator
 from jobbro.testing import publish
 from tests.notify.integration.conftest import (
     SettingsFactory,
-    WebhookReceiver,
+    TracedReceiver,
     about,
     notifications,
     running_notify,
@@ -20,19 +19,6 @@ from tests.notify.integration.conftest import (
     submitted,
 )
 from tests.tracing import parent_of, recording, trace_of, traceparent_ids
-
-
-class _TracedReceiver(WebhookReceiver):
-    """Keeps the `traceparent` header of each request too."""
-
-    def __init__(self) -> None:
-        super().__init__(failures=0)
-        self.traceparents: list[str | None] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
-        self.traceparents.append(headers.get("traceparent"))
-        await super().__call__(scope, receive, send)
 
 
 async def test_a_webhook_sends_its_deliverys_span_as_traceparent_in_the_events_trace(
@@ -44,7 +30,7 @@ async def test_a_webhook_sends_its_deliverys_span_as_traceparent_in_the_events_t
     receiver_port: int,
 ) -> None:
     recording()
-    receiver = _TracedReceiver()
+    receiver = TracedReceiver()
     application = submitted()
     extended = about(PlacementExtended, application)
     with tracing.tracer().start_as_current_span("POST /v1/applications/{application_id}/extension") as request:

@@ -17,6 +17,7 @@ async def test_the_migration_claims_the_signatures_already_kept(database: str, p
     before = tmp_path / "subsidy" / "sql"  # named as the service's own directory, so the later run skips 0001
     before.mkdir(parents=True)
     shutil.copy(SQL / "0001_applications.sql", before)
+    shutil.copy(SQL / "0006_case_trace.sql", before)  # the column today's `store.insert` writes (independent of 0002)
     employer = pki.employer()
     form = internship(employer)
     now = datetime.now(UTC)

@@ -103,3 +103,40 @@ def test_a_failing_handlers_span_names_the_error_class_and_keeps_no_message() ->
     [failed] = trace_of(span.get_span_context().trace_id)
     assert failed.status.status_code is StatusCode.ERROR and failed.status.description == "ValueError"
     assert not failed.events
+
+
+def test_a_later_requests_work_on_a_case_continues_the_cases_trace_linked_both_ways_with_the_request() -> None:
+    recording()
+    with tracing.tracer().start_as_current_span("POST /v1/applications"):
+        submitted = _unit_of_work().publish(_changed())
+    assert submitted.traceparent is not None
+    case_trace, submission = traceparent_ids(submitted.traceparent)
+
+    confirmation = "POST /v1/applications/{application_id}/confirmation"
+    with (
+        tracing.tracer().start_as_current_span(confirmation) as request,
+        tracing.case("confirm", submitted.traceparent) as in_case,
+    ):
+        written = _unit_of_work().publish(_changed())
+
+    assert written.traceparent is not None
+    assert traceparent_ids(written.traceparent) == (case_trace, in_case.get_span_context().span_id)
+    [confirm] = [span for span in trace_of(case_trace) if span.name == "confirm"]
+    assert confirm.parent is not None and confirm.parent.span_id == submission
+    assert [link.context for link in confirm.links] == [request.get_span_context()]
+    [served] = trace_of(request.get_span_context().trace_id)
+    assert served.context.trace_id != case_trace
+    assert [link.context for link in served.links] == [in_case.get_span_context()]
+
+
+def test_work_on_a_case_without_a_kept_trace_is_a_plain_child_of_the_request() -> None:
+    recording()
+    with (
+        tracing.tracer().start_as_current_span("POST /v1/applications/{application_id}/end") as request,
+        tracing.case("end", None) as in_case,
+    ):
+        pass
+
+    [end, served] = trace_of(request.get_span_context().trace_id)
+    assert end.context.span_id == in_case.get_span_context().span_id and not end.links and not served.links
+    assert end.parent is not None and end.parent.span_id == request.get_span_context().span_id
