@@ -15,7 +15,7 @@ handler: a malformed `traceparent` starts a new trace instead.
 
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from opentelemetry import context, trace
@@ -26,7 +26,6 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from contracts.envelope import Metadata
-from jobbro.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +40,17 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("jobbro")
 
 
-def configure(settings: ServiceSettings) -> TracerProvider | None:
+class Traced(Protocol):
+    """What tracing reads of a process's settings (a service's, or the portal's)."""
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def otlp_traces_endpoint(self) -> str | None: ...
+
+
+def configure(settings: Traced) -> TracerProvider | None:
     """Make `exporting_provider` the process's tracer provider; it, for `shutdown` at stop (None: no export)."""
     provider = exporting_provider(settings)
     if provider is not None:
@@ -50,7 +59,7 @@ def configure(settings: ServiceSettings) -> TracerProvider | None:
     return provider
 
 
-def exporting_provider(settings: ServiceSettings) -> TracerProvider | None:
+def exporting_provider(settings: Traced) -> TracerProvider | None:
     """A provider exporting spans over OTLP/HTTP in batches to `otlp_traces_endpoint`, the service named in the
     resource; None when no endpoint is set."""
     if not settings.otlp_traces_endpoint:

@@ -29,7 +29,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from jobbro import tracing
 from jobbro.auth import OidcAuthenticator
 from jobbro.log import configure_logging
 from jobbro.metrics import Metrics
@@ -99,7 +101,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("portal_started", public_url=settings.public_url, issuer=settings.oidc_issuer)
+        provider = tracing.configure(settings)
         yield
+        if provider is not None:  # export the spans still buffered (a blocking call: off the event loop)
+            await asyncio.to_thread(provider.shutdown)
         await oidc.close()
         await subsidy.close()
         await activation.close()
@@ -193,6 +198,7 @@ def create_app(
 
     metrics = Metrics("portal")
     metrics.instrument(app)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=tracing.UNTRACED)  # a page's trace reaches the services
     app.add_api_route("/metrics", metrics.route(), include_in_schema=False)
 
     @app.get("/health/live")

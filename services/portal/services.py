@@ -9,6 +9,8 @@ from uuid import UUID
 
 import httpx
 
+from jobbro import tracing
+
 
 class ApiRefused(Exception):
     """The service answered with a problem (RFC 9457); `status` and `code` pick the page the user sees."""
@@ -21,11 +23,22 @@ class ApiRefused(Exception):
         """The problem's field errors (`location`, `message`), when it has them."""
 
 
+def _client(base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """A client to a service that sends the page's span as `traceparent`: a click in the portal starts the trace."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/"), timeout=timeout, transport=transport, event_hooks={"request": [_traced]}
+    )
+
+
+async def _traced(request: httpx.Request) -> None:
+    tracing.inject(request.headers)
+
+
 class SubsidyApi:
     """The subsidy service's `/v1` routes the pages read."""
 
     def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._http = _client(base_url, timeout, transport)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -155,7 +168,7 @@ class ActivationApi:
     """The activation service's reads: a citizen's plan, the overdue list and the statistics of a municipality."""
 
     def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._http = _client(base_url, timeout, transport)
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -44,6 +44,9 @@ class PortalSettings(BaseSettings):
     activation_url: str = Field("http://127.0.0.1:8103", description="The activation service's HTTP API.")
     session_idle_seconds: int = Field(1800, gt=0, description="A session unused this long is forgotten.")
     http_timeout_seconds: float = 10.0
+    otlp_traces_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); unset: no export."
+    )
     log_json: bool | None = None
     log_level: str = "INFO"
 

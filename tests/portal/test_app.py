@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from services.portal.app import create_app
 from services.portal.settings import PortalSettings
+from tests.tracing import recording, trace_of, traceparent_ids
 
 
 def _nothing_answers(request: httpx.Request) -> httpx.Response:
@@ -101,3 +103,25 @@ def test_metrics_count_the_pages_served_by_route_and_status(client: TestClient) 
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     assert 'jobbro_http_requests_total{handler="/applications",method="GET",status="303"} 2.0' in metrics.text
     assert "jobbro_outbox_depth" not in metrics.text, "the portal has no outbox"
+
+
+def test_a_page_sends_its_span_to_the_service_it_calls_as_traceparent() -> None:
+    recording()
+    sent: list[httpx.Request] = []
+
+    def subsidy(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(403, json={"code": "link_invalid"})
+
+    settings = PortalSettings(oidc_issuer="http://127.0.0.1:9/realms/jobbro")
+    app = create_app(
+        settings, oidc_transport=httpx.MockTransport(_nothing_answers), api_transport=httpx.MockTransport(subsidy)
+    )
+    with TestClient(app, base_url="http://127.0.0.1:8100") as client:
+        client.get("/representative", params={"token": "a-link-token"})
+
+    [call] = sent
+    trace_id, span_id = traceparent_ids(call.headers["traceparent"])
+    [page] = [span for span in trace_of(trace_id) if span.parent is None]  # the click starts the trace
+    assert page.kind is SpanKind.SERVER and page.name == "GET /representative"
+    assert span_id in {span.context.span_id for span in trace_of(trace_id)}
