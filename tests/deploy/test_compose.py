@@ -82,3 +82,17 @@ def test_every_secret_a_container_reads_is_one_the_generator_makes() -> None:
     generate = (REPO / "deploy" / "compose" / "secrets" / "generate").read_text()
     made = set(re.findall(r"[a-z][a-z0-9-]+", generate))
     assert set(COMPOSE["secrets"]) <= made, set(COMPOSE["secrets"]) - made
+
+
+_PROCESSES = [  # Jobbro's long-running processes (not the one-off topic provisioning)
+    name
+    for name, service in COMPOSE["services"].items()
+    if service.get("image", "").startswith("jobbro:") and service["command"][2] != "contracts.provision"
+]
+
+
+@pytest.mark.parametrize("name", _PROCESSES)
+def test_every_jobbro_process_exports_traces_where_jobbro_otlp_traces_endpoint_says(name: str) -> None:
+    service = COMPOSE["services"][name]
+    endpoints = {key: value for key, value in service["environment"].items() if key.endswith("_OTLP_TRACES_ENDPOINT")}
+    assert endpoints == {f"{name.upper()}_OTLP_TRACES_ENDPOINT": "${JOBBRO_OTLP_TRACES_ENDPOINT:-}"}

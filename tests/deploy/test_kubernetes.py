@@ -301,3 +301,17 @@ def test_the_secrets_script_creates_every_secret_and_key_the_workloads_read_with
 def test_the_secrets_script_never_replaces_a_secret_that_exists(tmp_path: Path) -> None:
     created = _run_create(tmp_path, existing={"jobbro-keys", "jobbro-database"})
     assert "jobbro-keys" not in created and "jobbro-database" not in created and "jobbro-kafka" in created
+
+
+@pytest.mark.parametrize("workload", [*SERVICES, "backoffice", "portal"])
+def test_every_process_exports_traces_to_the_endpoint_the_tracing_configmap_names_if_there_is_one(
+    workload: str,
+) -> None:
+    [variable] = [var for name, var in _env(workload).items() if name.endswith("_OTLP_TRACES_ENDPOINT")]
+    assert variable["name"] == f"{workload.upper()}_OTLP_TRACES_ENDPOINT"
+    reference = variable["valueFrom"]["configMapKeyRef"]
+    assert reference == {"name": "jobbro-tracing", "key": "otlp-traces-endpoint", "optional": True}
+    [egress] = _of("NetworkPolicy")["otlp-traces"]["spec"]["egress"]
+    assert egress["ports"] == [{"port": 4318, "protocol": "TCP"}]
+    [selects] = _of("NetworkPolicy")["otlp-traces"]["spec"]["podSelector"]["matchExpressions"]
+    assert workload in selects["values"]
