@@ -1,7 +1,12 @@
-"""`jobbro dlq` on a real broker: dead letters listed, shown masked, replayed in order as they were, parked."""
+"""`jobbro dlq` on a real broker: dead letters listed, shown masked, replayed in order as they were, parked; and
+the runbook's `jobbro dlq` blocks (docs/operations.md) run as written."""
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -12,6 +17,7 @@ from jobbro.kafka import dead_letter_headers
 from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import produce, provisioned_prefix, publish, read_topic
 from jobbroctl.cli import app
+from tests.runbook import block
 
 TOPIC = "subsidy.applications.v1"
 DLQ = TOPIC + ".dlq"
@@ -85,3 +91,29 @@ def test_dead_letters_are_listed_shown_masked_replayed_in_order_and_parked(kafka
 def test_dlq_refuses_a_topic_outside_the_catalog() -> None:
     result = CliRunner().invoke(app, ["dlq", "list", TOPIC])
     assert result.exit_code != 0 and "not a dead-letter topic" in result.output
+
+
+def test_the_runbooks_dlq_commands_run_as_written_park_one_and_replay_the_rest(
+    kafka: KafkaAccess, tmp_path: Path
+) -> None:
+    prefix = asyncio.run(provisioned_prefix(kafka))
+    ids = asyncio.run(_dead_letter_three(kafka, prefix))
+    [partition] = {letter.partition for letter in asyncio.run(dead_letters.read(kafka, prefix + DLQ))}
+    cli = Path(sys.executable).parent / "jobbro"
+    in_namespace = f'jobbro() {{ "{cli}" "$@" --prefix "$prefix"; }}\n'  # the stack's topics, here the test's
+    env = {**os.environ, "prefix": prefix, "dlq": DLQ, "partition": str(partition)}
+
+    def run(name: str, offset: int) -> str:
+        command = ["bash", "-euo", "pipefail", "-c", in_namespace + block(name)]
+        done = subprocess.run(command, env={**env, "offset": str(offset)}, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    run("dlq-park", 0)
+    shown = run("dlq", 2)
+
+    assert example(ApplicationSubmitted).citizen_cpr not in shown and ids[2] in shown
+    resent = asyncio.run(read_topic(kafka, prefix + TOPIC, expect=5))[3:]
+    assert [dict(r.headers)["ce_id"].decode() for r in resent] == ids[1:], "the parked one is not replayed"
+    [resolution] = asyncio.run(dead_letters.resolutions(kafka, prefix + DLQ))
+    assert (resolution.through, resolution.action, resolution.reason) == (2, "replayed", "rates 2027 added")
