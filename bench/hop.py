@@ -31,6 +31,7 @@ from bench import machine
 from bench.run import RESULTS, WORK
 from contracts.envelope import Event, Metadata, Record, encode
 from jobbro.infra import Infrastructure
+from jobbro.kafka import PRODUCER
 from jobbro.log import configure_logging
 from jobbro.runtime import Runtime
 from jobbro.settings import ServiceSettings
@@ -206,7 +207,7 @@ async def _raw(infra: Infrastructure, prefix: str, records: int, name: str) -> P
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(**infra.kafka.client_kwargs(), acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**infra.kafka.client_kwargs(), **PRODUCER)  # the kit's producer settings
     await consumer.start()
     await producer.start()
     try:
