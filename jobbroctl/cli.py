@@ -166,6 +166,8 @@ def bench(
     hop: Annotated[bool, typer.Option(help="Only the kit's hop against raw aiokafka consume → produce.")] = False,
     hop_records: Annotated[int, typer.Option(help="Records passed through in each pass of --hop.")] = 20000,
     profile: Annotated[bool, typer.Option(help="With --hop: py-spy samples the kit's pass.")] = False,
+    idle: Annotated[bool, typer.Option(help="Only an idle stack's CPU, then one event's latency.")] = False,
+    idle_seconds: Annotated[float, typer.Option(help="How long --idle samples the idle stack.")] = 60.0,
 ) -> None:
     """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale."""
     # imported here: the image (deploy/Dockerfile) has no bench package, and its other commands must still run
@@ -174,6 +176,13 @@ def bench(
 
     if hop:
         _bench_hop(hop_records, profile)
+        return
+    if idle:
+        from bench import idle as bench_idle
+
+        command = " ".join(["jobbro bench", *sys.argv[2:]])
+        _, path = asyncio.run(bench_idle.run(local_infrastructure(), seconds=idle_seconds, command=command))
+        console.print(path.with_suffix(".md").read_text())
         return
 
     if quick:
