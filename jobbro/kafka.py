@@ -195,6 +195,7 @@ class EventConsumer:
             batch=True,
             max_records=self._settings.consume_batch_size,
             batch_timeout_ms=self._settings.consume_wait_ms,
+            fetch_max_wait_ms=self._settings.consume_wait_ms,  # the broker holds an empty fetch, answers at a record
             title=f"{self.group}:{self.topic}",
             parser=_tolerant_parse,
             decoder=_records,

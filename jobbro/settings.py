@@ -68,7 +68,9 @@ class ServiceSettings(BaseSettings):
     )
     pg_pool_size: int = 10
     outbox_batch_size: int = 500
-    outbox_poll_seconds: float = 1.0
+    outbox_poll_seconds: float = Field(
+        10.0, description="The relay's look at the outbox when no NOTIFY woke it: a safety net, not its pace."
+    )
     consume_batch_size: int = Field(
         200, description="Records a consumer handles in one transaction at most (as many as have arrived)."
     )
