@@ -68,12 +68,17 @@ class ServiceSettings(BaseSettings):
     )
     pg_pool_size: int = 10
     outbox_batch_size: int = 500
-    outbox_poll_seconds: float = 1.0
+    outbox_poll_seconds: float = Field(
+        10.0, description="The relay's look at the outbox when no NOTIFY woke it: a safety net, not its pace."
+    )
     consume_batch_size: int = Field(
         200, description="Records a consumer handles in one transaction at most (as many as have arrived)."
     )
     consume_wait_ms: int = Field(
-        10, description="How long a consumer's fetch waits for a first record; also its pause after an empty one."
+        5000,
+        gt=0,
+        description="How long an idle consumer's fetch waits before it asks again; it returns as soon as a record "
+        "arrives, so a longer wait adds no latency, only fewer wake-ups.",
     )
     max_record_bytes: int = Field(
         256 * 1024, description="Larger records are dead-lettered unread: no event of the catalog comes near it."

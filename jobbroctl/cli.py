@@ -163,11 +163,27 @@ def bench(
     ] = "10000,100000,1000000",
     quick: Annotated[bool, typer.Option(help="A smoke run: 100 applications, payment runs of 1,000, 5,000.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds the flow may take before the run fails.")] = 1800.0,
+    hop: Annotated[bool, typer.Option(help="Only the kit's hop against raw aiokafka consume → produce.")] = False,
+    hop_records: Annotated[int, typer.Option(help="Records passed through in each pass of --hop.")] = 20000,
+    profile: Annotated[bool, typer.Option(help="With --hop: py-spy samples the kit's pass.")] = False,
+    idle: Annotated[bool, typer.Option(help="Only an idle stack's CPU, then one event's latency.")] = False,
+    idle_seconds: Annotated[float, typer.Option(help="How long --idle samples the idle stack.")] = 60.0,
 ) -> None:
     """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale."""
     # imported here: the image (deploy/Dockerfile) has no bench package, and its other commands must still run
     from bench import report as bench_report
     from bench import run as bench_run
+
+    if hop:
+        _bench_hop(hop_records, profile)
+        return
+    if idle:
+        from bench import idle as bench_idle
+
+        command = " ".join(["jobbro bench", *sys.argv[2:]])
+        _, path = asyncio.run(bench_idle.run(local_infrastructure(), seconds=idle_seconds, command=command))
+        console.print(path.with_suffix(".md").read_text())
+        return
 
     if quick:
         applications, payment_runs = min(applications, 100), "1000,5000"
@@ -186,6 +202,17 @@ def bench(
     for table in bench_report.tables(results):
         console.print(table)
     path.with_suffix(".md").write_text(bench_report.markdown(results))
+    console.print(f"results: {path} (Markdown beside it, for docs/benchmarks.md)")
+
+
+def _bench_hop(records: int, profile: bool) -> None:
+    from bench import hop
+
+    command = " ".join(["jobbro bench", *sys.argv[2:]])
+    results, path = asyncio.run(
+        hop.run(local_infrastructure(), records=records, record_bytes=886, command=command, profile=profile)
+    )
+    console.print(path.with_suffix(".md").read_text())
     console.print(f"results: {path} (Markdown beside it, for docs/benchmarks.md)")
 
 
