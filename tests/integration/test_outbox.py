@@ -14,7 +14,7 @@ from jobbro import tracing
 from jobbro.db import create_pool, migrate
 from jobbro.kafka import create_broker, outbox_publisher
 from jobbro.kafka_access import KafkaAccess
-from jobbro.outbox import NOTIFY_CHANNEL, OutboxRelay
+from jobbro.outbox import COPY_FROM, NOTIFY_CHANNEL, OutboxRelay
 from jobbro.settings import ServiceSettings
 from jobbro.testing import create_topics, read_topic, unique
 from jobbro.uow import UnitOfWork
@@ -177,3 +177,39 @@ async def test_the_traceparent_is_stored_with_the_row_and_sent_as_the_ce_tracepa
     finally:
         await broker.stop()
     assert dict(record.headers)["ce_traceparent"].decode() == stored
+
+
+async def test_a_large_batch_is_copied_in_wakes_the_relay_and_goes_out_like_inserted_rows(
+    pool: asyncpg.Pool, kafka: KafkaAccess
+) -> None:
+    topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
+    await create_topics(kafka, topics.changes)
+    _, changed = topics.bind()
+    heard: asyncio.Queue[str] = asyncio.Queue()
+
+    def hear(_conn: object, _pid: int, channel: str, _payload: str) -> None:
+        heard.put_nowait(channel)
+
+    listener = await pool.acquire()
+    await listener.add_listener(NOTIFY_CHANNEL, hear)
+    try:
+        async with UnitOfWork(pool, "/test") as uow:
+            sent = [uow.publish(changed(counter="c", value=n, version=n)) for n in range(1, COPY_FROM + 2)]
+            await uow.commit()
+        assert await asyncio.wait_for(heard.get(), 30) == NOTIFY_CHANNEL  # the statement trigger fires on COPY too
+    finally:
+        await listener.remove_listener(NOTIFY_CHANNEL, hear)
+        await pool.release(listener)
+    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
+    await broker.connect()
+    try:
+        relay = OutboxRelay(pool, outbox_publisher(broker), batch_size=500, poll_seconds=0.1)
+        assert await relay.publish_batch() == len(sent)
+        records = await read_topic(kafka, topics.changes, expect=len(sent))
+    finally:
+        await broker.stop()
+
+    headers = [{name: value.decode() for name, value in record.headers} for record in records]
+    assert [h["ce_id"] for h in headers] == [str(meta.id) for meta in sent]
+    assert [h["ce_correlationid"] for h in headers] == [str(meta.correlation_id) for meta in sent]
+    assert [json.loads(record.value)["value"] for record in records] == list(range(1, COPY_FROM + 2))
