@@ -5,7 +5,7 @@ The bulk generator COPYs straight into a fresh benefits database, sealing CPR nu
 references exactly as the service does: a benchmark fixture for a million citizens, not the product's import path.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from demo.citizens import Citizen
 from jobbro import db
 from jobbro.pseudonym import citizen_ref
+from services.benefits.app import create_context
 from services.benefits.cpr import CprCipher
 from services.benefits.settings import BenefitsSettings
 
@@ -64,7 +65,7 @@ def wage_subsidy_employee(n: int, today: date) -> Citizen:
 
 _COLUMNS = (
     "citizen_ref",
-    "cpr_sealed",
+    "cpr_shreddable",
     "import_id",
     "municipality",
     "benefit",
@@ -86,7 +87,7 @@ async def generate(
 ) -> None:
     """`count` dagpenge recipients in the (fresh) benefits database at `dsn`, migrated first, then analysed."""
     settings = BenefitsSettings(environment="development")  # the keys of the bench's development stack
-    cipher = CprCipher(settings.cpr_keys)
+    cipher = create_context(settings).cipher
     pool = await db.create_pool(dsn, 1)
     try:
         await db.migrate(pool, benefits_sql)
@@ -98,31 +99,41 @@ async def generate(
                 count,
             )
             for start in range(0, count, chunk):
-                rows = list(_rows(range(start, min(start + chunk, count)), import_id, cipher, settings.pseudonym_key))
+                keys, rows = _rows(range(start, min(start + chunk, count)), import_id, cipher, settings.pseudonym_key)
+                await conn.copy_records_to_table("citizen_keys", records=keys, columns=("citizen_ref", "data_key"))
                 await conn.copy_records_to_table("citizens", records=rows, columns=_COLUMNS)
                 progress(len(rows))
-            await conn.execute("ANALYZE citizens")
+            await conn.execute("ANALYZE citizens, citizen_keys")
     finally:
         await pool.close()
 
 
-def _rows(numbers: range, import_id: object, cipher: CprCipher, key: SecretStr) -> Iterator[tuple[object, ...]]:
+def _rows(
+    numbers: range, import_id: object, cipher: CprCipher, key: SecretStr
+) -> tuple[list[tuple[str, bytes]], list[tuple[object, ...]]]:
+    """Each citizen's data key (wrapped) and registry row, its CPR number sealed under the ring and that key."""
     unemployed_since = date.today() - timedelta(days=90)
+    keys, rows = [], []
     for n in numbers:
         number = cpr(n)
         ref = citizen_ref(number, key)
-        yield (
-            ref,
-            cipher.seal(number, ref),
-            import_id,
-            MUNICIPALITY,
-            "dagpenge",
-            "dagpenge",
-            BULK_MONTHLY_RATE_ORE,
-            0,
-            birth_date(n),
-            unemployed_since,
-            False,
-            True,
-            False,
+        data_key, sealed = cipher.seal_for_citizen(number, ref)
+        keys.append((ref, data_key))
+        rows.append(
+            (
+                ref,
+                sealed,
+                import_id,
+                MUNICIPALITY,
+                "dagpenge",
+                "dagpenge",
+                BULK_MONTHLY_RATE_ORE,
+                0,
+                birth_date(n),
+                unemployed_since,
+                False,
+                True,
+                False,
+            )
         )
+    return keys, rows

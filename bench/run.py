@@ -225,4 +225,10 @@ async def _payment_run(
         bars.update(tasks[stage], completed=done)
 
     measured = await payment_run.measure(infra, folder / "payment-run", citizens, month, progress)
-    return {**asdict(measured), "microseconds_per_citizen": measured.microseconds_per_citizen}
+    return {
+        **asdict(measured),
+        "microseconds_per_citizen": measured.microseconds_per_citizen,
+        "floor_seconds": measured.floor.seconds,
+        "ratio": measured.ratio,
+        "cpu_ratio": measured.cpu_ratio,
+    }

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pydantic_core
 import structlog
 
 log = structlog.get_logger(__name__)
@@ -39,11 +40,23 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=_json_dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
+    )  # binary, so that `COPY` (binary only in asyncpg) can write jsonb columns too
 
 
-def _json_dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_JSONB_VERSION = b"\x01"
+"""jsonb's binary format: a version byte, then the JSON text."""
+
+
+def _jsonb_out(value: Any) -> bytes:
+    """pydantic-core's encoder: about a seventh of `json.dumps`'s time, which was 6 % of a payment run (the outbox
+    headers of every event)."""
+    return _JSONB_VERSION + pydantic_core.to_json(value)
+
+
+def _jsonb_in(data: bytes) -> Any:
+    return json.loads(data[1:])
 
 
 async def migrate(pool: asyncpg.Pool, *service_sql_dirs: Path) -> list[str]:

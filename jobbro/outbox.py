@@ -40,11 +40,18 @@ async def append(conn: asyncpg.Connection, events: Iterable[tuple[Metadata, Reco
     """Write events inside the caller's transaction; a listening relay is woken when it commits (a trigger
     notifies `NOTIFY_CHANNEL`)."""
     rows = [(meta.id, rec.topic, rec.key, rec.value, dict(rec.headers)) for meta, rec in events]
-    if not rows:
-        return
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)", rows
-    )
+    if len(rows) >= COPY_FROM:  # a payment run's batch: COPY costs both sides far less per row than INSERTs
+        await conn.copy_records_to_table("outbox", records=rows, columns=_COLUMNS)
+    elif rows:
+        await conn.executemany(
+            "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)", rows
+        )
+
+
+COPY_FROM = 100
+"""Rows from which `append` COPYs them in: below it, COPY's extra statement (asyncpg asks for the table's column
+types) costs more than it saves."""
+_COLUMNS = ("event_id", "topic", "key", "value", "headers")
 
 
 class OutboxRelay:

@@ -423,6 +423,27 @@ async def count_payable(conn: asyncpg.Connection) -> int:
     )
 
 
+_PAYABLE = f"""SELECT c.citizen_ref, c.benefit, c.monthly_rate_ore, c.top_up_monthly_ore, {_STORED_CPR},
+              coalesce(ws.starts, '{{}}') AS starts, coalesce(ws.ends, '{{}}') AS ends
+       FROM citizens c
+       LEFT JOIN citizen_keys k ON k.citizen_ref = c.citizen_ref
+       LEFT JOIN (
+           SELECT p.citizen_ref, array_agg(p.starts_on ORDER BY p.starts_on) AS starts,
+                  array_agg(p.ends_on ORDER BY p.starts_on) AS ends
+           FROM placements p
+           WHERE p.sector IS NOT NULL AND p.starts_on <= $2 AND p.ends_on >= $1
+           GROUP BY p.citizen_ref
+       ) ws ON ws.citizen_ref = c.citizen_ref
+       WHERE c.benefit <> $3
+         AND NOT EXISTS (SELECT 1 FROM citizen_erasures e WHERE e.citizen_ref = c.citizen_ref)
+       ORDER BY c.citizen_ref"""
+
+
+def payable_query(month: Month) -> tuple[str, tuple[Any, ...]]:
+    """What the payment run reads for `month`, as SQL and its arguments (the benchmark copies it out: the floor)."""
+    return _PAYABLE, (month.first_day, month.last_day, NO_BENEFIT)
+
+
 async def payable_citizens(
     conn: asyncpg.Connection, month: Month, batch_size: int
 ) -> AsyncIterator[list[PayableCitizen]]:
@@ -431,25 +452,8 @@ async def payable_citizens(
 
     The month's jobs are grouped once and merged in, not looked up per citizen; citizens come in reference order,
     so the ledger's idempotency keys are appended to their index rather than scattered over it."""
-    cursor = await conn.cursor(
-        f"""SELECT c.citizen_ref, c.benefit, c.monthly_rate_ore, c.top_up_monthly_ore, {_STORED_CPR},
-                  coalesce(ws.starts, '{{}}') AS starts, coalesce(ws.ends, '{{}}') AS ends
-           FROM citizens c
-           LEFT JOIN citizen_keys k ON k.citizen_ref = c.citizen_ref
-           LEFT JOIN (
-               SELECT p.citizen_ref, array_agg(p.starts_on ORDER BY p.starts_on) AS starts,
-                      array_agg(p.ends_on ORDER BY p.starts_on) AS ends
-               FROM placements p
-               WHERE p.sector IS NOT NULL AND p.starts_on <= $2 AND p.ends_on >= $1
-               GROUP BY p.citizen_ref
-           ) ws ON ws.citizen_ref = c.citizen_ref
-           WHERE c.benefit <> $3
-             AND NOT EXISTS (SELECT 1 FROM citizen_erasures e WHERE e.citizen_ref = c.citizen_ref)
-           ORDER BY c.citizen_ref""",
-        month.first_day,
-        month.last_day,
-        NO_BENEFIT,
-    )
+    query, args = payable_query(month)
+    cursor = await conn.cursor(query, *args)
     while rows := await cursor.fetch(batch_size):
         yield [
             PayableCitizen(

@@ -5,6 +5,7 @@ import json
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID
 
 import asyncpg
@@ -14,7 +15,7 @@ from jobbro import tracing
 from jobbro.db import create_pool, migrate
 from jobbro.kafka import create_broker, outbox_publisher
 from jobbro.kafka_access import KafkaAccess
-from jobbro.outbox import NOTIFY_CHANNEL, OutboxRelay
+from jobbro.outbox import COPY_FROM, NOTIFY_CHANNEL, OutboxRelay
 from jobbro.settings import ServiceSettings
 from jobbro.testing import create_topics, read_topic, unique
 from jobbro.uow import UnitOfWork
@@ -108,7 +109,9 @@ async def test_a_record_the_broker_will_never_take_is_set_aside_and_the_rows_beh
     assert rejected["size"] > 2_000_000 and "MessageSizeTooLarge" in rejected["error"]
 
 
-async def test_a_commit_with_outbox_rows_wakes_a_listening_relay(pool: asyncpg.Pool) -> None:
+@asynccontextmanager
+async def _listening(pool: asyncpg.Pool) -> AsyncIterator[asyncio.Queue[str]]:
+    """The channels notified while inside, as a relay listening would hear them."""
     heard: asyncio.Queue[str] = asyncio.Queue()
 
     def hear(_conn: object, _pid: int, channel: str, _payload: str) -> None:
@@ -117,14 +120,19 @@ async def test_a_commit_with_outbox_rows_wakes_a_listening_relay(pool: asyncpg.P
     listener = await pool.acquire()
     await listener.add_listener(NOTIFY_CHANNEL, hear)
     try:
+        yield heard
+    finally:
+        await listener.remove_listener(NOTIFY_CHANNEL, hear)
+        await pool.release(listener)
+
+
+async def test_a_commit_with_outbox_rows_wakes_a_listening_relay(pool: asyncpg.Pool) -> None:
+    async with _listening(pool) as heard:
         _, changed = ExampleTopics(commands=unique("unused"), changes=unique("changes")).bind()
         async with UnitOfWork(pool, "/test") as uow:
             uow.publish(changed(counter="c", value=1, version=1))
             await uow.commit()
         assert await asyncio.wait_for(heard.get(), 30) == NOTIFY_CHANNEL
-    finally:
-        await listener.remove_listener(NOTIFY_CHANNEL, hear)
-        await pool.release(listener)
 
 
 async def test_a_relayed_record_carries_its_correlation_in_ce_correlationid_alone(
@@ -177,3 +185,29 @@ async def test_the_traceparent_is_stored_with_the_row_and_sent_as_the_ce_tracepa
     finally:
         await broker.stop()
     assert dict(record.headers)["ce_traceparent"].decode() == stored
+
+
+async def test_a_large_batch_is_copied_in_wakes_the_relay_and_goes_out_like_inserted_rows(
+    pool: asyncpg.Pool, kafka: KafkaAccess
+) -> None:
+    topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
+    await create_topics(kafka, topics.changes)
+    _, changed = topics.bind()
+    async with _listening(pool) as heard:
+        async with UnitOfWork(pool, "/test") as uow:
+            sent = [uow.publish(changed(counter="c", value=n, version=n)) for n in range(1, COPY_FROM + 2)]
+            await uow.commit()
+        assert await asyncio.wait_for(heard.get(), 30) == NOTIFY_CHANNEL  # the statement trigger fires on COPY too
+    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
+    await broker.connect()
+    try:
+        relay = OutboxRelay(pool, outbox_publisher(broker), batch_size=500, poll_seconds=0.1)
+        assert await relay.publish_batch() == len(sent)
+        records = await read_topic(kafka, topics.changes, expect=len(sent))
+    finally:
+        await broker.stop()
+
+    headers = [{name: value.decode() for name, value in record.headers} for record in records]
+    assert [h["ce_id"] for h in headers] == [str(meta.id) for meta in sent]
+    assert [h["ce_correlationid"] for h in headers] == [str(meta.correlation_id) for meta in sent]
+    assert [json.loads(record.value)["value"] for record in records] == list(range(1, COPY_FROM + 2))

@@ -13,14 +13,17 @@ import asyncpg
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from bench import population
 from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
 from contracts.common import Scheme
+from jobbro import db
 from jobbro.infra import REPO
 from jobbro.kafka_access import KafkaAccess
 from jobbro.pseudonym import citizen_ref
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
 from services.benefits import payment_run, store
+from services.benefits.app import SQL, create_context
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
@@ -170,3 +173,19 @@ async def test_a_runs_memory_does_not_grow_with_the_number_of_citizens(
     large = await peak_of_run(Month(2026, 11))
 
     assert large < small * 1.5, f"peak {large} bytes for 10 000 citizens, {small} for 1 000"
+
+
+async def test_the_benchmarks_generated_registry_is_paid_in_full_each_cpr_number_opening_as_the_service_sealed_it(
+    database: str,
+) -> None:
+    await population.generate(database, SQL, 130, lambda _: None, chunk=50)
+    settings = BenefitsSettings(environment="development")  # the keys the generator sealed under
+    pool = await db.create_pool(database, payment_run.CONNECTIONS)
+    try:  # a batch of 100 goes to the outbox by COPY, the last 30 by INSERT
+        done = await payment_run.run(pool, create_context(settings), NOVEMBER, batch_size=100, source=settings.source)
+        events = await pool.fetchval("SELECT count(*) FROM outbox")
+    finally:
+        await pool.close()
+
+    assert (done.citizens, done.issued, done.issued_ore) == (130, 130, 130 * population.BULK_MONTHLY_RATE_ORE)
+    assert events == 130
