@@ -163,8 +163,13 @@ def bench(
     ] = "10000,100000,1000000",
     quick: Annotated[bool, typer.Option(help="A smoke run: 100 applications, payment runs of 1,000, 5,000.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds the flow may take before the run fails.")] = 1800.0,
+    replicas: Annotated[
+        int | None,
+        typer.Option(help="Instead: the flow with this many replicas of each service beside one, and a rebalance."),
+    ] = None,
 ) -> None:
-    """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale."""
+    """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale (or, with
+    `--replicas`, the flow scaled out)."""
     # imported here: the image (deploy/Dockerfile) has no bench package, and its other commands must still run
     from bench import report as bench_report
     from bench import run as bench_run
@@ -181,6 +186,15 @@ def bench(
         command=" ".join(["jobbro bench", *sys.argv[2:]]),
     )
     infra = local_infrastructure()
+    if replicas:
+        from bench import replicas as bench_replicas
+
+        with bench_run.progress_bars() as bars:
+            scaled, path = asyncio.run(bench_replicas.run(options, infra, bars, replicas))
+        path.with_suffix(".md").write_text(bench_replicas.markdown(scaled))
+        console.print(bench_replicas.markdown(scaled))
+        console.print(f"results: {path} (Markdown beside it, for docs/benchmarks.md)")
+        return
     with bench_run.progress_bars() as bars:
         results, path = asyncio.run(bench_run.run(options, infra, bars))
     for table in bench_report.tables(results):
