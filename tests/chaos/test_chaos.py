@@ -61,7 +61,7 @@ SENDERS = NotifySettings.model_fields["delivery_concurrency"].default
 """Deliveries notify sends at once: at most this many can be in flight when it is killed."""
 MAIL_SLACK_SECONDS = 5.0
 """A mail whose sender was killed after handing it over is written by the mail sink a moment after the kill."""
-FLOW_SECONDS = 300
+FLOW_SECONDS = 480
 SETTLE_SECONDS = 180
 
 
