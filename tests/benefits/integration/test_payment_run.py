@@ -170,3 +170,16 @@ async def test_a_runs_memory_does_not_grow_with_the_number_of_citizens(
     large = await peak_of_run(Month(2026, 11))
 
     assert large < small * 1.5, f"peak {large} bytes for 10 000 citizens, {small} for 1 000"
+
+
+async def test_two_runs_at_once_as_from_two_replicas_issue_each_instruction_once(
+    pool: asyncpg.Pool, ctx: Context, settings: BenefitsSettings
+) -> None:
+    await register(pool, ctx, *import_rows(200))
+
+    runs = await asyncio.gather(
+        *(payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source) for _ in range(2))
+    )
+
+    assert sum(run.issued for run in runs) == await _ledger_count(pool) == 200
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 200
