@@ -217,6 +217,32 @@ def _own_settings(service: Service) -> dict[str, str]:
 
 DEFAULT = Layout()
 SERVICES = DEFAULT.services
+REPLICA_PORT_STEP = 100
+"""`jobbro up --replicas`: a service's second replica listens 100 above its first (subsidy 8101, 8201, 8301…)."""
+
+
+def local_layout(replicas: int) -> Layout:
+    """The developer's stack (`jobbro up`) with `replicas` of each service of `SCALED`, on fixed ports."""
+    extra = {
+        f"{name}-{replica}": PORTS[name] + REPLICA_PORT_STEP * replica
+        for name in SCALED
+        for replica in range(1, replicas)
+    }
+    return Layout(ports=dict(PORTS) | extra, replicas=replicas)
+
+
+def running_layout() -> Layout:
+    """The developer's stack as `jobbro up` last started it (how many replicas: `run/replicas`)."""
+    try:
+        return local_layout(int((DEFAULT.run / "replicas").read_text()))
+    except (OSError, ValueError):
+        return DEFAULT
+
+
+def record_replicas(layout: Layout) -> None:
+    """Remember how many replicas the stack runs, for `down` and `status` (`running_layout`)."""
+    layout.run.mkdir(parents=True, exist_ok=True)
+    (layout.run / "replicas").write_text(str(layout.replicas))
 
 
 def service(name: str) -> Service:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
-from jobbroctl.stack import Layout, free_ports, prepare
+from jobbroctl.stack import PORTS, Layout, free_ports, local_layout, prepare
 
 INFRA = Infrastructure(KafkaAccess("127.0.0.1:19092"), "postgresql://jobbro:jobbro@127.0.0.1:15432", "test")
 
@@ -40,3 +40,10 @@ def test_replicas_of_a_service_share_its_database_but_not_a_port_log_or_pid_file
     assert len({replica.pid_file for replica in subsidies} | {replica.log_file for replica in subsidies}) == 6
     assert len(layout.replicas_of("backoffice")) == len(layout.replicas_of("portal")) == 1
     assert len({service.port for service in layout.services}) == len(layout.services)
+
+
+def test_the_developers_stack_puts_each_further_replica_100_ports_above_the_first() -> None:
+    layout = local_layout(3)
+
+    assert [replica.port for replica in layout.replicas_of("notify")] == [PORTS["notify"] + n for n in (0, 100, 200)]
+    assert len({service.port for service in layout.services}) == len(layout.services) == len(PORTS) - 1 + 8
