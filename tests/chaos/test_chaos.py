@@ -317,7 +317,7 @@ def _each_keys_events_in_order(tape: Tape, said: str) -> None:
     for (topic, key), records in by_key.items():
         times = [seen.headers["ce_time"] for seen in _distinct(records)]
         if times != sorted(times, key=datetime.fromisoformat):
-            disordered[topic, key] = [seen.type.split(".")[-2] for seen in _distinct(records)]
+            disordered[topic, key] = [seen.type for seen in _distinct(records)]
     assert not disordered, f"{len(disordered)} keys' events out of order: {list(disordered.items())[:3]} {said}"
     submissions = (ApplicationSubmitted.type, ApplicationSubmittedV2.type)
     first = {key: records[0].type for (topic, key), records in by_key.items() if topic == subsidy.TOPIC}
