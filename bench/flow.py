@@ -10,7 +10,7 @@ import asyncio
 import calendar
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -163,9 +163,11 @@ class Employers:
     """
 
     def __init__(
-        self, subsidy_url: str, oidc_issuer: str, *, concurrency: int, patience: float, timeout: float
+        self, subsidy_url: str | Sequence[str], oidc_issuer: str, *, concurrency: int, patience: float, timeout: float
     ) -> None:
-        self._url = subsidy_url + "/v1/applications"
+        urls = [subsidy_url] if isinstance(subsidy_url, str) else subsidy_url
+        self._urls = tuple(url + "/v1/applications" for url in urls)
+        """One per replica of the subsidy service: each case talks to one of them (`_applications`)."""
         self._login_http = httpx.AsyncClient(timeout=timeout)
         self._logins = logins.Logins(self._login_http, oidc_issuer)
         self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
@@ -182,6 +184,10 @@ class Employers:
         while not self._slots.empty():
             await self._slots.get_nowait().aclose()
         await self._login_http.aclose()
+
+    def _applications(self, case: Case) -> str:
+        """The applications URL of the subsidy replica this case talks to: the cases spread over the replicas."""
+        return self._urls[case.n % len(self._urls)]
 
     async def _auth(self, employer: Employer) -> dict[str, str]:
         """The bearer header of the user signing for the employer (fetched again before it expires)."""
@@ -213,7 +219,7 @@ class Employers:
             if case.submitted_at is None:  # the first attempt is when the employer submitted
                 case.submitted_at = due or time.time()
 
-        response = await self._send("POST", self._url, body, headers, before=stamp)
+        response = await self._send("POST", self._applications(case), body, headers, before=stamp)
         assert response is not None  # asked without `already`
         if response.status_code not in (200, 201):
             raise Refused(f"submitting application {case.n}: HTTP {response.status_code} {response.text[:500]}")
@@ -224,7 +230,7 @@ class Employers:
         already is done too."""
         exception = {"justification": "Begun last month under the jobcentre's written promise."}
         body = {"approve": True, "remark": "Approved from its start.", "start_exception": exception}
-        url = f"{self._url}/{case.application_id}/caseworker-decision"
+        url = f"{self._applications(case)}/{case.application_id}/caseworker-decision"
         response = await self._send("POST", url, body, await self._logins.headers(logins.CASEWORKER))
         assert response is not None  # asked without `already`
         again = response.status_code == 409 and response.json().get("current_state") == "approved"
@@ -235,7 +241,7 @@ class Employers:
         """The employer's signed final approval; a repeat finding it confirmed already is done too."""
         document = application.confirmation(case.application_id, case.employer.cvr)  # type: ignore[arg-type]
         body = {"signature": case.employer.sign(document)}
-        url = f"{self._url}/{case.application_id}/confirmation"
+        url = f"{self._applications(case)}/{case.application_id}/confirmation"
         response = await self._send("POST", url, body, await self._auth(case.employer))
         assert response is not None  # asked without `already`
         again = response.status_code == 409 and response.json().get("current_state") == "confirmed"
@@ -245,11 +251,11 @@ class Employers:
 
     async def report_wages(self, case: Case, report: dict[str, Any]) -> None:
         """Report once: before repeating a report whose answer was lost, look whether it arrived."""
-        url = f"{self._url}/{case.application_id}/wage-reports"
+        url = f"{self._applications(case)}/{case.application_id}/wage-reports"
         headers = await self._auth(case.employer)
 
         async def arrived(http: httpx.AsyncClient) -> bool:
-            view = await http.get(f"{self._url}/{case.application_id}", headers=headers)
+            view = await http.get(f"{self._applications(case)}/{case.application_id}", headers=headers)
             reports = view.json().get("wage_reports", []) if view.status_code == 200 else []
             return any(r["period"]["start"].startswith(report["month"]) for r in reports)
 

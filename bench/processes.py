@@ -40,7 +40,8 @@ class Usage:
 
 
 class Sampler:
-    """Samples every half second while the flow runs; `usage` per process name when stopped."""
+    """Samples every half second while the flow runs; `usage` per process name (a service's replicas together) when
+    stopped."""
 
     def __init__(self, layout: Layout, interval: float = 0.5) -> None:
         self._layout = layout
@@ -69,9 +70,12 @@ class Sampler:
             self.usage.setdefault(name, Usage()).sample(processes, first=first)
 
     def _processes(self) -> Iterator[tuple[str, list[psutil.Process]]]:
-        for service in self._layout.services:
-            with contextlib.suppress(OSError, ValueError, psutil.Error):
-                yield service.name, [psutil.Process(int(service.pid_file.read_text()))]
+        for name in dict.fromkeys(service.name for service in self._layout.services):
+            replicas = []
+            for replica in self._layout.replicas_of(name):
+                with contextlib.suppress(OSError, ValueError, psutil.Error):
+                    replicas.append(psutil.Process(int(replica.pid_file.read_text())))
+            yield name, replicas
         yield "bench (load generator)", [psutil.Process()]
         with contextlib.suppress(OSError, ValueError, psutil.Error):
             yield "kafka (shared broker)", [psutil.Process(int(_KAFKA_PID.read_text()))]

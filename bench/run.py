@@ -75,17 +75,20 @@ async def run(options: Options, infra: Infrastructure, bars: Progress) -> tuple[
     return results, path
 
 
-async def _flow(options: Options, infra: Infrastructure, folder: Path, bars: Progress) -> dict[str, Any]:
-    """The applications through the whole flow on a fresh stack; what it took and what it cost."""
-    starting = bars.add_task("stack: start (fresh layout)", total=None)
-    async with stack.beside(infra, folder / "stack", "bench") as (layout, prefix):
+async def _flow(
+    options: Options, infra: Infrastructure, folder: Path, bars: Progress, *, replicas: int = 1
+) -> dict[str, Any]:
+    """The applications through the whole flow on a fresh stack of `replicas` of each service; what it took and
+    what it cost."""
+    starting = bars.add_task(f"stack: start ({replicas} × each service)", total=None)
+    async with stack.beside(infra, folder / "stack", "bench", replicas=replicas) as (layout, prefix):
         bars.update(starting, total=1, completed=1)
         today = datetime.now(UTC).date()
         cases = _signed(options, layout, today, bars)
         async with httpx.AsyncClient(timeout=60.0, limits=httpx.Limits(max_connections=options.concurrency)) as http:
             await _import(http, layout, [case for case in cases if case.registered], bars)
             milestones = Milestones()
-            subsidy = layout.service("subsidy").url
+            subsidy = [replica.url for replica in layout.replicas_of("subsidy")]
             async with Tape(infra.kafka, prefix, milestones.record) as tape:
                 async with (
                     Employers(

@@ -25,7 +25,9 @@ from contracts.envelope import Event
 from contracts.schema import event_schema, personal_fields
 from jobbro.retention import policies
 
-DEFAULT_PARTITIONS = 3
+DEFAULT_PARTITIONS = 12
+"""Partitions of every topic: the most consumers one group can spread over, so what a service may scale out to.
+Chosen ahead, since adding partitions to a topic moves keys to other partitions and breaks their order."""
 _DAY_MS = 24 * 60 * 60 * 1000
 
 

@@ -80,6 +80,8 @@ class Runtime(Generic[C]):
         self._relay: OutboxRelay | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self.consumers: list[EventConsumer] = []
+        self._lag_partitions: dict[str, set[int]] = {}
+        """Per consumer group, the partitions whose lag this process last reported."""
         self.metrics.probe(lambda: read_outbox(self.metrics, self.pool))
         self.metrics.probe(self._read_lag)
         self.metrics.probe(self.readiness)  # it sets jobbro_ready
@@ -242,11 +244,17 @@ class Runtime(Generic[C]):
         return Check.failed(started, f"the broker did not answer within {timeout:g} s")
 
     async def _read_lag(self) -> None:
+        """Each consumer's lag on the partitions it holds now; a partition a rebalance gave to another replica
+        leaves this replica's series (that replica reports it), so no stale lag outlives the rebalance."""
         for consumer in self.consumers:
-            for partition, lag in (await consumer.lag()).items():
+            lags = await consumer.lag()
+            for partition, lag in lags.items():
                 self.metrics.consumer_lag.labels(topic=consumer.topic, group=consumer.group, partition=partition).set(
                     lag
                 )
+            for partition in self._lag_partitions.get(consumer.group, set()) - lags.keys():
+                self.metrics.consumer_lag.remove(consumer.topic, consumer.group, partition)
+            self._lag_partitions[consumer.group] = set(lags)
 
 
 def create_http_app(

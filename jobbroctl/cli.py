@@ -40,16 +40,23 @@ StackPrefix = Annotated[
 
 
 @app.command()
-def up(prefix: Prefix = "") -> None:
+def up(
+    prefix: Prefix = "",
+    replicas: Annotated[
+        int, typer.Option(min=1, help="Processes of each service (2nd on its port + 100, 3rd + 200…).")
+    ] = 1,
+) -> None:
     """Start Kafka and PostgreSQL, create every catalog topic, start the services and stand-ins, wait until ready."""
+    layout = stack.local_layout(replicas)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as progress:
         task = progress.add_task("Kafka, PostgreSQL and Keycloak (deploy/local/infra up)…")
         infra = local_infrastructure()
         progress.update(task, description="topics…")
         created = asyncio.run(provision(infra.kafka, prefix=prefix)).created
         stack.prepare()
-        for service in stack.SERVICES:
-            progress.update(task, description=f"{service.name}…")
+        stack.record_replicas(layout)
+        for service in layout.services:
+            progress.update(task, description=f"{service.key}…")
             stack.start(service, infra, prefix)
             asyncio.run(stack.wait_ready(service))
     console.print(f"[green]up[/]: {len(created)} topics created; services:")
@@ -61,8 +68,8 @@ def down(
     infrastructure: Annotated[bool, typer.Option("--infra", help="Also stop Kafka, PostgreSQL and Keycloak.")] = False,
 ) -> None:
     """Stop the services this stack started (by pid file), and with --infra the infrastructure too."""
-    for service in reversed(stack.SERVICES):
-        console.print(f"{service.name}: {'stopped' if stack.stop(service) else 'was not running'}")
+    for service in reversed(stack.running_layout().services):
+        console.print(f"{service.key}: {'stopped' if stack.stop(service) else 'was not running'}")
     if infrastructure:
         subprocess.run([str(REPO / "deploy" / "local" / "infra"), "down"], check=True)
 
@@ -75,10 +82,10 @@ def status() -> None:
 
 def _print_status(kafka: KafkaAccess) -> None:
     table = Table("service", "pid", "ready", "url", "consumer lag")
-    for row in asyncio.run(stack.status(kafka)):
+    for row in asyncio.run(stack.status(kafka, stack.running_layout())):
         lag = ", ".join(f"{group}={n}" for group, n in sorted(row.lag.items())) or "-"
         ready = "[green]ready[/]" if row.ready else f"[red]not ready[/]: {row.reason}"
-        table.add_row(row.service.name, str(row.pid or "-"), ready, row.service.url, lag)
+        table.add_row(row.service.key, str(row.pid or "-"), ready, row.service.url, lag)
     console.print(table)
 
 
@@ -168,8 +175,13 @@ def bench(
     profile: Annotated[bool, typer.Option(help="With --hop: py-spy samples the kit's pass.")] = False,
     idle: Annotated[bool, typer.Option(help="Only an idle stack's CPU, then one event's latency.")] = False,
     idle_seconds: Annotated[float, typer.Option(help="How long --idle samples the idle stack.")] = 60.0,
+    replicas: Annotated[
+        int | None,
+        typer.Option(help="Instead: the flow with this many replicas of each service beside one, and a rebalance."),
+    ] = None,
 ) -> None:
-    """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale."""
+    """Measure: the flow on a stack of its own against the raw Kafka ceiling, and the payment run at scale (or, with
+    `--replicas`, the flow scaled out)."""
     # imported here: the image (deploy/Dockerfile) has no bench package, and its other commands must still run
     from bench import report as bench_report
     from bench import run as bench_run
@@ -197,6 +209,15 @@ def bench(
         command=" ".join(["jobbro bench", *sys.argv[2:]]),
     )
     infra = local_infrastructure()
+    if replicas:
+        from bench import replicas as bench_replicas
+
+        with bench_run.progress_bars() as bars:
+            scaled, path = asyncio.run(bench_replicas.run(options, infra, bars, replicas))
+        path.with_suffix(".md").write_text(bench_replicas.markdown(scaled))
+        console.print(bench_replicas.markdown(scaled))
+        console.print(f"results: {path} (Markdown beside it, for docs/benchmarks.md)")
+        return
     with bench_run.progress_bars() as bars:
         results, path = asyncio.run(bench_run.run(options, infra, bars))
     for table in bench_report.tables(results):

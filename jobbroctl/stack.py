@@ -3,7 +3,9 @@ stand-ins for what is outside Jobbro (the payment back-office, a mail server).
 
 Each process gets its own database, HTTP port, log file and pid file under `.local/`; `down` stops exactly the
 processes whose pid files `up` wrote (and only if the pid still runs that module). A `Layout` names other
-folders, ports and databases, so a second stack (the end-to-end test's) can run beside the first.
+folders, ports and databases, so a second stack (the end-to-end test's) can run beside the first, and how many
+replicas of each Jobbro service it runs: replicas share their service's database and consumer groups, each with
+a port, log and pid file of its own.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ _MODULES = (
     ("backoffice", "demo.backoffice"),
     ("portal", "services.portal"),
 )
+SCALED = ("subsidy", "benefits", "activation", "notify")
+"""The services a layout runs `replicas` of; the stand-ins and the portal run once."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class Layout:
     ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
     database_prefix: str = "jobbro_"
     """Each process's database is this prefix plus its name (`deploy/local/infra` creates the default ones)."""
+    replicas: int = 1
+    """Processes of each service of `SCALED` (`ports` names each one's port: see `free_ports`)."""
 
     @property
     def run(self) -> Path:
@@ -98,13 +104,20 @@ class Layout:
 
     @property
     def services(self) -> tuple[Service, ...]:
-        """Every process, in the order they start (the mail sink before notify sends to it)."""
-        return tuple(Service(name, module, self) for name, module in _MODULES)
+        """Every process, every replica, in the order they start (the mail sink before notify sends to it)."""
+        return tuple(
+            Service(name, module, self, replica)
+            for name, module in _MODULES
+            for replica in range(self.replicas if name in SCALED else 1)
+        )
 
     def service(self, name: str) -> Service:
-        """The process called `name` in this layout."""
-        [found] = [s for s in self.services if s.name == name]
-        return found
+        """The process called `name` in this layout (its first replica)."""
+        return Service(name, dict(_MODULES)[name], self)
+
+    def replicas_of(self, name: str) -> tuple[Service, ...]:
+        """Every replica of the process called `name`."""
+        return tuple(s for s in self.services if s.name == name)
 
 
 @dataclass(frozen=True)
@@ -114,10 +127,17 @@ class Service:
     name: str
     module: str
     layout: Layout
+    replica: int = 0
+    """Which of the service's replicas (0 for the first, or only, one)."""
+
+    @property
+    def key(self) -> str:
+        """The process's name in the layout: the service's name, and its replica's number after the first."""
+        return self.name if self.replica == 0 else f"{self.name}-{self.replica}"
 
     @property
     def port(self) -> int:
-        return self.layout.ports[self.name]
+        return self.layout.ports[self.key]
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -131,11 +151,11 @@ class Service:
 
     @property
     def pid_file(self) -> Path:
-        return self.layout.run / f"{self.name}.pid"
+        return self.layout.run / f"{self.key}.pid"
 
     @property
     def log_file(self) -> Path:
-        return self.layout.logs / f"{self.name}.log"
+        return self.layout.logs / f"{self.key}.log"
 
     @property
     def has_health(self) -> bool:
@@ -197,6 +217,32 @@ def _own_settings(service: Service) -> dict[str, str]:
 
 DEFAULT = Layout()
 SERVICES = DEFAULT.services
+REPLICA_PORT_STEP = 100
+"""`jobbro up --replicas`: a service's second replica listens 100 above its first (subsidy 8101, 8201, 8301…)."""
+
+
+def local_layout(replicas: int) -> Layout:
+    """The developer's stack (`jobbro up`) with `replicas` of each service of `SCALED`, on fixed ports."""
+    extra = {
+        f"{name}-{replica}": PORTS[name] + REPLICA_PORT_STEP * replica
+        for name in SCALED
+        for replica in range(1, replicas)
+    }
+    return Layout(ports=dict(PORTS) | extra, replicas=replicas)
+
+
+def running_layout() -> Layout:
+    """The developer's stack as `jobbro up` last started it (how many replicas: `run/replicas`)."""
+    try:
+        return local_layout(int((DEFAULT.run / "replicas").read_text()))
+    except (OSError, ValueError):
+        return DEFAULT
+
+
+def record_replicas(layout: Layout) -> None:
+    """Remember how many replicas the stack runs, for `down` and `status` (`running_layout`)."""
+    layout.run.mkdir(parents=True, exist_ok=True)
+    (layout.run / "replicas").write_text(str(layout.replicas))
 
 
 def service(name: str) -> Service:
@@ -223,13 +269,15 @@ def oidc_issuer() -> str:
 
 
 @asynccontextmanager
-async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterator[tuple[Layout, str]]:
+async def beside(
+    infra: Infrastructure, folder: Path, name: str, *, replicas: int = 1
+) -> AsyncIterator[tuple[Layout, str]]:
     """A whole stack of its own beside any other (free ports, files under `folder`, fresh databases, a fresh topic
     namespace), started and ready, with its topic prefix; afterwards stopped, its databases and topics removed."""
     tag = f"{name}_{uuid.uuid4().hex[:10]}"
-    layout = Layout(local=folder, ports=free_ports(), database_prefix=tag + "_")
+    layout = Layout(local=folder, ports=free_ports(replicas), database_prefix=tag + "_", replicas=replicas)
     prefix = tag + "."
-    databases = [layout.database_prefix + service.name for service in layout.services if service.has_database]
+    databases = [layout.database_prefix + name for name in {s.name: s for s in layout.services if s.has_database}]
     await on_server(infra, [f'CREATE DATABASE "{db}"' for db in databases])
     try:
         await provision(infra.kafka, prefix=prefix)
@@ -245,13 +293,15 @@ async def beside(infra: Infrastructure, folder: Path, name: str) -> AsyncIterato
         await delete_namespace(infra.kafka, prefix)
 
 
-def free_ports() -> dict[str, int]:
-    """A port per process that nothing listens on now (the OS picks them; held together so they differ)."""
-    sockets = [socket.socket() for _ in PORTS]
+def free_ports(replicas: int = 1) -> dict[str, int]:
+    """A port per process, every replica's too (`Service.key`), that nothing listens on now (the OS picks them;
+    held together so they differ)."""
+    keys = [*PORTS, *(f"{name}-{replica}" for name in SCALED for replica in range(1, replicas))]
+    sockets = [socket.socket() for _ in keys]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
-        return {name: sock.getsockname()[1] for name, sock in zip(PORTS, sockets, strict=True)}
+        return {key: sock.getsockname()[1] for key, sock in zip(keys, sockets, strict=True)}
     finally:
         for sock in sockets:
             sock.close()
@@ -391,11 +441,11 @@ async def wait_ready(service: Service, timeout: float = 90.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if not Path(f"/proc/{pid}").exists():  # not the cmdline: it may read empty while the process execs
-            raise RuntimeError(f"{service.name} exited:\n{_tail(service.log_file)}")
+            raise RuntimeError(f"{service.key} exited:\n{_tail(service.log_file)}")
         if (await _readiness(service))[0]:
             return
         await asyncio.sleep(0.3)
-    raise RuntimeError(f"{service.name} not ready after {timeout:.0f}s:\n{_tail(service.log_file)}")
+    raise RuntimeError(f"{service.key} not ready after {timeout:.0f}s:\n{_tail(service.log_file)}")
 
 
 async def status(kafka: KafkaAccess, layout: Layout = DEFAULT) -> list[ServiceStatus]:

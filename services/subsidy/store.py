@@ -7,6 +7,7 @@ application's events through the outbox.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -201,26 +202,25 @@ async def citizen_placements(
     return tuple(CitizenPlacement(r["id"], Scheme(r["scheme"]), r["starts_on"], r["ends_on"]) for r in rows)
 
 
-async def due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[UUID]:
-    """Applications whose deadline has passed, oldest deadline first."""
-    return [
-        row["id"]
-        for row in await conn.fetch(
-            "SELECT id FROM applications WHERE deadline_at <= $1 ORDER BY deadline_at LIMIT $2", now, limit
-        )
-    ]
+async def claim_due(conn: asyncpg.Connection, now: datetime, skip: Sequence[UUID]) -> UUID | None:
+    """The application with the oldest passed deadline, locked for the caller's transaction, but none another
+    transaction holds (a replica's timer handling it) nor one of `skip`."""
+    return await conn.fetchval(
+        """SELECT id FROM applications WHERE deadline_at <= $1 AND id <> ALL($2::uuid[])
+           ORDER BY deadline_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+        now,
+        list(skip),
+    )
 
 
-async def past_planned_end(conn: asyncpg.Connection, today: date, limit: int) -> list[UUID]:
-    """Confirmed placements whose planned last day is over, the longest over first."""
-    return [
-        row["id"]
-        for row in await conn.fetch(
-            "SELECT id FROM applications WHERE state = 'confirmed' AND ends_on < $1 ORDER BY ends_on LIMIT $2",
-            today,
-            limit,
-        )
-    ]
+async def claim_past_planned_end(conn: asyncpg.Connection, today: date, skip: Sequence[UUID]) -> UUID | None:
+    """The confirmed placement longest past its planned last day, locked as `claim_due` locks."""
+    return await conn.fetchval(
+        """SELECT id FROM applications WHERE state = 'confirmed' AND ends_on < $1 AND id <> ALL($2::uuid[])
+           ORDER BY ends_on LIMIT 1 FOR UPDATE SKIP LOCKED""",
+        today,
+        list(skip),
+    )
 
 
 @dataclass(frozen=True)

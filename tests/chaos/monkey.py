@@ -1,6 +1,6 @@
-"""The chaos: every service process SIGKILLed at random moments and started again after a short pause, and the
-Kafka broker crashed and started again once, in the middle; each blow is recorded with its time, so what only a
-crash can explain (a mail sent twice under one Message-ID) is checked against the crashes that happened.
+"""The chaos: a random replica of every service SIGKILLed at random moments and started again after a short pause,
+and the Kafka broker crashed and started again once, in the middle; each blow is recorded with its time, so what
+only a crash can explain (a mail sent twice under one Message-ID) is checked against the crashes that happened.
 
 A service exits when it cannot reach Kafka at start-up (it fails fast, for its supervisor to start it again), so a
 victim restarted while the broker is down would stay down: the monkey also supervises, as systemd or Kubernetes
@@ -26,12 +26,16 @@ class Blow:
     """One crash: what was killed, when, and when it was started again."""
 
     victim: str
+    """The service (or `kafka`) a blow hit."""
+    process: str
+    """Which process: the replica's `Service.key`, or `kafka`."""
     at: float
     back_at: float
 
 
 class Monkey:
-    """Kills each victim `kills_each` times in a random order, `spacing` seconds apart, the broker once among them."""
+    """Kills a random replica of each victim `kills_each` times in a random order, `spacing` seconds apart, the broker
+    once among them."""
 
     def __init__(
         self,
@@ -72,7 +76,7 @@ class Monkey:
         while True:
             await asyncio.sleep(interval)
             for service in self._layout.services:
-                if service.name in self._held_down:
+                if service.key in self._held_down:
                     continue
                 before = service.pid_file.read_text()
                 if str(stack.start(service, self._infra, self._prefix)) != before:
@@ -83,18 +87,18 @@ class Monkey:
         return [blow.at for blow in self.blows if blow.victim == victim]
 
     async def _kill(self, victim: str) -> None:
-        service = self._layout.service(victim)
-        self._held_down.add(victim)
+        service = self._rng.choice(self._layout.replicas_of(victim))
+        self._held_down.add(service.key)
         at = time.time()
         await asyncio.to_thread(stack.kill, service)
         await asyncio.sleep(self._rng.uniform(0.5, 2.0))
         stack.start(service, self._infra, self._prefix)
-        self._held_down.discard(victim)
-        self.blows.append(Blow(victim, at, time.time()))
+        self._held_down.discard(service.key)
+        self.blows.append(Blow(victim, service.key, at, time.time()))
 
     async def _crash_broker(self) -> None:
         at = time.time()
         await asyncio.to_thread(self._broker.crash)
         await asyncio.sleep(self._rng.uniform(1.0, 3.0))
         await self._broker.start()
-        self.blows.append(Blow(BROKER, at, time.time()))
+        self.blows.append(Blow(BROKER, BROKER, at, time.time()))

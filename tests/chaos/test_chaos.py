@@ -1,10 +1,12 @@
-"""Chaos: a thousand applications through the whole stack while every service process is SIGKILLed twice at random
-moments and the Kafka broker crashes once; afterwards nothing may be lost, paid twice or told twice.
+"""Chaos: a thousand applications through the whole stack, every service running as three replicas on topics of
+twelve partitions, while a random replica of each service is SIGKILLed three times at random moments and the Kafka
+broker crashes once; afterwards nothing may be lost, paid twice or told twice, and each key's events are in order.
 
 The blows are random (the seed is in every failure message; JOBBRO_CHAOS_SEED replays one), the invariants are not:
 every application ends where it was designed to end, each payment idempotency key was paid exactly once and the
-ledger holds the øre computed here from the rule data, each notice went out once per dedup key, and nothing is left
-unprocessed (consumer lag 0, outboxes empty, no dead letters). The employers' side retries the way a real client
+ledger holds the øre computed here from the rule data, each notice went out once per dedup key, every key's events
+lie on one partition in the order they happened, and nothing is left unprocessed (consumer lag 0, outboxes empty, no
+dead letters). The employers' side retries the way a real client
 must: a submission with the same Idempotency-Key and signed body, a confirmation until it is confirmed, a wage
 report only after looking whether the first one arrived.
 """
@@ -27,10 +29,13 @@ from bench import flow, population
 from bench.flow import EXPECTED, Case, Employers, Kind
 from bench.milestones import Milestones
 from bench.tape import Seen, Tape
+from contracts import subsidy
 from contracts.activation import ActivationRecorded
 from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
+from contracts.catalog import TOPICS
 from contracts.notify import NotificationFailed, NotificationSent
 from contracts.payments import PaymentFailed, PaymentSettled
+from contracts.subsidy import ApplicationSubmitted, ApplicationSubmittedV2
 from demo import logins
 from jobbro.infra import REPO, Infrastructure
 from jobbroctl import stack
@@ -42,6 +47,9 @@ from tests.chaos.broker import LocalBroker, NotOurBroker
 from tests.chaos.monkey import Monkey
 
 APPLICATIONS = 1000
+REPLICAS = 3
+"""Processes of each Jobbro service (the stand-ins run once); the catalog gives every topic 12 partitions."""
+KILLS_EACH = 3
 WAGE_EVERY = 10
 """Every tenth application is a wage subsidy whose employer is paid for last month."""
 UNKNOWN_EVERY = 25
@@ -53,7 +61,7 @@ SENDERS = NotifySettings.model_fields["delivery_concurrency"].default
 """Deliveries notify sends at once: at most this many can be in flight when it is killed."""
 MAIL_SLACK_SECONDS = 5.0
 """A mail whose sender was killed after handing it over is written by the mail sink a moment after the kill."""
-FLOW_SECONDS = 300
+FLOW_SECONDS = 480
 SETTLE_SECONDS = 180
 
 
@@ -66,7 +74,7 @@ async def test_nothing_is_lost_or_done_twice_when_processes_and_the_broker_crash
         pytest.fail(f"cannot run the chaos test: {exc}", pytrace=False)
     seed = int(os.environ.get("JOBBRO_CHAOS_SEED") or random.randrange(2**32))
     monkeypatch.setenv("NOTIFY_DELIVERY_LEASE_SECONDS", str(LEASE_SECONDS))
-    async with stack.beside(infra, tmp_path / "stack", "chaos") as (layout, prefix):
+    async with stack.beside(infra, tmp_path / "stack", "chaos", replicas=REPLICAS) as (layout, prefix):
         try:
             await _chaos(infra, layout, prefix, broker, seed)
         finally:  # the broker is shared: put it back whatever happened
@@ -85,14 +93,14 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
         async with (
             Tape(infra.kafka, prefix, milestones.record),
             Employers(
-                layout.service("subsidy").url,
+                [replica.url for replica in layout.replicas_of("subsidy")],
                 stack.oidc_issuer(),
                 concurrency=CONCURRENCY,
                 patience=FLOW_SECONDS,
                 timeout=30.0,
             ) as employers,
         ):
-            monkey = Monkey(layout, infra, prefix, broker, rng, kills_each=2, spacing=(2.0, 6.0))
+            monkey = Monkey(layout, infra, prefix, broker, rng, kills_each=KILLS_EACH, spacing=(2.0, 6.0))
             supervisor = asyncio.create_task(monkey.supervise())
             try:
                 try:
@@ -111,13 +119,14 @@ async def _chaos(infra: Infrastructure, layout: Layout, prefix: str, broker: Loc
                 supervisor.cancel()
         async with Tape(infra.kafka, prefix) as tape:
             await tape.drain()
-            said = f"(seed {seed}; blows: {', '.join(f'{b.victim}@{b.at - began:.0f}s' for b in monkey.blows)})"
+            said = f"(seed {seed}; blows: {', '.join(f'{b.process}@{b.at - began:.0f}s' for b in monkey.blows)})"
             _every_application_ended_as_designed(
                 await evidence.states(infra, layout), await evidence.wage_reports(infra, layout), cases, said
             )
             await _each_payment_was_made_exactly_once(http, infra, layout, tape, cases, today, said)
             _each_notice_went_out_once(layout, tape, cases, monkey.times("notify"), said)
             _each_placement_took_effect_once(tape, cases, said)
+            _each_keys_events_in_order(tape, said)
             await _nothing_is_left_unprocessed(infra, layout, prefix, tape, said)
     took = time.time() - began
     print(
@@ -289,6 +298,30 @@ def _each_placement_took_effect_once(tape: Tape, cases: list[Case], said: str) -
     for event in (ActivationRecorded, BenefitAdjusted):
         effects = Counter(seen.application_id for seen in _distinct(tape.of_type(event.type)))
         assert effects == confirmed, f"{event.__name__} per application differs from once each {said}"
+
+
+def _each_keys_events_in_order(tape: Tape, said: str) -> None:
+    """Per topic and key: one partition, and the events (a relay's repeat aside) in the order they happened.
+
+    A service writes a key's events under that aggregate's row lock, so their `ce_time` follows commit order; the
+    relays of a service's replicas publish one at a time in outbox order, so a topic must show them in that order.
+    """
+    by_key: dict[tuple[str, str], list[Seen]] = defaultdict(list)
+    for seen in sorted(tape.seen, key=lambda seen: (seen.topic, seen.partition, seen.offset)):
+        if not seen.topic.endswith(".dlq"):
+            by_key[seen.topic, seen.key].append(seen)
+    spread = {key: {seen.partition for seen in records} for key, records in by_key.items()}
+    assert not [key for key, partitions in spread.items() if len(partitions) > 1], f"keys on two partitions {said}"
+    assert len({(seen.topic, seen.partition) for seen in tape.seen}) > len(TOPICS), f"one partition per topic {said}"
+    disordered = {}
+    for (topic, key), records in by_key.items():
+        times = [seen.headers["ce_time"] for seen in _distinct(records)]
+        if times != sorted(times, key=datetime.fromisoformat):
+            disordered[topic, key] = [seen.type for seen in _distinct(records)]
+    assert not disordered, f"{len(disordered)} keys' events out of order: {list(disordered.items())[:3]} {said}"
+    submissions = (ApplicationSubmitted.type, ApplicationSubmittedV2.type)
+    first = {key: records[0].type for (topic, key), records in by_key.items() if topic == subsidy.TOPIC}
+    assert not [key for key, kind in first.items() if kind not in submissions], f"a first event not a submission {said}"
 
 
 async def _nothing_is_left_unprocessed(

@@ -103,7 +103,7 @@ def test_every_topic_is_a_channel_with_its_producer_consumers_and_configuration(
     for topic in TOPICS:
         channel = ASYNCAPI["channels"][topic.name]
         kafka = channel["bindings"]["kafka"]
-        assert (kafka["topic"], kafka["partitions"], kafka["bindingVersion"]) == (topic.name, 3, KAFKA_BINDING)
+        assert (kafka["topic"], kafka["partitions"], kafka["bindingVersion"]) == (topic.name, 12, KAFKA_BINDING)
         assert kafka["topicConfiguration"]["retention.ms"] == int(topic.config["retention.ms"])
         assert channel["x-dead-letter-topic"] == topic.dlq
         assert f"{topic.owner}.sends.{topic.name}" in ASYNCAPI["operations"]

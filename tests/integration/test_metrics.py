@@ -100,3 +100,36 @@ async def test_readiness_names_the_dependency_how_long_and_why(database: str, ka
     postgres = body["checks"]["postgres"]
     assert postgres["ok"] is False and postgres["seconds"] >= 0.5
     assert postgres["reason"] == "no answer within 0.5 s (3 of 3 pool connections in use)"
+
+
+async def test_each_replica_reports_the_lag_of_the_partitions_it_holds_and_none_it_gave_up(
+    database: str, kafka: KafkaAccess
+) -> None:
+    topics = ExampleTopics(commands=unique("commands"), changes=unique("changes"))
+    await create_topics(kafka, topics.commands, topics.commands + ".dlq", topics.changes, partitions=4)
+    group = unique("g")
+    replicas = [
+        build(ServiceSettings(service="example", pg_dsn=database, **kafka.settings()), topics, group, None)  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+
+    async def held(replica: Runtime) -> set[str]:
+        app = create_http_app(replica)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://example") as client:
+            samples = await _samples(client)
+        return {dict(ls)["partition"] for (n, ls), _ in samples.items() if n == "jobbro_consumer_lag"}
+
+    async with running(replicas[0]) as first:
+        for _ in range(300):
+            if len(await held(first)) == 4:
+                break
+            await asyncio.sleep(0.1)
+        async with running(replicas[1]) as second:
+            for _ in range(300):
+                partitions = [await held(first), await held(second)]
+                if all(partitions) and len(partitions[0] | partitions[1]) == 4:
+                    break
+                await asyncio.sleep(0.1)
+
+    assert partitions[0] and partitions[1] and not partitions[0] & partitions[1]
+    assert partitions[0] | partitions[1] == {"0", "1", "2", "3"}

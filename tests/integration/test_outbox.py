@@ -47,15 +47,19 @@ async def _bump(pool: asyncpg.Pool, changed: type, counter: str, *, commit: bool
     return meta.id
 
 
+@pytest.mark.parametrize("relays", [1, 3], ids=["one relay", "relays of three replicas"])
 async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_back(
-    pool: asyncpg.Pool, kafka: KafkaAccess
+    pool: asyncpg.Pool, kafka: KafkaAccess, relays: int
 ) -> None:
     topics = ExampleTopics(commands=unique("unused"), changes=unique("changes"))
     await create_topics(kafka, topics.changes, partitions=3)
     _, changed = topics.bind()
-    broker = create_broker(ServiceSettings(service="test", **kafka.settings()))
-    await broker.connect()
-    relay = asyncio.create_task(OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).run())
+    brokers = [create_broker(ServiceSettings(service="test", **kafka.settings())) for _ in range(relays)]
+    await asyncio.gather(*(broker.connect() for broker in brokers))
+    running = [
+        asyncio.create_task(OutboxRelay(pool, outbox_publisher(broker), batch_size=50, poll_seconds=0.1).run())
+        for broker in brokers  # each its own producer, as each replica of a service has
+    ]
     committed: set[UUID] = set()
     rolled_back: set[UUID] = set()
 
@@ -69,8 +73,10 @@ async def test_publishes_every_committed_event_in_order_per_key_and_none_rolled_
         await asyncio.gather(*(writer(n) for n in range(8)))
         records = await read_topic(kafka, topics.changes, expect=len(committed))
     finally:
-        relay.cancel()
-        await broker.stop()
+        for relay in running:
+            relay.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*(broker.stop() for broker in brokers))
 
     published = [UUID(dict(r.headers)["ce_id"].decode()) for r in records]
     assert rolled_back and not rolled_back & set(published)

@@ -189,3 +189,16 @@ async def test_the_benchmarks_generated_registry_is_paid_in_full_each_cpr_number
 
     assert (done.citizens, done.issued, done.issued_ore) == (130, 130, 130 * population.BULK_MONTHLY_RATE_ORE)
     assert events == 130
+
+
+async def test_two_runs_at_once_as_from_two_replicas_issue_each_instruction_once(
+    pool: asyncpg.Pool, ctx: Context, settings: BenefitsSettings
+) -> None:
+    await register(pool, ctx, *import_rows(200))
+
+    runs = await asyncio.gather(
+        *(payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source) for _ in range(2))
+    )
+
+    assert sum(run.issued for run in runs) == await _ledger_count(pool) == 200
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 200

@@ -8,7 +8,8 @@ from uuid import UUID
 
 import pytest
 
-from contracts.subsidy import EndKind, PlacementEnded
+from contracts.subsidy import ApplicationReferred, EndKind, PlacementEnded
+from services.subsidy import timer
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
 from tests.subsidy.factories import TODAY, assessed, internship, plan_checked
@@ -86,6 +87,22 @@ async def test_refers_a_position_whose_representative_never_answers(service: Sub
     decided = (await service.published(position, expect=3))[-1]
     assert decided.verdict.value == "referred"
     assert [r.rule for r in decided.reasons] == ["representative_approval"]
+
+
+async def test_timers_of_several_replicas_refer_each_due_case_once(service: Subsidy) -> None:
+    employer = service.pki.employer()
+    headers = service.issuer.employer(employer.cvr)
+    applications = [await service.submitted(internship(employer), employer) for _ in range(6)]
+    await asyncio.sleep(ANSWER_TIMEOUT.total_seconds())
+
+    while any([(await service.view(a, headers))["state"] != "referred" for a in applications]):
+        await asyncio.gather(*(timer.fire_due(service.runtime) for _ in range(4)))  # beside the runtime's own
+
+    for application in applications:
+        history = [entry["action"] for entry in (await service.view(application, headers))["history"]]
+        assert history.count("referred_after_deadline") == 1
+        decided = [e for e in await service.published(application, expect=2) if isinstance(e, ApplicationReferred)]
+        assert len(decided) == 1
 
 
 async def test_a_placement_past_its_planned_end_is_completed_by_the_clock(service: Subsidy) -> None:
