@@ -62,9 +62,10 @@ def _no_correlation_header() -> str:
 
 
 def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:
-    """The relay's way to send: without waiting, so a batch is pipelined; the returned future is the ack."""
+    """The relay's way to send: without waiting, so a batch is pipelined; the returned future is the ack. FastStream
+    sends a keyed None as a tombstone (a null value), not as an empty one."""
 
-    async def publish(topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> Any:
+    async def publish(topic: str, key: str, value: bytes | None, headers: Mapping[str, str]) -> Any:
         return await broker.publish(
             value, topic=topic_prefix + topic, key=key.encode(), headers=dict(headers), no_confirm=True
         )
