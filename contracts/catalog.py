@@ -2,8 +2,9 @@
 
 Retention (periods from `jobbro/retention.toml`): topics are event streams, never compacted (compaction would keep
 only the last event of each aggregate), but for the one topic of keys (`benefits.payee-keys.v1`): it keeps each
-citizen's latest payee key and, once a tombstone follows, none (`KEYS`). No topic keeps data forever: the log is transport, each service's database
-is the record, and payment instructions carry CPR numbers (as v1 submissions did, see `CPR_ALLOWED`). 400 days
+citizen's latest payee key and, once a tombstone follows, none (`KEYS`). No topic keeps data forever: the log is
+transport, each service's database is the record, and v1 payment instructions carried CPR numbers in clear (as v1
+submissions did, see `CPR_ALLOWED`; v2 seals them under the payee keys). 400 days
 outlives the longest placement (12 months) plus its application, so a consumer can be rebuilt from the log for every
 live aggregate and a year of payments can be reconciled; notifications have no downstream state to rebuild and keep
 30 days; access audits keep five years. A
