@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from contracts.activation import ActivationChecked
-from contracts.benefits import PAYMENT_INSTRUCTIONS, CitizenAssessed, PaymentInstructionIssued
+from contracts.benefits import PAYMENT_INSTRUCTIONS, CitizenAssessed, PaymentInstructionIssuedV2
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationSent
 from contracts.subsidy import ApplicationSubmittedV2, RepresentativeApprovalRequested, WageReportSubmitted
@@ -215,7 +215,7 @@ async def test_a_wage_report_traces_through_benefits_into_its_payment_instructio
         [(meta, _)] = [
             (meta, event)
             for meta, event in await read_events(infra.kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=1)
-            if isinstance(event, PaymentInstructionIssued) and str(event.application_id) == application["id"]
+            if isinstance(event, PaymentInstructionIssuedV2) and str(event.application_id) == application["id"]
         ]
 
     assert meta.traceparent is not None
