@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from bench.tape import Seen
 from contracts.activation import ActivationRecorded
-from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
+from contracts.benefits import BenefitAdjusted, PaymentInstructionIssuedV2
 from contracts.notify import NotificationSent
 from contracts.payments import PaymentSettled
 from contracts.subsidy import ApplicationApproved, ApplicationReferred, ApplicationRejected, PlacementConfirmed
@@ -21,7 +21,7 @@ _MILESTONE_OF = {
     PlacementConfirmed.type: "confirmed",
     ActivationRecorded.type: "activation recorded",
     BenefitAdjusted.type: "benefit adjusted",
-    PaymentInstructionIssued.type: "payment instruction",
+    PaymentInstructionIssuedV2.type: "payment instruction",
     PaymentSettled.type: "payment settled",
 }
 NOTICE_MILESTONES = ("first notice", "all notices")
@@ -45,7 +45,7 @@ class Milestones:
     def record(self, seen: Seen) -> None:
         """Take one record off the tape."""
         application_id = seen.application_id
-        if seen.type == PaymentInstructionIssued.type and application_id:
+        if seen.type == PaymentInstructionIssuedV2.type and application_id:
             self._applications_of_instructions[seen.data["instruction_id"]] = application_id
             settled = self._settled_first.pop(seen.data["instruction_id"], None)
             if settled:  # read off its topic before the instruction was read off another

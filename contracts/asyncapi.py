@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
@@ -143,10 +143,7 @@ def _channel(topic: Topic) -> dict[str, Any]:
             "kafka": {
                 "topic": topic.name,
                 "partitions": topic.partitions,
-                "topicConfiguration": {
-                    "cleanup.policy": topic.config["cleanup.policy"].split(","),
-                    "retention.ms": int(topic.config["retention.ms"]),
-                },
+                "topicConfiguration": _topic_configuration(topic.config),
                 "bindingVersion": KAFKA_BINDING,
             }
         },
@@ -154,6 +151,13 @@ def _channel(topic: Topic) -> dict[str, Any]:
         "x-consumers": list(topic.consumers),
         "x-dead-letter-topic": topic.dlq,
     }
+
+
+def _topic_configuration(config: Mapping[str, str]) -> dict[str, Any]:
+    """What the Kafka binding can say of a topic's configuration: its cleanup policy and periods."""
+    found: dict[str, Any] = {"cleanup.policy": config["cleanup.policy"].split(",")}
+    found |= {name: int(config[name]) for name in ("retention.ms", "delete.retention.ms") if name in config}
+    return found
 
 
 def _operations(topics: tuple[Topic, ...]) -> dict[str, Any]:
@@ -190,7 +194,11 @@ def _message(model: type[Event], topic: Topic) -> dict[str, Any]:
             "allOf": [{"$ref": f"#/components/schemas/{HEADERS}"}],
             "properties": {f"{_CE}type": {"type": "string", "const": model.type}},
         },
-        "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+        "payload": (
+            {"type": "null", "description": f"A tombstone: the `{model.key_field}` is the record's key."}
+            if model.tombstone
+            else {"$ref": f"#/components/schemas/{model.__name__}"}
+        ),
         "correlationId": {"location": f"$message.header#/{_CE}{envelope.CORRELATION_ID}"},
         "bindings": {
             "kafka": {
@@ -216,7 +224,8 @@ def _example(model: type[Event], topic: Topic) -> dict[str, Any]:
         event_id=uuid5(NAMESPACE_URL, model.type),
         time=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
     )
-    return {"name": model.__name__, "headers": dict(record.headers), "payload": json.loads(record.value)}
+    payload = None if record.value is None else json.loads(record.value)
+    return {"name": model.__name__, "headers": dict(record.headers), "payload": payload}
 
 
 def _add(components: dict[str, Any], name: str, schema: dict[str, Any]) -> None:

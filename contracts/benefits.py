@@ -2,7 +2,8 @@
 and the payments that follow.
 
 Assessments and adjustments are keyed by `citizen_ref`, so one citizen's benefit history stays in order;
-payment instructions are keyed by `instruction_id`, like the back-office's answers to them.
+payment instructions are keyed by `instruction_id`, like the back-office's answers to them; payee keys by
+`citizen_ref`, on a compacted topic that forgets an erased citizen's key.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from contracts.envelope import Event
 ASSESSMENTS = "benefits.assessments.v1"
 ADJUSTMENTS = "benefits.adjustments.v1"
 PAYMENT_INSTRUCTIONS = "benefits.payment-instructions.v1"
+PAYEE_KEYS = "benefits.payee-keys.v1"
 
 _APPLICATION_ID = "3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90"
 _INSTRUCTION_ID = "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f70"
@@ -321,10 +323,9 @@ class PaymentCalculation(Value):
         return self
 
 
-class PaymentInstructionIssued(Event):
-    """The back-office must pay this amount; it carries a CPR number only when the payee is a citizen."""
+class _PaymentInstruction(Event):
+    """What every version of a payment instruction says besides its payee."""
 
-    type: ClassVar[str] = "dk.jobbro.benefits.payment-instruction-issued.v1"
     topic: ClassVar[str] = PAYMENT_INSTRUCTIONS
     key_field: ClassVar[str] = "instruction_id"
 
@@ -336,11 +337,6 @@ class PaymentInstructionIssued(Event):
         examples=["wage_subsidy:3f0c2a4e-8d5b-4c1e-9a7f-2b6d8e1c4a90:2026-03"],
     )
     payee_kind: PayeeKind = Field(description="Whether a citizen or an employer is paid.", examples=["employer"])
-    payee_cpr: Cpr | None = Field(
-        description="CPR number of the citizen paid; null unless the payee is a citizen.",
-        examples=[None, "0101901234"],
-        json_schema_extra=personal(PersonalData.CPR),
-    )
     payee_cvr: Cvr | None = Field(
         description="CVR number of the employer paid; null unless the payee is an employer.", examples=["12345678"]
     )
@@ -361,18 +357,104 @@ class PaymentInstructionIssued(Event):
     )
 
     @model_validator(mode="after")
-    def _one_payee(self) -> PaymentInstructionIssued:
-        citizen = self.payee_kind is PayeeKind.CITIZEN
-        if citizen != (self.payee_cpr is not None) or citizen == (self.payee_cvr is not None):
-            raise ValueError("a citizen payee has a CPR number only, an employer payee a CVR number only")
-        return self
-
-    @model_validator(mode="after")
-    def _calculation_pays_the_amount(self) -> PaymentInstructionIssued:
+    def _calculation_pays_the_amount(self) -> _PaymentInstruction:
         found = self.calculation
         if found is not None and found.payable_ore - found.paid_before_ore - found.offset_ore != self.amount_ore:
             raise ValueError("amount_ore must be the calculation's payable_ore − paid_before_ore − offset_ore")
         return self
 
+    def _one_payee(self, citizen_identified: bool) -> None:
+        citizen = self.payee_kind is PayeeKind.CITIZEN
+        if citizen != citizen_identified or citizen == (self.payee_cvr is not None):
+            raise ValueError("a citizen payee is named by the citizen's fields only, an employer by a CVR number only")
 
-EVENTS: tuple[type[Event], ...] = (CitizenAssessed, BenefitAdjusted, PaymentInstructionIssued, CitizenErased)
+
+class PaymentInstructionIssued(_PaymentInstruction):
+    """The back-office must pay this amount; it carries a CPR number only when the payee is a citizen.
+
+    Deprecated, no longer produced: v2 seals the CPR number (docs/privacy.md, "Payment instructions")."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.payment-instruction-issued.v1"
+
+    payee_cpr: Cpr | None = Field(
+        description="CPR number of the citizen paid; null unless the payee is a citizen.",
+        examples=[None, "0101901234"],
+        json_schema_extra=personal(PersonalData.CPR),
+    )
+
+    @model_validator(mode="after")
+    def _names_one_payee(self) -> PaymentInstructionIssued:
+        self._one_payee(self.payee_cpr is not None)
+        return self
+
+
+class PaymentInstructionIssuedV2(_PaymentInstruction):
+    """The back-office must pay this amount; a citizen payee's CPR number travels sealed under the citizen's payee
+    key, which only the back-office is given (`PayeeKeyIssued`) and which erasing the citizen destroys."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.payment-instruction-issued.v2"
+
+    payee_ref: CitizenRef | None = Field(
+        description="The citizen paid, by reference: names the payee key (`benefits.payee-keys.v1`) that opens "
+        "`payee_cpr_sealed`; null unless the payee is a citizen.",
+        examples=[None, "c-5f2b7e0a9d134c68"],
+        json_schema_extra=personal(PersonalData.PSEUDONYM),
+    )
+    payee_cpr_sealed: str | None = Field(
+        pattern=r"^[A-Za-z0-9_-]+$",
+        max_length=200,
+        description="The citizen's CPR number sealed under their payee key: base64url (unpadded) of `0x01`, a "
+        "12-byte nonce and the AES-256-GCM ciphertext with `payee_ref` as associated data "
+        "(`jobbro.shredding.open_with`); null unless the payee is a citizen.",
+        examples=[None, "AXq0bD9nU2a7cF1eR3tY5wLm8Pz2Hk4jN6sQvBxC9dE0fG1hI2jK3lM4"],
+        json_schema_extra=personal(PersonalData.SEALED),
+    )
+
+    @model_validator(mode="after")
+    def _names_one_payee(self) -> PaymentInstructionIssuedV2:
+        self._one_payee(self.payee_ref is not None)
+        if (self.payee_ref is None) != (self.payee_cpr_sealed is None):
+            raise ValueError("a citizen payee has both payee_ref and payee_cpr_sealed, an employer neither")
+        return self
+
+
+class PayeeKeyIssued(Event):
+    """A citizen's payee key, for the back-office alone: it opens the CPR number sealed on that citizen's payment
+    instructions. The latest per citizen is kept (a compacted topic) until `PayeeKeyDestroyed`."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.payee-key-issued.v1"
+    topic: ClassVar[str] = PAYEE_KEYS
+    key_field: ClassVar[str] = "citizen_ref"
+
+    citizen_ref: CitizenRef
+    wrapped_key: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="The 256-bit payee key (base64url) as compact JWE (`A256KW`, `A256GCM`, its `kid` in the header) "
+        "under the key-encryption key that benefits and the back-office share (`*_PAYEE_KEY_KEKS`).",
+        examples=["eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiMjAyNi0xMiJ9.wr.iv.ct.tag"],
+        json_schema_extra=personal(PersonalData.SEALED),
+    )
+
+
+class PayeeKeyDestroyed(Event):
+    """The citizen was erased: benefits destroyed their payee key, and the back-office deletes its copy. A tombstone
+    (null value): compaction then removes every earlier record of the key from the topic."""
+
+    type: ClassVar[str] = "dk.jobbro.benefits.payee-key-destroyed.v1"
+    topic: ClassVar[str] = PAYEE_KEYS
+    key_field: ClassVar[str] = "citizen_ref"
+    tombstone: ClassVar[bool] = True
+
+    citizen_ref: CitizenRef
+
+
+EVENTS: tuple[type[Event], ...] = (
+    CitizenAssessed,
+    BenefitAdjusted,
+    PaymentInstructionIssued,
+    CitizenErased,
+    PaymentInstructionIssuedV2,
+    PayeeKeyIssued,
+    PayeeKeyDestroyed,
+)

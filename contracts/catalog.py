@@ -1,8 +1,10 @@
 """The published catalog: every topic with its one producer, key, events, configuration and known consumers.
 
 Retention (periods from `jobbro/retention.toml`): topics are event streams, never compacted (compaction would keep
-only the last event of each aggregate). No topic keeps data forever: the log is transport, each service's database
-is the record, and payment instructions carry CPR numbers (as v1 submissions did, see `CPR_ALLOWED`). 400 days
+only the last event of each aggregate), but for the one topic of keys (`benefits.payee-keys.v1`): it keeps each
+citizen's latest payee key and, once a tombstone follows, none (`KEYS`). No topic keeps data forever: the log is
+transport, each service's database is the record, and v1 payment instructions carried CPR numbers in clear (as v1
+submissions did, see `CPR_ALLOWED`; v2 seals them under the payee keys). 400 days
 outlives the longest placement (12 months) plus its application, so a consumer can be rebuilt from the log for every
 live aggregate and a year of payments can be reconciled; notifications have no downstream state to rebuild and keep
 30 days; access audits keep five years. A
@@ -39,6 +41,20 @@ EVENT_STREAM = _retention(policies()["topics"].days)
 SHORT_LIVED = _retention(policies()["notifications"].days)
 ACCESS_AUDIT = _retention(policies()["access_audit"].days)
 """Periods from `jobbro/retention.toml`, the one place each data class's period and legal basis are set."""
+KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "cleanup.policy": "compact",
+        "segment.ms": str(60 * 60 * 1000),
+        "min.compaction.lag.ms": str(60 * 1000),
+        "max.compaction.lag.ms": str(_DAY_MS),
+        "min.cleanable.dirty.ratio": "0.01",
+        "delete.retention.ms": str(_DAY_MS),
+    }
+)
+"""A topic of keys, the latest per key kept while it lives: a segment rolls after an hour (the active one is never
+compacted), a record is compacted away a minute after a newer one or a tombstone at the soonest and within a day
+at the latest, and a tombstone itself stays a day for lagging readers to see. So an erased citizen's key leaves
+the log within two days (docs/privacy.md)."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +113,22 @@ TOPICS: tuple[Topic, ...] = (
         name=benefits.PAYMENT_INSTRUCTIONS,
         owner="benefits",
         key="instruction_id: the same key as the back-office's answers",
-        events=(benefits.PaymentInstructionIssued,),
+        events=(benefits.PaymentInstructionIssued, benefits.PaymentInstructionIssuedV2),
         consumers=("payment-back-office", "notify"),
         config=EVENT_STREAM,
-        description="What the payment back-office must pay; carries CPR numbers of paid citizens"
-        " (notify reads employer payees only, to tell them a payment was issued).",
+        description="What the payment back-office must pay; a citizen payee's CPR number sealed under their payee"
+        " key (v2; v1 carried it in clear) (notify reads employer payees only, to tell them a payment was issued).",
+    ),
+    Topic(
+        name=benefits.PAYEE_KEYS,
+        owner="benefits",
+        key="citizen_ref: a citizen's payee key, then its tombstone when they are erased",
+        events=(benefits.PayeeKeyIssued, benefits.PayeeKeyDestroyed),
+        consumers=("payment-back-office",),
+        config=KEYS,
+        description="Citizens' payee keys for the back-office, wrapped under a key-encryption key it shares with"
+        " benefits: they open the CPR numbers of payment instructions. Compacted: an erased citizen's key is"
+        " tombstoned, and compaction removes it from the log.",
     ),
     Topic(
         name=payments.TOPIC,
@@ -164,7 +191,9 @@ CPR_ALLOWED: Mapping[str, str] = MappingProxyType(
     {
         subsidy.ApplicationSubmitted.type: "deprecated, no longer produced: v2 names the citizen by citizen_ref only;"
         " v1 records stay readable until the topic's retention has removed them (docs/privacy.md)",
-        benefits.PaymentInstructionIssued.type: "the back-office pays a citizen by CPR number (NemKonto)",
+        benefits.PaymentInstructionIssued.type: "deprecated, no longer produced: v2 seals the CPR number under the"
+        " citizen's payee key, for the back-office alone; v1 records stay readable until the topic's retention has"
+        " removed them (docs/privacy.md)",
     }
 )
 """The only event types that may carry a CPR number, and why their consumers need it (or why it is still listed)."""

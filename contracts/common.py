@@ -31,6 +31,9 @@ class PersonalData(StrEnum):
     """A fact about a citizen's social situation: benefit, target group, unemployment."""
     IDENTITY = "identity"
     """A fact that, with little else, singles the citizen out: the birth date (the CPR number's first half)."""
+    SEALED = "sealed"
+    """Personal data sealed for one reader under a citizen's key that only it is given: opened by nobody else, and by
+    nobody once the key is destroyed (a payee's CPR number, the payee key itself). Never for integrators."""
 
 
 def personal(kind: PersonalData) -> dict[str, Any]:

@@ -35,6 +35,9 @@ class Event(BaseModel):
     """The one topic this event is published on."""
     key_field: ClassVar[str]
     """Name of the field holding the aggregate id: the record key and the CloudEvents `subject`."""
+    tombstone: ClassVar[bool] = False
+    """True for an event whose record is a Kafka tombstone (a null value: a compacted topic forgets its key). Its
+    only field is the key field, carried by the record key and `ce_subject`."""
 
     def key(self) -> str:
         return str(getattr(self, self.key_field))
@@ -60,7 +63,8 @@ class Record:
 
     topic: str
     key: str
-    value: bytes
+    value: bytes | None
+    """None for a tombstone (`Event.tombstone`)."""
     headers: Mapping[str, str]
 
 
@@ -101,7 +105,7 @@ def encode(
     return meta, Record(
         topic=event.topic,
         key=meta.subject,
-        value=event.model_dump_json().encode(),
+        value=None if event.tombstone else event.model_dump_json().encode(),
         headers=_headers(meta),
     )
 
@@ -133,7 +137,10 @@ def decode(
     except ValueError as exc:
         raise EnvelopeError(f"invalid CloudEvents attribute: {exc}") from exc
     try:
-        event = model.model_validate_json(value or b"", extra="ignore")
+        if value is None and model.tombstone:
+            event = model.model_validate({model.key_field: meta.subject})
+        else:
+            event = model.model_validate_json(value or b"", extra="ignore")
     except ValidationError as exc:
         raise InvalidPayload(f"{attrs['type']}: {exc.error_count()} invalid field(s): {_first_error(exc)}") from exc
     return meta, event

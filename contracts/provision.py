@@ -43,12 +43,12 @@ PRINCIPALS: tuple[str, ...] = (
     tuple(dict.fromkeys(name for topic in TOPICS for name in (topic.owner, *topic.consumers))) + INTEGRATORS
 )
 """Every principal the ACLs name (besides the provisioning super user, who needs none)."""
-_NOT_PUBLIC = {"cpr", "sensitive", "identity"}
+_NOT_PUBLIC = {"cpr", "sensitive", "identity", "sealed"}
 
 
 def is_public(topic: Topic) -> bool:
-    """A topic an integrator may read: none of its events carries a CPR number or a field marked sensitive or
-    identity (only pseudonymous references, contact data of the employer's own application at most), and it has
+    """A topic an integrator may read: none of its events carries a CPR number or a field marked sensitive, identity
+    or sealed (only pseudonymous references, contact data of the employer's own application at most), and it has
     readers at all (a topic without consumers is for operators)."""
     kinds = {kind for type_ in topic.event_types for kind in PERSONAL_DATA[type_].values()}
     return bool(topic.consumers) and not kinds & _NOT_PUBLIC

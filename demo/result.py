@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from contracts.benefits import PayeeKind, PaymentInstructionIssued
+from contracts.benefits import PayeeKind, PaymentInstructionIssuedV2
 from demo.trail import Seen
 from demo.webhooks import Delivery
 
@@ -61,6 +61,8 @@ class DemoResult:
     month: str
     reconciliation: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    cpr_by_payee: dict[str, str] = field(default_factory=dict, repr=False)
+    """The demo's citizens' CPR numbers by `citizen_ref`: for a test to search every topic for them; never printed."""
 
     def outcome(self, key: str) -> Outcome:
         [found] = [outcome for outcome in self.applications if outcome.key == key]
@@ -72,7 +74,7 @@ class DemoResult:
         paid = {
             seen.event.instruction_id
             for seen in self.events
-            if isinstance(seen.event, PaymentInstructionIssued) and seen.event.payee_kind is PayeeKind.CITIZEN
+            if isinstance(seen.event, PaymentInstructionIssuedV2) and seen.event.payee_kind is PayeeKind.CITIZEN
         }
         return [seen for seen in self.events if getattr(seen.event, "instruction_id", None) in paid]
 
@@ -86,7 +88,7 @@ class DemoResult:
         instructions = {
             str(seen.event.instruction_id)
             for seen in self.events
-            if isinstance(seen.event, PaymentInstructionIssued) and seen.application_id == str(application_id)
+            if isinstance(seen.event, PaymentInstructionIssuedV2) and seen.application_id == str(application_id)
         }
         return sorted(
             (

@@ -29,7 +29,7 @@ from uuid import UUID, uuid4
 
 import httpx
 
-from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
+from contracts.benefits import BenefitAdjusted, PaymentInstructionIssuedV2
 from contracts.notify import NotificationSent
 from contracts.payments import PaymentFailed, PaymentSettled
 from demo import application, citizens, logins, mailbox
@@ -41,6 +41,8 @@ from demo.waiting import eventually
 from demo.webhooks import WebhookReceiver
 from jobbro.infra import Infrastructure
 from jobbro.log import redact
+from jobbro.pseudonym import citizen_ref
+from jobbro.settings import PseudonymKeySettings
 from jobbroctl import stack
 from jobbroctl.stack import Layout
 from rules import months_later
@@ -566,7 +568,7 @@ async def _result(demo: _Run, payment_run: str) -> DemoResult:
         for seen in demo.watcher.seen
         if seen.application_id in ours or str(getattr(seen.event, "instruction_id", "")) in instructions
     ]
-    labels = {citizen.cpr: citizen.label for citizen in demo.citizens.values()}
+    labels = _payee_labels(demo)
     return DemoResult(
         applications=outcomes,
         events=events,
@@ -579,14 +581,15 @@ async def _result(demo: _Run, payment_run: str) -> DemoResult:
         webhook_log=demo.receiver.log_path,
         plans=plans,
         payees={
-            seen.event.instruction_id: labels[seen.event.payee_cpr]
+            seen.event.instruction_id: labels[seen.event.payee_ref]
             for seen in _our_instructions(demo)
-            if seen.event.payee_cpr in labels
+            if seen.event.payee_ref in labels
         },
         payment_run=payment_run,
         month=month,
         reconciliation=totals.json(),
         timings=demo.timings,
+        cpr_by_payee={citizen_ref(c.cpr, PseudonymKeySettings().pseudonym_key): c.cpr for c in demo.citizens.values()},
     )
 
 
@@ -655,18 +658,25 @@ def _adjustments(demo: _Run, key: str, count: int) -> bool:
 def _instructions(demo: _Run, key: str) -> list[Seen]:
     """The payment instructions issued for the application (its wage subsidy)."""
     application_id = str(demo.applications[key])
-    return [seen for seen in demo.watcher.of_type(PaymentInstructionIssued) if seen.application_id == application_id]
+    return [seen for seen in demo.watcher.of_type(PaymentInstructionIssuedV2) if seen.application_id == application_id]
 
 
 def _our_instructions(demo: _Run) -> list[Seen]:
     """The wage subsidy paid for the demo's placement, and the demo's citizens' benefits."""
-    cprs = {citizen.cpr for citizen in demo.citizens.values()}
+    refs = _payee_labels(demo)
     ours = {str(application_id) for application_id in demo.applications.values()}
     return [
         seen
-        for seen in demo.watcher.of_type(PaymentInstructionIssued)
-        if seen.event.payee_cpr in cprs or seen.application_id in ours
+        for seen in demo.watcher.of_type(PaymentInstructionIssuedV2)
+        if seen.event.payee_ref in refs or seen.application_id in ours
     ]
+
+
+def _payee_labels(demo: _Run) -> dict[str, str]:
+    """The demo's citizens by the reference a payment instruction names its citizen payee by (v2 seals the CPR
+    number for the back-office), under the stack's pseudonym key as the settings give it."""
+    key = PseudonymKeySettings().pseudonym_key
+    return {citizen_ref(citizen.cpr, key): citizen.label for citizen in demo.citizens.values()}
 
 
 def _answers(demo: _Run) -> list[Seen]:
@@ -684,7 +694,7 @@ def _settled(demo: _Run) -> list[Seen]:
     instructions = _our_instructions(demo)
     answers = _answers(demo)
     wage_subsidy = [seen for seen in instructions if seen.application_id]
-    citizens_paid = {seen.event.payee_cpr for seen in instructions if seen.event.payee_cpr}
+    citizens_paid = {seen.event.payee_ref for seen in instructions if seen.event.payee_ref}
     done = bool(wage_subsidy) and len(citizens_paid) == len(demo.citizens)
     answered = {seen.event.instruction_id for seen in answers}
     return answers if done and all(seen.event.instruction_id in answered for seen in instructions) else []

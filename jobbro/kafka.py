@@ -70,7 +70,7 @@ def outbox_publisher(broker: KafkaBroker, topic_prefix: str = "") -> Publish:
     batch is pipelined; the returned future is the ack. FastStream's publish path (its middlewares, a command
     object, headers copied twice) cost the relay four times aiokafka's own `send` per record."""
 
-    async def publish(topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> Any:
+    async def publish(topic: str, key: str, value: bytes | None, headers: Mapping[str, str]) -> Any:
         producer = broker.config.producer._producer.producer  # type: ignore[attr-defined]  # FastStream 0.6
         return await producer.send(
             topic_prefix + topic,

@@ -32,8 +32,9 @@ _RELAY_LOCK = 0x6F7574  # pg_try_advisory_xact_lock key: one publishing relay pe
 REFUSED: tuple[type[Exception], ...] = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError)
 """What the broker answers about a record it will never take: sending it again would block the outbox forever."""
 
-Publish = Callable[[str, str, bytes, Mapping[str, str]], Awaitable["asyncio.Future[Any]"]]
-"""Start sending one record (topic, key, value, headers); the returned future resolves on the broker's ack."""
+Publish = Callable[[str, str, bytes | None, Mapping[str, str]], Awaitable["asyncio.Future[Any]"]]
+"""Start sending one record (topic, key, value, headers; a None value is a tombstone); the returned future resolves
+on the broker's ack."""
 
 
 async def append(conn: asyncpg.Connection, events: Iterable[tuple[Metadata, Record]]) -> None:

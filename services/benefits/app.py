@@ -13,17 +13,20 @@ from rules import Rulebook
 from services.benefits import api, handlers
 from services.benefits.cpr import CprCipher
 from services.benefits.handlers import Context
+from services.benefits.payees import PayeeKeys, payee_key_sealer
 from services.benefits.settings import BenefitsSettings
 
 SQL = Path(__file__).parent / "sql"
 
 
 def create_context(settings: BenefitsSettings) -> Context:
-    """Rule data, CPR cipher and pseudonym key, read once at start-up."""
+    """Rule data, CPR cipher, pseudonym key and payee keys, read once at start-up."""
+    data_keys = KeyWrap(settings.data_key_keks, setting="BENEFITS_DATA_KEY_KEKS")
     return Context(
         rulebook=Rulebook.load(settings.rules_dir),
-        cipher=CprCipher(settings.cpr_keys, KeyWrap(settings.data_key_keks, setting="BENEFITS_DATA_KEY_KEKS")),
+        cipher=CprCipher(settings.cpr_keys, data_keys),
         pseudonym_key=settings.pseudonym_key,
+        payees=PayeeKeys(data_keys, payee_key_sealer(settings.payee_key_keks, setting="BENEFITS_PAYEE_KEY_KEKS")),
     )
 
 

@@ -18,9 +18,11 @@ from contracts.benefits import (
     BenefitAdjusted,
     CitizenAssessed,
     CitizenErased,
+    PayeeKeyDestroyed,
+    PayeeKeyIssued,
     PayeeKind,
     PaymentCalculation,
-    PaymentInstructionIssued,
+    PaymentInstructionIssuedV2,
     PaymentPurpose,
     TargetGroup,
 )
@@ -73,6 +75,7 @@ from services.benefits.domain import (
     subsidy_payment,
     year_to_date,
 )
+from services.benefits.payees import PayeeKeys
 from services.benefits.registry import CitizenRow, ImportFormat, ImportRejected, Rejection, RowReader
 from services.benefits.rules import HoursStep, Month, Period, SubsidyCalculation, SubsidyReport, monthly_subsidy
 
@@ -92,6 +95,7 @@ class Context:
     rulebook: Rulebook
     cipher: CprCipher
     pseudonym_key: SecretStr
+    payees: PayeeKeys
 
 
 async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, ctx: Context) -> UUID:
@@ -357,10 +361,11 @@ async def reissue(instruction_id: UUID, uow: UnitOfWork, ctx: Context) -> Instru
     replacement = entry.instruction.reissued()
     await store.add_replacement(uow.conn, entry.instruction, replacement)
     ref = replacement.citizen_ref
-    payee_cpr = ctx.cipher.open_stored(await store.sealed_cpr(uow.conn, ref), ref) if ref else None
+    cprs = {ref: ctx.cipher.open_stored(await store.sealed_cpr(uow.conn, ref), ref)} if ref else {}
+    sealed = await _sealed_for_backoffice(uow, ctx, cprs)
     found = await store.calculation(uow.conn, instruction_id)
     calculation = PaymentCalculation.model_validate(found) if found is not None else None
-    uow.publish(_instruction_event(replacement, payee_cpr, calculation))
+    uow.publish(_instruction_event(replacement, sealed.get(ref) if ref else None, calculation))
     log.info("instruction_reissued", instruction_id=str(instruction_id), replacement=str(replacement.instruction_id))
     return replacement
 
@@ -377,7 +382,8 @@ class Erased:
 async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, ctx: Context) -> Erased:
     """Destroy the citizen's data key: the registry's CPR number for them can no longer be opened, and no payment
     run pays them; their placements and ledger stay under `citizen_ref`. The first erasure is published, so every
-    service destroys its own key for the citizen; erasing again tells the first erasure."""
+    service destroys its own key for the citizen, and their payee key is destroyed and tombstoned, so the CPR number
+    on their payment instructions opens no more; erasing again tells the first erasure."""
     ref = citizen_ref(cpr, ctx.pseudonym_key)
     await store.citizen_for_update(uow.conn, ref)  # the citizen's events leave in order
     erasure = shredding.Erasure(uuid4(), ref, reason, operator)
@@ -385,6 +391,8 @@ async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, c
     if erasure_id == erasure.erasure_id:
         await store.shred_ring_sealed_cpr(uow.conn, ref)
         uow.publish(CitizenErased(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at))
+        if await store.destroy_payee_key(uow.conn, ref):
+            uow.publish(PayeeKeyDestroyed(citizen_ref=ref))
     log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
     return Erased(erasure_id, ref, erased_at)
 
@@ -435,6 +443,8 @@ async def _issue(
     """Enter instructions in the ledger and publish those new to it; `sealed` holds the citizen payees' CPR and
     `calculations` how wage-subsidy instructions were worked out (kept beside them and sent on their events)."""
     fresh = await store.add_instructions(uow.conn, instructions)
+    refs = {instruction.citizen_ref for instruction in fresh if instruction.citizen_ref}
+    payees = await _sealed_for_backoffice(uow, ctx, {ref: ctx.cipher.open_stored(sealed[ref], ref) for ref in refs})
     for instruction in fresh:
         ref = instruction.citizen_ref
         calculation = calculations.get(instruction.instruction_id)
@@ -442,10 +452,25 @@ async def _issue(
             await store.add_calculation(
                 uow.conn, instruction.instruction_id, calculation.report_id, calculation.model_dump(mode="json")
             )
-        uow.publish(
-            _instruction_event(instruction, ctx.cipher.open_stored(sealed[ref], ref) if ref else None, calculation)
-        )
+        uow.publish(_instruction_event(instruction, payees[ref] if ref else None, calculation))
     return fresh
+
+
+async def _sealed_for_backoffice(uow: UnitOfWork, ctx: Context, cprs: Mapping[str, str]) -> dict[str, str]:
+    """Citizen → their CPR number sealed under their payee key. A citizen paid for the first time gets a key, and the
+    back-office gets it through the outbox in this transaction (`PayeeKeyIssued`); an erased citizen gets none."""
+    stored = await store.payee_keys(uow.conn, list(cprs))
+    if missing := [ref for ref in cprs if ref not in stored]:
+        made = {ref: ctx.payees.new(ref) for ref in missing}
+        added = await store.add_payee_keys(uow.conn, {ref: new.stored for ref, new in made.items()})
+        for ref in sorted(added):
+            uow.publish(PayeeKeyIssued(citizen_ref=ref, wrapped_key=made[ref].for_backoffice))
+        stored |= {ref: made[ref].stored for ref in added}
+        if others := [ref for ref in missing if ref not in added]:  # another transaction's key, or erased
+            stored |= await store.payee_keys(uow.conn, others)
+    if erased := [ref for ref in cprs if ref not in stored]:
+        raise shredding.KeyDestroyed(f"{len(erased)} payee(s) erased: no payee key is made for them")
+    return {ref: ctx.payees.sealed_cpr(ctx.payees.opened(ref, stored[ref]), ref, cpr) for ref, cpr in cprs.items()}
 
 
 def _calculation_out(report_id: UUID, calculation: SubsidyCalculation, payment: SubsidyPayment) -> PaymentCalculation:
@@ -470,16 +495,18 @@ def _calculation_out(report_id: UUID, calculation: SubsidyCalculation, payment: 
 
 
 def _instruction_event(
-    instruction: Instruction, payee_cpr: str | None, calculation: PaymentCalculation | None = None
-) -> PaymentInstructionIssued:
-    """The instruction as the back-office reads it: a citizen payee by CPR number, an employer by CVR number; a
-    wage subsidy with its calculation."""
+    instruction: Instruction, payee_cpr_sealed: str | None, calculation: PaymentCalculation | None = None
+) -> PaymentInstructionIssuedV2:
+    """The instruction as the back-office reads it: a citizen payee by reference and CPR number sealed under their
+    payee key, an employer by CVR number; a wage subsidy with its calculation."""
     assert instruction.period.end is not None  # instructions cover closed periods
-    return PaymentInstructionIssued(
+    citizen = payee_cpr_sealed is not None
+    return PaymentInstructionIssuedV2(
         instruction_id=instruction.instruction_id,
         idempotency_key=instruction.idempotency_key,
-        payee_kind=PayeeKind.CITIZEN if payee_cpr else PayeeKind.EMPLOYER,
-        payee_cpr=payee_cpr,
+        payee_kind=PayeeKind.CITIZEN if citizen else PayeeKind.EMPLOYER,
+        payee_ref=instruction.citizen_ref if citizen else None,
+        payee_cpr_sealed=payee_cpr_sealed,
         payee_cvr=instruction.payee_cvr,
         amount_ore=instruction.amount_ore,
         period=_period_out(instruction.period.start, instruction.period.end),

@@ -11,7 +11,8 @@ from services.benefits.cpr import INITIAL_KEY_ID
 
 
 class BenefitsSettings(ServiceSettings, PseudonymKeySettings, DataKeySettings):
-    """The kit's settings plus the CPR encryption keys, the rule data and the payment run's batch size."""
+    """The kit's settings plus the CPR encryption keys, the payee keys' KEK, the rule data and the payment run's batch
+    size."""
 
     model_config = SettingsConfigDict(env_prefix="BENEFITS_", frozen=True)
 
@@ -22,6 +23,11 @@ class BenefitsSettings(ServiceSettings, PseudonymKeySettings, DataKeySettings):
         min_length=1,
         description="Key id → secret from which a key encrypting CPR numbers at rest is derived (JSON object). The "
         "first seals; each opens what names it. Rotate by putting a new key first; losing a key loses its values.",
+    )
+    payee_key_keks: SecretStr = Field(
+        SecretStr(DEVELOPMENT_PREFIX + "payee:" + DEVELOPMENT_PREFIX + "payee-key-encryption-key"),
+        description="`kid:secret` key(s) shared with the back-office only (its BACKOFFICE_PAYEE_KEY_KEKS): the first"
+        " wraps each citizen's payee key on benefits.payee-keys.v1 (JWE), each listed one is still accepted there.",
     )
     rules_dir: Path = Field(REPOSITORY_RULES_DIR, description="Dated rule data (subsidy rates, prior unemployment…).")
     import_max_bytes: int = Field(

@@ -1,6 +1,6 @@
 """All SQL of the benefits service; every function takes a connection (the unit of work's, or a reader's)."""
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -150,6 +150,30 @@ def _stored_cpr(ring_sealed: bytes | None, shreddable: bytes | None, data_key: b
         assert ring_sealed is not None  # the table's check: one of the two
         return StoredCpr(ring_sealed, shreddable=False, data_key=None)
     return StoredCpr(shreddable, shreddable=True, data_key=data_key)
+
+
+async def payee_keys(conn: asyncpg.Connection, refs: Sequence[str]) -> dict[str, bytes]:
+    """The stored (wrapped) payee keys of these citizens that have one."""
+    rows = await conn.fetch("SELECT citizen_ref, payee_key FROM payee_keys WHERE citizen_ref = ANY($1::text[])", refs)
+    return {row["citizen_ref"]: row["payee_key"] for row in rows}
+
+
+async def add_payee_keys(conn: asyncpg.Connection, keys: Mapping[str, bytes]) -> set[str]:
+    """Store new payee keys; the citizens whose key this added (not one erased, nor one another transaction added)."""
+    rows = await conn.fetch(
+        """INSERT INTO payee_keys (citizen_ref, payee_key)
+           SELECT ref, key FROM unnest($1::text[], $2::bytea[]) AS k(ref, key)
+           WHERE NOT EXISTS (SELECT 1 FROM citizen_erasures e WHERE e.citizen_ref = k.ref)
+           ON CONFLICT (citizen_ref) DO NOTHING RETURNING citizen_ref""",
+        list(keys),
+        list(keys.values()),
+    )
+    return {row["citizen_ref"] for row in rows}
+
+
+async def destroy_payee_key(conn: asyncpg.Connection, citizen_ref: str) -> bool:
+    """Delete the citizen's payee key; whether they had one."""
+    return await conn.fetchval("DELETE FROM payee_keys WHERE citizen_ref = $1 RETURNING true", citizen_ref) or False
 
 
 async def add_placement(conn: asyncpg.Connection, placement: Placement) -> bool:

@@ -14,8 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from contracts import activation, benefits, subsidy
-from contracts.benefits import BenefitAdjusted, PayeeKind, PaymentInstructionIssued
-from contracts.catalog import CPR_ALLOWED, TOPICS
+from contracts.benefits import BenefitAdjusted, PayeeKind, PaymentInstructionIssued, PaymentInstructionIssuedV2
+from contracts.catalog import CPR_ALLOWED, PERSONAL_DATA, TOPICS
+from contracts.common import PersonalData
 from contracts.envelope import Event
 from contracts.subsidy import (
     ApplicationApproved,
@@ -49,9 +50,11 @@ FORWARDED = frozenset(
     type_
     for topic in CONSUMED
     for type_ in topic.event_types
-    if type_ not in CPR_ALLOWED and type_ != RepresentativeApprovalRequested.type
+    if type_ not in CPR_ALLOWED
+    and type_ != RepresentativeApprovalRequested.type
+    and PersonalData.SEALED not in PERSONAL_DATA[type_].values()
 )
-"""The event types a webhook may subscribe to."""
+"""The event types a webhook may subscribe to: none with a CPR number, sealed for one reader or in clear."""
 
 Rule = Callable[[Any, Audience | None, Recipient], list[Notice]]
 """(event, its application's audience if known, the caseworkers' mailbox) → the notices to give."""
@@ -146,7 +149,9 @@ def _withdrawn(event: ApplicationWithdrawn, audience: Audience | None, _: Recipi
     return [_notice("application-withdrawn", event.application_id, known.citizen(), event, known)]
 
 
-def _payment_issued(event: PaymentInstructionIssued, audience: Audience | None, _: Recipient) -> list[Notice]:
+def _payment_issued(
+    event: PaymentInstructionIssued | PaymentInstructionIssuedV2, audience: Audience | None, _: Recipient
+) -> list[Notice]:
     """Employers are told their subsidy is on its way; payments to citizens are not notify's to announce."""
     if event.payee_kind is not PayeeKind.EMPLOYER or event.payee_cvr is None:
         return []
@@ -171,5 +176,6 @@ RULES: Mapping[type[Event], Rule] = {
     PlacementEnded: _ended,
     ApplicationWithdrawn: _withdrawn,
     PaymentInstructionIssued: _payment_issued,
+    PaymentInstructionIssuedV2: _payment_issued,
     BenefitAdjusted: _benefit_adjusted,
 }

@@ -31,7 +31,7 @@ from bench.milestones import Milestones
 from bench.tape import Seen, Tape
 from contracts import subsidy
 from contracts.activation import ActivationRecorded
-from contracts.benefits import BenefitAdjusted, PaymentInstructionIssued
+from contracts.benefits import BenefitAdjusted, PaymentInstructionIssuedV2
 from contracts.catalog import TOPICS
 from contracts.notify import NotificationFailed, NotificationSent
 from contracts.payments import PaymentFailed, PaymentSettled
@@ -233,7 +233,7 @@ async def _each_payment_was_made_exactly_once(
     """Issued once per key, settled once per key, paid once per key by the back-office, and the ledger's totals are
     what the rule data and the citizens' rates say."""
     wage_month, benefit_month = flow.previous_month(today), months_later(flow.previous_month(today), -1)
-    instructions = _once_per(tape.of_type(PaymentInstructionIssued.type), "idempotency_key", "instructions", said)
+    instructions = _once_per(tape.of_type(PaymentInstructionIssuedV2.type), "idempotency_key", "instructions", said)
     settlements = _once_per(tape.of_type(PaymentSettled.type), "idempotency_key", "settlements", said)
     assert not tape.of_type(PaymentFailed.type), f"the back-office refused payments {said}"
     assert settlements.keys() == instructions.keys(), f"instructions and settlements differ {said}"

@@ -115,6 +115,12 @@ def record_problems(record: ConsumerRecord, schemas: dict[str, dict[str, Any]], 
     message = messages[headers["ce_type"]]
     header_schema = {"components": asyncapi["components"], "$ref": f"#/components/messages/{message}/headers"}
     problems += [f"header {where}: {message}" for where, message in _errors(header_schema, headers)]
+    if asyncapi["components"]["messages"][message]["payload"].get("type") == "null":  # a tombstone
+        if record.value is not None:
+            problems.append("a tombstone has a value")
+        if record.key.decode() != headers.get("ce_subject"):
+            problems.append("key and ce_subject differ")
+        return problems
     payload = json.loads(record.value)
     problems += [f"payload {where}: {message}" for where, message in _errors(schema, payload)]
     key_field = schema["x-key-field"]

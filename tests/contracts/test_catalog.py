@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from contracts import activation, benefits, notify, payments, subsidy
-from contracts.catalog import ALL_EVENTS, CPR_ALLOWED, EVENT_TYPES, PERSONAL_DATA, TOPICS
+from contracts.catalog import ALL_EVENTS, CPR_ALLOWED, EVENT_TYPES, KEYS, PERSONAL_DATA, TOPICS
 from contracts.common import PersonalData
 from contracts.envelope import Event
 from contracts.examples import example
@@ -87,9 +87,23 @@ def test_topics_are_versioned_unique_and_list_only_their_own_events() -> None:
 def test_every_topic_has_a_dead_letter_topic_and_time_retention() -> None:
     for topic in TOPICS:
         assert topic.dlq == f"{topic.name}.dlq"
+        assert topic.owner not in topic.consumers
+        if topic.config is KEYS:
+            continue
         assert topic.config["cleanup.policy"] == "delete", "event streams must not be compacted"
         assert int(topic.config["retention.ms"]) > 0, "no topic keeps personal data forever"
-        assert topic.owner not in topic.consumers
+
+
+def test_only_a_topic_of_keys_is_compacted_and_it_forgets_a_tombstoned_key_within_two_days() -> None:
+    compacted = [topic for topic in TOPICS if topic.config["cleanup.policy"] != "delete"]
+    assert [topic.name for topic in compacted] == [benefits.PAYEE_KEYS]
+    for topic in compacted:
+        assert topic.config == KEYS
+        assert [model.__name__ for model in topic.events if model.tombstone] == ["PayeeKeyDestroyed"]
+        assert all(model.key_field == "citizen_ref" for model in topic.events)
+    day = 24 * 60 * 60 * 1000
+    assert int(KEYS["segment.ms"]) <= day // 24 and int(KEYS["min.compaction.lag.ms"]) <= day // 24
+    assert int(KEYS["max.compaction.lag.ms"]) + int(KEYS["delete.retention.ms"]) <= 2 * day
 
 
 def test_each_service_module_publishes_on_its_own_topics() -> None:

@@ -8,7 +8,14 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from contracts.benefits import CitizenAssessed, PaymentInstructionIssued, TargetGroup
+from contracts.benefits import (
+    CitizenAssessed,
+    PayeeKeyDestroyed,
+    PayeeKeyIssued,
+    PaymentInstructionIssued,
+    PaymentInstructionIssuedV2,
+    TargetGroup,
+)
 from contracts.catalog import ALL_EVENTS, EVENT_TYPES
 from contracts.common import HoursStep, OpenPeriod, Period
 from contracts.envelope import Event, InvalidPayload, decode, encode
@@ -98,6 +105,29 @@ def test_a_payment_instruction_names_a_cpr_number_only_for_a_citizen_payee() -> 
     for wrong in ({**employer, "payee_cpr": "0101901234"}, {**citizen, "payee_cpr": None}):
         with pytest.raises(ValidationError, match="payee"):
             PaymentInstructionIssued.model_validate(wrong)
+
+
+def test_a_v2_payment_instruction_names_a_citizen_by_reference_and_sealed_number_only() -> None:
+    employer = _data(example(PaymentInstructionIssuedV2))
+    citizen = {**employer, "payee_kind": "citizen", "payee_ref": "c-1", "payee_cpr_sealed": "AQID", "payee_cvr": None}
+    assert PaymentInstructionIssuedV2.model_validate(citizen).payee_ref == "c-1"
+    for wrong in (
+        {**employer, "payee_ref": "c-1", "payee_cpr_sealed": "AQID"},
+        {**citizen, "payee_cpr_sealed": None},
+        {**citizen, "payee_ref": None},
+        {**citizen, "payee_cpr_sealed": "0101901234 in clear"},
+    ):
+        with pytest.raises(ValidationError, match="payee"):
+            PaymentInstructionIssuedV2.model_validate(wrong)
+
+
+def test_a_tombstone_event_is_a_record_without_a_value_that_reads_back_from_its_key() -> None:
+    meta, record = encode(PayeeKeyDestroyed(citizen_ref="c-1"), source="/jobbro/tests")
+    assert (record.key, record.value) == ("c-1", None)
+    assert decode(_headers(record), None, EVENT_TYPES) == (meta, PayeeKeyDestroyed(citizen_ref="c-1"))
+    issued = encode(PayeeKeyIssued(citizen_ref="c-1", wrapped_key="k"), source="/jobbro/tests")[1]
+    with pytest.raises(InvalidPayload):  # only a tombstone event may come without a value
+        decode(_headers(issued), None, EVENT_TYPES)
 
 
 def test_an_early_end_needs_a_reason_and_a_planned_end_has_none() -> None:

@@ -16,7 +16,7 @@ import yaml
 from aiokafka import ConsumerRecord
 from rich.console import Console
 
-from contracts.benefits import PAYMENT_INSTRUCTIONS, BenefitAdjusted, PaymentInstructionIssued
+from contracts.benefits import PAYEE_KEYS, BenefitAdjusted, PaymentInstructionIssuedV2
 from contracts.catalog import TOPICS
 from contracts.notify import WEBHOOK_DEAD_LETTERS, NotificationFailed, NotificationSent
 from contracts.payments import PaymentSettled
@@ -25,10 +25,7 @@ from demo import logins, scenario, trail
 from demo.result import DemoResult
 from demo.scenario import INTERNSHIP, JUDGEMENT, RATIO_BROKEN, WAGE_SUBSIDY
 from jobbro.infra import Infrastructure
-from jobbro.log import CPR_MASK, mask_cpr
-from jobbro.pseudonym import citizen_ref
-from jobbro.retention import policies
-from jobbro.settings import PseudonymKeySettings
+from jobbro.log import mask_cpr
 from jobbro.testing import encodings, read_events, read_namespace, tables_holding
 from jobbroctl import stack
 from jobbroctl.stack import Layout
@@ -57,7 +54,7 @@ async def test_the_demo_scenario_runs_through_every_service(
     await _prometheus_scrapes_every_process_and_evaluates_every_alert(running_stack, tmp_path / "prometheus")
     await _every_access_was_audited(running_stack, infra, topic_prefix, result)
     records = await read_namespace(infra.kafka, topic_prefix)
-    _cpr_numbers_travel_only_on_citizens_payment_instructions(records, topic_prefix)
+    _cpr_numbers_travel_on_no_topic(records, topic_prefix, result)
     await _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
         running_stack, infra, topic_prefix, records, result
     )
@@ -126,7 +123,7 @@ async def _benefits_were_adjusted(infra: Infrastructure, prefix: str, result: De
 async def _payments_were_issued_and_settled(infra: Infrastructure, prefix: str, result: DemoResult) -> None:
     issued = [e for _, e in await read_events(infra.kafka, prefix + "benefits.payment-instructions.v1", expect=6)]
     settled = [e for _, e in await read_events(infra.kafka, prefix + "payments.settlements.v1", expect=6)]
-    assert all(isinstance(event, PaymentInstructionIssued) for event in issued)
+    assert all(isinstance(event, PaymentInstructionIssuedV2) for event in issued)
     assert Counter(event.purpose.value for event in issued) == {"benefit": 4, "benefit_top_up": 1, "wage_subsidy": 1}
     [subsidy] = [event for event in issued if event.purpose.value == "wage_subsidy"]
     assert (subsidy.application_id, subsidy.payee_cvr) == (result.outcome(WAGE_SUBSIDY).application_id, "87654321")
@@ -145,7 +142,7 @@ async def _the_decision_and_the_payment_explain_themselves(
     worked out (rate, hours, rule versions, the arithmetic), as on the instruction's event."""
     application_id = result.outcome(WAGE_SUBSIDY).application_id
     issued = [e for _, e in await read_events(infra.kafka, prefix + "benefits.payment-instructions.v1", expect=6)]
-    [payment] = [e for e in issued if isinstance(e, PaymentInstructionIssued) and e.purpose.value == "wage_subsidy"]
+    [payment] = [e for e in issued if isinstance(e, PaymentInstructionIssuedV2) and e.purpose.value == "wage_subsidy"]
     async with httpx.AsyncClient() as http:
         headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.AUDITOR)
         subsidy, benefits = layout.service("subsidy").url, layout.service("benefits").url
@@ -258,9 +255,10 @@ async def _caseworker(http: httpx.AsyncClient) -> dict[str, str]:
 
 def _the_report_shows_it_without_cpr_numbers(result: DemoResult) -> None:
     submitted = [s.event for s in result.events if isinstance(s.event, ApplicationSubmittedV2)]
-    paid = [s.event for s in result.events if isinstance(s.event, PaymentInstructionIssued) and s.event.payee_cpr]
+    paid = [s.event for s in result.events if isinstance(s.event, PaymentInstructionIssuedV2) and s.event.payee_ref]
     assert len(submitted) == 4 and not [s for s in result.events if isinstance(s.event, ApplicationSubmitted)]
-    assert len(paid) == 5 and {e.payee_cpr for e in paid} == {CPR_MASK}
+    assert len(paid) == 5 and {e.payee_ref for e in paid} == set(result.cpr_by_payee)
+    assert len(result.payees) == 5
     out = io.StringIO()
     trail.print_report(Console(file=out, width=200), result)
     report = out.getvalue()
@@ -287,30 +285,28 @@ async def _prometheus_scrapes_every_process_and_evaluates_every_alert(layout: La
     assert [rule["name"] for rule in rules if rule["health"] != "ok"] == []
 
 
-def _cpr_numbers_travel_only_on_citizens_payment_instructions(records: list[ConsumerRecord], prefix: str) -> None:
-    """Every topic read raw, as any reader could: the CPR numbers any record names (in a field named for them) occur
-    in no record, header or key but the back-office's instructions to pay a citizen."""
+def _cpr_numbers_travel_on_no_topic(records: list[ConsumerRecord], prefix: str, result: DemoResult) -> None:
+    """Every topic read raw, as any reader could: no CPR number of the demo's citizens, nor any a field named for one
+    holds, occurs in any record, header or key; a citizen payee's travels sealed under their payee key (v2)."""
     cprs = {cpr for record in records for cpr in _cpr_fields(json.loads(record.value or b"null"))}
-    carriers = [record for record in records if any(cpr.encode() in _raw(record) for cpr in cprs)]
+    cprs |= set(result.cpr_by_payee.values())
+    carriers = [record for record in records if any(form in _raw(record) for cpr in cprs for form in _forms(cpr))]
     to_citizens = [
-        record
+        json.loads(record.value)
         for record in records
-        if _type(record) == PaymentInstructionIssued.type and json.loads(record.value)["payee_kind"] == "citizen"
+        if _type(record) == PaymentInstructionIssuedV2.type and json.loads(record.value)["payee_kind"] == "citizen"
     ]
     written = {topic.name for topic in TOPICS if topic.name != WEBHOOK_DEAD_LETTERS}
     assert {record.topic.removeprefix(prefix) for record in records} >= written and len(to_citizens) == 5
-    assert cprs == {json.loads(record.value)["payee_cpr"] for record in to_citizens}
-    assert [(record.topic, _type(record)) for record in carriers] == [
-        (prefix + PAYMENT_INSTRUCTIONS, PaymentInstructionIssued.type)
-    ] * 5
-    assert carriers == to_citizens
+    assert {instruction["payee_ref"] for instruction in to_citizens} == set(result.cpr_by_payee)
+    assert [(record.topic, _type(record)) for record in carriers] == []
 
 
 def _cpr_fields(node: object) -> Iterator[str]:
     """The values of every field whose name says it holds a CPR number, however deep."""
     if isinstance(node, dict):
         for name, value in node.items():
-            if "cpr" in name.lower() and isinstance(value, str):
+            if "cpr" in name.lower() and not name.endswith("_sealed") and isinstance(value, str):
                 yield value
             yield from _cpr_fields(value)
     elif isinstance(node, list):
@@ -331,14 +327,13 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
 ) -> None:
     """A paid citizen erased through subsidy's and benefits' APIs: both destroy the citizen's data key, notify deletes
     their letters, and the CPR number (searched as raw bytes, with or without its dash, as hex and base64) is in no
-    row of any Jobbro database, no log, mail, letter or other file of the stack, and on no topic but the instructions
-    to pay this citizen, which the back-office needs and the topic's retention removes (docs/privacy.md); the
-    back-office stand-in keeps what it paid: it is not Jobbro. The month's reconciliation is what it was."""
-    instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssued.type]
+    row of any Jobbro database, no log, mail, letter or other file of the stack, and on no topic; benefits tombstones
+    their payee key on the compacted key topic and the back-office forgets its copy, so the CPR number sealed on their
+    payment instructions opens no more (docs/privacy.md). The month's reconciliation is what it was."""
+    instructions = [json.loads(r.value) for r in records if _type(r) == PaymentInstructionIssuedV2.type]
     applicants = {outcome.citizen_ref for outcome in result.applications}
-    key = PseudonymKeySettings().pseudonym_key  # the stack's development key
-    paid = {instruction["payee_cpr"] for instruction in instructions if instruction["payee_cpr"]}
-    cpr = min(cpr for cpr in paid if citizen_ref(cpr, key) in applicants)  # one whose application was decided
+    paid = {instruction["payee_ref"] for instruction in instructions if instruction["payee_ref"]}
+    cpr = min(result.cpr_by_payee[ref] for ref in paid & applicants)  # one whose application was decided
     erasure = {"cpr": cpr, "reason": "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0099"}
     async with httpx.AsyncClient() as http:
         headers = await logins.Logins(http, stack.oidc_issuer()).headers(logins.OPERATOR)
@@ -373,14 +368,20 @@ async def _an_erased_citizen_is_in_no_database_and_the_month_still_reconciles(
             await conn.close()
     await _letters_gone(layout.digital_post, ref)
     assert _files_holding(layout, cpr) == []
+    for _ in range(100):  # the tombstone reaches the back-office a moment later
+        backoffice = await asyncpg.connect(infra.database_dsn(layout.database_prefix + "backoffice"))
+        try:
+            gone = await backoffice.fetchval("SELECT wrapped_key IS NULL FROM payee_keys WHERE citizen_ref = $1", ref)
+        finally:
+            await backoffice.close()
+        if gone:
+            break
+        await asyncio.sleep(0.2)
+    assert gone
     after = await read_namespace(infra.kafka, topic_prefix)
-    carriers = [record for record in after if any(form in _raw(record) for form in _forms(cpr))]
-    assert carriers and {(record.topic, _type(record)) for record in carriers} == {
-        (topic_prefix + PAYMENT_INSTRUCTIONS, PaymentInstructionIssued.type)
-    }
-    assert all(json.loads(record.value)["payee_cpr"] == cpr for record in carriers)
-    [instructions] = [topic for topic in TOPICS if topic.name == PAYMENT_INSTRUCTIONS]
-    assert int(instructions.config["retention.ms"]) == policies()["topics"].days * 86_400_000
+    assert [record.topic for record in after if any(form in _raw(record) for form in _forms(cpr))] == []
+    tombstones = [r.key for r in after if r.topic == topic_prefix + PAYEE_KEYS and r.value is None]
+    assert tombstones == [ref.encode()]
 
 
 def _forms(cpr: str) -> list[bytes]:

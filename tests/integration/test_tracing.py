@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from contracts.activation import ActivationChecked
-from contracts.benefits import PAYMENT_INSTRUCTIONS, CitizenAssessed, PaymentInstructionIssued
+from contracts.benefits import PAYMENT_INSTRUCTIONS, CitizenAssessed, PaymentInstructionIssuedV2
 from contracts.notify import TOPIC as NOTIFICATIONS
 from contracts.notify import NotificationSent
 from contracts.payments import PaymentSettled
@@ -250,7 +250,7 @@ async def test_a_case_is_one_trace_from_its_submission_to_its_payment_instructio
         [(meta, instruction)] = [
             (meta, event)
             for meta, event in await read_events(infra.kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=1)
-            if isinstance(event, PaymentInstructionIssued) and str(event.application_id) == application["id"]
+            if isinstance(event, PaymentInstructionIssuedV2) and str(event.application_id) == application["id"]
         ]
         async with services.subsidy.pool.acquire() as conn:
             case = await subsidy_store.case_trace(conn, UUID(application["id"]))

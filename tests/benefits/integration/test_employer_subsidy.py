@@ -11,7 +11,7 @@ from uuid import uuid4
 import httpx
 
 from contracts import subsidy
-from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssuedV2
 from contracts.common import Scheme
 from contracts.envelope import encode
 from jobbro.kafka_access import KafkaAccess
@@ -47,7 +47,7 @@ async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_t
 
     found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
     # one instruction per key (the topic's partitions interleave when read), so in the order of their keys
-    issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.idempotency_key)
+    issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssuedV2)), key=lambda e: e.idempotency_key)
     application = placement.application_id
     assert [(e.idempotency_key, e.amount_ore) for e in issued] == [
         (f"wage_subsidy:{application}:2023-03", 1_378_560),  # 86.16 DKK × 160 hours
@@ -55,8 +55,8 @@ async def test_the_same_report_pays_once_and_corrections_pay_or_claw_back_only_t
         # the third March report lowers the month to 150 hours: 103_392 is owed back, offset in April
         (f"wage_subsidy:{application}:2023-04", 1_292_400 - 103_392),
     ]
-    assert {(e.payee_kind, e.payee_cvr, e.payee_cpr, e.application_id) for e in issued} == {
-        ("employer", CVR, None, application)
+    assert {(e.payee_kind, e.payee_cvr, e.payee_ref, e.payee_cpr_sealed, e.application_id) for e in issued} == {
+        ("employer", CVR, None, None, application)
     }
     assert (issued[0].period.start, issued[0].period.end, issued[0].due_on) == (
         date(2023, 3, 1),
@@ -117,7 +117,7 @@ async def test_a_wage_subsidy_payment_explains_itself_on_its_event_and_through_t
     await publish(kafka, topic_prefix, placement, march, raised)
     found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=2)
     first, correction = sorted(
-        (e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.idempotency_key
+        (e for _, e in found if isinstance(e, PaymentInstructionIssuedV2)), key=lambda e: e.idempotency_key
     )
     application = placement.application_id
 
@@ -158,7 +158,7 @@ async def test_a_wage_subsidy_payment_explains_itself_on_its_event_and_through_t
     resent = [
         e
         for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3)
-        if isinstance(e, PaymentInstructionIssued) and str(e.instruction_id) == replacement_id
+        if isinstance(e, PaymentInstructionIssuedV2) and str(e.instruction_id) == replacement_id
     ]
 
     assert shown.status_code == 200, shown.text

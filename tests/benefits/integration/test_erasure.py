@@ -8,7 +8,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from contracts.benefits import ASSESSMENTS, PAYMENT_INSTRUCTIONS, CitizenErased, PaymentInstructionIssued
+from contracts.benefits import ASSESSMENTS, PAYEE_KEYS, PAYMENT_INSTRUCTIONS, CitizenErased, PayeeKeyDestroyed
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.shredding import KeyDestroyed
@@ -19,6 +19,7 @@ from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
 from tests.benefits.factories import import_rows
 from tests.benefits.integration.conftest import eventually, register
+from tests.benefits.payees import payee_cprs
 from tests.identity import Callers
 
 REASON = "Borgerens anmodning om sletning, GDPR art. 17, sag 2026-0042"
@@ -37,10 +38,8 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
     erased_ref, kept_ref = await register(service.pool, ctx, erased_row, kept_row)
     await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
     issued = [e for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=2)]
-    assert {e.payee_cpr for e in issued if isinstance(e, PaymentInstructionIssued)} == {
-        erased_row["cpr"],
-        kept_row["cpr"],
-    }
+    keys = [e for _, e in await read_events(kafka, topic_prefix + PAYEE_KEYS, expect=2)]
+    assert set(payee_cprs([*keys, *issued], settings.payee_key_keks).values()) == {erased_row["cpr"], kept_row["cpr"]}
     await eventually(lambda: service.pool.fetchval("SELECT count(*) = 0 FROM outbox"))
     async with service.pool.acquire() as conn:
         assert await tables_holding(conn, erased_row["cpr"]) == []  # sealed, not in the clear, hex or base64
@@ -60,8 +59,11 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
         e for _, e in await read_events(kafka, topic_prefix + ASSESSMENTS, expect=1) if isinstance(e, CitizenErased)
     ]
     assert [(e.erasure_id, e.citizen_ref) for e in told] == [(UUID(erased.json()["erasure_id"]), erased_ref)]
+    keys_now = [e for _, e in await read_events(kafka, topic_prefix + PAYEE_KEYS, expect=3)]
+    assert [e for e in keys_now if isinstance(e, PayeeKeyDestroyed)] == [PayeeKeyDestroyed(citizen_ref=erased_ref)]
     async with service.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", erased_ref) == 0
+        assert await conn.fetchval("SELECT array_agg(citizen_ref) FROM payee_keys") == [kept_ref]
         assert await tables_holding(conn, erased_row["cpr"]) == []
         ledger = await conn.fetch("SELECT citizen_ref FROM payment_instructions")
     assert later.issued == 1  # the kept citizen's December only

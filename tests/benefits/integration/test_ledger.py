@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import httpx
 
-from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.benefits import PAYEE_KEYS, PAYMENT_INSTRUCTIONS, PaymentInstructionIssuedV2
 from contracts.envelope import encode
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
@@ -18,6 +18,7 @@ from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import failed, settled
 from tests.benefits.factories import import_rows
 from tests.benefits.integration.conftest import eventually, register
+from tests.benefits.payees import payee_cprs
 from tests.identity import Callers
 
 RATES = [1_000_001, 1_200_002, 1_400_003, 1_600_004, 1_800_005]
@@ -38,7 +39,7 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
     await register(service.pool, ctx, *rows)
     await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
     found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES))
-    issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssued)), key=lambda e: e.amount_ore)
+    issued = sorted((e for _, e in found if isinstance(e, PaymentInstructionIssuedV2)), key=lambda e: e.amount_ore)
     paid_twice, paid, retried, refused, unanswered = issued
     client = http(callers.operator())
 
@@ -69,7 +70,7 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
         unknown = await client.post(f"/v1/admin/payment-instructions/{uuid4()}/reissue")
         found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=len(RATES) + 1)
         [replacement] = [
-            e for _, e in found if isinstance(e, PaymentInstructionIssued) and e.idempotency_key.endswith("-1")
+            e for _, e in found if isinstance(e, PaymentInstructionIssuedV2) and e.idempotency_key.endswith("-1")
         ]
         await publish(
             kafka,
@@ -89,7 +90,12 @@ async def test_settlements_and_failures_reconcile_the_month_to_the_ore(
     assert reissued.status_code == 201
     assert reissued.json()["idempotency_key"] == f"{refused.idempotency_key}:reissue-1"
     assert (replacement.idempotency_key, replacement.amount_ore) == (reissued.json()["idempotency_key"], RATES[3])
-    assert replacement.payee_cpr == refused.payee_cpr
+    keys = [e for _, e in await read_events(kafka, topic_prefix + PAYEE_KEYS, expect=len(RATES))]
+    cprs = payee_cprs([*keys, replacement, refused], settings.payee_key_keks)
+    assert (
+        replacement.payee_ref == refused.payee_ref and cprs[replacement.instruction_id] == cprs[refused.instruction_id]
+    )
+    assert len(keys) == len(RATES)  # the reissue made no second key
     assert (again.status_code, unknown.status_code, invalid.status_code) == (409, 404, 422)
     issued_ore = sum(RATES) + RATES[3]
     settled_ore = RATES[0] + RATES[1] + RATES[2] + RATES[3]
@@ -118,7 +124,7 @@ async def test_a_forged_settlement_is_dead_lettered_and_the_instruction_stays_ou
     await register(service.pool, ctx, *import_rows(1))
     await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
     [(_, instruction)] = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=1)
-    assert isinstance(instruction, PaymentInstructionIssued)
+    assert isinstance(instruction, PaymentInstructionIssuedV2)
     key, amount = instruction.idempotency_key, instruction.amount_ore
 
     await publish(

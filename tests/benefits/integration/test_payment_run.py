@@ -14,7 +14,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from bench import population
-from contracts.benefits import PAYMENT_INSTRUCTIONS, PaymentInstructionIssued
+from contracts.benefits import PAYEE_KEYS, PAYMENT_INSTRUCTIONS, PaymentInstructionIssuedV2
 from contracts.common import Scheme
 from jobbro import db
 from jobbro.infra import REPO
@@ -30,6 +30,7 @@ from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import PSEUDONYM_KEY, placement_confirmed
 from tests.benefits.factories import import_row, import_rows
 from tests.benefits.integration.conftest import eventually, register
+from tests.benefits.payees import payee_cprs
 
 NOVEMBER = Month(2026, 11)
 
@@ -74,12 +75,18 @@ async def test_pays_each_citizen_their_month_prorated_around_a_wage_subsidy_job_
     assert (again.issued, again.issued_ore) == (0, 0)
     found = [e for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=7)]
     assert len(found) == 7
-    assert {e.idempotency_key: e.amount_ore for e in found if isinstance(e, PaymentInstructionIssued)} == expected
+    assert {e.idempotency_key: e.amount_ore for e in found if isinstance(e, PaymentInstructionIssuedV2)} == expected
     cpr_of = {ref: row["cpr"] for ref, row in zip(refs, rows, strict=True)}
+    keys = [e for _, e in await read_events(kafka, topic_prefix + PAYEE_KEYS, expect=6)]
+    paid = sorted({key.split(":")[1] for key in expected})
+    assert sorted(e.citizen_ref for e in keys) == paid  # one key per citizen paid, though one is paid twice
+    opened = payee_cprs([*keys, *found], settings.payee_key_keks)
     for event in found:
-        assert isinstance(event, PaymentInstructionIssued)
+        assert isinstance(event, PaymentInstructionIssuedV2)
         ref = event.idempotency_key.split(":")[1]
-        assert (event.payee_kind, event.payee_cpr, event.due_on) == ("citizen", cpr_of[ref], date(2026, 11, 30))
+        assert (event.payee_kind, event.payee_ref, event.due_on) == ("citizen", ref, date(2026, 11, 30))
+        assert opened[event.instruction_id] == cpr_of[ref]
+        assert cpr_of[ref] not in event.model_dump_json()
 
 
 async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_run_again(
@@ -117,7 +124,7 @@ async def test_a_run_killed_half_way_issues_every_instruction_exactly_once_when_
         [totals] = await store.reconciliation(conn, NOVEMBER)
     assert (totals.instructions, totals.issued_ore) == (3000, sum(900_000 + n for n in range(3000)))
     found = await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=3000, timeout=120)
-    keys = [event.idempotency_key for _, event in found if isinstance(event, PaymentInstructionIssued)]
+    keys = [event.idempotency_key for _, event in found if isinstance(event, PaymentInstructionIssuedV2)]
     assert len(keys) == len(set(keys)) == 3000
     assert set(keys) == {f"benefit:{ref}:2026-11" for ref in refs}
 

@@ -6,6 +6,7 @@ from uuid import uuid4
 import pytest
 
 from contracts import notify as published
+from contracts.benefits import PaymentInstructionIssuedV2
 from contracts.catalog import CPR_ALLOWED, EVENT_TYPES
 from contracts.common import HoursStep
 from contracts.examples import example
@@ -134,6 +135,17 @@ def test_integrators_are_never_offered_cpr_numbers_or_the_representatives_link()
     assert ApplicationApproved.type in notices.FORWARDED
     assert {PositionApplicationSubmitted.type, PositionDecided.type, PositionWithdrawn.type} <= notices.FORWARDED
     assert "dk.jobbro.subsidy.application-submitted.v2" in notices.FORWARDED
+    assert PaymentInstructionIssuedV2.type not in notices.FORWARDED  # a sealed CPR number is for the back-office
+
+
+def test_an_employer_is_told_of_a_v2_payment_and_a_citizen_payee_is_not() -> None:
+    employer = example(PaymentInstructionIssuedV2)
+    citizen = employer.model_copy(
+        update={"payee_kind": "citizen", "payee_cvr": None, "payee_ref": "c-1", "payee_cpr_sealed": "AQID"}
+    )
+    rule = notices.RULES[PaymentInstructionIssuedV2]
+    assert [notice.occasion for notice in rule(employer, None, CASEWORKER)] == ["payment-issued"]
+    assert rule(citizen, None, CASEWORKER) == []
 
 
 def test_a_subscription_to_event_types_not_offered_is_refused_naming_them() -> None:

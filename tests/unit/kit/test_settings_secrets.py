@@ -47,6 +47,7 @@ def test_a_process_not_told_it_runs_in_development_is_in_production(monkeypatch:
         "BENEFITS_PSEUDONYM_KEY",
         "BENEFITS_CPR_KEYS",
         "BENEFITS_DATA_KEY_KEKS",
+        "BENEFITS_PAYEE_KEY_KEKS",
         "BENEFITS_PG_PASSWORD",
         "BENEFITS_PG_DSN",
     ):
@@ -68,6 +69,7 @@ def test_production_settings_with_every_secret_set_build() -> None:
             cpr_keys={"2026-12": "a-real-cpr-key"},
             pseudonym_key="a-real-key",
             data_key_keks="2026-12:a-real-key-encryption-key-of-the-registry",
+            payee_key_keks="2026-12:a-real-key-encryption-key-of-the-payee-keys",
         )
     )
 
