@@ -4,6 +4,7 @@ python -m services.benefits                             run the service
 python -m services.benefits import-citizens FILE        import a CSV, JSON Lines or JSON file into the registry
 python -m services.benefits payment-run --month 2026-11 issue the month's citizen payments
 python -m services.benefits rewrap-keys                 rewrap every citizen's data key under the newest KEK
+python -m services.benefits seal-registry               seal what rows imported before migration 0006 hold in clear
 """
 
 import argparse
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     paying.add_argument("--batch-size", type=int, help="citizens per transaction (default: the settings')")
     rewrapping = commands.add_parser("rewrap-keys", help="rewrap every data key under the newest KEK (rotation)")
     rewrapping.add_argument("--batch-size", type=int, default=shredding.REWRAP_BATCH, help="keys per transaction")
+    sealing = commands.add_parser("seal-registry", help="seal the circumstances of citizens imported before 0006")
+    sealing.add_argument("--batch-size", type=int, default=handlers.SEAL_BATCH, help="citizens per transaction")
     args = parser.parse_args(argv)
 
     settings = BenefitsSettings()
@@ -49,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         if fmt is None:
             parser.error(f"cannot tell the format of {args.file.name}: give --format")
         return asyncio.run(import_citizens(settings, args.file, fmt))
+    if args.command == "seal-registry":
+        return asyncio.run(seal_registry(settings, args.batch_size))
     if args.command == "rewrap-keys":
         return asyncio.run(rewrap_keys(settings, args.batch_size))
     return asyncio.run(run_payments(settings, args.month, args.batch_size or settings.payment_batch_size))
@@ -120,6 +125,22 @@ async def rewrap_keys(settings: BenefitsSettings, batch_size: int) -> int:
     finally:
         await pool.close()
     print(f"rewrapped {done} data keys under the newest KEK; the older KEKs can be removed from the settings")
+    return 0
+
+
+async def seal_registry(settings: BenefitsSettings, batch_size: int) -> int:
+    """Seal what rows imported before migration 0006 hold in clear (the service does it at start too)."""
+    pool = await _migrated_pool(settings)
+    try:
+        done = await handlers.seal_registry(
+            lambda: UnitOfWork(pool, settings.source),
+            create_context(settings),
+            batch_size,
+            lambda sealed: print(f"{sealed} citizens sealed", file=sys.stderr),
+        )
+    finally:
+        await pool.close()
+    print(f"sealed the circumstances of {done} citizens; none is left in clear")
     return 0
 
 
