@@ -39,7 +39,7 @@ _PROFILE_FIELDS = (
     "qualifying_education",
 )
 """The citizen's circumstances: sealed under their data key (`profile_sealed`); the columns of these names hold
-them in clear only in rows imported before migration 0006 (`seal_profiles` seals those)."""
+them in clear only in rows imported before migration 0006 (`handlers.seal_registry` seals those)."""
 _DATES = ("birth_date", "unemployed_since")
 _FORGET_CLEAR_PROFILE = f"({', '.join(_PROFILE_FIELDS)}) = ({', '.join('NULL' for _ in _PROFILE_FIELDS)})"
 
