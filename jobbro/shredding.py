@@ -11,6 +11,7 @@ personal data erases it.
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -70,6 +71,11 @@ class KeyWrap:
             raise KekUnknown("the data key was wrapped under a key-encryption key no longer listed")
         nonce, ciphertext = wrapped[kid_end : kid_end + _NONCE_BYTES], wrapped[kid_end + _NONCE_BYTES :]
         return AESGCM(kek.raw_value).decrypt(nonce, ciphertext, citizen_ref.encode())
+
+    def is_current(self, wrapped: bytes) -> bool:
+        """Whether a stored key is wrapped under the newest KEK (else `rewrap` wraps it again)."""
+        kid = self._ring.current[0].encode()
+        return len(wrapped) > 2 + len(kid) and wrapped[0] == _WRAPPED and wrapped[2 : 2 + wrapped[1]] == kid
 
     def new_key(self, citizen_ref: str) -> tuple[bytes, bytes]:
         """A new data key for the citizen: as used, and as stored (wrapped)."""
@@ -134,6 +140,44 @@ async def erase(conn: asyncpg.Connection, erasure: Erasure) -> tuple[UUID, datet
         "SELECT erasure_id, erased_at FROM citizen_erasures WHERE citizen_ref = $1", erasure.citizen_ref
     )
     return first["erasure_id"], first["erased_at"]
+
+
+REWRAP_BATCH = 1000
+"""Keys one rewrap transaction takes at most: short locks, so erasures and new keys wait for a batch only."""
+
+
+async def rewrap(
+    pool: asyncpg.Pool,
+    keys: KeyWrap,
+    *,
+    batch_size: int = REWRAP_BATCH,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> int:
+    """Wrap every stored data key not under the newest KEK under it, a batch per transaction, so that the older
+    KEKs can be removed from the settings; returns how many keys were rewrapped. Keys stored before wrapping are
+    wrapped. A key erased meanwhile stays erased (rows are locked, never made); run again, it rewraps nothing.
+
+    `on_batch(seen, rewrapped)` is told the running totals after each batch."""
+    after, seen, rewrapped = "", 0, 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT citizen_ref, data_key FROM citizen_keys WHERE citizen_ref > $1
+                   ORDER BY citizen_ref LIMIT $2 FOR UPDATE""",
+                after,
+                batch_size,
+            )
+            if not rows:
+                return rewrapped
+            stale = [
+                (row["citizen_ref"], keys.wrap(row["citizen_ref"], keys.unwrap(row["citizen_ref"], row["data_key"])))
+                for row in rows
+                if not keys.is_current(row["data_key"])
+            ]
+            await conn.executemany("UPDATE citizen_keys SET data_key = $2 WHERE citizen_ref = $1", stale)
+        after, seen, rewrapped = rows[-1]["citizen_ref"], seen + len(rows), rewrapped + len(stale)
+        if on_batch:
+            on_batch(seen, rewrapped)
 
 
 async def _key(conn: asyncpg.Connection, keys: KeyWrap, citizen_ref: str) -> bytes:

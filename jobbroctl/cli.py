@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,8 @@ from services.subsidy import devca, signing
 
 app = typer.Typer(no_args_is_help=True, help=__doc__, rich_markup_mode="rich", pretty_exceptions_show_locals=False)
 app.add_typer(dlq_cli.app, name="dlq")
+keys = typer.Typer(no_args_is_help=True, help="Citizens' data keys: rewrap them when the KEK rotates.")
+app.add_typer(keys, name="keys")
 console = Console()
 
 PKI = REPO / ".local" / "pki"
@@ -281,6 +284,26 @@ def payment_run(month: Annotated[str, typer.Option(help="The month to pay, YYYY-
         done = stack.run_command(
             stack.service("benefits"), infra, stack.running_topic_prefix(), "payment-run", "--month", month
         )
+    console.print(done.stdout.strip() or redact(done.stderr.strip()[-2000:]))
+    raise typer.Exit(done.returncode)
+
+
+class KeyedService(StrEnum):
+    """The services that keep citizens' data keys."""
+
+    SUBSIDY = "subsidy"
+    BENEFITS = "benefits"
+
+
+@keys.command("rewrap")
+def rewrap_keys(
+    service: Annotated[KeyedService, typer.Option(help="The service whose data keys to rewrap.")],
+) -> None:
+    """Rewrap every data key of a service under the newest KEK of its `*_DATA_KEY_KEKS` (list the new one first,
+    rewrap, then remove the old one: docs/operations.md)."""
+    infra = local_infrastructure()
+    with console.status(f"rewrapping {service}'s data keys…"):
+        done = stack.run_command(stack.service(service.value), infra, stack.running_topic_prefix(), "rewrap-keys")
     console.print(done.stdout.strip() or redact(done.stderr.strip()[-2000:]))
     raise typer.Exit(done.returncode)
 

@@ -3,6 +3,8 @@
 python -m services.benefits                             run the service
 python -m services.benefits import-citizens FILE        import a CSV, JSON Lines or JSON file into the registry
 python -m services.benefits payment-run --month 2026-11 issue the month's citizen payments
+python -m services.benefits rewrap-keys                 rewrap every citizen's data key under the newest KEK
+python -m services.benefits seal-registry               seal what rows imported before migration 0006 hold in clear
 """
 
 import argparse
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from jobbro import db
+from jobbro import db, shredding
 from jobbro.http_limits import serve
 from jobbro.log import configure_logging
 from jobbro.uow import UnitOfWork
@@ -34,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     paying = commands.add_parser("payment-run", help="issue every citizen's benefit payments for a month")
     paying.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     paying.add_argument("--batch-size", type=int, help="citizens per transaction (default: the settings')")
+    rewrapping = commands.add_parser("rewrap-keys", help="rewrap every data key under the newest KEK (rotation)")
+    rewrapping.add_argument("--batch-size", type=int, default=shredding.REWRAP_BATCH, help="keys per transaction")
+    sealing = commands.add_parser("seal-registry", help="seal the circumstances of citizens imported before 0006")
+    sealing.add_argument("--batch-size", type=int, default=handlers.SEAL_BATCH, help="citizens per transaction")
     args = parser.parse_args(argv)
 
     settings = BenefitsSettings()
@@ -46,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         if fmt is None:
             parser.error(f"cannot tell the format of {args.file.name}: give --format")
         return asyncio.run(import_citizens(settings, args.file, fmt))
+    if args.command == "seal-registry":
+        return asyncio.run(seal_registry(settings, args.batch_size))
+    if args.command == "rewrap-keys":
+        return asyncio.run(rewrap_keys(settings, args.batch_size))
     return asyncio.run(run_payments(settings, args.month, args.batch_size or settings.payment_batch_size))
 
 
@@ -104,6 +114,38 @@ async def run_payments(settings: BenefitsSettings, month: Month, batch_size: int
         await pool.close()
     print(f"payment run {done.month}: {done.citizens_done} citizens, {done.issued} instructions, {done.issued_ore} øre")
     return 0
+
+
+async def rewrap_keys(settings: BenefitsSettings, batch_size: int) -> int:
+    """Rewrap every data key under the newest of `BENEFITS_DATA_KEY_KEKS`, printing progress per batch (stderr)."""
+    keys = shredding.KeyWrap(settings.data_key_keks, setting=settings.env_name("data_key_keks"))
+    pool = await _migrated_pool(settings)
+    try:
+        done = await shredding.rewrap(pool, keys, batch_size=batch_size, on_batch=_rewrap_progress)
+    finally:
+        await pool.close()
+    print(f"rewrapped {done} data keys under the newest KEK; the older KEKs can be removed from the settings")
+    return 0
+
+
+async def seal_registry(settings: BenefitsSettings, batch_size: int) -> int:
+    """Seal what rows imported before migration 0006 hold in clear (the service does it at start too)."""
+    pool = await _migrated_pool(settings)
+    try:
+        done = await handlers.seal_registry(
+            lambda: UnitOfWork(pool, settings.source),
+            create_context(settings),
+            batch_size,
+            lambda sealed: print(f"{sealed} citizens sealed", file=sys.stderr),
+        )
+    finally:
+        await pool.close()
+    print(f"sealed the circumstances of {done} citizens; none is left in clear")
+    return 0
+
+
+def _rewrap_progress(seen: int, rewrapped: int) -> None:
+    print(f"{seen} data keys read, {rewrapped} rewrapped", file=sys.stderr)
 
 
 async def _migrated_pool(settings: BenefitsSettings, connections: int = 2) -> asyncpg.Pool:

@@ -1,7 +1,9 @@
 """The benefits service's wiring: its context, its subscriptions, and its HTTP app."""
 
+from functools import partial
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
 from contracts import payments, subsidy
@@ -17,16 +19,18 @@ from services.benefits.payees import PayeeKeys, payee_key_sealer
 from services.benefits.settings import BenefitsSettings
 
 SQL = Path(__file__).parent / "sql"
+log = structlog.get_logger()
 
 
 def create_context(settings: BenefitsSettings) -> Context:
-    """Rule data, CPR cipher, pseudonym key and payee keys, read once at start-up."""
+    """Rule data, CPR cipher, pseudonym key, data keys and payee keys, read once at start-up."""
     data_keys = KeyWrap(settings.data_key_keks, setting="BENEFITS_DATA_KEY_KEKS")
     return Context(
         rulebook=Rulebook.load(settings.rules_dir),
         cipher=CprCipher(settings.cpr_keys, data_keys),
         pseudonym_key=settings.pseudonym_key,
         payees=PayeeKeys(data_keys, payee_key_sealer(settings.payee_key_keks, setting="BENEFITS_PAYEE_KEY_KEKS")),
+        data_keys=data_keys,
     )
 
 
@@ -63,6 +67,7 @@ def create_runtime(settings: BenefitsSettings, context: Context) -> Runtime[Cont
             payments.PaymentFailed: handlers.on_payment_failed,
         },
     )
+    runtime.run_beside("benefits-seal-registry", partial(_seal_registry, runtime))
     runtime.metrics.query_gauge(
         "jobbro_payment_instructions",
         "Payment instructions of this month and the last by month and state: a payment run's progress and its"
@@ -73,6 +78,17 @@ def create_runtime(settings: BenefitsSettings, context: Context) -> Runtime[Cont
         lambda: runtime.pool,
     )
     return runtime
+
+
+async def _seal_registry(runtime: Runtime[Context]) -> None:
+    """Migration 0006's data step at every start: seal what rows imported before it hold in clear (none: at once)."""
+    try:
+        sealed = await handlers.seal_registry(runtime.unit_of_work, runtime.context)
+    except Exception:  # a task beside the service: its failure is logged, and the next start tries again
+        log.exception("registry_not_sealed")
+        return
+    if sealed:
+        log.info("registry_sealed", citizens=sealed)
 
 
 def create_app(

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from uuid import UUID, uuid4
 
 import structlog
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from contracts.benefits import (
@@ -43,6 +44,7 @@ from contracts.subsidy import (
 )
 from jobbro import shredding
 from jobbro.pseudonym import citizen_ref
+from jobbro.shredding import KeyWrap
 from jobbro.uow import UnitOfWork
 from rules import Rulebook, Sector
 from services.benefits import store
@@ -96,15 +98,16 @@ class Context:
     cipher: CprCipher
     pseudonym_key: SecretStr
     payees: PayeeKeys
+    data_keys: KeyWrap
 
 
 async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, ctx: Context) -> UUID:
     """Register validated rows in the caller's one transaction (all or nothing); a known citizen is replaced."""
     import_id = uuid4()
     citizens = [_sealed(row, ctx) for row in rows]
-    erased = await store.erased_among(uow.conn, [citizen.citizen_ref for citizen, _key, _sealed in citizens])
+    erased = await store.erased_among(uow.conn, [citizen.citizen_ref for citizen, *_sealed in citizens])
     if erased:
-        numbers = (n for n, (citizen, _k, _s) in enumerate(citizens, start=1) if citizen.citizen_ref in erased)
+        numbers = (n for n, (citizen, *_s) in enumerate(citizens, start=1) if citizen.citizen_ref in erased)
         raise ImportRejected([Rejection(number, "cpr", _ERASED) for number in numbers])
     await store.upsert_citizens(uow.conn, import_id, citizens)
     await store.record_import(uow.conn, import_id, source, len(citizens))
@@ -143,23 +146,27 @@ async def import_file(
     return Imported(import_id, citizens)
 
 
-def _read_sealed(reader: RowReader, ctx: Context, chunk: bytes | None) -> list[tuple[int, Citizen, bytes, bytes]]:
+def _read_sealed(
+    reader: RowReader, ctx: Context, chunk: bytes | None
+) -> list[tuple[int, Citizen, bytes, bytes, bytes]]:
     """The rows `chunk` completes (None: the file ended), each sealed: the CPU-bound part of an import."""
     return [(number, *_sealed(row, ctx)) for number, row in (reader.close() if chunk is None else reader.feed(chunk))]
 
 
-def _sealed(row: CitizenRow, ctx: Context) -> tuple[Citizen, bytes, bytes]:
-    """The registry's record of a row, under its citizen reference, a new data key of the citizen's, and the CPR
-    number sealed under the ring and that key."""
+def _sealed(row: CitizenRow, ctx: Context) -> tuple[Citizen, bytes, bytes, bytes]:
+    """The registry's record of a row, under its citizen reference, a new data key of the citizen's (wrapped), the
+    CPR number sealed under the ring and that key, and the citizen's circumstances sealed under that key."""
     ref = citizen_ref(row.cpr, ctx.pseudonym_key)
-    return row.citizen(ref), *ctx.cipher.seal_for_citizen(row.cpr, ref)
+    citizen = row.citizen(ref)
+    wrapped, sealed_cpr = ctx.cipher.seal_for_citizen(row.cpr, ref)
+    return citizen, wrapped, sealed_cpr, store.sealed_profile(citizen, ctx.data_keys.unwrap(ref, wrapped))
 
 
 _ERASED = "this citizen was erased; the registry takes them in no more"
 
 
 async def _register(
-    uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes, bytes]]
+    uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes, bytes, bytes]]
 ) -> int:
     """Write rows read (none once a row is rejected: the import is rolled back anyway); how many were written."""
     if not rows:
@@ -175,7 +182,9 @@ async def _register(
             reader.reject(Rejection(number, "cpr", _ERASED))
     if reader.rejections:
         return 0
-    await store.upsert_citizens(uow.conn, import_id, [(citizen, key, sealed) for _n, citizen, key, sealed in rows])
+    await store.upsert_citizens(
+        uow.conn, import_id, [(citizen, key, cpr, profile) for _n, citizen, key, cpr, profile in rows]
+    )
     return len(rows)
 
 
@@ -193,7 +202,7 @@ async def on_application_submitted(
 ) -> None:
     """Assess the citizen the registry holds under the event's reference; one it does not hold fails the rule
     `citizen_unknown` (an outcome)."""
-    citizen = await store.citizen_for_update(uow.conn, event.citizen_ref)
+    citizen = await store.citizen_for_update(uow.conn, event.citizen_ref, ctx.data_keys)
     period = Period(event.period.start, event.period.end)
     assessment = assess(citizen, _SECTORS[event.scheme], period, ctx.rulebook)
     erased = await store.erased_among(uow.conn, [event.citizen_ref])
@@ -385,16 +394,60 @@ async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, c
     service destroys its own key for the citizen, and their payee key is destroyed and tombstoned, so the CPR number
     on their payment instructions opens no more; erasing again tells the first erasure."""
     ref = citizen_ref(cpr, ctx.pseudonym_key)
-    await store.citizen_for_update(uow.conn, ref)  # the citizen's events leave in order
+    await store.benefit_for_update(uow.conn, ref)  # the citizen's events leave in order
     erasure = shredding.Erasure(uuid4(), ref, reason, operator)
     erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
     if erasure_id == erasure.erasure_id:
         await store.shred_ring_sealed_cpr(uow.conn, ref)
+        await seal_clear_profiles(uow, ctx, 1, citizen_ref=ref)
         uow.publish(CitizenErased(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at))
         if await store.destroy_payee_key(uow.conn, ref):
             uow.publish(PayeeKeyDestroyed(citizen_ref=ref))
     log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
     return Erased(erasure_id, ref, erased_at)
+
+
+async def seal_clear_profiles(uow: UnitOfWork, ctx: Context, batch_size: int, *, citizen_ref: str | None = None) -> int:
+    """Seal the circumstances of up to `batch_size` citizens imported before they were sealed (migration 0006's data
+    step) under each one's data key, made for a citizen imported before data keys, whose CPR number is then sealed
+    under it too; an erased citizen's under a key nobody keeps. How many were sealed: 0 when none is left."""
+    rows = await store.clear_profiles_for_update(uow.conn, batch_size, citizen_ref)
+    for row in rows:
+        ref, new_key, sealed_cpr = row.citizen.citizen_ref, None, None
+        if row.erased:
+            data_key = AESGCM.generate_key(bit_length=256)  # kept nowhere: as `shredding.seal_forgotten`
+        elif row.data_key is None:
+            data_key, new_key = ctx.data_keys.new_key(ref)
+        else:
+            data_key = ctx.data_keys.unwrap(ref, row.data_key)
+        if row.ring_sealed_cpr is not None and not row.erased:
+            sealed_cpr = shredding.seal_with(data_key, ref, row.ring_sealed_cpr)
+        await store.seal_profile(uow.conn, ref, store.sealed_profile(row.citizen, data_key), new_key, sealed_cpr)
+    return len(rows)
+
+
+SEAL_BATCH = 500
+"""Citizens one transaction of `seal_registry` seals at most: short row locks beside the service's own work."""
+
+
+async def seal_registry(
+    unit_of_work: Callable[[], UnitOfWork],
+    ctx: Context,
+    batch_size: int = SEAL_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Migration 0006's data step: seal every citizen's circumstances still in clear, a batch per transaction (rows
+    another replica is sealing are skipped); how many were sealed. `on_batch` is told the running total."""
+    total = 0
+    while True:
+        async with unit_of_work() as uow:
+            sealed = await seal_clear_profiles(uow, ctx, batch_size)
+            await uow.commit()
+        if not sealed:
+            return total
+        total += sealed
+        if on_batch:
+            on_batch(total)
 
 
 async def _placement(uow: UnitOfWork, application_id: UUID) -> Placement:
@@ -413,17 +466,17 @@ async def _ledger_entry(uow: UnitOfWork, instruction_id: UUID) -> LedgerEntry:
 
 async def _adjust(uow: UnitOfWork, placement: Placement, decide: Callable[[str], BenefitChange | None]) -> None:
     """Publish what a placement's change does to the citizen's benefit, under the citizen's row lock."""
-    citizen = await store.citizen_for_update(uow.conn, placement.citizen_ref)
-    if citizen is None:
+    benefit = await store.benefit_for_update(uow.conn, placement.citizen_ref)
+    if benefit is None:
         log.warning("benefit_not_adjusted_citizen_unknown", application_id=str(placement.application_id))
         return
-    change = decide(citizen.benefit)
+    change = decide(benefit)
     if change is None:
         return
     uow.publish(
         BenefitAdjusted(
             adjustment_id=uuid4(),
-            citizen_ref=citizen.citizen_ref,
+            citizen_ref=placement.citizen_ref,
             application_id=placement.application_id,
             benefit=Benefit(change.benefit),
             change=Adjustment(change.change),

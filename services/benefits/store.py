@@ -1,6 +1,8 @@
 """All SQL of the benefits service; every function takes a connection (the unit of work's, or a reader's)."""
 
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,48 +27,69 @@ from services.benefits.domain import (
 )
 from services.benefits.rules import HoursStep, Month, Period
 
-_CITIZEN_FIELDS = (
-    "municipality, benefit, target_group, monthly_rate_ore, top_up_monthly_ore, birth_date, unemployed_since, "
-    "single_parent, upper_secondary_or_vocational_education, newly_graduated, qualifying_education"
+_CLEAR_FIELDS = "municipality, benefit, monthly_rate_ore, top_up_monthly_ore"
+"""What the registry keeps of a citizen in clear: the tenant, and what the payment run pays and the ledger shows."""
+_PROFILE_FIELDS = (
+    "target_group",
+    "birth_date",
+    "unemployed_since",
+    "single_parent",
+    "upper_secondary_or_vocational_education",
+    "newly_graduated",
+    "qualifying_education",
 )
-_CITIZEN_UPDATES = ", ".join(f"EXCLUDED.{name}" for name in _CITIZEN_FIELDS.split(", "))
+"""The citizen's circumstances: sealed under their data key (`profile_sealed`); the columns of these names hold
+them in clear only in rows imported before migration 0006 (`handlers.seal_registry` seals those)."""
+_DATES = ("birth_date", "unemployed_since")
+_FORGET_CLEAR_PROFILE = f"({', '.join(_PROFILE_FIELDS)}) = ({', '.join('NULL' for _ in _PROFILE_FIELDS)})"
+
+
+def sealed_profile(citizen: Citizen, data_key: bytes) -> bytes:
+    """The citizen's circumstances as JSON, sealed under their data key: erasing them leaves it unreadable."""
+    profile = {name: getattr(citizen, name) for name in _PROFILE_FIELDS}
+    for name in _DATES:
+        profile[name] = profile[name] and profile[name].isoformat()
+    return shredding.seal_with(data_key, citizen.citizen_ref, json.dumps(profile).encode())
+
+
+def _opened_profile(data_key: bytes, citizen_ref: str, sealed: bytes) -> dict[str, Any]:
+    profile = json.loads(shredding.open_with(data_key, citizen_ref, sealed))
+    for name in _DATES:
+        profile[name] = profile[name] and date.fromisoformat(profile[name])
+    return profile
 
 
 async def upsert_citizens(
-    conn: asyncpg.Connection, import_id: UUID, citizens: Iterable[tuple[Citizen, bytes, bytes]]
+    conn: asyncpg.Connection, import_id: UUID, citizens: Iterable[tuple[Citizen, bytes, bytes, bytes]]
 ) -> None:
-    """Write imported citizens with their data keys and CPR numbers sealed under them; a citizen imported before is
-    replaced (a new key, a new seal)."""
+    """Write imported citizens with their data keys, and their CPR numbers and circumstances sealed under them; a
+    citizen imported before is replaced (a new key, new seals, nothing left in clear)."""
     citizens = list(citizens)
     await conn.executemany(
         """INSERT INTO citizen_keys (citizen_ref, data_key) VALUES ($1, $2)
            ON CONFLICT (citizen_ref) DO UPDATE SET data_key = EXCLUDED.data_key, created_at = now()""",
-        [(c.citizen_ref, data_key) for c, data_key, _sealed in citizens],
+        [(c.citizen_ref, data_key) for c, data_key, _cpr, _profile in citizens],
     )
     await conn.executemany(
-        f"""INSERT INTO citizens (citizen_ref, cpr_sealed, cpr_shreddable, import_id, {_CITIZEN_FIELDS})
-            VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        f"""INSERT INTO citizens (citizen_ref, cpr_sealed, cpr_shreddable, profile_sealed, import_id, {_CLEAR_FIELDS})
+            VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (citizen_ref) DO UPDATE SET
-                cpr_sealed = NULL, cpr_shreddable = EXCLUDED.cpr_shreddable, import_id = EXCLUDED.import_id,
-                updated_at = now(), ({_CITIZEN_FIELDS}) = ({_CITIZEN_UPDATES})""",
+                cpr_sealed = NULL, cpr_shreddable = EXCLUDED.cpr_shreddable,
+                profile_sealed = EXCLUDED.profile_sealed, import_id = EXCLUDED.import_id, updated_at = now(),
+                ({_CLEAR_FIELDS}) = ({", ".join(f"EXCLUDED.{name}" for name in _CLEAR_FIELDS.split(", "))}),
+                {_FORGET_CLEAR_PROFILE}""",
         [
             (
                 c.citizen_ref,
-                sealed,
+                sealed_cpr,
+                profile,
                 import_id,
                 c.municipality,
                 c.benefit,
-                c.target_group,
                 c.monthly_rate_ore,
                 c.top_up_monthly_ore,
-                c.birth_date,
-                c.unemployed_since,
-                c.single_parent,
-                c.upper_secondary_or_vocational_education,
-                c.newly_graduated,
-                c.qualifying_education,
             )
-            for c, _data_key, sealed in citizens
+            for c, _data_key, sealed_cpr, profile in citizens
         ],
     )
 
@@ -109,12 +132,80 @@ async def record_import(conn: asyncpg.Connection, import_id: UUID, source: str, 
     )
 
 
-async def citizen_for_update(conn: asyncpg.Connection, citizen_ref: str) -> Citizen | None:
-    """The citizen, locked until the transaction ends: events about them are published in the order they happen."""
+async def citizen_for_update(conn: asyncpg.Connection, citizen_ref: str, keys: shredding.KeyWrap) -> Citizen | None:
+    """The citizen, locked until the transaction ends (events about them are published in the order they happen);
+    None for one the registry does not hold, or holds no more: an erased citizen's circumstances do not open."""
     row = await conn.fetchrow(
-        f"SELECT citizen_ref, {_CITIZEN_FIELDS} FROM citizens WHERE citizen_ref = $1 FOR UPDATE", citizen_ref
+        f"""SELECT c.citizen_ref, {_CLEAR_FIELDS}, {", ".join(_PROFILE_FIELDS)}, c.profile_sealed, k.data_key
+            FROM citizens c LEFT JOIN citizen_keys k USING (citizen_ref) WHERE citizen_ref = $1 FOR UPDATE OF c""",
+        citizen_ref,
     )
-    return Citizen(**row) if row else None
+    if row is None:
+        return None
+    fields = dict(row)
+    sealed, wrapped = fields.pop("profile_sealed"), fields.pop("data_key")
+    if sealed is not None:
+        if wrapped is None:
+            return None
+        fields.update(_opened_profile(keys.unwrap(citizen_ref, wrapped), citizen_ref, sealed))
+    return Citizen(**fields)
+
+
+async def benefit_for_update(conn: asyncpg.Connection, citizen_ref: str) -> str | None:
+    """The citizen's benefit, their row locked until the transaction ends; None for one the registry does not hold."""
+    return await conn.fetchval("SELECT benefit FROM citizens WHERE citizen_ref = $1 FOR UPDATE", citizen_ref)
+
+
+@dataclass(frozen=True)
+class ClearProfile:
+    """A row imported before its circumstances were sealed: the citizen, their wrapped data key (None: imported before
+    data keys, or erased), their ring-sealed CPR number (None: sealed under the data key already), and whether they
+    were erased."""
+
+    citizen: Citizen
+    data_key: bytes | None
+    ring_sealed_cpr: bytes | None
+    erased: bool
+
+
+async def clear_profiles_for_update(
+    conn: asyncpg.Connection, limit: int, citizen_ref: str | None = None
+) -> list[ClearProfile]:
+    """Up to `limit` rows whose circumstances are in clear (only `citizen_ref`'s, if given), locked; rows another
+    transaction holds are skipped."""
+    rows = await conn.fetch(
+        f"""SELECT c.citizen_ref, {_CLEAR_FIELDS}, {", ".join(_PROFILE_FIELDS)}, c.cpr_sealed, k.data_key,
+                   EXISTS (SELECT 1 FROM citizen_erasures e WHERE e.citizen_ref = c.citizen_ref) AS erased
+            FROM citizens c LEFT JOIN citizen_keys k USING (citizen_ref)
+            WHERE c.profile_sealed IS NULL AND ($2::text IS NULL OR c.citizen_ref = $2)
+            ORDER BY c.citizen_ref LIMIT $1 FOR UPDATE OF c SKIP LOCKED""",
+        limit,
+        citizen_ref,
+    )
+    found = []
+    for row in rows:
+        fields = dict(row)
+        data_key, ring_sealed, erased = fields.pop("data_key"), fields.pop("cpr_sealed"), fields.pop("erased")
+        found.append(ClearProfile(Citizen(**fields), data_key, ring_sealed, erased))
+    return found
+
+
+async def seal_profile(
+    conn: asyncpg.Connection, citizen_ref: str, profile: bytes, new_key: bytes | None, sealed_cpr: bytes | None
+) -> None:
+    """Replace a row's clear circumstances by their seal; with `new_key` (the citizen had none) store it, and their
+    CPR number sealed under it in place of the ring's seal alone."""
+    if new_key is not None:
+        await conn.execute("INSERT INTO citizen_keys (citizen_ref, data_key) VALUES ($1, $2)", citizen_ref, new_key)
+    await conn.execute(
+        f"""UPDATE citizens SET profile_sealed = $2, {_FORGET_CLEAR_PROFILE},
+                   cpr_sealed = CASE WHEN $3::bytea IS NULL THEN cpr_sealed END,
+                   cpr_shreddable = coalesce($3, cpr_shreddable)
+            WHERE citizen_ref = $1""",
+        citizen_ref,
+        profile,
+        sealed_cpr,
+    )
 
 
 async def sealed_cpr(conn: asyncpg.Connection, citizen_ref: str) -> StoredCpr:

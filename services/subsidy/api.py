@@ -366,19 +366,48 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         """
         if token is None and x_approval_token is None:
             raise LinkRefused("link_missing")
-        async with runtime.pool.acquire() as conn:
-            return await handlers.for_representative(ctx, conn, token or x_approval_token or "")
+        given = token or x_approval_token or ""
+        return await by_link(
+            "GET /v1/representative-approval",
+            given,
+            AccessAction.READ,
+            lambda uow: handlers.for_representative(ctx, uow.conn, given),
+        )
 
     @router.post("/representative-approval", tags=["representative"])
     async def answer_as_representative(body: RepresentativeAnswer) -> ForRepresentative:
         """Approve or decline through the link's token; the link works once and expires."""
         case = handlers.representative_case(ctx, body.token)
-        answer = in_case(
-            "POST /v1/representative-approval", case, lambda uow: handlers.answer_as_representative(ctx, uow, body)
+        await by_link(
+            "POST /v1/representative-approval",
+            body.token,
+            AccessAction.CHANGE,
+            in_case(
+                "POST /v1/representative-approval", case, lambda uow: handlers.answer_as_representative(ctx, uow, body)
+            ),
         )
-        await in_unit_of_work(answer)
         async with runtime.pool.acquire() as conn:
             return await handlers.for_representative(ctx, conn, body.token)
+
+    async def by_link(route: str, token: str, action: AccessAction, command: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run what the representative's link asks for, recorded in the access audit in the same transaction, with
+        the link (its request id) as the actor and the application as the object; a refusal is recorded in a
+        transaction of its own. A token that is no unexpired link of this service names nobody: it is refused
+        unrecorded."""
+        link = ctx.links.read(token, ctx.clock())
+        caller = audit.Caller(f"representative-link:{link.request_id}", (Role.REPRESENTATIVE.value,))
+        try:
+            async with runtime.unit_of_work() as uow:
+                result = await command(uow)
+                application = await store.get(uow.conn, link.application_id)
+                refs = (application.citizen_ref,) if application and application.citizen_ref else ()
+                await audit.record(uow, "subsidy", caller, _by_link(route, action, link.application_id, refs))
+                await uow.commit()
+        except (NotFound, ChangeRefused, LinkUsed, TransitionNotAllowed) as refused:
+            access = _by_link(route, action, link.application_id, (), refused)
+            await in_unit_of_work(lambda uow: audit.record(uow, "subsidy", caller, access))
+            raise
+        return result
 
     return router
 
@@ -456,6 +485,21 @@ def _change(
     route: str, actor: Actor, application_id: UUID | None, refs: tuple[str, ...], refused: Exception | None = None
 ) -> audit.Access:
     return replace(_read(route, actor, application_id, refs, refused), action=AccessAction.CHANGE)
+
+
+def _by_link(
+    route: str, action: AccessAction, application_id: UUID, refs: tuple[str, ...], refused: Exception | None = None
+) -> audit.Access:
+    """The representative's access through their mailed link, in the access audit."""
+    return audit.Access(
+        route,
+        "representative_approval",
+        "application",
+        action,
+        object_ref=str(application_id),
+        citizen_refs=refs,
+        outcome=_outcome(refused),
+    )
 
 
 def _erasure(ref: str) -> audit.Access:

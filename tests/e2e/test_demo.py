@@ -212,14 +212,16 @@ SCENARIO_ACCESSES = {
         "POST /v1/applications/{application_id}/extension",
         "POST /v1/applications/{application_id}/end",
         "POST /v1/applications/{application_id}/wage-reports",
+        "GET /v1/representative-approval",
+        "POST /v1/representative-approval",
     },
     "benefits": {"POST /v1/admin/citizens/import"},
     "activation": {"GET /v1/citizens/{citizen_ref}/plan"},
     "notify": {"POST /v1/webhooks/subscriptions"},
 }
-"""Every API route of the scenario that reads or changes personal data, by service. Not listed: the representative's
-link (it shows the employer's terms, without the citizen), the reconciliation (sums only), the subscription's
-cancellation at the end (after the audit is read), and the erasures (checked with them, below)."""
+"""Every API route of the scenario that reads or changes personal data, by service (the representative's link, read
+by the portal's page and answered, with the link as the actor). Not listed: the reconciliation (sums only), the
+subscription's cancellation at the end (after the audit is read), and the erasures (checked with them, below)."""
 
 
 async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefix: str, result: DemoResult) -> None:

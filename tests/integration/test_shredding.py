@@ -1,5 +1,6 @@
 """Crypto-shredding on real PostgreSQL: sealed under a citizen's own key, unreadable once the key is destroyed."""
 
+import os
 from uuid import uuid4
 
 import pytest
@@ -70,3 +71,38 @@ async def test_a_stored_data_key_opens_nothing_without_the_key_encryption_key(da
         setting="test",
     )
     assert shredding.open_with(rotated.unwrap(citizen, stored), citizen, sealed) == b"0101901234"
+
+
+async def test_rewrapping_under_a_new_kek_lets_the_old_one_go_and_every_sealed_datum_still_opens(database: str) -> None:
+    """KEK rotation: list a new KEK first, rewrap, remove the old one; an erased citizen stays erased."""
+    old = "2026-12:a-key-encryption-key-for-these-tests-only"
+    new = "2027-06:a-newer-kek-listed-first-at-rotation"
+    pool = await create_pool(database, size=2)
+    try:
+        await migrate(pool)
+        citizens = [_citizen() for _ in range(5)]
+        legacy, erased = _citizen(), citizens[0]
+        async with pool.acquire() as conn:
+            sealed = {c: await shredding.seal(conn, KEYS, c, c.encode()) for c in citizens}
+            plain_key = os.urandom(32)  # stored before keys were wrapped
+            await conn.execute("INSERT INTO citizen_keys (citizen_ref, data_key) VALUES ($1, $2)", legacy, plain_key)
+            sealed[legacy] = shredding.seal_with(plain_key, legacy, legacy.encode())
+            await shredding.erase(conn, Erasure(uuid4(), erased, "the citizen's request", "operator-1"))
+
+        rotated = KeyWrap(SecretStr(f"{new},{old}"), setting="test")
+        batches: list[tuple[int, int]] = []
+        assert await shredding.rewrap(pool, rotated, batch_size=2, on_batch=lambda *done: batches.append(done)) == 5
+        assert batches == [(2, 2), (4, 4), (5, 5)]
+        assert await shredding.rewrap(pool, rotated, batch_size=2) == 0  # nothing left under the old KEK
+
+        retired = KeyWrap(SecretStr(new), setting="test")
+        async with pool.acquire() as conn:
+            for citizen in [*citizens[1:], legacy]:
+                assert await shredding.unseal(conn, retired, citizen, sealed[citizen]) == citizen.encode()
+            with pytest.raises(KeyDestroyed):
+                await shredding.unseal(conn, retired, erased, sealed[erased])
+            stored = await conn.fetchval("SELECT data_key FROM citizen_keys WHERE citizen_ref = $1", citizens[1])
+        with pytest.raises(KekUnknown):
+            KEYS.unwrap(citizens[1], stored)  # the old KEK alone no longer opens it
+    finally:
+        await pool.close()

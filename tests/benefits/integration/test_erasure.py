@@ -1,5 +1,6 @@
-"""Erasing a citizen from the registry on real Kafka and PostgreSQL: the data key goes, the CPR number is in no row,
-the ledger still reconciles, no later run pays them, and the registry takes them in no more."""
+"""Erasing a citizen from the registry on real Kafka and PostgreSQL: the data key goes, the CPR number and the
+citizen's circumstances are in no row, the ledger still reconciles, no later run pays them, and the registry takes
+them in no more."""
 
 import json
 from collections.abc import Callable
@@ -35,6 +36,7 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
     callers: Callers,
 ) -> None:
     erased_row, kept_row = import_rows(2)
+    erased_row |= {"birth_date": "1958-11-23", "unemployed_since": "2023-08-14"}  # found nowhere else
     erased_ref, kept_ref = await register(service.pool, ctx, erased_row, kept_row)
     await payment_run.run(service.pool, ctx, Month(2026, 11), batch_size=100, source=settings.source)
     issued = [e for _, e in await read_events(kafka, topic_prefix + PAYMENT_INSTRUCTIONS, expect=2)]
@@ -42,7 +44,8 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
     assert set(payee_cprs([*keys, *issued], settings.payee_key_keks).values()) == {erased_row["cpr"], kept_row["cpr"]}
     await eventually(lambda: service.pool.fetchval("SELECT count(*) = 0 FROM outbox"))
     async with service.pool.acquire() as conn:
-        assert await tables_holding(conn, erased_row["cpr"]) == []  # sealed, not in the clear, hex or base64
+        for personal in (erased_row["cpr"], erased_row["birth_date"], erased_row["unemployed_since"]):
+            assert await tables_holding(conn, personal) == []  # sealed, not in the clear, hex or base64
 
     async with http(callers.operator()) as operator, http(callers.auditor()) as auditor:
         refused = await auditor.post("/v1/admin/erasures", json={"cpr": erased_row["cpr"], "reason": REASON})
@@ -64,7 +67,8 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_while_their_ledger_sti
     async with service.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", erased_ref) == 0
         assert await conn.fetchval("SELECT array_agg(citizen_ref) FROM payee_keys") == [kept_ref]
-        assert await tables_holding(conn, erased_row["cpr"]) == []
+        for personal in (erased_row["cpr"], erased_row["birth_date"], erased_row["unemployed_since"]):
+            assert await tables_holding(conn, personal) == []
         ledger = await conn.fetch("SELECT citizen_ref FROM payment_instructions")
     assert later.issued == 1  # the kept citizen's December only
     assert sorted(row["citizen_ref"] for row in ledger) == sorted([erased_ref, kept_ref, kept_ref])

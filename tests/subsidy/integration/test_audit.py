@@ -1,9 +1,11 @@
 """The access audit of subsidy: a caseworker's reads and decision of a case are recorded with who, in which
-municipality, why and how it ended; another municipality's look is recorded as not found; the auditor reads it all."""
+municipality, why and how it ended; another municipality's look is recorded as not found; the representative's link
+is recorded as its own actor; the auditor reads it all."""
 
 from contracts.audit import TOPICS, SubsidyAccessRecorded
+from contracts.subsidy import RepresentativeApprovalRequested
 from jobbro.testing import read_events
-from tests.subsidy.factories import assessed, plan_checked, wage_subsidy
+from tests.subsidy.factories import assessed, internship, plan_checked, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
 
@@ -88,3 +90,32 @@ async def test_reading_a_decisions_derivation_is_recorded_with_its_citizen(servi
         ("101", "not_found", "derivation", []),
         ("751", "granted", "derivation", [ref]),
     ]
+
+
+async def test_the_representatives_link_reading_and_answering_is_recorded_with_the_link_as_actor(
+    service: Subsidy,
+) -> None:
+    employer = service.pki.employer()
+    application = await service.submitted(internship(employer, employees=6), employer)
+    [request] = [
+        e for e in await service.published(application, expect=2) if isinstance(e, RepresentativeApprovalRequested)
+    ]
+    token, route = service.link_token(request), "/v1/representative-approval"
+    header, claims, mac = token.split(".")
+
+    shown = await service.client.get(route, headers={"X-Approval-Token": token})
+    forged = await service.client.get(route, headers={"X-Approval-Token": f"{header}.{claims}.{mac[::-1]}"})
+    answered = await service.client.post(route, json={"token": token, "approve": True})
+    again = await service.client.post(route, json={"token": token, "approve": True})
+    about = await service.client.get("/v1/audit/access", headers=service.issuer.auditor())
+
+    assert [r.status_code for r in (shown, forged, answered, again)] == [200, 403, 200, 409]
+    by_link = [a for a in about.json()["accesses"] if a["route"].endswith(route)]
+    assert sorted((a["route"], a["action"], a["outcome"], a["citizen_refs"]) for a in by_link) == [
+        ("GET " + route, "read", "granted", [application["citizen_ref"]]),
+        ("POST " + route, "change", "granted", [application["citizen_ref"]]),
+        ("POST " + route, "change", "refused", []),  # the used link; the forged one names nobody
+    ]
+    assert {(a["actor"], *a["roles"], a["purpose"], a["object_ref"]) for a in by_link} == {
+        (f"representative-link:{request.request_id}", "representative", "representative_approval", application["id"])
+    }
