@@ -23,7 +23,7 @@ from jobbro.principal import Role as Access
 from jobbro.problems import Problem, Translate, documented, install_refusals
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
-from services.subsidy import handlers, store
+from services.subsidy import handlers
 from services.subsidy.domain import Actor, ChangeRefused, LinkUsed, Role, State, TransitionNotAllowed
 from services.subsidy.handlers import Forbidden, NotFound, SignatureReplayed
 from services.subsidy.links import LinkRefused
@@ -139,7 +139,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
             async with runtime.unit_of_work() as uow:
                 result = await command(uow)
                 changed = application_id if isinstance(application_id, UUID) else application_id(result)
-                application = await store.get(uow.conn, changed)
+                application = await uow.store.get(changed)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
                 await _audit(uow, actor, _change(route, actor, changed, refs))
                 await uow.commit()
@@ -162,7 +162,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
 
         async def change(uow: UnitOfWork) -> None:
             if condition.if_match is not None:
-                current = await handlers.locked_version(uow.conn, application_id, actor)
+                current = await handlers.locked_version(uow.store, application_id, actor)
                 if not _matches(condition.if_match, current):
                     raise Problem(412, "precondition_failed", _STALE, current_version=current)
             await handler(ctx, uow, application_id, body, actor)
@@ -175,7 +175,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         unless the route recorded its change already (`route` None)."""
         try:
             async with runtime.unit_of_work() as uow:
-                found = await handlers.view(uow.conn, application_id, actor)
+                found = await handlers.view(uow.store, application_id, actor)
                 if route:
                     refs = (found.citizen_ref,) if found.citizen_ref else ()
                     await _audit(uow, actor, _read(route, actor, application_id, refs))
@@ -222,7 +222,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         page at a time: `next_cursor` (and the `Link: rel="next"` header) leads to the next page."""
         after = pages.decode(cursor, _listing_key) if cursor else None
         async with runtime.unit_of_work() as uow:
-            found = await handlers.listing(uow.conn, actor, state, limit + 1, after)
+            found = await handlers.listing(uow.store, actor, state, limit + 1, after)
             listed = replace(_read("GET /v1/applications", actor, None, ()), object_kind="applications")
             await _audit(uow, actor, listed)  # a summary names no citizen
             await uow.commit()
@@ -245,8 +245,8 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         route = f"GET {_APPLICATION}/derivation"
         try:
             async with runtime.unit_of_work() as uow:
-                found = await handlers.derivation(uow.conn, application_id, actor)
-                application = await store.get(uow.conn, application_id)
+                found = await handlers.derivation(uow.store, application_id, actor)
+                application = await uow.store.get(application_id)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
                 await _audit(uow, actor, replace(_read(route, actor, application_id, refs), object_kind="derivation"))
                 await uow.commit()
@@ -353,15 +353,15 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         """
         if token is None and x_approval_token is None:
             raise LinkRefused("link_missing")
-        async with runtime.pool.acquire() as conn:
-            return await handlers.for_representative(ctx, conn, token or x_approval_token or "")
+        async with runtime.unit_of_work() as uow:
+            return await handlers.for_representative(ctx, uow.store, token or x_approval_token or "")
 
     @router.post("/representative-approval", tags=["representative"])
     async def answer_as_representative(body: RepresentativeAnswer) -> ForRepresentative:
         """Approve or decline through the link's token; the link works once and expires."""
         await in_unit_of_work(lambda uow: handlers.answer_as_representative(ctx, uow, body))
-        async with runtime.pool.acquire() as conn:
-            return await handlers.for_representative(ctx, conn, body.token)
+        async with runtime.unit_of_work() as uow:
+            return await handlers.for_representative(ctx, uow.store, body.token)
 
     return router
 
