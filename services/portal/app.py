@@ -402,13 +402,14 @@ def create_app(
         errors = steps.check(step, scheme, entered)
         if not errors:
             try:
-                await subsidy.change(token(session), application_id, step.route, step.body(entered))
+                answer = await subsidy.change(token(session), application_id, step.route, step.body(entered))
             except ApiRefused as exc:
                 if exc.status not in (409, 422):
                     raise _page_for(exc) from None
                 errors = steps.refused(step, scheme, exc.code, exc.errors)
-            else:
-                return RedirectResponse(f"/applications/{application_id}?changed={step.name}", status_code=303)
+            else:  # a change referred to a caseworker is not made yet: the page says it waits
+                done = "" if answer.get("pending_change") else f"?changed={step.name}"
+                return RedirectResponse(f"/applications/{application_id}{done}", status_code=303)
         context = {"application": found, "step": step, "fields": step.fields_for(scheme)}
         return render(request, "step.html", 422, errors=errors, entered=entered, **context)
 

@@ -8,7 +8,7 @@ decide, and the deadline timer refers whatever is still waiting when its time is
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import structlog
 from pydantic import ValidationError
 
+from contracts import subsidy
 from contracts.activation import ActivationChecked
 from contracts.benefits import CitizenAssessed, CitizenErased
 from contracts.envelope import Metadata
@@ -28,9 +29,12 @@ from services.subsidy import changes, decision, eligibility, events, timing
 from services.subsidy.domain import (
     Actor,
     Application,
+    ChangeKind,
     ChangeRefused,
     DomainError,
+    PendingChange,
     Role,
+    RuleOutcome,
     Scheme,
     State,
     Terms,
@@ -254,6 +258,9 @@ async def decide_as_caseworker(
     """A caseworker's verdict; an approval is refused where confirmation would be, or where it starts too early."""
     now = ctx.clock()
     application = await _load(uow.store, application_id, caseworker)
+    if application.pending_change is not None:
+        await _decide_change(ctx, uow, application, body, caseworker)
+        return
     exception = body.start_exception.justification if body.start_exception else None
     application.decide_as_caseworker(body.approve, body.remark, caseworker, now, start_exception=exception)
     if body.approve:
@@ -262,6 +269,22 @@ async def decide_as_caseworker(
     uow.publish(events.decided(application))
     await uow.store.save(application)
     log.info("application_decided", application_id=str(application_id), verdict=application.state.value)
+
+
+async def _decide_change(
+    ctx: Context, uow: Work[Applications], application: Application, body: CaseworkerDecision, caseworker: Actor
+) -> None:
+    """A caseworker's verdict on a referred change; an approval is refused where a rule now fails."""
+    change = application.pending_change
+    assert change is not None
+    if body.approve:
+        await _questions(uow.store, application, change, ctx.rulebook, ctx.clock(), "change_breaks_rule")
+    previous_end = application.terms.ends_on
+    application.decide_change(body.approve, body.remark, caseworker, ctx.clock())
+    if body.approve:
+        uow.publish(_change_made(application, change, previous_end))
+    await uow.store.save(application)
+    log.info("change_decided", application_id=str(application.id), approved=body.approve)
 
 
 async def confirm(
@@ -281,24 +304,42 @@ async def confirm(
 
 
 async def extend(ctx: Context, uow: Work[Applications], application_id: UUID, body: Extension, employer: Actor) -> None:
-    """A new end, allowed only if every rule it can affect still holds."""
+    """A new end: made if every rule it can affect still holds, referred to a caseworker if one needs judgement."""
     application = await _load(uow.store, application_id, employer)
-    previous_end = application.extend(body.new_end, employer, ctx.clock())
-    await _require_change_allowed(uow.store, application, ctx.rulebook, "extension_breaks_rule")
-    uow.publish(events.extended(application, previous_end))
-    await uow.store.save(application)
+    await _change(ctx, uow, application, application.extended(body.new_end), employer, "extension_breaks_rule")
 
 
 async def change_hours(
     ctx: Context, uow: Work[Applications], application_id: UUID, body: HoursChange, employer: Actor
 ) -> None:
-    """New weekly hours, allowed only if every rule they can affect still holds."""
+    """New weekly hours: made if every rule they can affect still holds, referred to a caseworker if one needs
+    judgement."""
     application = await _load(uow.store, application_id, employer)
-    steps = hours_steps(body.weekly_hours)
-    application.change_hours(steps, employer, ctx.clock())
-    await _require_change_allowed(uow.store, application, ctx.rulebook, "hours_break_rule")
-    uow.publish(events.hours_changed(application, steps[0].starts_on))
+    change = application.with_hours(hours_steps(body.weekly_hours))
+    await _change(ctx, uow, application, change, employer, "hours_break_rule")
+
+
+async def _change(
+    ctx: Context, uow: Work[Applications], application: Application, change: PendingChange, by: Actor, code: str
+) -> None:
+    """Refused if it breaks a rule (`code`); referred, as a new application would be, if a rule needs judgement."""
+    questions = await _questions(uow.store, application, change, ctx.rulebook, ctx.clock(), code)
+    if questions:
+        application.refer_change(replace(change, questions=questions), by, ctx.clock())
+        uow.publish(events.change_referred(application))
+    else:
+        previous_end = application.terms.ends_on
+        application.make_change(change, by, ctx.clock())
+        uow.publish(_change_made(application, change, previous_end))
     await uow.store.save(application)
+
+
+def _change_made(
+    application: Application, change: PendingChange, previous_end: date
+) -> subsidy.PlacementExtended | subsidy.PlacementHoursChanged:
+    if change.kind is ChangeKind.EXTENSION:
+        return events.extended(application, previous_end)
+    return events.hours_changed(application, change.effective_from)
 
 
 async def end(
@@ -558,16 +599,23 @@ async def _claim_once(
         raise SignatureReplayed("This signed document was already used.")
 
 
-async def _require_change_allowed(
-    applications: Applications, application: Application, rulebook: Rulebook, code: str
-) -> None:
-    """Re-run the rules a changed placement must meet, over its production unit and the citizen's placements."""
-    terms = application.terms
-    first, last = terms.starts_on, terms.ends_on
+async def _questions(
+    applications: Applications,
+    application: Application,
+    change: PendingChange,
+    rulebook: Rulebook,
+    now: datetime,
+    code: str,
+) -> tuple[RuleOutcome, ...]:
+    """Re-run the rules the changed placement must meet, over its production unit and the citizen's placements:
+    refused if one fails (`code`), else the questions a caseworker must decide."""
+    changed, today = replace(application, terms=change.terms), now.date()
+    terms = changed.terms
+    first, last = min(today, terms.starts_on), terms.ends_on
     unit = await applications.placements_at(terms.production_unit, application.id, first, last)
     assert application.citizen_ref is not None  # a running placement names its citizen
-    others = await applications.citizen_placements(application.citizen_ref, application.id, first, last)
-    changes.require_allowed(changes.recheck(application, unit, others, rulebook), code)
+    others = await applications.citizen_placements(application.citizen_ref, application.id, terms.starts_on, last)
+    return changes.questions(changes.recheck(changed, unit, others, rulebook, today), code)
 
 
 def _require_payment_rules(rulebook: Rulebook, terms: Terms, month_start: date) -> None:

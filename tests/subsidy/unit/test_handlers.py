@@ -25,7 +25,6 @@ from tests.subsidy.factories import DATA_KEYS, TODAY, Employer, Pki, assessed, i
 from tests.subsidy.memory import InMemoryApplications
 
 Work = InMemoryWork[InMemoryApplications]
-CLOCK = datetime.now(UTC)
 START = TODAY + timedelta(days=30)
 CASEWORKER = Actor(Role.CASEWORKER, "caseworker", municipality="751")
 
@@ -33,13 +32,14 @@ CASEWORKER = Actor(Role.CASEWORKER, "caseworker", municipality="751")
 @pytest.fixture
 def ctx(rulebook: Rulebook, pki: Pki) -> Context:
     settings = SubsidySettings(environment="development", trust_anchors=pki.anchors, trust_crls=(pki.crl,))
+    now = datetime.now(UTC)  # after the test CA's CRL was issued: a signature is checked against it
     return Context(
         settings=settings,
         rulebook=rulebook,
         links=RepresentativeLinks.from_settings(settings.link_keys, settings.link_seal_keys),
         trust=TrustFiles(settings.trust_anchors, None, settings.trust_crls),
         keys=DATA_KEYS,
-        clock=lambda: CLOCK,
+        clock=lambda: now,
     )
 
 
@@ -144,7 +144,7 @@ async def test_a_case_still_waiting_at_its_deadline_is_referred_and_one_not_yet_
     application = await _submit(ctx, uow, employer, internship(employer, start=START))
     await handlers.on_deadline(ctx, uow, application.id)
     assert _decisions(uow) == []
-    later = Context(**{**ctx.__dict__, "clock": lambda: CLOCK + ctx.settings.answer_timeout})
+    later = Context(**{**ctx.__dict__, "clock": lambda: ctx.clock() + ctx.settings.answer_timeout})
     await handlers.on_deadline(later, uow, application.id)
     assert _decisions(uow) == [subsidy.ApplicationReferred]
     assert (await uow.store.get(application.id)).state is State.REFERRED  # type: ignore[union-attr]
@@ -154,7 +154,7 @@ async def test_a_caseworker_approves_a_referred_case_of_their_municipality_only(
     ctx: Context, uow: Work, employer: Employer
 ) -> None:
     application = await _submit(ctx, uow, employer, internship(employer, start=START))
-    later = Context(**{**ctx.__dict__, "clock": lambda: CLOCK + ctx.settings.answer_timeout})
+    later = Context(**{**ctx.__dict__, "clock": lambda: ctx.clock() + ctx.settings.answer_timeout})
     await handlers.on_deadline(later, uow, application.id)
     decision = CaseworkerDecision(approve=True, remark="Godkendt efter samtale.")
     elsewhere = Actor(Role.CASEWORKER, "other", municipality="101")
@@ -172,10 +172,10 @@ async def test_a_withdrawal_is_published_with_who_withdrew(ctx: Context, uow: Wo
     assert withdrawn.withdrawn_by is subsidy.Withdrawer.EMPLOYER
 
 
-async def _confirmed(ctx: Context, uow: Work, application: Application) -> Application:
+async def _confirmed(ctx: Context, uow: Work, application: Application, **assessment: Any) -> Application:
     """The application approved and confirmed, as the employer's signed confirmation leaves it."""
-    found = await _answered(ctx, uow, application)
-    found.confirm(Actor(Role.EMPLOYER, "signer", cvr=found.terms.employer_cvr), CLOCK)
+    found = await _answered(ctx, uow, application, **assessment)
+    found.confirm(Actor(Role.EMPLOYER, "signer", cvr=found.terms.employer_cvr), ctx.clock())
     await uow.store.save(found)
     return found
 
@@ -215,7 +215,7 @@ async def test_a_placement_past_its_planned_end_is_completed_and_one_running_is_
     application = await _confirmed(ctx, uow, await _submit(ctx, uow, employer, internship(employer, start=START)))
     await handlers.on_planned_end(ctx, uow, application.id)
     assert _published(uow, subsidy.PlacementEnded) == []
-    after = datetime.combine(application.terms.ends_on + timedelta(days=1), CLOCK.timetz())
+    after = datetime.combine(application.terms.ends_on + timedelta(days=1), ctx.clock().timetz())
     await handlers.on_planned_end(Context(**{**ctx.__dict__, "clock": lambda: after}), uow, application.id)
     [ended] = _published(uow, subsidy.PlacementEnded)
     assert ended.kind is subsidy.EndKind.PLANNED
@@ -225,7 +225,68 @@ async def test_a_placement_past_its_planned_end_is_completed_and_one_running_is_
 async def test_an_erased_citizens_evidence_can_no_longer_be_read(ctx: Context, uow: Work, employer: Employer) -> None:
     application = await _submit(ctx, uow, employer, internship(employer, start=START))
     assert application.citizen_ref is not None
-    erased = CitizenErased(erasure_id=uuid4(), citizen_ref=application.citizen_ref, erased_at=CLOCK)
+    erased = CitizenErased(erasure_id=uuid4(), citizen_ref=application.citizen_ref, erased_at=ctx.clock())
     await handlers.on_citizen_erased(erased, _meta(erased), uow, ctx)
     with pytest.raises(KeyDestroyed):
         await uow.store.signature(application.id, "application")
+
+
+async def _referred_extension(ctx: Context, uow: Work, employer: Employer) -> Application:
+    """A running 4-week internship whose citizen benefits allows 8 weeks, extended by 2: the rule's maximum is 4
+    weeks, so, as for a new application, a caseworker must decide."""
+    form = internship(employer, start=START, weeks=4)
+    application = await _confirmed(ctx, uow, await _submit(ctx, uow, employer, form), max_weeks=8)
+    actor = Actor(Role.EMPLOYER, "signer", cvr=employer.cvr)
+    new_end = application.terms.ends_on + timedelta(weeks=2)
+    await handlers.extend(ctx, uow, application.id, Extension(new_end=new_end), actor)
+    return application
+
+
+async def test_an_extension_needing_judgement_is_referred_and_the_placement_keeps_its_end(
+    ctx: Context, uow: Work, employer: Employer
+) -> None:
+    application = await _referred_extension(ctx, uow, employer)
+    [referred] = [event for event in _published(uow, subsidy.ApplicationReferred) if event.change is not None]
+    assert referred.change.kind is subsidy.ChangeKind.EXTENSION
+    assert referred.change.new_end == application.terms.ends_on + timedelta(weeks=2)
+    assert [reason.rule for reason in referred.reasons] == ["max_duration"]
+    assert _published(uow, subsidy.PlacementExtended) == []
+    stored = await uow.store.get(application.id)
+    assert stored is not None and stored.terms.ends_on == application.terms.ends_on
+    assert stored.state is State.CONFIRMED and stored.pending_change is not None
+    actor = Actor(Role.EMPLOYER, "signer", cvr=employer.cvr)
+    with pytest.raises(ChangeRefused) as refused:
+        await handlers.extend(ctx, uow, application.id, Extension(new_end=stored.terms.ends_on + timedelta(1)), actor)
+    assert refused.value.code == "change_pending"
+
+
+async def test_a_caseworker_approving_a_referred_extension_extends_the_placement(
+    ctx: Context, uow: Work, employer: Employer
+) -> None:
+    application = await _referred_extension(ctx, uow, employer)
+    approval = CaseworkerDecision(approve=True, remark="Nyuddannet: 8 uger er rimeligt.")
+    await handlers.decide_as_caseworker(ctx, uow, application.id, approval, CASEWORKER)
+    [extended] = _published(uow, subsidy.PlacementExtended)
+    assert (extended.previous_end, extended.new_end) == (
+        application.terms.ends_on,
+        application.terms.ends_on + timedelta(weeks=2),
+    )
+    stored = await uow.store.get(application.id)
+    assert stored is not None and stored.pending_change is None
+    assert stored.terms.ends_on == extended.new_end
+
+
+async def test_a_caseworker_rejecting_a_referred_extension_leaves_the_placement_as_it_was(
+    ctx: Context, uow: Work, employer: Employer
+) -> None:
+    application = await _referred_extension(ctx, uow, employer)
+    rejection = CaseworkerDecision(approve=False, remark="Forlængelsen er ikke begrundet.")
+    await handlers.decide_as_caseworker(ctx, uow, application.id, rejection, CASEWORKER)
+    assert _published(uow, subsidy.PlacementExtended) == []
+    stored = await uow.store.get(application.id)
+    assert stored is not None and stored.pending_change is None
+    assert (stored.terms.ends_on, stored.state) == (application.terms.ends_on, State.CONFIRMED)
+    assert [line.action for line in await uow.store.history(application.id)][-2:] == [
+        "change_referred",
+        "change_rejected_by_caseworker",
+    ]
