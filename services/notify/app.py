@@ -66,7 +66,7 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
         ApplicationSubmittedV2: handlers.on_application_submitted,
         PositionApplicationSubmitted: handlers.on_position_submitted,
     }
-    runtime = Runtime(settings, SQL, context)
+    runtime = Runtime(settings, SQL, context, store=store.PgNotices)
     runtime.retain(*store.RETAINED, FileSweep("letters", settings.digital_post_dir, "*.json"))
     for topic in notices.CONSUMED:
         runtime.consume(

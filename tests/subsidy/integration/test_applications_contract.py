@@ -3,31 +3,17 @@ transaction that rolls back."""
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
-from jobbro import db
+from jobbro.testing import rolled_back
 from services.subsidy.app import SQL
 from services.subsidy.store import PgApplications
 from tests.subsidy.applications_contract import ApplicationsContract
 from tests.subsidy.factories import DATA_KEYS
 
 
-@pytest.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await db.create_pool(database, 2)
-    await db.migrate(pool, SQL)
-    yield pool
-    await pool.close()
-
-
 class TestPgApplications(ApplicationsContract):
     @pytest.fixture
-    async def applications(self, pool: asyncpg.Pool) -> AsyncIterator[PgApplications]:
-        async with pool.acquire() as conn:
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
-                yield PgApplications(conn, DATA_KEYS)
-            finally:
-                await transaction.rollback()
+    async def applications(self, database: str) -> AsyncIterator[PgApplications]:
+        async with rolled_back(database, SQL) as conn:
+            yield PgApplications(conn, DATA_KEYS)
