@@ -1,5 +1,6 @@
-"""All SQL of the subsidy service, behind the `Applications` port (PostgreSQL: `PgApplications`, on the unit of
-work's connection; tests: an in-memory fake held to the same contract suite).
+"""All SQL of the subsidy service. What the handlers read and write is behind the `Applications` port (PostgreSQL:
+`PgApplications`, on the unit of work's connection; tests: an in-memory fake held to the same contract suite); the
+deadline timer finds its due cases with functions on its own connection.
 
 The aggregate is one JSON document (pydantic reads and writes the domain's dataclasses); the columns beside it
 are what queries select by. Loading for a change takes the row lock, which also keeps the order of the
@@ -107,8 +108,6 @@ class Applications(Protocol):
     async def citizen_placements(
         self, citizen_ref: str, excluding: UUID, first_day: date, last_day: date
     ) -> tuple[CitizenPlacement, ...]: ...
-    async def due(self, now: datetime, limit: int) -> list[UUID]: ...
-    async def past_planned_end(self, today: date, limit: int) -> list[UUID]: ...
     async def claim_idempotency_key(
         self, employer_cvr: str, key: str, fingerprint: str, application_id: UUID
     ) -> IdempotencyKey | None: ...
@@ -278,26 +277,6 @@ class PgApplications:
         )
         return tuple(CitizenPlacement(r["id"], Scheme(r["scheme"]), r["starts_on"], r["ends_on"]) for r in rows)
 
-    async def due(self, now: datetime, limit: int) -> list[UUID]:
-        """Applications whose deadline has passed, oldest deadline first."""
-        return [
-            row["id"]
-            for row in await self._conn.fetch(
-                "SELECT id FROM applications WHERE deadline_at <= $1 ORDER BY deadline_at LIMIT $2", now, limit
-            )
-        ]
-
-    async def past_planned_end(self, today: date, limit: int) -> list[UUID]:
-        """Confirmed placements whose planned last day is over, the longest over first."""
-        return [
-            row["id"]
-            for row in await self._conn.fetch(
-                "SELECT id FROM applications WHERE state = 'confirmed' AND ends_on < $1 ORDER BY ends_on LIMIT $2",
-                today,
-                limit,
-            )
-        ]
-
     async def claim_idempotency_key(
         self, employer_cvr: str, key: str, fingerprint: str, application_id: UUID
     ) -> IdempotencyKey | None:
@@ -443,6 +422,28 @@ class PgApplications:
             application_id,
         )
         return [WageReport(**dict(row)) for row in rows]
+
+
+async def due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[UUID]:
+    """Applications whose deadline has passed, oldest deadline first (for the timer, outside the handlers' port)."""
+    return [
+        row["id"]
+        for row in await conn.fetch(
+            "SELECT id FROM applications WHERE deadline_at <= $1 ORDER BY deadline_at LIMIT $2", now, limit
+        )
+    ]
+
+
+async def past_planned_end(conn: asyncpg.Connection, today: date, limit: int) -> list[UUID]:
+    """Confirmed placements whose planned last day is over, the longest over first."""
+    return [
+        row["id"]
+        for row in await conn.fetch(
+            "SELECT id FROM applications WHERE state = 'confirmed' AND ends_on < $1 ORDER BY ends_on LIMIT $2",
+            today,
+            limit,
+        )
+    ]
 
 
 _HISTORY_INSERT = """

@@ -12,7 +12,7 @@ import asyncio
 import structlog
 
 from jobbro.runtime import Runtime
-from services.subsidy import handlers
+from services.subsidy import handlers, store
 
 log = structlog.get_logger(__name__)
 
@@ -24,9 +24,9 @@ async def fire_due(runtime: Runtime[handlers.Context]) -> int:
     return how many were due."""
     ctx = runtime.context
     now = ctx.clock()
-    async with runtime.unit_of_work() as uow:
-        due = [(handlers.on_deadline, found) for found in await uow.store.due(now, BATCH)]
-        due += [(handlers.on_planned_end, found) for found in await uow.store.past_planned_end(now.date(), BATCH)]
+    async with runtime.pool.acquire() as conn:
+        due = [(handlers.on_deadline, found) for found in await store.due(conn, now, BATCH)]
+        due += [(handlers.on_planned_end, found) for found in await store.past_planned_end(conn, now.date(), BATCH)]
     for handler, application_id in due:
         try:
             async with runtime.unit_of_work() as uow:

@@ -76,27 +76,6 @@ class ApplicationsContract:
             (earlier.id, earlier.terms.starts_on, earlier.terms.ends_on)
         ]
 
-    async def test_due_deadlines_come_oldest_first_and_only_past_ones(
-        self, applications: Applications, pki: Pki
-    ) -> None:
-        first, second, later = _application(pki), _application(pki), _application(pki)
-        first.deadline_at, second.deadline_at = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
-        later.deadline_at = NOW + timedelta(hours=1)
-        for application in (second, later, first):
-            await applications.insert(application)
-        assert await applications.due(NOW, 10) == [first.id, second.id]
-        assert await applications.due(NOW, 1) == [first.id]
-
-    async def test_only_confirmed_placements_past_their_end_are_over(
-        self, applications: Applications, pki: Pki
-    ) -> None:
-        over, assessing = _application(pki), _application(pki)
-        over.state = State.CONFIRMED
-        for application in (over, assessing):
-            await applications.insert(application)
-        assert await applications.past_planned_end(over.terms.ends_on, 10) == []
-        assert await applications.past_planned_end(over.terms.ends_on + timedelta(days=1), 10) == [over.id]
-
     async def test_an_idempotency_key_is_claimed_once_and_can_name_another_application(
         self, applications: Applications
     ) -> None:

@@ -109,14 +109,6 @@ class InMemoryApplications:
             if a.citizen_ref == citizen_ref
         )
 
-    async def due(self, now: datetime, limit: int) -> list[UUID]:
-        waiting = [a for a in self._all() if a.deadline_at is not None and a.deadline_at <= now]
-        return [a.id for a in sorted(waiting, key=lambda a: a.deadline_at or now)][:limit]
-
-    async def past_planned_end(self, today: date, limit: int) -> list[UUID]:
-        over = [a for a in self._all() if a.state is State.CONFIRMED and a.effective_end < today]
-        return [a.id for a in sorted(over, key=lambda a: a.effective_end)][:limit]
-
     async def claim_idempotency_key(
         self, employer_cvr: str, key: str, fingerprint: str, application_id: UUID
     ) -> IdempotencyKey | None:
