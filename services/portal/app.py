@@ -477,6 +477,8 @@ def create_app(
         access = await token_of(request, Role.CASEWORKER)
         query = inbox.InboxQuery.of(request.query_params, labels.SCHEMES)
         found = [item for state in query.states for item in await _read(subsidy.applications(access, state))]
+        if not query.state:  # a running placement's change that waits is a case to decide too
+            found += await _read(subsidy.applications(access, change_pending=True))
         views = await asyncio.gather(*(_read(subsidy.application(access, item["id"])) for item in found))
         lines = [item | {"questioned": inbox.questioned(view)} for item, view in zip(found, views, strict=True)]
         shown, rules = inbox.arrange(lines, query), inbox.rules_in(lines, query.rule)

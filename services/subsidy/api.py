@@ -214,6 +214,9 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         request: Request,
         response: Response,
         state: Annotated[State | None, Query()] = None,
+        change_pending: Annotated[
+            bool, Query(description="Only running placements with a change waiting for a caseworker's decision.")
+        ] = False,
         limit: pages.Limit = pages.DEFAULT_LIMIT,
         cursor: pages.Cursor = None,
         actor: Actor = reader,
@@ -222,7 +225,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         page at a time: `next_cursor` (and the `Link: rel="next"` header) leads to the next page."""
         after = pages.decode(cursor, _listing_key) if cursor else None
         async with runtime.unit_of_work() as uow:
-            found = await handlers.listing(uow.store, actor, state, limit + 1, after)
+            found = await handlers.listing(uow.store, actor, state, limit + 1, after, change_pending)
             listed = replace(_read("GET /v1/applications", actor, None, ()), object_kind="applications")
             await _audit(uow, actor, listed)  # a summary names no citizen
             await uow.commit()

@@ -482,11 +482,17 @@ async def listing(
     state: State | None,
     limit: int,
     after: tuple[datetime, UUID] | None = None,
+    change_pending: bool = False,
 ) -> list[ApplicationSummary]:
     """An employer's own applications, a caseworker's municipality's, or every one for an auditor, newest first:
-    `limit` of them after the sort key `after`."""
+    `limit` of them after the sort key `after` (only placements whose change waits, if `change_pending`)."""
     rows = await applications.listed(
-        employer_cvr=actor.cvr, municipality=actor.municipality, state=state, limit=limit, after=after
+        employer_cvr=actor.cvr,
+        municipality=actor.municipality,
+        state=state,
+        limit=limit,
+        after=after,
+        change_pending=change_pending,
     )
     return [ApplicationSummary.model_validate(row, from_attributes=True) for row in rows]
 

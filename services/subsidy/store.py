@@ -101,6 +101,7 @@ class Applications(Protocol):
         state: State | None = None,
         limit: int = 100,
         after: tuple[datetime, UUID] | None = None,
+        change_pending: bool = False,
     ) -> list[Listed]: ...
     async def placements_at(
         self, production_unit: str, excluding: UUID, first_day: date, last_day: date
@@ -205,8 +206,10 @@ class PgApplications:
         state: State | None = None,
         limit: int = 100,
         after: tuple[datetime, UUID] | None = None,
+        change_pending: bool = False,
     ) -> list[Listed]:
-        """An employer's or a municipality's applications, newest first, from just after the sort key `after`."""
+        """An employer's or a municipality's applications (only placements with a change waiting for a caseworker, if
+        `change_pending`), newest first, from just after the sort key `after`."""
         rows = await self._conn.fetch(
             """SELECT id, state, scheme, employer_cvr, production_unit, aggregate->'terms'->>'position_title' AS title,
                       starts_on, ends_on, submitted_at
@@ -214,6 +217,7 @@ class PgApplications:
                WHERE ($1::text IS NULL OR employer_cvr = $1) AND ($2::text IS NULL OR municipality = $2)
                  AND ($3::text IS NULL OR state = $3)
                  AND ($5::timestamptz IS NULL OR (submitted_at, id) < ($5::timestamptz, $6::uuid))
+                 AND (NOT $7 OR aggregate -> 'pending_change' <> 'null'::jsonb)
                ORDER BY submitted_at DESC, id DESC LIMIT $4""",
             employer_cvr,
             municipality,
@@ -221,6 +225,7 @@ class PgApplications:
             limit,
             after and after[0],
             after and after[1],
+            change_pending,
         )
         return [
             Listed(

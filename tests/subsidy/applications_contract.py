@@ -135,3 +135,17 @@ class ApplicationsContract:
         rest = await applications.listed(employer_cvr=employer.cvr, after=(listed[-1].submitted_at, listed[-1].id))
         assert [found.id for found in rest] == [mine[0].id]
         assert await applications.listed(employer_cvr=employer.cvr, state=State.CONFIRMED) == []
+
+    async def test_a_list_of_changes_pending_holds_only_placements_whose_change_waits(
+        self, applications: Applications, pki: Pki
+    ) -> None:
+        employer = pki.employer()
+        waiting, running = (submitted(internship(employer, start=START)) for _ in range(2))
+        for placement in (waiting, running):
+            placement.state = State.CONFIRMED
+        change = waiting.extended(waiting.terms.ends_on + timedelta(days=7))
+        waiting.refer_change(change, Actor(Role.EMPLOYER, "signer", cvr=employer.cvr), NOW)
+        for placement in (waiting, running):
+            await applications.insert(placement)
+        found = await applications.listed(employer_cvr=employer.cvr, change_pending=True)
+        assert [listed.id for listed in found] == [waiting.id]

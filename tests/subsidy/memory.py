@@ -68,6 +68,7 @@ class InMemoryApplications:
         state: State | None = None,
         limit: int = 100,
         after: tuple[datetime, UUID] | None = None,
+        change_pending: bool = False,
     ) -> list[Listed]:
         found = [
             Listed(
@@ -85,6 +86,7 @@ class InMemoryApplications:
             if employer_cvr in (None, a.terms.employer_cvr)
             and municipality in (None, a.terms.municipality)
             and state in (None, a.state)
+            and (not change_pending or a.pending_change is not None)
         ]
         found.sort(key=lambda listed: (listed.submitted_at, listed.id), reverse=True)
         if after is not None:

@@ -217,6 +217,7 @@ async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_
     assert waiting["pending_change"]["terms"]["ends_on"] == (end + timedelta(days=7)).isoformat()
     assert [q["rule"] for q in waiting["pending_change"]["questions"]] == ["ratio"]
     assert _code(again, 422) == "change_pending"
+    assert first["id"] in await _changes_pending(service, caseworker)
 
     decided = await service.client.post(decide, json={"approve": True, "remark": "Forlænget."}, headers=caseworker)
 
@@ -227,3 +228,11 @@ async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_
         "change_referred",
         "change_approved_by_caseworker",
     ]
+    assert first["id"] not in await _changes_pending(service, caseworker)
+
+
+async def _changes_pending(service: Subsidy, caseworker: dict[str, str]) -> list[str]:
+    """The caseworker's list of placements whose change waits for a decision."""
+    listed = await service.client.get("/v1/applications", params={"change_pending": "true"}, headers=caseworker)
+    assert listed.status_code == 200, listed.text
+    return [item["id"] for item in listed.json()["items"]]
