@@ -9,7 +9,7 @@ import pytest
 
 from contracts.benefits import CitizenErased
 from contracts.envelope import Event, Metadata, encode
-from contracts.subsidy import ApplicationApproved
+from contracts.subsidy import ApplicationApproved, ApplicationReferred
 from jobbro.principal import Principal, Role
 from jobbro.testing import InMemoryWork
 from services.notify import handlers
@@ -110,3 +110,17 @@ async def test_another_integrators_subscription_is_unknown_and_an_operator_reads
         await handlers.subscription(made.id, _integrator(APPROVED, subject="integrator-b"), uow)
     operator = Principal("operator", frozenset({Role.OPERATOR}))
     assert (await handlers.subscription(made.id, operator, uow)).status is SubscriptionStatus.ACTIVE
+
+
+async def test_a_referred_change_is_told_even_after_the_application_itself_was_referred(
+    ctx: Context, uow: Work
+) -> None:
+    application = submitted()
+    await handlers.on_application_submitted(application, _meta(application), uow, ctx)
+    referred = about(ApplicationReferred, application, change=None)
+    change = about(ApplicationReferred, application)
+    for event in (referred, change, change):
+        await handlers.on_event(event, _meta(event), uow, ctx)
+    told = [d.recipient.role for d in uow.store.deliveries if d.template.startswith("application-referred")]
+    assert told == [RecipientRole.EMPLOYER, RecipientRole.CASEWORKER] * 2
+    assert "forlængelse" in (uow.store.deliveries[-1].body or "")
