@@ -17,7 +17,7 @@ from services.subsidy import handlers
 from services.subsidy.domain import Actor, Application, ChangeRefused, Role, State
 from services.subsidy.handlers import Context, NotFound
 from services.subsidy.links import RepresentativeLinks
-from services.subsidy.schemas import CaseworkerDecision, Extension, SignedApplication, Withdrawal
+from services.subsidy.schemas import CaseworkerDecision, Extension, HoursChange, SignedApplication, Withdrawal
 from services.subsidy.settings import SubsidySettings
 from services.subsidy.signing import sign
 from services.subsidy.trust import TrustFiles
@@ -290,3 +290,43 @@ async def test_a_caseworker_rejecting_a_referred_extension_leaves_the_placement_
         "change_referred",
         "change_rejected_by_caseworker",
     ]
+
+
+async def test_new_hours_at_a_unit_full_today_are_referred_and_made_once_a_caseworker_approves(
+    ctx: Context, uow: Work, employer: Employer
+) -> None:
+    unit = {"production_unit": f"10{uuid4().int % 10**8:08d}", "ordinary_fte": "1.00"}
+    await _submit(ctx, uow, employer, internship(employer, start=TODAY, weeks=2, **unit), key="today")
+    remark = {"ratio_override_remark": "The intern of today leaves before this one starts."}
+    application = await _submit(ctx, uow, employer, internship(employer, start=START, **unit, **remark))
+    referred = await _answered(ctx, uow, application)
+    assert referred.state is State.REFERRED
+    await handlers.decide_as_caseworker(
+        ctx, uow, application.id, CaseworkerDecision(approve=True, remark="Ok."), CASEWORKER
+    )
+    await _confirmed_as_approved(ctx, uow, application)
+    employer_actor = Actor(Role.EMPLOYER, "signer", cvr=employer.cvr)
+    from_day = START + timedelta(days=7)
+    change = HoursChange.model_validate({"weekly_hours": [{"from_date": from_day.isoformat(), "hours_per_week": "30"}]})
+
+    await handlers.change_hours(ctx, uow, application.id, change, employer_actor)
+
+    [waiting] = [event for event in _published(uow, subsidy.ApplicationReferred) if event.change is not None]
+    assert waiting.change.kind is subsidy.ChangeKind.HOURS
+    assert [step.from_date for step in waiting.change.weekly_hours] == [from_day]
+    assert _published(uow, subsidy.PlacementHoursChanged) == []
+
+    await handlers.decide_as_caseworker(
+        ctx, uow, application.id, CaseworkerDecision(approve=True, remark="Ja."), CASEWORKER
+    )
+
+    [changed] = _published(uow, subsidy.PlacementHoursChanged)
+    assert changed.effective_from == from_day
+
+
+async def _confirmed_as_approved(ctx: Context, uow: Work, application: Application) -> None:
+    """An approved application confirmed, as the employer's signed confirmation leaves it."""
+    found = await uow.store.get(application.id)
+    assert found is not None and found.state is State.APPROVED
+    found.confirm(Actor(Role.EMPLOYER, "signer", cvr=found.terms.employer_cvr), ctx.clock())
+    await uow.store.save(found)
