@@ -785,6 +785,10 @@ _APPROVAL_REFUSALS = {
         "verdict-approve",
         labels.N_("The rates for the placement's start are not in place, so it cannot be approved now."),
     ),
+    "change_breaks_rule": (
+        "verdict-approve",
+        labels.N_("The change now breaks a rule, so it cannot be approved. Reject it with your reasons."),
+    ),
 }
 """Subsidy's refusals of a caseworker's approval, on the field that can put them right."""
 
