@@ -32,6 +32,7 @@ from contracts.common import (
     RuleDerivation,
     RuleResult,
     Scheme,
+    Value,
     WeeklyHours,
     personal,
 )
@@ -239,8 +240,30 @@ class RepresentativeDeclined(SubsidyEvent):
     )
 
 
+class ChangeKind(StrEnum):
+    """Which change of a running placement."""
+
+    EXTENSION = "extension"
+    HOURS = "hours"
+
+
+class ReferredChange(Value):
+    """A change of a running placement that waits for a caseworker; the placement runs on its terms until then."""
+
+    kind: ChangeKind = Field(description="An extension or new weekly hours.", examples=["extension"])
+    new_end: date | None = Field(
+        default=None, description="An extension's new last day; null for new hours.", examples=["2026-08-28"]
+    )
+    weekly_hours: WeeklyHours | None = Field(
+        default=None,
+        description="The new hours' whole schedule from their first day on; null for an extension.",
+        examples=[WEEKLY_HOURS_EXAMPLE],
+    )
+
+
 class ApplicationReferred(SubsidyEvent):
-    """The rules could not decide alone; a caseworker must."""
+    """The rules could not decide alone; a caseworker must. With `change`: not the application but a change of the
+    running placement is referred (the caseworker's approval is published as the change, e.g. `PlacementExtended`)."""
 
     type: ClassVar[str] = "dk.jobbro.subsidy.application-referred.v1"
 
@@ -264,6 +287,11 @@ class ApplicationReferred(SubsidyEvent):
         description="How the decision came about, rule by rule, without any fact about the citizen; the whole"
         " derivation is at the API's /v1/applications/{id}/derivation.",
         examples=[[DERIVATION_EXAMPLE]],
+    )
+    change: ReferredChange | None = Field(
+        default=None,
+        description="The change of a running placement that is referred; null when the application itself is.",
+        examples=[{"kind": "extension", "new_end": "2026-08-28", "weekly_hours": None}],
     )
 
 

@@ -7,9 +7,10 @@ why it may; (3) a second internship at the same one-employee workplace, overlapp
 the ratio rule fails and it is rejected with reasons; (4) one starting after the first ends, so the ratio rule only
 warns, overridden by the employer's remark, which a caseworker must weigh and approves. The employers confirm
 (signed), report a month's wages, the month's citizen payments are run, the back-office stand-in settles every
-instruction, one placement is extended and another ended early. A webhook receiver on loopback checks the signature
-of everything notify forwards to it. Every wait polls an API, a topic or a folder until what it waits for happened,
-and fails naming it if it does not.
+instruction, one placement is extended (the first intern is still there today, so the ratio rule warns as for a new
+application and a caseworker approves the change) and another ended early. A webhook receiver on loopback checks the
+signature of everything notify forwards to it. Every wait polls an API, a topic or a folder until what it waits for
+happened, and fails naming it if it does not.
 """
 
 from __future__ import annotations
@@ -96,8 +97,8 @@ EXPECTED_NOTICES: dict[str, Counter[str]] = {
     RATIO_BROKEN: Counter({"application-rejected.employer.v1": 1}),
     JUDGEMENT: Counter(
         {
-            "application-referred.employer.v1": 1,
-            "application-referred.caseworker.v1": 1,
+            "application-referred.employer.v1": 2,  # the application, then its extension
+            "application-referred.caseworker.v1": 2,
             "application-approved.employer.v1": 1,
             "application-approved.citizen.v1": 1,
             "benefit-adjusted.citizen.v1": 2,
@@ -121,7 +122,7 @@ EXPECTED_WEBHOOKS: dict[str, Counter[str]] = {
     RATIO_BROKEN: Counter({"application-rejected": 1}),
     JUDGEMENT: Counter(
         {
-            "application-referred": 1,
+            "application-referred": 2,
             "application-approved": 1,
             "placement-confirmed": 1,
             "activation-recorded": 2,
@@ -429,13 +430,18 @@ async def _referred_then_approved(demo: _Run) -> None:
 
 async def _caseworker_approves(demo: _Run, key: str, decision: dict[str, Any]) -> None:
     """A caseworker of the deciding municipality approves a referred case."""
+    await _caseworker_decides(demo, key, decision)
+    await _await_state(demo, key, "approved")
+
+
+async def _caseworker_decides(demo: _Run, key: str, decision: dict[str, Any]) -> None:
+    """A caseworker of the deciding municipality decides what was referred: the case, or a change of its placement."""
     path = f"/v1/applications/{demo.applications[key]}/caseworker-decision"
     _require(
         await demo.http.post(demo.url("subsidy", path), json=decision, headers=await demo.caseworker_token()),
         200,
         f"deciding {LABELS[key]} as caseworker",
     )
-    await _await_state(demo, key, "approved")
 
 
 async def _report_wages(demo: _Run) -> None:
@@ -467,10 +473,14 @@ async def _payment_run(demo: _Run) -> str:
 
 
 async def _extend_internship(demo: _Run) -> None:
-    """Hansen VVS extends the second internship to four weeks, the most for a job-ready kontanthjælp recipient."""
+    """Hansen VVS extends the second internship to four weeks, the most for a job-ready kontanthjælp recipient. The
+    first intern is there today, so the ratio rule warns as it did for the application, the employer's remark refers
+    the extension to a caseworker, and the caseworker approves it."""
     current = await _view(demo, JUDGEMENT)
     new_end = date.fromisoformat(current["terms"]["starts_on"]) + timedelta(weeks=4, days=-1)
     await _command(demo, JUDGEMENT, "extension", {"new_end": new_end.isoformat()})
+    decision = {"approve": True, "remark": "Approved: the extension adds no intern while the first one is there."}
+    await _caseworker_decides(demo, JUDGEMENT, decision)
 
 
 async def _end_wage_subsidy_early(demo: _Run) -> None:

@@ -55,17 +55,19 @@ class ProblemDetails(BaseModel):
 
 
 class Problem(Exception):
-    """A refusal raised as an answer: HTTP status, stable code, a sentence for a person, and extension members."""
+    """A refusal raised as an answer: HTTP status, stable code, a sentence for a person, a title where the status's
+    phrase says too little, and extension members. The one way a service refuses a request."""
 
-    def __init__(self, status: int, code: str, detail: str, **extensions: Any) -> None:
+    def __init__(self, status: int, code: str, detail: str, title: str | None = None, **extensions: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.title = title
         self.extensions = extensions
 
     def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
-        answer = problem(self.status, self.code, self.detail, **self.extensions)
+        answer = problem(self.status, self.code, self.detail, self.title, **self.extensions)
         answer.headers.update(headers or {})
         return answer
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import asyncpg
@@ -16,6 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Event, Metadata, Record, decode, encode
 from contracts.provision import provision
+from jobbro import db
 from jobbro.infra import Infrastructure
 from jobbro.kafka_access import KafkaAccess
 
@@ -181,6 +183,24 @@ async def read_events(
     """Read and decode a (prefixed) catalog topic from the beginning; see `read_topic` for the waiting."""
     records = await read_topic(kafka, topic, expect=expect, timeout=timeout)
     return [decode(r.headers, r.value, EVENT_TYPES) for r in records]
+
+
+@asynccontextmanager
+async def rolled_back(dsn: str, sql_dir: Path) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the database `dsn` migrated with a service's `sql_dir`, in a transaction that rolls back: where
+    a store's contract suite runs on PostgreSQL."""
+    pool = await db.create_pool(dsn, 1)
+    try:
+        await db.migrate(pool, sql_dir)
+        async with pool.acquire() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                yield conn
+            finally:
+                await transaction.rollback()
+    finally:
+        await pool.close()
 
 
 @asynccontextmanager

@@ -5,22 +5,21 @@ can present the same queries differently. Caseworkers and jobcenter managers rea
 auditors read every municipality.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 
 from contracts.audit import AccessOutcome
 from jobbro import audit, pages
 from jobbro.access import not_found, own_municipality, requires, sees_municipality
 from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
-from jobbro.problems import code_of, problem
+from jobbro.problems import Problem, Translate, code_of, install_refusals
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
 from services.activation import queries
@@ -39,9 +38,15 @@ from services.activation.queries import (
 T = TypeVar("T")
 
 _DANISH_TIME = ZoneInfo("Europe/Copenhagen")
-_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
-    CitizenNotFound: (404, "Unknown citizen"),
-    InvalidWindow: (422, "Invalid statistics window"),
+
+
+def _refusal(status: int, title: str) -> Translate:
+    return lambda exc: Problem(status, code_of(exc), str(exc), title)
+
+
+REFUSALS: Mapping[type[Exception], Translate] = {
+    CitizenNotFound: _refusal(404, "Unknown citizen"),
+    InvalidWindow: _refusal(422, "Invalid statistics window"),
 }
 """Each read error and the problem+json status and title it becomes."""
 _PLAN_ROUTE = "GET /v1/citizens/{citizen_ref}/plan"
@@ -56,7 +61,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
         citizen_ref: str,
         on: date | None = None,
         principal: Principal = requires(Role.CASEWORKER, Role.AUDITOR),
-    ) -> dict[str, Any] | JSONResponse:
+    ) -> dict[str, Any]:
         """The citizen's plan entries and the timeliness of their offers on `on` (default: today); every asking is
         recorded in the access audit, a refused or unknown one too (an unknown path is not recorded: it may be a CPR
         number)."""
@@ -64,9 +69,9 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
         async with runtime.unit_of_work() as uow:
             try:
                 found = await queries.citizen_plan(uow.conn, citizen_ref, rulebook, day)
-            except CitizenNotFound as exc:
+            except CitizenNotFound:
                 await _audit(uow, principal, replace(access, outcome=AccessOutcome.NOT_FOUND))
-                return _problem(exc)
+                raise
             seen = sees_municipality(principal, found.municipality_code)
             outcome = AccessOutcome.GRANTED if seen else AccessOutcome.REFUSED
             await _audit(
@@ -85,7 +90,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
         limit: pages.Limit = pages.DEFAULT_LIMIT,
         cursor: pages.Cursor = None,
         principal: Principal = requires(Role.CASEWORKER, Role.MANAGER, Role.AUDITOR),
-    ) -> dict[str, Any] | JSONResponse:
+    ) -> dict[str, Any]:
         """Citizens without the offer due by `on` (default: today), longest overdue first, a page at a time
         (`next_cursor`, `Link: rel="next"`); a caseworker's or manager's own municipality (asking for another is
         refused), any or all for an auditor. Only the citizens on the page are recorded as read."""
@@ -108,7 +113,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
         from_: Annotated[date | None, Query(alias="from")] = None,
         to: date | None = None,
         principal: Principal = requires(Role.MANAGER, Role.CASEWORKER, Role.AUDITOR),
-    ) -> dict[str, Any] | JSONResponse:
+    ) -> dict[str, Any]:
         """Placements and timeliness per municipality and target group, from `from` (default: a year back) to `to`
         (default: today); an auditor sees every municipality side by side unless one is asked for, a manager or
         caseworker only their own."""
@@ -137,17 +142,14 @@ def _overdue_key(values: list[Any]) -> tuple[int, str]:
 
 async def _read(
     runtime: Runtime, query: Callable[[asyncpg.Connection], Awaitable[T]], present: Callable[[T], dict[str, Any]]
-) -> dict[str, Any] | JSONResponse:
-    try:
-        async with runtime.pool.acquire() as conn:
-            return present(await query(conn))
-    except tuple(_PROBLEMS) as exc:
-        return _problem(exc)
+) -> dict[str, Any]:
+    async with runtime.pool.acquire() as conn:
+        return present(await query(conn))
 
 
-def _problem(exc: Exception) -> JSONResponse:
-    status, title = _PROBLEMS[type(exc)]
-    return problem(status, code_of(exc), str(exc), title)
+def install_problems(app: FastAPI) -> None:
+    """Answer every refusal of the reads as problem+json (`create_http_app` answers the rest)."""
+    install_refusals(app, REFUSALS)
 
 
 async def _audit(uow: UnitOfWork, principal: Principal, access: Access) -> None:

@@ -10,7 +10,7 @@ from jobbro.principal import Authenticator
 from jobbro.runtime import Runtime, create_http_app
 from rules import Rulebook
 from services.activation import handlers
-from services.activation.api import create_router
+from services.activation.api import create_router, install_problems
 from services.activation.handlers import Context
 from services.activation.settings import ActivationSettings
 from services.activation.store import PgPlans
@@ -59,4 +59,6 @@ def create_app(
 ) -> FastAPI:
     """The HTTP entrypoint; its lifespan starts and stops `runtime` (a new one unless given)."""
     runtime = runtime or create_runtime(settings, create_context(settings))
-    return create_http_app(runtime, create_router(runtime), authenticator=authenticator)
+    app = create_http_app(runtime, create_router(runtime), authenticator=authenticator)
+    install_problems(app)
+    return app

@@ -1,13 +1,13 @@
 """HTTP: the registry import and reissuing for operators; for operators and auditors the ledger's monthly
 reconciliation, each payment instruction with its calculation, and a placement's wage reports."""
 
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.audit import AccessAction, AccessOutcome
@@ -17,11 +17,11 @@ from jobbro.access import requires
 from jobbro.audit import Access, Caller
 from jobbro.http_limits import streamed_body, too_large
 from jobbro.principal import Principal, Role
-from jobbro.problems import code_of, problem
+from jobbro.problems import Problem, Translate, code_of, install_refusals
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
 from services.benefits import handlers, store
-from services.benefits.domain import BenefitsError, NotReissuable, UnknownInstruction, UnknownPlacement
+from services.benefits.domain import NotReissuable, UnknownInstruction, UnknownPlacement
 from services.benefits.handlers import Context
 from services.benefits.registry import ImportFormat, ImportRejected, ImportTooLarge
 from services.benefits.rules import Month
@@ -32,13 +32,6 @@ _FORMATS = {
     "application/x-ndjson": ImportFormat.JSONL,
     "application/jsonl": ImportFormat.JSONL,
     "application/json": ImportFormat.JSON,
-}
-_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
-    ImportRejected: (422, "The import was rejected; nothing was imported"),
-    UnknownInstruction: (404, "No such payment instruction"),
-    UnknownPlacement: (404, "No such placement"),
-    NotReissuable: (409, "Only a failed instruction can be reissued"),
-    ValueError: (422, "Invalid request"),
 }
 
 
@@ -69,7 +62,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
         all rows, or none."""
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type not in _FORMATS:
-            return problem(415, "unsupported_format", f"Send one of {sorted(_FORMATS)}, not {media_type[:64]!r}.")
+            raise Problem(415, "unsupported_format", f"Send one of {sorted(_FORMATS)}, not {media_type[:64]!r}.")
         fmt, declared = _FORMATS[media_type], request.headers.get("content-length", "")
         if fmt is ImportFormat.JSON and declared.isdigit() and int(declared) > settings.import_json_max_bytes:
             return too_large(settings.import_json_max_bytes)
@@ -87,8 +80,6 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
                 await uow.commit()
         except ImportTooLarge as exc:
             return too_large(exc.max_bytes)
-        except ImportRejected as exc:
-            return _domain_problem(exc, rejected=[asdict(rejection) for rejection in exc.rejections])
         return {"import_id": str(done.import_id), "imported": done.citizens}
 
     @api.get("/v1/ledger/reconciliation/{month}", tags=["ledger"])
@@ -97,7 +88,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
         try:
             parsed = Month.parse(month)
         except ValueError as exc:
-            return _domain_problem(exc)
+            raise Problem(422, code_of(exc), str(exc), "Invalid request") from exc
         async with runtime.pool.acquire() as conn:
             totals = await store.reconciliation(conn, parsed)
             recoverable = await store.recoverable_ore(conn)
@@ -125,7 +116,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
             await _audit(uow, principal, _INSTRUCTION, **what)
             await uow.commit()
         if row is None:
-            return _domain_problem(UnknownInstruction(f"no payment instruction {instruction_id} was issued"))
+            raise UnknownInstruction(f"no payment instruction {instruction_id} was issued")
         found = dict(row)
         period = {"start": found.pop("period_start"), "end": found.pop("period_end")}
         return jsonable_encoder({**found, "month": f"{found['month']:%Y-%m}", "period": period})
@@ -145,7 +136,7 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
             await _audit(uow, principal, _WAGE_REPORTS, **what)
             await uow.commit()
             if citizen is None:
-                return _domain_problem(UnknownPlacement(f"placement {application_id} was never confirmed"))
+                raise UnknownPlacement(f"placement {application_id} was never confirmed")
             rows = await store.wage_reports(uow.conn, application_id)
         return jsonable_encoder(
             [{**row, "month": f"{row['month']:%Y-%m}", "paid_hours": str(row["paid_hours"])} for row in map(dict, rows)]
@@ -155,14 +146,11 @@ def create_router(runtime: Runtime[Context]) -> APIRouter:
     async def reissue(instruction_id: UUID, principal: Principal = requires(Role.OPERATOR)) -> Any:
         """Issue a failed payment instruction again, under a new idempotency key (to a citizen: their CPR number
         opened for it, so the change is recorded in the access audit)."""
-        try:
-            async with runtime.unit_of_work() as uow:
-                replacement = await handlers.reissue(instruction_id, uow, ctx)
-                citizens = (replacement.citizen_ref,) if replacement.citizen_ref else ()
-                await _audit(uow, principal, _REISSUE, object_ref=str(instruction_id), citizen_refs=citizens)
-                await uow.commit()
-        except BenefitsError as exc:
-            return _domain_problem(exc)
+        async with runtime.unit_of_work() as uow:
+            replacement = await handlers.reissue(instruction_id, uow, ctx)
+            citizens = (replacement.citizen_ref,) if replacement.citizen_ref else ()
+            await _audit(uow, principal, _REISSUE, object_ref=str(instruction_id), citizen_refs=citizens)
+            await uow.commit()
         return {"instruction_id": str(replacement.instruction_id), "idempotency_key": replacement.idempotency_key}
 
     @api.post("/v1/admin/erasures", status_code=201, tags=["registry"])
@@ -202,6 +190,25 @@ async def _audit(uow: UnitOfWork, principal: Principal, access: Access, **what: 
     await audit.record(uow, "benefits", Caller.of(principal), replace(access, **what))
 
 
-def _domain_problem(exc: Exception, **extra: Any) -> JSONResponse:
-    status, title = next(found for kind, found in _PROBLEMS.items() if isinstance(exc, kind))
-    return problem(status, code_of(exc), str(exc), title, **extra)
+def _refusal(status: int, title: str) -> Translate:
+    return lambda exc: Problem(status, code_of(exc), str(exc), title)
+
+
+def _import_rejected(exc: Exception) -> Problem:
+    assert isinstance(exc, ImportRejected)
+    rejected = [asdict(rejection) for rejection in exc.rejections]
+    return Problem(422, code_of(exc), str(exc), "The import was rejected; nothing was imported", rejected=rejected)
+
+
+REFUSALS: Mapping[type[Exception], Translate] = {
+    ImportRejected: _import_rejected,
+    UnknownInstruction: _refusal(404, "No such payment instruction"),
+    UnknownPlacement: _refusal(404, "No such placement"),
+    NotReissuable: _refusal(409, "Only a failed instruction can be reissued"),
+}
+"""Every refusal the handlers raise, and the problem+json status and title it becomes."""
+
+
+def install_problems(app: FastAPI) -> None:
+    """Answer every refusal of the handlers as problem+json (`create_http_app` answers the rest)."""
+    install_refusals(app, REFUSALS)

@@ -97,4 +97,6 @@ def create_app(
     """The process: subscriptions, outbox relay and the admin and ledger endpoints, owned by the app's lifespan
     (of `runtime`, a new one unless given)."""
     runtime = runtime or create_runtime(settings, create_context(settings))
-    return create_http_app(runtime, api.create_router(runtime), authenticator=authenticator)
+    app = create_http_app(runtime, api.create_router(runtime), authenticator=authenticator)
+    api.install_problems(app)
+    return app

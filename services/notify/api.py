@@ -4,11 +4,11 @@ An integrator manages its own subscriptions, for the event types its grant names
 operator may read and reactivate any (a paused one resumes by itself too), an auditor read any delivery log.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from contracts.audit import AccessAction
@@ -16,7 +16,7 @@ from jobbro import audit, pages
 from jobbro.access import requires
 from jobbro.audit import Access, Caller
 from jobbro.principal import Principal, Role
-from jobbro.problems import code_of, problem
+from jobbro.problems import Problem, Translate, code_of, install_refusals
 from jobbro.runtime import Runtime
 from jobbro.uow import UnitOfWork
 from services.notify import handlers, webhooks
@@ -28,11 +28,17 @@ from services.notify.domain import (
     UnknownSubscription,
 )
 
-_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
-    UnknownSubscription: (404, "No such subscription"),
-    SubscriptionRefused: (422, "Subscription refused"),
-    EventTypeNotGranted: (403, "Event type not granted"),
+
+def _refusal(status: int, title: str) -> Translate:
+    return lambda exc: Problem(status, code_of(exc), str(exc), title)
+
+
+REFUSALS: Mapping[type[Exception], Translate] = {
+    UnknownSubscription: _refusal(404, "No such subscription"),
+    SubscriptionRefused: _refusal(422, "Subscription refused"),
+    EventTypeNotGranted: _refusal(403, "Event type not granted"),
 }
+"""Every refusal the handlers raise, and the problem+json status and title it becomes."""
 
 
 class SubscriptionRequest(BaseModel):
@@ -96,9 +102,9 @@ class DeliveryView(BaseModel):
         return cls(**{name: getattr(delivery, name) for name in cls.model_fields})
 
 
-def _problem(exc: Exception) -> JSONResponse:
-    status, title = _PROBLEMS[type(exc)]
-    return problem(status, code_of(exc), str(exc), title)
+def install_problems(app: FastAPI) -> None:
+    """Answer every refusal of the handlers as problem+json (`create_http_app` answers the rest)."""
+    install_refusals(app, REFUSALS)
 
 
 _ONE = "/v1/webhooks/subscriptions/{subscription_id}"
@@ -120,17 +126,12 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
     @router.post("", status_code=201, response_model=CreatedSubscription)
     async def subscribe(
         request: SubscriptionRequest, principal: Principal = requires(Role.INTEGRATOR)
-    ) -> CreatedSubscription | JSONResponse:
+    ) -> CreatedSubscription:
         secret = request.secret or webhooks.new_secret()
-        try:
-            async with runtime.unit_of_work() as uow:
-                subscription = await handlers.subscribe(
-                    request.url, request.event_types, secret, principal, uow, context
-                )
-                await _audit(uow, principal, "POST /v1/webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
-                await uow.commit()
-        except tuple(_PROBLEMS) as exc:
-            return _problem(exc)
+        async with runtime.unit_of_work() as uow:
+            subscription = await handlers.subscribe(request.url, request.event_types, secret, principal, uow, context)
+            await _audit(uow, principal, "POST /v1/webhooks/subscriptions", subscription.id, AccessAction.CHANGE)
+            await uow.commit()
         return CreatedSubscription(**SubscriptionView.of(subscription).model_dump(), secret=secret)
 
     @router.get("", response_model=pages.Page[SubscriptionView])
@@ -156,14 +157,11 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
     @router.get("/{subscription_id}", response_model=SubscriptionView)
     async def read(
         subscription_id: UUID, principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR)
-    ) -> SubscriptionView | JSONResponse:
-        try:
-            async with runtime.unit_of_work() as uow:
-                subscription = await handlers.subscription(subscription_id, principal, uow)
-                await _audit(uow, principal, f"GET {_ONE}", subscription_id, AccessAction.READ)
-                await uow.commit()
-        except tuple(_PROBLEMS) as exc:
-            return _problem(exc)
+    ) -> SubscriptionView:
+        async with runtime.unit_of_work() as uow:
+            subscription = await handlers.subscription(subscription_id, principal, uow)
+            await _audit(uow, principal, f"GET {_ONE}", subscription_id, AccessAction.READ)
+            await uow.commit()
         return SubscriptionView.of(subscription)
 
     @router.get("/{subscription_id}/deliveries", response_model=pages.Page[DeliveryView])
@@ -174,15 +172,12 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         cursor: pages.Cursor = None,
         limit: pages.Limit = pages.DEFAULT_LIMIT,
         principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR, Role.AUDITOR),
-    ) -> pages.Page[DeliveryView] | JSONResponse:
+    ) -> pages.Page[DeliveryView]:
         """The subscription's delivery log, newest first, page by page: every delivery is on some page."""
-        try:
-            async with runtime.unit_of_work() as uow:
-                shown, next_cursor = await handlers.delivery_log(subscription_id, cursor, limit, principal, uow)
-                await _audit(uow, principal, f"GET {_ONE}/deliveries", subscription_id, AccessAction.READ)
-                await uow.commit()
-        except tuple(_PROBLEMS) as exc:
-            return _problem(exc)
+        async with runtime.unit_of_work() as uow:
+            shown, next_cursor = await handlers.delivery_log(subscription_id, cursor, limit, principal, uow)
+            await _audit(uow, principal, f"GET {_ONE}/deliveries", subscription_id, AccessAction.READ)
+            await uow.commit()
         pages.link_next(request, response, next_cursor)
         return pages.Page(items=[DeliveryView.of(delivery) for delivery in shown], next_cursor=next_cursor)
 
@@ -191,26 +186,20 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         subscription_id: UUID,
         request: ReactivationRequest | None = None,
         principal: Principal = requires(Role.INTEGRATOR, Role.OPERATOR),
-    ) -> SubscriptionView | JSONResponse:
+    ) -> SubscriptionView:
         url = request.url if request else None
-        try:
-            async with runtime.unit_of_work() as uow:
-                subscription = await handlers.reactivate(subscription_id, url, principal, uow, context)
-                await _audit(uow, principal, f"POST {_ONE}/reactivate", subscription_id, AccessAction.CHANGE)
-                await uow.commit()
-        except tuple(_PROBLEMS) as exc:
-            return _problem(exc)
+        async with runtime.unit_of_work() as uow:
+            subscription = await handlers.reactivate(subscription_id, url, principal, uow, context)
+            await _audit(uow, principal, f"POST {_ONE}/reactivate", subscription_id, AccessAction.CHANGE)
+            await uow.commit()
         return SubscriptionView.of(subscription)
 
     @router.delete("/{subscription_id}", status_code=204)
     async def cancel(subscription_id: UUID, principal: Principal = requires(Role.INTEGRATOR)) -> Response:
-        try:
-            async with runtime.unit_of_work() as uow:
-                await handlers.cancel(subscription_id, principal, uow)
-                await _audit(uow, principal, f"DELETE {_ONE}", subscription_id, AccessAction.CHANGE)
-                await uow.commit()
-        except tuple(_PROBLEMS) as exc:
-            return _problem(exc)
+        async with runtime.unit_of_work() as uow:
+            await handlers.cancel(subscription_id, principal, uow)
+            await _audit(uow, principal, f"DELETE {_ONE}", subscription_id, AccessAction.CHANGE)
+            await uow.commit()
         return Response(status_code=204)
 
     return router

@@ -66,7 +66,7 @@ def create_runtime(settings: NotifySettings, context: handlers.Context) -> Runti
         ApplicationSubmittedV2: handlers.on_application_submitted,
         PositionApplicationSubmitted: handlers.on_position_submitted,
     }
-    runtime = Runtime(settings, SQL, context)
+    runtime = Runtime(settings, SQL, context, store=store.PgNotices)
     runtime.retain(*store.RETAINED, FileSweep("letters", settings.digital_post_dir, "*.json"))
     for topic in notices.CONSUMED:
         runtime.consume(
@@ -101,7 +101,9 @@ def create_app(
     one unless given; a test's context may rebind webhook host names through its resolver)."""
     runtime = runtime or create_runtime(settings, create_context(settings))
     runtime.run_beside("notify-delivery", partial(_deliver, runtime, settings))
-    return create_http_app(runtime, api.create_router(runtime), authenticator=authenticator)
+    app = create_http_app(runtime, api.create_router(runtime), authenticator=authenticator)
+    api.install_problems(app)
+    return app
 
 
 async def _deliver(runtime: Runtime[handlers.Context], settings: NotifySettings) -> None:

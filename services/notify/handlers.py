@@ -23,8 +23,8 @@ from contracts.subsidy import (
 from jobbro import pages, shredding
 from jobbro.principal import Principal
 from jobbro.principal import Role as AccessRole
-from jobbro.uow import UnitOfWork
-from services.notify import notices, store, webhooks
+from jobbro.uow import Work
+from services.notify import notices, webhooks
 from services.notify.digital_post import FileDropDigitalPost
 from services.notify.domain import (
     Audience,
@@ -44,6 +44,7 @@ from services.notify.domain import (
 from services.notify.doorbell import Doorbell
 from services.notify.links import RepresentativeLinks
 from services.notify.render import Renderer
+from services.notify.store import Notices
 from services.notify.targets import TargetGuard, TargetRefused
 
 log = structlog.get_logger(__name__)
@@ -63,12 +64,12 @@ class Context:
     deliveries_due: Doorbell = field(default_factory=Doorbell)
     """Rung after a commit that made deliveries due (once per delivery recorded): wakes the delivery worker."""
 
-    def wake_after_commit(self, uow: UnitOfWork) -> None:
+    def wake_after_commit(self, uow: Work[Notices]) -> None:
         uow.after_commit(self.deliveries_due.ring)
 
 
 async def on_application_submitted(
-    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, ctx: Context
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: Work[Notices], ctx: Context
 ) -> None:
     """Remember whom to tell about the application, and in which language; a v1 event's CPR number is not kept.
 
@@ -88,12 +89,12 @@ async def on_application_submitted(
         employer_email=event.employer_email,
         employer_language=event.employer_language.value,
     )
-    await store.save_audience(uow.conn, audience)
+    await uow.store.save_audience(audience)
     await on_event(event, meta, uow, ctx)
 
 
 async def on_position_submitted(
-    event: PositionApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context
+    event: PositionApplicationSubmitted, meta: Metadata, uow: Work[Notices], ctx: Context
 ) -> None:
     """Remember whom to tell about an application for a position (no citizen yet); webhooks get it like any event."""
     audience = Audience(
@@ -109,21 +110,20 @@ async def on_position_submitted(
         employer_email=event.employer_email,
         employer_language=event.employer_language.value,
     )
-    await store.save_audience(uow.conn, audience)
+    await uow.store.save_audience(audience)
     await on_event(event, meta, uow, ctx)
 
 
-async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_citizen_erased(event: CitizenErased, meta: Metadata, uow: Work[Notices], ctx: Context) -> None:
     """Benefits erased the citizen: nothing is written to them again, the texts of the letters to them are forgotten
     (one not yet sent is not sent), and their letters in the drop are deleted. What stays names them by reference."""
     erasure = shredding.Erasure(event.erasure_id, event.citizen_ref, "erased in benefits' registry", "benefits")
-    await shredding.erase(uow.conn, erasure)
-    forgotten = await store.forget_citizen(uow.conn, event.citizen_ref)
+    forgotten = await uow.store.erase_citizen(erasure)
     deleted = ctx.letters.forget(event.citizen_ref)
     log.info("citizen_erased", erasure_id=str(event.erasure_id), deliveries=forgotten, letters=deleted)
 
 
-async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_event(event: Event, meta: Metadata, uow: Work[Notices], ctx: Context) -> None:
     """Record a delivery per notice the event gives and per webhook subscribed to its type.
 
     An approval request's sealed link is opened first, so that the representative's mail carries the link.
@@ -133,20 +133,19 @@ async def on_event(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) 
     rule = notices.RULES.get(type(event))
     if rule is not None:
         application_id: UUID | None = getattr(event, "application_id", None)
-        audience = await store.audience(uow.conn, application_id) if application_id else None
+        audience = await uow.store.audience(application_id) if application_id else None
         for notice in rule(event, audience, ctx.caseworker):
             await _record(notice, meta, uow, ctx)
     if meta.type in notices.FORWARDED:
         await _forward(event, meta, uow, ctx)
 
 
-async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
-    if notice.recipient.role is Role.CITIZEN and await store.erased(uow.conn, notice.recipient.address):
+async def _record(notice: Notice, meta: Metadata, uow: Work[Notices], ctx: Context) -> None:
+    if notice.recipient.role is Role.CITIZEN and await uow.store.erased(notice.recipient.address):
         log.info("notice_to_erased_citizen_dropped", dedup_key=notice.dedup_key)
         return
     message = ctx.renderer.render(notice.template, notice.language, notice.facts)
-    recorded = await store.add_delivery(
-        uow.conn,
+    recorded = await uow.store.add_delivery(
         dedup_key=notice.dedup_key,
         recipient=notice.recipient,
         template=notice.template,
@@ -160,15 +159,14 @@ async def _record(notice: Notice, meta: Metadata, uow: UnitOfWork, ctx: Context)
     log.info("notice_recorded" if recorded else "notice_already_recorded", dedup_key=notice.dedup_key)
 
 
-async def _forward(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
-    subscribers = await store.subscribers(uow.conn, meta.type)
+async def _forward(event: Event, meta: Metadata, uow: Work[Notices], ctx: Context) -> None:
+    subscribers = await uow.store.subscribers(meta.type)
     if not subscribers:
         return
     bodies = {granted: webhooks.cloudevent(meta, event, sensitive=granted) for granted in (False, True)}
     for subscription_id, sensitive in subscribers:
         body = bodies[sensitive]
-        recorded = await store.add_delivery(
-            uow.conn,
+        recorded = await uow.store.add_delivery(
             dedup_key=webhook_dedup_key(meta.id, subscription_id),
             recipient=Recipient(Role.INTEGRATOR, Channel.WEBHOOK, str(subscription_id), None),
             template=meta.type,
@@ -183,14 +181,13 @@ async def _forward(event: Event, meta: Metadata, uow: UnitOfWork, ctx: Context) 
 
 
 async def subscribe(
-    url: str, event_types: Sequence[str], secret: str, by: Principal, uow: UnitOfWork, ctx: Context
+    url: str, event_types: Sequence[str], secret: str, by: Principal, uow: Work[Notices], ctx: Context
 ) -> Subscription:
     """A new webhook subscription of `by`, for event types its grant names; it receives the events of its types
     published from now on, with the fields the catalog marks sensitive only if `by` holds that grant."""
     check_granted(event_types, by.event_types)
     await _check(url, event_types, ctx)
-    subscription = await store.add_subscription(
-        uow.conn,
+    subscription = await uow.store.add_subscription(
         Subscription(
             uuid4(),
             url,
@@ -221,34 +218,38 @@ async def _check(url: str, event_types: Sequence[str], ctx: Context) -> None:
 
 
 async def subscription(
-    subscription_id: UUID, by: Principal, uow: UnitOfWork, *, readers: tuple[AccessRole, ...] = (AccessRole.OPERATOR,)
+    subscription_id: UUID,
+    by: Principal,
+    uow: Work[Notices],
+    *,
+    readers: tuple[AccessRole, ...] = (AccessRole.OPERATOR,),
 ) -> Subscription:
     """A subscription `by` may see: its own, or any for the `readers`; another's is answered as unknown."""
-    found = await store.subscription(uow.conn, subscription_id)
+    found = await uow.store.subscription(subscription_id)
     if found is None or not (any(by.has(role) for role in readers) or found.owner == by.subject):
         raise UnknownSubscription(f"no subscription {subscription_id}")
     return found
 
 
 async def delivery_log(
-    subscription_id: UUID, cursor: str | None, limit: int, by: Principal, uow: UnitOfWork
+    subscription_id: UUID, cursor: str | None, limit: int, by: Principal, uow: Work[Notices]
 ) -> tuple[list[LoggedDelivery], str | None]:
     """A page of the subscription's delivery log, newest first, for its owner, an operator or an auditor, and the
     cursor of the next page (None on the last): every delivery is on some page."""
     await subscription(subscription_id, by, uow, readers=(AccessRole.OPERATOR, AccessRole.AUDITOR))
     before = pages.decode(cursor, lambda key: int(key[0])) if cursor else None
-    rows = await store.delivery_log(uow.conn, subscription_id, before, limit + 1)
+    rows = await uow.store.delivery_log(subscription_id, before, limit + 1)
     return pages.page(rows, limit, key=lambda delivery: (delivery.id,))
 
 
-async def subscriptions(by: Principal, uow: UnitOfWork, limit: int, after: UUID | None) -> list[Subscription]:
+async def subscriptions(by: Principal, uow: Work[Notices], limit: int, after: UUID | None) -> list[Subscription]:
     """The subscriptions `by` may see (its own, or every one for an operator), `limit` of them after `after`."""
     owner = None if by.has(AccessRole.OPERATOR) else by.subject
-    return await store.subscriptions(uow.conn, owner, limit, after)
+    return await uow.store.subscriptions(owner, limit, after)
 
 
 async def reactivate(
-    subscription_id: UUID, url: str | None, by: Principal, uow: UnitOfWork, ctx: Context
+    subscription_id: UUID, url: str | None, by: Principal, uow: Work[Notices], ctx: Context
 ) -> Subscription:
     """Deliver again, from the delivery that was dead-lettered, optionally to a corrected URL."""
     existing = await subscription(subscription_id, by, uow)
@@ -256,18 +257,18 @@ async def reactivate(
         raise SubscriptionRefused("a cancelled subscription cannot be reactivated")
     if url is not None:
         await _check(url, existing.event_types, ctx)
-    reactivated = await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.ACTIVE, url)
+    reactivated = await uow.store.set_subscription_status(subscription_id, SubscriptionStatus.ACTIVE, url)
     assert reactivated is not None  # the row was read in this transaction
-    resumed = await store.resume_dead_deliveries(uow.conn, subscription_id)
+    resumed = await uow.store.resume_dead_deliveries(subscription_id)
     if resumed:
         ctx.wake_after_commit(uow)
     log.info("subscription_reactivated", subscription_id=str(subscription_id), resumed=resumed)
     return reactivated
 
 
-async def cancel(subscription_id: UUID, by: Principal, uow: UnitOfWork) -> None:
+async def cancel(subscription_id: UUID, by: Principal, uow: Work[Notices]) -> None:
     """Stop delivering; deliveries not yet made are not made."""
     await subscription(subscription_id, by, uow)  # another's, or none: unknown
-    await store.set_subscription_status(uow.conn, subscription_id, SubscriptionStatus.CANCELLED)
-    dropped = await store.drop_undelivered(uow.conn, subscription_id)
+    await uow.store.set_subscription_status(subscription_id, SubscriptionStatus.CANCELLED)
+    dropped = await uow.store.drop_undelivered(subscription_id)
     log.info("subscription_cancelled", subscription_id=str(subscription_id), dropped=dropped)

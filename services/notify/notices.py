@@ -89,10 +89,16 @@ def _representative_declined(event: RepresentativeDeclined, audience: Audience |
 
 
 def _referred(event: ApplicationReferred, audience: Audience | None, caseworker: Recipient) -> list[Notice]:
+    """The application referred, or a change of its placement: each change is a fact of its own (the whole change,
+    as for new hours), told even when the application itself was referred before."""
     known = _known(audience, event)
+    fact_id: object = event.application_id
+    if event.change is not None:
+        digest = hashlib.sha256(event.change.model_dump_json().encode()).hexdigest()[:16]
+        fact_id = f"{event.application_id}:{digest}"
     return [
-        _notice("application-referred", event.application_id, known.employer(), event, known),
-        _notice("application-referred", event.application_id, caseworker, event, known),
+        _notice("application-referred", fact_id, known.employer(), event, known),
+        _notice("application-referred", fact_id, caseworker, event, known),
     ]
 
 

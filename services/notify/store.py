@@ -1,14 +1,16 @@
-"""All SQL of the notify service: audiences, webhook subscriptions and deliveries."""
+"""All SQL of the notify service: audiences, webhook subscriptions and deliveries. What the handlers read and write is
+behind the `Notices` port (PostgreSQL: `PgNotices`, on the unit of work's connection; tests: an in-memory fake held to
+the same contract suite); the delivery worker's claims and marks are functions on its own connection."""
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
 
 from contracts.envelope import Metadata
-from jobbro import tracing
+from jobbro import shredding, tracing
 from jobbro.retention import TableSweep, older_rows
 from services.notify.domain import (
     Audience,
@@ -27,95 +29,232 @@ RETAINED = (TableSweep("deliveries", older_rows("delivery", "created_at", "statu
 letter stays while its paused subscription is probed with it (reactivated, it is pending; cancelled, failed)."""
 
 
-async def save_audience(conn: asyncpg.Connection, audience: Audience) -> None:
-    """Insert the audience; one naming the citizen completes one that names none (a position), else nothing changes.
+class Notices(Protocol):
+    """What notify's handlers read and write (tests/notify/notices_contract.py holds every implementation to it)."""
 
-    So a redelivered submission changes nothing, and the first submission naming the citizen is the one kept; an
-    e-mail address known from the position is kept when the submission naming the citizen gives none.
-    """
-    await conn.execute(
-        """INSERT INTO audience (application_id, scheme, position_title, start_date, end_date, citizen_ref,
-                                 citizen_language, employer_cvr, employer_name, employer_email, employer_language)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (application_id) DO UPDATE SET
-               scheme = EXCLUDED.scheme, position_title = EXCLUDED.position_title,
-               start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
-               citizen_ref = EXCLUDED.citizen_ref, citizen_language = EXCLUDED.citizen_language,
-               employer_cvr = EXCLUDED.employer_cvr, employer_name = EXCLUDED.employer_name,
-               employer_email = coalesce(EXCLUDED.employer_email, audience.employer_email),
-               employer_language = EXCLUDED.employer_language
-           WHERE audience.citizen_ref IS NULL AND EXCLUDED.citizen_ref IS NOT NULL""",
-        audience.application_id,
-        audience.scheme,
-        audience.position_title,
-        audience.start,
-        audience.end,
-        audience.citizen_ref,
-        audience.citizen_language,
-        audience.employer_cvr,
-        audience.employer_name,
-        audience.employer_email,
-        audience.employer_language,
-    )
-
-
-async def audience(conn: asyncpg.Connection, application_id: UUID) -> Audience | None:
-    row = await conn.fetchrow("SELECT * FROM audience WHERE application_id = $1", application_id)
-    if row is None:
-        return None
-    values = dict(row)
-    return Audience(start=values.pop("start_date"), end=values.pop("end_date"), **values)
+    async def save_audience(self, audience: Audience) -> None: ...
+    async def audience(self, application_id: UUID) -> Audience | None: ...
+    async def add_delivery(
+        self,
+        *,
+        dedup_key: str,
+        recipient: Recipient,
+        template: str,
+        subject: str | None,
+        body: str,
+        application_id: UUID | None,
+        cause: Metadata,
+        subscription_id: UUID | None = None,
+    ) -> bool: ...
+    async def erase_citizen(self, erasure: shredding.Erasure) -> int: ...
+    async def erased(self, citizen_ref: str) -> bool: ...
+    async def subscribers(self, event_type: str) -> list[tuple[UUID, bool]]: ...
+    async def add_subscription(self, subscription: Subscription, secret: str) -> Subscription: ...
+    async def subscription(self, subscription_id: UUID) -> Subscription | None: ...
+    async def subscriptions(self, owner: str | None, limit: int, after: UUID | None = None) -> list[Subscription]: ...
+    async def set_subscription_status(
+        self, subscription_id: UUID, status: SubscriptionStatus, url: str | None = None
+    ) -> Subscription | None: ...
+    async def resume_dead_deliveries(self, subscription_id: UUID) -> int: ...
+    async def drop_undelivered(self, subscription_id: UUID) -> int: ...
+    async def delivery_log(self, subscription_id: UUID, before: int | None, limit: int) -> list[LoggedDelivery]: ...
 
 
-async def add_delivery(
-    conn: asyncpg.Connection,
-    *,
-    dedup_key: str,
-    recipient: Recipient,
-    template: str,
-    subject: str | None,
-    body: str,
-    application_id: UUID | None,
-    cause: Metadata,
-    subscription_id: UUID | None = None,
-) -> bool:
-    """Record a delivery to make; False when its dedup key is already recorded (nothing changes then)."""
-    inserted = await conn.fetchval(
-        """INSERT INTO delivery (dedup_key, channel, recipient_role, address, subscription_id, language, template,
-                                 subject, body, application_id, cause)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (dedup_key) DO NOTHING
-           RETURNING true""",
-        dedup_key,
-        recipient.channel.value,
-        recipient.role.value,
-        recipient.address,
-        subscription_id,
-        recipient.language,
-        template,
-        subject,
-        body,
-        application_id,
-        _cause_json(replace(cause, traceparent=tracing.current_traceparent(cause.traceparent))),  # its span's
-    )
-    return bool(inserted)
+class PgNotices:
+    """Audiences, deliveries and subscriptions in PostgreSQL, inside the unit of work's transaction."""
 
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
-async def forget_citizen(conn: asyncpg.Connection, citizen_ref: str) -> int:
-    """Forget the texts of every delivery to an erased citizen; one not yet made will not be (how many rows)."""
-    result = await conn.execute(
-        """UPDATE delivery SET subject = NULL, body = NULL,
-                               status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failed' END,
-                               last_error = CASE WHEN status = 'sent' THEN NULL ELSE 'citizen erased' END
-           WHERE recipient_role = 'citizen' AND address = $1""",
-        citizen_ref,
-    )
-    return int(result.split()[-1])
+    async def save_audience(self, audience: Audience) -> None:
+        """Insert the audience; one naming the citizen completes one that names none (a position), else nothing changes.
 
+        So a redelivered submission changes nothing, and the first submission naming the citizen is the one kept; an
+        e-mail address known from the position is kept when the submission naming the citizen gives none.
+        """
+        await self._conn.execute(
+            """INSERT INTO audience (application_id, scheme, position_title, start_date, end_date, citizen_ref,
+                                     citizen_language, employer_cvr, employer_name, employer_email, employer_language)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (application_id) DO UPDATE SET
+                   scheme = EXCLUDED.scheme, position_title = EXCLUDED.position_title,
+                   start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                   citizen_ref = EXCLUDED.citizen_ref, citizen_language = EXCLUDED.citizen_language,
+                   employer_cvr = EXCLUDED.employer_cvr, employer_name = EXCLUDED.employer_name,
+                   employer_email = coalesce(EXCLUDED.employer_email, audience.employer_email),
+                   employer_language = EXCLUDED.employer_language
+               WHERE audience.citizen_ref IS NULL AND EXCLUDED.citizen_ref IS NOT NULL""",
+            audience.application_id,
+            audience.scheme,
+            audience.position_title,
+            audience.start,
+            audience.end,
+            audience.citizen_ref,
+            audience.citizen_language,
+            audience.employer_cvr,
+            audience.employer_name,
+            audience.employer_email,
+            audience.employer_language,
+        )
 
-async def erased(conn: asyncpg.Connection, citizen_ref: str) -> bool:
-    """Whether the citizen was erased: nothing is written to them any more."""
-    return bool(await conn.fetchval("SELECT true FROM citizen_erasures WHERE citizen_ref = $1", citizen_ref))
+    async def audience(self, application_id: UUID) -> Audience | None:
+        row = await self._conn.fetchrow("SELECT * FROM audience WHERE application_id = $1", application_id)
+        if row is None:
+            return None
+        values = dict(row)
+        return Audience(start=values.pop("start_date"), end=values.pop("end_date"), **values)
+
+    async def add_delivery(
+        self,
+        *,
+        dedup_key: str,
+        recipient: Recipient,
+        template: str,
+        subject: str | None,
+        body: str,
+        application_id: UUID | None,
+        cause: Metadata,
+        subscription_id: UUID | None = None,
+    ) -> bool:
+        """Record a delivery to make; False when its dedup key is already recorded (nothing changes then)."""
+        inserted = await self._conn.fetchval(
+            """INSERT INTO delivery (dedup_key, channel, recipient_role, address, subscription_id, language, template,
+                                     subject, body, application_id, cause)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (dedup_key) DO NOTHING
+               RETURNING true""",
+            dedup_key,
+            recipient.channel.value,
+            recipient.role.value,
+            recipient.address,
+            subscription_id,
+            recipient.language,
+            template,
+            subject,
+            body,
+            application_id,
+            _cause_json(replace(cause, traceparent=tracing.current_traceparent(cause.traceparent))),  # its span's
+        )
+        return bool(inserted)
+
+    async def erase_citizen(self, erasure: shredding.Erasure) -> int:
+        """Destroy the citizen's data key and forget the texts of the deliveries to them; how many were forgotten."""
+        await shredding.erase(self._conn, erasure)
+        return await self._forget_citizen(erasure.citizen_ref)
+
+    async def _forget_citizen(self, citizen_ref: str) -> int:
+        """Forget the texts of every delivery to an erased citizen; one not yet made will not be (how many rows)."""
+        result = await self._conn.execute(
+            """UPDATE delivery SET subject = NULL, body = NULL,
+                                   status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failed' END,
+                                   last_error = CASE WHEN status = 'sent' THEN NULL ELSE 'citizen erased' END
+               WHERE recipient_role = 'citizen' AND address = $1""",
+            citizen_ref,
+        )
+        return int(result.split()[-1])
+
+    async def erased(self, citizen_ref: str) -> bool:
+        """Whether the citizen was erased: nothing is written to them any more."""
+        return bool(await self._conn.fetchval("SELECT true FROM citizen_erasures WHERE citizen_ref = $1", citizen_ref))
+
+    async def subscribers(self, event_type: str) -> list[tuple[UUID, bool]]:
+        """Subscriptions that get this event type (active ones, and failing ones: their deliveries wait), each with
+        whether it receives sensitive fields."""
+        rows = await self._conn.fetch(
+            """SELECT id, sensitive_fields FROM subscription
+               WHERE $1 = ANY(event_types) AND status <> 'cancelled' ORDER BY id""",
+            event_type,
+        )
+        return [(row["id"], row["sensitive_fields"]) for row in rows]
+
+    async def add_subscription(self, subscription: Subscription, secret: str) -> Subscription:
+        row = await self._conn.fetchrow(
+            f"""INSERT INTO subscription (id, url, event_types, secret, owner, sensitive_fields)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_SUBSCRIPTION}""",
+            subscription.id,
+            subscription.url,
+            list(subscription.event_types),
+            secret,
+            subscription.owner,
+            subscription.sensitive_fields,
+        )
+        return _subscription(row)
+
+    async def subscription(self, subscription_id: UUID) -> Subscription | None:
+        row = await self._conn.fetchrow(f"SELECT {_SUBSCRIPTION} FROM subscription WHERE id = $1", subscription_id)
+        return _subscription(row) if row else None
+
+    async def subscriptions(self, owner: str | None, limit: int, after: UUID | None = None) -> list[Subscription]:
+        """`owner`'s subscriptions (everyone's for None), by id, from just after the id `after`."""
+        rows = await self._conn.fetch(
+            f"""SELECT {_SUBSCRIPTION} FROM subscription
+                WHERE ($1::text IS NULL OR owner = $1) AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $2""",
+            owner,
+            limit,
+            after,
+        )
+        return [_subscription(row) for row in rows]
+
+    async def set_subscription_status(
+        self, subscription_id: UUID, status: SubscriptionStatus, url: str | None = None
+    ) -> Subscription | None:
+        """Change a subscription's status (and URL, if given); None if there is no such subscription."""
+        row = await self._conn.fetchrow(
+            f"""UPDATE subscription SET status = $2, url = coalesce($3, url), changed_at = now() WHERE id = $1
+                RETURNING {_SUBSCRIPTION}""",
+            subscription_id,
+            status.value,
+            url,
+        )
+        return _subscription(row) if row else None
+
+    async def resume_dead_deliveries(self, subscription_id: UUID) -> int:
+        """Make a subscription's dead-lettered deliveries due again, with a fresh count of attempts."""
+        result = await self._conn.execute(
+            """UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL,
+                                   failing_since = NULL
+               WHERE subscription_id = $1 AND status = 'dead'""",
+            subscription_id,
+        )
+        return int(result.split()[-1])
+
+    async def drop_undelivered(self, subscription_id: UUID) -> int:
+        """Close a cancelled subscription's deliveries not yet made, so no claim has to step over them again."""
+        result = await self._conn.execute(
+            """UPDATE delivery SET status = 'failed', last_error = 'subscription cancelled', body = NULL
+               WHERE subscription_id = $1 AND status IN ('pending', 'dead')""",
+            subscription_id,
+        )
+        return int(result.split()[-1])
+
+    async def delivery_log(self, subscription_id: UUID, before: int | None, limit: int) -> list[LoggedDelivery]:
+        """A subscription's deliveries older than the one `before` names (from the newest when None), newest first."""
+        rows = await self._conn.fetch(
+            """SELECT id, dedup_key, (cause->>'id')::uuid AS event_id, template, status, attempts, last_error,
+                      created_at, last_attempt_at, sent_at,
+                      CASE WHEN status IN ('pending', 'dead') THEN next_attempt_at END AS next_attempt_at
+               FROM delivery WHERE subscription_id = $1 AND ($2::bigint IS NULL OR id < $2)
+               ORDER BY id DESC LIMIT $3""",
+            subscription_id,
+            before,
+            limit,
+        )
+        return [
+            LoggedDelivery(
+                id=row["id"],
+                delivery_id=row["dedup_key"],
+                event_id=row["event_id"],
+                event_type=row["template"],
+                status=row["status"],
+                attempts=row["attempts"],
+                last_error=row["last_error"],
+                created_at=row["created_at"],
+                last_attempt_at=row["last_attempt_at"],
+                next_attempt_at=row["next_attempt_at"],
+                sent_at=row["sent_at"],
+            )
+            for row in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -234,64 +373,6 @@ async def mark_given_up(conn: asyncpg.Connection, delivery: Delivery, reason: st
     return bool(updated)
 
 
-async def subscribers(conn: asyncpg.Connection, event_type: str) -> list[tuple[UUID, bool]]:
-    """Subscriptions that get this event type (active ones, and failing ones: their deliveries wait), each with
-    whether it receives sensitive fields."""
-    rows = await conn.fetch(
-        """SELECT id, sensitive_fields FROM subscription
-           WHERE $1 = ANY(event_types) AND status <> 'cancelled' ORDER BY id""",
-        event_type,
-    )
-    return [(row["id"], row["sensitive_fields"]) for row in rows]
-
-
-async def add_subscription(conn: asyncpg.Connection, subscription: Subscription, secret: str) -> Subscription:
-    row = await conn.fetchrow(
-        f"""INSERT INTO subscription (id, url, event_types, secret, owner, sensitive_fields)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_SUBSCRIPTION}""",
-        subscription.id,
-        subscription.url,
-        list(subscription.event_types),
-        secret,
-        subscription.owner,
-        subscription.sensitive_fields,
-    )
-    return _subscription(row)
-
-
-async def subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
-    row = await conn.fetchrow(f"SELECT {_SUBSCRIPTION} FROM subscription WHERE id = $1", subscription_id)
-    return _subscription(row) if row else None
-
-
-async def subscriptions(
-    conn: asyncpg.Connection, owner: str | None, limit: int, after: UUID | None = None
-) -> list[Subscription]:
-    """`owner`'s subscriptions (everyone's for None), by id, from just after the id `after`."""
-    rows = await conn.fetch(
-        f"""SELECT {_SUBSCRIPTION} FROM subscription
-            WHERE ($1::text IS NULL OR owner = $1) AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $2""",
-        owner,
-        limit,
-        after,
-    )
-    return [_subscription(row) for row in rows]
-
-
-async def set_subscription_status(
-    conn: asyncpg.Connection, subscription_id: UUID, status: SubscriptionStatus, url: str | None = None
-) -> Subscription | None:
-    """Change a subscription's status (and URL, if given); None if there is no such subscription."""
-    row = await conn.fetchrow(
-        f"""UPDATE subscription SET status = $2, url = coalesce($3, url), changed_at = now() WHERE id = $1
-            RETURNING {_SUBSCRIPTION}""",
-        subscription_id,
-        status.value,
-        url,
-    )
-    return _subscription(row) if row else None
-
-
 async def mark_subscription_failing(conn: asyncpg.Connection, subscription_id: UUID) -> None:
     """Hold an active subscription's deliveries while it is probed (a cancelled one stays cancelled)."""
     await conn.execute(
@@ -308,60 +389,7 @@ async def resume_failing(conn: asyncpg.Connection, subscription_id: UUID) -> int
            RETURNING true""",
         subscription_id,
     )
-    return await resume_dead_deliveries(conn, subscription_id) if paused else None
-
-
-async def resume_dead_deliveries(conn: asyncpg.Connection, subscription_id: UUID) -> int:
-    """Make a subscription's dead-lettered deliveries due again, with a fresh count of attempts."""
-    result = await conn.execute(
-        """UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL,
-                               failing_since = NULL
-           WHERE subscription_id = $1 AND status = 'dead'""",
-        subscription_id,
-    )
-    return int(result.split()[-1])
-
-
-async def drop_undelivered(conn: asyncpg.Connection, subscription_id: UUID) -> int:
-    """Close a cancelled subscription's deliveries not yet made, so no claim has to step over them again."""
-    result = await conn.execute(
-        """UPDATE delivery SET status = 'failed', last_error = 'subscription cancelled', body = NULL
-           WHERE subscription_id = $1 AND status IN ('pending', 'dead')""",
-        subscription_id,
-    )
-    return int(result.split()[-1])
-
-
-async def delivery_log(
-    conn: asyncpg.Connection, subscription_id: UUID, before: int | None, limit: int
-) -> list[LoggedDelivery]:
-    """A subscription's deliveries older than the one `before` names (from the newest when None), newest first."""
-    rows = await conn.fetch(
-        """SELECT id, dedup_key, (cause->>'id')::uuid AS event_id, template, status, attempts, last_error,
-                  created_at, last_attempt_at, sent_at,
-                  CASE WHEN status IN ('pending', 'dead') THEN next_attempt_at END AS next_attempt_at
-           FROM delivery WHERE subscription_id = $1 AND ($2::bigint IS NULL OR id < $2)
-           ORDER BY id DESC LIMIT $3""",
-        subscription_id,
-        before,
-        limit,
-    )
-    return [
-        LoggedDelivery(
-            id=row["id"],
-            delivery_id=row["dedup_key"],
-            event_id=row["event_id"],
-            event_type=row["template"],
-            status=row["status"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            created_at=row["created_at"],
-            last_attempt_at=row["last_attempt_at"],
-            next_attempt_at=row["next_attempt_at"],
-            sent_at=row["sent_at"],
-        )
-        for row in rows
-    ]
+    return await PgNotices(conn).resume_dead_deliveries(subscription_id) if paused else None
 
 
 _SUBSCRIPTION = "id, url, event_types, status, owner, sensitive_fields"

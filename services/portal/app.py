@@ -408,13 +408,14 @@ def create_app(
         errors = steps.check(step, scheme, entered)
         if not errors:
             try:
-                await subsidy.change(token(session), application_id, step.route, step.body(entered))
+                answer = await subsidy.change(token(session), application_id, step.route, step.body(entered))
             except ApiRefused as exc:
                 if exc.status not in (409, 422):
                     raise _page_for(exc) from None
                 errors = steps.refused(step, scheme, exc.code, exc.errors)
-            else:
-                return RedirectResponse(f"/applications/{application_id}?changed={step.name}", status_code=303)
+            else:  # a change referred to a caseworker is not made yet: the page says it waits
+                done = "" if answer.get("pending_change") else f"?changed={step.name}"
+                return RedirectResponse(f"/applications/{application_id}{done}", status_code=303)
         context = {"application": found, "step": step, "fields": step.fields_for(scheme)}
         return render(request, "step.html", 422, errors=errors, entered=entered, **context)
 
@@ -482,6 +483,8 @@ def create_app(
         access = await token_of(request, Role.CASEWORKER)
         query = inbox.InboxQuery.of(request.query_params, labels.SCHEMES)
         found = [item for state in query.states for item in await _read(subsidy.applications(access, state))]
+        if not query.state:  # a running placement's change that waits is a case to decide too
+            found += await _read(subsidy.applications(access, change_pending=True))
         views = await asyncio.gather(*(_read(subsidy.application(access, item["id"])) for item in found))
         lines = [item | {"questioned": inbox.questioned(view)} for item, view in zip(found, views, strict=True)]
         shown, rules = inbox.arrange(lines, query), inbox.rules_in(lines, query.rule)
@@ -787,6 +790,10 @@ _APPROVAL_REFUSALS = {
     "subsidy_rate_unknown": (
         "verdict-approve",
         labels.N_("The rates for the placement's start are not in place, so it cannot be approved now."),
+    ),
+    "change_breaks_rule": (
+        "verdict-approve",
+        labels.N_("The change now breaks a rule, so it cannot be approved. Reject it with your reasons."),
     ),
 }
 """Subsidy's refusals of a caseworker's approval, on the field that can put them right."""

@@ -59,10 +59,12 @@ class InboxQuery:
 
 
 def questioned(view: Mapping[str, Any]) -> list[str]:
-    """The rules the application's latest decision did not pass, in the decision's order, each once."""
-    decision = view.get("decision") or view.get("position_decision") or {}
+    """The rules a change waiting for the caseworker asks about, or else those the application's latest decision did
+    not pass, in their order, each once."""
+    change = view.get("pending_change")
+    decision = {"results": change["questions"]} if change else view.get("decision") or view.get("position_decision")
     found: list[str] = []
-    for result in decision.get("results", ()):
+    for result in (decision or {}).get("results", ()):
         if result.get("outcome") in QUESTIONING and result.get("rule") not in found:
             found.append(result["rule"])
     return found

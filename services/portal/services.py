@@ -43,9 +43,12 @@ class SubsidyApi:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def applications(self, token: str, state: str | None = None) -> list[dict[str, Any]]:
-        """Every application the caller may see (in `state`), the list's pages followed to its end."""
-        params = {"state": state} if state else {}
+    async def applications(
+        self, token: str, state: str | None = None, *, change_pending: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every application the caller may see (in `state`; or only placements whose change waits for a
+        caseworker), the list's pages followed to its end."""
+        params = ({"state": state} if state else {}) | ({"change_pending": "true"} if change_pending else {})
         return await _all_pages(lambda page: self._get("/v1/applications", token, page), params)
 
     async def application(self, token: str, application_id: UUID) -> dict[str, Any]:

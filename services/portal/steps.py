@@ -254,7 +254,7 @@ REFUSALS: Mapping[str, tuple[str, str]] = {
     "month_not_over": ("month", N_("A month can be reported once it is over.")),
     "subsidy_rates_not_in_force": ("month", _NO_PAYMENT_RULES),
     "state_aid_not_in_force": ("month", _NO_PAYMENT_RULES),
-    "change_needs_caseworker": ("", N_("The change needs a caseworker's assessment. Contact the jobcentre.")),
+    "change_pending": ("", N_("Another change of the placement waits for the caseworker's decision.")),
     "transition_not_allowed": ("", N_("The application can no longer be changed this way: its state has changed.")),
 }
 """The subsidy service's refusal codes (problem `code`) as a field and a message in plain language."""

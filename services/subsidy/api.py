@@ -152,7 +152,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
             async with runtime.unit_of_work() as uow:
                 result = await in_case(route, application_id, command)(uow)
                 changed = application_id if isinstance(application_id, UUID) else application_id(result)
-                application = await store.get(uow.conn, changed)
+                application = await uow.store.get(changed)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
                 await _audit(uow, actor, _change(route, actor, changed, refs))
                 await uow.commit()
@@ -175,7 +175,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
 
         async def change(uow: UnitOfWork) -> None:
             if condition.if_match is not None:
-                current = await handlers.locked_version(uow.conn, application_id, actor)
+                current = await handlers.locked_version(uow.store, application_id, actor)
                 if not _matches(condition.if_match, current):
                     raise Problem(412, "precondition_failed", _STALE, current_version=current)
             await handler(ctx, uow, application_id, body, actor)
@@ -188,7 +188,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         unless the route recorded its change already (`route` None)."""
         try:
             async with runtime.unit_of_work() as uow:
-                found = await handlers.view(uow.conn, application_id, actor)
+                found = await handlers.view(uow.store, application_id, actor)
                 if route:
                     refs = (found.citizen_ref,) if found.citizen_ref else ()
                     await _audit(uow, actor, _read(route, actor, application_id, refs))
@@ -227,6 +227,9 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         request: Request,
         response: Response,
         state: Annotated[State | None, Query()] = None,
+        change_pending: Annotated[
+            bool, Query(description="Only running placements with a change waiting for a caseworker's decision.")
+        ] = False,
         limit: pages.Limit = pages.DEFAULT_LIMIT,
         cursor: pages.Cursor = None,
         actor: Actor = reader,
@@ -235,7 +238,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         page at a time: `next_cursor` (and the `Link: rel="next"` header) leads to the next page."""
         after = pages.decode(cursor, _listing_key) if cursor else None
         async with runtime.unit_of_work() as uow:
-            found = await handlers.listing(uow.conn, actor, state, limit + 1, after)
+            found = await handlers.listing(uow.store, actor, state, limit + 1, after, change_pending)
             listed = replace(_read("GET /v1/applications", actor, None, ()), object_kind="applications")
             await _audit(uow, actor, listed)  # a summary names no citizen
             await uow.commit()
@@ -258,8 +261,8 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         route = f"GET {_APPLICATION}/derivation"
         try:
             async with runtime.unit_of_work() as uow:
-                found = await handlers.derivation(uow.conn, application_id, actor)
-                application = await store.get(uow.conn, application_id)
+                found = await handlers.derivation(uow.store, application_id, actor)
+                application = await uow.store.get(application_id)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
                 await _audit(uow, actor, replace(_read(route, actor, application_id, refs), object_kind="derivation"))
                 await uow.commit()
@@ -371,7 +374,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
             "GET /v1/representative-approval",
             given,
             AccessAction.READ,
-            lambda uow: handlers.for_representative(ctx, uow.conn, given),
+            lambda uow: handlers.for_representative(ctx, uow.store, given),
         )
 
     @router.post("/representative-approval", tags=["representative"])
@@ -386,8 +389,8 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
                 "POST /v1/representative-approval", case, lambda uow: handlers.answer_as_representative(ctx, uow, body)
             ),
         )
-        async with runtime.pool.acquire() as conn:
-            return await handlers.for_representative(ctx, conn, body.token)
+        async with runtime.unit_of_work() as uow:
+            return await handlers.for_representative(ctx, uow.store, body.token)
 
     async def by_link(route: str, token: str, action: AccessAction, command: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         """Run what the representative's link asks for, recorded in the access audit in the same transaction, with
@@ -399,7 +402,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         try:
             async with runtime.unit_of_work() as uow:
                 result = await command(uow)
-                application = await store.get(uow.conn, link.application_id)
+                application = await uow.store.get(link.application_id)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
                 await audit.record(uow, "subsidy", caller, _by_link(route, action, link.application_id, refs))
                 await uow.commit()

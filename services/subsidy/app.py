@@ -15,6 +15,7 @@ from services.subsidy import api, handlers, store, timer
 from services.subsidy.handlers import Context
 from services.subsidy.links import RepresentativeLinks
 from services.subsidy.settings import SubsidySettings
+from services.subsidy.store import PgApplications
 from services.subsidy.trust import TrustFiles
 
 SQL = Path(__file__).parent / "sql"
@@ -34,7 +35,7 @@ def create_context(settings: SubsidySettings) -> Context:
 def create_runtime(settings: SubsidySettings, context: Context) -> Runtime[Context]:
     """The service with its subscriptions (benefits' assessments and activation's plan checks) and the deadline
     timer, which runs exactly while the service does."""
-    runtime = Runtime(settings, SQL, context)
+    runtime = Runtime(settings, SQL, context, store=partial(PgApplications, keys=context.keys))
     runtime.retain(*store.RETAINED)
     runtime.consume(
         benefits.ASSESSMENTS,

@@ -2,7 +2,7 @@
 
 Pure: the handler supplies the changed application, the other placements at its production unit and the
 citizen's other placements over the changed period. As for a new application, a failed rule refuses the change
-and a rule needing judgement leaves it to a caseworker (here: the change is refused until one decides).
+and a rule needing judgement refers it to a caseworker (the placement runs on its terms until one decides).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def recheck(
     unit_placements: tuple[eligibility.ExistingPlacement, ...],
     citizen_placements: tuple[CitizenPlacement, ...],
     rulebook: Rulebook,
+    today: date,
 ) -> tuple[RuleOutcome, ...]:
     """Every rule a changed period or schedule can break: the ratio at the production unit, the citizen's other
     placements, the maximum duration, the internship hours and the state-aid cap."""
@@ -41,8 +42,9 @@ def recheck(
     facts = decision.application_facts(terms, unit_placements)
     try:
         results = [
-            # Counted from the start: the placement already holds its place, so only the peak can break the rule.
-            eligibility.check_ratio(facts, rulebook.in_force(RatioRule, terms.starts_on), terms.starts_on),
+            # Counted as for a new application, from today: a peak over the changed period breaks the rule; a unit
+            # full today with room over the period warns, which the employer's remark refers to a caseworker.
+            eligibility.check_ratio(facts, rulebook.in_force(RatioRule, terms.starts_on), today),
             _duration(application, facts, rulebook),
         ]
         if terms.scheme is Scheme.INTERNSHIP:
@@ -53,22 +55,19 @@ def recheck(
             results.append(eligibility.check_state_aid_cap(terms.scheme.sector, costs, terms.starts_on, rulebook))
     except RuleNotInForce as exc:
         return (RuleOutcome("rule_data", Outcome.NEEDS_JUDGEMENT, f"a caseworker must decide: {exc}", NOT_RULE_DATA),)
-    recorded = tuple(_recorded(result) for result in results)
+    recorded = tuple(decision.ratio_override(_recorded(result), terms.ratio_override_remark) for result in results)
     if application.assessment is not None:
         recorded = decision.reconcile_duration(recorded, application.assessment, terms)
     return (*recorded, _overlap(application, citizen_placements))
 
 
-def require_allowed(results: tuple[RuleOutcome, ...], code: str) -> None:
-    """Refuse a change that breaks a rule (`code`), or that needs a caseworker's judgement."""
+def questions(results: tuple[RuleOutcome, ...], code: str) -> tuple[RuleOutcome, ...]:
+    """Refuse a change that breaks a rule (`code`); else the questions a caseworker must decide, none if the change
+    is allowed as it is."""
     failed = [result.reason for result in results if result.outcome is Outcome.FAILED]
     if failed:
         raise ChangeRefused("The change breaks a rule: " + "; ".join(failed) + ".", code)
-    questions = [result.reason for result in results if result.outcome is Outcome.NEEDS_JUDGEMENT]
-    if questions:
-        raise ChangeRefused(
-            "A caseworker must decide on this change: " + "; ".join(questions) + ".", "change_needs_caseworker"
-        )
+    return tuple(result for result in results if result.outcome is Outcome.NEEDS_JUDGEMENT)
 
 
 def _duration(application: Application, facts: eligibility.ApplicationFacts, rulebook: Rulebook) -> RuleResult:

@@ -54,7 +54,7 @@ def evaluate(
             own = _own_rules(terms, facts, citizen, rulebook, today)
         else:
             own = _citizen_duration(facts, citizen, rulebook)
-        results = tuple(_ratio_override(_recorded(result), terms.ratio_override_remark) for result in own)
+        results = tuple(ratio_override(_recorded(result), terms.ratio_override_remark) for result in own)
     except RuleNotInForce as exc:
         own = ()
         results = (
@@ -227,7 +227,7 @@ def _recorded(result: RuleResult) -> RuleOutcome:
     return RuleOutcome(result.rule, result.outcome, result.reason, result.rule_set_version, also_read=result.also_read)
 
 
-def _ratio_override(result: RuleOutcome, remark: str | None) -> RuleOutcome:
+def ratio_override(result: RuleOutcome, remark: str | None) -> RuleOutcome:
     """A ratio warning the applicant overrode with a remark needs a caseworker; one not overridden fails."""
     if result.outcome is not Outcome.WARNING:
         return result

@@ -360,6 +360,25 @@ class Change:
     note: str | None = None
 
 
+class ChangeKind(StrEnum):
+    """Which change of a running placement."""
+
+    EXTENSION = "extension"
+    HOURS = "hours"
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A change of a running placement that a rule referred to a caseworker, as a new application would be: the
+    terms it would make and the questions. The placement runs on its own terms until a caseworker decides."""
+
+    kind: ChangeKind
+    terms: Terms
+    questions: tuple[RuleOutcome, ...]
+    effective_from: date
+    """The first day the change makes a difference: an extension's first new day, new hours' first day."""
+
+
 @dataclass
 class Application:
     """An employer's application and, once confirmed, the placement it became."""
@@ -381,6 +400,8 @@ class Application:
     last_day: date | None = None
     submitted_event_id: UUID | None = None
     """The event that published what the employer declared (the application, or the naming of its citizen)."""
+    pending_change: PendingChange | None = None
+    """A change of the running placement that waits for a caseworker."""
     changes: list[Change] = field(default_factory=list)
     """History lines not yet stored."""
 
@@ -519,19 +540,18 @@ class Application:
         """The employer's final approval: the placement may start."""
         self._move("confirm", State.CONFIRMED, now, by)
 
-    def extend(self, new_end: date, by: Actor, now: datetime) -> date:
-        """A new end date, terms otherwise unchanged; returns the previous end."""
-        self._require_state("extend", State.CONFIRMED)
+    def extended(self, new_end: date) -> PendingChange:
+        """The change an extension to `new_end` would make, not yet made (the rules may refuse or refer it)."""
+        self._require_changeable("extend")
         previous = self.terms.ends_on
         if new_end <= previous:
             raise ChangeRefused(f"An extension must end after the current end {previous}.", "extension_not_later")
-        self.terms = replace(self.terms, ends_on=new_end)
-        self._note(now, "extended", by, f"{previous} to {new_end}")
-        return previous
+        terms = replace(self.terms, ends_on=new_end)
+        return PendingChange(ChangeKind.EXTENSION, terms, (), previous + timedelta(days=1))
 
-    def change_hours(self, steps: tuple[HoursStep, ...], by: Actor, now: datetime) -> None:
-        """New weekly hours from the first new step on; earlier steps stay as they were."""
-        self._require_state("change hours", State.CONFIRMED)
+    def with_hours(self, steps: tuple[HoursStep, ...]) -> PendingChange:
+        """The change new weekly hours from the first new step on would make (earlier steps stay), not yet made."""
+        self._require_changeable("change hours")
         effective_from = steps[0].starts_on
         if not self.terms.starts_on <= effective_from <= self.terms.ends_on:
             raise ChangeRefused(
@@ -539,8 +559,53 @@ class Application:
                 "hours_outside_placement",
             )
         kept = tuple(step for step in self.terms.weekly_hours if step.starts_on < effective_from)
-        self.terms = replace(self.terms, weekly_hours=kept + steps)
-        self._note(now, "hours_changed", by, f"from {effective_from}")
+        return PendingChange(ChangeKind.HOURS, replace(self.terms, weekly_hours=kept + steps), (), effective_from)
+
+    def make_change(self, change: PendingChange, by: Actor, now: datetime) -> None:
+        """A change the rules allow: the placement runs on its terms from now on."""
+        self._require_changeable(change.kind.value)
+        self._note(now, _CHANGE_ACTIONS[change.kind], by, self._describe(change))
+        self.terms = change.terms
+
+    def refer_change(self, change: PendingChange, by: Actor, now: datetime) -> None:
+        """A change a rule cannot decide alone waits for a caseworker, with its questions."""
+        self._require_changeable(change.kind.value)
+        self.pending_change = change
+        self._note(now, "change_referred", by, self._describe(change))
+
+    def decide_change(self, approve: bool, remark: str, by: Actor, now: datetime) -> PendingChange:
+        """A caseworker's verdict on the referred change: approved, the placement runs on its terms; rejected, on its
+        own. Returns the change decided."""
+        self._require_state("decide a change", State.CONFIRMED)
+        change = self.pending_change
+        if change is None:
+            raise ChangeRefused("No change of this placement waits for a caseworker.", "no_change_referred")
+        note = f"{self._describe(change)}: {remark}"
+        self.pending_change = None
+        if approve:
+            self.terms = change.terms
+        self._note(now, "change_approved_by_caseworker" if approve else "change_rejected_by_caseworker", by, note)
+        return change
+
+    def _require_changeable(self, action: str) -> None:
+        self._require_state(action, State.CONFIRMED)
+        if self.pending_change is not None:
+            raise ChangeRefused("Another change of the placement waits for a caseworker.", "change_pending")
+
+    def _describe(self, change: PendingChange) -> str:
+        if change.kind is ChangeKind.EXTENSION:
+            return f"{self.terms.ends_on} to {change.terms.ends_on}"
+        return f"from {change.effective_from}"
+
+    def extend(self, new_end: date, by: Actor, now: datetime) -> date:
+        """A new end date, terms otherwise unchanged; returns the previous end."""
+        previous = self.terms.ends_on
+        self.make_change(self.extended(new_end), by, now)
+        return previous
+
+    def change_hours(self, steps: tuple[HoursStep, ...], by: Actor, now: datetime) -> None:
+        """New weekly hours from the first new step on; earlier steps stay as they were."""
+        self.make_change(self.with_hours(steps), by, now)
 
     def end(self, last_day: date, reason: str | None, by: Actor, now: datetime) -> bool:
         """End the placement on `last_day`; returns whether that is early (before the planned end)."""
@@ -553,7 +618,7 @@ class Application:
         early = last_day < self.terms.ends_on
         if early != (reason is not None):
             raise ChangeRefused("An early end needs a reason; a planned end has none.", "end_reason")
-        self.last_day = last_day
+        self.last_day, self.pending_change = last_day, None
         self._move("end", State.ENDED, now, by, f"last day {last_day}")
         return early
 
@@ -562,7 +627,7 @@ class Application:
         self._require_move("complete", State.ENDED)
         if now.date() <= self.terms.ends_on:
             raise ChangeRefused(f"The placement runs until {self.terms.ends_on}.", "placement_running")
-        self.last_day = self.terms.ends_on
+        self.last_day, self.pending_change = self.terms.ends_on, None
         self.state, self.deadline_at = State.ENDED, None
         self._note(now, "completed", "timer", f"last day {self.last_day}")
 
@@ -638,6 +703,9 @@ _POSITION_STATES = MappingProxyType(
     }
 )
 """Where a verdict on a position leads."""
+
+_CHANGE_ACTIONS = MappingProxyType({ChangeKind.EXTENSION: "extended", ChangeKind.HOURS: "hours_changed"})
+"""The history line of a change made."""
 
 _AWAITING_ANSWERS = frozenset({State.AWAITING_REPRESENTATIVE, State.ASSESSING, State.REFERRED})
 """States in which answers from benefits and activation are still recorded (a referred case may get late ones)."""

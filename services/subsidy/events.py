@@ -25,6 +25,7 @@ from rules import Outcome
 from services.subsidy.domain import (
     PERSONAL_SOURCES,
     Application,
+    ChangeKind,
     CitizenAnswer,
     Decider,
     Decision,
@@ -141,6 +142,27 @@ def decided(
         application_id=application.id,
         reasons=_results(decision.open_questions or decision.results),
         derivation=_derivation(decision),
+    )
+
+
+def change_referred(application: Application) -> subsidy.ApplicationReferred:
+    """A change of the running placement that waits for a caseworker, with the questions they must decide."""
+    change = application.pending_change
+    assert change is not None
+    extension = change.kind is ChangeKind.EXTENSION
+    hours = tuple(
+        HoursStep(from_date=step.starts_on, hours_per_week=step.hours_per_week)
+        for step in change.terms.weekly_hours
+        if step.starts_on >= change.effective_from
+    )
+    return subsidy.ApplicationReferred(
+        application_id=application.id,
+        reasons=_results(change.questions),
+        change=subsidy.ReferredChange(
+            kind=subsidy.ChangeKind(change.kind.value),
+            new_end=change.terms.ends_on if extension else None,
+            weekly_hours=None if extension else hours,
+        ),
     )
 
 

@@ -14,9 +14,11 @@ from contracts.subsidy import EndReason
 from services.subsidy.domain import (
     Application,
     Change,
+    ChangeKind,
     Decision,
     DecisionInputs,
     Derivation,
+    PendingChange,
     Purpose,
     Representative,
     RuleOutcome,
@@ -340,6 +342,22 @@ class DerivationView(BaseModel):
         )
 
 
+class PendingChangeView(BaseModel):
+    """A change of the running placement that waits for a caseworker's decision (the placement runs on its terms
+    until then)."""
+
+    kind: ChangeKind
+    terms: Terms = Field(description="The terms the change would make.")
+    effective_from: date = Field(description="The first day the change makes a difference.")
+    questions: tuple[RuleOutcome, ...] = Field(description="The rules that need the caseworker's judgement.")
+
+    @classmethod
+    def of(cls, change: PendingChange) -> PendingChangeView:
+        return cls(
+            kind=change.kind, terms=change.terms, effective_from=change.effective_from, questions=change.questions
+        )
+
+
 class ApplicationView(BaseModel):
     """An application: its state, terms, decision and history. Never the CPR number."""
 
@@ -356,6 +374,9 @@ class ApplicationView(BaseModel):
         description="For an application for a position: the decision on the employer's side, before the citizen."
     )
     decision: DecisionView | None
+    pending_change: PendingChangeView | None = Field(
+        default=None, description="A change of the running placement that waits for a caseworker's decision."
+    )
     history: list[Change]
     wage_reports: list[WageReportOut]
     version: int = Field(description="Counts the application's stored changes; its `ETag`, for `If-Match`.")
@@ -396,6 +417,7 @@ class ApplicationView(BaseModel):
             if application.position_decision
             else None,
             decision=DecisionView.of(application.decision, with_inputs=with_inputs) if application.decision else None,
+            pending_change=PendingChangeView.of(application.pending_change) if application.pending_change else None,
             history=history,
             wage_reports=reports,
         )

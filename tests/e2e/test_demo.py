@@ -237,7 +237,7 @@ async def _every_access_was_audited(layout: Layout, infra: Infrastructure, prefi
     decided = [a for a in about.json()["accesses"] if a["route"].endswith("/caseworker-decision")]
     assert [(a["object_ref"], a["municipality"], a["outcome"]) for a in decided] == [
         (str(judgement.application_id), "751", "granted")
-    ]
+    ] * 2  # the application, then its extension
     assert f"duid={judgement.application_id}" in cef and "access.change" in cef and mask_cpr(cef) == cef
     assert any(a["route"] == "GET /v1/citizens/{citizen_ref}/plan" for a in plans.json()["accesses"])
     for name, routes in SCENARIO_ACCESSES.items():

@@ -67,6 +67,15 @@ def test_the_questioned_rules_are_those_the_latest_decision_did_not_pass() -> No
     assert questioned({"decision": None, "position_decision": None}) == []
 
 
+def test_a_placement_whose_change_waits_is_questioned_on_the_changes_rules_not_its_decisions() -> None:
+    view = {
+        "decision": {"results": [{"rule": "max_duration", "outcome": "failed"}]},
+        "pending_change": {"questions": [{"rule": "ratio", "outcome": "needs_judgement"}]},
+    }
+
+    assert questioned(view) == ["ratio"]
+
+
 def test_the_rule_filter_offers_the_rules_questioned_and_the_one_chosen() -> None:
     offered = rules_in(LINES, "state_aid_cap")
     assert list(offered) == ["no_plan_overlap", "prior_unemployment", "ratio", "state_aid_cap"]

@@ -13,15 +13,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from pydantic import SecretStr
 
 from contracts.activation import ActivationChecked, Conflict, ConflictKind
 from contracts.benefits import Benefit, CitizenAssessed, TargetGroup
 from contracts.common import Period, RuleResult, Scheme
+from jobbro.shredding import KeyWrap
 from services.subsidy.devca import Issued, issue_employer, make_ca, make_crl
 
 TODAY = datetime.now(UTC).date()
 ISSUER = "test-identity"
 AUDIENCE = "jobbro-subsidy"
+DATA_KEYS = KeyWrap(SecretStr("test:a-key-encryption-key-for-subsidy-tests"), setting="test")
+"""Wraps citizens' data keys where a test builds the store itself."""
 
 
 def random_digits(count: int) -> str:

@@ -12,9 +12,9 @@ import pytest
 from contracts import subsidy
 from contracts.activation import ConflictKind
 from rules import months_later
-from services.subsidy import store
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
+from services.subsidy.store import PgApplications
 from tests.subsidy.factories import TODAY, Employer, Issuer, assessed, internship, plan_checked, wage_subsidy
 from tests.subsidy.integration.conftest import Subsidy
 
@@ -256,7 +256,7 @@ async def test_keeps_the_signature_as_evidence_and_never_shows_or_logs_the_cpr(
 
     async with service.runtime.pool.acquire() as conn:
         assert (
-            await store.signature(conn, service.runtime.context.keys, UUID(application["id"]), "application")
+            await PgApplications(conn, service.runtime.context.keys).signature(UUID(application["id"]), "application")
             == signature
         )
     cpr = form["citizen"]["cpr"]

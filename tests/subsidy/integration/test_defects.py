@@ -134,7 +134,11 @@ async def _approved(service: Subsidy, form: dict[str, Any], employer: Employer) 
 
 
 async def _confirmed(service: Subsidy, form: dict[str, Any], employer: Employer) -> dict[str, Any]:
-    application = await _approved(service, form, employer)
+    return await _confirm(service, await _approved(service, form, employer), employer)
+
+
+async def _confirm(service: Subsidy, application: dict[str, Any], employer: Employer) -> dict[str, Any]:
+    """The employer's signed final approval of an approved application."""
     document = confirmation_document(UUID(application["id"]), employer.cvr)
     response = await service.client.post(
         f"/v1/applications/{application['id']}/confirmation",
@@ -179,3 +183,56 @@ async def test_d3_an_extension_into_the_citizens_next_internship_is_refused(serv
     assert _code(overlapping, 422) == "extension_breaks_rule"
     assert "overlaps the citizen's internship" in overlapping.json()["detail"]
     assert _code(within, 422) == "extension_not_later"
+
+
+async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_is_referred_then_decided(
+    service: Subsidy,
+) -> None:
+    """At a 1-FTE unit full today (another intern starts today) with room over the period, a new application with
+    the employer's remark goes to a caseworker: so does the extension of a placement there, which runs on its end
+    until the caseworker approves the change through the case's decision."""
+    employer, caseworker = service.pki.employer(), service.issuer.caseworker()
+    unit = {"production_unit": random_digits(10), "ordinary_fte": "1.00"}
+    await service.submitted(internship(employer, start=TODAY, weeks=2, **unit), employer)
+    remark = {"ratio_override_remark": "Praktikanten i dag slutter, før denne begynder."}
+    form = internship(employer, start=TODAY + timedelta(days=30), weeks=4, **unit, **remark)
+    submitted = await service.submitted(form, employer)
+    await service.answer(assessed(submitted, target_group=TargetGroup.SYGEDAGPENGE), plan_checked(submitted))
+    await service.until(submitted, caseworker, "referred")
+    decide = f"/v1/applications/{submitted['id']}/caseworker-decision"
+    approved = await service.client.post(
+        decide, json={"approve": True, "remark": "Plads i perioden."}, headers=caseworker
+    )
+    assert approved.json()["state"] == "approved", approved.text
+    first = await _confirm(service, approved.json(), employer)
+    end = date.fromisoformat(first["terms"]["ends_on"])
+
+    extended = await _extend(service, first, employer, 7)
+    again = await _extend(service, first, employer, 3)
+
+    assert extended.status_code == 200, extended.text
+    waiting = extended.json()
+    assert (waiting["state"], waiting["terms"]["ends_on"]) == ("confirmed", end.isoformat())
+    assert waiting["pending_change"]["kind"] == "extension"
+    assert waiting["pending_change"]["terms"]["ends_on"] == (end + timedelta(days=7)).isoformat()
+    assert [q["rule"] for q in waiting["pending_change"]["questions"]] == ["ratio"]
+    assert _code(again, 422) == "change_pending"
+    assert first["id"] in await _changes_pending(service, caseworker)
+
+    decided = await service.client.post(decide, json={"approve": True, "remark": "Forlænget."}, headers=caseworker)
+
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["pending_change"] is None
+    assert decided.json()["terms"]["ends_on"] == (end + timedelta(days=7)).isoformat()
+    assert [line["action"] for line in decided.json()["history"]][-2:] == [
+        "change_referred",
+        "change_approved_by_caseworker",
+    ]
+    assert first["id"] not in await _changes_pending(service, caseworker)
+
+
+async def _changes_pending(service: Subsidy, caseworker: dict[str, str]) -> list[str]:
+    """The caseworker's list of placements whose change waits for a decision."""
+    listed = await service.client.get("/v1/applications", params={"change_pending": "true"}, headers=caseworker)
+    assert listed.status_code == 200, listed.text
+    return [item["id"] for item in listed.json()["items"]]

@@ -10,8 +10,8 @@ import pytest
 from contracts import benefits
 from jobbro.shredding import KeyDestroyed
 from jobbro.testing import tables_holding
-from services.subsidy import store
 from services.subsidy.signing import sign
+from services.subsidy.store import PgApplications
 from tests.subsidy.factories import assessed, internship, plan_checked
 from tests.subsidy.integration.conftest import Subsidy
 
@@ -31,7 +31,8 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_and_the_application_st
     application_id = UUID(application["id"])
     async with service.runtime.pool.acquire() as conn:
         assert (
-            await store.signature(conn, service.runtime.context.keys, application_id, "application") == signature
+            await PgApplications(conn, service.runtime.context.keys).signature(application_id, "application")
+            == signature
         )  # kept, and it opens
         assert await tables_holding(conn, cpr) == []  # but sealed: not in the clear, hex or base64 in any row
         assert await tables_holding(conn, signature.split(".")[1][:40]) == []
@@ -46,7 +47,7 @@ async def test_an_erased_citizens_cpr_number_is_in_no_row_and_the_application_st
     assert again.json() == erased.json() and cpr not in erased.text
     async with service.runtime.pool.acquire() as conn:
         with pytest.raises(KeyDestroyed):
-            await store.signature(conn, service.runtime.context.keys, application_id, "application")
+            await PgApplications(conn, service.runtime.context.keys).signature(application_id, "application")
         assert await tables_holding(conn, cpr) == []
         ref = approved["citizen_ref"]
         assert await conn.fetchval("SELECT count(*) FROM citizen_keys WHERE citizen_ref = $1", ref) == 0
@@ -82,7 +83,7 @@ async def test_evidence_kept_as_received_before_data_keys_is_shredded_too_when_i
     assert erased.status_code == 201
     async with service.runtime.pool.acquire() as conn:
         with pytest.raises(KeyDestroyed):
-            await store.signature(conn, service.runtime.context.keys, application_id, "application")
+            await PgApplications(conn, service.runtime.context.keys).signature(application_id, "application")
         assert await tables_holding(conn, form["citizen"]["cpr"]) == []
 
 
@@ -108,4 +109,4 @@ async def test_an_erasure_in_benefits_registry_shreds_subsidys_evidence_too(serv
     assert recorded == erasure_id
     async with service.runtime.pool.acquire() as conn:
         with pytest.raises(KeyDestroyed):
-            await store.signature(conn, service.runtime.context.keys, UUID(application["id"]), "application")
+            await PgApplications(conn, service.runtime.context.keys).signature(UUID(application["id"]), "application")

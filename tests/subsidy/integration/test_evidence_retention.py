@@ -6,6 +6,7 @@ from uuid import UUID
 
 from jobbro.retention import policies, sweep
 from services.subsidy import store
+from services.subsidy.store import PgApplications
 from tests.subsidy.factories import internship
 from tests.subsidy.integration.conftest import Subsidy
 
@@ -23,5 +24,10 @@ async def test_the_signed_evidence_goes_five_years_after_the_placements_end_and_
 
     assert deleted == {"evidence": 1}
     async with pool.acquire() as conn:
-        assert await store.signature(conn, service.runtime.context.keys, UUID(ended["id"]), "application") is None
-        assert await store.signature(conn, service.runtime.context.keys, UUID(running["id"]), "application") is not None
+        assert (
+            await PgApplications(conn, service.runtime.context.keys).signature(UUID(ended["id"]), "application") is None
+        )
+        assert (
+            await PgApplications(conn, service.runtime.context.keys).signature(UUID(running["id"]), "application")
+            is not None
+        )

@@ -9,7 +9,8 @@ from jobbro.db import create_pool, migrate
 from services.subsidy import store
 from services.subsidy.app import SQL
 from services.subsidy.signing import TrustStore, sign, verify
-from tests.subsidy.factories import Pki, internship
+from services.subsidy.store import PgApplications
+from tests.subsidy.factories import DATA_KEYS, Pki, internship
 from tests.subsidy.unit.conftest import submitted
 
 
@@ -28,7 +29,7 @@ async def test_the_migration_claims_the_signatures_already_kept(database: str, p
     try:
         await migrate(pool, before)
         async with pool.acquire() as conn:
-            await store.insert(conn, application)
+            await PgApplications(conn, DATA_KEYS).insert(application)
             await conn.execute(  # as the code of 0001's time kept it
                 """INSERT INTO signatures (application_id, purpose, jws, signer, cert_serial, fingerprint, alg,
                                            signed_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
@@ -45,7 +46,9 @@ async def test_the_migration_claims_the_signatures_already_kept(database: str, p
 
         assert (await migrate(pool, SQL))[0] == "subsidy/0002_signed_payloads.sql"
         async with pool.acquire() as conn:
-            first = await store.claim_signed_payload(conn, signature.payload_sha256, application.id, "application")
+            first = await PgApplications(conn, DATA_KEYS).claim_signed_payload(
+                signature.payload_sha256, application.id, "application"
+            )
     finally:
         await pool.close()
 
