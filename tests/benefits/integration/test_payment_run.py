@@ -148,7 +148,7 @@ async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the
 
     committed = await _ledger_count(pool)
     assert committed % 5 == 0 and 15 <= committed < 15 + 5 * payment_run.IN_FLIGHT  # before it, perhaps beside it
-    assert await pool.fetchval("SELECT count(*) FROM outbox") == committed
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", PAYMENT_INSTRUCTIONS) == committed
     assert pool.get_idle_size() == pool.get_size()  # the batches beside it gave their connections back
     key, sealed = ctx.cipher.seal_for_citizen(cpr_of[sixteenth], sixteenth)
     await pool.execute("UPDATE citizens SET cpr_shreddable = $2 WHERE citizen_ref = $1", sixteenth, sealed)
@@ -157,7 +157,11 @@ async def test_a_failing_batch_stops_the_run_with_its_error_and_a_rerun_pays_the
     rerun = await payment_run.run(pool, ctx, NOVEMBER, batch_size=5, source=settings.source)
 
     assert (rerun.citizens_done, rerun.issued) == (30, 30 - committed)
-    assert await _ledger_count(pool) == await pool.fetchval("SELECT count(DISTINCT key) FROM outbox") == 30
+    assert (
+        await _ledger_count(pool)
+        == await pool.fetchval("SELECT count(DISTINCT key) FROM outbox WHERE topic = $1", PAYMENT_INSTRUCTIONS)
+        == 30
+    )
 
 
 async def test_a_runs_memory_does_not_grow_with_the_number_of_citizens(
@@ -190,7 +194,7 @@ async def test_the_benchmarks_generated_registry_is_paid_in_full_each_cpr_number
     pool = await db.create_pool(database, payment_run.CONNECTIONS)
     try:  # a batch of 100 goes to the outbox by COPY, the last 30 by INSERT
         done = await payment_run.run(pool, create_context(settings), NOVEMBER, batch_size=100, source=settings.source)
-        events = await pool.fetchval("SELECT count(*) FROM outbox")
+        events = await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", PAYMENT_INSTRUCTIONS)
     finally:
         await pool.close()
 
@@ -208,4 +212,4 @@ async def test_two_runs_at_once_as_from_two_replicas_issue_each_instruction_once
     )
 
     assert sum(run.issued for run in runs) == await _ledger_count(pool) == 200
-    assert await pool.fetchval("SELECT count(*) FROM outbox") == 200
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", PAYMENT_INSTRUCTIONS) == 200

@@ -34,6 +34,6 @@ async def test_after_rewrapping_the_old_kek_can_be_removed_and_the_evidence_stil
     retired = KeyWrap(SecretStr(NEW_KEK), setting="SUBSIDY_DATA_KEY_KEKS")
     async with service.runtime.pool.acquire() as conn:
         for application_id, signature in documents.items():
-            assert await store.signature(conn, retired, application_id, "application") == signature
+            assert await store.PgApplications(conn, retired).signature(application_id, "application") == signature
         with pytest.raises(KekUnknown):  # the old KEK alone no longer opens it
-            await store.signature(conn, service.runtime.context.keys, application_id, "application")
+            await store.PgApplications(conn, service.runtime.context.keys).signature(application_id, "application")
