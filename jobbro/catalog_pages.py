@@ -104,7 +104,8 @@ def _channel(doc: dict[str, Any], channel: dict[str, Any]) -> str:
 
 
 def _message(doc: dict[str, Any], message: dict[str, Any]) -> str:
-    payload = resolve(doc, message["payload"]["$ref"])
+    payload = message["payload"]
+    payload = resolve(doc, payload["$ref"]) if "$ref" in payload else payload  # a tombstone's payload is inline null
     required = set(payload.get("required", ()))
     personal = message.get("x-personal-data", {})
     rows = [

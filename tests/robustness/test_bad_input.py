@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
@@ -204,7 +205,7 @@ def _poison(prefix: str, topic: str, rng: random.Random) -> list[Poison]:
         add("wrong_schema", _wrong_schema(chosen, rng), _ce_headers(chosen.type), "InvalidPayload")
         add("null_value", None, _ce_headers(model().type), "InvalidPayload")
         chosen = model()
-        unknown = rng.choice([chosen.type.replace(".v1", ".v9"), f"dk.jobbro.unheard-of.{uuid4().hex[:8]}.v1", ""])
+        unknown = rng.choice([re.sub(r"\.v\d+$", ".v99", chosen.type), f"dk.jobbro.unheard-of.{uuid4().hex[:8]}.v1", ""])
         add("unknown_type", payload(chosen), _ce_headers(chosen.type, type=unknown), "UnknownEventType")
         chosen = model()
         dropped = rng.sample(["id", "source", "type", "specversion"], rng.randint(1, 4))
