@@ -205,7 +205,9 @@ def _poison(prefix: str, topic: str, rng: random.Random) -> list[Poison]:
         add("wrong_schema", _wrong_schema(chosen, rng), _ce_headers(chosen.type), "InvalidPayload")
         add("null_value", None, _ce_headers(model().type), "InvalidPayload")
         chosen = model()
-        unknown = rng.choice([re.sub(r"\.v\d+$", ".v99", chosen.type), f"dk.jobbro.unheard-of.{uuid4().hex[:8]}.v1", ""])
+        unknown = rng.choice(
+            [re.sub(r"\.v\d+$", ".v99", chosen.type), f"dk.jobbro.unheard-of.{uuid4().hex[:8]}.v1", ""]
+        )
         add("unknown_type", payload(chosen), _ce_headers(chosen.type, type=unknown), "UnknownEventType")
         chosen = model()
         dropped = rng.sample(["id", "source", "type", "specversion"], rng.randint(1, 4))
