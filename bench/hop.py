@@ -245,7 +245,7 @@ async def _kit(infra: Infrastructure, prefix: str, database: str, records: int, 
         if not first:
             first.append((time.perf_counter(), time.process_time()))
             backends.baseline()
-        await uow.conn.execute("INSERT INTO hop_state (event_id, key) VALUES ($1, $2)", meta.id, event.item)
+        uow.write("INSERT INTO hop_state (event_id, key) VALUES ($1, $2)", meta.id, event.item)
         uow.publish(HopPassed(item=event.item, padding=event.padding))
         uow.after_commit(counted)
 

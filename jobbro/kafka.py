@@ -12,7 +12,6 @@ import dataclasses
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
@@ -138,9 +137,9 @@ async def _records(message: StreamMessage[Any]) -> Any:
     return message.raw_message
 
 
-def _bound(meta: Metadata) -> AbstractContextManager[Any]:
+def _bind(messages: logs.MessageContext, meta: Metadata) -> None:
     causation = str(meta.causation_id) if meta.causation_id else None
-    return logs.message_bound(str(meta.id), str(meta.correlation_id), causation)
+    messages.bind(str(meta.id), str(meta.correlation_id), causation)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -271,7 +270,8 @@ class EventConsumer:
         except Exception as exc:
             if is_transient(exc):
                 raise
-            with _bound(delivery.meta):
+            with logs.MessageContext() as messages:
+                _bind(messages, delivery.meta)
                 log.exception("event_failed", event_type=delivery.meta.type)
             await self._dead_letter(record, exc)
 
@@ -300,10 +300,12 @@ class EventConsumer:
             raise
 
     async def _apply(self, work: Sequence[_Delivery]) -> None:
+        """Handle `work` in one transaction: the inbox claim, each fresh event's handler, the commit."""
         async with self._unit_of_work(None) as uow:
             fresh = await inbox.claim_all(uow.conn, self.group, [delivery.meta.id for delivery in work])
-            for delivery in work:
-                with _bound(delivery.meta):
+            with logs.MessageContext() as messages:
+                for delivery in work:
+                    _bind(messages, delivery.meta)
                     if delivery.meta.id not in fresh:
                         log.info("event_duplicate_ignored", event_type=delivery.meta.type)
                         continue

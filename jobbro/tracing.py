@@ -91,7 +91,12 @@ def _parent(traceparent: str | None) -> context.Context | None:
 
 @contextmanager
 def handling(meta: Metadata, *, topic: str, group: str) -> Iterator[trace.Span]:
-    """A consumer span for one event, the child of the span that published it."""
+    """A consumer span for one event, the child of the span that published it. Without a tracer provider there is
+    none: the API's no-op span would only pass the event's `traceparent` on, which `uow.publish` does by itself,
+    and it cost a batch more than its handler (about 8 µs an event)."""
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        yield trace.INVALID_SPAN
+        return
     attributes: dict[str, Any] = {
         "messaging.system": "kafka",
         "messaging.operation.type": "process",

@@ -41,6 +41,7 @@ class UnitOfWork:
         self._cause = cause
         self._store = store
         self._pending: list[tuple[Metadata, Record]] = []
+        self._writes: dict[str, list[tuple[Any, ...]]] = {}
         self._after_commit: list[Callable[[], None]] = []
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
@@ -69,13 +70,20 @@ class UnitOfWork:
         self._pending.append((meta, record))
         return meta
 
+    def write(self, statement: str, *args: Any) -> None:
+        """Queue a write whose result the handler does not need (an insert, an upsert by key): before the commit,
+        each statement's queued rows go to PostgreSQL in one pipelined `executemany`, so a fetched batch's writes
+        cost one round trip, not one per event. Until then nothing in the transaction sees them: read back only
+        what was written through `conn`."""
+        self._writes.setdefault(statement, []).append(args)
+
     def caused_by(self, cause: Metadata) -> "UnitOfWork":
         """This unit of work handling one more event: the same transaction, its events caused by `cause`.
 
         A consumer handles a fetched batch this way, so the batch costs one commit instead of one per event.
         """
         view = UnitOfWork(self._pool, self._source, cause, self._store)
-        view._pending, view._after_commit = self._pending, self._after_commit
+        view._pending, view._writes, view._after_commit = self._pending, self._writes, self._after_commit
         view._conn, view._tx = self._conn, self._tx
         return view
 
@@ -85,6 +93,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         assert self._tx is not None
+        for statement, rows in self._writes.items():  # in the order each statement was first queued
+            await self.conn.executemany(statement, rows)
         await outbox.append(self.conn, self._pending)
         await self._tx.commit()
         self.committed = True

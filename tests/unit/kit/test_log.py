@@ -8,7 +8,7 @@ import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobbro.log import CPR_MASK, TOKEN_MASK, configure_logging, message_bound, redact
+from jobbro.log import CPR_MASK, TOKEN_MASK, MessageContext, configure_logging, redact
 
 
 @pytest.fixture(autouse=True)
@@ -38,11 +38,35 @@ def test_redacts_inside_nested_values() -> None:
 
 def test_a_structlog_line_given_a_cpr_number_prints_it_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("test", json=True)
-    with message_bound("e-1", "c-1", None):
+    with MessageContext() as messages:
+        messages.bind("e-1", "c-1", None)
         structlog.get_logger("t").info("citizen_imported", cpr="010190-1234", note="cpr 0101901234 seen")
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["cpr"] == CPR_MASK and line["note"] == f"cpr {CPR_MASK} seen"
     assert line["event_id"] == "e-1" and line["correlation_id"] == "c-1" and line["service"] == "test"
+
+
+def test_a_batch_binds_each_message_in_turn_and_restores_what_was_bound_before(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("test", json=True)
+    logger = structlog.get_logger("t")
+    with MessageContext() as outer:
+        outer.bind("outer", "c-0", None)
+        with MessageContext() as batch:
+            for n in (1, 2):
+                batch.bind(f"e-{n}", f"c-{n}", "e-0")
+                logger.info("handled")
+        logger.info("after_batch")
+    logger.info("outside")
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-4:]]
+    assert [(line.get("event_id"), line.get("correlation_id")) for line in lines] == [
+        ("e-1", "c-1"),
+        ("e-2", "c-2"),
+        ("outer", "c-0"),
+        (None, None),
+    ]
+    assert lines[1]["causation_id"] == "e-0" and "causation_id" not in lines[3]
 
 
 def test_a_library_log_line_and_its_exception_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,5 +1,7 @@
 """Trace context through the outbox: an event carries the span it was written in, a consumer's span continues it."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -72,6 +74,24 @@ def test_a_consumers_span_is_the_child_of_the_span_that_wrote_the_event() -> Non
     assert consumer.attributes is not None and consumer.attributes["messaging.consumer.group.name"] == "test.group"
     assert written.traceparent is not None
     assert traceparent_ids(written.traceparent) == (trace_id, consumer.context.span_id)
+
+
+def test_without_a_tracer_provider_a_handled_events_traceparent_is_passed_on_as_it_came() -> None:
+    """In a process of its own: this one's tests install a provider (OpenTelemetry allows one a process)."""
+    program = """
+from tests.unit.kit.test_tracing import _changed, _meta, _unit_of_work
+from jobbro import tracing
+for traceparent in ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-not-a-trace-01", None):
+    cause = _meta(traceparent)
+    with tracing.handling(cause, topic="t", group="g") as span:
+        print(span.get_span_context().is_valid, _unit_of_work(cause).publish(_changed()).traceparent)
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "False 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "False 00-not-a-trace-01",
+        "False None",
+    ]
 
 
 def test_a_malformed_traceparent_starts_a_new_trace_instead_of_failing_the_handler() -> None:
