@@ -1,5 +1,6 @@
 """py-spy over every service process of a stack while the flow runs (`jobbro bench --profile`): raw collapsed stacks
-per process in the run's folder, and the functions of the project that took most of each process's samples."""
+per process in the run's folder, and the functions of the project that took most of each process's busy samples
+(py-spy leaves out a thread waiting idle)."""
 
 import contextlib
 import signal
@@ -13,7 +14,7 @@ from jobbroctl.stack import Layout
 
 _RATE = 100
 """Samples a second per process: enough for where CPU goes over a run of a minute, little load on shared cores."""
-_OURS = ("services/", "jobbro/", "rules/")
+_OURS = ("services/", "jobbro/", "rules/", "contracts/", "demo/")
 
 
 @contextlib.contextmanager
@@ -39,15 +40,14 @@ def sampled(layout: Layout, folder: Path) -> Iterator[dict[str, Path]]:
 
 
 def top(path: Path, n: int = 15) -> list[tuple[str, float]]:
-    """The project's functions by their share of the process's busy samples (inclusive: a function and what it
-    called), each counted once per stack; idle stacks (the event loop waiting) left out."""
-    inclusive: Counter[str] = Counter()
+    """The project's functions by their share of the process's busy samples, each stack counted to its innermost
+    function of the project: where the project's code hands over to a library (asyncpg, pydantic, the event loop)
+    or spends the time itself."""
+    innermost: Counter[str] = Counter()
     busy = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        frames = stack.split(";")
-        if not frames or "select (selectors.py" in frames[-1] or "poll (selectors.py" in frames[-1]:
-            continue
+        ours = [frame for frame in stack.split(";") if any(o in frame for o in _OURS)]
         busy += int(count)
-        inclusive.update({frame: int(count) for frame in dict.fromkeys(frames) if any(o in frame for o in _OURS)})
-    return [(frame, samples / busy) for frame, samples in inclusive.most_common(n)] if busy else []
+        innermost[ours[-1] if ours else "(outside the project)"] += int(count)
+    return [(frame, samples / busy) for frame, samples in innermost.most_common(n)] if busy else []

@@ -90,7 +90,8 @@ def markdown(results: dict[str, Any]) -> str:
         if half:
             lines += ["", _half_headline(half), "", *_flow_markdown(half)]
         for name, profile in flow.get("profiles", {}).items():
-            lines += ["", f"Where {name}'s busy samples went (py-spy, inclusive; `{profile['file']}`):", ""]
+            where = f"Where {name}'s busy samples went (py-spy, innermost project function; `{profile['file']}`):"
+            lines += ["", where, ""]
             lines += [f"- {share:.0%} `{frame}`" for frame, share in profile["top"][:8]]
     runs = results.get("payment_runs")
     if runs:
