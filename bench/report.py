@@ -42,6 +42,12 @@ def tables(results: dict[str, Any]) -> list[Table]:
             share = row["cpu_seconds"] / flow["seconds"] * 100
             processes.add_row(name, f"{row['cpu_seconds']:.1f}", f"{share:.0f}", f"{row['peak_rss_mib']:.0f}")
         shown.append(processes)
+    half = results.get("half")
+    if half:
+        latency = Table("milestone (from submission)", "n", "p50", "p95", "p99", "max", title=_half_headline(half))
+        for milestone, row in half["latency"].items():
+            latency.add_row(milestone, str(row["count"]), *(_seconds(row.get(p)) for p in ("p50", "p95", "p99", "max")))
+        shown.append(latency)
     runs = results.get("payment_runs")
     if runs:
         payments = Table(
@@ -79,25 +85,14 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     flow = results.get("flow")
     if flow:
-        lines += [
-            _headline(results),
-            "",
-            "| milestone (from submission) | n | p50 | p95 | p99 | max |",
-            "|---|---|---|---|---|---|",
-        ]
-        for milestone, row in flow["latency"].items():
-            cells = " | ".join(_seconds(row.get(p)) for p in ("p50", "p95", "p99", "max"))
-            lines.append(f"| {milestone} | {row['count']} | {cells} |")
-        lines += ["", "| process | CPU s | CPU % of the run | peak RSS MiB |", "|---|---|---|---|"]
-        for name, row in flow["processes"].items():
-            share = row["cpu_seconds"] / flow["seconds"] * 100
-            lines.append(f"| {name} | {row['cpu_seconds']:.1f} | {share:.0f} | {row['peak_rss_mib']:.0f} |")
-        lag = ", ".join(f"{service} {n}" for service, n in flow["consumer_lag"].items())
-        retried = ", ".join(f"{n} after {cause}" for cause, n in flow.get("retried", {}).items()) or "none"
-        lines += [
-            "",
-            f"Consumer lag per service when the last application completed: {lag}. Calls repeated: {retried}.",
-        ]
+        lines += [_headline(results), "", *_flow_markdown(flow)]
+        half = results.get("half")
+        if half:
+            lines += ["", _half_headline(half), "", *_flow_markdown(half)]
+        for name, profile in flow.get("profiles", {}).items():
+            where = f"Where {name}'s busy samples went (py-spy, innermost project function; `{profile['file']}`):"
+            lines += ["", where, ""]
+            lines += [f"- {share:.0%} `{frame}`" for frame, share in profile["top"][:8]]
     runs = results.get("payment_runs")
     if runs:
         lines += [
@@ -116,6 +111,35 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{run['peak_rss'] / _MIB:.0f} | {run['rss_at_tenth'] / _MIB:.0f} | {run['instructions']:,} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _flow_markdown(flow: dict[str, Any]) -> list[str]:
+    """One flow's latency and process tables, and its lag line."""
+    lines = ["| milestone (from submission) | n | p50 | p95 | p99 | max |", "|---|---|---|---|---|---|"]
+    for milestone, row in flow["latency"].items():
+        cells = " | ".join(_seconds(row.get(p)) for p in ("p50", "p95", "p99", "max"))
+        lines.append(f"| {milestone} | {row['count']} | {cells} |")
+    lines += ["", "| process | CPU s | CPU % of the run | CPU ms per application | peak RSS MiB |"]
+    lines.append("|---|---|---|---|---|")
+    for name, row in flow["processes"].items():
+        share = row["cpu_seconds"] / flow["seconds"] * 100
+        per = row["cpu_seconds"] / flow["applications"] * 1000
+        lines.append(f"| {name} | {row['cpu_seconds']:.1f} | {share:.0f} | {per:.1f} | {row['peak_rss_mib']:.0f} |")
+    total = sum(row["cpu_seconds"] for row in flow["processes"].values()) / flow["applications"] * 1000
+    lines.append(f"| all | | | **{total:.1f}** | |")
+    lag = ", ".join(f"{service} {n}" for service, n in flow["consumer_lag"].items())
+    retried = ", ".join(f"{n} after {cause}" for cause, n in flow.get("retried", {}).items()) or "none"
+    lines.append("")
+    lines.append(f"Consumer lag per service when the last application completed: {lag}. Calls repeated: {retried}.")
+    return lines
+
+
+def _half_headline(half: dict[str, Any]) -> str:
+    slowest = max(half["latency"].items(), key=lambda item: item[1].get("p99", 0.0))
+    return (
+        f"At half the saturated rate ({half['rate']:.1f}/s, open loop, a fresh stack): {half['applications']} "
+        f"applications in {half['seconds']:.1f} s; slowest p99: {slowest[0]} {_seconds(slowest[1].get('p99'))}"
+    )
 
 
 def _headline(results: dict[str, Any]) -> str:

@@ -5,7 +5,8 @@ import asyncio
 import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from bench import ceiling, machine, payment_run, population
+from bench import ceiling, machine, payment_run, population, profiles
 from bench.flow import EXPECTED, Case, Employers, Kind, plan, previous_month
 from bench.milestones import MILESTONES, Milestones
 from bench.processes import Sampler
@@ -39,6 +40,10 @@ class Options:
     payment_sizes: tuple[int, ...]
     timeout: float
     command: str
+    half: bool = False
+    """After the saturated flow, the same flow on a fresh stack in an open loop at half its rate (p99 there)."""
+    profile: bool = False
+    """py-spy over each service while the (saturated) flow runs."""
 
 
 def progress_bars() -> Progress:
@@ -67,6 +72,10 @@ async def run(options: Options, infra: Infrastructure, bars: Progress) -> tuple[
         )
         results["ceiling"] = {**asdict(measured), "per_second": measured.per_second}
         results["event_layer_ratio"] = events["per_second"] / measured.per_second
+        if options.half:
+            rate = results["flow"]["applications_per_second"] / 2
+            half = replace(options, rate=rate, profile=False)
+            results["half"] = await _flow(half, infra, folder / "half", bars) | {"rate": rate}
     month = f"{previous_month(date.today()):%Y-%m}"
     results["payment_runs"] = [await _payment_run(infra, folder, size, month, bars) for size in options.payment_sizes]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -96,9 +105,11 @@ async def _flow(
                     ) as employers,
                     Sampler(layout) as sampler,
                 ):
-                    began = time.time()
-                    await _drive(options, employers, cases, milestones, today, bars)
-                    finished = time.time()
+                    sampling = profiles.sampled(layout, folder / "profiles") if options.profile else nullcontext({})
+                    with sampling as profiled:
+                        began = time.time()
+                        await _drive(options, employers, cases, milestones, today, bars)
+                        finished = time.time()
                 lag = await _lag(infra, layout, prefix)
                 await tape.drain()
                 seen = list(tape.seen)
@@ -123,6 +134,9 @@ async def _flow(
             "bytes_avg": sum(s.size for s in records) / len(records),
             "per_second": len(records) / window,
             "dead_letters": len(seen) - len(records),
+        },
+        "profiles": {
+            name: {"file": str(path), "top": profiles.top(path)} for name, path in profiled.items() if path.exists()
         },
     }
 

@@ -175,7 +175,12 @@ def bench(
     timeout: Annotated[float, typer.Option(help="Seconds the flow may take before the run fails.")] = 1800.0,
     hop: Annotated[bool, typer.Option(help="Only the kit's hop against raw aiokafka consume → produce.")] = False,
     hop_records: Annotated[int, typer.Option(help="Records passed through in each pass of --hop.")] = 20000,
-    profile: Annotated[bool, typer.Option(help="With --hop: py-spy samples the kit's pass.")] = False,
+    profile: Annotated[
+        bool, typer.Option(help="py-spy samples each service during the flow (with --hop: the kit's pass).")
+    ] = False,
+    half: Annotated[
+        bool, typer.Option(help="After the saturated flow, the same flow in an open loop at half its rate.")
+    ] = False,
     idle: Annotated[bool, typer.Option(help="Only an idle stack's CPU, then one event's latency.")] = False,
     idle_seconds: Annotated[float, typer.Option(help="How long --idle samples the idle stack.")] = 60.0,
     replicas: Annotated[
@@ -210,6 +215,8 @@ def bench(
         payment_sizes=tuple(int(size) for size in payment_runs.split(",") if size.strip()),
         timeout=timeout,
         command=" ".join(["jobbro bench", *sys.argv[2:]]),
+        half=half,
+        profile=profile,
     )
     infra = local_infrastructure()
     if replicas:

@@ -148,6 +148,30 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         """Run a change of an application and record it in the access audit in the same transaction; a refused or
         unknown application is recorded in a transaction of its own (the change's rolls back). A submission names
         its application by the function of the result that gives its id."""
+        result, _ = await _audited(route, application_id, actor, command, answered=False)
+        return result
+
+    async def answered(
+        route: str,
+        application_id: UUID | Callable[[T], UUID],
+        actor: Actor,
+        command: Callable[[UnitOfWork], Awaitable[T]],
+    ) -> tuple[T, ApplicationView]:
+        """`audited`, and the application as the actor sees it after the change, read in the change's transaction
+        (a transaction and a read fewer than reading it afterwards, and exactly the version this change made)."""
+        result, found = await _audited(route, application_id, actor, command, answered=True)
+        assert found is not None
+        return result, found
+
+    async def _audited(
+        route: str,
+        application_id: UUID | Callable[[T], UUID],
+        actor: Actor,
+        command: Callable[[UnitOfWork], Awaitable[T]],
+        *,
+        answered: bool,
+    ) -> tuple[T, ApplicationView | None]:
+        found = None
         try:
             async with runtime.unit_of_work() as uow:
                 result = await in_case(route, application_id, command)(uow)
@@ -155,12 +179,14 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
                 application = await uow.store.get(changed)
                 refs = (application.citizen_ref,) if application and application.citizen_ref else ()
                 await _audit(uow, actor, _change(route, actor, changed, refs))
+                if answered:
+                    found = await handlers.view_of(uow.store, application, actor)
                 await uow.commit()
         except (NotFound, Forbidden) as refused:
             access = _change(route, actor, application_id if isinstance(application_id, UUID) else None, (), refused)
             await in_unit_of_work(lambda uow: _audit(uow, actor, access))
             raise
-        return result
+        return result, found
 
     async def step(
         route: str,
@@ -180,23 +206,20 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
                     raise Problem(412, "precondition_failed", _STALE, current_version=current)
             await handler(ctx, uow, application_id, body, actor)
 
-        await audited(route, application_id, actor, change)
-        return _tagged(await view(application_id, actor, None), condition.response)
+        _, found = await answered(route, application_id, actor, change)
+        return _tagged(found, condition.response)
 
-    async def view(application_id: UUID, actor: Actor, route: str | None = _READ_ROUTE) -> ApplicationView:
-        """The application as `actor` sees it; recorded as a read in the access audit, before it is answered,
-        unless the route recorded its change already (`route` None)."""
+    async def view(application_id: UUID, actor: Actor) -> ApplicationView:
+        """The application as `actor` sees it; recorded as a read in the access audit, before it is answered."""
         try:
             async with runtime.unit_of_work() as uow:
                 found = await handlers.view(uow.store, application_id, actor)
-                if route:
-                    refs = (found.citizen_ref,) if found.citizen_ref else ()
-                    await _audit(uow, actor, _read(route, actor, application_id, refs))
-                    await uow.commit()
+                refs = (found.citizen_ref,) if found.citizen_ref else ()
+                await _audit(uow, actor, _read(_READ_ROUTE, actor, application_id, refs))
+                await uow.commit()
         except (NotFound, Forbidden) as refused:
-            if route:
-                access = _read(route, actor, application_id, (), refused)
-                await in_unit_of_work(lambda uow: _audit(uow, actor, access))
+            access = _read(_READ_ROUTE, actor, application_id, (), refused)
+            await in_unit_of_work(lambda uow: _audit(uow, actor, access))
             raise
         return found
 
@@ -211,7 +234,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
 
         Replaying an `Idempotency-Key` returns the first application (200).
         """
-        submission = await audited(
+        submission, found = await answered(
             "POST /v1/applications",
             lambda submission: submission.application.id,
             actor,
@@ -220,7 +243,7 @@ def create_router(runtime: Runtime[handlers.Context]) -> APIRouter:
         if submission.replayed:
             response.status_code = 200
         response.headers["Location"] = f"/v1/applications/{submission.application.id}"
-        return await view(submission.application.id, actor, None)
+        return found
 
     @router.get("/applications", tags=["employer", "caseworker", "auditor"])
     async def list_applications(

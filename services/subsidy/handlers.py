@@ -454,7 +454,13 @@ async def on_planned_end(ctx: Context, uow: Work[Applications], application_id: 
 
 async def view(applications: Applications, application_id: UUID, actor: Actor) -> ApplicationView:
     """An application as `actor` may see it: the decision's inputs only for caseworkers and auditors."""
-    application = await _load(applications, application_id, actor, for_update=False)
+    return await view_of(applications, await applications.get(application_id), actor)
+
+
+async def view_of(applications: Applications, application: Application | None, actor: Actor) -> ApplicationView:
+    """`view` of an application already loaded in this transaction (None: there is none)."""
+    application = _visible(application, actor)
+    application_id = application.id
     reports = [wage_report_out(report) for report in await applications.wage_reports(application_id)]
     return ApplicationView.of(
         application,
@@ -558,7 +564,11 @@ async def _load(
 ) -> Application:
     """An application the actor may see: an employer its CVR's, a caseworker its municipality's, an auditor any;
     another's is answered as if there were none."""
-    application = await applications.get(application_id, for_update=for_update)
+    return _visible(await applications.get(application_id, for_update=for_update), actor)
+
+
+def _visible(application: Application | None, actor: Actor) -> Application:
+    """The application, if there is one the actor may see; another's is answered as if there were none."""
     if application is None or not _may_see(actor, application.terms):
         raise NotFound("There is no such application, or it is not yours to see.")
     return application

@@ -1,7 +1,10 @@
 """E-mail on a real SMTP server on loopback: the right template and language, one mail however often the event comes."""
 
 from collections import Counter
+from typing import Any
 from uuid import uuid4
+
+from aiosmtpd.controller import Controller
 
 from contracts.common import Language
 from contracts.notify import NotificationFailed, NotificationSent
@@ -13,6 +16,9 @@ from contracts.subsidy import (
 )
 from jobbro.kafka_access import KafkaAccess
 from jobbro.testing import publish
+from services.notify.domain import Channel, Delivery, Recipient, Role
+from services.notify.email import SmtpMailer
+from tests.example.process import free_port
 from tests.notify.integration.conftest import (
     Mailbox,
     SettingsFactory,
@@ -99,3 +105,41 @@ async def test_a_refused_address_fails_for_good_at_once_and_the_reason_names_no_
     assert isinstance(failed, NotificationFailed)
     assert (failed.attempts, failed.retryable, failed.reason) == (1, False, "SMTP 550 recipient refused")
     assert box.messages == []
+
+
+class _Peers(Mailbox):
+    """A mailbox that also notes the connection (the client's address and port) each mail came over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[object] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_mails_share_a_connection_and_one_the_server_closed_meanwhile_is_no_failed_attempt(
+    settings_for: SettingsFactory,
+) -> None:
+    box, port = _Peers(), free_port()
+    mailer = SmtpMailer(settings_for(smtp_port=port))
+    server = Controller(box, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        for n in range(3):
+            await mailer.send(_delivery(n))
+        server.stop()  # closes the connection the mailer keeps
+        server = Controller(box, hostname="127.0.0.1", port=port)
+        server.start()
+        await mailer.send(_delivery(3))
+    finally:
+        server.stop()
+
+    assert [m["Jobbro-Delivery-Id"] for m in box.messages] == [f"test:{n}" for n in range(4)]
+    assert len(set(box.peers[:3])) == 1 and box.peers[3] != box.peers[0]
+
+
+def _delivery(n: int) -> Delivery:
+    to = Recipient(Role.EMPLOYER, Channel.EMAIL, f"hr-{n}@employer.example", "da")
+    return Delivery(n, f"test:{n}", to, "application-approved.employer.v1", "Godkendt", "Tekst\n", None, 0, None)
