@@ -13,6 +13,7 @@ from contracts.examples import example
 from contracts.subsidy import (
     ApplicationReferred,
     ChangeKind,
+    PlacementChangeRejected,
     PositionDecided,
     PositionVerdict,
     ReferredChange,
@@ -174,3 +175,20 @@ def test_a_referred_change_is_named_in_the_subject_and_text_not_told_as_a_new_ap
             message = renderer.render(notice.template, language, notice.facts)
             assert named in message.subject and named in message.body
             assert "ansøgning" not in message.subject.lower() and "application" not in message.subject.lower()
+
+
+def test_a_rejected_change_tells_the_employer_naming_it_with_the_reasons_by_digital_post_only(
+    renderer: Renderer,
+) -> None:
+    event = example(PlacementChangeRejected)
+
+    def told(employer_email: str | None) -> Notice:
+        [notice] = notices.RULES[PlacementChangeRejected](event, _audience(employer_email), CASEWORKER)
+        assert notice.recipient.role is Role.EMPLOYER
+        return notice
+
+    by_mail, by_post = told("ansoegning@hansen-vvs.dk"), told(None)
+    for language, named in (("da", "forlængelse til 28. august 2026"), ("en", "an extension to 28 August 2026")):
+        mail = renderer.render(by_mail.template, language, by_mail.facts)
+        assert named in mail.subject and named in mail.body and event.remark not in mail.body
+    assert event.remark in renderer.render(by_post.template, "da", by_post.facts).body
