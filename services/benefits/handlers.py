@@ -404,7 +404,7 @@ async def erase_citizen(cpr: str, reason: str, operator: str, uow: Work[Benefits
     ref = citizen_ref(cpr, ctx.pseudonym_key)
     await uow.store.benefit_for_update(ref)  # the citizen's events leave in order
     erasure = shredding.Erasure(uuid4(), ref, reason, operator)
-    erasure_id, erased_at = await uow.store.erase(erasure)
+    erasure_id, erased_at = await uow.store.erase_citizen(erasure)
     if erasure_id == erasure.erasure_id:
         await uow.store.shred_ring_sealed_cpr(ref)
         await seal_clear_profiles(uow, ctx, 1, citizen_ref=ref)

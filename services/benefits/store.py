@@ -222,7 +222,7 @@ class Benefits(Protocol):
     """What benefits' handlers read and write: the registry, placements with their wage reports, the ledger and the
     payee keys (one contract suite, tests/benefits/benefits_contract.py, holds every implementation to it)."""
 
-    async def erase(self, erasure: shredding.Erasure) -> tuple[UUID, datetime]: ...
+    async def erase_citizen(self, erasure: shredding.Erasure) -> tuple[UUID, datetime]: ...
     async def upsert_citizens(
         self, import_id: UUID, citizens: Iterable[tuple[Citizen, bytes, bytes, bytes]]
     ) -> None: ...
@@ -265,7 +265,7 @@ class PgBenefits:
         self._conn = conn
         self._keys = keys
 
-    async def erase(self, erasure: shredding.Erasure) -> tuple[UUID, datetime]:
+    async def erase_citizen(self, erasure: shredding.Erasure) -> tuple[UUID, datetime]:
         """Destroy the citizen's data key and record the erasure (the first erasure's id and time, if erased before)."""
         return await shredding.erase(self._conn, erasure)
 

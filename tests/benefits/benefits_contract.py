@@ -78,8 +78,8 @@ class BenefitsContract:
         await benefits.upsert_citizens(uuid4(), [_imported(erased), _imported(kept)])
         assert (await benefits.sealed_cpr(erased.citizen_ref)).data_key is not None
 
-        first = await benefits.erase(shredding.Erasure(uuid4(), erased.citizen_ref, "GDPR art. 17", "operator"))
-        again = await benefits.erase(shredding.Erasure(uuid4(), erased.citizen_ref, "again", "operator"))
+        first = await benefits.erase_citizen(shredding.Erasure(uuid4(), erased.citizen_ref, "GDPR art. 17", "operator"))
+        again = await benefits.erase_citizen(shredding.Erasure(uuid4(), erased.citizen_ref, "again", "operator"))
 
         assert again == first
         assert await benefits.erased_among([erased.citizen_ref, kept.citizen_ref]) == {erased.citizen_ref}
@@ -99,7 +99,7 @@ class BenefitsContract:
         self, benefits: Benefits
     ) -> None:
         paid, other, erased = (citizen().citizen_ref for _ in range(3))
-        await benefits.erase(shredding.Erasure(uuid4(), erased, "GDPR art. 17", "operator"))
+        await benefits.erase_citizen(shredding.Erasure(uuid4(), erased, "GDPR art. 17", "operator"))
 
         assert await benefits.add_payee_keys({paid: b"key-1", erased: b"key-2"}) == {paid}
         assert await benefits.add_payee_keys({paid: b"key-3", other: b"key-4"}) == {other}

@@ -46,7 +46,7 @@ class InMemoryBenefits:
         self._ledger: dict[UUID, _Entry] = {}
         self._calculations: dict[UUID, tuple[UUID, dict[str, Any]]] = {}
 
-    async def erase(self, erasure: shredding.Erasure) -> tuple[UUID, datetime]:
+    async def erase_citizen(self, erasure: shredding.Erasure) -> tuple[UUID, datetime]:
         self._data_keys.pop(erasure.citizen_ref, None)
         return self._erasures.setdefault(erasure.citizen_ref, (erasure.erasure_id, datetime.now(UTC)))
 
