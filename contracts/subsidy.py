@@ -295,6 +295,20 @@ class ApplicationReferred(SubsidyEvent):
     )
 
 
+class PlacementChangeRejected(SubsidyEvent):
+    """A caseworker rejected a referred change of the running placement; it runs on its terms as before."""
+
+    type: ClassVar[str] = "dk.jobbro.subsidy.placement-change-rejected.v1"
+
+    change: ReferredChange = Field(
+        description="The change rejected, as it was referred.",
+        examples=[{"kind": "extension", "new_end": "2026-08-28", "weekly_hours": None}],
+    )
+    remark: str = Field(
+        min_length=1, description="The caseworker's reasons.", examples=["Forlængelsen er ikke begrundet."]
+    )
+
+
 class ApplicationApproved(SubsidyEvent):
     """The application was approved; the employer's final approval is still needed before the start."""
 
@@ -576,6 +590,7 @@ EVENTS: tuple[type[Event], ...] = (
     RepresentativeApproved,
     RepresentativeDeclined,
     ApplicationReferred,
+    PlacementChangeRejected,
     ApplicationApproved,
     ApplicationRejected,
     PlacementConfirmed,

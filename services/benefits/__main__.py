@@ -12,6 +12,7 @@ import asyncio
 import gc
 import sys
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -25,6 +26,7 @@ from services.benefits.app import SQL, create_app, create_context
 from services.benefits.registry import ImportFormat, ImportRejected, ImportTooLarge
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
+from services.benefits.store import PgBenefits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,16 +70,12 @@ def _month(text: str) -> Month:
 
 async def import_citizens(settings: BenefitsSettings, path: Path, fmt: ImportFormat) -> int:
     """Import a file, streamed; print each rejected row and return 1 if any, else print the count and return 0."""
+    ctx = create_context(settings)
     pool = await _migrated_pool(settings)
     try:
-        async with UnitOfWork(pool, settings.source) as uow:
+        async with UnitOfWork(pool, settings.source, store=partial(PgBenefits, keys=ctx.data_keys)) as uow:
             done = await handlers.import_file(
-                _chunks(path),
-                fmt,
-                str(path),
-                uow,
-                create_context(settings),
-                max_json_bytes=settings.import_json_max_bytes,
+                _chunks(path), fmt, str(path), uow, ctx, max_json_bytes=settings.import_json_max_bytes
             )
             await uow.commit()
     except (ImportRejected, ImportTooLarge) as exc:
@@ -130,11 +128,12 @@ async def rewrap_keys(settings: BenefitsSettings, batch_size: int) -> int:
 
 async def seal_registry(settings: BenefitsSettings, batch_size: int) -> int:
     """Seal what rows imported before migration 0006 hold in clear (the service does it at start too)."""
+    ctx = create_context(settings)
     pool = await _migrated_pool(settings)
     try:
         done = await handlers.seal_registry(
-            lambda: UnitOfWork(pool, settings.source),
-            create_context(settings),
+            lambda: UnitOfWork(pool, settings.source, store=partial(PgBenefits, keys=ctx.data_keys)),
+            ctx,
             batch_size,
             lambda sealed: print(f"{sealed} citizens sealed", file=sys.stderr),
         )

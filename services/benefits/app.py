@@ -17,6 +17,7 @@ from services.benefits.cpr import CprCipher
 from services.benefits.handlers import Context
 from services.benefits.payees import PayeeKeys, payee_key_sealer
 from services.benefits.settings import BenefitsSettings
+from services.benefits.store import PgBenefits
 
 SQL = Path(__file__).parent / "sql"
 log = structlog.get_logger()
@@ -36,7 +37,7 @@ def create_context(settings: BenefitsSettings) -> Context:
 
 def create_runtime(settings: BenefitsSettings, context: Context) -> Runtime[Context]:
     """Assessment, placements (with their wage reports, in order) and settlements, each its own consumer group."""
-    runtime = Runtime(settings, SQL, context)
+    runtime = Runtime(settings, SQL, context, store=partial(PgBenefits, keys=context.data_keys))
     runtime.consume(
         subsidy.TOPIC,
         group="benefits.assessment",

@@ -45,7 +45,7 @@ from contracts.subsidy import (
 from jobbro import shredding
 from jobbro.pseudonym import citizen_ref
 from jobbro.shredding import KeyWrap
-from jobbro.uow import UnitOfWork
+from jobbro.uow import UnitOfWork, Work
 from rules import Rulebook, Sector
 from services.benefits import store
 from services.benefits.cpr import CprCipher
@@ -80,6 +80,7 @@ from services.benefits.domain import (
 from services.benefits.payees import PayeeKeys
 from services.benefits.registry import CitizenRow, ImportFormat, ImportRejected, Rejection, RowReader
 from services.benefits.rules import HoursStep, Month, Period, SubsidyCalculation, SubsidyReport, monthly_subsidy
+from services.benefits.store import Benefits
 
 log = structlog.get_logger(__name__)
 
@@ -101,16 +102,16 @@ class Context:
     data_keys: KeyWrap
 
 
-async def import_citizens(rows: list[CitizenRow], source: str, uow: UnitOfWork, ctx: Context) -> UUID:
+async def import_citizens(rows: list[CitizenRow], source: str, uow: Work[Benefits], ctx: Context) -> UUID:
     """Register validated rows in the caller's one transaction (all or nothing); a known citizen is replaced."""
     import_id = uuid4()
     citizens = [_sealed(row, ctx) for row in rows]
-    erased = await store.erased_among(uow.conn, [citizen.citizen_ref for citizen, *_sealed in citizens])
+    erased = await uow.store.erased_among([citizen.citizen_ref for citizen, *_sealed in citizens])
     if erased:
         numbers = (n for n, (citizen, *_s) in enumerate(citizens, start=1) if citizen.citizen_ref in erased)
         raise ImportRejected([Rejection(number, "cpr", _ERASED) for number in numbers])
-    await store.upsert_citizens(uow.conn, import_id, citizens)
-    await store.record_import(uow.conn, import_id, source, len(citizens))
+    await uow.store.upsert_citizens(import_id, citizens)
+    await uow.store.record_import(import_id, source, len(citizens))
     log.info("citizens_imported", import_id=str(import_id), citizens=len(citizens), source=source)
     return import_id
 
@@ -122,7 +123,13 @@ class Imported:
 
 
 async def import_file(
-    chunks: AsyncIterable[bytes], fmt: ImportFormat, source: str, uow: UnitOfWork, ctx: Context, *, max_json_bytes: int
+    chunks: AsyncIterable[bytes],
+    fmt: ImportFormat,
+    source: str,
+    uow: Work[Benefits],
+    ctx: Context,
+    *,
+    max_json_bytes: int,
 ) -> Imported:
     """Read, validate and register a file as it streams in, in the caller's one transaction: all rows or none.
 
@@ -132,7 +139,7 @@ async def import_file(
     """
     import_id = uuid4()
     reader = RowReader(fmt, max_json_bytes=max_json_bytes)
-    await store.stage_import(uow.conn)
+    await uow.store.stage_import()
     citizens = 0
     async for chunk in chunks:
         citizens += await _register(uow, import_id, reader, await asyncio.to_thread(_read_sealed, reader, ctx, chunk))
@@ -141,7 +148,7 @@ async def import_file(
     else:
         citizens += await _register(uow, import_id, reader, await asyncio.to_thread(_read_sealed, reader, ctx, None))
     reader.raise_rejected()
-    await store.record_import(uow.conn, import_id, source, citizens)
+    await uow.store.record_import(import_id, source, citizens)
     log.info("citizens_imported", import_id=str(import_id), citizens=citizens, source=source)
     return Imported(import_id, citizens)
 
@@ -166,30 +173,30 @@ _ERASED = "this citizen was erased; the registry takes them in no more"
 
 
 async def _register(
-    uow: UnitOfWork, import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes, bytes, bytes]]
+    uow: Work[Benefits], import_id: UUID, reader: RowReader, rows: list[tuple[int, Citizen, bytes, bytes, bytes]]
 ) -> int:
     """Write rows read (none once a row is rejected: the import is rolled back anyway); how many were written."""
     if not rows:
         return 0
     numbers = [number for number, *_ in rows]
     refs = [citizen.citizen_ref for _n, citizen, *_ in rows]
-    earlier = await store.earlier_rows(uow.conn, refs, numbers)
+    earlier = await uow.store.earlier_rows(refs, numbers)
     for number, first in earlier.items():
         reader.reject(Rejection(number, "cpr", f"the same citizen as row {first}"))
-    erased = await store.erased_among(uow.conn, refs)
+    erased = await uow.store.erased_among(refs)
     for number, ref in zip(numbers, refs, strict=True):
         if ref in erased:
             reader.reject(Rejection(number, "cpr", _ERASED))
     if reader.rejections:
         return 0
-    await store.upsert_citizens(
-        uow.conn, import_id, [(citizen, key, cpr, profile) for _n, citizen, key, cpr, profile in rows]
+    await uow.store.upsert_citizens(
+        import_id, [(citizen, key, cpr, profile) for _n, citizen, key, cpr, profile in rows]
     )
     return len(rows)
 
 
 async def on_application_submitted_v1(
-    event: ApplicationSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context
+    event: ApplicationSubmitted, meta: Metadata, uow: Work[Benefits], ctx: Context
 ) -> None:
     """A v1 event (read until it leaves the topic): its CPR number only checks the reference, then as v2."""
     if citizen_ref(event.citizen_cpr, ctx.pseudonym_key) != event.citizen_ref:
@@ -198,14 +205,14 @@ async def on_application_submitted_v1(
 
 
 async def on_application_submitted(
-    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: UnitOfWork, ctx: Context
+    event: ApplicationSubmitted | ApplicationSubmittedV2, meta: Metadata, uow: Work[Benefits], ctx: Context
 ) -> None:
     """Assess the citizen the registry holds under the event's reference; one it does not hold fails the rule
     `citizen_unknown` (an outcome)."""
-    citizen = await store.citizen_for_update(uow.conn, event.citizen_ref, ctx.data_keys)
+    citizen = await uow.store.citizen_for_update(event.citizen_ref)
     period = Period(event.period.start, event.period.end)
     assessment = assess(citizen, _SECTORS[event.scheme], period, ctx.rulebook)
-    erased = await store.erased_among(uow.conn, [event.citizen_ref])
+    erased = await uow.store.erased_among([event.citizen_ref])
     birth_date = citizen.birth_date if citizen and not erased else None  # an erased citizen's is not told again
     uow.publish(
         CitizenAssessed(
@@ -232,7 +239,7 @@ async def on_application_submitted(
     log.info("citizen_assessed", application_id=str(event.application_id), eligible=assessment.eligible)
 
 
-async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow: Work[Benefits], ctx: Context) -> None:
     """Keep the placement; an internship keeps the benefit, a wage-subsidy job stops it or cuts it to a top-up."""
     placement = Placement(
         application_id=event.application_id,
@@ -242,14 +249,14 @@ async def on_placement_confirmed(event: PlacementConfirmed, meta: Metadata, uow:
         period=Period(event.period.start, event.period.end),
         hours=tuple(HoursStep(step.from_date, step.hours_per_week) for step in event.weekly_hours),
     )
-    if not await store.add_placement(uow.conn, placement):
+    if not await uow.store.add_placement(placement):
         log.info("placement_already_known", application_id=str(event.application_id))
         return
     wage_subsidy = placement.sector is not None
     await _adjust(uow, placement, lambda benefit: placement_started(benefit, wage_subsidy, placement.period))
 
 
-async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: Work[Benefits], ctx: Context) -> None:
     """The days an extension adds change the benefit as the placement's first days did."""
     placement = await _placement(uow, event.application_id)
     previous_end = placement.period.end
@@ -257,56 +264,59 @@ async def on_placement_extended(event: PlacementExtended, meta: Metadata, uow: U
     if event.new_end <= previous_end:
         log.info("extension_already_applied", application_id=str(event.application_id))
         return
-    await store.save_placement(uow.conn, placement.extended_to(event.new_end))
+    await uow.store.save_placement(placement.extended_to(event.new_end))
     added = Period(previous_end + timedelta(days=1), event.new_end)
     await _adjust(uow, placement, lambda benefit: placement_started(benefit, placement.sector is not None, added))
 
 
 async def on_placement_hours_changed(
-    event: PlacementHoursChanged, meta: Metadata, uow: UnitOfWork, ctx: Context
+    event: PlacementHoursChanged, meta: Metadata, uow: Work[Benefits], ctx: Context
 ) -> None:
     """New weekly hours limit the subsidised hours; the benefit itself does not depend on them."""
     placement = await _placement(uow, event.application_id)
     steps = (HoursStep(step.from_date, step.hours_per_week) for step in event.weekly_hours)
-    await store.save_placement(uow.conn, placement.with_hours(event.effective_from, steps))
+    await uow.store.save_placement(placement.with_hours(event.effective_from, steps))
 
 
-async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_placement_ended(event: PlacementEnded, meta: Metadata, uow: Work[Benefits], ctx: Context) -> None:
     """A benefit stopped or cut for a wage-subsidy job is paid in full again from the next day."""
     placement = await _placement(uow, event.application_id)
     if placement.ended:
         log.info("end_already_applied", application_id=str(event.application_id))
         return
-    await store.save_placement(uow.conn, placement.ended_on(event.last_day))
+    await uow.store.save_placement(placement.ended_on(event.last_day))
     wage_subsidy = placement.sector is not None
     await _adjust(uow, placement, lambda benefit: placement_ended(benefit, wage_subsidy, event.last_day))
 
 
-async def on_wage_report_submitted(event: WageReportSubmitted, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_wage_report_submitted(
+    event: WageReportSubmitted, meta: Metadata, uow: Work[Benefits], ctx: Context
+) -> None:
     """Pay the employer the month's subsidy, or for a correction only the difference to what the month had."""
     placement = await _placement(uow, event.application_id)
-    if await store.report_known(uow.conn, event.report_id):
+    if await uow.store.report_known(event.report_id):
         log.info("wage_report_already_handled", application_id=str(event.application_id))
         return
     month = Month.of(event.month.start)
-    reported = await store.reported_months(uow.conn, placement.application_id, month.year)
+    reported = await uow.store.reported_months(placement.application_id, month.year)
     report = SubsidyReport(month, event.paid_hours, event.wage_costs_ore, event.sickness_refunds_ore)
     calculation = monthly_subsidy(placement.wage_subsidy, report, year_to_date(reported, month), ctx.rulebook)
     previous = next((m for m in reported if m.month == month), None)
     payment = subsidy_payment(previous, calculation, placement.recoverable_ore)
-    await store.add_report(
-        uow.conn,
-        report_id=event.report_id,
-        application_id=placement.application_id,
-        month=month,
-        revision=payment.revision,
-        paid_hours=event.paid_hours,
-        wage_costs_ore=event.wage_costs_ore,
-        refunds_ore=event.sickness_refunds_ore,
-        payable_ore=payment.payable_ore,
-        calculation={k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(calculation).items()},
+    await uow.store.add_report(
+        store.WageReport(
+            report_id=event.report_id,
+            application_id=placement.application_id,
+            month=month,
+            revision=payment.revision,
+            paid_hours=event.paid_hours,
+            wage_costs_ore=event.wage_costs_ore,
+            refunds_ore=event.sickness_refunds_ore,
+            payable_ore=payment.payable_ore,
+            calculation={k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(calculation).items()},
+        )
     )
-    await store.save_placement(uow.conn, replace(placement, recoverable_ore=payment.recoverable_ore))
+    await uow.store.save_placement(replace(placement, recoverable_ore=payment.recoverable_ore))
     if payment.pay_ore > 0:
         instruction = subsidy_instruction(placement, month, Period(event.month.start, event.month.end), payment)
         explained = _calculation_out(event.report_id, calculation, payment)
@@ -323,14 +333,14 @@ async def on_wage_report_submitted(event: WageReportSubmitted, meta: Metadata, u
 
 
 async def issue_benefit_payments(
-    batch: list[PayableCitizen], month: Month, uow: UnitOfWork, ctx: Context
+    batch: list[PayableCitizen], month: Month, uow: Work[Benefits], ctx: Context
 ) -> list[Instruction]:
     """A payment-run batch: each citizen's month in the ledger and on its way; keys issued before are skipped."""
     instructions = [instruction for citizen in batch for instruction in benefit_instructions(citizen, month)]
     return await _issue(uow, instructions, ctx, {citizen.citizen_ref: citizen.sealed_cpr for citizen in batch})
 
 
-async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: Work[Benefits], ctx: Context) -> None:
     """The back-office paid: the instruction is done (a settlement heard before changes nothing).
 
     A settlement of another amount or under another key than the instruction's is refused (dead-lettered): the
@@ -346,33 +356,31 @@ async def on_payment_settled(event: PaymentSettled, meta: Metadata, uow: UnitOfW
         return
     if entry.state is State.REISSUED:
         bound.error("settled_after_reissue")  # its replacement may be paid too: someone must look
-    await store.record_settlement(
-        uow.conn, event.instruction_id, event.amount_ore, event.settled_on, event.bank_reference
-    )
+    await uow.store.record_settlement(event.instruction_id, event.amount_ore, event.settled_on, event.bank_reference)
 
 
-async def on_payment_failed(event: PaymentFailed, meta: Metadata, uow: UnitOfWork, ctx: Context) -> None:
+async def on_payment_failed(event: PaymentFailed, meta: Metadata, uow: Work[Benefits], ctx: Context) -> None:
     """A failure the back-office retries leaves the instruction outstanding; any other makes it failed."""
     entry = await _ledger_entry(uow, event.instruction_id)
     if entry.state is not State.ISSUED:
         log.warning("failure_after_answer_ignored", instruction_id=str(event.instruction_id), state=entry.state)
         return
     state = State.ISSUED if event.retryable else State.FAILED
-    await store.record_failure(uow.conn, event.instruction_id, state, event.code, event.reason)
+    await uow.store.record_failure(event.instruction_id, state, event.code, event.reason)
     log.info("payment_failed", instruction_id=str(event.instruction_id), code=event.code, retryable=event.retryable)
 
 
-async def reissue(instruction_id: UUID, uow: UnitOfWork, ctx: Context) -> Instruction:
+async def reissue(instruction_id: UUID, uow: Work[Benefits], ctx: Context) -> Instruction:
     """Issue a failed instruction again under a new key, once the reason it failed has been dealt with."""
     entry = await _ledger_entry(uow, instruction_id)
     if entry.state is not State.FAILED:
         raise NotReissuable(f"instruction {instruction_id} is {entry.state}, not failed")
     replacement = entry.instruction.reissued()
-    await store.add_replacement(uow.conn, entry.instruction, replacement)
+    await uow.store.add_replacement(entry.instruction, replacement)
     ref = replacement.citizen_ref
-    cprs = {ref: ctx.cipher.open_stored(await store.sealed_cpr(uow.conn, ref), ref)} if ref else {}
+    cprs = {ref: ctx.cipher.open_stored(await uow.store.sealed_cpr(ref), ref)} if ref else {}
     sealed = await _sealed_for_backoffice(uow, ctx, cprs)
-    found = await store.calculation(uow.conn, instruction_id)
+    found = await uow.store.calculation(instruction_id)
     calculation = PaymentCalculation.model_validate(found) if found is not None else None
     uow.publish(_instruction_event(replacement, sealed.get(ref) if ref else None, calculation))
     log.info("instruction_reissued", instruction_id=str(instruction_id), replacement=str(replacement.instruction_id))
@@ -388,30 +396,32 @@ class Erased:
     erased_at: datetime
 
 
-async def erase_citizen(cpr: str, reason: str, operator: str, uow: UnitOfWork, ctx: Context) -> Erased:
+async def erase_citizen(cpr: str, reason: str, operator: str, uow: Work[Benefits], ctx: Context) -> Erased:
     """Destroy the citizen's data key: the registry's CPR number for them can no longer be opened, and no payment
     run pays them; their placements and ledger stay under `citizen_ref`. The first erasure is published, so every
     service destroys its own key for the citizen, and their payee key is destroyed and tombstoned, so the CPR number
     on their payment instructions opens no more; erasing again tells the first erasure."""
     ref = citizen_ref(cpr, ctx.pseudonym_key)
-    await store.benefit_for_update(uow.conn, ref)  # the citizen's events leave in order
+    await uow.store.benefit_for_update(ref)  # the citizen's events leave in order
     erasure = shredding.Erasure(uuid4(), ref, reason, operator)
-    erasure_id, erased_at = await shredding.erase(uow.conn, erasure)
+    erasure_id, erased_at = await uow.store.erase_citizen(erasure)
     if erasure_id == erasure.erasure_id:
-        await store.shred_ring_sealed_cpr(uow.conn, ref)
+        await uow.store.shred_ring_sealed_cpr(ref)
         await seal_clear_profiles(uow, ctx, 1, citizen_ref=ref)
         uow.publish(CitizenErased(erasure_id=erasure_id, citizen_ref=ref, erased_at=erased_at))
-        if await store.destroy_payee_key(uow.conn, ref):
+        if await uow.store.destroy_payee_key(ref):
             uow.publish(PayeeKeyDestroyed(citizen_ref=ref))
     log.info("citizen_erased", erasure_id=str(erasure_id), citizen_ref=ref)
     return Erased(erasure_id, ref, erased_at)
 
 
-async def seal_clear_profiles(uow: UnitOfWork, ctx: Context, batch_size: int, *, citizen_ref: str | None = None) -> int:
+async def seal_clear_profiles(
+    uow: Work[Benefits], ctx: Context, batch_size: int, *, citizen_ref: str | None = None
+) -> int:
     """Seal the circumstances of up to `batch_size` citizens imported before they were sealed (migration 0006's data
     step) under each one's data key, made for a citizen imported before data keys, whose CPR number is then sealed
     under it too; an erased citizen's under a key nobody keeps. How many were sealed: 0 when none is left."""
-    rows = await store.clear_profiles_for_update(uow.conn, batch_size, citizen_ref)
+    rows = await uow.store.clear_profiles_for_update(batch_size, citizen_ref)
     for row in rows:
         ref, new_key, sealed_cpr = row.citizen.citizen_ref, None, None
         if row.erased:
@@ -422,7 +432,7 @@ async def seal_clear_profiles(uow: UnitOfWork, ctx: Context, batch_size: int, *,
             data_key = ctx.data_keys.unwrap(ref, row.data_key)
         if row.ring_sealed_cpr is not None and not row.erased:
             sealed_cpr = shredding.seal_with(data_key, ref, row.ring_sealed_cpr)
-        await store.seal_profile(uow.conn, ref, store.sealed_profile(row.citizen, data_key), new_key, sealed_cpr)
+        await uow.store.seal_profile(ref, store.sealed_profile(row.citizen, data_key), new_key, sealed_cpr)
     return len(rows)
 
 
@@ -450,23 +460,23 @@ async def seal_registry(
             on_batch(total)
 
 
-async def _placement(uow: UnitOfWork, application_id: UUID) -> Placement:
-    placement = await store.placement_for_update(uow.conn, application_id)
+async def _placement(uow: Work[Benefits], application_id: UUID) -> Placement:
+    placement = await uow.store.placement_for_update(application_id)
     if placement is None:
         raise UnknownPlacement(f"placement {application_id} was never confirmed")
     return placement
 
 
-async def _ledger_entry(uow: UnitOfWork, instruction_id: UUID) -> LedgerEntry:
-    entry = await store.instruction_for_update(uow.conn, instruction_id)
+async def _ledger_entry(uow: Work[Benefits], instruction_id: UUID) -> LedgerEntry:
+    entry = await uow.store.instruction_for_update(instruction_id)
     if entry is None:
         raise UnknownInstruction(f"no payment instruction {instruction_id} was issued")
     return entry
 
 
-async def _adjust(uow: UnitOfWork, placement: Placement, decide: Callable[[str], BenefitChange | None]) -> None:
+async def _adjust(uow: Work[Benefits], placement: Placement, decide: Callable[[str], BenefitChange | None]) -> None:
     """Publish what a placement's change does to the citizen's benefit, under the citizen's row lock."""
-    benefit = await store.benefit_for_update(uow.conn, placement.citizen_ref)
+    benefit = await uow.store.benefit_for_update(placement.citizen_ref)
     if benefit is None:
         log.warning("benefit_not_adjusted_citizen_unknown", application_id=str(placement.application_id))
         return
@@ -487,7 +497,7 @@ async def _adjust(uow: UnitOfWork, placement: Placement, decide: Callable[[str],
 
 
 async def _issue(
-    uow: UnitOfWork,
+    uow: Work[Benefits],
     instructions: list[Instruction],
     ctx: Context,
     sealed: Mapping[str, StoredCpr],
@@ -495,32 +505,32 @@ async def _issue(
 ) -> list[Instruction]:
     """Enter instructions in the ledger and publish those new to it; `sealed` holds the citizen payees' CPR and
     `calculations` how wage-subsidy instructions were worked out (kept beside them and sent on their events)."""
-    fresh = await store.add_instructions(uow.conn, instructions)
+    fresh = await uow.store.add_instructions(instructions)
     refs = {instruction.citizen_ref for instruction in fresh if instruction.citizen_ref}
     payees = await _sealed_for_backoffice(uow, ctx, {ref: ctx.cipher.open_stored(sealed[ref], ref) for ref in refs})
     for instruction in fresh:
         ref = instruction.citizen_ref
         calculation = calculations.get(instruction.instruction_id)
         if calculation is not None:
-            await store.add_calculation(
-                uow.conn, instruction.instruction_id, calculation.report_id, calculation.model_dump(mode="json")
+            await uow.store.add_calculation(
+                instruction.instruction_id, calculation.report_id, calculation.model_dump(mode="json")
             )
         uow.publish(_instruction_event(instruction, payees[ref] if ref else None, calculation))
     return fresh
 
 
-async def _sealed_for_backoffice(uow: UnitOfWork, ctx: Context, cprs: Mapping[str, str]) -> dict[str, str]:
+async def _sealed_for_backoffice(uow: Work[Benefits], ctx: Context, cprs: Mapping[str, str]) -> dict[str, str]:
     """Citizen → their CPR number sealed under their payee key. A citizen paid for the first time gets a key, and the
     back-office gets it through the outbox in this transaction (`PayeeKeyIssued`); an erased citizen gets none."""
-    stored = await store.payee_keys(uow.conn, list(cprs))
+    stored = await uow.store.payee_keys(list(cprs))
     if missing := [ref for ref in cprs if ref not in stored]:
         made = {ref: ctx.payees.new(ref) for ref in missing}
-        added = await store.add_payee_keys(uow.conn, {ref: new.stored for ref, new in made.items()})
+        added = await uow.store.add_payee_keys({ref: new.stored for ref, new in made.items()})
         for ref in sorted(added):
             uow.publish(PayeeKeyIssued(citizen_ref=ref, wrapped_key=made[ref].for_backoffice))
         stored |= {ref: made[ref].stored for ref in added}
         if others := [ref for ref in missing if ref not in added]:  # another transaction's key, or erased
-            stored |= await store.payee_keys(uow.conn, others)
+            stored |= await uow.store.payee_keys(others)
     if erased := [ref for ref in cprs if ref not in stored]:
         raise shredding.KeyDestroyed(f"{len(erased)} payee(s) erased: no payee key is made for them")
     return {ref: ctx.payees.sealed_cpr(ctx.payees.opened(ref, stored[ref]), ref, cpr) for ref, cpr in cprs.items()}

@@ -12,6 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Self
 
 import asyncpg
@@ -66,7 +67,7 @@ async def run(
     progress: Progress
 
     async def pay(batch: list[PayableCitizen]) -> list[Instruction]:
-        async with UnitOfWork(pool, source) as uow:
+        async with UnitOfWork(pool, source, store=partial(store.PgBenefits, keys=ctx.data_keys)) as uow:
             issued = await issue_benefit_payments(batch, month, uow, ctx)
             await uow.commit()
         return issued

@@ -23,11 +23,13 @@ from contracts.subsidy import (
     ApplicationReferred,
     ApplicationRejected,
     ApplicationWithdrawn,
+    PlacementChangeRejected,
     PlacementEnded,
     PlacementExtended,
     PlacementHoursChanged,
     PositionDecided,
     PositionVerdict,
+    ReferredChange,
     RepresentativeApprovalRequested,
     RepresentativeDeclined,
 )
@@ -88,18 +90,27 @@ def _representative_declined(event: RepresentativeDeclined, audience: Audience |
     return [_notice("representative-declined", event.application_id, known.employer(), event, known)]
 
 
+def _change_fact(application_id: UUID, change: ReferredChange) -> str:
+    """A change of a placement as a fact of its own (the whole change, as for new hours)."""
+    return f"{application_id}:{hashlib.sha256(change.model_dump_json().encode()).hexdigest()[:16]}"
+
+
 def _referred(event: ApplicationReferred, audience: Audience | None, caseworker: Recipient) -> list[Notice]:
-    """The application referred, or a change of its placement: each change is a fact of its own (the whole change,
-    as for new hours), told even when the application itself was referred before."""
+    """The application referred, or a change of its placement: each change is a fact of its own, told even when the
+    application itself was referred before."""
     known = _known(audience, event)
-    fact_id: object = event.application_id
-    if event.change is not None:
-        digest = hashlib.sha256(event.change.model_dump_json().encode()).hexdigest()[:16]
-        fact_id = f"{event.application_id}:{digest}"
+    fact_id = event.application_id if event.change is None else _change_fact(event.application_id, event.change)
     return [
         _notice("application-referred", fact_id, known.employer(), event, known),
         _notice("application-referred", fact_id, caseworker, event, known),
     ]
+
+
+def _change_rejected(event: PlacementChangeRejected, audience: Audience | None, _: Recipient) -> list[Notice]:
+    """The employer who asked for the change is told; for the citizen nothing changes."""
+    known = _known(audience, event)
+    fact_id = f"{_change_fact(event.application_id, event.change)}:rejected"
+    return [_notice("change-rejected", fact_id, known.employer(), event, known)]
 
 
 def _approved(event: ApplicationApproved, audience: Audience | None, _: Recipient) -> list[Notice]:
@@ -174,6 +185,7 @@ RULES: Mapping[type[Event], Rule] = {
     RepresentativeApprovalRequested: _approval_requested,
     RepresentativeDeclined: _representative_declined,
     ApplicationReferred: _referred,
+    PlacementChangeRejected: _change_rejected,
     ApplicationApproved: _approved,
     ApplicationRejected: _rejected,
     PositionDecided: _position_decided,

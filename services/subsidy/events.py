@@ -30,6 +30,7 @@ from services.subsidy.domain import (
     Decider,
     Decision,
     Derivation,
+    PendingChange,
     PlanAnswer,
     PlanConflict,
     RuleOutcome,
@@ -149,20 +150,29 @@ def change_referred(application: Application) -> subsidy.ApplicationReferred:
     """A change of the running placement that waits for a caseworker, with the questions they must decide."""
     change = application.pending_change
     assert change is not None
+    return subsidy.ApplicationReferred(
+        application_id=application.id, reasons=_results(change.questions), change=_referred_change(change)
+    )
+
+
+def change_rejected(application: Application, change: PendingChange, remark: str) -> subsidy.PlacementChangeRejected:
+    """The caseworker rejected the referred change: the employer is told, and the placement runs on as before."""
+    return subsidy.PlacementChangeRejected(
+        application_id=application.id, change=_referred_change(change), remark=remark
+    )
+
+
+def _referred_change(change: PendingChange) -> subsidy.ReferredChange:
     extension = change.kind is ChangeKind.EXTENSION
     hours = tuple(
         HoursStep(from_date=step.starts_on, hours_per_week=step.hours_per_week)
         for step in change.terms.weekly_hours
         if step.starts_on >= change.effective_from
     )
-    return subsidy.ApplicationReferred(
-        application_id=application.id,
-        reasons=_results(change.questions),
-        change=subsidy.ReferredChange(
-            kind=subsidy.ChangeKind(change.kind.value),
-            new_end=change.terms.ends_on if extension else None,
-            weekly_hours=None if extension else hours,
-        ),
+    return subsidy.ReferredChange(
+        kind=subsidy.ChangeKind(change.kind.value),
+        new_end=change.terms.ends_on if extension else None,
+        weekly_hours=None if extension else hours,
     )
 
 

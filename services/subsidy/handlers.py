@@ -288,6 +288,8 @@ async def _decide_change(
     application.decide_change(body.approve, body.remark, caseworker, ctx.clock())
     if body.approve:
         uow.publish(_change_made(application, change, previous_end))
+    else:
+        uow.publish(events.change_rejected(application, change, body.remark))
     await uow.store.save(application)
     log.info("change_decided", application_id=str(application.id), approved=body.approve)
 

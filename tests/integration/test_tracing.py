@@ -34,7 +34,6 @@ from demo.backoffice import create_runtime as backoffice_runtime
 from jobbro.infra import Infrastructure
 from jobbro.runtime import Runtime
 from jobbro.testing import create_database, drop_database, read_events, running
-from jobbro.uow import UnitOfWork
 from rules import months_later
 from services.activation.app import create_app as activation_app
 from services.activation.settings import ActivationSettings
@@ -225,7 +224,7 @@ async def test_a_case_is_one_trace_from_its_submission_to_its_payment_instructio
         )
         assert subscribed.status_code == 201, subscribed.text
         form = wage_subsidy(employer, start=start, end=months_later(start, 4) - timedelta(days=1))
-        async with UnitOfWork(services.benefits.pool, "/test") as uow:  # the citizen in benefits' registry
+        async with services.benefits.unit_of_work() as uow:  # the citizen in benefits' registry
             rows = parse(json.dumps([import_row(cpr=form["citizen"]["cpr"])]).encode(), ImportFormat.JSON)
             await import_citizens(rows, "test", uow, services.benefits_ctx)
             await uow.commit()

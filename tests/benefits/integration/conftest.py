@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,7 @@ from services.benefits.app import SQL, create_app, create_context, create_runtim
 from services.benefits.handlers import Context
 from services.benefits.registry import ImportFormat, parse
 from services.benefits.settings import BenefitsSettings
+from services.benefits.store import PgBenefits
 from tests.benefits.events import PSEUDONYM_KEY
 
 
@@ -71,9 +73,14 @@ def http(
     return client
 
 
+def unit_of_work(pool: asyncpg.Pool, ctx: Context) -> UnitOfWork:
+    """A unit of work on benefits' database with its store, as the commands beside the service open one."""
+    return UnitOfWork(pool, "/test", store=partial(PgBenefits, keys=ctx.data_keys))
+
+
 async def register(pool: asyncpg.Pool, ctx: Context, *rows: dict[str, Any]) -> list[str]:
     """Import citizens as the CLI would; return their citizen references."""
-    async with UnitOfWork(pool, "/test") as uow:
+    async with unit_of_work(pool, ctx) as uow:
         await handlers.import_citizens(parse(json.dumps(rows).encode(), ImportFormat.JSON), "test", uow, ctx)
         await uow.commit()
     return [citizen_ref(row["cpr"], PSEUDONYM_KEY) for row in rows]

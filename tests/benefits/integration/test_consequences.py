@@ -8,7 +8,6 @@ from contracts.common import Scheme
 from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.testing import publish, read_events
-from services.benefits import store
 from services.benefits.domain import Placement
 from services.benefits.handlers import Context
 from tests.benefits.events import ended_early, extended, hours_changed, placement_confirmed
@@ -74,7 +73,7 @@ async def test_placements_keep_suspend_or_top_up_the_benefit_and_an_early_end_re
 
     async def placement_after_changes() -> Placement | None:
         async with service.unit_of_work() as uow:
-            placement = await store.placement_for_update(uow.conn, wage_subsidy.application_id)
+            placement = await uow.store.placement_for_update(wage_subsidy.application_id)
         return placement if placement and placement.ended else None
 
     placement = await eventually(placement_after_changes)

@@ -14,10 +14,11 @@ from jobbro.kafka_access import KafkaAccess
 from jobbro.runtime import Runtime
 from jobbro.shredding import KeyDestroyed
 from jobbro.testing import read_events, tables_holding
-from services.benefits import payment_run, store
+from services.benefits import payment_run
 from services.benefits.handlers import Context
 from services.benefits.rules import Month
 from services.benefits.settings import BenefitsSettings
+from services.benefits.store import PgBenefits
 from tests.benefits.factories import import_rows
 from tests.benefits.integration.conftest import eventually, register
 from tests.benefits.payees import payee_cprs
@@ -89,7 +90,7 @@ async def test_a_citizen_imported_before_data_keys_has_the_ring_sealed_number_sh
         ctx.cipher.seal(row["cpr"], ref),
     )
     async with service.pool.acquire() as conn:
-        assert ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref) == row["cpr"]
+        assert ctx.cipher.open_stored(await PgBenefits(conn, ctx.data_keys).sealed_cpr(ref), ref) == row["cpr"]
 
     async with http(callers.operator()) as operator:
         erased = await operator.post("/v1/admin/erasures", json={"cpr": row["cpr"], "reason": REASON})
@@ -97,5 +98,5 @@ async def test_a_citizen_imported_before_data_keys_has_the_ring_sealed_number_sh
     assert erased.status_code == 201
     async with service.pool.acquire() as conn:
         with pytest.raises(KeyDestroyed):
-            ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref)
+            ctx.cipher.open_stored(await PgBenefits(conn, ctx.data_keys).sealed_cpr(ref), ref)
         assert await conn.fetchval("SELECT cpr_sealed FROM citizens WHERE citizen_ref = $1", ref) is None

@@ -6,11 +6,11 @@ import pytest
 from pydantic import SecretStr
 
 from jobbro.shredding import KekUnknown
-from services.benefits import store
 from services.benefits.__main__ import rewrap_keys
 from services.benefits.app import create_context
 from services.benefits.handlers import Context
 from services.benefits.settings import BenefitsSettings
+from services.benefits.store import PgBenefits
 from tests.benefits.factories import import_rows
 from tests.benefits.integration.conftest import register
 
@@ -28,13 +28,13 @@ async def test_after_rewrapping_the_old_kek_can_be_removed_and_every_cpr_number_
 
     async with pool.acquire() as conn:
         with pytest.raises(KekUnknown):  # before the rewrap, the new KEK alone opens nothing
-            retired.cipher.open_stored(await store.sealed_cpr(conn, refs[0]), refs[0])
+            retired.cipher.open_stored(await PgBenefits(conn, ctx.data_keys).sealed_cpr(refs[0]), refs[0])
 
     assert await rewrap_keys(rotated, batch_size=2) == 0
     assert "rewrapped 3 data keys" in capsys.readouterr().out
     async with pool.acquire() as conn:
         for row, ref in zip(rows, refs, strict=True):
-            stored = await store.sealed_cpr(conn, ref)
+            stored = await PgBenefits(conn, ctx.data_keys).sealed_cpr(ref)
             assert retired.cipher.open_stored(stored, ref) == row["cpr"]
             with pytest.raises(KekUnknown):
                 ctx.cipher.open_stored(stored, ref)  # the old KEK alone no longer does

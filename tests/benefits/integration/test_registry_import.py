@@ -14,7 +14,6 @@ import pytest
 
 from jobbro.infra import REPO
 from jobbro.pseudonym import citizen_ref
-from jobbro.uow import UnitOfWork
 from services.benefits import handlers
 from services.benefits.domain import StoredCpr
 from services.benefits.handlers import Context
@@ -22,6 +21,7 @@ from services.benefits.registry import ImportFormat, ImportRejected
 from services.benefits.settings import BenefitsSettings
 from tests.benefits.events import PSEUDONYM_KEY
 from tests.benefits.factories import import_row, import_rows
+from tests.benefits.integration.conftest import unit_of_work
 from tests.identity import Callers
 
 
@@ -125,7 +125,7 @@ async def test_a_streamed_import_finds_a_citizen_repeated_chunks_later_and_impor
     content = ("\n".join(lines) + "\n").encode()
 
     with pytest.raises(ImportRejected) as caught:
-        async with UnitOfWork(pool, "/test") as uow:
+        async with unit_of_work(pool, ctx) as uow:
             await handlers.import_file(_pieces(content, 97), ImportFormat.JSONL, "test", uow, ctx, max_json_bytes=0)
 
     assert [(r.row, r.field, r.reason) for r in caught.value.rejections] == [
@@ -141,7 +141,7 @@ async def test_a_streamed_import_in_small_chunks_registers_every_citizen_once(
     rows = import_rows(40)
     content = ("\n".join(json.dumps(row) for row in rows) + "\n").encode()
 
-    async with UnitOfWork(pool, "/test") as uow:
+    async with unit_of_work(pool, ctx) as uow:
         done = await handlers.import_file(_pieces(content, 97), ImportFormat.JSONL, "test", uow, ctx, max_json_bytes=0)
         await uow.commit()
 

@@ -6,11 +6,11 @@ from datetime import date
 import asyncpg
 
 from jobbro.testing import tables_holding
-from jobbro.uow import UnitOfWork
-from services.benefits import handlers, store
+from services.benefits import handlers
 from services.benefits.handlers import Context
+from services.benefits.store import PgBenefits
 from tests.benefits.factories import import_rows
-from tests.benefits.integration.conftest import register
+from tests.benefits.integration.conftest import register, unit_of_work
 
 _IN_CLEAR = """UPDATE citizens SET profile_sealed = NULL, target_group = 'dagpenge', birth_date = $2,
                   unemployed_since = '2025-10-06', single_parent = true,
@@ -27,7 +27,7 @@ async def test_a_citizens_circumstances_are_in_no_row_in_clear_yet_read_as_impor
 
     async with pool.acquire() as conn, conn.transaction():
         assert await tables_holding(conn, "1961-03-29") == [] and await tables_holding(conn, "2024-02-11") == []
-        citizen = await store.citizen_for_update(conn, ref, ctx.data_keys)
+        citizen = await PgBenefits(conn, ctx.data_keys).citizen_for_update(ref)
     assert citizen is not None
     assert (citizen.birth_date, citizen.unemployed_since, citizen.single_parent, citizen.benefit) == (
         date(1961, 3, 29),
@@ -54,19 +54,20 @@ async def test_rows_imported_before_0006_are_sealed_by_its_data_step_and_an_eras
     async with pool.acquire() as conn:
         assert await tables_holding(conn, births[refs[2]].isoformat()) == ["public.citizens"]
 
-    async with UnitOfWork(pool, "/test") as uow:
+    async with unit_of_work(pool, ctx) as uow:
         await handlers.erase_citizen(erased["cpr"], "GDPR art. 17", "operator-1", uow, ctx)
         await uow.commit()
-    sealed = await handlers.seal_registry(lambda: UnitOfWork(pool, "/test"), ctx, batch_size=1)
+    sealed = await handlers.seal_registry(lambda: unit_of_work(pool, ctx), ctx, batch_size=1)
 
     assert sealed == 2  # the erased citizen's were sealed under a forgotten key as they were erased
-    assert await handlers.seal_registry(lambda: UnitOfWork(pool, "/test"), ctx) == 0
+    assert await handlers.seal_registry(lambda: unit_of_work(pool, ctx), ctx) == 0
     async with pool.acquire() as conn, conn.transaction():
+        benefits = PgBenefits(conn, ctx.data_keys)
         for ref in refs:
             assert await tables_holding(conn, births[ref].isoformat()) == []
         for row, ref in zip((with_key, before_keys), refs, strict=False):
-            citizen = await store.citizen_for_update(conn, ref, ctx.data_keys)
+            citizen = await benefits.citizen_for_update(ref)
             assert citizen is not None and citizen.birth_date == births[ref] and citizen.single_parent
-            assert ctx.cipher.open_stored(await store.sealed_cpr(conn, ref), ref) == row["cpr"]
-        assert await store.citizen_for_update(conn, refs[2], ctx.data_keys) is None  # held no more
-        assert await store.benefit_for_update(conn, refs[2]) == "dagpenge"  # what the ledger pays by stays
+            assert ctx.cipher.open_stored(await benefits.sealed_cpr(ref), ref) == row["cpr"]
+        assert await benefits.citizen_for_update(refs[2]) is None  # held no more
+        assert await benefits.benefit_for_update(refs[2]) == "dagpenge"  # what the ledger pays by stays

@@ -1,6 +1,7 @@
 """E-mail on a real SMTP server on loopback: the right template and language, one mail however often the event comes."""
 
 from collections import Counter
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -11,7 +12,10 @@ from contracts.notify import NotificationFailed, NotificationSent
 from contracts.subsidy import (
     ApplicationApproved,
     ApplicationReferred,
+    ChangeKind,
+    PlacementChangeRejected,
     PlacementExtended,
+    ReferredChange,
     RepresentativeApprovalRequested,
 )
 from jobbro.kafka_access import KafkaAccess
@@ -73,7 +77,7 @@ async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_
         representative_email=representative,
         sealed_link=sealed_link(settings, request_id, representative, "the.link.token"),
     )
-    referred = about(ApplicationReferred, application)
+    referred = about(ApplicationReferred, application, change=None)  # the application itself
     async with running_notify(settings):
         await publish(kafka, topic_prefix, application, request, referred)
         await notifications(kafka, topic_prefix, expect=3)
@@ -89,6 +93,29 @@ async def test_the_representative_gets_the_signed_link_and_the_team_mailbox_the_
     [to_employer] = box.to(application.employer_email)
     assert to_employer["Subject"] == "Jeres ansøgning om løntilskud behandles af en sagsbehandler"
     assert len(box.messages) == 3
+
+
+async def test_a_referred_change_and_its_rejection_are_mailed_naming_the_change_not_as_a_new_application(
+    kafka: KafkaAccess, topic_prefix: str, mailbox: tuple[Mailbox, int], settings_for: SettingsFactory
+) -> None:
+    box, port = mailbox
+    team = f"jobcenter-{uuid4().hex[:8]}@kommune.example"
+    application = submitted(employer_email=f"hr-{uuid4().hex[:8]}@employer.example")
+    change = ReferredChange(kind=ChangeKind.EXTENSION, new_end=date(2026, 8, 28))
+    referred = about(ApplicationReferred, application, change=change)
+    rejected = about(PlacementChangeRejected, application, change=change, remark="Ikke begrundet.")
+    async with running_notify(settings_for(smtp_port=port, caseworker_mailbox=team)):
+        await publish(kafka, topic_prefix, application, referred, rejected)
+        await notifications(kafka, topic_prefix, expect=3)
+
+    [to_team] = box.to(team)
+    assert to_team["Subject"] == "Ændring venter på sagsbehandling: forlængelse til 28. august 2026, CVR 12345678"
+    told_employer = [mail["Subject"] for mail in box.to(application.employer_email)]
+    assert sorted(told_employer) == [
+        "Jeres ændring (forlængelse til 28. august 2026) behandles af en sagsbehandler",
+        "Ændring afvist: forlængelse til 28. august 2026, løntilskud som VVS-assistent",
+    ]
+    assert all("Ikke begrundet." not in mail.get_content() for mail in box.messages)  # reasons in the portal only
 
 
 async def test_a_refused_address_fails_for_good_at_once_and_the_reason_names_no_one(

@@ -2,14 +2,23 @@
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 
-from contracts.common import Language
+from contracts.common import HoursStep, Language
 from contracts.envelope import Event
 from contracts.examples import example
-from contracts.subsidy import PositionDecided, PositionVerdict, RepresentativeApprovalRequested
+from contracts.subsidy import (
+    ApplicationReferred,
+    ChangeKind,
+    PlacementChangeRejected,
+    PositionDecided,
+    PositionVerdict,
+    ReferredChange,
+    RepresentativeApprovalRequested,
+)
 from services.notify import notices
 from services.notify.domain import Audience, Channel, Notice, Recipient, Role, UnknownApplication
 from services.notify.render import Renderer, TemplateError, template_names
@@ -134,3 +143,52 @@ def test_a_rejected_position_gives_its_reasons_by_digital_post_and_only_a_link_b
     reason = next(e for e in _examples(PositionDecided) if e.reasons).reasons[0].reason
     assert reason in rejection(None)
     assert reason not in rejection("ansoegning@hansen-vvs.dk")
+
+
+@pytest.mark.parametrize(
+    ("change", "da", "en"),
+    [
+        (
+            ReferredChange(kind=ChangeKind.EXTENSION, new_end=date(2026, 8, 28)),
+            "forlængelse til 28. august 2026",
+            "an extension to 28 August 2026",
+        ),
+        (
+            ReferredChange(
+                kind=ChangeKind.HOURS,
+                weekly_hours=(HoursStep(from_date=date(2026, 4, 6), hours_per_week=Decimal("22.5")),),
+            ),
+            "ugentlige timer ændret til 22,50 fra 6. april 2026",
+            "weekly hours changed to 22.50 from 6 April 2026",
+        ),
+    ],
+    ids=["extension", "hours"],
+)
+def test_a_referred_change_is_named_in_the_subject_and_text_not_told_as_a_new_application(
+    renderer: Renderer, change: ReferredChange, da: str, en: str
+) -> None:
+    event = example(ApplicationReferred).model_copy(update={"change": change})
+    referred = notices.RULES[ApplicationReferred](event, _audience(), CASEWORKER)
+    assert {n.recipient.role for n in referred} == {Role.EMPLOYER, Role.CASEWORKER}
+    for notice in referred:
+        for language, named in (("da", da), ("en", en)):
+            message = renderer.render(notice.template, language, notice.facts)
+            assert named in message.subject and named in message.body
+            assert "ansøgning" not in message.subject.lower() and "application" not in message.subject.lower()
+
+
+def test_a_rejected_change_tells_the_employer_naming_it_with_the_reasons_by_digital_post_only(
+    renderer: Renderer,
+) -> None:
+    event = example(PlacementChangeRejected)
+
+    def told(employer_email: str | None) -> Notice:
+        [notice] = notices.RULES[PlacementChangeRejected](event, _audience(employer_email), CASEWORKER)
+        assert notice.recipient.role is Role.EMPLOYER
+        return notice
+
+    by_mail, by_post = told("ansoegning@hansen-vvs.dk"), told(None)
+    for language, named in (("da", "forlængelse til 28. august 2026"), ("en", "an extension to 28 August 2026")):
+        mail = renderer.render(by_mail.template, language, by_mail.facts)
+        assert named in mail.subject and named in mail.body and event.remark not in mail.body
+    assert event.remark in renderer.render(by_post.template, "da", by_post.facts).body

@@ -14,6 +14,9 @@ import httpx
 import pytest
 
 from contracts.benefits import TargetGroup
+from contracts.envelope import Event
+from contracts.subsidy import TOPIC, PlacementChangeRejected
+from jobbro.testing import read_events
 from rules import REPOSITORY_RULES_DIR, months_later
 from services.subsidy.schemas import confirmation_document
 from services.subsidy.signing import sign
@@ -185,13 +188,12 @@ async def test_d3_an_extension_into_the_citizens_next_internship_is_refused(serv
     assert _code(within, 422) == "extension_not_later"
 
 
-async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_is_referred_then_decided(
-    service: Subsidy,
-) -> None:
+async def _referred_extension(service: Subsidy, employer: Employer) -> tuple[dict[str, Any], date, httpx.Response]:
     """At a 1-FTE unit full today (another intern starts today) with room over the period, a new application with
-    the employer's remark goes to a caseworker: so does the extension of a placement there, which runs on its end
-    until the caseworker approves the change through the case's decision."""
-    employer, caseworker = service.pki.employer(), service.issuer.caseworker()
+    the employer's remark goes to a caseworker: so does the extension by a week of a placement there, which runs on
+    its end until the caseworker decides the change through the case's decision. The placement, its end, and the
+    answer to the extension."""
+    caseworker = service.issuer.caseworker()
     unit = {"production_unit": random_digits(10), "ordinary_fte": "1.00"}
     await service.submitted(internship(employer, start=TODAY, weeks=2, **unit), employer)
     remark = {"ratio_override_remark": "Praktikanten i dag slutter, før denne begynder."}
@@ -205,9 +207,15 @@ async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_
     )
     assert approved.json()["state"] == "approved", approved.text
     first = await _confirm(service, approved.json(), employer)
-    end = date.fromisoformat(first["terms"]["ends_on"])
+    return first, date.fromisoformat(first["terms"]["ends_on"]), await _extend(service, first, employer, 7)
 
-    extended = await _extend(service, first, employer, 7)
+
+async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_is_referred_then_decided(
+    service: Subsidy,
+) -> None:
+    employer, caseworker = service.pki.employer(), service.issuer.caseworker()
+    first, end, extended = await _referred_extension(service, employer)
+    decide = f"/v1/applications/{first['id']}/caseworker-decision"
     again = await _extend(service, first, employer, 3)
 
     assert extended.status_code == 200, extended.text
@@ -229,6 +237,41 @@ async def test_d3_a_ratio_breaking_extension_that_a_new_application_would_refer_
         "change_approved_by_caseworker",
     ]
     assert first["id"] not in await _changes_pending(service, caseworker)
+
+
+async def test_a_referred_extension_the_caseworker_rejects_is_published_for_the_employer_to_be_told(
+    service: Subsidy,
+) -> None:
+    first, end, _extended = await _referred_extension(service, service.pki.employer())
+    decide = f"/v1/applications/{first['id']}/caseworker-decision"
+
+    rejected = await service.client.post(
+        decide, json={"approve": False, "remark": "Ikke begrundet."}, headers=service.issuer.caseworker()
+    )
+
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["terms"]["ends_on"], rejected.json()["pending_change"]) == (end.isoformat(), None)
+    [told] = await _published(service, PlacementChangeRejected, UUID(first["id"]))
+    assert (told.change.kind, told.change.new_end, told.remark) == (
+        "extension",
+        end + timedelta(days=7),
+        "Ikke begrundet.",
+    )
+
+
+async def _published(service: Subsidy, kind: type[Event], application_id: UUID) -> list[Any]:
+    """The events of `kind` about the application on subsidy's topic, once the outbox has sent one."""
+    for _ in range(30):
+        found = [
+            event
+            for _, event in await read_events(
+                service.settings.kafka, service.settings.topic_prefix + TOPIC, expect=10**6, timeout=2
+            )
+            if isinstance(event, kind) and event.application_id == application_id
+        ]
+        if found:
+            return found
+    return []
 
 
 async def _changes_pending(service: Subsidy, caseworker: dict[str, str]) -> list[str]:

@@ -283,6 +283,12 @@ async def test_a_caseworker_rejecting_a_referred_extension_leaves_the_placement_
     rejection = CaseworkerDecision(approve=False, remark="Forlængelsen er ikke begrundet.")
     await handlers.decide_as_caseworker(ctx, uow, application.id, rejection, CASEWORKER)
     assert _published(uow, subsidy.PlacementExtended) == []
+    [rejected] = _published(uow, subsidy.PlacementChangeRejected)  # the employer is told
+    [referred] = _published(uow, subsidy.ApplicationReferred)
+    assert (rejected.application_id, rejected.remark) == (application.id, "Forlængelsen er ikke begrundet.")
+    assert rejected.change == referred.change and rejected.change.new_end == application.terms.ends_on + timedelta(
+        weeks=2
+    )
     stored = await uow.store.get(application.id)
     assert stored is not None and stored.pending_change is None
     assert (stored.terms.ends_on, stored.state) == (application.terms.ends_on, State.CONFIRMED)
